@@ -1,0 +1,121 @@
+"""Writes for providers and their model catalogue."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Workspace
+from providers import catalogue, clients
+from providers.models import ModelKind, Provider, ProviderKind, ProviderModel
+from switchboard.api.errors import ApiError
+
+_UNSET = object()
+
+
+def _validate_endpoint(*, kind: str, base_url: str, api_version: str) -> None:
+    if kind not in ProviderKind.values:
+        raise ApiError(f"Unknown provider kind {kind!r}; use one of {', '.join(ProviderKind.values)}.",
+                       code="invalid_kind", param="kind")
+    if base_url:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ApiError("base_url must be an http(s) URL such as http://localhost:11434/v1.",
+                           code="invalid_url", param="base_url")
+        if parts.username or parts.password:
+            raise ApiError("Put the API key in api_key, not in the URL.", code="invalid_url", param="base_url")
+    if kind in (ProviderKind.OPENAI_COMPATIBLE, ProviderKind.AZURE_OPENAI) and not base_url:
+        example = "https://<resource>.openai.azure.com" if kind == ProviderKind.AZURE_OPENAI else \
+            "http://localhost:11434/v1"
+        raise ApiError(f"base_url is required for this kind of provider, e.g. {example}.",
+                       code="required", param="base_url")
+    if kind == ProviderKind.AZURE_OPENAI and not api_version:
+        raise ApiError("api_version is required for Azure OpenAI, e.g. 2024-10-21.", code="required",
+                       param="api_version")
+
+
+def _validate_name(*, workspace: Workspace, name: str, exclude_id: str | None = None) -> str:
+    name = name.strip()
+    if not name:
+        raise ApiError("Give the provider a name.", code="required", param="name")
+    clash = Provider.objects.for_workspace(workspace).filter(name=name).exclude(pk=exclude_id)
+    if clash.exists():
+        raise ApiError(f"A provider named {name!r} already exists in this workspace.", code="duplicate_name",
+                       status_code=409, param="name")
+    return name
+
+
+@transaction.atomic
+def provider_create(*, workspace: Workspace, name: str, kind: str, base_url: str = "", api_key: str = "",
+                    api_version: str = "", timeout_seconds: int = 60) -> Provider:
+    base_url = base_url.strip().rstrip("/")
+    _validate_endpoint(kind=kind, base_url=base_url, api_version=api_version)
+    return Provider.objects.create(
+        workspace=workspace, name=_validate_name(workspace=workspace, name=name), kind=kind, base_url=base_url,
+        api_key=api_key.strip() or None, api_version=api_version.strip(), timeout_seconds=timeout_seconds,
+    )
+
+
+@transaction.atomic
+def provider_update(*, provider: Provider, name: str | None = None, base_url: str | None = None,
+                    api_key=_UNSET, api_version: str | None = None, timeout_seconds: int | None = None,
+                    is_enabled: bool | None = None) -> Provider:
+    """Update given fields. `api_key`: omitted keeps the stored key, "" removes it."""
+    if name is not None:
+        provider.name = _validate_name(workspace=provider.workspace, name=name, exclude_id=provider.pk)
+    if base_url is not None:
+        provider.base_url = base_url.strip().rstrip("/")
+    if api_version is not None:
+        provider.api_version = api_version.strip()
+    _validate_endpoint(kind=provider.kind, base_url=provider.base_url, api_version=provider.api_version)
+    if api_key is not _UNSET:
+        provider.api_key = (api_key or "").strip() or None
+    if timeout_seconds is not None:
+        provider.timeout_seconds = timeout_seconds
+    if is_enabled is not None:
+        provider.is_enabled = is_enabled
+    provider.save()
+    return provider
+
+
+def provider_test(*, provider: Provider) -> clients.ConnectionTest:
+    result = clients.check_connection(provider)
+    Provider.objects.filter(pk=provider.pk).update(
+        last_tested_at=timezone.now(), last_test_ok=result.ok, last_test_message=result.message)
+    return result
+
+
+@transaction.atomic
+def provider_model_create(*, provider: Provider, model: str, kind: str = ModelKind.CHAT, display_name: str = "",
+                          context_window: int | None = None, max_output_tokens: int | None = None,
+                          embedding_dimensions: int | None = None, input_price_per_million: Decimal | None = None,
+                          output_price_per_million: Decimal | None = None, supports_tools: bool = True,
+                          supports_json_mode: bool = True) -> ProviderModel:
+    """Add a model; what is not given is filled from the catalogue of well-known models."""
+    model = model.strip()
+    if not model:
+        raise ApiError("model is required: the provider's model id (the deployment name on Azure).",
+                       code="required", param="model")
+    if ProviderModel.objects.filter(provider=provider, model=model, kind=kind).exists():
+        raise ApiError(f"{model} ({kind}) is already in this provider's catalogue.", code="duplicate_model",
+                       status_code=409, param="model")
+    known = catalogue.lookup(model)
+    if known is not None and known.kind != kind:
+        known = None
+    if kind == ModelKind.EMBEDDING and not embedding_dimensions and not (known and known.embedding_dimensions):
+        raise ApiError("embedding_dimensions is required for an embedding model the catalogue does not know.",
+                       code="required", param="embedding_dimensions")
+    return ProviderModel.objects.create(
+        workspace=provider.workspace, provider=provider, model=model, kind=kind, display_name=display_name,
+        context_window=context_window or (known.context_window if known else None),
+        max_output_tokens=max_output_tokens or (known.max_output_tokens if known else None),
+        embedding_dimensions=embedding_dimensions or (known.embedding_dimensions if known else None),
+        input_price_per_million=input_price_per_million if input_price_per_million is not None
+        else (known.input_price if known else Decimal("0")),
+        output_price_per_million=output_price_per_million if output_price_per_million is not None
+        else (known.output_price if known else Decimal("0")),
+        supports_tools=supports_tools, supports_json_mode=supports_json_mode,
+    )

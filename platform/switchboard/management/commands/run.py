@@ -1,0 +1,152 @@
+"""`python manage.py run`: the whole platform on one machine, from one command.
+
+Starts what is not configured (embedded PostgreSQL+pgvector unless DATABASE_URL is set,
+embedded Redis unless REDIS_URL is set), applies migrations, creates the bootstrap owner if
+asked to, then runs the ASGI web server and a Celery worker as child processes. Ctrl-C (or
+SIGTERM) stops the children, then the embedded servers, in that order, so nothing outlives it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from switchboard import config, embedded
+
+QUEUES = "chat,tools,ingest,default"
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=config.env_str("SWITCHBOARD_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=config.env_int("SWITCHBOARD_PORT", 8000, minimum=1,
+                                                                        maximum=65535))
+        parser.add_argument("--no-worker", action="store_true", help="Do not start a Celery worker.")
+        parser.add_argument("--web-workers", type=int,
+                            default=config.env_int("SWITCHBOARD_WEB_WORKERS", 1, minimum=1, maximum=64))
+
+    def handle(self, *args, host: str, port: int, no_worker: bool, web_workers: int, **options):
+        self._services: list = []
+        self._children: list[tuple[str, subprocess.Popen]] = []
+        self._stopping = False
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        try:
+            self._start_services()
+            self._prepare_database()
+            self._start_children(host=host, port=port, no_worker=no_worker, web_workers=web_workers)
+            self._announce(host=host, port=port)
+            self._supervise()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self._shutdown()
+
+    # -- start-up ------------------------------------------------------------------------------
+
+    def _start_services(self) -> None:
+        if settings.USES_EMBEDDED_POSTGRES:
+            self.stdout.write(f"Starting embedded PostgreSQL (data in {settings.EMBEDDED_PGDATA}) …")
+            postgres = embedded.EmbeddedPostgres(settings.EMBEDDED_PGDATA, database=settings.EMBEDDED_DATABASE_NAME)
+            postgres.start()
+            self._services.append(postgres)
+            # The socket folder is known for sure only once the server runs.
+            settings.DATABASES["default"]["HOST"] = str(embedded.postgres_socket_dir(settings.EMBEDDED_PGDATA))
+        if settings.USES_EMBEDDED_REDIS:
+            self.stdout.write(f"Starting embedded Redis (data in {settings.EMBEDDED_REDIS_DIR}) …")
+            redis_server = embedded.EmbeddedRedis(settings.EMBEDDED_REDIS_DIR)
+            redis_server.start()
+            self._services.append(redis_server)
+
+    def _prepare_database(self) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        from accounts.services import bootstrap_from_environment
+
+        message = bootstrap_from_environment(os.environ)
+        if message:
+            self.stdout.write(self.style.SUCCESS(message))
+
+    def _child_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        root = Path(settings.BASE_DIR)
+        # Children import `switchboard` whether or not the project is pip-installed.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root / "platform"), str(root),
+                                                          env.get("PYTHONPATH")]))
+        env["SWITCHBOARD_DATA_DIR"] = str(settings.DATA_DIR)
+        env.setdefault("DJANGO_SETTINGS_MODULE", os.environ.get("DJANGO_SETTINGS_MODULE", "switchboard.settings"))
+        return env
+
+    def _spawn(self, name: str, argv: list[str]) -> None:
+        process = subprocess.Popen(argv, env=self._child_env(), cwd=settings.BASE_DIR, start_new_session=True)
+        self._children.append((name, process))
+
+    def _start_children(self, *, host: str, port: int, no_worker: bool, web_workers: int) -> None:
+        python = sys.executable
+        self._spawn("web", [python, "-m", "uvicorn", "switchboard.asgi:application", "--host", host,
+                            "--port", str(port), "--workers", str(web_workers), "--no-access-log",
+                            "--timeout-graceful-shutdown", "5"])
+        if not no_worker:
+            self._spawn("worker", [python, "-m", "celery", "-A", "switchboard", "worker", "--queues", QUEUES,
+                                   "--loglevel", settings.LOG_LEVEL, "--concurrency",
+                                   str(settings.CELERY_WORKER_CONCURRENCY), "--without-mingle",
+                                   "--without-gossip", "--hostname", f"worker-{os.getpid()}@%h"])
+
+    def _announce(self, *, host: str, port: int) -> None:
+        from accounts.models import User
+
+        shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
+        url = f"http://{shown_host}:{port}/"
+        self.stdout.write(self.style.SUCCESS(f"Switchboard is starting on {url} "
+                                             f"(health: {url}healthz, API docs: {url}api/docs/)."))
+        if not User.objects.exists():
+            self.stdout.write(self.style.WARNING(
+                "No account exists yet. Create the first owner in another terminal with:\n"
+                "    .venv/bin/python manage.py createowner --email you@example.com\n"
+                "(or set SWITCHBOARD_BOOTSTRAP_EMAIL and SWITCHBOARD_BOOTSTRAP_PASSWORD and restart), "
+                f"then sign in at {url}login/"))
+        self.stdout.write("Press Ctrl-C to stop everything.")
+
+    # -- running and stopping ------------------------------------------------------------------
+
+    def _on_signal(self, signum, frame) -> None:
+        self._stopping = True
+
+    def _supervise(self) -> None:
+        while not self._stopping:
+            for name, process in self._children:
+                if process.poll() is not None:
+                    raise CommandError(f"The {name} process exited with code {process.returncode}; "
+                                       "stopping everything (see its output above).")
+            time.sleep(0.2)
+
+    def _shutdown(self) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup short
+        if self._children:
+            self.stdout.write("Stopping …")
+        for _, process in self._children:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for _, process in self._children:
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        from django.db import connections
+
+        connections.close_all()
+        for service in reversed(self._services):
+            service.stop()
+        if self._services or self._children:
+            self.stdout.write("Stopped.")

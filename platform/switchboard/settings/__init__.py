@@ -1,0 +1,1 @@
+from switchboard.settings.base import *  # noqa: F401,F403

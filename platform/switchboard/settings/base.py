@@ -1,0 +1,285 @@
+"""Django settings. Every value comes from the environment through switchboard.config.
+
+Development needs none of them: PostgreSQL and Redis default to the embedded servers in the data
+folder, and the secret and encryption keys are generated once into that folder.
+"""
+
+from __future__ import annotations
+
+import secrets as _stdlib_secrets
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import dj_database_url
+from cryptography.fernet import Fernet
+
+from switchboard import config, embedded
+from switchboard.config import ConfigError
+
+BASE_DIR = Path(__file__).resolve().parents[3]
+DATA_DIR = Path(config.env_str("SWITCHBOARD_DATA_DIR") or embedded.default_data_dir()).resolve()
+
+DEBUG = config.env_bool("SWITCHBOARD_DEBUG", False)
+
+
+def _persisted_secret(filename: str, make: callable) -> str:
+    """A development secret generated once and kept in the data folder (mode 0600)."""
+    path = DATA_DIR / filename
+    if path.exists():
+        return path.read_text().strip()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    value = make()
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+SECRET_KEY = config.env_str("SWITCHBOARD_SECRET_KEY") or _persisted_secret(
+    "secret_key", lambda: _stdlib_secrets.token_urlsafe(50)
+)
+
+# Fernet keys for secrets at rest (provider keys, action credentials). The first key encrypts;
+# every key decrypts, so a new key is rotated in by putting it first and re-encrypting
+# (`manage.py rotate_encryption_keys`) before dropping the old one.
+ENCRYPTION_KEYS = config.env_list("SWITCHBOARD_ENCRYPTION_KEYS", []) or [
+    _persisted_secret("encryption_key", lambda: Fernet.generate_key().decode())
+]
+for _index, _key in enumerate(ENCRYPTION_KEYS):
+    try:
+        Fernet(_key)
+    except (ValueError, TypeError) as _exc:
+        raise ConfigError(
+            f"SWITCHBOARD_ENCRYPTION_KEYS entry #{_index + 1} is not a valid Fernet key "
+            "(32 url-safe base64-encoded bytes). Generate one with: python -c \"from "
+            "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())\""
+        ) from _exc
+
+ALLOWED_HOSTS = config.env_list("SWITCHBOARD_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = config.env_list("SWITCHBOARD_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_htmx",
+    "switchboard",
+    "accounts",
+    "providers",
+    "knowledge",
+    "actions",
+    "bots",
+]
+
+MIDDLEWARE = [
+    "switchboard.request_context.RequestContextMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "accounts.middleware.ActiveWorkspaceMiddleware",
+]
+
+ROOT_URLCONF = "switchboard.urls"
+WSGI_APPLICATION = "switchboard.wsgi.application"
+ASGI_APPLICATION = "switchboard.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.workspace",
+            ],
+        },
+    },
+]
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+
+DATABASE_URL = config.env_url("DATABASE_URL", schemes=("postgres", "postgresql", "pgsql"))
+USES_EMBEDDED_POSTGRES = DATABASE_URL is None
+EMBEDDED_PGDATA = DATA_DIR / "postgres"
+EMBEDDED_DATABASE_NAME = "switchboard"
+
+if DATABASE_URL:
+    try:
+        _database = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
+    except ValueError as _exc:
+        raise ConfigError(f"DATABASE_URL is not a valid database URL: {_exc}") from _exc
+else:
+    _database = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": EMBEDDED_DATABASE_NAME,
+        "USER": "postgres",
+        "PASSWORD": "",
+        "HOST": str(embedded.postgres_socket_dir(EMBEDDED_PGDATA)),
+        "PORT": "",
+    }
+# psycopg 3's connection pool replaces Django's per-request connect: a chat turn touches the
+# database a handful of times and a fresh connection costs more than all of them together.
+_database["CONN_MAX_AGE"] = 0
+_database.setdefault("OPTIONS", {})["pool"] = {
+    "min_size": 1,
+    "max_size": config.env_int("SWITCHBOARD_DB_POOL_SIZE", 10, minimum=1, maximum=200),
+    "timeout": 10,
+}
+DATABASES = {"default": _database}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+
+# --- Redis and Celery ---------------------------------------------------------------------------
+
+REDIS_URL = config.env_url("REDIS_URL", schemes=("redis", "rediss", "unix"))
+USES_EMBEDDED_REDIS = REDIS_URL is None
+EMBEDDED_REDIS_DIR = DATA_DIR / "redis"
+if REDIS_URL is None:
+    REDIS_URL = f"unix://{embedded.redis_socket_path(EMBEDDED_REDIS_DIR)}?db=0"
+
+
+def _celery_redis_url(url: str) -> str:
+    """kombu spells a unix-socket Redis as redis+socket://path?virtual_host=<db>."""
+    parts = urlsplit(url)
+    if parts.scheme != "unix":
+        return url
+    db = parse_qs(parts.query).get("db", ["0"])[0]
+    return f"redis+socket://{parts.path}?virtual_host={db}"
+
+
+CELERY_BROKER_URL = _celery_redis_url(REDIS_URL)
+CELERY_RESULT_BACKEND = CELERY_BROKER_URL
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_EXPIRES = 3600
+# A task is acknowledged only when it finishes, and a task whose worker process died is put back
+# at once: together they make a killed worker's turn resume instead of vanishing.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# One task at a time per process: prefetched tasks would wait behind a slow LLM call.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# With Redis an unacknowledged task is redelivered after the visibility timeout. Every task here
+# either finishes well within it or is idempotent per step, so a short timeout recovers a turn
+# whose whole worker (not just a child process) was killed within seconds, not an hour.
+CELERY_VISIBILITY_TIMEOUT = config.env_int("SWITCHBOARD_CELERY_VISIBILITY_TIMEOUT", 300, minimum=5)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+CELERY_WORKER_CONCURRENCY = config.env_int("SWITCHBOARD_WORKER_CONCURRENCY", 4, minimum=1, maximum=256)
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TASK_ROUTES = {
+    "knowledge.*": {"queue": "ingest"},
+    "actions.*": {"queue": "tools"},
+    "bots.*": {"queue": "chat"},
+}
+
+WORKER_HEARTBEAT_SECONDS = 10
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "switchboard",
+    }
+}
+
+# --- HTTP, auth, API ---------------------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = config.env_bool("SWITCHBOARD_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsWorkspaceMember"],
+    "DEFAULT_PAGINATION_CLASS": "switchboard.api.pagination.CursorPagination",
+    "PAGE_SIZE": 20,
+    "EXCEPTION_HANDLER": "switchboard.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Switchboard API",
+    "DESCRIPTION": (
+        "Workspace API of Switchboard. Authenticate with `Authorization: Bearer <workspace API key>`. "
+        'Errors are OpenAI-style: `{"error": {"type", "code", "message", "param"}}`.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Swagger UI served from our own static files: the docs work on an offline network.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Static files, i18n -------------------------------------------------------------------------
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "templates" / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": DATA_DIR / "files"}},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Logging ----------------------------------------------------------------------------------
+
+LOG_LEVEL = config.env_choice("SWITCHBOARD_LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()
+LOG_FORMAT = config.env_choice("SWITCHBOARD_LOG_FORMAT", "console", ("console", "json"))
+
+from switchboard.logconfig import build_logging_config  # noqa: E402
+
+LOGGING = build_logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
+
+# --- Product limits -------------------------------------------------------------------------------
+
+API_KEY_PREFIX = "sb-"

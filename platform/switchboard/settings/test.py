@@ -1,0 +1,26 @@
+"""Settings for the test suite: the same real services, in a data folder of their own."""
+
+import os
+from pathlib import Path
+
+# Before base reads the environment: tests keep their embedded servers apart from a developer's
+# running platform, and never pick up a developer's DATABASE_URL by accident unless asked to.
+os.environ.setdefault(
+    "SWITCHBOARD_DATA_DIR", str(Path(__file__).resolve().parents[3] / ".data" / "test")
+)
+
+from switchboard.settings.base import *  # noqa: E402,F401,F403
+from switchboard.settings.base import DATABASES  # noqa: E402
+
+# Fast hashing: password hashing is not what the tests measure.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# The pool would keep connections to the test database open across pytest-django's
+# create/drop of it; plain connections are simpler there.
+DATABASES["default"]["OPTIONS"].pop("pool", None)
+DATABASES["default"]["TEST"] = {"NAME": "switchboard_test"}
+# A Celery worker started by the suite must use the database the tests created.
+if os.environ.get("SWITCHBOARD_USE_TEST_DATABASE") == "1":
+    DATABASES["default"]["NAME"] = DATABASES["default"]["TEST"]["NAME"]
+# Keep heartbeats, broker and cache apart from anything else on the same Redis.
+CELERY_WORKER_CONCURRENCY = 2
+WORKER_HEARTBEAT_SECONDS = 1

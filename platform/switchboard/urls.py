@@ -1,0 +1,23 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from switchboard import health, views
+
+api_v1 = [
+    path("", include("accounts.api_urls")),
+    path("", include("providers.api_urls")),
+]
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("healthz", health.healthz, name="healthz"),
+    path("healthz/live", health.liveness, name="healthz_live"),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path("", include("accounts.urls")),
+    path("", include("providers.urls")),
+]
+
+handler404 = "switchboard.api.errors.handler404"
+handler500 = "switchboard.api.errors.handler500"

@@ -1,0 +1,179 @@
+"""Test harness: the real embedded PostgreSQL/pgvector and Redis, a real Celery worker, a fake LLM.
+
+Only the third-party LLM is faked (tests.fake_llm speaks the OpenAI wire format over real HTTP).
+The services run from `.data/test` so they never touch a developer's running platform.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+from django.conf import settings
+
+from switchboard import embedded
+from tests.fake_llm import FakeLLM
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# -- services -------------------------------------------------------------------------------------
+
+_services: list = []
+
+
+def _stop_services() -> None:
+    while _services:
+        _services.pop().stop()
+
+
+@pytest.fixture(scope="session")
+def embedded_services() -> Iterator[None]:
+    """Start the embedded servers the settings point at (unless DATABASE_URL/REDIS_URL are set)."""
+    atexit.register(_stop_services)  # also on an interrupted run: pgserver's server outlives us
+    if settings.USES_EMBEDDED_POSTGRES:
+        postgres = embedded.EmbeddedPostgres(settings.EMBEDDED_PGDATA, database=settings.EMBEDDED_DATABASE_NAME)
+        postgres.start()
+        _services.append(postgres)
+        settings.DATABASES["default"]["HOST"] = str(embedded.postgres_socket_dir(settings.EMBEDDED_PGDATA))
+    if settings.USES_EMBEDDED_REDIS:
+        redis_server = embedded.EmbeddedRedis(settings.EMBEDDED_REDIS_DIR)
+        redis_server.start()
+        _services.append(redis_server)
+    yield
+    _stop_services()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(embedded_services, django_db_setup):  # noqa: F811 - extends pytest-django's
+    """pytest-django creates a fresh test database, on the embedded server started first."""
+    yield
+
+
+@pytest.fixture
+def redis_client(embedded_services) -> Iterator[redis_lib.Redis]:
+    client = redis_lib.Redis.from_url(settings.REDIS_URL)
+    yield client
+    client.close()
+
+
+# -- Celery worker --------------------------------------------------------------------------------
+
+def _worker_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "DJANGO_SETTINGS_MODULE": "switchboard.settings.test",
+        "SWITCHBOARD_USE_TEST_DATABASE": "1",
+        "SWITCHBOARD_DATA_DIR": str(settings.DATA_DIR),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "platform"), str(ROOT)]),
+    })
+    return env
+
+
+class WorkerProcess:
+    """A real `celery worker` process on the suite's Redis and test database."""
+
+    def __init__(self, *, queues: str = "chat,tools,ingest,default", concurrency: int = 2):
+        self.queues = queues
+        self.concurrency = concurrency
+        self.process: subprocess.Popen | None = None
+        self.hostname = f"test-{os.getpid()}-{time.monotonic_ns()}@localhost"
+        self.log_path = settings.DATA_DIR / f"worker-{self.hostname.split('@')[0]}.log"
+
+    def start(self, *, timeout: float = 60.0) -> "WorkerProcess":
+        from switchboard.worker_health import KEY_PREFIX
+
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "switchboard", "worker", "--queues", self.queues,
+             "--concurrency", str(self.concurrency), "--hostname", self.hostname, "--loglevel", "INFO",
+             "--without-mingle", "--without-gossip", "--pool", "prefork"],
+            env=_worker_env(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        client = redis_lib.Redis.from_url(settings.REDIS_URL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the Celery worker exited at start:\n{self.log()}")
+            if client.exists(KEY_PREFIX + self.hostname):
+                return self
+            time.sleep(0.1)
+        raise RuntimeError(f"the Celery worker did not report ready within {timeout:.0f}s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            import signal
+
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker) -> Iterator[WorkerProcess]:
+    """A worker shared by the session. Tests using it need `transactional_db` so it sees their rows."""
+    worker = WorkerProcess().start()
+    yield worker
+    worker.stop()
+
+
+# -- fake LLM -------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def _fake_llm_server() -> Iterator[FakeLLM]:
+    with FakeLLM(api_key="sk-fake-test-key") as server:
+        yield server
+
+
+@pytest.fixture
+def fake_llm(_fake_llm_server: FakeLLM) -> Iterator[FakeLLM]:
+    _fake_llm_server.reset()
+    yield _fake_llm_server
+    assert not _fake_llm_server.server_errors, _fake_llm_server.server_errors
+
+
+# -- API clients ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def workspace(db):
+    from tests.factories import WorkspaceFactory
+
+    return WorkspaceFactory()
+
+
+@pytest.fixture
+def owner(workspace):
+    return workspace.memberships.get().user
+
+
+@pytest.fixture
+def api_key_secret(workspace) -> str:
+    from accounts.models import Role
+    from accounts.services import api_key_create
+
+    _, secret = api_key_create(workspace=workspace, name="tests", role=Role.ADMIN)
+    return secret
+
+
+@pytest.fixture
+def api(api_key_secret):
+    """A DRF client authenticated with an admin API key of `workspace`."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_secret}")
+    return client

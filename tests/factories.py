@@ -1,0 +1,38 @@
+"""factory_boy factories for the models the tests build on."""
+
+from __future__ import annotations
+
+import factory
+
+from accounts.models import Membership, Role, User, Workspace
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"person{n}@example.com")
+    password = factory.django.Password("correct horse battery staple")
+
+
+class WorkspaceFactory(factory.django.DjangoModelFactory):
+    """A workspace with one owner."""
+
+    class Meta:
+        model = Workspace
+
+    name = factory.Sequence(lambda n: f"Workspace {n}")
+
+    @factory.post_generation
+    def owner(workspace, create, extracted, **kwargs):
+        if create:
+            Membership.objects.create(workspace=workspace, user=extracted or UserFactory(), role=Role.OWNER)
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    workspace = factory.SubFactory(WorkspaceFactory)
+    role = Role.EDITOR
