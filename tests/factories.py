@@ -20,6 +20,7 @@ class WorkspaceFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Workspace
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Workspace {n}")
 

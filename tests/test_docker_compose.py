@@ -16,11 +16,13 @@ import http.server
 import importlib.util
 import json
 import re
+import socket
 import subprocess
 import sys
 import threading
 import tomllib
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 import jsonschema
@@ -101,13 +103,20 @@ def interpolate(node, env: dict[str, str]):
     return node
 
 
-def referenced_variables(text: str) -> dict[str, str | None]:
-    """Variable name -> its operator (":?", ":-", ... or None), ignoring $$-escaped ones."""
-    found: dict[str, str | None] = {}
-    for match in _VARIABLE.finditer(text):
-        name = match.group("braced") or match.group("named")
-        if name and found.get(name) != ":?":
-            found[name] = match.group("op")
+def referenced_variables(node, found: dict[str, str | None] | None = None) -> dict[str, str | None]:
+    """Variable name -> its operator (":?", ":-", ... or None) in every value; $$ is no variable."""
+    found = {} if found is None else found
+    if isinstance(node, str):
+        for match in _VARIABLE.finditer(node):
+            name = match.group("braced") or match.group("named")
+            if name and found.get(name) != ":?":
+                found[name] = match.group("op")
+    elif isinstance(node, list):
+        for item in node:
+            referenced_variables(item, found)
+    elif isinstance(node, dict):
+        for value in node.values():
+            referenced_variables(value, found)
     return found
 
 
@@ -266,7 +275,8 @@ def stages() -> list[list[tuple[str, str]]]:
 
 
 def schema_errors(schema: dict, document: dict) -> list[str]:
-    validator_class = jsonschema.validators.validator_for(schema)
+    # The schema declares draft-07 by an address jsonschema does not list ("...draft-07/schema").
+    validator_class = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
     validator_class.check_schema(schema)
     validator = validator_class(schema)
     return [f"{'/'.join(map(str, error.absolute_path)) or '<root>'}: {error.message}"
@@ -424,8 +434,9 @@ def test_web_command_serves_the_asgi_app_on_the_published_port(services, stages)
     port = command[command.index("--port") + 1]
     assert "--proxy-headers" in command
     assert web["ports"] == [f"8000:{port}"]
-    assert module_file("switchboard.asgi") is not None, "switchboard.asgi (platform/switchboard/asgi.py) is missing"
-    assert re.search(r"^application\s*=", module_file("switchboard.asgi").read_text(), re.M)
+    asgi = module_file("switchboard.asgi")
+    assert asgi is not None, "switchboard.asgi (platform/switchboard/asgi.py) is missing"
+    assert re.search(r"^application\s*=", asgi.read_text(), re.MULTILINE)
 
 
 def _option(command: list[str], name: str) -> str:
@@ -439,7 +450,8 @@ def _celery_app_exists(name: str) -> bool:
         return False
     if module_file(f"{name}.celery") is not None:
         return True
-    return bool(re.search(r"^(app|celery)\s*=|^from\s+\S+\s+import\s+.*\b(app|celery)\b", package.read_text(), re.M))
+    binding = r"^(app|celery)\s*=|^from\s+\S+\s+import\s+.*\b(app|celery)\b"
+    return bool(re.search(binding, package.read_text(), re.MULTILINE))
 
 
 def _settings_queues() -> set[str]:
@@ -494,9 +506,9 @@ def test_web_healthcheck_is_the_installed_script(services, stages):
 
 # --- variables and secrets ------------------------------------------------------------------------------
 
-def test_every_compose_variable_is_in_env_example(compose_text, example_env):
+def test_every_compose_variable_is_in_env_example(compose, example_env):
     documented = set(example_env)
-    missing = sorted(set(referenced_variables(compose_text)) - documented)
+    missing = sorted(set(referenced_variables(compose)) - documented)
     assert missing == [], f"not in docker/.env.example: {missing}"
 
 
@@ -506,18 +518,18 @@ def test_deployment_variables_are_documented():
     assert "Fernet.generate_key()" in text
 
 
-def test_required_secrets_fail_loudly_and_have_no_example_value(compose_text, example_env):
-    required = {name for name, op in referenced_variables(compose_text).items() if op == ":?"}
+def test_required_secrets_fail_loudly_and_have_no_example_value(compose, example_env):
+    required = {name for name, op in referenced_variables(compose).items() if op == ":?"}
     assert {"POSTGRES_PASSWORD", "SWITCHBOARD_SECRET_KEY", "SWITCHBOARD_ENCRYPTION_KEYS"} <= required
     for name in required:
         assert example_env[name] == "", f".env.example must leave {name} empty"
     with pytest.raises(MissingVariable, match=r"POSTGRES_PASSWORD .*docker/\.env"):
-        interpolate(yaml.safe_load(compose_text), example_env)
+        interpolate(compose, example_env)
     for name in required:
         env = {**example_env, **FILLED_SECRETS}
         del env[name]
         with pytest.raises(MissingVariable, match=name):
-            interpolate(yaml.safe_load(compose_text), env)
+            interpolate(compose, env)
 
 
 def test_no_secret_is_written_into_the_compose_file(services):
@@ -527,7 +539,8 @@ def test_no_secret_is_written_into_the_compose_file(services):
             if secret_like.search(key):
                 assert re.fullmatch(r"\$\{\w+(:\?[^}]*|:-|)\}", value), f"{name}.{key} = {value!r}"
     database_url = services["web"]["environment"]["DATABASE_URL"]
-    assert re.match(r"postgres://[^:]+:\$\{POSTGRES_PASSWORD:\?", database_url), database_url
+    password = r"\$\{POSTGRES_PASSWORD:\?[^}]*\}"
+    assert re.fullmatch(rf"postgres://\$\{{[^}}]*\}}:{password}@[^$]*\$\{{[^}}]*\}}", database_url), database_url
 
 
 def test_connection_urls_point_at_the_compose_services(resolved):
@@ -597,8 +610,10 @@ def test_collectstatic_runs_at_build_time_without_a_database(stages):
     assert collect and "--noinput" in collect[0]
     assert "SWITCHBOARD_SECRET_KEY=build-only" in collect[0]
     assert "DATABASE_URL" not in collect[0]
-    stage_keywords = [keyword for keyword, _ in stages[-1]]
-    assert stage_keywords.index("RUN") < stage_keywords.index("USER")
+    # Before USER: the collected files go into the root-owned source tree.
+    position = {arguments: index for index, (_, arguments) in enumerate(stages[-1])}
+    user = next(index for index, (keyword, _) in enumerate(stages[-1]) if keyword == "USER")
+    assert position[collect[0]] < user
 
 
 def test_dockerfile_copies_only_files_that_exist_and_reach_the_context(stages):
@@ -636,9 +651,9 @@ def test_build_context_excludes(path):
 # --- the web health check script ------------------------------------------------------------------------
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    seen_hosts: list[str] = []
+    seen_hosts: ClassVar[list[str]] = []
 
-    def do_GET(self):  # noqa: N802 (http.server's naming)
+    def do_GET(self):
         self.seen_hosts.append(self.headers["Host"])
         responses = {"/ok": (200, None), "/down": (503, None),
                      "/https": (301, "https://example.com/https"), "/login": (302, "/accounts/login/")}
@@ -665,8 +680,8 @@ def http_server():
 
 
 def _run_healthcheck(url: str, allowed_hosts: str) -> int:
-    result = subprocess.run([sys.executable, str(HEALTHCHECK_SCRIPT), url], capture_output=True, text=True,
-                            env={"SWITCHBOARD_ALLOWED_HOSTS": allowed_hosts}, timeout=30)
+    result = subprocess.run([sys.executable, str(HEALTHCHECK_SCRIPT), url], check=False, capture_output=True,
+                            text=True, env={"SWITCHBOARD_ALLOWED_HOSTS": allowed_hosts}, timeout=30)
     return result.returncode
 
 
@@ -677,28 +692,11 @@ def test_healthcheck_script_exit_status(http_server, path, healthy):
     assert _Handler.seen_hosts == ["chat.example.com"]
 
 
-def test_healthcheck_script_fails_when_nothing_listens(http_server):
-    port = urlsplit(http_server).port
-    with socket_closed(port):
-        assert _run_healthcheck(f"http://127.0.0.1:{port}/ok", "localhost") == 1
-
-
-class socket_closed:  # noqa: N801 (used as a statement)
-    """Find a port nobody listens on (the fixture's server is still up on its own port)."""
-
-    def __init__(self, taken: int):
-        import socket
-
-        self._socket = socket.socket()
-        self._socket.bind(("127.0.0.1", 0))
-        self.port = self._socket.getsockname()[1]
-
-    def __enter__(self):
-        self._socket.close()
-        return self
-
-    def __exit__(self, *exc):
-        return False
+def test_healthcheck_script_fails_when_nothing_listens():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert _run_healthcheck(f"http://127.0.0.1:{port}/ok", "localhost") == 1
 
 
 def test_healthcheck_host_header_follows_allowed_hosts():

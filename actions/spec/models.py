@@ -133,6 +133,9 @@ class ParsedOperation:
     server_url: str | None  # set when the path or operation overrides the spec's servers
     responses: tuple[ResponseInfo, ...]
     schema_size: int  # bytes of input_schema as compact UTF-8 JSON
+    # JSON Schema of the successful JSON response (first 2xx, else "default"), when there is
+    # one; expanded like input_schema but with a smaller size budget.
+    output_schema: dict[str, Any] | None = None
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()  # informational; they do not make the import "with warnings"
 

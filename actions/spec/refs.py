@@ -16,13 +16,14 @@ Inlining schemas has two ways to blow up, both seen in real specs:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
 from .schemas import (
     ANNOTATION_KEYWORDS,
+    REQUEST,
+    TRUNCATED_MARKER,
     approx_local_size,
     clean_schema,
     make_nullable,
@@ -30,7 +31,6 @@ from .schemas import (
 )
 
 RECURSIVE_MARKER = "x-switchboard-recursive"
-TRUNCATED_MARKER = "x-switchboard-truncated"
 EXTERNAL_MARKER = "x-switchboard-external-ref"
 
 DEFAULT_MAX_SCHEMA_BYTES = 128 * 1024
@@ -156,16 +156,18 @@ class ExpansionContext:
 class SchemaExpander:
     """Inlines ``$ref``s in schemas and cleans them (see :func:`actions.spec.schemas.clean_schema`).
 
-    One expander serves a whole document so that expansions of shared schemas are reused
-    across operations. Results are shared between callers and must not be mutated.
+    One expander serves a whole document (in one ``mode``: request or response schemas) so
+    that expansions of shared schemas are reused across operations. Results are shared
+    between callers and must not be mutated.
     """
 
-    def __init__(self, resolver: RefResolver,
-                 clean: Callable[[dict[str, Any], Callable[[Any], Any]], dict[str, Any]] = clean_schema
-                 ) -> None:
+    def __init__(self, resolver: RefResolver, *, mode: str = REQUEST) -> None:
         self._resolver = resolver
-        self._clean = clean
+        self._mode = mode
         self._cache: dict[str, _CacheEntry] = {}
+
+    def _clean(self, node: dict[str, Any], expand: Any) -> dict[str, Any]:
+        return clean_schema(node, expand, mode=self._mode)
 
     def expand(self, schema: Any, context: ExpansionContext) -> Any:
         """The schema with every local reference inlined; raises :class:`RefError` for broken ones."""

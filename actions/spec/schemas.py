@@ -18,8 +18,14 @@ from collections.abc import Callable
 from typing import Any
 
 Expand = Callable[[Any], Any]
+# "request": the schema of something the model sends (read-only properties are left out);
+# "response": the schema of what the API returns (write-only properties are left out).
+REQUEST = "request"
+RESPONSE = "response"
 
 MAX_SCHEMA_DESCRIPTION_CHARS = 1024
+# Set on placeholders that stand in for sub-schemas left out because of a size budget.
+TRUNCATED_MARKER = "x-switchboard-truncated"
 JSON_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object", "null"})
 
 # Keywords whose value is one schema, a list of schemas, or a map of name -> schema.
@@ -34,7 +40,7 @@ _STRING_KEYWORDS = frozenset({"title", "format", "contentMediaType", "contentEnc
 _NUMBER_KEYWORDS = frozenset({"minimum", "maximum"})
 _COUNT_KEYWORDS = frozenset({"minLength", "maxLength", "minItems", "maxItems", "minProperties",
                              "maxProperties", "minContains", "maxContains"})
-_BOOL_KEYWORDS = frozenset({"uniqueItems", "deprecated", "readOnly"})
+_BOOL_KEYWORDS = frozenset({"uniqueItems", "deprecated", "readOnly", "writeOnly"})
 _ANY_VALUE_KEYWORDS = frozenset({"const", "default"})
 
 # Keywords that only describe; safe to copy onto a referenced schema without changing its meaning.
@@ -43,13 +49,13 @@ ANNOTATION_KEYWORDS = frozenset({"title", "description", "default", "deprecated"
                                  "xml", "$comment"})
 
 
-def clean_schema(node: dict[str, Any], expand: Expand) -> dict[str, Any]:
+def clean_schema(node: dict[str, Any], expand: Expand, *, mode: str = REQUEST) -> dict[str, Any]:
     """A cleaned copy of one schema node (without ``$ref``); sub-schemas go through ``expand``."""
     out: dict[str, Any] = {}
     removed_properties: set[str] = set()
     for key, value in node.items():
         if key in _SUBSCHEMA_KEYWORDS:
-            _clean_subschemas(key, value, node, out, expand, removed_properties)
+            _clean_subschemas(key, value, node, out, expand, removed_properties, mode)
         elif key == "type":
             _clean_type(value, out)
         elif key == "description":
@@ -90,7 +96,7 @@ def clean_schema(node: dict[str, Any], expand: Expand) -> dict[str, Any]:
             if isinstance(value, dict) and all(isinstance(v, list) for v in value.values()):
                 out[key] = value
         # Anything else (x- extensions, example(s), xml, discriminator, externalDocs, $id,
-        # writeOnly, nullable...) is dropped or handled below.
+        # nullable...) is dropped or handled below.
 
     if removed_properties and "required" in out:
         required = [name for name in out["required"] if name not in removed_properties]
@@ -108,27 +114,36 @@ def clean_schema(node: dict[str, Any], expand: Expand) -> dict[str, Any]:
 
 
 def _clean_subschemas(key: str, value: Any, node: dict[str, Any], out: dict[str, Any],
-                      expand: Expand, removed_properties: set[str]) -> None:
+                      expand: Expand, removed_properties: set[str], mode: str) -> None:
     if key in SCHEMA_MAP_KEYWORDS:
         if not isinstance(value, dict):
             return
         expanded: dict[str, Any] = {}
+        truncated = False
         for name, child in value.items():
             if key == "patternProperties" and not is_valid_regex(name):
                 continue
             result = expand(child)
-            # Read-only properties are set by the server; the model must not be asked for them.
-            if key == "properties" and isinstance(result, dict) and result.get("readOnly") is True:
+            if is_truncation_marker(result):
+                # Past the size budget: one placeholder says so, the remaining members are left out.
+                if truncated:
+                    removed_properties.add(name)
+                    continue
+                truncated = True
+            # Read-only properties are set by the server: the model must not be asked for them;
+            # write-only ones (passwords...) never come back in a response.
+            hidden = "readOnly" if mode == REQUEST else "writeOnly"
+            if key == "properties" and isinstance(result, dict) and result.get(hidden) is True:
                 removed_properties.add(name)
                 continue
             expanded[name] = result
         out[key] = expanded
     elif key in SCHEMA_LIST_KEYWORDS:
         if isinstance(value, list) and value:
-            out[key] = [expand(child) for child in value]
+            out[key] = _expand_list(value, expand)
     elif key == "items":
         if isinstance(value, list):  # draft-4 tuple form -> 2020-12 prefixItems
-            out["prefixItems"] = [expand(child) for child in value]
+            out["prefixItems"] = _expand_list(value, expand)
             extra = node.get("additionalItems")
             if isinstance(extra, (dict, bool)):
                 out["items"] = expand(extra)
@@ -136,9 +151,24 @@ def _clean_subschemas(key: str, value: Any, node: dict[str, Any], out: dict[str,
             out["items"] = expand(value)
     elif key == "prefixItems":
         if isinstance(value, list) and value:
-            out["prefixItems"] = [expand(child) for child in value]
+            out["prefixItems"] = _expand_list(value, expand)
     else:  # a single sub-schema
         out[key] = expand(value)
+
+
+def _expand_list(value: list[Any], expand: Expand) -> list[Any]:
+    members: list[Any] = []
+    for child in value:
+        result = expand(child)
+        # Placeholders accept anything: a second one in allOf/anyOf/oneOf adds nothing.
+        if is_truncation_marker(result) and members and is_truncation_marker(members[-1]):
+            continue
+        members.append(result)
+    return members
+
+
+def is_truncation_marker(schema: Any) -> bool:
+    return isinstance(schema, dict) and schema.get(TRUNCATED_MARKER) is True
 
 
 def _clean_type(value: Any, out: dict[str, Any]) -> None:

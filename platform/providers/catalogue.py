@@ -47,8 +47,11 @@ KNOWN_MODELS: dict[str, KnownModel] = {
 
 
 def lookup(model: str) -> KnownModel | None:
-    """Exact name first, then the longest known name the model id starts with (dated snapshots)."""
+    """Exact name first, then the longest known name the model id starts with: dated snapshots
+    (`gpt-4o-mini-2024-07-18`) and Ollama tags (`nomic-embed-text:latest`) share their base's
+    entry. Model ids are compared case-insensitively."""
+    model = model.strip().lower()
     if model in KNOWN_MODELS:
         return KNOWN_MODELS[model]
-    matches = [name for name in KNOWN_MODELS if model.startswith(name + "-")]
+    matches = [name for name in KNOWN_MODELS if model.startswith((name + "-", name + ":"))]
     return KNOWN_MODELS[max(matches, key=len)] if matches else None

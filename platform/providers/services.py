@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from urllib.parse import urlsplit
 
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from accounts.models import Workspace
 from providers import catalogue, clients
 from providers.models import ModelKind, Provider, ProviderKind, ProviderModel
 from switchboard.api.errors import ApiError
+from switchboard.vault import SecretValue
 
 _UNSET = object()
+
+
+def _secret(api_key: str) -> SecretValue | None:
+    api_key = api_key.strip()
+    return SecretValue(api_key) if api_key else None
 
 
 def _validate_endpoint(*, kind: str, base_url: str, api_version: str) -> None:
@@ -55,37 +63,79 @@ def provider_create(*, workspace: Workspace, name: str, kind: str, base_url: str
     _validate_endpoint(kind=kind, base_url=base_url, api_version=api_version)
     return Provider.objects.create(
         workspace=workspace, name=_validate_name(workspace=workspace, name=name), kind=kind, base_url=base_url,
-        api_key=api_key.strip() or None, api_version=api_version.strip(), timeout_seconds=timeout_seconds,
+        api_key=_secret(api_key), api_version=api_version.strip(), timeout_seconds=timeout_seconds,
     )
 
 
 @transaction.atomic
-def provider_update(*, provider: Provider, name: str | None = None, base_url: str | None = None,
-                    api_key=_UNSET, api_version: str | None = None, timeout_seconds: int | None = None,
-                    is_enabled: bool | None = None) -> Provider:
-    """Update given fields. `api_key`: omitted keeps the stored key, "" removes it."""
+def provider_update(*, provider: Provider, name: str | None = None, kind: str | None = None,
+                    base_url: str | None = None, api_key=_UNSET, api_version: str | None = None,
+                    timeout_seconds: int | None = None, is_enabled: bool | None = None) -> Provider:
+    """Update given fields. `api_key`: omitted keeps the stored key, "" removes it.
+
+    Validation happens before anything is written, so a rejected update changes nothing. A change
+    to where or how the provider is reached clears the last connection test, which no longer
+    says anything about the new settings.
+    """
+    before = (provider.kind, provider.base_url, provider.api_version, provider.api_key)
     if name is not None:
         provider.name = _validate_name(workspace=provider.workspace, name=name, exclude_id=provider.pk)
+    if kind is not None:
+        provider.kind = kind
     if base_url is not None:
         provider.base_url = base_url.strip().rstrip("/")
     if api_version is not None:
         provider.api_version = api_version.strip()
     _validate_endpoint(kind=provider.kind, base_url=provider.base_url, api_version=provider.api_version)
     if api_key is not _UNSET:
-        provider.api_key = (api_key or "").strip() or None
+        provider.api_key = _secret(api_key or "")
     if timeout_seconds is not None:
         provider.timeout_seconds = timeout_seconds
     if is_enabled is not None:
         provider.is_enabled = is_enabled
+    if (provider.kind, provider.base_url, provider.api_version, provider.api_key) != before:
+        provider.last_tested_at = None
+        provider.last_test_ok = None
+        provider.last_test_message = ""
     provider.save()
     return provider
 
 
+@transaction.atomic
+def provider_delete(*, provider: Provider) -> None:
+    """Delete the provider and its model catalogue."""
+    try:
+        provider.delete()
+    except ProtectedError as exc:
+        raise ApiError(f"{provider.name} is still used ({_users(exc)}); switch those to another model first.",
+                       code="provider_in_use", status_code=409) from exc
+
+
+def _users(exc: ProtectedError) -> str:
+    names = sorted({f"{obj._meta.verbose_name} {obj}" for obj in exc.protected_objects})
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
 def provider_test(*, provider: Provider) -> clients.ConnectionTest:
+    """Check the connection and record the outcome on the provider (also when it fails)."""
     result = clients.check_connection(provider)
+    secret = provider.api_key.reveal() if provider.api_key else ""
+    if len(secret) >= 8 and secret in result.message:
+        # A server may echo what it was sent in an error; the message is stored and shown.
+        result = replace(result, message=result.message.replace(secret, provider.api_key.hint))
+    provider.last_tested_at = timezone.now()
+    provider.last_test_ok = result.ok
+    provider.last_test_message = result.message
+    # Not save(): that would bump updated_at and with it the cached SDK client.
     Provider.objects.filter(pk=provider.pk).update(
-        last_tested_at=timezone.now(), last_test_ok=result.ok, last_test_message=result.message)
+        last_tested_at=provider.last_tested_at, last_test_ok=result.ok, last_test_message=result.message)
     return result
+
+
+def _validate_model_kind(kind: str) -> None:
+    if kind not in ModelKind.values:
+        raise ApiError(f"Unknown model kind {kind!r}; use one of {', '.join(ModelKind.values)}.",
+                       code="invalid_kind", param="kind")
 
 
 @transaction.atomic
@@ -99,9 +149,8 @@ def provider_model_create(*, provider: Provider, model: str, kind: str = ModelKi
     if not model:
         raise ApiError("model is required: the provider's model id (the deployment name on Azure).",
                        code="required", param="model")
-    if ProviderModel.objects.filter(provider=provider, model=model, kind=kind).exists():
-        raise ApiError(f"{model} ({kind}) is already in this provider's catalogue.", code="duplicate_model",
-                       status_code=409, param="model")
+    _validate_model_kind(kind)
+    _ensure_not_listed(provider=provider, model=model, kind=kind)
     known = catalogue.lookup(model)
     if known is not None and known.kind != kind:
         known = None
@@ -119,3 +168,60 @@ def provider_model_create(*, provider: Provider, model: str, kind: str = ModelKi
         else (known.output_price if known else Decimal("0")),
         supports_tools=supports_tools, supports_json_mode=supports_json_mode,
     )
+
+
+def _ensure_not_listed(*, provider: Provider, model: str, kind: str, exclude_id: str | None = None) -> None:
+    clash = ProviderModel.objects.filter(provider=provider, model=model, kind=kind).exclude(pk=exclude_id)
+    if clash.exists():
+        raise ApiError(f"{model} ({kind}) is already in this provider's catalogue.", code="duplicate_model",
+                       status_code=409, param="model")
+
+
+@transaction.atomic
+def provider_model_update(*, provider_model: ProviderModel, model: str | None = None, kind: str | None = None,
+                          display_name: str | None = None, context_window=_UNSET, max_output_tokens=_UNSET,
+                          embedding_dimensions=_UNSET, input_price_per_million: Decimal | None = None,
+                          output_price_per_million: Decimal | None = None, supports_tools: bool | None = None,
+                          supports_json_mode: bool | None = None, is_enabled: bool | None = None) -> ProviderModel:
+    """Update given fields; the nullable numbers accept None to clear them. Nothing is filled in
+    from the catalogue here: an edit states what the workspace wants."""
+    entry = provider_model
+    if model is not None:
+        entry.model = model.strip()
+        if not entry.model:
+            raise ApiError("model cannot be empty.", code="required", param="model")
+    if kind is not None:
+        _validate_model_kind(kind)
+        entry.kind = kind
+    if model is not None or kind is not None:
+        _ensure_not_listed(provider=entry.provider, model=entry.model, kind=entry.kind, exclude_id=entry.pk)
+    if display_name is not None:
+        entry.display_name = display_name.strip()
+    for field, value in (("context_window", context_window), ("max_output_tokens", max_output_tokens),
+                         ("embedding_dimensions", embedding_dimensions)):
+        if value is not _UNSET:
+            setattr(entry, field, value or None)
+    if entry.kind == ModelKind.EMBEDDING and not entry.embedding_dimensions:
+        raise ApiError("embedding_dimensions is required for an embedding model.", code="required",
+                       param="embedding_dimensions")
+    if input_price_per_million is not None:
+        entry.input_price_per_million = input_price_per_million
+    if output_price_per_million is not None:
+        entry.output_price_per_million = output_price_per_million
+    if supports_tools is not None:
+        entry.supports_tools = supports_tools
+    if supports_json_mode is not None:
+        entry.supports_json_mode = supports_json_mode
+    if is_enabled is not None:
+        entry.is_enabled = is_enabled
+    entry.save()
+    return entry
+
+
+@transaction.atomic
+def provider_model_delete(*, provider_model: ProviderModel) -> None:
+    try:
+        provider_model.delete()
+    except ProtectedError as exc:
+        raise ApiError(f"{provider_model} is still used ({_users(exc)}); switch those to another model first, "
+                       "or disable it instead.", code="model_in_use", status_code=409) from exc

@@ -356,10 +356,10 @@ def _refusal(parsed: ParsedURL, address: IPAddress, reason: str, allowlistable: 
     info = parsed.hostinfo
     if info.ip is None:
         subject = f"The host {info.host} resolves to {address}, {reason}"
-    elif info.written.strip("[]") != str(address):
+    elif info.ip.version == 4 and info.written != str(address):
         subject = f"The host {_safe(info.written)} is another way of writing {address}, {reason}"
     else:
-        subject = f"The address {address} is {reason}"
+        subject = f"The address {info.written.strip('[]')} is {reason}"
     if allowlistable:
         advice = _ALLOWLIST_ADVICE
     else:

@@ -265,6 +265,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# Without `collectstatic` (development), serve straight from the source folders.
+WHITENOISE_AUTOREFRESH = not STATIC_ROOT.exists()
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
