@@ -222,6 +222,9 @@ class OperationBuilder:
             schema = {}
         if kind in ("binary", "other", "text"):
             warnings.append(f"the request body is sent as {chosen}; the model supplies it as a single value")
+        if not body.get("required") and _accepts_only_empty_object(schema):
+            # Some generators (Stripe) declare an empty form body on every GET: nothing to ask for.
+            return None
         if kind == "multipart":
             binary = _binary_fields(schema)
             if binary:
@@ -452,6 +455,14 @@ def choose_media_type(media_types: list[str]) -> str:
     return min(enumerate(media_types), key=lambda item: (_MEDIA_PREFERENCE[media_kind(item[1])], item[0]))[1]
 
 
+def _accepts_only_empty_object(schema: Any) -> bool:
+    if not isinstance(schema, dict) or schema.get("additionalProperties") is not False:
+        return False
+    if schema.get("type", "object") != "object" or schema.get("properties"):
+        return False
+    return not any(key in schema for key in ("patternProperties", "allOf", "anyOf", "oneOf", "not"))
+
+
 def _binary_fields(schema: Any) -> list[str]:
     if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
         return []
@@ -473,11 +484,27 @@ def _description(method: str, path: str, path_item: dict[str, Any], operation: d
     summary, description = text(operation, "summary"), text(operation, "description")
     if not summary and not description:
         summary, description = text(path_item, "summary"), text(path_item, "description")
+    summary, description = strip_html(summary), strip_html(description)
     if summary and description and not description.startswith(summary):
         combined = f"{summary}\n\n{description}"
     else:
         combined = description or summary
     return cap_text(combined or f"{method.upper()} {path}", MAX_DESCRIPTION_CHARS)
+
+
+# Only well-known formatting tags: text such as "Authorization: Bearer <api_key>" must survive.
+_HTML_TAG = re.compile(r"</?(?:p|br|code|pre|a|b|i|em|strong|span|div|ul|ol|li|h[1-6])(?:\s[^<>]*)?/?>",
+                       re.IGNORECASE)
+_BLOCK_END = re.compile(r"</(?:p|div|li|h[1-6])>|<br\s*/?>", re.IGNORECASE)
+
+
+def strip_html(text: str) -> str:
+    """Descriptions written as HTML (Stripe's ``<p>...</p>``) as plain text for the model."""
+    if "<" not in text:
+        return text
+    text = _BLOCK_END.sub("\n", text)
+    text = _HTML_TAG.sub("", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 def _listing(items: list[str]) -> str:

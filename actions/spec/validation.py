@@ -112,8 +112,12 @@ def _messages(validator: Validator, instance: Any, limit: int, *, prefix: str) -
 
 def _format(error: ValidationError, *, prefix: str) -> str:
     # "not valid under any of the given schemas" says little; the best sub-error says more.
+    # In "Schema or Reference" choices the Reference branch's "'$ref' is a required property"
+    # is never the interesting one.
     if error.context:
-        error = best_match(error.context) or error
+        candidates = [sub for sub in error.context
+                      if not (sub.validator == "required" and "$ref" in (sub.validator_value or ()))]
+        error = best_match(candidates or error.context) or error
     location = ".".join(str(part) for part in error.absolute_path)
     where = ".".join(part for part in (prefix, location) if part) or "document"
     message = error.message

@@ -6,6 +6,9 @@ from switchboard import health, views
 api_v1 = [
     path("", include("accounts.api_urls")),
     path("", include("providers.api_urls")),
+    path("", include("knowledge.api_urls")),
+    path("", include("actions.api_urls")),
+    path("", include("bots.api_urls")),
 ]
 
 urlpatterns = [

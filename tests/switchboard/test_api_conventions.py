@@ -75,3 +75,8 @@ def test_interactive_docs_are_served_without_a_cdn(client):
     html = response.content.decode()
     assert "swagger-ui" in html
     assert "cdn.jsdelivr.net" not in html and "unpkg.com" not in html
+
+
+def test_schema_documents_bearer_api_keys(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    assert schema["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"

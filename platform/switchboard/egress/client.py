@@ -554,8 +554,6 @@ def _read_body(resp: httpcore.Response, headers: httpx.Headers, target: Resolved
     cap = policy.max_response_bytes
     url = target.parsed.display
     try:
-        if method == "HEAD" or resp.status in (204, 304) or 100 <= resp.status < 200:
-            return b""
         too_large = (
             f"The response from {target.host} is larger than the {_size(cap)} limit "
             f"({cap} bytes); request a smaller resource or ask a workspace admin to raise the limit."

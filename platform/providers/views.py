@@ -1,0 +1,203 @@
+"""Server-rendered pages: model providers, their connection test and model catalogue.
+
+Every member sees the providers; only admins and owners change them (a provider holds a paid
+API key). The API key is never rendered: pages show its last four characters at most.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role, role_at_least
+from accounts.tenancy import WorkspaceAccess
+from providers import services
+from providers.forms import KIND_HELP, ProviderEditForm, ProviderForm, ProviderModelForm
+from providers.models import Provider, ProviderModel
+from switchboard.api.errors import ApiError
+
+_ADMINS_ONLY = "Only workspace admins and owners change model providers."
+
+
+def _access(request: HttpRequest) -> WorkspaceAccess:
+    access = request.workspace_access
+    if not access:
+        raise Http404("You are not a member of any workspace.")
+    return access
+
+
+def _can_manage(access: WorkspaceAccess) -> bool:
+    return role_at_least(access.role, Role.ADMIN)
+
+
+def _provider(access: WorkspaceAccess, provider_id: str) -> Provider:
+    provider = Provider.objects.for_workspace(access.workspace).filter(pk=provider_id).first()
+    if provider is None:
+        raise Http404("No such provider.")
+    return provider
+
+
+def _provider_model(provider: Provider, model_id: str) -> ProviderModel:
+    entry = ProviderModel.objects.filter(provider=provider, pk=model_id).first()
+    if entry is None:
+        raise Http404("No such model.")
+    return entry
+
+
+def _refused(request: HttpRequest, to: str, *args) -> HttpResponse:
+    messages.error(request, _ADMINS_ONLY)
+    return redirect(to, *args)
+
+
+def _add_service_error(form: forms.Form, exc: ApiError) -> None:
+    form.add_error(exc.param if exc.param in form.fields else None, exc.message)
+
+
+@login_required
+def provider_list(request: HttpRequest) -> HttpResponse:
+    access = _access(request)
+    providers = (Provider.objects.for_workspace(access.workspace)
+                 .annotate(model_count=Count("models")).order_by("name"))
+    return render(request, "providers/provider_list.html", {
+        "providers": providers, "can_manage": _can_manage(access),
+    })
+
+
+@login_required
+def provider_create_view(request: HttpRequest) -> HttpResponse:
+    access = _access(request)
+    if not _can_manage(access):
+        return _refused(request, "providers:provider_list")
+    form = ProviderForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            provider = services.provider_create(workspace=access.workspace, **form.cleaned_data)
+        except ApiError as exc:
+            _add_service_error(form, exc)
+        else:
+            messages.success(request, f"Added {provider.name}. Test the connection, then add its models.")
+            return redirect("providers:provider_detail", provider.pk)
+    return render(request, "providers/provider_form.html", {"form": form, "provider": None,
+                                                            "kind_help": KIND_HELP})
+
+
+@login_required
+def provider_edit_view(request: HttpRequest, provider_id: str) -> HttpResponse:
+    access = _access(request)
+    provider = _provider(access, provider_id)
+    if not _can_manage(access):
+        return _refused(request, "providers:provider_detail", provider.pk)
+    form = ProviderEditForm(request.POST or None, provider=provider)
+    if request.method == "POST" and form.is_valid():
+        try:
+            # A fresh copy: a rejected update must not show half-applied values on the page.
+            services.provider_update(provider=_provider(access, provider_id), **form.update_arguments())
+        except ApiError as exc:
+            _add_service_error(form, exc)
+        else:
+            messages.success(request, f"Saved {form.cleaned_data['name']}.")
+            return redirect("providers:provider_detail", provider.pk)
+    return render(request, "providers/provider_form.html", {"form": form, "provider": provider,
+                                                            "kind_help": KIND_HELP})
+
+
+def _render_detail(request: HttpRequest, access: WorkspaceAccess, provider: Provider,
+                   model_form: ProviderModelForm | None = None) -> HttpResponse:
+    return render(request, "providers/provider_detail.html", {
+        "provider": provider,
+        "models": ProviderModel.objects.filter(provider=provider).order_by("kind", "model"),
+        "model_form": model_form or ProviderModelForm(),
+        "can_manage": _can_manage(access),
+    })
+
+
+@login_required
+def provider_detail(request: HttpRequest, provider_id: str) -> HttpResponse:
+    access = _access(request)
+    return _render_detail(request, access, _provider(access, provider_id))
+
+
+@require_POST
+@login_required
+def provider_delete_view(request: HttpRequest, provider_id: str) -> HttpResponse:
+    access = _access(request)
+    provider = _provider(access, provider_id)
+    if not _can_manage(access):
+        return _refused(request, "providers:provider_detail", provider.pk)
+    try:
+        services.provider_delete(provider=provider)
+    except ApiError as exc:
+        messages.error(request, exc.message)
+        return redirect("providers:provider_detail", provider.pk)
+    messages.success(request, f"Deleted {provider.name} and its models.")
+    return redirect("providers:provider_list")
+
+
+@require_POST
+@login_required
+def provider_test_view(request: HttpRequest, provider_id: str) -> HttpResponse:
+    access = _access(request)
+    provider = _provider(access, provider_id)
+    if not _can_manage(access):
+        return _refused(request, "providers:provider_detail", provider.pk)
+    result = services.provider_test(provider=provider)
+    (messages.success if result.ok else messages.error)(request, f"{result.message} ({result.latency_ms:.0f} ms)")
+    return redirect("providers:provider_detail", provider.pk)
+
+
+@require_POST
+@login_required
+def provider_model_add_view(request: HttpRequest, provider_id: str) -> HttpResponse:
+    access = _access(request)
+    provider = _provider(access, provider_id)
+    if not _can_manage(access):
+        return _refused(request, "providers:provider_detail", provider.pk)
+    form = ProviderModelForm(request.POST)
+    if form.is_valid():
+        try:
+            entry = services.provider_model_create(provider=provider, **form.cleaned_data)
+        except ApiError as exc:
+            _add_service_error(form, exc)
+        else:
+            messages.success(request, f"Added {entry.model}.")
+            return redirect("providers:provider_detail", provider.pk)
+    return _render_detail(request, access, provider, model_form=form)
+
+
+@require_POST
+@login_required
+def provider_model_toggle_view(request: HttpRequest, provider_id: str, model_id: str) -> HttpResponse:
+    access = _access(request)
+    provider = _provider(access, provider_id)
+    if not _can_manage(access):
+        return _refused(request, "providers:provider_detail", provider.pk)
+    entry = _provider_model(provider, model_id)
+    try:
+        services.provider_model_update(provider_model=entry, is_enabled=not entry.is_enabled)
+    except ApiError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{'Enabled' if entry.is_enabled else 'Disabled'} {entry.model}.")
+    return redirect("providers:provider_detail", provider.pk)
+
+
+@require_POST
+@login_required
+def provider_model_delete_view(request: HttpRequest, provider_id: str, model_id: str) -> HttpResponse:
+    access = _access(request)
+    provider = _provider(access, provider_id)
+    if not _can_manage(access):
+        return _refused(request, "providers:provider_detail", provider.pk)
+    entry = _provider_model(provider, model_id)
+    try:
+        services.provider_model_delete(provider_model=entry)
+    except ApiError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Removed {entry.model}.")
+    return redirect("providers:provider_detail", provider.pk)
