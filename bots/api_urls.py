@@ -1,1 +1,23 @@
-urlpatterns: list = []
+from django.urls import path
+
+from bots import api, chat_api
+
+urlpatterns = [
+    path("bots/", api.BotListCreateApi.as_view(), name="bot_list"),
+    path("bots/<str:pk>", api.BotDetailApi.as_view(), name="bot_detail"),
+    path("bots/<str:pk>/publish", api.BotPublishApi.as_view(), name="bot_publish"),
+    path("bots/<str:pk>/versions", api.BotVersionListApi.as_view(), name="bot_versions"),
+    path("bots/<str:pk>/versions/<int:number>", api.BotVersionDetailApi.as_view(), name="bot_version_detail"),
+    path("bots/<str:pk>/versions/<int:number>/restore", api.BotVersionRestoreApi.as_view(),
+         name="bot_version_restore"),
+    path("bots/<str:pk>/chat", chat_api.BotChatApi.as_view(), name="bot_chat"),
+    path("messages/<str:pk>", chat_api.MessageDetailApi.as_view(), name="message_detail"),
+    path("messages/<str:pk>/events", chat_api.MessageEventsApi.as_view(), name="message_events"),
+    path("messages/<str:pk>/stop", chat_api.MessageStopApi.as_view(), name="message_stop"),
+    path("messages/<str:pk>/confirmations", chat_api.MessageConfirmationApi.as_view(), name="message_confirm"),
+    path("messages/<str:pk>/feedback", chat_api.MessageFeedbackApi.as_view(), name="message_feedback"),
+    path("conversations/", chat_api.ConversationListApi.as_view(), name="conversation_list"),
+    path("conversations/<str:pk>", chat_api.ConversationDetailApi.as_view(), name="conversation_detail"),
+    path("conversations/<str:pk>/messages", chat_api.ConversationMessagesApi.as_view(),
+         name="conversation_messages"),
+]

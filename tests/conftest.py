@@ -177,3 +177,83 @@ def api(api_key_secret):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_secret}")
     return client
+
+
+# -- the platform served over real HTTP (ASGI), for streaming and SDK tests ------------------------
+
+class LiveServer:
+    """uvicorn serving the project on the test database, like production (ASGI, real sockets)."""
+
+    def __init__(self):
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = settings.DATA_DIR / f"web-{self.port}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60.0) -> "LiveServer":
+        import urllib.request
+
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "switchboard.asgi:application", "--host", "127.0.0.1",
+             "--port", str(self.port), "--no-access-log", "--timeout-graceful-shutdown", "1"],
+            env=_worker_env(), cwd=ROOT, stdout=self.log_path.open("w"), stderr=subprocess.STDOUT,
+            start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"uvicorn exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                urllib.request.urlopen(f"{self.url}/healthz/live", timeout=1)
+                return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("uvicorn did not start")
+
+    def stop(self) -> None:
+        import signal
+
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def live_server_url(django_db_setup) -> Iterator[str]:
+    server = LiveServer().start()
+    yield server.url
+    server.stop()
+
+
+# -- a bot wired to the fake LLM ------------------------------------------------------------------
+
+@pytest.fixture
+def chat_model(workspace, fake_llm):
+    from providers.services import provider_create, provider_model_create
+
+    provider = provider_create(workspace=workspace, name="Fake LLM", kind="openai_compatible",
+                               base_url=fake_llm.base_url, api_key="sk-fake-test-key", timeout_seconds=10)
+    return provider_model_create(provider=provider, model="fake-chat", input_price_per_million=1,
+                                 output_price_per_million=2)
+
+
+@pytest.fixture
+def make_bot(workspace, chat_model):
+    from bots.services import bot_create, bot_publish
+
+    def make(*, publish: bool = True, **config):
+        config.setdefault("model", {})
+        config["model"] = {"provider_model_id": chat_model.pk, **config["model"]}
+        bot = bot_create(workspace=workspace, name=config.pop("name", "Helper"), config=config)
+        if publish:
+            bot_publish(bot=bot)
+            bot.refresh_from_db()
+        return bot
+
+    return make

@@ -30,7 +30,8 @@ from .models import (
 )
 from .operations import LARGE_SCHEMA_BYTES, MAX_DESCRIPTION_CHARS
 from .parser import MAX_ENABLED_TOOLS, parse_spec, parse_spec_text
-from .refs import RECURSIVE_MARKER, TRUNCATED_MARKER, EXTERNAL_MARKER
+from .refs import EXTERNAL_MARKER, RECURSIVE_MARKER
+from .schemas import TRUNCATED_MARKER
 from .swagger2 import convert_swagger2
 
 __all__ = [

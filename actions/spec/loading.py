@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from .errors import SpecError
+from .gcpause import gc_paused
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
@@ -100,7 +101,8 @@ def load_spec_text(text: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
     if not text.strip():
         raise SpecError("empty", "The spec is empty.")
 
-    document = _parse_text(text)
+    with gc_paused():
+        document = _parse_text(text)
     if not isinstance(document, dict):
         kind = "a list" if isinstance(document, list) else f"a single {type(document).__name__} value"
         raise SpecError("not_an_object",

@@ -113,6 +113,13 @@ class ResponseInfo:
 
 @dataclass(frozen=True)
 class ParsedOperation:
+    """One callable operation.
+
+    ``input_schema`` and ``output_schema`` belong to this operation alone. The schemas inside
+    ``parameters`` and ``request_body`` may be shared with other operations of the same
+    spec (expanded references are memoised): treat them as read-only.
+    """
+
     name: str  # tool name, ^[a-zA-Z0-9_-]{1,64}$ and unique within the spec
     method: str  # upper case: GET, POST, ...
     path: str

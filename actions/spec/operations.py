@@ -31,6 +31,8 @@ LARGE_SCHEMA_BYTES = 16 * 1024
 # Response schemas only inform (they are not sent to the model as arguments), so they get a
 # smaller budget: big APIs (Stripe) return deeply nested, expandable objects.
 DEFAULT_MAX_OUTPUT_SCHEMA_BYTES = 32 * 1024
+DEFAULT_MAX_TOTAL_SCHEMA_WORK = 48 * 1024 * 1024
+REDUCED_SCHEMA_BYTES = 8 * 1024
 
 PARAMETER_LOCATIONS = ("path", "query", "header", "cookie")
 # OpenAPI: header parameters with these names "SHALL be ignored"; the request builder sets them.
@@ -77,6 +79,11 @@ class BuildSettings:
     max_schema_depth: int
     max_output_schema_bytes: int = DEFAULT_MAX_OUTPUT_SCHEMA_BYTES
     large_schema_bytes: int = LARGE_SCHEMA_BYTES
+    # Once this much schema has been built for one document, the remaining operations get
+    # the small budget below and no response schema: an import must end in bounded time
+    # whatever the spec (thousands of operations over one huge recursive schema family).
+    max_total_schema_work: int = DEFAULT_MAX_TOTAL_SCHEMA_WORK
+    reduced_schema_bytes: int = REDUCED_SCHEMA_BYTES
 
 
 class OperationBuilder:
@@ -93,8 +100,12 @@ class OperationBuilder:
               server_url: str | None) -> BuiltOperation:
         warnings: list[str] = []
         notes: list[str] = []
-        context = ExpansionContext(max_bytes=self._settings.max_schema_bytes,
-                                   max_depth=self._settings.max_schema_depth)
+        max_bytes = self._settings.max_schema_bytes
+        if self.over_work_budget:
+            max_bytes = min(max_bytes, self._settings.reduced_schema_bytes)
+            warnings.append("the argument schema was kept small: this spec's schemas are too large "
+                            "to expand in full for every operation")
+        context = ExpansionContext(max_bytes=max_bytes, max_depth=self._settings.max_schema_depth)
 
         parameters = self._parameters(path, path_item, operation, context, warnings, notes)
         request_body = self._request_body(operation, context, warnings, notes)
@@ -118,9 +129,9 @@ class OperationBuilder:
             method=method.upper(),
             path=path,
             operation_id=operation_id if isinstance(operation_id, str) and operation_id.strip() else None,
-            summary=cap_text(summary, MAX_SUMMARY_CHARS),
+            summary=cap_text(strip_html(summary), MAX_SUMMARY_CHARS),
             description=_description(method, path, path_item, operation),
-            tags=tuple(tag for tag in operation.get("tags") or [] if isinstance(tag, str)),
+            tags=_tags(operation.get("tags")),
             parameters=tuple(parameters),
             request_body=request_body,
             input_schema=input_schema,
@@ -273,9 +284,13 @@ class OperationBuilder:
             ))
         return tuple(responses)
 
+    @property
+    def over_work_budget(self) -> bool:
+        return self._expander.work + self._output_expander.work > self._settings.max_total_schema_work
+
     def _output_schema(self, operation: dict[str, Any], warnings: list[str]) -> dict[str, Any] | None:
         responses = operation.get("responses")
-        if not isinstance(responses, dict):
+        if not isinstance(responses, dict) or self.over_work_budget:
             return None
         statuses = sorted((str(s) for s in responses if str(s)[:1] == "2"), key=lambda s: (s.upper() == "2XX", s))
         if not statuses and "default" in responses:
@@ -309,9 +324,11 @@ class OperationBuilder:
         if context.external_refs:
             warnings.append(f"external reference(s) {_listing(sorted(context.external_refs))} not followed; "
                             "those values are accepted as anything")
-        if context.truncated:
-            warnings.append(f"the argument schema was cut short at about "
-                            f"{self._settings.max_schema_bytes // 1024} KB")
+        if context.depth_cuts:
+            warnings.append(f"the argument schema was cut short: it nests more than "
+                            f"{self._settings.max_schema_depth} levels deep")
+        elif context.truncated:
+            warnings.append(f"the argument schema was cut short at about {context.max_bytes // 1024} KB")
         elif size > self._settings.large_schema_bytes:
             warnings.append(f"the argument schema is large ({size / 1024:.0f} KB); it takes up much of "
                             "the model's context")
@@ -505,6 +522,10 @@ def strip_html(text: str) -> str:
     text = _BLOCK_END.sub("\n", text)
     text = _HTML_TAG.sub("", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _tags(raw: Any) -> tuple[str, ...]:
+    return tuple(tag for tag in raw if isinstance(tag, str)) if isinstance(raw, list) else ()
 
 
 def _listing(items: list[str]) -> str:

@@ -6,7 +6,8 @@ import logging
 from typing import Any
 
 from .errors import SpecError
-from .loading import DEFAULT_MAX_BYTES, detect_version, load_spec_text
+from .gcpause import gc_paused
+from .loading import DEFAULT_MAX_BYTES, SpecVersion, detect_version, load_spec_text
 from .models import (
     IMPORTED,
     IMPORTED_WITH_WARNINGS,
@@ -38,7 +39,9 @@ _MAX_VALIDATION_NOTICES = 10
 def parse_spec_text(text: str | bytes, *, server_url: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
                     validate: bool = True) -> ParsedSpec:
     """:func:`load_spec_text` then :func:`parse_spec`."""
-    return parse_spec(load_spec_text(text, max_bytes=max_bytes), server_url=server_url, validate=validate)
+    with gc_paused():
+        document = load_spec_text(text, max_bytes=max_bytes)
+        return parse_spec(document, server_url=server_url, validate=validate)
 
 
 def parse_spec(spec: dict[str, Any], *, server_url: str | None = None, validate: bool = True,
@@ -52,6 +55,13 @@ def parse_spec(spec: dict[str, Any], *, server_url: str | None = None, validate:
     checks the document against the official schema (findings become warnings).
     ``spec`` is not modified.
     """
+    with gc_paused():
+        return _parse(spec, server_url=server_url, validate=validate, max_schema_bytes=max_schema_bytes,
+                      max_schema_depth=max_schema_depth)
+
+
+def _parse(spec: dict[str, Any], *, server_url: str | None, validate: bool, max_schema_bytes: int,
+           max_schema_depth: int) -> ParsedSpec:
     if not isinstance(spec, dict):
         raise SpecError("not_an_object", "The spec must be a JSON or YAML object (a mapping).")
     version = detect_version(spec)
@@ -87,6 +97,12 @@ def parse_spec(spec: dict[str, Any], *, server_url: str | None = None, validate:
     report = _report(report_slots, operations)
     report.extend(_webhook_entries(document, resolver))
 
+    if builder.over_work_budget:
+        warnings.append(Notice(
+            "schemas_shortened",
+            "The spec's schemas are too large to expand in full for every operation; the argument "
+            "schemas of the last operations were kept small.",
+        ))
     if len(operations) > MAX_ENABLED_TOOLS:
         warnings.append(Notice(
             "too_many_operations",
@@ -110,11 +126,12 @@ def parse_spec(spec: dict[str, Any], *, server_url: str | None = None, validate:
     )
 
 
-def _validate(spec: dict[str, Any], version: Any, warnings: list[Notice]) -> ValidationFindings:
+def _validate(spec: dict[str, Any], version: SpecVersion, warnings: list[Notice]) -> ValidationFindings:
     try:
         findings = validate_structure(spec, version)
-    except RecursionError:
-        warnings.append(Notice("invalid_document", "The spec is nested too deeply to be checked."))
+    except (RecursionError, ValueError) as exc:  # e.g. a document too deep for the validator
+        logger.warning("spec validation failed: %s", exc)
+        warnings.append(Notice("invalid_document", "The spec could not be checked against the OpenAPI schema."))
         return ValidationFindings()
     for message in findings.document[:_MAX_VALIDATION_NOTICES]:
         warnings.append(Notice("invalid_document", message))

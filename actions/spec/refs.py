@@ -119,8 +119,6 @@ class RefResolver:
 class _Frame:
     ref: str
     index: int
-    truncations_before: int
-    spent_before: int
     lowest_cut: int = 1 << 30  # lowest stack index of a recursion cut inside this expansion
     recursive_refs: set[str] = field(default_factory=set)
     external_refs: set[str] = field(default_factory=set)
@@ -129,9 +127,19 @@ class _Frame:
 @dataclass(frozen=True)
 class _CacheEntry:
     schema: Any
-    size: int
+    size: int  # approximate JSON bytes
+    height: int  # levels of nesting below the schema itself
+    truncated: bool  # cut short by the size budget or the depth limit
+    depth_cut: bool
     recursive_refs: frozenset[str]
     external_refs: frozenset[str]
+
+
+@dataclass
+class _RefCache:
+    complete: _CacheEntry | None = None  # expanded in full: usable wherever it fits
+    # cut short: keyed by (budget, levels of depth that were left)
+    partial: dict[tuple[int, int], _CacheEntry] = field(default_factory=dict)
 
 
 @dataclass
@@ -141,16 +149,35 @@ class ExpansionContext:
     max_bytes: int = DEFAULT_MAX_SCHEMA_BYTES
     max_depth: int = DEFAULT_MAX_SCHEMA_DEPTH
     spent: int = 0  # approximate bytes produced so far
-    truncations: int = 0
+    truncations: int = 0  # placeholders for schemas left out (size or depth)
+    depth_cuts: int = 0  # ... of which because of the depth limit
     recursive_refs: set[str] = field(default_factory=set)
     external_refs: set[str] = field(default_factory=set)
     invalid_nodes: int = 0  # schema positions holding something that is not a schema
+    _deepest: int = 0
     _stack: list[_Frame] = field(default_factory=list)
     _active: dict[str, int] = field(default_factory=dict)
 
     @property
     def truncated(self) -> bool:
         return self.truncations > 0
+
+
+_MIN_BUDGET = 1024
+
+
+def _budget_class(remaining: int, maximum: int) -> int:
+    """The largest of maximum, 3/4 of it, 9/16 of it... that fits in ``remaining``.
+
+    A referenced schema is expanded with one of these few budgets rather than with whatever
+    happens to remain, so that expansions cut short by the budget can be memoised too:
+    big shared schemas (a Kubernetes Deployment, a Stripe charge) are expanded a handful of
+    times per document instead of once per operation.
+    """
+    budget = maximum
+    while budget > remaining:
+        budget = budget * 3 // 4
+    return budget
 
 
 class SchemaExpander:
@@ -164,7 +191,10 @@ class SchemaExpander:
     def __init__(self, resolver: RefResolver, *, mode: str = REQUEST) -> None:
         self._resolver = resolver
         self._mode = mode
-        self._cache: dict[str, _CacheEntry] = {}
+        self._cache: dict[str, _RefCache] = {}
+        # Approximate bytes of schema built over the expander's life: what a caller watches
+        # to keep a whole import within a time budget.
+        self.work = 0
 
     def _clean(self, node: dict[str, Any], expand: Any) -> dict[str, Any]:
         return clean_schema(node, expand, mode=self._mode)
@@ -181,14 +211,21 @@ class SchemaExpander:
             ctx.invalid_nodes += 1
             ctx.spent += 2
             return {}
-        if depth > ctx.max_depth or ctx.spent > ctx.max_bytes:
+        if depth > ctx.max_depth:
+            ctx.depth_cuts += 1
+            return self._truncated(node, ctx)
+        if ctx.spent > ctx.max_bytes:
             return self._truncated(node, ctx)
         ref = node.get("$ref")
         if ref is not None:
             return self._expand_ref(node, ref, ctx, depth)
+        if depth > ctx._deepest:
+            ctx._deepest = depth
         child_depth = depth + 1
         out = self._clean(node, lambda child: self._expand(child, ctx, child_depth))
-        ctx.spent += approx_local_size(out)
+        size = approx_local_size(out)
+        ctx.spent += size
+        self.work += size
         return out
 
     def _expand_ref(self, node: dict[str, Any], ref: Any, ctx: ExpansionContext, depth: int) -> Any:
@@ -204,24 +241,37 @@ class SchemaExpander:
         elif ref in ctx._active:
             result = self._recursion_marker(ref, ctx)
         else:
-            cached = self._cache.get(ref)
-            if cached is not None:
-                if ctx.spent + cached.size > ctx.max_bytes:
-                    return self._truncated(self._resolver.lookup(ref), ctx)
-                ctx.spent += cached.size
-                self._record(ctx, cached.recursive_refs, cached.external_refs)
-                result = cached.schema
-            else:
-                result = self._expand_new_ref(ref, ctx, depth)
+            remaining = ctx.max_bytes - ctx.spent
+            if remaining < _MIN_BUDGET:  # too little room left for a referenced schema
+                return self._truncated(self._resolver.lookup(ref), ctx)
+            budget = _budget_class(remaining, ctx.max_bytes)
+            entry = self._cached(ref, ctx, depth, remaining, budget)
+            if entry is None:
+                entry = self._expand_new_ref(ref, ctx, depth, budget)
+            self._insert(entry, ctx, depth)
+            result = entry.schema
         siblings = {key: value for key, value in node.items() if key != "$ref"}
         if siblings:
             result = self._merge_siblings(result, siblings, ctx, depth)
         return result
 
-    def _expand_new_ref(self, ref: str, ctx: ExpansionContext, depth: int) -> Any:
+    def _cached(self, ref: str, ctx: ExpansionContext, depth: int, remaining: int,
+                budget: int) -> _CacheEntry | None:
+        entries = self._cache.get(ref)
+        if entries is None:
+            return None
+        complete = entries.complete
+        if complete is not None and complete.size <= remaining and depth + complete.height <= ctx.max_depth:
+            return complete
+        return entries.partial.get((budget, ctx.max_depth - depth))
+
+    def _expand_new_ref(self, ref: str, ctx: ExpansionContext, depth: int, budget: int) -> _CacheEntry:
         target = self._resolver.lookup(ref)
-        frame = _Frame(ref=ref, index=len(ctx._stack), truncations_before=ctx.truncations,
-                       spent_before=ctx.spent)
+        frame = _Frame(ref=ref, index=len(ctx._stack))
+        # Expanded on a budget of its own (one of a few sizes), independent of what the
+        # enclosing schema has used up: the result can then be reused wherever it fits.
+        saved = (ctx.spent, ctx.max_bytes, ctx.truncations, ctx.depth_cuts, ctx._deepest)
+        ctx.spent, ctx.max_bytes, ctx._deepest = 0, budget, depth
         ctx._stack.append(frame)
         ctx._active[ref] = frame.index
         try:
@@ -229,17 +279,38 @@ class SchemaExpander:
         finally:
             ctx._stack.pop()
             del ctx._active[ref]
-        # The expansion is the same wherever the reference appears unless it was cut short by
-        # the budget, or it cut a cycle at a reference that was open *outside* it.
-        if frame.lowest_cut >= frame.index and ctx.truncations == frame.truncations_before:
-            self._cache[ref] = _CacheEntry(result, ctx.spent - frame.spent_before,
-                                           frozenset(frame.recursive_refs), frozenset(frame.external_refs))
+            measured = (ctx.spent, ctx.truncations != saved[2], ctx.depth_cuts != saved[3], ctx._deepest)
+            # Findings are counted again where the result is inserted.
+            ctx.spent, ctx.max_bytes, ctx.truncations, ctx.depth_cuts, ctx._deepest = saved
+        size, truncated, depth_cut, deepest = measured
+        entry = _CacheEntry(result, size, max(0, deepest - depth), truncated, depth_cut,
+                            frozenset(frame.recursive_refs), frozenset(frame.external_refs))
+        # The expansion is the same wherever the reference appears (with the same budget and
+        # depth left) unless it cut a cycle at a reference that was open *outside* it.
+        if frame.lowest_cut >= frame.index:
+            entries = self._cache.setdefault(ref, _RefCache())
+            if not truncated:
+                entries.complete = entry
+            else:
+                entries.partial[(budget, ctx.max_depth - depth)] = entry
         if ctx._stack:
             parent = ctx._stack[-1]
             parent.lowest_cut = min(parent.lowest_cut, frame.lowest_cut)
-            parent.recursive_refs |= frame.recursive_refs
-            parent.external_refs |= frame.external_refs
-        return result
+        return entry
+
+    def _insert(self, entry: _CacheEntry, ctx: ExpansionContext, depth: int) -> None:
+        ctx.spent += entry.size
+        ctx._deepest = max(ctx._deepest, depth + entry.height)
+        if entry.truncated:
+            ctx.truncations += 1
+        if entry.depth_cut:
+            ctx.depth_cuts += 1
+        if entry.recursive_refs or entry.external_refs:
+            ctx.recursive_refs |= entry.recursive_refs
+            ctx.external_refs |= entry.external_refs
+            if ctx._stack:
+                ctx._stack[-1].recursive_refs |= entry.recursive_refs
+                ctx._stack[-1].external_refs |= entry.external_refs
 
     def _recursion_marker(self, ref: str, ctx: ExpansionContext) -> dict[str, Any]:
         index = ctx._active[ref]
@@ -257,7 +328,7 @@ class SchemaExpander:
         ctx.truncations += 1
         ctx.spent += 100
         return {**schema_type_hint(node),
-                "description": "(not expanded: the argument schema of this operation is too large)",
+                "description": "(not expanded: the schema is too large to show in full)",
                 TRUNCATED_MARKER: True}
 
     def _merge_siblings(self, result: Any, siblings: dict[str, Any], ctx: ExpansionContext,
@@ -277,13 +348,3 @@ class SchemaExpander:
         if nullable and isinstance(merged, dict):
             merged = make_nullable(merged)
         return merged
-
-    @staticmethod
-    def _record(ctx: ExpansionContext, recursive_refs: frozenset[str], external_refs: frozenset[str]) -> None:
-        if not recursive_refs and not external_refs:
-            return
-        ctx.recursive_refs |= recursive_refs
-        ctx.external_refs |= external_refs
-        if ctx._stack:
-            ctx._stack[-1].recursive_refs |= recursive_refs
-            ctx._stack[-1].external_refs |= external_refs

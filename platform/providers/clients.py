@@ -86,3 +86,138 @@ def embed(provider: Provider, *, model: str, texts: list[str], dimensions: int |
     kwargs = {"dimensions": dimensions} if dimensions else {}
     response = client_for(provider).embeddings.create(model=model, input=texts, **kwargs)
     return [item.embedding for item in sorted(response.data, key=lambda item: item.index)]
+
+
+# -- chat completions ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolCallRequest:
+    call_id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class Completion:
+    """The end of a streamed completion."""
+
+    finish_reason: str | None
+    tool_calls: list[ToolCallRequest]
+    input_tokens: int
+    output_tokens: int
+
+
+class ProviderError(Exception):
+    """A failed call to a model provider, classified for the retry policy."""
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False,
+                 retry_after: float | None = None, code: str = "provider_error"):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.code = code
+
+
+def _retry_after(response) -> float | None:
+    if response is None:
+        return None
+    value = response.headers.get("retry-after-ms")
+    if value:
+        try:
+            return float(value) / 1000
+        except ValueError:
+            pass
+    value = response.headers.get("retry-after")
+    if value:
+        try:
+            return float(value)
+        except ValueError:
+            return None  # an HTTP date: rare from LLM APIs; fall back to our backoff
+    return None
+
+
+def _classify(exc: Exception, provider: Provider) -> ProviderError:
+    if isinstance(exc, openai.APITimeoutError):
+        return ProviderError(f"The model provider '{provider.name}' did not answer within "
+                             f"{provider.timeout_seconds} s.", retryable=True, code="provider_timeout")
+    if isinstance(exc, openai.APIConnectionError):
+        return ProviderError(f"Could not connect to the model provider '{provider.name}' "
+                             f"({provider.effective_base_url}).", retryable=True, code="provider_unreachable")
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        detail = exc.message
+        if status == 429:
+            return ProviderError(f"The model provider '{provider.name}' is rate-limiting requests (429): {detail}",
+                                 status=status, retryable=True, retry_after=_retry_after(exc.response),
+                                 code="provider_rate_limited")
+        if status >= 500:
+            return ProviderError(f"The model provider '{provider.name}' failed with HTTP {status}: {detail}",
+                                 status=status, retryable=True, retry_after=_retry_after(exc.response),
+                                 code="provider_server_error")
+        if status in (401, 403):
+            return ProviderError(f"The model provider '{provider.name}' rejected the API key ({status}). "
+                                 "A workspace admin should update it under Model providers.",
+                                 status=status, code="provider_auth_error")
+        return ProviderError(f"The model provider '{provider.name}' refused the request ({status}): {detail}",
+                             status=status, code="provider_bad_request")
+    return ProviderError(f"Unexpected error from the model provider '{provider.name}': {exc}")
+
+
+def stream_chat(provider: Provider, *, model: str, messages: list[dict], tools: list[dict] | None = None,
+                temperature: float | None = None, top_p: float | None = None, max_tokens: int | None = None,
+                json_output: bool = False):
+    """Stream one chat completion: yields TextDelta items, then returns nothing but a final Completion.
+
+    Tool-call fragments are assembled here (they arrive split across chunks, keyed by index), so
+    callers see whole calls. Raises ProviderError, classified for retrying.
+    """
+    kwargs: dict = {"model": model, "messages": messages, "stream": True,
+                    "stream_options": {"include_usage": True}}
+    if tools:
+        kwargs["tools"] = tools
+    if temperature is not None:
+        kwargs["temperature"] = temperature
+    if top_p is not None:
+        kwargs["top_p"] = top_p
+    if max_tokens:
+        kwargs["max_tokens"] = max_tokens
+    if json_output:
+        kwargs["response_format"] = {"type": "json_object"}
+    calls: dict[int, dict[str, str]] = {}
+    finish_reason = None
+    usage = None
+    try:
+        stream = client_for(provider).chat.completions.create(**kwargs)
+        with stream:
+            for chunk in stream:
+                if chunk.usage is not None:
+                    usage = chunk.usage
+                for choice in chunk.choices:
+                    delta = choice.delta
+                    if delta is not None and delta.content:
+                        yield TextDelta(delta.content)
+                    for call in (delta.tool_calls or []) if delta is not None else []:
+                        slot = calls.setdefault(call.index, {"id": "", "name": "", "arguments": ""})
+                        if call.id:
+                            slot["id"] = call.id
+                        if call.function is not None:
+                            slot["name"] += call.function.name or ""
+                            slot["arguments"] += call.function.arguments or ""
+                    if choice.finish_reason:
+                        finish_reason = choice.finish_reason
+    except openai.OpenAIError as exc:
+        raise _classify(exc, provider) from exc
+    yield Completion(
+        finish_reason=finish_reason,
+        tool_calls=[ToolCallRequest(c["id"] or f"call_{i}", c["name"], c["arguments"] or "{}")
+                    for i, c in sorted(calls.items())],
+        input_tokens=usage.prompt_tokens if usage else 0,
+        output_tokens=usage.completion_tokens if usage else 0,
+    )

@@ -17,7 +17,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
 from switchboard import egress
 
 MB = 1024 * 1024
@@ -57,8 +56,13 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:  # keep test output clean
         pass
 
-    def _reply(self, status: int, body: bytes, content_type: str = "application/json",
-               extra: dict[str, str] | None = None) -> None:
+    def _reply(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = "application/json",
+        extra: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -76,14 +80,23 @@ class Handler(BaseHTTPRequestHandler):
         state = self.state
         with state.lock:
             state.hits[url.path] += 1
-            state.requests.append({
-                "method": self.command, "path": self.path, "headers": dict(self.headers.items()),
-                "body": body.decode("latin-1"), "client": self.client_address,
-            })
+            state.requests.append(
+                {
+                    "method": self.command,
+                    "path": self.path,
+                    "headers": dict(self.headers.items()),
+                    "body": body.decode("latin-1"),
+                    "client": self.client_address,
+                }
+            )
         path = url.path
         if path == "/ok":
-            echo = {"method": self.command, "path": self.path,
-                    "headers": dict(self.headers.items()), "body": body.decode("latin-1")}
+            echo = {
+                "method": self.command,
+                "path": self.path,
+                "headers": dict(self.headers.items()),
+                "body": body.decode("latin-1"),
+            }
             self._reply(200, json.dumps(echo).encode())
         elif path.startswith("/status/"):
             code = int(path.rsplit("/", 1)[1])
@@ -208,6 +221,7 @@ def local(**kwargs) -> egress.EgressPolicy:
 
 # --- loopback and the allowlist --------------------------------------------------------
 
+
 def test_loopback_is_refused_without_allowlist(server, state):
     with pytest.raises(egress.BlockedAddress) as info:
         egress.request("GET", server.url("/ok"))
@@ -260,9 +274,16 @@ def test_connections_are_reused(server, state):
 
 def test_caller_cannot_override_host_or_framing_headers(server, state):
     resp = egress.request(
-        "POST", server.url("/ok"), policy=local(), content=b"abc",
-        headers={"Host": "evil.example", "Content-Length": "999", "Transfer-Encoding": "chunked",
-                 "X-Custom": "yes"},
+        "POST",
+        server.url("/ok"),
+        policy=local(),
+        content=b"abc",
+        headers={
+            "Host": "evil.example",
+            "Content-Length": "999",
+            "Transfer-Encoding": "chunked",
+            "X-Custom": "yes",
+        },
     )
     echo = resp.json()
     assert echo["headers"]["Host"] == f"127.0.0.1:{server.port}"
@@ -270,14 +291,45 @@ def test_caller_cannot_override_host_or_framing_headers(server, state):
     assert "Transfer-Encoding" not in echo["headers"]
     assert echo["headers"]["X-Custom"] == "yes"
     with pytest.raises(egress.InvalidRequest) as info:
-        egress.request("GET", server.url("/ok"), policy=local(),
-                       headers={"Authorization": "Bearer x\r\nX-Injected: 1"})
+        egress.request(
+            "GET",
+            server.url("/ok"),
+            policy=local(),
+            headers={"Authorization": "Bearer x\r\nX-Injected: 1"},
+        )
     assert "Bearer" not in info.value.message
     with pytest.raises(egress.InvalidRequest):
         egress.request("TRACE", server.url("/ok"), policy=local())
 
 
+def test_head_requests_and_concurrent_callers(server, state):
+    head = egress.request("HEAD", server.url("/ok"), policy=local())
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["content-length"]) > 0
+
+    results: list[int] = []
+    errors: list[Exception] = []
+
+    def worker(n: int) -> None:
+        try:
+            for i in range(10):
+                resp = egress.request("GET", server.url(f"/ok?w={n}&i={i}"), policy=local())
+                assert resp.json()["path"] == f"/ok?w={n}&i={i}"
+                results.append(resp.status_code)
+        except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert not errors
+    assert results == [200] * 80
+
+
 # --- redirects ------------------------------------------------------------------------------
+
 
 def test_redirect_to_metadata_service_is_refused(server, state):
     to = "http://169.254.169.254/latest/meta-data/"
@@ -346,13 +398,15 @@ def test_redirects_can_be_left_to_the_caller(server, state):
 
 
 def test_303_becomes_get_and_307_keeps_method_and_body(server, state):
-    resp = egress.request("POST", server.url("/redirect?code=303&to=/ok"), policy=local(),
-                          json={"a": 1})
+    resp = egress.request(
+        "POST", server.url("/redirect?code=303&to=/ok"), policy=local(), json={"a": 1}
+    )
     echo = resp.json()
     assert echo["method"] == "GET" and echo["body"] == ""
     assert "Content-Type" not in echo["headers"]
-    resp = egress.request("POST", server.url("/redirect?code=307&to=/ok"), policy=local(),
-                          json={"a": 1})
+    resp = egress.request(
+        "POST", server.url("/redirect?code=307&to=/ok"), policy=local(), json={"a": 1}
+    )
     echo = resp.json()
     assert echo["method"] == "POST" and json.loads(echo["body"]) == {"a": 1}
     assert resp.redirects[0].status_code == 307
@@ -360,14 +414,20 @@ def test_303_becomes_get_and_307_keeps_method_and_body(server, state):
 
 def test_credentials_are_dropped_when_a_redirect_changes_origin(server, state):
     resolver = StubResolver({"elsewhere.example": ["127.0.0.1"]})
-    secret = {"Authorization": "Bearer sekrit", "X-Api-Key": "k", "Cookie": "s=1",
-              "X-Custom-Auth": "c", "Accept-Language": "fr"}
+    secret = {
+        "Authorization": "Bearer sekrit",
+        "X-Api-Key": "k",
+        "Cookie": "s=1",
+        "X-Custom-Auth": "c",
+        "Accept-Language": "fr",
+    }
     same = egress.request("GET", server.url("/redirect?to=/ok"), policy=local(), headers=secret)
     kept = same.json()["headers"]
     assert kept["Authorization"] == "Bearer sekrit" and kept["X-Api-Key"] == "k"
     to = server.url("/ok", host="elsewhere.example")
-    moved = egress.request("GET", server.url(f"/redirect?to={to}"), headers=secret,
-                           policy=local(resolver=resolver))
+    moved = egress.request(
+        "GET", server.url(f"/redirect?to={to}"), headers=secret, policy=local(resolver=resolver)
+    )
     got = moved.json()["headers"]
     for name in ("Authorization", "X-Api-Key", "Cookie", "X-Custom-Auth"):
         assert name not in got
@@ -376,6 +436,7 @@ def test_credentials_are_dropped_when_a_redirect_changes_origin(server, state):
 
 
 # --- size limits ------------------------------------------------------------------------------
+
 
 def test_streaming_response_over_the_cap_is_aborted_early(server, state):
     cap = 1 * MB
@@ -428,6 +489,7 @@ def test_gzip_responses_are_decoded(server, state):
 
 # --- timeouts and connection errors -------------------------------------------------------
 
+
 def test_read_timeout(server, state):
     started = time.monotonic()
     with pytest.raises(egress.ReadTimeout) as info:
@@ -440,8 +502,9 @@ def test_read_timeout(server, state):
 def test_overall_deadline_stops_a_trickling_server(server, state):
     started = time.monotonic()
     with pytest.raises(egress.DeadlineExceeded) as info:
-        egress.request("GET", server.url("/trickle"),
-                       policy=local(read_timeout=2, total_timeout=0.5))
+        egress.request(
+            "GET", server.url("/trickle"), policy=local(read_timeout=2, total_timeout=0.5)
+        )
     assert time.monotonic() - started < 1.5
     assert info.value.code == "deadline_exceeded"
 
@@ -484,6 +547,7 @@ def test_connection_refused():
 
 # --- DNS rebinding ------------------------------------------------------------------------------
 
+
 class RebindingResolver:
     """Answers `first` on the first lookup and `then` on every later one."""
 
@@ -505,7 +569,9 @@ def test_rebinding_resolution_happens_once_and_the_pinned_address_is_used(monkey
 
     monkeypatch.setattr(socket, "create_connection", fake_create_connection)
     with pytest.raises(egress.ConnectionFailed):
-        egress.request("GET", "http://rebind.example/x", policy=egress.EgressPolicy(resolver=resolver))
+        egress.request(
+            "GET", "http://rebind.example/x", policy=egress.EgressPolicy(resolver=resolver)
+        )
     assert resolver.calls == 1
     assert connected == [("93.184.216.34", 80)]
 
@@ -539,6 +605,7 @@ def test_falls_back_to_the_next_validated_address(server, state):
 
 # --- logging ---------------------------------------------------------------------------------------
 
+
 def test_logs_never_contain_headers_or_query_strings(server, state, caplog):
     caplog.set_level(logging.DEBUG, logger="switchboard.egress")
     headers = {"Authorization": "Bearer hdr-secret", "X-Api-Key": "key-secret"}
@@ -546,8 +613,12 @@ def test_logs_never_contain_headers_or_query_strings(server, state, caplog):
     with pytest.raises(egress.BlockedAddress):
         egress.request("GET", server.url("/ok?token=query-secret"), headers=headers)
     with pytest.raises(egress.BlockedAddress):
-        egress.request("GET", server.url("/redirect?to=http://10.0.0.1/?token=query-secret"),
-                       policy=local(), headers=headers)
+        egress.request(
+            "GET",
+            server.url("/redirect?to=http://10.0.0.1/?token=query-secret"),
+            policy=local(),
+            headers=headers,
+        )
     assert caplog.records, "expected egress log records"
     text = caplog.text
     for secret in ("hdr-secret", "key-secret", "query-secret", "Authorization", "X-Api-Key"):
@@ -556,6 +627,7 @@ def test_logs_never_contain_headers_or_query_strings(server, state, caplog):
 
 # --- TLS: pinned IP, real host name verified --------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def pki():
     from cryptography import x509
@@ -563,44 +635,65 @@ def pki():
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
 
     def name(cn: str) -> x509.Name:
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = (
-        x509.CertificateBuilder().subject_name(name("Egress Test CA")).issuer_name(name("Egress Test CA"))
-        .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+        x509.CertificateBuilder()
+        .subject_name(name("Egress Test CA"))
+        .issuer_name(name("Egress Test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
-                                     key_encipherment=False, data_encipherment=False,
-                                     key_agreement=False, key_cert_sign=True, crl_sign=True,
-                                     encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+        )
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
-        x509.CertificateBuilder().subject_name(name("svc.example")).issuer_name(ca_cert.subject)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        x509.CertificateBuilder()
+        .subject_name(name("svc.example"))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName("svc.example")]), critical=False)
-        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
-                       critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                       critical=False)
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
         .sign(ca_key, hashes.SHA256())
     )
     pem = serialization.Encoding.PEM
     return {
         "ca": ca_cert.public_bytes(pem).decode(),
         "cert": cert.public_bytes(pem),
-        "key": key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption()),
+        "key": key.private_bytes(
+            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ),
     }
 
 
@@ -623,11 +716,14 @@ def tls_server(pki, tmp_path_factory):
 def test_https_connects_to_pinned_ip_but_verifies_the_real_host_name(tls_server, pki):
     client_ctx = ssl.create_default_context(cadata=pki["ca"])
     resolver = StubResolver({"svc.example": ["127.0.0.1"], "other.example": ["127.0.0.1"]})
-    p = egress.EgressPolicy(resolver=resolver, ssl_context=client_ctx,
-                            allow_hosts=("svc.example", "other.example"))
+    p = egress.EgressPolicy(
+        resolver=resolver, ssl_context=client_ctx, allow_hosts=("svc.example", "other.example")
+    )
     tls_server.seen_sni.clear()
 
-    resp = egress.request("GET", tls_server.url("/ok", host="svc.example", scheme="https"), policy=p)
+    resp = egress.request(
+        "GET", tls_server.url("/ok", host="svc.example", scheme="https"), policy=p
+    )
     assert resp.status_code == 200
     assert resp.address == "127.0.0.1"
     assert resp.json()["headers"]["Host"] == f"svc.example:{tls_server.port}"
@@ -643,9 +739,11 @@ def test_https_connects_to_pinned_ip_but_verifies_the_real_host_name(tls_server,
 
     # By IP the certificate must cover the IP, which it does not.
     with pytest.raises(egress.ConnectionFailed) as info:
-        egress.request("GET", tls_server.url("/ok", scheme="https"),
-                       policy=egress.EgressPolicy(ssl_context=client_ctx,
-                                                  allow_networks=("127.0.0.1/32",)))
+        egress.request(
+            "GET",
+            tls_server.url("/ok", scheme="https"),
+            policy=egress.EgressPolicy(ssl_context=client_ctx, allow_networks=("127.0.0.1/32",)),
+        )
     assert "certificate" in info.value.message
 
 

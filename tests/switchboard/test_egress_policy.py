@@ -6,7 +6,6 @@ import ipaddress
 import socket
 
 import pytest
-
 from switchboard import egress
 from switchboard.egress.addresses import Disposition, judge_address, matching_rule
 
@@ -162,8 +161,20 @@ def test_odd_ipv4_spellings_are_refused(spelling, canonical):
 
 @pytest.mark.parametrize(
     "spelling",
-    ["127.1", "0x7f.1", "2130706433", "0177.0.0.1", "0x7f000001", "10.1", "1.2.3", "0xa.0xb.12.13",
-     "255.255.255.255", "0", "4294967295", "1.16777215"],
+    [
+        "127.1",
+        "0x7f.1",
+        "2130706433",
+        "0177.0.0.1",
+        "0x7f000001",
+        "10.1",
+        "1.2.3",
+        "0xa.0xb.12.13",
+        "255.255.255.255",
+        "0",
+        "4294967295",
+        "1.16777215",
+    ],
 )
 def test_ipv4_parser_agrees_with_inet_aton(spelling):
     expected = ipaddress.IPv4Address(socket.inet_aton(spelling))
@@ -172,8 +183,19 @@ def test_ipv4_parser_agrees_with_inet_aton(spelling):
 
 @pytest.mark.parametrize(
     "host",
-    ["1.2.3.4.5", "256.1.1.1", "1.2.3.256", "08.0.0.1", "0x.1", "1..2", "4294967296",
-     "1.2.65536", "example.0x10", "999999999999", "0x1.0x100.1.1"],
+    [
+        "1.2.3.4.5",
+        "256.1.1.1",
+        "1.2.3.256",
+        "08.0.0.1",
+        "0x.1",
+        "1..2",
+        "4294967296",
+        "1.2.65536",
+        "example.0x10",
+        "999999999999",
+        "0x1.0x100.1.1",
+    ],
 )
 def test_numeric_hosts_that_are_not_addresses_are_invalid(host):
     resolver = StubResolver()
@@ -251,15 +273,34 @@ def test_explicit_table_covers_stdlib_gaps():
     for text in ("::7f00:1", "2002:7f00:1::", "64:ff9b::a00:5", "fec0::1", "::ffff:127.0.0.1"):
         assert judge_address(ipaddress.ip_address(text)).allowed is False, text
     rows = {row[0]: row for row in egress.policy_table()}
-    for cidr in ("127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
-                 "169.254.0.0/16", "169.254.169.254/32", "224.0.0.0/4", "255.255.255.255/32",
-                 "0.0.0.0/8", "::1/128", "fc00::/7", "fe80::/10", "fec0::/10", "64:ff9b::/96",
-                 "2002::/16", "2001::/32", "::ffff:0:0:0/96", "::/96", "ff00::/8"):
+    for cidr in (
+        "127.0.0.0/8",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "169.254.0.0/16",
+        "169.254.169.254/32",
+        "224.0.0.0/4",
+        "255.255.255.255/32",
+        "0.0.0.0/8",
+        "::1/128",
+        "fc00::/7",
+        "fe80::/10",
+        "fec0::/10",
+        "64:ff9b::/96",
+        "2002::/16",
+        "2001::/32",
+        "::ffff:0:0:0/96",
+        "::/96",
+        "ff00::/8",
+    ):
         assert cidr in rows, cidr
     assert matching_rule(ipaddress.ip_address("169.254.169.254")).disposition is Disposition.NEVER
 
 
 # --- allowlist -----------------------------------------------------------------------
+
 
 def test_allow_networks_lifts_private_refusal():
     resolver = StubResolver({"wiki.corp.example": ["10.20.0.7"]})
@@ -277,8 +318,12 @@ def test_allow_networks_lifts_private_refusal():
 
 def test_allowlisted_loopback_also_covers_its_odd_and_mapped_spellings():
     p = policy(allow_networks=("127.0.0.1/32",))
-    for url in ("http://127.0.0.1:8000/", "http://2130706433:8000/", "http://0x7f.1:8000/",
-                "http://[::ffff:127.0.0.1]:8000/"):
+    for url in (
+        "http://127.0.0.1:8000/",
+        "http://2130706433:8000/",
+        "http://0x7f.1:8000/",
+        "http://[::ffff:127.0.0.1]:8000/",
+    ):
         assert egress.check_url(url, p).allowlisted is True
     with pytest.raises(egress.BlockedAddress):
         egress.check_url("http://127.0.0.2/", p)
@@ -287,11 +332,21 @@ def test_allowlisted_loopback_also_covers_its_odd_and_mapped_spellings():
 
 
 def test_allowlist_never_opens_metadata_unspecified_multicast_or_broadcast():
-    everything = policy(allow_networks=("0.0.0.0/0", "::/0"), allow_hosts=("meta.example",),
-                        resolver=StubResolver({"meta.example": ["169.254.169.254"]}))
-    for url in ("http://169.254.169.254/latest/meta-data/", "http://meta.example/",
-                "http://0.0.0.0/", "http://[::]/", "http://224.0.0.1/", "http://255.255.255.255/",
-                "http://[fd00:ec2::254]/", "http://[::ffff:169.254.169.254]/"):
+    everything = policy(
+        allow_networks=("0.0.0.0/0", "::/0"),
+        allow_hosts=("meta.example",),
+        resolver=StubResolver({"meta.example": ["169.254.169.254"]}),
+    )
+    for url in (
+        "http://169.254.169.254/latest/meta-data/",
+        "http://meta.example/",
+        "http://0.0.0.0/",
+        "http://[::]/",
+        "http://224.0.0.1/",
+        "http://255.255.255.255/",
+        "http://[fd00:ec2::254]/",
+        "http://[::ffff:169.254.169.254]/",
+    ):
         with pytest.raises(egress.BlockedAddress) as info:
             egress.check_url(url, everything)
         assert "never" in info.value.message, url
@@ -300,8 +355,13 @@ def test_allowlist_never_opens_metadata_unspecified_multicast_or_broadcast():
 
 
 def test_allow_hosts_exact_name_and_optional_port():
-    resolver = StubResolver({"jira.corp.example": ["192.168.5.5"], "wiki.corp.example": ["10.0.0.9"],
-                             "sub.jira.corp.example": ["192.168.5.6"]})
+    resolver = StubResolver(
+        {
+            "jira.corp.example": ["192.168.5.5"],
+            "wiki.corp.example": ["10.0.0.9"],
+            "sub.jira.corp.example": ["192.168.5.6"],
+        }
+    )
     p = policy(resolver=resolver, allow_hosts=("JIRA.corp.example:8443", "wiki.corp.example."))
     assert egress.check_url("https://jira.corp.example:8443/x", p).allowlisted
     with pytest.raises(egress.BlockedAddress):
@@ -343,6 +403,7 @@ def test_policy_validation():
 
 # --- URL parsing ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "url",
     [
@@ -366,10 +427,23 @@ def test_userinfo_is_refused(url):
 
 @pytest.mark.parametrize(
     "url",
-    ["file:///etc/passwd", "ftp://example.com/", "gopher://example.com:70/_x", "dict://x:11211/",
-     "ldap://example.com/", "javascript:alert(1)", "data:text/plain,hi", "ws://example.com/",
-     "//example.com/", "example.com/path", "http:/example.com/", "http:example.com",
-     "jar:http://example.com!/", "netdoc:///etc/passwd", ""],
+    [
+        "file:///etc/passwd",
+        "ftp://example.com/",
+        "gopher://example.com:70/_x",
+        "dict://x:11211/",
+        "ldap://example.com/",
+        "javascript:alert(1)",
+        "data:text/plain,hi",
+        "ws://example.com/",
+        "//example.com/",
+        "example.com/path",
+        "http:/example.com/",
+        "http:example.com",
+        "jar:http://example.com!/",
+        "netdoc:///etc/passwd",
+        "",
+    ],
 )
 def test_non_http_schemes_and_schemeless_urls_are_refused(url):
     with pytest.raises(egress.InvalidURL):
@@ -378,15 +452,32 @@ def test_non_http_schemes_and_schemeless_urls_are_refused(url):
 
 @pytest.mark.parametrize(
     "url",
-    ["http://example.com\\@127.0.0.1/", "http://127.0.0.1\\.example.com/",
-     "http://exa mple.com/", "http://example.com/a b", "http://example.com/\r\nX-Injected: 1",
-     "http://example.com\t/", "http://exa\x00mple.com/", "http://example.com:80\n/",
-     "http://%31%32%37.0.0.1/", "http://ex%61mple.com/", "http://[fe80::1%25eth0]/",
-     "http://[::1/", "http://[v1.abc]/", "http://::1/", "http://example.com:0/",
-     "http://example.com:65536/", "http://example.com:8o/", "http://example.com:+80/",
-     "http://example.com:80:80/", "http://exa_mple..com/", "http://-/",
-     "http://" + "a" * 64 + ".example/", "http://example.com/" + "a" * 9000,
-     "http://\u2488.example/"],
+    [
+        "http://example.com\\@127.0.0.1/",
+        "http://127.0.0.1\\.example.com/",
+        "http://exa mple.com/",
+        "http://example.com/a b",
+        "http://example.com/\r\nX-Injected: 1",
+        "http://example.com\t/",
+        "http://exa\x00mple.com/",
+        "http://example.com:80\n/",
+        "http://%31%32%37.0.0.1/",
+        "http://ex%61mple.com/",
+        "http://[fe80::1%25eth0]/",
+        "http://[::1/",
+        "http://[v1.abc]/",
+        "http://::1/",
+        "http://example.com:0/",
+        "http://example.com:65536/",
+        "http://example.com:8o/",
+        "http://example.com:+80/",
+        "http://example.com:80:80/",
+        "http://exa_mple..com/",
+        "http://-/",
+        "http://" + "a" * 64 + ".example/",
+        "http://example.com/" + "a" * 9000,
+        "http://\u2488.example/",
+    ],
 )
 def test_malformed_urls_are_refused(url):
     resolver = StubResolver({"example.com": ["93.184.216.34"]})
@@ -428,10 +519,13 @@ def test_dns_failures():
     assert info.value.code == "dns_failure"
     assert "nonexistent.example" in info.value.message
     with pytest.raises(egress.DNSFailure):
-        egress.check_url("https://empty.example/", policy(resolver=StubResolver({"empty.example": []})))
+        egress.check_url(
+            "https://empty.example/", policy(resolver=StubResolver({"empty.example": []}))
+        )
     with pytest.raises(egress.BlockedAddress):
-        egress.check_url("https://junk.example/",
-                         policy(resolver=StubResolver({"junk.example": ["not-an-ip"]})))
+        egress.check_url(
+            "https://junk.example/", policy(resolver=StubResolver({"junk.example": ["not-an-ip"]}))
+        )
 
 
 def test_system_resolver_is_used_by_default_and_checked():

@@ -18,7 +18,13 @@ while TLS is still verified for the real host name, and ``addresses.py`` for
 the address policy table.
 """
 
-from .addresses import ADDRESS_RULES, AddressVerdict, judge_address, parse_ipv4_literal, policy_table
+from .addresses import (
+    ADDRESS_RULES,
+    AddressVerdict,
+    judge_address,
+    parse_ipv4_literal,
+    policy_table,
+)
 from .client import EgressResponse, RedirectHop, close_pools, default_ssl_context, request
 from .errors import (
     BlockedAddress,
@@ -40,11 +46,11 @@ from .urls import ParsedURL, ResolvedTarget, check_url, parse_url
 
 __all__ = [
     "ADDRESS_RULES",
+    "DEFAULT_POLICY",
     "AddressVerdict",
     "BlockedAddress",
     "ConnectTimeout",
     "ConnectionFailed",
-    "DEFAULT_POLICY",
     "DNSFailure",
     "DeadlineExceeded",
     "EgressError",

@@ -41,11 +41,11 @@ from __future__ import annotations
 import enum
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Union
 
-IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
-IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Disposition(enum.Enum):
@@ -143,9 +143,8 @@ def matching_rule(address: IPAddress) -> AddressRule | None:
     for low, high, rule in _COMPILED[address.version]:
         if low <= value <= high:
             return rule
-    if address.version == 6:
-        if address not in _GLOBAL_UNICAST_V6:
-            return _OUTSIDE_UNICAST_V6
+    if address.version == 6 and address not in _GLOBAL_UNICAST_V6:
+        return _OUTSIDE_UNICAST_V6
     # Safety net: anything the stdlib considers non-global that the table
     # somehow missed is still refused.
     if not address.is_global:
@@ -203,7 +202,9 @@ def judge_address(
             if not inner.allowed and inner.allowlistable and _in_networks(address, allow_networks):
                 return AddressVerdict(address, True, inner.reason, True, True)
             reason = inner.reason and f"an IPv4-mapped IPv6 address for {mapped}, {inner.reason}"
-            return AddressVerdict(address, inner.allowed, reason, inner.allowlistable, inner.allowlisted)
+            return AddressVerdict(
+                address, inner.allowed, reason, inner.allowlistable, inner.allowlisted
+            )
 
     rule = matching_rule(address)
     if rule is None:
@@ -245,7 +246,7 @@ def _ipv4_part(label: str) -> int:
     if _HEX.match(label):
         if len(label) == 2:
             raise NotAnAddress(f"{label!r} is not a number")
-        return int(label[2:], 16)
+        return int(label, 16)  # the 0x prefix is accepted with base 16
     if _OCT.match(label):
         return int(label[1:], 8)
     if _DEC.match(label) and (label == "0" or not label.startswith("0")):

@@ -55,14 +55,14 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 from urllib.parse import urljoin
 
 import httpcore
 import httpx
 
-from .addresses import IPAddress
 from .errors import (
     BlockedAddress,
     ConnectionFailed,
@@ -85,17 +85,36 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 ALLOWED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 #: Headers the client controls; values passed by callers are dropped.
-_CONTROLLED_HEADERS = frozenset({
-    "host", "content-length", "transfer-encoding", "connection", "keep-alive",
-    "proxy-connection", "proxy-authorization", "te", "trailer", "upgrade", "expect",
-})
+_CONTROLLED_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
+    }
+)
 #: Headers that survive a redirect to a different origin; everything else a
 #: caller set (Authorization, Cookie, X-Api-Key, custom auth headers...) is
 #: dropped at the first origin change and stays dropped.
-_CROSS_ORIGIN_SAFE_HEADERS = frozenset({
-    "accept", "accept-encoding", "accept-language", "user-agent", "content-type",
-    "content-language", "cache-control", "pragma",
-})
+_CROSS_ORIGIN_SAFE_HEADERS = frozenset(
+    {
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "user-agent",
+        "content-type",
+        "content-language",
+        "cache-control",
+        "pragma",
+    }
+)
 _BODY_HEADERS = ("content-type", "content-language", "content-encoding", "content-md5")
 
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
@@ -135,9 +154,15 @@ class _DeadlineStream(httpcore.NetworkStream):
     def close(self) -> None:
         self._inner.close()
 
-    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, _bounded(timeout)))
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(
+            self._inner.start_tls(ssl_context, server_hostname, _bounded(timeout))
+        )
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
@@ -149,19 +174,27 @@ class _PinnedBackend(httpcore.NetworkBackend):
     def __init__(self) -> None:
         self._inner = httpcore.SyncBackend()
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None,
-                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
         try:
             ipaddress.ip_address(host)
         except ValueError:
-            raise httpcore.ConnectError(f"refusing to connect to unresolved host {host!r}") from None
+            raise httpcore.ConnectError(
+                f"refusing to connect to unresolved host {host!r}"
+            ) from None
         return _DeadlineStream(
             self._inner.connect_tcp(host, port, _bounded(timeout), local_address, socket_options)
         )
 
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
         raise httpcore.ConnectError("unix sockets are not available for egress")
 
     def sleep(self, seconds: float) -> None:
@@ -185,6 +218,7 @@ def default_ssl_context() -> ssl.SSLContext:
             if _default_ssl_context is None:
                 try:
                     import certifi
+
                     ctx = ssl.create_default_context(cafile=certifi.where())
                 except ImportError:  # pragma: no cover - certifi ships with httpx
                     ctx = ssl.create_default_context()
@@ -201,8 +235,9 @@ class _PoolRegistry:
         self._lock = threading.Lock()
         self._pools: OrderedDict[tuple, httpcore.ConnectionPool] = OrderedDict()
 
-    def get(self, scheme: str, ip: str, port: int, sni: str | None,
-            ctx: ssl.SSLContext | None) -> httpcore.ConnectionPool:
+    def get(
+        self, scheme: str, ip: str, port: int, sni: str | None, ctx: ssl.SSLContext | None
+    ) -> httpcore.ConnectionPool:
         key = (scheme, ip, port, sni, id(ctx) if ctx is not None else None)
         with self._lock:
             pool = self._pools.get(key)
@@ -254,6 +289,7 @@ def close_pools() -> None:
 
 
 # --- bounded content decoding ---------------------------------------------------
+
 
 class _Identity:
     def decode(self, data: bytes, max_out: int) -> bytes:
@@ -314,6 +350,7 @@ def _decoder_for(content_encoding: str | None):
 
 # --- response ----------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class RedirectHop:
     """A redirect that was followed: ``url`` answered ``status_code`` pointing at ``location``."""
@@ -355,7 +392,7 @@ class EgressResponse:
     @property
     def encoding(self) -> str:
         content_type = self.headers.get("content-type", "")
-        match = re.search(r"charset\s*=\s*\"?([\w.:-]+)", content_type, re.I)
+        match = re.search(r"charset\s*=\s*\"?([\w.:-]+)", content_type, re.IGNORECASE)
         if match:
             try:
                 return codecs.lookup(match.group(1)).name
@@ -375,6 +412,7 @@ class EgressResponse:
 
 # --- request -----------------------------------------------------------------------
 
+
 def _size(n: int) -> str:
     if n >= 1024 * 1024:
         return f"{n / (1024 * 1024):g} MB"
@@ -383,8 +421,9 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
-def _prepare_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]] | None,
-                     policy: EgressPolicy) -> httpx.Headers:
+def _prepare_headers(
+    headers: Mapping[str, str] | Iterable[tuple[str, str]] | None, policy: EgressPolicy
+) -> httpx.Headers:
     items: list[tuple[str, str]] = []
     supplied: set[str] = set()
     if headers is not None:
@@ -396,20 +435,27 @@ def _prepare_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]] | No
             if _HEADER_VALUE_BAD.search(value):
                 # Name only: the value may be a credential.
                 raise InvalidRequest(
-                    f"The value of the header {name} contains a line break or NUL byte.")
+                    f"The value of the header {name} contains a line break or NUL byte."
+                )
             lower = name.lower()
             if lower in _CONTROLLED_HEADERS:
                 continue
             supplied.add(lower)
             items.append((name, value))
-    defaults = [("User-Agent", policy.user_agent), ("Accept", "*/*"),
-                ("Accept-Encoding", "gzip, deflate")]
+    defaults = [
+        ("User-Agent", policy.user_agent),
+        ("Accept", "*/*"),
+        ("Accept-Encoding", "gzip, deflate"),
+    ]
     return httpx.Headers([d for d in defaults if d[0].lower() not in supplied] + items)
 
 
 def _body_kwargs(json: Any, data: Any, content: Any) -> dict[str, Any]:
-    given = [name for name, value in (("json", json), ("data", data), ("content", content))
-             if value is not None]
+    given = [
+        name
+        for name, value in (("json", json), ("data", data), ("content", content))
+        if value is not None
+    ]
     if len(given) > 1:
         raise InvalidRequest(f"Pass only one of json, data and content (got {', '.join(given)}).")
     if json is not None:
@@ -433,8 +479,13 @@ def _same_origin(a: ParsedURL, b: ParsedURL) -> bool:
     if a.origin == b.origin:
         return True
     # http://host -> https://host on default ports is an upgrade, not a new origin.
-    return (a.scheme == "http" and b.scheme == "https" and a.host == b.host
-            and a.port == 80 and b.port == 443)
+    return (
+        a.scheme == "http"
+        and b.scheme == "https"
+        and a.host == b.host
+        and a.port == 80
+        and b.port == 443
+    )
 
 
 def _redirect_method(method: str, status: int) -> str:
@@ -462,48 +513,66 @@ def _cert_error(exc: BaseException) -> ssl.SSLError | None:
     return None
 
 
-def _map_transport_error(exc: Exception, target: ResolvedTarget, address: str,
-                         policy: EgressPolicy, deadline: float) -> EgressError:
-    where = f"{target.host} ({address}:{target.port})" if target.host != address \
+def _map_transport_error(
+    exc: Exception, target: ResolvedTarget, address: str, policy: EgressPolicy, deadline: float
+) -> EgressError:
+    where = (
+        f"{target.host} ({address}:{target.port})"
+        if target.host != address
         else f"{address}:{target.port}"
+    )
     url = target.parsed.display
     if isinstance(exc, httpcore.TimeoutException) and _is_past(deadline):
         return DeadlineExceeded(
             f"The request to {target.host} did not complete within the overall limit of "
-            f"{policy.total_timeout:g} s; the server may be slow or overloaded.", url=url)
+            f"{policy.total_timeout:g} s; the server may be slow or overloaded.",
+            url=url,
+        )
     if isinstance(exc, (httpcore.ConnectTimeout, httpcore.PoolTimeout)):
         return ConnectTimeout(
             f"Timed out after {policy.connect_timeout:g} s connecting to {where}; check that the "
-            "server is up and reachable from the platform.", url=url)
+            "server is up and reachable from the platform.",
+            url=url,
+        )
     if isinstance(exc, httpcore.WriteTimeout):
         return ReadTimeout(
             f"Timed out after {policy.read_timeout:g} s sending the request to {where}; the server "
-            "stopped accepting data.", url=url)
+            "stopped accepting data.",
+            url=url,
+        )
     if isinstance(exc, httpcore.ReadTimeout):
         return ReadTimeout(
             f"{target.host} did not respond within {policy.read_timeout:g} s; the server may be "
-            "slow or overloaded, try again later.", url=url)
+            "slow or overloaded, try again later.",
+            url=url,
+        )
     tls = _cert_error(exc)
     if tls is not None:
         detail = getattr(tls, "verify_message", None) or getattr(tls, "reason", None) or str(tls)
         if isinstance(tls, ssl.SSLCertVerificationError):
             return ConnectionFailed(
                 f"The TLS certificate presented by {where} could not be verified ({detail}); "
-                "check the host name in the URL and the server's certificate.", url=url)
+                "check the host name in the URL and the server's certificate.",
+                url=url,
+            )
         return ConnectionFailed(f"The TLS handshake with {where} failed ({detail}).", url=url)
     if isinstance(exc, httpcore.ConnectError):
         cause = exc.__cause__ or exc.__context__
         detail = getattr(cause, "strerror", None) or str(exc) or type(exc).__name__
         return ConnectionFailed(
             f"Could not connect to {where} ({str(detail).lower()}); check that the server is "
-            "running and reachable from the platform.", url=url)
+            "running and reachable from the platform.",
+            url=url,
+        )
     detail = str(exc) or type(exc).__name__
     return ConnectionFailed(
-        f"The connection to {where} failed during the request ({detail}).", url=url)
+        f"The connection to {where} failed during the request ({detail}).", url=url
+    )
 
 
-def _send(target: ResolvedTarget, req: httpx.Request, policy: EgressPolicy,
-          deadline: float) -> tuple[httpcore.Response, str]:
+def _send(
+    target: ResolvedTarget, req: httpx.Request, policy: EgressPolicy, deadline: float
+) -> tuple[httpcore.Response, str]:
     https = target.scheme == "https"
     ctx = (policy.ssl_context or default_ssl_context()) if https else None
     sni = target.host if https and not target.is_ip_literal else None
@@ -528,8 +597,12 @@ def _send(target: ResolvedTarget, req: httpx.Request, policy: EgressPolicy,
         pool = _pools.get(target.scheme, ip, target.port, sni, ctx)
         core_req = httpcore.Request(
             method=req.method.encode("ascii"),
-            url=httpcore.URL(scheme=target.scheme.encode("ascii"), host=ip.encode("ascii"),
-                             port=target.port, target=raw_target),
+            url=httpcore.URL(
+                scheme=target.scheme.encode("ascii"),
+                host=ip.encode("ascii"),
+                port=target.port,
+                target=raw_target,
+            ),
             headers=headers,
             content=content,
             extensions=extensions,
@@ -549,8 +622,15 @@ def _send(target: ResolvedTarget, req: httpx.Request, policy: EgressPolicy,
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _read_body(resp: httpcore.Response, headers: httpx.Headers, target: ResolvedTarget,
-               address: str, policy: EgressPolicy, deadline: float, method: str) -> bytes:
+def _read_body(
+    resp: httpcore.Response,
+    headers: httpx.Headers,
+    target: ResolvedTarget,
+    address: str,
+    policy: EgressPolicy,
+    deadline: float,
+    method: str,
+) -> bytes:
     cap = policy.max_response_bytes
     url = target.parsed.display
     try:
@@ -581,7 +661,9 @@ def _read_body(resp: httpcore.Response, headers: httpx.Headers, target: Resolved
             if _is_past(deadline):
                 raise DeadlineExceeded(
                     f"The response from {target.host} did not finish within the overall limit of "
-                    f"{policy.total_timeout:g} s; the server may be slow or overloaded.", url=url)
+                    f"{policy.total_timeout:g} s; the server may be slow or overloaded.",
+                    url=url,
+                )
         return bytes(out)
     except EgressError:
         raise
@@ -591,8 +673,9 @@ def _read_body(resp: httpcore.Response, headers: httpx.Headers, target: Resolved
         resp.close()
 
 
-def _build(method: str, parsed: ParsedURL, headers: httpx.Headers, params: Any,
-           body: dict[str, Any]) -> httpx.Request:
+def _build(
+    method: str, parsed: ParsedURL, headers: httpx.Headers, params: Any, body: dict[str, Any]
+) -> httpx.Request:
     headers["Host"] = parsed.netloc
     try:
         target_url = httpx.URL(parsed.url)
@@ -600,9 +683,13 @@ def _build(method: str, parsed: ParsedURL, headers: httpx.Headers, params: Any,
             target_url = target_url.copy_merge_params(params)  # merge, as httpx.Client does
         req = httpx.Request(method, target_url, headers=headers, **body)
     except (TypeError, ValueError, httpx.InvalidURL) as exc:
-        raise InvalidRequest(f"The request could not be built: {exc}.", url=parsed.display) from None
-    if req.url.raw_host.decode("ascii").lower() != parsed.hostinfo.host \
-            or req.url.port not in (None, parsed.port):
+        raise InvalidRequest(
+            f"The request could not be built: {exc}.", url=parsed.display
+        ) from None
+    if req.url.raw_host.decode("ascii").lower() != parsed.hostinfo.host or req.url.port not in (
+        None,
+        parsed.port,
+    ):
         # Our parser and httpx's disagree about the host: refuse rather than guess.
         raise InvalidURL("The URL's host is ambiguous.", url=parsed.display)
     return req
@@ -654,11 +741,13 @@ def request(
                     resp.close()
                     raise InvalidResponse(
                         f"{target.host} answered a redirect with several Location headers.",
-                        url=parsed.display)
+                        url=parsed.display,
+                    )
                 location = locations[0].strip() if locations else None
             if not location:
-                content_bytes = _read_body(resp, response_headers, target, address, policy,
-                                           deadline, method)
+                content_bytes = _read_body(
+                    resp, response_headers, target, address, policy, deadline, method
+                )
                 elapsed = time.monotonic() - started
                 reason = resp.extensions.get("reason_phrase", b"")
                 result = EgressResponse(
@@ -670,12 +759,19 @@ def request(
                     redirects=tuple(hops),
                     elapsed=elapsed,
                     address=address,
-                    reason_phrase=reason.decode("latin-1") if isinstance(reason, bytes) else str(reason),
+                    reason_phrase=reason.decode("latin-1")
+                    if isinstance(reason, bytes)
+                    else str(reason),
                 )
                 logger.debug(
                     "egress %s %s -> %s (%d bytes, %.1f ms, %d redirects, via %s)",
-                    method, parsed.display, resp.status, len(content_bytes), elapsed * 1000,
-                    len(hops), address,
+                    method,
+                    parsed.display,
+                    resp.status,
+                    len(content_bytes),
+                    elapsed * 1000,
+                    len(hops),
+                    address,
                 )
                 return result
 
@@ -685,11 +781,16 @@ def request(
                 raise TooManyRedirects(
                     f"Stopped after {policy.max_redirects} redirects (the last one from "
                     f"{parsed.display}); check the URL for a redirect loop or use the final URL "
-                    "directly.", url=parsed.display, redirects=tuple(hops))
+                    "directly.",
+                    url=parsed.display,
+                    redirects=tuple(hops),
+                )
             try:
                 next_parsed = parse_url(urljoin(sent_url, location))
             except InvalidURL as exc:
-                exc.message = f"{parsed.display} redirected to a URL that is not allowed: {exc.message}"
+                exc.message = (
+                    f"{parsed.display} redirected to a URL that is not allowed: {exc.message}"
+                )
                 exc.args = (exc.message,)
                 raise
             new_method = _redirect_method(method, resp.status)
@@ -707,14 +808,22 @@ def request(
             try:
                 target = check_parsed(parsed, policy, deadline=deadline)
             except EgressError as exc:
-                exc.message = (f"Refused to follow the redirect from {previous.display} to "
-                               f"{parsed.display}: {exc.message}")
+                exc.message = (
+                    f"Refused to follow the redirect from {previous.display} to "
+                    f"{parsed.display}: {exc.message}"
+                )
                 exc.args = (exc.message,)
                 raise
     except EgressError as exc:
         level = logging.WARNING if isinstance(exc, BlockedAddress) else logging.INFO
-        logger.log(level, "egress %s %s refused or failed: %s (%s)", method,
-                   parsed.display if parsed is not None else "<unparsed url>", exc.code, exc.message)
+        logger.log(
+            level,
+            "egress %s %s refused or failed: %s (%s)",
+            method,
+            parsed.display if parsed is not None else "<unparsed url>",
+            exc.code,
+            exc.message,
+        )
         raise
     finally:
         _deadline.reset(token)

@@ -46,8 +46,15 @@ class BlockedAddress(EgressError):
 
     code = "blocked_address"
 
-    def __init__(self, message: str, *, url: str | None = None, address: str | None = None,
-                 reason: str | None = None, **details: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        address: str | None = None,
+        reason: str | None = None,
+        **details: Any,
+    ) -> None:
         super().__init__(message, url=url, **details)
         self.address = address
         self.reason = reason
@@ -86,8 +93,15 @@ class TooManyRedirects(EgressError):
 class ResponseTooLarge(EgressError):
     code = "response_too_large"
 
-    def __init__(self, message: str, *, url: str | None = None, limit: int = 0,
-                 received: int = 0, **details: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        limit: int = 0,
+        received: int = 0,
+        **details: Any,
+    ) -> None:
         super().__init__(message, url=url, **details)
         self.limit = limit
         #: Decoded bytes accepted before the transfer was aborted (0 when the

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Union
 
 from .addresses import IPAddress, IPNetwork
 from .errors import InvalidURL
 from .urls import _PORT, normalize_host
 
 #: ``resolver(host, port) -> addresses`` (strings or ``ipaddress`` objects).
-Resolver = Callable[[str, int], Iterable[Union[str, IPAddress]]]
+Resolver = Callable[[str, int], Iterable[str | IPAddress]]
 
 
 def _parse_host_entry(entry: str) -> tuple[str, int | None]:
@@ -20,7 +20,7 @@ def _parse_host_entry(entry: str) -> tuple[str, int | None]:
     port: int | None = None
     if text.startswith("["):
         end = text.find("]")
-        host_text, rest = text[: end + 1], text[end + 1:]
+        host_text, rest = text[: end + 1], text[end + 1 :]
         if end < 0 or (rest and not rest.startswith(":")):
             raise ValueError(f"allow_hosts entry {entry!r} is not host or host:port")
         port_text = rest[1:] if rest else None
@@ -35,7 +35,9 @@ def _parse_host_entry(entry: str) -> tuple[str, int | None]:
     try:
         info = normalize_host(host_text)
     except InvalidURL as exc:
-        raise ValueError(f"allow_hosts entry {entry!r} is not a valid host: {exc.message}") from None
+        raise ValueError(
+            f"allow_hosts entry {entry!r} is not a valid host: {exc.message}"
+        ) from None
     return info.host, port
 
 
@@ -57,7 +59,7 @@ class EgressPolicy:
     private CA); it must verify certificates and host names.
     """
 
-    allow_networks: tuple[Union[str, IPNetwork], ...] = ()
+    allow_networks: tuple[str | IPNetwork, ...] = ()
     allow_hosts: tuple[str, ...] = ()
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
@@ -83,11 +85,15 @@ class EgressPolicy:
             try:
                 networks.append(ipaddress.ip_network(str(entry).strip(), strict=True))
             except ValueError as exc:
-                raise ValueError(f"allow_networks entry {entry!r} is not a CIDR network: {exc}") from None
+                raise ValueError(
+                    f"allow_networks entry {entry!r} is not a CIDR network: {exc}"
+                ) from None
         object.__setattr__(self, "allow_networks", tuple(self.allow_networks))
         object.__setattr__(self, "allow_hosts", tuple(self.allow_hosts))
         object.__setattr__(self, "allowed_networks", tuple(networks))
-        object.__setattr__(self, "_hosts", frozenset(_parse_host_entry(h) for h in self.allow_hosts))
+        object.__setattr__(
+            self, "_hosts", frozenset(_parse_host_entry(h) for h in self.allow_hosts)
+        )
 
         for name in ("connect_timeout", "read_timeout", "total_timeout"):
             if not getattr(self, name) > 0:
@@ -101,7 +107,7 @@ class EgressPolicy:
             raise ValueError("ssl_context must verify certificates and host names")
 
     @classmethod
-    def from_allowlist(cls, entries: Iterable[str], **kwargs) -> "EgressPolicy":
+    def from_allowlist(cls, entries: Iterable[str], **kwargs) -> EgressPolicy:
         """Build a policy from one mixed list of CIDRs, IP addresses and host[:port] entries.
 
         Bare IP addresses become single-address networks. Raises ``ValueError``
@@ -118,7 +124,9 @@ class EgressPolicy:
                 continue
             except ValueError:
                 if "/" in entry:
-                    raise ValueError(f"allowlist entry {raw!r} is not a valid CIDR network") from None
+                    raise ValueError(
+                        f"allowlist entry {raw!r} is not a valid CIDR network"
+                    ) from None
             _parse_host_entry(entry)  # validate now, with a useful message
             hosts.append(entry)
         return cls(allow_networks=tuple(networks), allow_hosts=tuple(hosts), **kwargs)

@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import idna
@@ -156,7 +156,9 @@ def normalize_host(raw: str, *, url: str | None = None) -> HostInfo:
         try:
             ip6 = ipaddress.IPv6Address(inner)
         except ValueError:
-            raise InvalidURL(f"The host {_safe(raw)} is not a valid IPv6 address.", url=url) from None
+            raise InvalidURL(
+                f"The host {_safe(raw)} is not a valid IPv6 address.", url=url
+            ) from None
         return HostInfo(str(ip6), ip6, written)
 
     if not raw:
@@ -185,8 +187,7 @@ def normalize_host(raw: str, *, url: str | None = None) -> HostInfo:
     if ip4 is not None:
         return HostInfo(str(ip4), ip4, written)
 
-    if host.endswith("."):
-        host = host[:-1]
+    host = host.removesuffix(".")
     if len(host) > 253:
         raise InvalidURL("The host name is longer than 253 characters.", url=url)
     labels = host.split(".")
@@ -212,9 +213,7 @@ def parse_url(url: str) -> ParsedURL:
     bad = _FORBIDDEN_CHARS.search(url)
     if bad:
         what = "a backslash" if bad.group() == "\\" else "whitespace or a control character"
-        raise InvalidURL(
-            f"The URL contains {what}; percent-encode it or remove it.", url=shown
-        )
+        raise InvalidURL(f"The URL contains {what}; percent-encode it or remove it.", url=shown)
     try:
         parts = urlsplit(url)
     except ValueError as exc:
@@ -226,8 +225,10 @@ def parse_url(url: str) -> ParsedURL:
         raise InvalidURL(
             f"The URL has {what}; only http:// and https:// URLs are allowed.", url=shown
         )
-    if not url[len(scheme) + 1:].startswith("//"):
-        raise InvalidURL("The URL must start with http:// or https:// followed by a host.", url=shown)
+    if not url[len(scheme) + 1 :].startswith("//"):
+        raise InvalidURL(
+            "The URL must start with http:// or https:// followed by a host.", url=shown
+        )
 
     netloc = parts.netloc
     if "@" in netloc:
@@ -241,7 +242,7 @@ def parse_url(url: str) -> ParsedURL:
         end = netloc.find("]")
         if end < 0:
             raise InvalidURL("The URL has an unterminated IPv6 address.", url=shown)
-        raw_host, rest = netloc[: end + 1], netloc[end + 1:]
+        raw_host, rest = netloc[: end + 1], netloc[end + 1 :]
         if rest and not rest.startswith(":"):
             raise InvalidURL("The URL has characters after the IPv6 address.", url=shown)
         raw_port = rest[1:] if rest else None
@@ -260,7 +261,9 @@ def parse_url(url: str) -> ParsedURL:
         port = DEFAULT_PORTS[scheme]
     else:
         if not _PORT.match(raw_port) or not 0 < int(raw_port) < 65536:
-            raise InvalidURL(f"The URL's port {_safe(raw_port)} is not a number between 1 and 65535.", url=shown)
+            raise InvalidURL(
+                f"The URL's port {_safe(raw_port)} is not a number between 1 and 65535.", url=shown
+            )
         port = int(raw_port)
 
     target = parts.path or "/"
@@ -315,8 +318,9 @@ def system_resolve(host: str, port: int, timeout: float | None) -> list[str]:
     return [info[4][0] for info in infos]
 
 
-def _lookup(host: str, port: int, policy: "EgressPolicy", deadline: float | None,
-            url: str) -> tuple[IPAddress, ...]:
+def _lookup(
+    host: str, port: int, policy: EgressPolicy, deadline: float | None, url: str
+) -> tuple[IPAddress, ...]:
     try:
         if policy.resolver is not None:
             raw = list(policy.resolver(host, port))
@@ -337,12 +341,17 @@ def _lookup(host: str, port: int, policy: "EgressPolicy", deadline: float | None
     addresses: list[IPAddress] = []
     for item in raw:
         try:
-            address = item if isinstance(item, (ipaddress.IPv4Address, ipaddress.IPv6Address)) \
+            address = (
+                item
+                if isinstance(item, (ipaddress.IPv4Address, ipaddress.IPv6Address))
                 else ipaddress.ip_address(str(item))
+            )
         except ValueError:
             raise BlockedAddress(
                 f"The host {host} resolved to {_safe(str(item))}, which is not an IP address.",
-                url=url, address=str(item), reason="not an IP address",
+                url=url,
+                address=str(item),
+                reason="not an IP address",
             ) from None
         if address not in addresses:
             addresses.append(address)
@@ -351,8 +360,9 @@ def _lookup(host: str, port: int, policy: "EgressPolicy", deadline: float | None
     return tuple(addresses)
 
 
-def _refusal(parsed: ParsedURL, address: IPAddress, reason: str, allowlistable: bool,
-             url: str) -> BlockedAddress:
+def _refusal(
+    parsed: ParsedURL, address: IPAddress, reason: str, allowlistable: bool, url: str
+) -> BlockedAddress:
     info = parsed.hostinfo
     if info.ip is None:
         subject = f"The host {info.host} resolves to {address}, {reason}"
@@ -367,8 +377,13 @@ def _refusal(parsed: ParsedURL, address: IPAddress, reason: str, allowlistable: 
     return BlockedAddress(f"{subject}; {advice}.", url=url, address=str(address), reason=reason)
 
 
-def check_parsed(parsed: ParsedURL, policy: "EgressPolicy", *, deadline: float | None = None,
-                 url: str | None = None) -> ResolvedTarget:
+def check_parsed(
+    parsed: ParsedURL,
+    policy: EgressPolicy,
+    *,
+    deadline: float | None = None,
+    url: str | None = None,
+) -> ResolvedTarget:
     url = url if url is not None else parsed.display
     host_allowed = policy.is_host_allowlisted(parsed.host, parsed.port)
     if parsed.hostinfo.ip is not None:
@@ -380,12 +395,14 @@ def check_parsed(parsed: ParsedURL, policy: "EgressPolicy", *, deadline: float |
     for address in addresses:
         verdict = judge_address(address, networks, host_allowed)
         if not verdict.allowed:
-            raise _refusal(parsed, address, verdict.reason or "not allowed", verdict.allowlistable, url)
+            raise _refusal(
+                parsed, address, verdict.reason or "not allowed", verdict.allowlistable, url
+            )
         allowlisted = allowlisted or verdict.allowlisted
     return ResolvedTarget(parsed, addresses, allowlisted)
 
 
-def check_url(url: str, policy: "EgressPolicy | None" = None) -> ResolvedTarget:
+def check_url(url: str, policy: EgressPolicy | None = None) -> ResolvedTarget:
     """Validate ``url`` against ``policy`` and resolve it once.
 
     Raises :class:`InvalidURL`, :class:`DNSFailure` or :class:`BlockedAddress`.
@@ -394,10 +411,11 @@ def check_url(url: str, policy: "EgressPolicy | None" = None) -> ResolvedTarget:
     check itself for every hop.
     """
     if policy is None:
-        from .policy import DEFAULT_POLICY as policy  # noqa: N811
+        from .policy import DEFAULT_POLICY as policy
     parsed = parse_url(url)
-    return check_parsed(parsed, policy, deadline=time.monotonic() + policy.total_timeout,
-                        url=parsed.display)
+    return check_parsed(
+        parsed, policy, deadline=time.monotonic() + policy.total_timeout, url=parsed.display
+    )
 
 
 __all__ = [

@@ -176,14 +176,22 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # One task at a time per process: prefetched tasks would wait behind a slow LLM call.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# With Redis an unacknowledged task is redelivered after the visibility timeout. Every task here
-# either finishes well within it or is idempotent per step, so a short timeout recovers a turn
-# whose whole worker (not just a child process) was killed within seconds, not an hour.
-CELERY_VISIBILITY_TIMEOUT = config.env_int("SWITCHBOARD_CELERY_VISIBILITY_TIMEOUT", 300, minimum=5)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+# With Redis an unacknowledged task comes back only after the visibility timeout (Celery's default:
+# an hour) *and* kombu's restore sweep (default: every ~100 s). Both are short here so a turn whose
+# whole worker died resumes within seconds. A slow task is redelivered just the same; long tasks
+# hold a lease (switchboard.leases), so the second delivery sees the first is alive and waits.
+CELERY_VISIBILITY_TIMEOUT = config.env_int("SWITCHBOARD_CELERY_VISIBILITY_TIMEOUT", 30, minimum=2)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": 1,
+    "unacked_restore_throttle": 1,
+}
+# A lease not renewed for this long is taken to belong to a dead worker.
+LEASE_SECONDS = config.env_int("SWITCHBOARD_LEASE_SECONDS", 10, minimum=1)
 CELERY_WORKER_CONCURRENCY = config.env_int("SWITCHBOARD_WORKER_CONCURRENCY", 4, minimum=1, maximum=256)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ROUTES = {
+    "bots.tool_call_run": {"queue": "tools"},
     "knowledge.*": {"queue": "ingest"},
     "actions.*": {"queue": "tools"},
     "bots.*": {"queue": "chat"},
@@ -285,3 +293,7 @@ LOGGING = build_logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
 # --- Product limits -------------------------------------------------------------------------------
 
 API_KEY_PREFIX = "sb-"
+MAX_MESSAGE_CHARS = config.env_int("SWITCHBOARD_MAX_MESSAGE_CHARS", 32_000, minimum=1)
+# Provider 429/5xx/timeouts: attempts per model call, and the longest Retry-After we honour.
+LLM_MAX_ATTEMPTS = config.env_int("SWITCHBOARD_LLM_MAX_ATTEMPTS", 3, minimum=1, maximum=10)
+LLM_MAX_RETRY_WAIT_SECONDS = config.env_int("SWITCHBOARD_LLM_MAX_RETRY_WAIT", 20, minimum=0)

@@ -24,3 +24,8 @@ if os.environ.get("SWITCHBOARD_USE_TEST_DATABASE") == "1":
 # Keep heartbeats, broker and cache apart from anything else on the same Redis.
 CELERY_WORKER_CONCURRENCY = 2
 WORKER_HEARTBEAT_SECONDS = 1
+
+# Recover killed work fast in tests (production values are seconds, too, but longer).
+CELERY_VISIBILITY_TIMEOUT = 4
+CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "visibility_timeout": 4}  # noqa: F405
+LEASE_SECONDS = 2

@@ -1,0 +1,248 @@
+"""REST API: chat turns, their event streams, stop, confirmations, feedback; conversation history."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.tenancy import WorkspaceScopedMixin
+from bots import events, sse
+from bots.models import Bot, Channel, Conversation, Message, ToolCall
+from bots.runtime import tool_call_decide
+from bots.turns import turn_accept, turn_feedback, turn_stop, wait_for_end
+from switchboard.api.errors import ApiError
+
+BLOCKING_TIMEOUT_SECONDS = 300
+
+
+class ToolCallSerializer(serializers.ModelSerializer):
+    tool_call_id = serializers.CharField(source="call_id")
+
+    class Meta:
+        model = ToolCall
+        fields = ["tool_call_id", "name", "arguments", "consequential", "state", "result", "error", "duration_ms",
+                  "step"]
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    usage = serializers.SerializerMethodField()
+    latency = serializers.SerializerMethodField()
+    tool_calls = ToolCallSerializer(many=True, read_only=True)
+    cost = serializers.DecimalField(max_digits=14, decimal_places=8, coerce_to_string=True)
+
+    class Meta:
+        model = Message
+        fields = ["id", "conversation_id", "role", "content", "state", "error", "reply_to_id", "model", "usage",
+                  "cost", "latency", "citations", "trace", "tool_calls", "rating", "feedback", "created_at",
+                  "finished_at"]
+
+    def get_usage(self, message: Message) -> dict:
+        return {"input_tokens": message.input_tokens, "output_tokens": message.output_tokens,
+                "total_tokens": message.input_tokens + message.output_tokens}
+
+    def get_latency(self, message: Message) -> dict:
+        return {"queue_ms": message.queue_ms, "ttft_ms": message.ttft_ms, "total_ms": message.total_ms}
+
+
+class ConversationSerializer(serializers.ModelSerializer):
+    bot_id = serializers.CharField()
+    user = serializers.CharField(source="end_user")
+
+    class Meta:
+        model = Conversation
+        fields = ["id", "bot_id", "user", "channel", "inputs", "version_number", "title", "created_at",
+                  "updated_at"]
+
+
+class ChatInputSerializer(serializers.Serializer):
+    message = serializers.CharField(trim_whitespace=False, allow_blank=True)
+    inputs = serializers.DictField(required=False, default=dict, help_text="Values for the bot's variables.")
+    conversation_id = serializers.CharField(required=False, allow_null=True, default=None)
+    user = serializers.CharField(required=False, allow_blank=True, max_length=255, default="",
+                                 help_text="Your identifier for the end user; conversations can be listed by it.")
+    stream = serializers.BooleanField(default=False, help_text="true: Server-Sent Events; false: the final message.")
+    version = serializers.ChoiceField(choices=["published", "draft"], default="published")
+
+
+class BotChatApi(WorkspaceScopedMixin, APIView):
+    """Send a message to a bot.
+
+    With `stream: true` the response is an SSE stream of the turn's events (`message.start`,
+    `retrieval`, `tool.call`, `tool.confirmation_required`, `tool.result`, `delta`,
+    `message.reset`, `error`, `message.end`); `X-Message-Id` and `X-Conversation-Id` headers carry
+    the ids so a dropped client can resume with GET /api/v1/messages/{id}/events. With
+    `stream: false` it waits and returns the finished assistant message.
+    """
+
+    renderer_classes = [JSONRenderer, sse.EventStreamRenderer]
+
+    @extend_schema(request=ChatInputSerializer, responses={
+        200: OpenApiResponse(MessageSerializer, description="The finished message (stream=false), or an "
+                                                            "text/event-stream (stream=true).")})
+    def post(self, request, pk: str):
+        bot = generics.get_object_or_404(Bot.objects.filter(workspace=self.workspace).select_related(
+            "published_version"), pk=pk)
+        data = ChatInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = data.validated_data
+        end_user = params["user"] or (f"user:{request.user.pk}" if getattr(request.user, "pk", None) else "api")
+        accepted = turn_accept(workspace=self.workspace, bot=bot, text=params["message"], inputs=params["inputs"],
+                               conversation_id=params["conversation_id"], end_user=end_user, channel=Channel.API,
+                               use_draft=params["version"] == "draft")
+        assistant = accepted.assistant_message
+        if params["stream"]:
+            return sse.sse_response(sse.relay(assistant.pk), headers={
+                "X-Message-Id": assistant.pk, "X-Conversation-Id": accepted.conversation.pk})
+        finished = wait_for_end(assistant, timeout=BLOCKING_TIMEOUT_SECONDS)
+        return Response(MessageSerializer(finished).data)
+
+
+class _MessageMixin(WorkspaceScopedMixin):
+    def get_message(self, message_id: str) -> Message:
+        return generics.get_object_or_404(Message.objects.filter(workspace=self.workspace), pk=message_id)
+
+
+class MessageDetailApi(_MessageMixin, APIView):
+    @extend_schema(responses=MessageSerializer)
+    def get(self, request, pk: str):
+        return Response(MessageSerializer(self.get_message(pk)).data)
+
+
+class MessageEventsApi(_MessageMixin, APIView):
+    """The turn's events as SSE from the start, or after `Last-Event-ID` (header or query)."""
+
+    renderer_classes = [JSONRenderer, sse.EventStreamRenderer]  # errors are JSON
+
+    @extend_schema(parameters=[OpenApiParameter("Last-Event-ID", str, OpenApiParameter.HEADER, required=False)],
+                   responses={(200, "text/event-stream"): OpenApiResponse(description="Server-Sent Events")})
+    def get(self, request, pk: str):
+        message = self.get_message(pk)
+        after = request.headers.get("Last-Event-ID") or request.query_params.get("last_event_id") or "0-0"
+        if not _valid_stream_id(after):
+            raise ApiError("Last-Event-ID must be an event id from this stream (like 1700000000000-0).",
+                           code="invalid_last_event_id", param="Last-Event-ID")
+        if message.is_finished and not events.client().exists(events.stream_key(message.pk)):
+            # The stream expired: the stored message is the whole story.
+            from bots.runtime import _end_payload
+
+            frame = events.sse_frame("0-1", events.MESSAGE_END, {"message_id": message.pk, **_end_payload(message)})
+            return sse.sse_response(_once(frame))
+        return sse.sse_response(sse.relay(message.pk, after=after))
+
+
+async def _once(frame: bytes):
+    yield frame
+
+
+def _valid_stream_id(value: str) -> bool:
+    left, _, right = value.partition("-")
+    return left.isdigit() and (right == "" or right.isdigit())
+
+
+class MessageStopApi(_MessageMixin, APIView):
+    """Cancel a running turn; the text produced so far is kept and marked cancelled."""
+
+    @extend_schema(request=None, responses=MessageSerializer)
+    def post(self, request, pk: str):
+        return Response(MessageSerializer(turn_stop(message=self.get_message(pk))).data)
+
+
+class ConfirmationInputSerializer(serializers.Serializer):
+    tool_call_id = serializers.CharField()
+    approve = serializers.BooleanField()
+
+
+class MessageConfirmationApi(_MessageMixin, APIView):
+    """Approve or deny a consequential tool call the turn is waiting on."""
+
+    @extend_schema(request=ConfirmationInputSerializer, responses=ToolCallSerializer)
+    def post(self, request, pk: str):
+        message = self.get_message(pk)
+        data = ConfirmationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tool_call = ToolCall.objects.filter(message=message, call_id=data.validated_data["tool_call_id"]).first()
+        if tool_call is None:
+            raise ApiError(f"Message {message.pk} has no tool call {data.validated_data['tool_call_id']!r}.",
+                           code="tool_call_not_found", status_code=404, param="tool_call_id")
+        decided = tool_call_decide(tool_call=tool_call, approve=data.validated_data["approve"])
+        return Response(ToolCallSerializer(decided).data)
+
+
+class FeedbackInputSerializer(serializers.Serializer):
+    rating = serializers.ChoiceField(choices=[1, -1], allow_null=True)
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
+
+
+class MessageFeedbackApi(_MessageMixin, APIView):
+    @extend_schema(request=FeedbackInputSerializer, responses=MessageSerializer)
+    def post(self, request, pk: str):
+        data = FeedbackInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        message = turn_feedback(message=self.get_message(pk), rating=data.validated_data["rating"],
+                                comment=data.validated_data["comment"])
+        return Response(MessageSerializer(message).data)
+
+
+def _datetime_param(request, name: str):
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    value = parse_datetime(raw)
+    if value is None:
+        raise ApiError(f"{name} must be an ISO 8601 date-time such as 2026-01-31T12:00:00Z.", code="invalid_date",
+                       param=name)
+    return value
+
+
+class ConversationListApi(WorkspaceScopedMixin, generics.ListAPIView):
+    """Conversations, newest first; filter with ?bot=, ?user=, ?created_after=, ?created_before=."""
+
+    queryset = Conversation.objects.all()
+    serializer_class = ConversationSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("bot", str), OpenApiParameter("user", str),
+                               OpenApiParameter("created_after", str), OpenApiParameter("created_before", str)])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Conversation]:
+        queryset = super().get_queryset()
+        params = self.request.query_params
+        if params.get("bot"):
+            queryset = queryset.filter(bot_id=params["bot"])
+        if params.get("user"):
+            queryset = queryset.filter(end_user=params["user"])
+        after, before = _datetime_param(self.request, "created_after"), _datetime_param(self.request, "created_before")
+        if after:
+            queryset = queryset.filter(created_at__gte=after)
+        if before:
+            queryset = queryset.filter(created_at__lt=before)
+        return queryset
+
+
+class ConversationDetailApi(WorkspaceScopedMixin, generics.RetrieveDestroyAPIView):
+    queryset = Conversation.objects.all()
+    serializer_class = ConversationSerializer
+
+
+class ConversationMessagesApi(WorkspaceScopedMixin, generics.ListAPIView):
+    """A conversation's messages, oldest first, with traces."""
+
+    serializer_class = MessageSerializer
+
+    def get_queryset(self) -> QuerySet[Message]:
+        conversation = generics.get_object_or_404(Conversation.objects.filter(workspace=self.workspace),
+                                                  pk=self.kwargs["pk"])
+        return conversation.messages.prefetch_related("tool_calls")
+
+    @property
+    def paginator(self):
+        paginator = super().paginator
+        if paginator is not None:
+            paginator.ordering = "created_at"
+        return paginator

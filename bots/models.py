@@ -1,0 +1,152 @@
+"""Bots (a draft config plus published versions), conversations, messages and tool calls."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import WorkspaceScopedModel
+from switchboard.ids import id_field
+
+
+class Bot(WorkspaceScopedModel):
+    id = id_field("bot")
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=64, help_text="Used as `model` on the OpenAI-compatible API.")
+    description = models.TextField(blank=True)
+    avatar = models.CharField(max_length=500, blank=True, help_text="An emoji or an image URL.")
+    config = models.JSONField(default=dict, help_text="The draft configuration (see bots.config).")
+    published_version = models.ForeignKey("BotVersion", null=True, blank=True, on_delete=models.SET_NULL,
+                                          related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "slug"], name="bot_slug_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BotVersion(models.Model):
+    """An immutable snapshot of a bot's configuration, made by publishing."""
+
+    id = id_field("bv")
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    config = models.JSONField()
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [models.UniqueConstraint(fields=["bot", "number"], name="bot_version_number_unique")]
+
+
+class Channel(models.TextChoices):
+    API = "api", "REST API"
+    OPENAI = "openai", "OpenAI-compatible API"
+    WIDGET = "widget", "Chat widget"
+    PREVIEW = "preview", "Preview (admin UI)"
+
+
+class Conversation(WorkspaceScopedModel):
+    id = id_field("conv")
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="conversations")
+    end_user = models.CharField(max_length=255, db_index=True,
+                                help_text="The API caller's `user`, a widget visitor id, or the UI user.")
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.API)
+    inputs = models.JSONField(default=dict, help_text="Values of the bot's variables for this conversation.")
+    version_number = models.PositiveIntegerField(null=True, blank=True, help_text="Null: the draft.")
+    title = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["workspace", "bot", "-created_at"], name="conversation_bot_recent")]
+
+
+class MessageState(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    AWAITING_CONFIRMATION = "awaiting_confirmation"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+TERMINAL_STATES = (MessageState.COMPLETED, MessageState.FAILED, MessageState.CANCELLED)
+
+
+class Message(WorkspaceScopedModel):
+    id = id_field("msg")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    role = models.CharField(max_length=10, choices=[("user", "user"), ("assistant", "assistant")])
+    content = models.TextField(blank=True)
+    state = models.CharField(max_length=24, choices=MessageState.choices, default=MessageState.COMPLETED)
+    error = models.JSONField(null=True, blank=True)
+    reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # What produced an assistant message, and what it cost.
+    model = models.CharField(max_length=200, blank=True)
+    provider_model = models.ForeignKey("providers.ProviderModel", null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="+")
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    cost = models.DecimalField(max_digits=14, decimal_places=8, default=Decimal("0"))
+    queue_ms = models.FloatField(null=True, blank=True, help_text="Accepted → picked up by a worker.")
+    ttft_ms = models.FloatField(null=True, blank=True, help_text="Accepted → first token from the model.")
+    total_ms = models.FloatField(null=True, blank=True, help_text="Accepted → finished.")
+    # The step the turn is at: each generate/tool round increments it, so a redelivered task for
+    # an earlier step sees it is stale and does nothing.
+    step = models.PositiveIntegerField(default=0)
+    trace = models.JSONField(default=list, blank=True)
+    citations = models.JSONField(default=list, blank=True)
+    # Tool-call rounds of this turn, as the model's messages (assistant tool_calls + tool results).
+    tool_rounds = models.JSONField(default=list, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rating = models.SmallIntegerField(null=True, blank=True, help_text="1 (good) or -1 (bad).")
+    feedback = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["conversation", "created_at"], name="message_conversation_time")]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+
+class ToolCallState(models.TextChoices):
+    PENDING = "pending"
+    AWAITING_CONFIRMATION = "awaiting_confirmation"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    DENIED = "denied"
+
+
+class ToolCall(WorkspaceScopedModel):
+    """One function call the model asked for during a turn."""
+
+    id = id_field("tc")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="tool_calls")
+    step = models.PositiveIntegerField()
+    call_id = models.CharField(max_length=100, help_text="The model's tool_call id.")
+    name = models.CharField(max_length=64)
+    operation_id = models.CharField(max_length=40, blank=True, help_text="The action operation behind the tool.")
+    arguments = models.JSONField(default=dict)
+    raw_arguments = models.TextField(blank=True)
+    consequential = models.BooleanField(default=False)
+    state = models.CharField(max_length=24, choices=ToolCallState.choices, default=ToolCallState.PENDING)
+    result = models.TextField(blank=True, help_text="What the model is told.")
+    error = models.TextField(blank=True)
+    duration_ms = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["step", "created_at"]
+        constraints = [models.UniqueConstraint(fields=["message", "call_id"], name="tool_call_unique")]

@@ -1,0 +1,442 @@
+"""The worker side of a chat turn: retrieve → generate → tools → generate … → finish.
+
+Each step is its own Celery task and is idempotent on (message, step): the message row records
+the step the turn is at, a task for another step does nothing, and a lease (switchboard.leases)
+keeps a redelivered task from running beside a live one. Text streams to the client through
+Redis; the database is written when a step ends, not per token.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from bots import events
+from bots.models import Message, MessageState, ToolCall, ToolCallState
+from bots.prompting import ContextSource, HistoryMessage, build_messages, fill_template
+from bots.turns import turn_config
+
+logger = structlog.get_logger(__name__)
+
+CANCEL_CHECK_SECONDS = 0.05
+BACKOFF_BASE_SECONDS = 0.5
+
+
+def _ms_since(start) -> float:
+    return round((timezone.now() - start).total_seconds() * 1000, 2)
+
+
+def _load(message_id: str) -> Message | None:
+    return (Message.objects.select_related("conversation__bot__published_version", "reply_to",
+                                           "provider_model__provider")
+            .filter(pk=message_id).first())
+
+
+# -- finishing --------------------------------------------------------------------------------------
+
+def _end_payload(message: Message) -> dict[str, Any]:
+    return {
+        "state": message.state,
+        "content": message.content,
+        "conversation_id": message.conversation_id,
+        "usage": {"input_tokens": message.input_tokens, "output_tokens": message.output_tokens,
+                  "total_tokens": message.input_tokens + message.output_tokens},
+        "cost": str(message.cost),
+        "latency": {"queue_ms": message.queue_ms, "ttft_ms": message.ttft_ms, "total_ms": message.total_ms},
+        "citations": message.citations,
+        "error": message.error,
+    }
+
+
+def _finish(message: Message, *, state: str, fields: dict[str, Any] | None = None) -> None:
+    message.state = state
+    message.finished_at = timezone.now()
+    message.total_ms = _ms_since(message.created_at)
+    for name, value in (fields or {}).items():
+        setattr(message, name, value)
+    message.save()
+    if message.error:
+        events.emit(message.pk, events.ERROR, message.error)
+    events.emit(message.pk, events.MESSAGE_END, _end_payload(message))
+
+
+def finish_cancelled(message: Message, *, partial_text: str | None = None) -> None:
+    fields = {"content": partial_text} if partial_text is not None else {}
+    _finish(message, state=MessageState.CANCELLED, fields=fields)
+
+
+def _fail(message: Message, *, code: str, text: str, content: str | None = None) -> None:
+    fields: dict[str, Any] = {"error": {"code": code, "message": text}}
+    if content is not None:
+        fields["content"] = content
+    _finish(message, state=MessageState.FAILED, fields=fields)
+
+
+# -- retrieval ----------------------------------------------------------------------------------------
+
+def turn_retrieve(*, message_id: str) -> bool:
+    """Run retrieval for the turn; returns whether generation should follow."""
+    message = _load(message_id)
+    if message is None or message.is_finished or any(s.get("type") == "retrieval" for s in message.trace):
+        return message is not None and not message.is_finished
+    _start(message)
+    config = turn_config(message.conversation.bot, message.conversation.version_number)
+    knowledge = config["knowledge"]
+    started = time.perf_counter()
+    from knowledge.retrieval import retrieve
+
+    try:
+        hits = retrieve(workspace_id=message.workspace_id, knowledge_base_ids=knowledge["knowledge_base_ids"],
+                        query=message.reply_to.content, top_k=knowledge["top_k"],
+                        score_threshold=knowledge["score_threshold"])
+    except Exception as exc:  # retrieval trouble must not cost the user the answer
+        logger.exception("retrieval failed", message_id=message_id)
+        hits = []
+        message.trace.append({"type": "retrieval", "error": str(exc), "hits": []})
+    else:
+        message.trace.append({
+            "type": "retrieval", "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "hits": [{**hit.citation(), "text": hit.text, "vector_score": hit.vector_score,
+                      "text_score": hit.text_score} for hit in hits],
+        })
+    message.citations = [hit.citation() for hit in hits]
+    message.save(update_fields=["trace", "citations", "updated_at"])
+    events.emit(message.pk, events.RETRIEVAL, {"citations": message.citations})
+    if not hits and knowledge.get("no_match_reply"):
+        reply = knowledge["no_match_reply"]
+        events.emit(message.pk, events.DELTA, {"text": reply})
+        message.ttft_ms = _ms_since(message.created_at)
+        _finish(message, state=MessageState.COMPLETED, fields={"content": reply})
+        return False
+    return True
+
+
+# -- generation ---------------------------------------------------------------------------------------
+
+def _start(message: Message) -> None:
+    """queued → running, once; the first worker to pick the turn up records the queue wait."""
+    if message.state != MessageState.QUEUED:
+        return
+    message.queue_ms = _ms_since(message.created_at)
+    Message.objects.filter(pk=message.pk, state=MessageState.QUEUED).update(
+        state=MessageState.RUNNING, queue_ms=message.queue_ms, updated_at=timezone.now())
+    message.state = MessageState.RUNNING
+
+
+def _history(message: Message) -> list[HistoryMessage]:
+    earlier = (Message.objects.filter(conversation_id=message.conversation_id, created_at__lt=message.reply_to.created_at)
+               .exclude(state=MessageState.FAILED).exclude(content="")
+               .order_by("created_at").values_list("role", "content"))
+    return [HistoryMessage(role, content) for role, content in earlier]
+
+
+def _context(message: Message) -> list[ContextSource]:
+    for step in message.trace:
+        if step.get("type") == "retrieval":
+            return [ContextSource(label=hit.get("document_name", "document"), text=hit.get("text", ""),
+                                  page=hit.get("page")) for hit in step.get("hits", [])]
+    return []
+
+
+@dataclass
+class _Outcome:
+    text: str
+    completion: Any
+    cancelled: bool
+    ttft_ms: float | None
+
+
+def _stream_once(message: Message, call_kwargs: dict[str, Any], conn) -> _Outcome:
+    from providers.clients import Completion, TextDelta, stream_chat
+
+    provider_model = message.provider_model
+    text_parts: list[str] = []
+    completion = None
+    ttft = None
+    next_check = time.monotonic() + CANCEL_CHECK_SECONDS
+    for item in stream_chat(provider_model.provider, model=provider_model.model, **call_kwargs):
+        if isinstance(item, TextDelta):
+            if ttft is None:
+                ttft = _ms_since(message.created_at)
+            text_parts.append(item.text)
+            events.emit(message.pk, events.DELTA, {"text": item.text}, conn=conn)
+        elif isinstance(item, Completion):
+            completion = item
+        if time.monotonic() >= next_check:
+            next_check = time.monotonic() + CANCEL_CHECK_SECONDS
+            if events.cancel_requested(message.pk, conn=conn):
+                return _Outcome("".join(text_parts), None, True, ttft)
+    return _Outcome("".join(text_parts), completion, False, ttft)
+
+
+def _sleep_unless_cancelled(message_id: str, seconds: float, conn) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if events.cancel_requested(message_id, conn=conn):
+            return False
+        time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+    return True
+
+
+def turn_generate(*, message_id: str, step: int) -> None:
+    """One model call of the turn (step N), then finish it or hand over to tools."""
+    from providers.clients import ProviderError
+
+    message = _load(message_id)
+    if message is None or message.is_finished or message.step != step:
+        return  # stale delivery: the turn moved on or ended
+    if message.state == MessageState.AWAITING_CONFIRMATION:
+        return
+    conn = events.client()
+    if events.cancel_requested(message.pk, conn=conn):
+        finish_cancelled(message)
+        return
+    _start(message)
+    attempt_key = f"turn-attempt:{message.pk}:{step}"
+    if conn.incr(attempt_key) > 1:
+        # A previous delivery of this step died mid-stream: clients drop that partial text.
+        events.emit(message.pk, events.MESSAGE_RESET, {"step": step, "reason": "worker_restarted"}, conn=conn)
+    conn.expire(attempt_key, events.STREAM_TTL_SECONDS)
+
+    bot = message.conversation.bot
+    config = turn_config(bot, message.conversation.version_number)
+    provider_model = message.provider_model
+    if provider_model is None or not provider_model.is_enabled or not provider_model.provider.is_enabled:
+        _fail(message, code="model_not_configured",
+              text=f"Bot {bot.slug!r} has no usable chat model: a workspace admin should choose one in its settings.")
+        return
+
+    tools = _tools_for(message, config)
+    withhold_tools = len(message.tool_rounds) >= config["max_tool_iterations"]
+    system_prompt = fill_template(config["system_prompt"], message.conversation.inputs)
+    messages = build_messages(
+        system_prompt=system_prompt, history=_history(message), user_message=message.reply_to.content,
+        max_turns=config["memory"]["max_turns"], max_tokens=config["memory"]["max_tokens"],
+        context=_context(message), tool_rounds=message.tool_rounds)
+    model_settings = config["model"]
+    call_kwargs = {"messages": messages, "tools": None if withhold_tools else [t.schema() for t in tools] or None,
+                   "temperature": model_settings["temperature"], "top_p": model_settings["top_p"],
+                   "max_tokens": model_settings["max_output_tokens"], "json_output": model_settings["json_output"]}
+
+    prior_text = message.content
+    attempt = 0
+    while True:
+        attempt += 1
+        call_started = time.perf_counter()
+        try:
+            outcome = _stream_once(message, call_kwargs, conn)
+            break
+        except ProviderError as error:
+            message.trace.append({"type": "model_error", "step": step, "attempt": attempt, "code": error.code,
+                                  "status": error.status, "message": error.message,
+                                  "duration_ms": round((time.perf_counter() - call_started) * 1000, 2)})
+            if not error.retryable or attempt >= settings.LLM_MAX_ATTEMPTS:
+                attempts = f" after {attempt} attempts" if attempt > 1 else ""
+                _fail(message, code=error.code, text=error.message + attempts, content=prior_text)
+                return
+            wait = min(error.retry_after if error.retry_after is not None else BACKOFF_BASE_SECONDS * 2 ** (attempt - 1),
+                       settings.LLM_MAX_RETRY_WAIT_SECONDS)
+            events.emit(message.pk, events.MESSAGE_RESET, {"step": step, "reason": error.code, "retry_in": wait},
+                        conn=conn)
+            if not _sleep_unless_cancelled(message.pk, wait, conn):
+                finish_cancelled(message, partial_text=prior_text)
+                return
+
+    text = prior_text + outcome.text
+    if message.ttft_ms is None and outcome.ttft_ms is not None:
+        message.ttft_ms = outcome.ttft_ms
+    if outcome.cancelled:
+        finish_cancelled(message, partial_text=text)
+        return
+    completion = outcome.completion
+    usage = {"input_tokens": message.input_tokens + completion.input_tokens,
+             "output_tokens": message.output_tokens + completion.output_tokens}
+    cost = provider_model.cost(**usage)
+    message.trace.append({"type": "generation", "step": step, "model": provider_model.model,
+                          "finish_reason": completion.finish_reason, "attempts": attempt,
+                          "input_tokens": completion.input_tokens, "output_tokens": completion.output_tokens,
+                          "duration_ms": round((time.perf_counter() - call_started) * 1000, 2)})
+    if completion.tool_calls and not withhold_tools and tools:
+        _begin_tool_round(message, step=step, text=outcome.text, completion=completion, tools=tools,
+                          content=text, usage=usage, cost=cost)
+        return
+    _finish(message, state=MessageState.COMPLETED, fields={"content": text, "cost": cost, **usage})
+
+
+# -- tools --------------------------------------------------------------------------------------------
+
+def _tools_for(message: Message, config: dict[str, Any]) -> list:
+    operation_ids = config["actions"]["operation_ids"]
+    if not operation_ids:
+        return []
+    from actions.tools import tools_for_operations
+
+    return tools_for_operations(workspace_id=message.workspace_id, operation_ids=operation_ids)
+
+
+def _parse_arguments(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _begin_tool_round(message: Message, *, step: int, text: str, completion, tools: list, content: str,
+                      usage: dict[str, int], cost) -> None:
+    by_name = {tool.name: tool for tool in tools}
+    assistant_turn = {"role": "assistant", "content": text or None, "tool_calls": [
+        {"id": call.call_id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
+        for call in completion.tool_calls]}
+    created: list[ToolCall] = []
+    with transaction.atomic():
+        locked = Message.objects.select_for_update().get(pk=message.pk)
+        if locked.step != step or locked.is_finished:
+            return
+        for call in completion.tool_calls:
+            tool = by_name.get(call.name)
+            tool_call, _ = ToolCall.objects.get_or_create(
+                message=locked, call_id=call.call_id,
+                defaults={"workspace_id": locked.workspace_id, "step": step, "name": call.name[:64],
+                          "operation_id": tool.operation_id if tool else "", "raw_arguments": call.arguments,
+                          "arguments": _parse_arguments(call.arguments),
+                          "consequential": bool(tool and tool.consequential)})
+            created.append(tool_call)
+        needs_confirmation = [tc for tc in created if tc.consequential and tc.state == ToolCallState.PENDING]
+        for tool_call in needs_confirmation:
+            tool_call.state = ToolCallState.AWAITING_CONFIRMATION
+            tool_call.save(update_fields=["state", "updated_at"])
+        message.tool_rounds = [*locked.tool_rounds, {"assistant": assistant_turn, "results": []}]
+        message.step = step + 1
+        message.content = content
+        message.cost = cost
+        message.input_tokens, message.output_tokens = usage["input_tokens"], usage["output_tokens"]
+        message.state = MessageState.AWAITING_CONFIRMATION if needs_confirmation else MessageState.RUNNING
+        message.save()
+        runnable = [tc.pk for tc in created if tc.state == ToolCallState.PENDING]
+        transaction.on_commit(lambda: _enqueue_tool_calls(runnable))
+    for tool_call in created:
+        events.emit(message.pk, events.TOOL_CALL, {"tool_call_id": tool_call.call_id, "name": tool_call.name,
+                                                   "arguments": tool_call.arguments,
+                                                   "consequential": tool_call.consequential})
+    for tool_call in needs_confirmation:
+        events.emit(message.pk, events.TOOL_CONFIRMATION_REQUIRED, {
+            "tool_call_id": tool_call.call_id, "name": tool_call.name, "arguments": tool_call.arguments,
+            "confirm_url": f"/api/v1/messages/{message.pk}/confirmations"})
+    if not runnable_exists(created):
+        maybe_continue(message.pk)
+
+
+def runnable_exists(tool_calls: list[ToolCall]) -> bool:
+    return any(tc.state in (ToolCallState.PENDING, ToolCallState.RUNNING) for tc in tool_calls)
+
+
+def _enqueue_tool_calls(tool_call_ids: list[str]) -> None:
+    from bots.tasks import tool_call_run
+
+    for tool_call_id in tool_call_ids:
+        tool_call_run.delay(tool_call_id)
+
+
+def tool_call_execute(*, tool_call_id: str) -> None:
+    """Run one tool call (idempotently) and, if it was the round's last, continue the turn."""
+    tool_call = ToolCall.objects.select_related("message").filter(pk=tool_call_id).first()
+    if tool_call is None or tool_call.state not in (ToolCallState.PENDING, ToolCallState.RUNNING):
+        if tool_call is not None:
+            maybe_continue(tool_call.message_id)
+        return
+    if tool_call.state == ToolCallState.RUNNING and tool_call.consequential:
+        # An earlier attempt died mid-call: it may have had its effect, so it is not repeated.
+        _record_tool_result(tool_call, ok=False, content="The action was interrupted and was not retried, "
+                            "because repeating it could do it twice. Ask the user whether to try again.",
+                            error="interrupted", duration_ms=None)
+        maybe_continue(tool_call.message_id)
+        return
+    ToolCall.objects.filter(pk=tool_call.pk).update(state=ToolCallState.RUNNING, updated_at=timezone.now())
+    started = time.perf_counter()
+    if not tool_call.operation_id:
+        content = json.dumps({"error": f"Unknown tool {tool_call.name!r}. Use one of the tools provided."})
+        _record_tool_result(tool_call, ok=False, content=content, error="unknown_tool",
+                            duration_ms=round((time.perf_counter() - started) * 1000, 2))
+    else:
+        from actions.tools import invoke_tool
+
+        outcome = invoke_tool(workspace_id=tool_call.workspace_id, operation_id=tool_call.operation_id,
+                              arguments_json=tool_call.raw_arguments or json.dumps(tool_call.arguments))
+        _record_tool_result(tool_call, ok=outcome.ok, content=outcome.content, error=outcome.error or "",
+                            duration_ms=outcome.duration_ms, trace=outcome.trace)
+    maybe_continue(tool_call.message_id)
+
+
+def _record_tool_result(tool_call: ToolCall, *, ok: bool, content: str, error: str,
+                        duration_ms: float | None, trace: dict[str, Any] | None = None) -> None:
+    tool_call.state = ToolCallState.COMPLETED if ok else ToolCallState.FAILED
+    tool_call.result = content
+    tool_call.error = error
+    tool_call.duration_ms = duration_ms
+    tool_call.save(update_fields=["state", "result", "error", "duration_ms", "updated_at"])
+    events.emit(tool_call.message_id, events.TOOL_RESULT, {
+        "tool_call_id": tool_call.call_id, "name": tool_call.name, "ok": ok, "error": error or None,
+        "duration_ms": duration_ms, "result": content[:2000]})
+    if trace:
+        with transaction.atomic():
+            message = Message.objects.select_for_update().get(pk=tool_call.message_id)
+            message.trace = [*message.trace, {"type": "tool_call", "tool_call_id": tool_call.call_id,
+                                              "name": tool_call.name, "ok": ok, "duration_ms": duration_ms,
+                                              **trace}]
+            message.save(update_fields=["trace", "updated_at"])
+
+
+def tool_call_decide(*, tool_call: ToolCall, approve: bool) -> ToolCall:
+    """The user's answer to a consequential call."""
+    from switchboard.api.errors import ApiError
+
+    with transaction.atomic():
+        locked = ToolCall.objects.select_for_update().get(pk=tool_call.pk)
+        if locked.state != ToolCallState.AWAITING_CONFIRMATION:
+            raise ApiError(f"Tool call {locked.call_id} is not waiting for confirmation (it is {locked.state}).",
+                           code="not_awaiting_confirmation", status_code=409, param="tool_call_id")
+        if approve:
+            locked.state = ToolCallState.PENDING
+            locked.save(update_fields=["state", "updated_at"])
+            transaction.on_commit(lambda: _enqueue_tool_calls([locked.pk]))
+    if not approve:
+        _record_tool_result(locked, ok=False, content=json.dumps({
+            "error": "The user denied this action. Do not retry it; tell the user it was not done."}),
+            error="denied_by_user", duration_ms=None)
+        ToolCall.objects.filter(pk=locked.pk).update(state=ToolCallState.DENIED)
+        maybe_continue(locked.message_id)
+    locked.refresh_from_db()
+    return locked
+
+
+def maybe_continue(message_id: str) -> None:
+    """When every call of the latest round has an outcome, hand the results to the model (once)."""
+    from bots.tasks import turn_generate as turn_generate_task
+
+    with transaction.atomic():
+        message = Message.objects.select_for_update().get(pk=message_id)
+        if message.is_finished or not message.tool_rounds or message.tool_rounds[-1]["results"]:
+            return
+        round_step = message.step - 1
+        calls = list(ToolCall.objects.filter(message=message, step=round_step))
+        if any(tc.state in (ToolCallState.PENDING, ToolCallState.RUNNING, ToolCallState.AWAITING_CONFIRMATION)
+               for tc in calls):
+            return  # the last call to finish (or the last confirmation) continues the turn
+        order = {call["id"]: i for i, call in enumerate(message.tool_rounds[-1]["assistant"]["tool_calls"])}
+        results = [{"role": "tool", "tool_call_id": tc.call_id, "content": tc.result or "{}"}
+                   for tc in sorted(calls, key=lambda tc: order.get(tc.call_id, 0))]
+        rounds = list(message.tool_rounds)
+        rounds[-1] = {**rounds[-1], "results": results}
+        message.tool_rounds = rounds
+        message.state = MessageState.RUNNING
+        message.save(update_fields=["tool_rounds", "state", "updated_at"])
+        step = message.step
+        transaction.on_commit(lambda: turn_generate_task.delay(message_id, step))

@@ -1,0 +1,114 @@
+"""Writes for bots and their versions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils.text import slugify
+
+from accounts.models import User, Workspace
+from bots.config import normalise, validate_config
+from bots.models import Bot, BotVersion
+from switchboard.api.errors import ApiError
+
+
+def _unique_slug(workspace: Workspace, base: str, *, exclude_id: str | None = None) -> str:
+    base = (slugify(base) or "bot")[:56]
+    slug, n = base, 2
+    while Bot.objects.for_workspace(workspace).filter(slug=slug).exclude(pk=exclude_id).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def _check_references(workspace: Workspace, config: dict[str, Any]) -> None:
+    """Ids in a config must name this workspace's objects."""
+    from providers.models import ModelKind, ProviderModel
+
+    model_id = config["model"].get("provider_model_id")
+    if model_id and not ProviderModel.objects.for_workspace(workspace).filter(pk=model_id,
+                                                                               kind=ModelKind.CHAT).exists():
+        raise ApiError(f"No chat model {model_id!r} in this workspace. List them with GET /api/v1/models/?kind=chat.",
+                       code="unknown_model", param="config.model.provider_model_id")
+    base_ids = config["knowledge"]["knowledge_base_ids"]
+    if base_ids:
+        from knowledge.selectors import knowledge_bases_for_workspace
+
+        found = {kb.pk for kb in knowledge_bases_for_workspace(workspace.pk, base_ids)}
+        missing = [i for i in base_ids if i not in found]
+        if missing:
+            raise ApiError(f"No knowledge base {missing[0]!r} in this workspace.", code="unknown_knowledge_base",
+                           param="config.knowledge.knowledge_base_ids")
+
+
+@transaction.atomic
+def bot_create(*, workspace: Workspace, name: str, slug: str = "", description: str = "", avatar: str = "",
+               config: dict[str, Any] | None = None, created_by: User | None = None) -> Bot:
+    name = name.strip()
+    if not name:
+        raise ApiError("Give the bot a name.", code="required", param="name")
+    validated = validate_config(config or {}, partial_base={})
+    _check_references(workspace, validated)
+    if slug and Bot.objects.for_workspace(workspace).filter(slug=slug).exists():
+        raise ApiError(f"The slug {slug!r} is taken in this workspace.", code="duplicate_slug", status_code=409,
+                       param="slug")
+    try:
+        return Bot.objects.create(workspace=workspace, name=name, slug=slug or _unique_slug(workspace, name),
+                                  description=description, avatar=avatar, config=validated, created_by=created_by)
+    except IntegrityError as exc:
+        raise ApiError("The slug is taken in this workspace.", code="duplicate_slug", status_code=409,
+                       param="slug") from exc
+
+
+@transaction.atomic
+def bot_update(*, bot: Bot, name: str | None = None, slug: str | None = None, description: str | None = None,
+               avatar: str | None = None, config: dict[str, Any] | None = None) -> Bot:
+    """Update the draft. `config` is merged over the current draft section by section."""
+    if name is not None:
+        if not name.strip():
+            raise ApiError("The name cannot be empty.", code="required", param="name")
+        bot.name = name.strip()
+    if slug is not None and slug != bot.slug:
+        if Bot.objects.for_workspace(bot.workspace_id).filter(slug=slug).exclude(pk=bot.pk).exists():
+            raise ApiError(f"The slug {slug!r} is taken in this workspace.", code="duplicate_slug",
+                           status_code=409, param="slug")
+        bot.slug = slug
+    if description is not None:
+        bot.description = description
+    if avatar is not None:
+        bot.avatar = avatar
+    if config is not None:
+        validated = validate_config(config, partial_base=bot.config)
+        _check_references(bot.workspace, validated)
+        bot.config = validated
+    bot.save()
+    return bot
+
+
+@transaction.atomic
+def bot_publish(*, bot: Bot, note: str = "", published_by: User | None = None) -> BotVersion:
+    """Snapshot the draft as the next version and make it the one public channels serve."""
+    bot = Bot.objects.select_for_update().get(pk=bot.pk)
+    config = validate_config(bot.config, partial_base={})
+    _check_references(bot.workspace, config)
+    if not config["model"].get("provider_model_id"):
+        raise ApiError("Choose a chat model before publishing (config.model.provider_model_id).",
+                       code="model_not_configured", status_code=409, param="config.model.provider_model_id")
+    number = (bot.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    version = BotVersion.objects.create(bot=bot, number=number, config=config, note=note[:200],
+                                        created_by=published_by)
+    bot.published_version = version
+    bot.save(update_fields=["published_version", "updated_at"])
+    return version
+
+
+@transaction.atomic
+def bot_restore_version(*, bot: Bot, number: int) -> Bot:
+    """Copy a version's configuration into the draft (publish again to serve it)."""
+    version = bot.versions.filter(number=number).first()
+    if version is None:
+        raise ApiError(f"Bot {bot.slug!r} has no version {number}.", code="not_found", status_code=404)
+    bot.config = normalise(version.config)
+    bot.save(update_fields=["config", "updated_at"])
+    return bot

@@ -1,0 +1,198 @@
+"""Accepting a chat turn (web side) and controlling a running one (stop, confirm).
+
+Accepting is the hot path: validate, store the user message and a queued assistant message in
+one transaction, enqueue the turn once it commits, and return. No model call, no retrieval, no
+title generation happens here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Workspace
+from bots import events
+from bots.config import normalise
+from bots.models import Bot, Channel, Conversation, Message, MessageState
+from bots.prompting import VariableError, resolve_inputs
+from switchboard.api.errors import ApiError
+
+
+@dataclass(frozen=True)
+class AcceptedTurn:
+    conversation: Conversation
+    user_message: Message
+    assistant_message: Message
+
+
+def turn_config(bot: Bot, version_number: int | None) -> dict[str, Any]:
+    if version_number is None:
+        return normalise(bot.config)
+    if bot.published_version_id and bot.published_version.number == version_number:
+        return normalise(bot.published_version.config)
+    version = bot.versions.filter(number=version_number).first()
+    if version is None:
+        raise ApiError(f"Bot {bot.slug!r} has no version {version_number}.", code="not_found", status_code=404)
+    return normalise(version.config)
+
+
+def _choose_version(bot: Bot, *, use_draft: bool) -> int | None:
+    if use_draft:
+        return None
+    if bot.published_version_id is None:
+        raise ApiError(f"Bot {bot.slug!r} is not published yet: publish it (POST /api/v1/bots/{bot.pk}/publish) "
+                       'or send "version": "draft" to talk to the draft.', code="bot_not_published",
+                       status_code=409, param="version")
+    return bot.published_version.number
+
+
+def _check_model(workspace: Workspace, config: dict[str, Any], bot: Bot):
+    from providers.models import ModelKind, ProviderModel
+
+    model_id = config["model"].get("provider_model_id")
+    model = None
+    if model_id:
+        model = (ProviderModel.objects.for_workspace(workspace).select_related("provider")
+                 .filter(pk=model_id, kind=ModelKind.CHAT).first())
+    if model is None:
+        raise ApiError(f"Bot {bot.slug!r} has no chat model configured. Add a model provider under Model "
+                       "providers, then choose one of its chat models in the bot's settings "
+                       "(config.model.provider_model_id).", code="model_not_configured", status_code=409)
+    if not model.is_enabled or not model.provider.is_enabled:
+        raise ApiError(f"Bot {bot.slug!r} uses {model.model} on provider {model.provider.name!r}, which is "
+                       "disabled. Enable it or choose another model.", code="model_disabled", status_code=409)
+    return model
+
+
+def _check_text(text: Any) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise ApiError("The message is empty.", code="empty_message", param="message")
+    if len(text) > settings.MAX_MESSAGE_CHARS:
+        raise ApiError(f"The message has {len(text):,} characters; the limit is {settings.MAX_MESSAGE_CHARS:,}.",
+                       code="message_too_long", status_code=413, param="message")
+    return text
+
+
+def turn_accept(*, workspace: Workspace, bot: Bot, text: Any, inputs: dict[str, Any] | None = None,
+                conversation_id: str | None = None, end_user: str = "", channel: str = Channel.API,
+                use_draft: bool = False, history: list[dict[str, str]] | None = None) -> AcceptedTurn:
+    """Validate and store a new turn, then enqueue it. Raises ApiError; writes nothing on error.
+
+    `history` (OpenAI-compatible API) is the client's own record of the earlier messages: it is
+    stored as the conversation's first messages so memory and traces work the same way.
+    """
+    text = _check_text(text)
+    if inputs is not None and not isinstance(inputs, dict):
+        raise ApiError("inputs must be an object of variable values.", code="invalid_inputs", param="inputs")
+    conversation = None
+    if conversation_id:
+        conversation = Conversation.objects.for_workspace(workspace).filter(pk=conversation_id).first()
+        if conversation is None:
+            raise ApiError(f"No conversation {conversation_id!r} in this workspace.", code="conversation_not_found",
+                           status_code=404, param="conversation_id")
+        if conversation.bot_id != bot.pk:
+            raise ApiError(f"Conversation {conversation_id!r} belongs to another bot.",
+                           code="conversation_bot_mismatch", status_code=409, param="conversation_id")
+        version_number = conversation.version_number
+    else:
+        version_number = _choose_version(bot, use_draft=use_draft)
+    config = turn_config(bot, version_number)
+    provider_model = _check_model(workspace, config, bot)
+    merged_inputs = {**(conversation.inputs if conversation else {}), **(inputs or {})}
+    try:
+        resolved = resolve_inputs(config["variables"], merged_inputs)
+    except VariableError as exc:
+        raise ApiError(exc.message, code=exc.code, param=exc.param) from exc
+
+    with transaction.atomic():
+        if conversation is None:
+            conversation = Conversation.objects.create(
+                workspace=workspace, bot=bot, end_user=end_user[:255], channel=channel, inputs=resolved,
+                version_number=version_number, title=text.strip()[:80])
+            for earlier in history or []:
+                Message.objects.create(workspace=workspace, conversation=conversation, role=earlier["role"],
+                                       content=earlier["content"], state=MessageState.COMPLETED)
+        elif resolved != conversation.inputs:
+            conversation.inputs = resolved
+            conversation.save(update_fields=["inputs", "updated_at"])
+        user_message = Message.objects.create(workspace=workspace, conversation=conversation, role="user",
+                                              content=text, state=MessageState.COMPLETED)
+        assistant = Message.objects.create(workspace=workspace, conversation=conversation, role="assistant",
+                                           state=MessageState.QUEUED, reply_to=user_message,
+                                           model=provider_model.model, provider_model=provider_model)
+        transaction.on_commit(lambda: _start_turn(assistant, config))
+    return AcceptedTurn(conversation, user_message, assistant)
+
+
+def _start_turn(assistant: Message, config: dict[str, Any]) -> None:
+    from bots import tasks
+
+    # message.start goes into the stream before the task exists, so it is always the first event
+    # and a client learns the ids at once, whatever the queue is doing.
+    events.emit(assistant.pk, events.MESSAGE_START, {
+        "conversation_id": assistant.conversation_id, "user_message_id": assistant.reply_to_id,
+        "model": assistant.model})
+    message_id = assistant.pk
+    if config["knowledge"]["knowledge_base_ids"]:
+        tasks.turn_retrieve.delay(message_id)
+    else:
+        tasks.turn_generate.delay(message_id, 0)
+
+
+def turn_stop(*, message: Message) -> Message:
+    """Cancel a turn. A queued turn ends at once; a running one stops at its next delta and keeps
+    the text produced so far, marked cancelled."""
+    if message.is_finished:
+        raise ApiError(f"Message {message.pk} already ended ({message.state}).", code="turn_already_finished",
+                       status_code=409)
+    events.request_cancel(message.pk)
+    with transaction.atomic():
+        locked = Message.objects.select_for_update().get(pk=message.pk)
+        if locked.state in (MessageState.QUEUED, MessageState.AWAITING_CONFIRMATION):
+            from bots.runtime import finish_cancelled
+
+            finish_cancelled(locked)
+    message.refresh_from_db()
+    return message
+
+
+def wait_for_end(message: Message, *, timeout: float) -> Message:
+    """Block until the turn ends (blocking API mode); returns the stored message."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    after = "0-0"
+    conn = events.client()
+    while time.monotonic() < deadline:
+        block_ms = int(max(1, min(5.0, deadline - time.monotonic())) * 1000)
+        result = conn.xread({events.stream_key(message.pk): after}, block=block_ms, count=500)
+        for _, entries in result or []:
+            for entry_id, fields in entries:
+                after = entry_id
+                event = fields[b"event"].decode()
+                if event in events.TERMINAL_EVENTS or event == events.TOOL_CONFIRMATION_REQUIRED:
+                    message.refresh_from_db()
+                    return message
+        message.refresh_from_db(fields=["state"])
+        if message.is_finished:
+            message.refresh_from_db()
+            return message
+    raise ApiError("The turn is still running; follow it at GET /api/v1/messages/{id}/events.".replace(
+        "{id}", message.pk), code="turn_timeout", status_code=504)
+
+
+def turn_feedback(*, message: Message, rating: int | None, comment: str = "") -> Message:
+    if message.role != "assistant":
+        raise ApiError("Feedback applies to assistant messages.", code="invalid_message", status_code=409)
+    message.rating = rating
+    message.feedback = comment[:4000]
+    message.save(update_fields=["rating", "feedback", "updated_at"])
+    return message
+
+
+def now_ms_since(start) -> float:
+    return round((timezone.now() - start).total_seconds() * 1000, 2)

@@ -1,0 +1,134 @@
+"""Real turns: a real Celery worker, real Redis streams, the fake LLM over real HTTP."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bots import events
+from bots.models import Message
+from bots.turns import turn_accept, turn_stop
+from tests.fake_llm import ErrorReply, TextReply
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def chat(api, bot, message, **extra):
+    response = api.post(f"/api/v1/bots/{bot.pk}/chat", {"message": message, **extra}, format="json")
+    assert response.status_code == 200, response.json()
+    return response.json()
+
+
+def wait_for_events(message_id: str, predicate, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stream = events.read_all(message_id)
+        if predicate(stream):
+            return stream
+        time.sleep(0.02)
+    raise AssertionError(f"timed out; events so far: {[e for _, e, _ in events.read_all(message_id)]}")
+
+
+def test_blocking_chat_returns_the_finished_message_with_usage_cost_and_latency(api, make_bot, fake_llm,
+                                                                                 celery_worker):
+    bot = make_bot(system_prompt="Be brief.")
+    fake_llm.script(TextReply("Hello there!"))
+    message = chat(api, bot, "Hi")
+    assert message["state"] == "completed" and message["content"] == "Hello there!"
+    assert message["usage"]["input_tokens"] > 0 and message["usage"]["output_tokens"] > 0
+    assert float(message["cost"]) > 0
+    latency = message["latency"]
+    assert 0 <= latency["queue_ms"] <= latency["ttft_ms"] <= latency["total_ms"]
+    assert [step["type"] for step in message["trace"]] == ["generation"]
+    sent = fake_llm.last_chat_request
+    assert sent["messages"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+    assert sent["model"] == "fake-chat" and sent["stream"] is True
+
+
+def test_multi_turn_conversation_keeps_the_memory_window(api, make_bot, fake_llm, celery_worker):
+    bot = make_bot(memory={"max_turns": 2})
+    first = chat(api, bot, "one")
+    conversation = first["conversation_id"]
+    for text in ("two", "three"):
+        chat(api, bot, text, conversation_id=conversation)
+    sent = [m["content"] for m in fake_llm.last_chat_request["messages"] if m["role"] != "system"]
+    assert sent == ["one", "Echo: one", "two", "Echo: two", "three"][-5:] and "one" in sent
+    chat(api, bot, "four", conversation_id=conversation)
+    sent = [m["content"] for m in fake_llm.last_chat_request["messages"] if m["role"] != "system"]
+    assert sent == ["two", "Echo: two", "three", "Echo: three", "four"]
+    listing = api.get(f"/api/v1/conversations/{conversation}/messages").json()["data"]
+    assert [m["role"] for m in listing] == ["user", "assistant"] * 4
+
+
+def test_variables_fill_the_system_prompt_for_the_conversation(api, make_bot, fake_llm, celery_worker):
+    bot = make_bot(system_prompt="You are a guide to {{city}} ({{units}}).",
+                   variables=[{"name": "city", "required": True},
+                              {"name": "units", "type": "select", "options": ["metric", "imperial"],
+                               "default": "metric"}])
+    first = chat(api, bot, "What to see?", inputs={"city": "杭州"})
+    assert fake_llm.last_chat_request["messages"][0]["content"] == "You are a guide to 杭州 (metric)."
+    chat(api, bot, "And to eat?", conversation_id=first["conversation_id"])  # inputs kept
+    assert fake_llm.last_chat_request["messages"][0]["content"] == "You are a guide to 杭州 (metric)."
+
+
+def test_provider_429_is_retried_honouring_retry_after(api, make_bot, fake_llm, celery_worker):
+    bot = make_bot()
+    fake_llm.script(ErrorReply(429, retry_after="0.3"), TextReply("after the limit"))
+    started = time.monotonic()
+    message = chat(api, bot, "hi")
+    assert message["state"] == "completed" and message["content"] == "after the limit"
+    assert time.monotonic() - started >= 0.3
+    errors = [s for s in message["trace"] if s["type"] == "model_error"]
+    assert len(errors) == 1 and errors[0]["status"] == 429
+    assert len(fake_llm.chat_requests) == 2
+
+
+def test_provider_failure_fails_the_message_with_a_clear_error(api, make_bot, fake_llm, celery_worker, settings):
+    bot = make_bot()
+    fake_llm.script(*[ErrorReply(500, message="upstream exploded")] * 3)
+    message = chat(api, bot, "hi")
+    assert message["state"] == "failed"
+    assert message["error"]["code"] == "provider_server_error"
+    assert "HTTP 500" in message["error"]["message"] and "after 3 attempts" in message["error"]["message"]
+    names = [event for _, event, _ in events.read_all(message["id"])]
+    assert names[-2:] == ["error", "message.end"] and names.count("message.end") == 1
+
+
+def test_provider_auth_error_is_not_retried(api, make_bot, fake_llm, celery_worker):
+    bot = make_bot()
+    fake_llm.script(ErrorReply(401, message="bad key"))
+    message = chat(api, bot, "hi")
+    assert message["state"] == "failed" and message["error"]["code"] == "provider_auth_error"
+    assert len(fake_llm.chat_requests) == 1
+
+
+def test_stop_keeps_the_partial_text_marked_cancelled(api, make_bot, fake_llm, celery_worker):
+    bot = make_bot()
+    chunks = [f"word{i} " for i in range(60)]
+    fake_llm.script(TextReply(chunks=chunks, chunk_delay=0.05))
+    accepted = turn_accept(workspace=bot.workspace, bot=bot, text="tell me a long story")
+    message_id = accepted.assistant_message.pk
+    wait_for_events(message_id, lambda stream: sum(1 for _, e, _ in stream if e == "delta") >= 3)
+    response = api.post(f"/api/v1/messages/{message_id}/stop")
+    assert response.status_code == 200
+    stream = wait_for_events(message_id, lambda s: any(e == "message.end" for _, e, _ in s))
+    end = [data for _, e, data in stream if e == "message.end"][0]
+    assert end["state"] == "cancelled"
+    message = Message.objects.get(pk=message_id)
+    assert message.state == "cancelled"
+    assert message.content.startswith("word0 word1 ") and len(message.content) < len("".join(chunks))
+    assert api.post(f"/api/v1/messages/{message_id}/stop").status_code == 409
+
+
+def test_stopping_a_queued_turn_ends_it_without_calling_the_model(make_bot, fake_llm, celery_worker):
+    from django.db import transaction
+
+    bot = make_bot()
+    with transaction.atomic():  # the turn is enqueued only when this commits
+        accepted = turn_accept(workspace=bot.workspace, bot=bot, text="hi")
+        message = turn_stop(message=accepted.assistant_message)
+        assert message.state == "cancelled" and message.content == ""
+    time.sleep(1.0)  # the worker receives the task and must see the turn is over
+    assert Message.objects.get(pk=message.pk).state == "cancelled"
+    assert fake_llm.chat_requests == []
