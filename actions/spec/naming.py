@@ -16,7 +16,7 @@ TOOL_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 _INVALID_CHARS = re.compile(r"[^a-zA-Z0-9_-]+")
 _REPEATED_UNDERSCORES = re.compile(r"_{2,}")
-_PATH_PARAMETER = re.compile(r"^\{(.+)\}$")
+_PATH_PARAMETER = re.compile(r"\{([^{}]+)\}")
 
 
 def sanitize_name(raw: str) -> str:
@@ -26,6 +26,8 @@ def sanitize_name(raw: str) -> str:
     transliterated without a dictionary, so they are dropped and the caller falls back to
     a name built from the path.
     """
+    if TOOL_NAME_PATTERN.match(raw) and (raw[0].isalpha() or raw[0] == "_"):
+        return raw  # already valid: keep it exactly as the API's authors wrote it
     ascii_text = unicodedata.normalize("NFKD", raw).encode("ascii", "ignore").decode("ascii")
     name = _INVALID_CHARS.sub("_", ascii_text)
     name = _REPEATED_UNDERSCORES.sub("_", name).strip("_-")
@@ -47,10 +49,8 @@ def name_from_path(method: str, path: str) -> str:
     """``("GET", "/products/{product_id}")`` -> ``"get_products_by_product_id"``."""
     parts = [method.lower()]
     for segment in path.split("/"):
-        if not segment:
-            continue
-        match = _PATH_PARAMETER.match(segment)
-        parts.append(f"by_{match.group(1)}" if match else segment)
+        if segment:
+            parts.append(_PATH_PARAMETER.sub(r"by_\1", segment))
     if len(parts) == 1:
         parts.append("root")
     name = sanitize_name("_".join(parts))

@@ -181,7 +181,7 @@ class _Converter:
             return parameter
         out = {key: value for key, value in parameter.items()
                if key in ("name", "in", "description", "required", "allowEmptyValue")
-               or (isinstance(key, str) and key.startswith("x-"))}
+               or (isinstance(key, str) and key.startswith("x-") and key != "x-nullable")}
         out["schema"] = _parameter_schema(parameter)
         if parameter.get("type") == "array":
             style, explode = self._style(label, parameter)

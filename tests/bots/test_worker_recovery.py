@@ -20,12 +20,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 CHUNKS = [f"w{i} " for i in range(40)]
 
 
-def process_talking_to(port: int) -> psutil.Process | None:
-    """The process with an open TCP connection to the fake LLM: the one generating the turn."""
+def generating_process(fake_llm) -> psutil.Process | None:
+    """The process whose connection carries the streaming request: the one generating the turn."""
+    requests = [r for r in fake_llm.requests if r.path.endswith("/chat/completions")]
+    if not requests:
+        return None
+    client_port = requests[-1].client[1]
     for proc in psutil.process_iter():
         try:
             for conn in proc.net_connections(kind="tcp"):
-                if conn.raddr and conn.raddr.port == port and conn.status == psutil.CONN_ESTABLISHED:
+                if conn.laddr and conn.laddr.port == client_port and conn.raddr and conn.raddr.port == fake_llm.port:
                     return proc
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
@@ -68,7 +72,7 @@ def assert_completed_once(message_id: str):
 
 def test_turn_survives_its_worker_process_being_killed(make_bot, fake_llm, celery_worker):
     message_id = start_slow_turn(make_bot, fake_llm)
-    child = wait_until(lambda: process_talking_to(fake_llm.port), 10, "the generating process")
+    child = wait_until(lambda: generating_process(fake_llm), 10, "the generating process")
     assert child.pid != celery_worker.process.pid  # a pool process, not the worker's main process
     child.send_signal(signal.SIGKILL)
     assert_completed_once(message_id)
@@ -78,7 +82,7 @@ def test_turn_survives_the_whole_worker_being_killed(make_bot, fake_llm, celery_
     spare = WorkerProcess().start()  # a second worker on the same queues takes the turn over
     try:
         message_id = start_slow_turn(make_bot, fake_llm)
-        child = wait_until(lambda: process_talking_to(fake_llm.port), 10, "the generating process")
+        child = wait_until(lambda: generating_process(fake_llm), 10, "the generating process")
         victim = celery_worker if child.ppid() == celery_worker.process.pid else spare
         os.killpg(victim.process.pid, signal.SIGKILL)  # main process and pool together, no goodbye
         victim.process.wait()

@@ -1,0 +1,105 @@
+"""Bulk writes of chunks: binary COPY into a temporary table, then one INSERT … SELECT.
+
+COPY is the fastest way into PostgreSQL; going through a temporary table lets PostgreSQL compute
+each chunk's tsvector (`to_tsvector`, with the heading path weighted above the body) in the same
+statement that inserts the rows, so no text is stored twice and no row is updated after insert
+(an update would insert it into the HNSW index a second time).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from django.db import connection, transaction
+from pgvector import Vector
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
+
+from knowledge.models import TEXT_SEARCH_CONFIG
+
+_LOAD_TABLE = """
+CREATE TEMP TABLE IF NOT EXISTS knowledge_chunk_load (
+    position integer, heading_path text[], page integer, text text, token_count integer,
+    embedding vector, heading_search text, body_search text
+) ON COMMIT DELETE ROWS
+"""
+_COPY = ("COPY knowledge_chunk_load (position, heading_path, page, text, token_count, embedding, "
+         "heading_search, body_search) FROM STDIN (FORMAT BINARY)")
+_INSERT = f"""
+INSERT INTO knowledge_chunk (workspace_id, knowledge_base_id, document_id, generation, position, heading_path,
+                             page, text, token_count, enabled, dims, embedding, search_vector)
+SELECT %s, %s, %s, %s, position, heading_path, page, text, token_count, true, %s, embedding,
+       setweight(to_tsvector('{TEXT_SEARCH_CONFIG}', heading_search), 'A')
+       || to_tsvector('{TEXT_SEARCH_CONFIG}', body_search)
+FROM knowledge_chunk_load
+"""
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    position: int
+    heading_path: Sequence[str]
+    page: int | None
+    text: str
+    token_count: int
+    #: Text for the tsvector (CJK already expanded to bigrams): heading path and body.
+    heading_search: str
+    body_search: str
+
+
+@lru_cache(maxsize=None)
+def _vector_dumper(oid: int) -> type[Dumper]:
+    class VectorBinaryDumper(Dumper):
+        format = Format.BINARY
+
+        def dump(self, obj):
+            return Vector(obj).to_binary()
+
+    VectorBinaryDumper.oid = oid
+    return VectorBinaryDumper
+
+
+def _vector_oid(cursor) -> int:
+    # Per connection cache: a new connection (pool, tests) may sit on another database.
+    raw = cursor.connection
+    oid = getattr(raw, "_knowledge_vector_oid", None)
+    if oid is None:
+        cursor.execute("SELECT 'vector'::regtype::oid")
+        oid = cursor.fetchone()[0]
+        try:
+            raw._knowledge_vector_oid = oid
+        except AttributeError:
+            pass
+    return oid
+
+
+def write_chunks(*, workspace_id: str, knowledge_base_id: str, document_id: str, generation: int, dims: int,
+                 rows: Sequence[ChunkRow], vectors: np.ndarray) -> None:
+    """Insert `rows` with their `vectors` (same order) in one transaction."""
+    if len(rows) != len(vectors):
+        raise ValueError("one vector per chunk is needed")
+    if not rows:
+        return
+    vectors = np.asarray(vectors, dtype=np.float32)
+    with transaction.atomic(), connection.cursor() as wrapper:
+        cursor = wrapper.cursor  # the psycopg cursor: COPY and a cursor-local dumper
+        oid = _vector_oid(cursor)
+        cursor.adapters.register_dumper(np.ndarray, _vector_dumper(oid))
+        cursor.execute(_LOAD_TABLE)
+        with cursor.copy(_COPY) as copy:
+            copy.set_types(["int4", "text[]", "int4", "text", "int4", oid, "text", "text"])
+            for row, vector in zip(rows, vectors, strict=True):
+                copy.write_row((row.position, list(row.heading_path), row.page, row.text, row.token_count,
+                                vector, row.heading_search, row.body_search))
+        cursor.execute(_INSERT, (workspace_id, knowledge_base_id, document_id, generation, dims))
+
+
+def vector_literal(vector: np.ndarray, dims: int) -> str:
+    """A query vector as SQL text input (for `%s::vector(n)` / `::halfvec(n)` casts)."""
+    values = np.asarray(vector, dtype=np.float32)
+    if values.shape != (dims,):
+        raise ValueError(f"expected a {dims}-dimensional vector")
+    return Vector(values).to_text()

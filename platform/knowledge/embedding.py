@@ -1,0 +1,120 @@
+"""Embeddings for a knowledge base: the built-in local embedder or the base's provider model.
+
+Texts go to the provider in batches (`SWITCHBOARD_KNOWLEDGE_EMBED_BATCH`); `providers.clients`
+is the only module that talks to providers. Failures become `EmbeddingError`, marked retryable
+when waiting may help (timeouts, rate limits, server errors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from knowledge import conf
+from providers import local_embedder
+
+LOCAL_BATCH = 512
+_RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+class EmbeddingError(Exception):
+    def __init__(self, message: str, *, retryable: bool = False, code: str = "embedding_failed"):
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.code = code
+
+
+@dataclass(frozen=True)
+class EmbeddingModel:
+    """What a base embeds with: None as provider model means the built-in local embedder."""
+
+    provider_model_id: str | None
+    name: str
+    dimensions: int
+
+    @property
+    def is_local(self) -> bool:
+        return self.provider_model_id is None
+
+
+LOCAL_MODEL = EmbeddingModel(None, local_embedder.NAME, local_embedder.DIMENSIONS)
+
+
+def model_of(base) -> EmbeddingModel:
+    return EmbeddingModel(base.embedding_model_id, base.embedding_model_name, base.embedding_dimensions)
+
+
+def _classify(exc: Exception, provider_name: str) -> EmbeddingError:
+    if isinstance(exc, EmbeddingError):
+        return exc
+    retryable = getattr(exc, "retryable", None)
+    status = getattr(exc, "status_code", None) or getattr(exc, "status", None)
+    name = type(exc).__name__
+    if retryable is None:
+        retryable = (status in _RETRYABLE_STATUS) or "Timeout" in name or "Connection" in name
+    detail = getattr(exc, "message", None) or str(exc) or name
+    detail = " ".join(str(detail).split())[:300]
+    where = f"The embedding provider '{provider_name}'"
+    if status in (401, 403):
+        return EmbeddingError(f"{where} rejected the API key ({status}); a workspace admin should update it "
+                              "under Model providers.", code="provider_auth_error")
+    if status == 429:
+        return EmbeddingError(f"{where} is rate-limiting requests (429): {detail}", retryable=True,
+                              code="provider_rate_limited")
+    if retryable:
+        return EmbeddingError(f"{where} is unavailable: {detail}", retryable=True, code="provider_unavailable")
+    return EmbeddingError(f"{where} refused the request: {detail}", code="provider_error")
+
+
+def _batches(texts: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(texts), size):
+        yield texts[start:start + size]
+
+
+def embedder_for(model: EmbeddingModel) -> Callable[[Sequence[str]], np.ndarray]:
+    """A function embedding one batch of texts into an (n, dims) float32 array."""
+    if model.is_local:
+        return lambda texts: local_embedder.embed(list(texts), model.dimensions)
+
+    from providers import clients
+    from providers.models import ProviderModel
+
+    entry = ProviderModel.objects.select_related("provider").filter(pk=model.provider_model_id).first()
+    if entry is None:
+        raise EmbeddingError("The knowledge base's embedding model no longer exists.", code="model_missing")
+    if not entry.is_enabled or not entry.provider.is_enabled:
+        raise EmbeddingError(f"The embedding model {entry.model} (provider '{entry.provider.name}') is "
+                             "disabled; enable it under Model providers.", code="model_disabled")
+
+    def embed(texts: Sequence[str]) -> np.ndarray:
+        # Providers refuse empty strings; a lone space embeds as "nothing" everywhere.
+        inputs = [text if text.strip() else " " for text in texts]
+        try:
+            vectors = clients.embed(entry.provider, model=entry.model, texts=inputs)
+        except Exception as exc:  # noqa: BLE001 - whatever the SDK raises, classified for retrying
+            raise _classify(exc, entry.provider.name) from exc
+        array = np.asarray(vectors, dtype=np.float32)
+        if array.shape != (len(inputs), model.dimensions):
+            got = array.shape[1] if array.ndim == 2 else "?"
+            raise EmbeddingError(
+                f"The embedding model {entry.model} returned {got}-dimensional vectors, but the knowledge "
+                f"base was created for {model.dimensions}; check the model's dimensions under Model providers.",
+                code="dimension_mismatch")
+        return array
+
+    return embed
+
+
+def embed_texts(model: EmbeddingModel, texts: Sequence[str]) -> np.ndarray:
+    """All `texts` embedded, batch by batch."""
+    embed = embedder_for(model)
+    size = LOCAL_BATCH if model.is_local else conf.get().embed_batch_size
+    parts = [embed(batch) for batch in _batches(texts, size)]
+    return np.vstack(parts) if parts else np.zeros((0, model.dimensions), dtype=np.float32)
+
+
+def batch_size(model: EmbeddingModel) -> int:
+    return LOCAL_BATCH if model.is_local else conf.get().embed_batch_size
