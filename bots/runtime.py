@@ -130,10 +130,15 @@ def _start(message: Message) -> None:
     message.state = MessageState.RUNNING
 
 
-def _history(message: Message) -> list[HistoryMessage]:
-    earlier = (Message.objects.filter(conversation_id=message.conversation_id, created_at__lt=message.reply_to.created_at)
-               .exclude(state=MessageState.FAILED).exclude(content="")
-               .order_by("created_at").values_list("role", "content"))
+def _history(message: Message, max_turns: int) -> list[HistoryMessage]:
+    if max_turns <= 0:
+        return []
+    # Newest first with a limit (a turn can have several assistant replies), then back in order.
+    earlier = list(Message.objects.filter(conversation_id=message.conversation_id,
+                                          created_at__lt=message.reply_to.created_at)
+                   .exclude(state=MessageState.FAILED).exclude(content="")
+                   .order_by("-created_at").values_list("role", "content")[:max_turns * 4])
+    earlier.reverse()
     return [HistoryMessage(role, content) for role, content in earlier]
 
 
@@ -200,10 +205,13 @@ def turn_generate(*, message_id: str, step: int) -> None:
         return
     _start(message)
     attempt_key = f"turn-attempt:{message.pk}:{step}"
-    if conn.incr(attempt_key) > 1:
+    pipe = conn.pipeline(transaction=False)
+    pipe.incr(attempt_key)
+    pipe.expire(attempt_key, events.STREAM_TTL_SECONDS)
+    attempts, _ = pipe.execute()
+    if attempts > 1:
         # A previous delivery of this step died mid-stream: clients drop that partial text.
         events.emit(message.pk, events.MESSAGE_RESET, {"step": step, "reason": "worker_restarted"}, conn=conn)
-    conn.expire(attempt_key, events.STREAM_TTL_SECONDS)
 
     bot = message.conversation.bot
     config = turn_config(bot, message.conversation.version_number)
@@ -217,7 +225,7 @@ def turn_generate(*, message_id: str, step: int) -> None:
     withhold_tools = len(message.tool_rounds) >= config["max_tool_iterations"]
     system_prompt = fill_template(config["system_prompt"], message.conversation.inputs)
     messages = build_messages(
-        system_prompt=system_prompt, history=_history(message), user_message=message.reply_to.content,
+        system_prompt=system_prompt, history=_history(message, config["memory"]["max_turns"]), user_message=message.reply_to.content,
         max_turns=config["memory"]["max_turns"], max_tokens=config["memory"]["max_tokens"],
         context=_context(message), tool_rounds=message.tool_rounds)
     model_settings = config["model"]

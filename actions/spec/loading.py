@@ -29,7 +29,7 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _BaseLoader = yaml.SafeLoader
 
 
-class _SpecLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _SpecLoader(_BaseLoader):  # type: ignore[misc]
     """Safe loader whose output is always JSON-compatible.
 
     YAML turns unquoted ``200:`` into an int key and ``2020-01-01`` into a date; OpenAPI means
@@ -38,7 +38,7 @@ class _SpecLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     """
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        mapping = super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
         if all(type(key) is str for key in mapping):
             return mapping
         return {_key_to_str(key): value for key, value in mapping.items()}
@@ -187,7 +187,7 @@ def _parse_text(text: str) -> Any:
 
 def _load_yaml(text: str) -> Any:
     try:
-        document = yaml.load(text, Loader=_SpecLoader)  # noqa: S506 - a safe loader subclass
+        document = yaml.load(text, Loader=_SpecLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"

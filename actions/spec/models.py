@@ -130,8 +130,13 @@ class ParsedOperation:
     parameters: tuple[Parameter, ...]
     request_body: RequestBody | None
     # The JSON Schema (Draft 2020-12) of the tool's arguments: one object whose properties
-    # are the parameters (see ``arguments`` for their origin) plus ``body``.
+    # are the parameters plus ``body`` for the request body. A parameter keeps its name (made
+    # safe for model APIs: ``filter[status]`` -> ``filter_status``) unless two parameters
+    # share it in different locations, or it is called ``body`` while there is a request
+    # body: then each gets its location as a prefix, ``query__id`` / ``header__id``.
+    # Schemas cut short carry ``x-switchboard-recursive`` / ``x-switchboard-truncated``.
     input_schema: dict[str, Any]
+    # argument name -> where it goes in the request, under which original name
     arguments: dict[str, ArgumentSource]
     consequential: bool  # the user should confirm before the call is made
     deprecated: bool

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .fields import dict_field, str_field
 from .models import (
     BODY_ARGUMENT,
     ArgumentSource,
@@ -20,10 +21,10 @@ from .models import (
     ResponseInfo,
     SecurityRequirement,
 )
+from .naming import sanitize_argument_name
 from .refs import ExpansionContext, RefError, RefResolver, RemoteRefError, SchemaExpander
 from .schemas import REQUEST, RESPONSE, cap_text
 from .security import parse_requirements
-from .naming import sanitize_argument_name
 
 MAX_DESCRIPTION_CHARS = 1024
 MAX_SUMMARY_CHARS = 300
@@ -124,7 +125,7 @@ class OperationBuilder:
             notes.append("deprecated by the API")
 
         operation_id = operation.get("operationId")
-        summary = operation.get("summary") if isinstance(operation.get("summary"), str) else ""
+        summary = str_field(operation, "summary")
         return BuiltOperation(
             method=method.upper(),
             path=path,
@@ -195,10 +196,10 @@ class OperationBuilder:
         else:
             warnings.append(f"parameter '{name}' has no schema; it is asked for as a string")
             schema = {"type": "string"}
-        style = raw.get("style") if isinstance(raw.get("style"), str) else _DEFAULT_STYLE[location]
-        explode = raw.get("explode") if isinstance(raw.get("explode"), bool) else style == "form"
+        style = str_field(raw, "style") or _DEFAULT_STYLE[location]
+        explode = raw["explode"] if isinstance(raw.get("explode"), bool) else style == "form"
         required = raw.get("required") is True or location == "path"  # path parameters always are
-        description = raw.get("description") if isinstance(raw.get("description"), str) else ""
+        description = str_field(raw, "description")
         return Parameter(
             name=name, location=location, required=required, schema=schema,  # type: ignore[arg-type]
             style=style, explode=explode, description=cap_text(description, MAX_DESCRIPTION_CHARS),
@@ -240,8 +241,8 @@ class OperationBuilder:
             binary = _binary_fields(schema)
             if binary:
                 notes.append(f"multipart body has file field(s) {_listing(binary)}")
-        description = body.get("description") if isinstance(body.get("description"), str) else ""
-        encoding = media.get("encoding") if isinstance(media.get("encoding"), dict) else {}
+        description = str_field(body, "description")
+        encoding = dict_field(media, "encoding")
         return RequestBody(content_type=chosen, schema=schema, required=body.get("required") is True,
                            description=cap_text(description, MAX_DESCRIPTION_CHARS), encoding=encoding,
                            alternatives=tuple(media for media in media_types if media != chosen))
@@ -250,10 +251,8 @@ class OperationBuilder:
 
     def _security(self, operation: dict[str, Any], warnings: list[str]) -> tuple[SecurityRequirement, ...]:
         # Operation-level security replaces the document's; ``security: []`` means none needed.
-        if "security" in operation:
-            requirements = parse_requirements(operation["security"])
-        else:
-            requirements = self._global_security
+        requirements = (parse_requirements(operation["security"]) if "security" in operation
+                        else self._global_security)
         unknown = sorted({name for requirement in requirements for name in requirement.schemes
                           if name not in self._known_schemes})
         if unknown:
@@ -276,7 +275,7 @@ class OperationBuilder:
                 continue
             if not isinstance(response, dict):
                 continue
-            description = response.get("description") if isinstance(response.get("description"), str) else ""
+            description = str_field(response, "description")
             content = response.get("content")
             responses.append(ResponseInfo(
                 status=str(status), description=cap_text(description, MAX_SUMMARY_CHARS),
@@ -292,12 +291,13 @@ class OperationBuilder:
         responses = operation.get("responses")
         if not isinstance(responses, dict) or self.over_work_budget:
             return None
-        statuses = sorted((str(s) for s in responses if str(s)[:1] == "2"), key=lambda s: (s.upper() == "2XX", s))
-        if not statuses and "default" in responses:
+        by_status = {str(status): value for status, value in responses.items()}
+        statuses = sorted((s for s in by_status if s[:1] == "2"), key=lambda s: (s.upper() == "2XX", s))
+        if not statuses and "default" in by_status:
             statuses = ["default"]
         for status in statuses:
             try:
-                response = self._resolver.deref(responses[status])
+                response = self._resolver.deref(by_status[status])
             except RefError:
                 continue  # already reported with the responses
             content = response.get("content") if isinstance(response, dict) else None
@@ -311,7 +311,8 @@ class OperationBuilder:
                                        max_depth=self._settings.max_schema_depth)
             try:
                 schema = self._output_expander.expand(media["schema"], context)
-                return _json_copy(schema if isinstance(schema, dict) else {})[0]
+                copy: dict[str, Any] = _json_copy(schema if isinstance(schema, dict) else {})[0]
+                return copy
             except RefError as exc:
                 warnings.append(f"the response schema ({status}) is not available: {exc.message}")
             except (TypeError, ValueError, RecursionError):
@@ -387,7 +388,7 @@ def build_input_schema(parameters: list[Parameter], body: RequestBody | None
     ordered = sorted(parameters, key=lambda p: order[p.location])
     bases = [sanitize_argument_name(p.name) for p in ordered]
     locations_by_base: dict[str, set[str]] = {}
-    for base, parameter in zip(bases, ordered):
+    for base, parameter in zip(bases, ordered, strict=True):
         locations_by_base.setdefault(base, set()).add(parameter.location)
 
     properties: dict[str, Any] = {}
@@ -401,10 +402,10 @@ def build_input_schema(parameters: list[Parameter], body: RequestBody | None
             counter += 1
         return key
 
-    for base, parameter in zip(bases, ordered):
+    for base, parameter in zip(bases, ordered, strict=True):
         clash = len(locations_by_base[base]) > 1 or (body is not None and base == BODY_ARGUMENT)
         key = claim(f"{parameter.location}__{base}" if clash else base)
-        arguments[key] = ArgumentSource(location=parameter.location, name=parameter.name)  # type: ignore[arg-type]
+        arguments[key] = ArgumentSource(location=parameter.location, name=parameter.name)
         properties[key] = with_description(parameter.schema, parameter.description)
         if parameter.deprecated:
             properties[key] = {**properties[key], "deprecated": True}
@@ -423,12 +424,10 @@ def build_input_schema(parameters: list[Parameter], body: RequestBody | None
     return schema, arguments
 
 
-def with_description(schema: Any, description: str) -> dict[str, Any]:
+def with_description(schema: dict[str, Any] | bool, description: str) -> dict[str, Any]:
     """``schema`` as an object schema carrying ``description`` (which wins over the schema's own)."""
-    if schema is True:
-        schema = {}
-    elif schema is False:
-        schema = {"not": {}}
+    if isinstance(schema, bool):
+        schema = {} if schema else {"not": {}}
     if not description:
         return schema
     return {**schema, "description": description}
@@ -487,7 +486,7 @@ def _binary_fields(schema: Any) -> list[str]:
     for name, prop in schema["properties"].items():
         if not isinstance(prop, dict):
             continue
-        candidates = [prop, prop.get("items")] + list(prop.get("anyOf") or []) + list(prop.get("oneOf") or [])
+        candidates = [prop, prop.get("items"), *(prop.get("anyOf") or []), *(prop.get("oneOf") or [])]
         if any(isinstance(c, dict) and c.get("format") in ("binary", "base64") for c in candidates):
             fields.append(name)
     return fields

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from .errors import SpecError
+from .fields import dict_field, str_field
 from .gcpause import gc_paused
 from .loading import DEFAULT_MAX_BYTES, SpecVersion, detect_version, load_spec_text
 from .models import (
@@ -77,13 +78,13 @@ def _parse(spec: dict[str, Any], *, server_url: str | None, validate: bool, max_
         warnings.extend(Notice("swagger2_conversion", note) for note in conversion_notes)
 
     resolver = RefResolver(document)
-    info = document.get("info") if isinstance(document.get("info"), dict) else {}
+    info = dict_field(document, "info")
 
     servers, server_notices = parse_servers(document.get("servers"))
     warnings.extend(server_notices)
     chosen_url = _choose_server(servers, server_url, warnings)
 
-    components = document.get("components") if isinstance(document.get("components"), dict) else {}
+    components = dict_field(document, "components")
     security_schemes, security_notices = parse_security_schemes(components, resolver)
     warnings.extend(security_notices)
     global_security = parse_requirements(document.get("security"))
@@ -110,7 +111,7 @@ def _parse(spec: dict[str, Any], *, server_url: str | None, validate: bool, max_
             "tools at once, so enable only the ones the bot needs.",
         ))
 
-    description = info.get("description") if isinstance(info.get("description"), str) else ""
+    description = str_field(info, "description")
     return ParsedSpec(
         spec_version=version.version,
         title=_text(info.get("title")) or "Untitled API",
@@ -129,7 +130,7 @@ def _parse(spec: dict[str, Any], *, server_url: str | None, validate: bool, max_
 def _validate(spec: dict[str, Any], version: SpecVersion, warnings: list[Notice]) -> ValidationFindings:
     try:
         findings = validate_structure(spec, version)
-    except (RecursionError, ValueError) as exc:  # e.g. a document too deep for the validator
+    except Exception as exc:  # noqa: BLE001 - checking is a courtesy; it must never stop an import
         logger.warning("spec validation failed: %s", exc)
         warnings.append(Notice("invalid_document", "The spec could not be checked against the OpenAPI schema."))
         return ValidationFindings()
@@ -197,7 +198,7 @@ def _build_operations(document: dict[str, Any], resolver: RefResolver, builder: 
                 slots.append(ReportEntry(status=SKIPPED, kind="operation", method=method.upper(), path=path,
                                          reason="its schemas are nested too deeply"))
                 continue
-            except Exception as exc:  # noqa: BLE001 - one odd operation must not sink the spec
+            except Exception as exc:
                 logger.exception("unexpected error importing %s %s", method.upper(), path)
                 slots.append(ReportEntry(status=SKIPPED, kind="operation", method=method.upper(), path=path,
                                          reason=f"it could not be read ({type(exc).__name__})"))
@@ -249,7 +250,8 @@ def _name_operations(built: list[BuiltOperation]) -> list[ParsedOperation]:
             operation_id=op.operation_id, tags=op.tags, parameters=op.parameters, request_body=op.request_body,
             input_schema=op.input_schema, arguments=op.arguments, consequential=op.consequential,
             deprecated=op.deprecated, security=op.security, server_url=op.server_url, responses=op.responses,
-            schema_size=op.schema_size, output_schema=op.output_schema, warnings=tuple(op.warnings), notes=tuple(op.notes),
+            schema_size=op.schema_size, output_schema=op.output_schema, warnings=tuple(op.warnings),
+            notes=tuple(op.notes),
         )
         for index, op in enumerate(built)
     ]
@@ -280,7 +282,7 @@ def _webhook_entries(document: dict[str, Any], resolver: RefResolver) -> list[Re
             item = resolver.deref(raw_item)
         except RefError:
             item = None
-        methods = _methods_of(item) if isinstance(item, dict) else []
+        methods: list[str | None] = [*_methods_of(item)] if isinstance(item, dict) else []
         for method in methods or [None]:
             entries.append(ReportEntry(status=SKIPPED, kind="webhook", method=method.upper() if method else None,
                                        path=str(name), reason="webhook, not callable"))

@@ -102,7 +102,7 @@ class RefResolver:
         while isinstance(node, dict) and "$ref" in node:
             ref = node["$ref"]
             if ref in seen or len(seen) >= _MAX_REF_CHAIN:
-                raise RefError(ref, f"references loop back to themselves: {' -> '.join(seen + [str(ref)])}")
+                raise RefError(ref, f"references loop back to themselves: {' -> '.join([*seen, str(ref)])}")
             seen.append(ref)
             target = self.lookup(ref)
             siblings = {key: value for key, value in node.items() if key != "$ref"}
@@ -175,9 +175,9 @@ def _budget_class(remaining: int, maximum: int) -> int:
     times per document instead of once per operation.
     """
     budget = maximum
-    while budget > remaining:
+    while budget > max(remaining, 1):
         budget = budget * 3 // 4
-    return budget
+    return max(budget, 1)
 
 
 class SchemaExpander:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .fields import dict_field, str_field
 from .models import Notice, OAuthFlow, SecurityRequirement, SecurityScheme
 from .refs import RefError, RefResolver
 
@@ -36,7 +37,7 @@ def _scheme(key: str, raw: Any) -> tuple[SecurityScheme | None, str]:
     if not isinstance(raw, dict):
         return None, "is not an object"
     kind = raw.get("type")
-    description = raw.get("description") if isinstance(raw.get("description"), str) else ""
+    description = str_field(raw, "description")
     if kind == "apiKey":
         name, location = raw.get("name"), raw.get("in")
         if not isinstance(name, str) or not name or location not in _API_KEY_LOCATIONS:
@@ -46,11 +47,11 @@ def _scheme(key: str, raw: Any) -> tuple[SecurityScheme | None, str]:
         scheme = raw.get("scheme")
         if not isinstance(scheme, str) or not scheme:
             return None, "needs a 'scheme' such as bearer or basic"
-        bearer_format = raw.get("bearerFormat") if isinstance(raw.get("bearerFormat"), str) else None
+        bearer_format = str_field(raw, "bearerFormat") or None
         return SecurityScheme(key=key, type=kind, description=description, scheme=scheme.lower(),
                               bearer_format=bearer_format), ""
     if kind == "oauth2":
-        flows = raw.get("flows") if isinstance(raw.get("flows"), dict) else {}
+        flows = dict_field(raw, "flows")
         parsed = tuple(_flow(name, flows[name]) for name in _OAUTH_FLOW_KINDS
                        if isinstance(flows.get(name), dict))
         return SecurityScheme(key=key, type=kind, description=description, flows=parsed), ""
@@ -68,7 +69,7 @@ def _flow(kind: str, raw: dict[str, Any]) -> OAuthFlow:
         value = raw.get(field)
         return value if isinstance(value, str) and value else None
 
-    scopes = raw.get("scopes") if isinstance(raw.get("scopes"), dict) else {}
+    scopes = dict_field(raw, "scopes")
     return OAuthFlow(kind=kind, authorization_url=url("authorizationUrl"), token_url=url("tokenUrl"),
                      refresh_url=url("refreshUrl"),
                      scopes={str(name): str(text) if text is not None else "" for name, text in scopes.items()})

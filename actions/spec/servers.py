@@ -24,12 +24,7 @@ def parse_servers(raw: Any, *, where: str = "servers") -> tuple[list[Server], li
             continue
         variables = _variables(entry.get("variables"))
         template = entry["url"].strip()
-
-        def substitute(match: re.Match[str]) -> str:
-            variable = variables.get(match.group(1))
-            return variable.default if variable is not None else match.group(0)
-
-        url = _VARIABLE.sub(substitute, template)
+        url = substitute_variables(template, variables)
         unresolved = _VARIABLE.findall(url)
         if unresolved:
             notices.append(Notice("server_variable_without_default",
@@ -40,6 +35,15 @@ def parse_servers(raw: Any, *, where: str = "servers") -> tuple[list[Server], li
                               description=description if isinstance(description, str) else "",
                               variables=tuple(variables.values())))
     return servers, notices
+
+
+def substitute_variables(template: str, variables: dict[str, ServerVariable]) -> str:
+    """``{name}`` replaced by the variable's default; unknown names are left as they are."""
+    def replace(match: re.Match[str]) -> str:
+        variable = variables.get(match.group(1))
+        return variable.default if variable is not None else match.group(0)
+
+    return _VARIABLE.sub(replace, template)
 
 
 def normalize_base_url(url: str) -> str:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .fields import list_field
+
 OPENAPI_VERSION = "3.0.3"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 _JSON = "application/json"
@@ -115,7 +117,7 @@ class _Converter:
         out: dict[str, Any] = {}
         if isinstance(item.get("$ref"), str):
             out["$ref"] = rewrite_ref(item["$ref"])
-        path_parameters = item.get("parameters") if isinstance(item.get("parameters"), list) else []
+        path_parameters = list_field(item, "parameters")
         for key, value in item.items():
             if key in HTTP_METHODS and isinstance(value, dict):
                 out[key] = self._operation(f"{key.upper()} {path}", value, path_parameters)
@@ -134,8 +136,9 @@ class _Converter:
         merged: dict[tuple[Any, Any], Any] = {}
         for raw in [*path_parameters, *(operation.get("parameters") or [])]:
             parameter = self._resolve_parameter(raw)
-            key = (parameter.get("name"), parameter.get("in")) if isinstance(parameter, dict) else (id(raw), None)
-            merged[key] = parameter
+            identity = ((parameter.get("name"), parameter.get("in")) if isinstance(parameter, dict)
+                        else (id(raw), None))
+            merged[identity] = parameter
 
         parameters: list[Any] = []
         body: dict[str, Any] | None = None
@@ -277,7 +280,7 @@ class _Converter:
         if kind == "apiKey":
             return {"type": "apiKey", "name": scheme.get("name"), "in": scheme.get("in"), **extra}
         if kind == "oauth2":
-            flow_name = _OAUTH_FLOWS.get(scheme.get("flow"))
+            flow_name = _OAUTH_FLOWS.get(str(scheme.get("flow")))
             if flow_name is None:
                 self.notes.append(f"security scheme '{name}': unknown OAuth2 flow {scheme.get('flow')!r}")
                 return {"type": "oauth2", "flows": {}, **extra}

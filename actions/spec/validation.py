@@ -74,7 +74,7 @@ def validate_structure(document: dict[str, Any], version: SpecVersion) -> Valida
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _validator(key: str) -> Any:
     schema = json.loads((_SCHEMA_DIR / _SCHEMA_FILES[key]).read_text(encoding="utf-8"))
     # ``mask`` keeps whole sub-documents out of messages ("{...4 MB...} is not valid").

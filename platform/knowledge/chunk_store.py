@@ -34,7 +34,7 @@ INSERT INTO knowledge_chunk (workspace_id, knowledge_base_id, document_id, gener
 SELECT %s, %s, %s, %s, position, heading_path, page, text, token_count, true, %s, embedding,
        setweight(to_tsvector('{TEXT_SEARCH_CONFIG}', heading_search), 'A')
        || to_tsvector('{TEXT_SEARCH_CONFIG}', body_search)
-FROM knowledge_chunk_load
+FROM knowledge_chunk_load ORDER BY position
 """
 
 
@@ -95,6 +95,8 @@ def write_chunks(*, workspace_id: str, knowledge_base_id: str, document_id: str,
                 copy.write_row((row.position, list(row.heading_path), row.page, row.text, row.token_count,
                                 vector, row.heading_search, row.body_search))
         cursor.execute(_INSERT, (workspace_id, knowledge_base_id, document_id, generation, dims))
+        # ON COMMIT clears it too, but a caller's outer transaction may hold several batches.
+        cursor.execute("DELETE FROM knowledge_chunk_load")
 
 
 def vector_literal(vector: np.ndarray, dims: int) -> str:

@@ -90,6 +90,9 @@ class Document(WorkspaceScopedModel):
     enabled = models.BooleanField(default=True)
     live_generation = models.BigIntegerField(null=True, blank=True)
     pending_generation = models.BigIntegerField(null=True, blank=True)
+    # Bumped by every request to (re)index; a run that finds it changed when done leaves the
+    # document queued for the newer request instead of ready.
+    ingest_request = models.PositiveIntegerField(default=0)
     indexed_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=200, blank=True)
     created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL,

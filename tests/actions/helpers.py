@@ -15,12 +15,12 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "openapi"
 SPEC_FILES = sorted(path.name for path in FIXTURES.iterdir() if path.suffix in (".json", ".yaml", ".yml"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fixture_document(name: str) -> dict[str, Any]:
     return load_spec_text((FIXTURES / name).read_bytes())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def parsed_fixture(name: str) -> ParsedSpec:
     # Parsed once per test session: the big specs take a fraction of a second each.
     return parse_spec(fixture_document(name))

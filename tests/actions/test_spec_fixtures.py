@@ -138,7 +138,8 @@ def test_petstore_expanded() -> None:
     assert add.request_body.required and add.input_schema["required"] == ["body"]
     assert add.input_schema["properties"]["body"]["required"] == ["name"]
     # Pet = NewPet + id, kept as allOf
-    assert [part["required"] for part in parsed.operation("find_pet_by_id").output_schema["allOf"]] == [["name"], ["id"]]
+    pet = parsed.operation("find_pet_by_id").output_schema
+    assert [part["required"] for part in pet["allOf"]] == [["name"], ["id"]]
     assert parsed.operation("deletePet").consequential
 
 

@@ -5,8 +5,7 @@ import json
 import pytest
 import yaml
 
-from actions.spec import DEFAULT_MAX_BYTES, SpecError, detect_version, load_spec_text
-from actions.spec import loading
+from actions.spec import DEFAULT_MAX_BYTES, SpecError, detect_version, load_spec_text, loading
 
 MINIMAL_YAML = """\
 openapi: 3.0.3

@@ -84,13 +84,23 @@ def test_missing_paths_and_empty_path_items_are_fine() -> None:
 def test_the_input_document_is_not_modified() -> None:
     document = spec({"/pets/{id}": {
         "parameters": [{"$ref": "#/components/parameters/Id"}],
-        "patch": operation(requestBody={"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Pet"}}}}),
+        "patch": operation(requestBody={"content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/Pet"}}}}),
     }}, components={"parameters": {"Id": {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}},
                     "schemas": {"Pet": {"type": "object", "nullable": True, "properties": {
                         "id": {"type": "string", "readOnly": True}, "self": {"$ref": "#/components/schemas/Pet"}}}}})
     before = copy.deepcopy(document)
     parse_spec(document)
     assert document == before
+
+
+def test_documents_built_in_code_with_non_string_keys_still_import() -> None:
+    document = spec({"/a": {"get": {"responses": {200: {"description": "ok", "content": {
+        "application/json": {"schema": {"type": "string"}}}}}}}})
+    parsed = parse_spec(document)
+    assert parsed.operations[0].output_schema == {"type": "string"}
+    assert [r.status for r in parsed.operations[0].responses] == ["200"]
+    assert "invalid_document" in warning_codes(parsed)
 
 
 def test_gc_is_enabled_again_after_parsing() -> None:
@@ -569,7 +579,8 @@ def test_unexpected_errors_skip_the_operation_only(monkeypatch: pytest.MonkeyPat
         return original(method, operation)
 
     monkeypatch.setattr(operations_module, "is_consequential", explode)
-    parsed = parse_spec(spec({"/a": {"get": operation(operationId="boom")}, "/b": {"get": operation(operationId="fine")}}))
+    parsed = parse_spec(spec({"/a": {"get": operation(operationId="boom")},
+                              "/b": {"get": operation(operationId="fine")}}))
     assert [op.name for op in parsed.operations] == ["fine"]
     assert parsed.report[0].status == "skipped" and "ZeroDivisionError" in parsed.report[0].reason
 

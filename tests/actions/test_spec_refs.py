@@ -159,7 +159,7 @@ def test_mutual_recursion_markers_only_name_schemas_expanded_above_them() -> Non
         result = expander.expand(ref(name), ExpansionContext())
         found = 0
 
-        def walk(node: Any, ancestors: list[dict[str, Any]]) -> None:
+        def walk(node: Any, ancestors: list[dict[str, Any]], name: str = name) -> None:
             nonlocal found
             if not isinstance(node, dict):
                 return

@@ -130,14 +130,18 @@ else:
         "HOST": str(embedded.postgres_socket_dir(EMBEDDED_PGDATA)),
         "PORT": "",
     }
-# psycopg 3's connection pool replaces Django's per-request connect: a chat turn touches the
-# database a handful of times and a fresh connection costs more than all of them together.
-_database["CONN_MAX_AGE"] = 0
-_database.setdefault("OPTIONS", {})["pool"] = {
-    "min_size": 1,
-    "max_size": config.env_int("SWITCHBOARD_DB_POOL_SIZE", 10, minimum=1, maximum=200),
-    "timeout": 10,
-}
+# Connections are kept open between requests and tasks: a chat turn touches the database a handful
+# of times and opening a connection costs more than all of them together. SWITCHBOARD_DB_POOL_SIZE
+# > 0 uses psycopg's pool instead (useful behind many ASGI threads); 0 (default) keeps one
+# persistent connection per thread, health-checked before reuse.
+_pool_size = config.env_int("SWITCHBOARD_DB_POOL_SIZE", 0, minimum=0, maximum=200)
+_database.setdefault("OPTIONS", {})
+if _pool_size:
+    _database["CONN_MAX_AGE"] = 0
+    _database["OPTIONS"]["pool"] = {"min_size": 1, "max_size": _pool_size, "timeout": 10}
+else:
+    _database["CONN_MAX_AGE"] = config.env_int("SWITCHBOARD_DB_CONN_MAX_AGE", 600, minimum=0)
+    _database["CONN_HEALTH_CHECKS"] = True
 DATABASES = {"default": _database}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -190,6 +194,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 LEASE_SECONDS = config.env_int("SWITCHBOARD_LEASE_SECONDS", 10, minimum=1)
 CELERY_WORKER_CONCURRENCY = config.env_int("SWITCHBOARD_WORKER_CONCURRENCY", 4, minimum=1, maximum=256)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_POOL = config.env_choice("SWITCHBOARD_WORKER_POOL", "prefork", ("prefork", "threads"))
 CELERY_TASK_ROUTES = {
     "bots.tool_call_run": {"queue": "tools"},
     "knowledge.*": {"queue": "ingest"},

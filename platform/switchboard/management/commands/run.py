@@ -98,7 +98,8 @@ class Command(BaseCommand):
         if not no_worker:
             self._spawn("worker", [python, "-m", "celery", "-A", "switchboard", "worker", "--queues", QUEUES,
                                    "--loglevel", settings.LOG_LEVEL, "--concurrency",
-                                   str(settings.CELERY_WORKER_CONCURRENCY), "--without-mingle",
+                                   str(settings.CELERY_WORKER_CONCURRENCY), "--pool", settings.CELERY_WORKER_POOL,
+                                   "--without-mingle",
                                    "--without-gossip", "--hostname", f"worker-{os.getpid()}@%h"])
 
     def _announce(self, *, host: str, port: int) -> None:

@@ -1,0 +1,297 @@
+"""Hybrid retrieval: pgvector (cosine) and PostgreSQL full-text search, fused by reciprocal rank.
+
+    hits = retrieve(workspace_id=…, knowledge_base_ids=[…], query="How do refunds work?", top_k=8)
+    [hit.citation() for hit in hits]
+
+Per query:
+
+1. The bases are checked against the workspace and grouped by embedding model; the query is
+   embedded once per model.
+2. Vector channel, per model: a base set of up to `SWITCHBOARD_KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS`
+   chunks is searched exactly (every vector compared: perfect recall, a few milliseconds);
+   larger sets go through the HNSW index of that dimension with pgvector's iterative scan, which
+   keeps scanning the graph until enough rows pass the filters, so a filter to a few bases does
+   not starve the result.
+3. Text channel: the query's lexemes (CJK as bigrams), weighted by inverse document frequency;
+   candidates from its rarer terms through the GIN index, ranked by the share of the query's
+   weight they contain.
+4. Reciprocal rank fusion of the channels (candidate pools several times `top_k`), each vote
+   weighted by the channel's own relevance; the score threshold applies to the fused score.
+
+Filters are inside each query: the bases, enabled chunks, enabled documents, and no chunk of an
+unfinished ingestion run (see knowledge.models), all read in the same statement as the chunks,
+so a document being indexed is invisible until its index is complete.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+
+from knowledge import conf, embedding, vector_indexes
+from knowledge.chunk_store import vector_literal
+from knowledge.fusion import Ranked, reciprocal_rank_fusion
+from knowledge.models import TEXT_SEARCH_CONFIG, KnowledgeBase, chunk_public_id
+from knowledge.search_text import TermStats, WeightedTerm, expand_cjk, or_query, tsquery_literal, weigh_terms
+
+logger = logging.getLogger(__name__)
+
+MAX_QUERY_CHARS = 2000
+MAX_TOP_K = 100
+SNIPPET_CHARS = 200
+TEXT_CANDIDATE_ROWS = 4000
+STATS_TTL_SECONDS = 300.0
+
+# The visibility filter shared by both channels (see the module docstring). NOT IN over a
+# subquery runs as a hashed subplan, evaluated once per statement.
+_VISIBLE = """
+    c.knowledge_base_id = ANY(%(bases)s) AND c.enabled
+    AND c.document_id NOT IN (SELECT d.id FROM knowledge_document d
+                              WHERE d.knowledge_base_id = ANY(%(bases)s) AND NOT d.enabled)
+    AND c.generation NOT IN (SELECT d.pending_generation FROM knowledge_document d
+                             WHERE d.knowledge_base_id = ANY(%(bases)s) AND d.pending_generation IS NOT NULL)
+"""
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk_id: str
+    document_id: str
+    document_name: str
+    knowledge_base_id: str
+    position: int
+    heading_path: tuple[str, ...]
+    page: int | None
+    text: str
+    #: Fused score, 0–1 (1: ranked first by both channels with full relevance).
+    score: float
+    #: Cosine similarity to the query (None: not among the vector candidates).
+    vector_score: float | None
+    #: Share of the query's term weight the chunk contains, 0–1 (None: no text match).
+    text_score: float | None
+    vector_rank: int | None
+    text_rank: int | None
+
+    def citation(self) -> dict:
+        return {
+            "document_id": self.document_id,
+            "document_name": self.document_name,
+            "chunk_id": self.chunk_id,
+            "position": self.position,
+            "page": self.page,
+            "score": round(self.score, 4),
+            "snippet": snippet(self.text),
+        }
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit - 1].rstrip() + "…"
+
+
+@dataclass
+class ChannelReport:
+    name: str
+    strategy: str
+    candidates: int
+    ms: float
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    channels: list[ChannelReport] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)
+    total_ms: float = 0.0
+
+
+def candidate_pool(top_k: int) -> int:
+    """Candidates per channel: enough that fusion can promote items one channel ranks low."""
+    return min(max(top_k * 5, 40), 250)
+
+
+# -- vector channel -------------------------------------------------------------------------------------
+
+def _vector_candidates(bases: Sequence[KnowledgeBase], query_vector, pool: int) -> tuple[list[Ranked], str]:
+    dims = bases[0].embedding_dimensions
+    settings = conf.get()
+    visible_chunks = sum(base.chunk_count for base in bases)
+    literal = vector_literal(query_vector, dims)
+    params = {"bases": [base.pk for base in bases], "q": literal, "pool": pool}
+    cast = vector_indexes.vector_type(dims)
+    if visible_chunks <= settings.exact_search_max_chunks or cast is None:
+        strategy = "exact"
+        # `embedding <=> q` does not match the indexes' expression: an exact scan by construction.
+        sql = f"""SELECT c.id, c.embedding <=> %(q)s::vector AS distance FROM knowledge_chunk c
+                  WHERE {_VISIBLE} ORDER BY distance LIMIT %(pool)s"""
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+    else:
+        strategy = "hnsw"
+        sql = f"""WITH candidates AS MATERIALIZED (
+                    SELECT c.id, (c.embedding::{cast}) <=> %(q)s::{cast} AS distance FROM knowledge_chunk c
+                    WHERE c.dims = {int(dims)} AND {_VISIBLE}
+                    ORDER BY (c.embedding::{cast}) <=> %(q)s::{cast} LIMIT %(pool)s)
+                  SELECT id, distance FROM candidates ORDER BY distance"""
+        with transaction.atomic(), connection.cursor() as cursor:
+            # relaxed_order: keep walking the graph while filtered-out rows leave the result short.
+            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true), "
+                           "set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+                           "set_config('hnsw.max_scan_tuples', %s, true)",
+                           [str(max(settings.hnsw_ef_search, pool)), str(settings.hnsw_max_scan_tuples)])
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+    return [Ranked(pk, max(0.0, 1.0 - float(distance))) for pk, distance in rows], strategy
+
+
+# -- text channel ---------------------------------------------------------------------------------------
+
+_stats_lock = threading.Lock()
+_stats: tuple[float, TermStats] | None = None
+
+
+def term_stats() -> TermStats:
+    """Lexeme frequencies from PostgreSQL's statistics of the tsvector column (cached a while)."""
+    global _stats
+    now = time.monotonic()
+    cached = _stats
+    if cached is not None and now - cached[0] < STATS_TTL_SECONDS:
+        return cached[1]
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs::float8[],
+                   (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'knowledge_chunk'::regclass)
+            FROM pg_stats s WHERE s.tablename = 'knowledge_chunk' AND s.attname = 'search_vector'
+        """)
+        row = cursor.fetchone()
+        if row is None:
+            cursor.execute("SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'knowledge_chunk'::regclass")
+            stats = TermStats.empty(float(cursor.fetchone()[0]))
+        else:
+            stats = TermStats.from_pg_stats(row[0], row[1], float(row[2] or 0))
+    with _stats_lock:
+        _stats = (now, stats)
+    return stats
+
+
+def reset_term_stats() -> None:
+    global _stats
+    with _stats_lock:
+        _stats = None
+
+
+def query_lexemes(query: str) -> list[str]:
+    """The query's lexemes as the index has them (stemmed, stop words out, CJK bigrams), in order."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT lexeme FROM unnest(to_tsvector('{TEXT_SEARCH_CONFIG}', %s)) "
+                       f"ORDER BY positions[1]", [expand_cjk(query)])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _text_candidates(bases: Sequence[KnowledgeBase], terms: list[WeightedTerm], pool: int) -> list[Ranked]:
+    candidates = [term.lexeme for term in terms if term.candidate]
+    total = sum(term.weight for term in terms)
+    if not candidates or total <= 0:
+        return []
+    params: dict = {"bases": [base.pk for base in bases], "pool": pool, "candidates": or_query(candidates)}
+    parts = []
+    for index, term in enumerate(terms):
+        params[f"t{index}"] = tsquery_literal(term.lexeme)
+        params[f"w{index}"] = term.weight / total
+        parts.append(f"(CASE WHEN c.search_vector @@ %(t{index})s::tsquery THEN %(w{index})s ELSE 0 END)")
+    score = " + ".join(parts)
+    sql = f"""SELECT c.id, {score} AS score FROM knowledge_chunk c
+              WHERE c.search_vector @@ %(candidates)s::tsquery AND {_VISIBLE}
+              ORDER BY score DESC, ts_rank(c.search_vector, %(candidates)s::tsquery) DESC, c.id
+              LIMIT %(pool)s"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [Ranked(pk, float(value)) for pk, value in cursor.fetchall()]
+
+
+# -- assembly -------------------------------------------------------------------------------------------
+
+def _details(ids: list[int]) -> dict[int, tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT c.id, c.document_id, d.name, c.knowledge_base_id, c.position, c.heading_path, c.page, c.text
+            FROM knowledge_chunk c JOIN knowledge_document d ON d.id = c.document_id
+            WHERE c.id = ANY(%s)""", [ids])
+        return {row[0]: row for row in cursor.fetchall()}
+
+
+def search(*, workspace_id: str, knowledge_base_ids: Sequence[str], query: str, top_k: int = 8,
+           score_threshold: float | None = None) -> SearchResult:
+    """`retrieve` with a report of what each channel did (for hit testing)."""
+    started = time.perf_counter()
+    query = (query or "").strip()[:MAX_QUERY_CHARS]
+    top_k = min(max(int(top_k), 1), MAX_TOP_K)
+    ids = [str(value) for value in dict.fromkeys(knowledge_base_ids or [])]
+    result = SearchResult(hits=[])
+    if not query or not ids:
+        return result
+    bases = list(KnowledgeBase.objects.filter(workspace_id=workspace_id, pk__in=ids))
+    if not bases:
+        return result
+    pool = candidate_pool(top_k)
+
+    channels: dict[str, list[Ranked]] = {}
+    groups: dict[tuple, list[KnowledgeBase]] = {}
+    for base in bases:
+        groups.setdefault((base.embedding_model_id, base.embedding_model_name, base.embedding_dimensions),
+                          []).append(base)
+    for (model_id, model_name, dims), members in groups.items():
+        began = time.perf_counter()
+        model = embedding.EmbeddingModel(model_id, model_name, dims)
+        vector = embedding.embed_texts(model, [query])[0]
+        ranked, strategy = _vector_candidates(members, vector, pool)
+        name = "vector" if len(groups) == 1 else f"vector:{model_name}"
+        channels[name] = ranked
+        result.channels.append(ChannelReport(name, strategy, len(ranked), (time.perf_counter() - began) * 1000))
+
+    began = time.perf_counter()
+    lexemes = query_lexemes(query)
+    visible = sum(base.chunk_count for base in bases)
+    stats = term_stats()
+    # The candidate budget is in rows of the searched bases: scale the table-wide frequencies.
+    scale = visible / stats.rows if stats.rows and visible < stats.rows else 1.0
+    terms = weigh_terms(lexemes, stats, candidate_rows=int(TEXT_CANDIDATE_ROWS / max(scale, 1e-6)))
+    result.terms = [term.lexeme for term in terms]
+    if terms:
+        channels["text"] = _text_candidates(bases, terms, pool)
+        result.channels.append(ChannelReport("text", "full-text", len(channels["text"]),
+                                             (time.perf_counter() - began) * 1000))
+
+    fused = reciprocal_rank_fusion(channels, channels_per_item=2 if terms else 1)
+    if score_threshold is not None:
+        fused = [entry for entry in fused if entry.score >= score_threshold]
+    fused = fused[:top_k]
+    details = _details([entry.key for entry in fused]) if fused else {}
+    for entry in fused:
+        row = details.get(entry.key)
+        if row is None:
+            continue  # deleted between the two statements
+        vector_channel = next((name for name in entry.ranks if name.startswith("vector")), None)
+        result.hits.append(Hit(
+            chunk_id=chunk_public_id(row[0]), document_id=row[1], document_name=row[2], knowledge_base_id=row[3],
+            position=row[4], heading_path=tuple(row[5] or ()), page=row[6], text=row[7], score=entry.score,
+            vector_score=entry.relevances.get(vector_channel) if vector_channel else None,
+            text_score=entry.relevances.get("text"),
+            vector_rank=entry.ranks.get(vector_channel) if vector_channel else None,
+            text_rank=entry.ranks.get("text")))
+    result.total_ms = (time.perf_counter() - started) * 1000
+    return result
+
+
+def retrieve(*, workspace_id: str, knowledge_base_ids: list[str], query: str, top_k: int = 8,
+             score_threshold: float | None = None) -> list[Hit]:
+    """The `top_k` best chunks of the given bases for `query`, best first; bases of other
+    workspaces are ignored. Raises embedding.EmbeddingError when a provider cannot embed the query."""
+    return search(workspace_id=workspace_id, knowledge_base_ids=knowledge_base_ids, query=query, top_k=top_k,
+                  score_threshold=score_threshold).hits

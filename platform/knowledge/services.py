@@ -1,0 +1,397 @@
+"""Writes: knowledge bases, documents (upload, import by URL, re-index, enable, delete), chunks.
+
+Everything that can be refused at once is refused here with an `ApiError` (the API and the pages
+show its message); the slow part of a document — fetching, parsing, chunking, embedding — runs in
+the `knowledge.document_ingest` task (see `ingestion`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from pathlib import PurePosixPath
+
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import Workspace
+from knowledge import chunking, conf, embedding, vector_indexes
+from knowledge.models import (
+    TEXT_SEARCH_CONFIG,
+    Chunk,
+    Document,
+    DocumentStatus,
+    KnowledgeBase,
+    SourceType,
+)
+from knowledge.parsing import formats
+from knowledge.search_text import expand_cjk
+from providers import local_embedder
+from providers.models import ModelKind, ProviderModel
+from switchboard import egress
+from switchboard.api.errors import ApiError
+
+logger = logging.getLogger(__name__)
+
+_UNSET = object()
+LOCAL_EMBEDDER_ID = local_embedder.NAME
+
+
+# -- knowledge bases ---------------------------------------------------------------------------------
+
+def _validate_name(*, workspace_id: str, name: str, exclude_id: str | None = None) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise ApiError("Give the knowledge base a name.", code="required", param="name")
+    if len(name) > 100:
+        raise ApiError("The name is longer than 100 characters.", code="max_length", param="name")
+    if KnowledgeBase.objects.filter(workspace_id=workspace_id, name=name).exclude(pk=exclude_id).exists():
+        raise ApiError(f"A knowledge base named {name!r} already exists in this workspace.",
+                       code="duplicate_name", status_code=409, param="name")
+    return name
+
+
+def _validate_chunking(chunk_size: int, chunk_overlap: int) -> None:
+    if not chunking.MIN_CHUNK_TOKENS <= chunk_size <= chunking.MAX_CHUNK_TOKENS:
+        raise ApiError(f"chunk_size must be between {chunking.MIN_CHUNK_TOKENS} and {chunking.MAX_CHUNK_TOKENS} "
+                       "tokens.", code="invalid_chunk_size", param="chunk_size")
+    if not 0 <= chunk_overlap <= chunk_size // 2:
+        raise ApiError("chunk_overlap must be between 0 and half of chunk_size.", code="invalid_chunk_overlap",
+                       param="chunk_overlap")
+
+
+def _embedding_model(*, workspace_id: str, embedding_model_id: str | None) -> tuple[ProviderModel | None, str, int]:
+    """(provider model or None for the local embedder, model name, dimensions)."""
+    if not embedding_model_id or embedding_model_id == LOCAL_EMBEDDER_ID:
+        return None, local_embedder.NAME, local_embedder.DIMENSIONS
+    entry = (ProviderModel.objects.select_related("provider")
+             .filter(workspace_id=workspace_id, pk=embedding_model_id).first())
+    if entry is None:
+        raise ApiError(f"No model {embedding_model_id!r} in this workspace; use an embedding model's id from "
+                       f"GET /api/v1/models/?kind=embedding, or {LOCAL_EMBEDDER_ID!r} for the built-in embedder.",
+                       code="unknown_model", param="embedding_model")
+    if entry.kind != ModelKind.EMBEDDING:
+        raise ApiError(f"{entry.model} is a chat model; a knowledge base needs an embedding model.",
+                       code="not_an_embedding_model", param="embedding_model")
+    if not entry.is_enabled or not entry.provider.is_enabled:
+        raise ApiError(f"{entry.model} is disabled; enable it (and its provider) first.", code="model_disabled",
+                       param="embedding_model")
+    if not entry.embedding_dimensions:
+        raise ApiError(f"{entry.model} has no embedding dimensions set; set them on the model under Model "
+                       "providers first.", code="missing_dimensions", param="embedding_model")
+    if entry.embedding_dimensions > vector_indexes.HALFVEC_MAX_DIMS:
+        raise ApiError(f"{entry.model} makes {entry.embedding_dimensions}-dimensional vectors; at most "
+                       f"{vector_indexes.HALFVEC_MAX_DIMS} can be indexed. Many models can be asked for fewer "
+                       "dimensions: add the model again with a smaller value.", code="too_many_dimensions",
+                       param="embedding_model")
+    return entry, entry.model, entry.embedding_dimensions
+
+
+def _ensure_index_later(dims: int) -> None:
+    from knowledge import tasks
+
+    transaction.on_commit(lambda: tasks.vector_index_ensure.delay(dims))
+
+
+@transaction.atomic
+def knowledge_base_create(*, workspace: Workspace, name: str, description: str = "",
+                          embedding_model_id: str | None = None, chunk_size: int = 512,
+                          chunk_overlap: int = 64) -> KnowledgeBase:
+    _validate_chunking(chunk_size, chunk_overlap)
+    entry, model_name, dims = _embedding_model(workspace_id=workspace.pk, embedding_model_id=embedding_model_id)
+    base = KnowledgeBase.objects.create(
+        workspace=workspace, name=_validate_name(workspace_id=workspace.pk, name=name),
+        description=description.strip(), embedding_model=entry, embedding_model_name=model_name,
+        embedding_dimensions=dims, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+    _ensure_index_later(dims)
+    return base
+
+
+@transaction.atomic
+def knowledge_base_update(*, knowledge_base: KnowledgeBase, name: str | None = None,
+                          description: str | None = None, chunk_size: int | None = None,
+                          chunk_overlap: int | None = None, embedding_model_id=_UNSET) -> KnowledgeBase:
+    """Change the given fields. New chunk sizes apply to documents indexed from now on (re-index
+    to apply them to the others); the embedding model can change only while the base is empty."""
+    base = KnowledgeBase.objects.select_for_update().get(pk=knowledge_base.pk)
+    if name is not None:
+        base.name = _validate_name(workspace_id=base.workspace_id, name=name, exclude_id=base.pk)
+    if description is not None:
+        base.description = description.strip()
+    size = base.chunk_size if chunk_size is None else chunk_size
+    overlap = base.chunk_overlap if chunk_overlap is None else chunk_overlap
+    _validate_chunking(size, overlap)
+    base.chunk_size, base.chunk_overlap = size, overlap
+    if embedding_model_id is not _UNSET:
+        entry, model_name, dims = _embedding_model(workspace_id=base.workspace_id,
+                                                   embedding_model_id=embedding_model_id)
+        if entry != base.embedding_model or model_name != base.embedding_model_name:
+            if Document.objects.filter(knowledge_base=base).exists():
+                raise ApiError("The embedding model can only change while the knowledge base has no documents "
+                               "(every stored vector depends on it). Create a new base instead.",
+                               code="knowledge_base_not_empty", status_code=409, param="embedding_model")
+            base.embedding_model, base.embedding_model_name, base.embedding_dimensions = entry, model_name, dims
+            _ensure_index_later(dims)
+    base.save()
+    return base
+
+
+def _delete_files(paths: list[str]) -> None:
+    for path in paths:
+        try:
+            default_storage.delete(path)
+        except OSError:
+            logger.warning("could not delete a document file", extra={"path": path})
+
+
+@transaction.atomic
+def knowledge_base_delete(*, knowledge_base: KnowledgeBase) -> None:
+    """Delete the base with its documents, chunks and files."""
+    files = [path for path in Document.objects.filter(knowledge_base=knowledge_base).values_list("file", flat=True)
+             if path]
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM knowledge_chunk WHERE knowledge_base_id = %s", [knowledge_base.pk])
+    knowledge_base.delete()
+    transaction.on_commit(lambda: _delete_files(files))
+
+
+def vector_index_ensure(*, dims: int) -> bool:
+    """Create the HNSW index for `dims` if missing (concurrently: writes go on meanwhile).
+
+    Returns False when the dimension cannot be indexed. Must run outside a transaction.
+    """
+    if vector_indexes.vector_type(dims) is None:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [vector_indexes.index_name(dims)])
+        if cursor.fetchone():
+            return True
+        cursor.execute(vector_indexes.create_index_sql(dims, concurrently=not connection.in_atomic_block))
+    return True
+
+
+# -- documents -------------------------------------------------------------------------------------
+
+_UNSAFE_NAME = re.compile(r"[^\w.\- ]+", re.UNICODE)
+
+
+def _storage_name(name: str) -> str:
+    base = PurePosixPath(name.replace("\\", "/")).name
+    cleaned = _UNSAFE_NAME.sub("_", base).strip(" .") or "document"
+    return cleaned[-120:]
+
+
+def _enqueue(document: Document) -> None:
+    from knowledge import tasks
+
+    document_id = document.pk
+    transaction.on_commit(lambda: tasks.document_ingest.delay(document_id))
+
+
+def _idempotent_repeat(*, workspace_id: str, idempotency_key: str) -> Document | None:
+    if not idempotency_key:
+        return None
+    return Document.objects.filter(workspace_id=workspace_id, idempotency_key=idempotency_key).first()
+
+
+def _duplicate_of(*, knowledge_base: KnowledgeBase, content_hash: str, exclude_id: str | None = None) -> Document | None:
+    return (Document.objects.filter(knowledge_base=knowledge_base, content_hash=content_hash)
+            .exclude(status=DocumentStatus.FAILED).exclude(pk=exclude_id).first())
+
+
+def duplicate_error(existing: Document) -> ApiError:
+    return ApiError(f"This content is already in the knowledge base as '{existing.name}' ({existing.pk}).",
+                    code="duplicate_document", status_code=409, param="file")
+
+
+def _check_idempotency_key(key: str) -> str:
+    key = (key or "").strip()
+    if len(key) > 200:
+        raise ApiError("The Idempotency-Key header is longer than 200 characters.", code="invalid_idempotency_key",
+                       param="Idempotency-Key")
+    return key
+
+
+def document_create_from_upload(*, knowledge_base: KnowledgeBase, file: UploadedFile, name: str | None = None,
+                                created_by=None, idempotency_key: str = "") -> tuple[Document, bool]:
+    """Store an uploaded file and queue it for indexing: (document, created).
+
+    `created` is False when `idempotency_key` repeats an earlier request: that request's document
+    is returned and nothing else happens.
+    """
+    key = _check_idempotency_key(idempotency_key)
+    repeat = _idempotent_repeat(workspace_id=knowledge_base.workspace_id, idempotency_key=key)
+    if repeat is not None:
+        return repeat, False
+    display_name = " ".join((name or file.name or "").split())[:255] or "document"
+    limit = conf.get().max_upload_bytes
+    if file.size is not None and file.size > limit:
+        raise ApiError(f"The file is {file.size / 1048576:,.1f} MB; the limit is {limit // 1048576} MB.",
+                       code="file_too_large", status_code=413, param="file")
+    file_type = formats.from_name(file.name or display_name)
+    if file_type is None:
+        raise ApiError(formats.unsupported_reason(file.name or display_name), code="unsupported_file_type",
+                       param="file")
+    digest = hashlib.sha256()
+    size = 0
+    for piece in file.chunks():
+        digest.update(piece)
+        size += len(piece)
+    if size == 0:
+        raise ApiError("The file is empty.", code="empty_file", status_code=422, param="file")
+    content_hash = digest.hexdigest()
+    existing = _duplicate_of(knowledge_base=knowledge_base, content_hash=content_hash)
+    if existing is not None:
+        raise duplicate_error(existing)
+
+    document = Document(workspace_id=knowledge_base.workspace_id, knowledge_base=knowledge_base, name=display_name,
+                        source_type=SourceType.UPLOAD, file_type=file_type, size_bytes=size,
+                        content_hash=content_hash, idempotency_key=key, created_by=created_by, ingest_request=1)
+    file.seek(0)
+    path = default_storage.save(
+        f"knowledge/{knowledge_base.workspace_id}/{knowledge_base.pk}/{document.pk}/{_storage_name(file.name or display_name)}",
+        file)
+    document.file = path
+    try:
+        with transaction.atomic():
+            document.save(force_insert=True)
+            _enqueue(document)
+    except IntegrityError:
+        _delete_files([path])
+        repeat = _idempotent_repeat(workspace_id=knowledge_base.workspace_id, idempotency_key=key)
+        if repeat is not None:
+            return repeat, False
+        existing = _duplicate_of(knowledge_base=knowledge_base, content_hash=content_hash)
+        if existing is not None:
+            raise duplicate_error(existing) from None
+        raise
+    return document, True
+
+
+def _url_name(parsed: egress.ParsedURL) -> str:
+    return parsed.display[:255]
+
+
+def document_create_from_url(*, knowledge_base: KnowledgeBase, url: str, created_by=None,
+                             idempotency_key: str = "") -> tuple[Document, bool]:
+    """Queue a web page or file at `url` for import: (document, created).
+
+    Only the URL's form is checked here; the fetch (through the egress helper, which refuses
+    private addresses, also after redirects) happens in the task, so a refusal ends the document
+    `failed` with the reason.
+    """
+    key = _check_idempotency_key(idempotency_key)
+    repeat = _idempotent_repeat(workspace_id=knowledge_base.workspace_id, idempotency_key=key)
+    if repeat is not None:
+        return repeat, False
+    try:
+        parsed = egress.parse_url(url)
+    except egress.InvalidURL as exc:
+        raise ApiError(exc.message, code="invalid_url", param="url") from exc
+    if len(parsed.url) > 2000:
+        raise ApiError("The URL is longer than 2000 characters.", code="invalid_url", param="url")
+    document = Document(workspace_id=knowledge_base.workspace_id, knowledge_base=knowledge_base,
+                        name=_url_name(parsed), source_type=SourceType.URL, source_url=parsed.url,
+                        idempotency_key=key, created_by=created_by, ingest_request=1)
+    try:
+        with transaction.atomic():
+            document.save(force_insert=True)
+            _enqueue(document)
+    except IntegrityError:
+        repeat = _idempotent_repeat(workspace_id=knowledge_base.workspace_id, idempotency_key=key)
+        if repeat is not None:
+            return repeat, False
+        raise
+    return document, True
+
+
+@transaction.atomic
+def document_reindex(*, document: Document) -> Document:
+    """Index the document again from its source (the file, or the URL fetched anew).
+
+    The current index keeps answering until the new one is complete. Chunk edits are lost: the
+    chunks are made again from the source.
+    """
+    doc = Document.objects.select_for_update().get(pk=document.pk)
+    if doc.content_hash and doc.status == DocumentStatus.FAILED:
+        existing = _duplicate_of(knowledge_base=doc.knowledge_base, content_hash=doc.content_hash, exclude_id=doc.pk)
+        if existing is not None:
+            raise duplicate_error(existing)
+    doc.status = DocumentStatus.QUEUED
+    doc.ingest_request = F("ingest_request") + 1
+    doc.error_code = doc.error_message = ""
+    doc.save(update_fields=["status", "ingest_request", "error_code", "error_message", "updated_at"])
+    doc.refresh_from_db()
+    _enqueue(doc)
+    return doc
+
+
+@transaction.atomic
+def document_set_enabled(*, document: Document, enabled: bool) -> Document:
+    """A disabled document stays indexed but answers no query."""
+    Document.objects.filter(pk=document.pk).update(enabled=enabled, updated_at=timezone.now())
+    document.refresh_from_db()
+    return document
+
+
+@transaction.atomic
+def document_delete(*, document: Document) -> None:
+    """Delete the document, its chunks (at once) and its file. A running ingestion notices and stops."""
+    doc = Document.objects.select_for_update().filter(pk=document.pk).first()
+    if doc is None:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM knowledge_chunk WHERE document_id = %s", [doc.pk])
+    if doc.live_generation is not None and doc.chunk_count:
+        KnowledgeBase.objects.filter(pk=doc.knowledge_base_id).update(chunk_count=F("chunk_count") - doc.chunk_count)
+    path = doc.file
+    doc.delete()
+    if path:
+        transaction.on_commit(lambda: _delete_files([path]))
+
+
+# -- chunks ------------------------------------------------------------------------------------------
+
+def chunk_update(*, chunk: Chunk, text: str | None = None, enabled: bool | None = None) -> Chunk:
+    """Edit a chunk's text (re-embedded and re-indexed for full-text search at once) or enable or
+    disable it. A later re-index of the document makes its chunks again from the source."""
+    fields: dict = {}
+    if enabled is not None:
+        fields["enabled"] = enabled
+    if text is not None:
+        text = text.strip()
+        if not text:
+            raise ApiError("A chunk's text cannot be empty; disable the chunk instead.", code="empty_text",
+                           param="text")
+        if len(text) > 100_000:
+            raise ApiError("The text is longer than 100,000 characters.", code="max_length", param="text")
+        base = chunk.knowledge_base
+        heading = " > ".join(chunk.heading_path)
+        try:
+            vector = embedding.embed_texts(embedding.model_of(base), [chunking.search_text(text, chunk.heading_path)])[0]
+        except embedding.EmbeddingError as exc:
+            raise ApiError(f"The chunk could not be re-embedded: {exc.message}", code=exc.code,
+                           status_code=503 if exc.retryable else 422) from exc
+        from knowledge.tokens import count_tokens
+
+        fields.update(text=text, token_count=count_tokens(text), edited_at=timezone.now())
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE knowledge_chunk SET embedding = %s::vector, search_vector = "
+                f"setweight(to_tsvector('{TEXT_SEARCH_CONFIG}', %s), 'A') || to_tsvector('{TEXT_SEARCH_CONFIG}', %s) "
+                f"WHERE id = %s",
+                [_vector_text(vector), expand_cjk(heading), expand_cjk(text), chunk.pk])
+            Chunk.objects.filter(pk=chunk.pk).update(**fields)
+    elif fields:
+        Chunk.objects.filter(pk=chunk.pk).update(**fields)
+    return Chunk.objects.defer("embedding", "search_vector").select_related("document").get(pk=chunk.pk)
+
+
+def _vector_text(vector) -> str:
+    from knowledge.chunk_store import vector_literal
+
+    return vector_literal(vector, len(vector))

@@ -1,0 +1,36 @@
+"""Celery tasks of knowledge bases, on the `ingest` queue (settings route `knowledge.*` there) so
+a bulk import never delays chat turns. Thin: ids in, one call, the retry policy."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+
+from knowledge import conf, embedding, ingestion, services
+from switchboard.leases import Lease, LeaseBusy
+
+MAX_RETRIES = 5
+
+
+@shared_task(name="knowledge.document_ingest", bind=True, queue="ingest", acks_late=True,
+             reject_on_worker_lost=True, max_retries=MAX_RETRIES,
+             soft_time_limit=conf.get().ingest_time_limit_seconds,
+             time_limit=conf.get().ingest_time_limit_seconds + 60)
+def document_ingest(self, document_id: str) -> str:
+    # The lease keeps a redelivered copy of a slow ingestion from running beside it; when the
+    # holder dies, the lease expires and the copy takes over (the run starts again, cleanly).
+    try:
+        with Lease(f"knowledge-document:{document_id}"):
+            return ingestion.document_ingest(document_id=document_id,
+                                             final_attempt=self.request.retries >= MAX_RETRIES)
+    except LeaseBusy as exc:
+        raise self.retry(countdown=max(1, settings.LEASE_SECONDS / 2), exc=exc, max_retries=None) from exc
+    except (embedding.EmbeddingError, OperationalError, InterfaceError) as exc:
+        # Raised only while retries are left: a rate limit, a timeout, a provider or the database down.
+        raise self.retry(countdown=min(300, 10 * 2 ** self.request.retries), exc=exc) from exc
+
+
+@shared_task(name="knowledge.vector_index_ensure", queue="ingest", acks_late=True)
+def vector_index_ensure(dims: int) -> bool:
+    return services.vector_index_ensure(dims=dims)
