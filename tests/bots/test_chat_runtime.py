@@ -132,3 +132,43 @@ def test_stopping_a_queued_turn_ends_it_without_calling_the_model(make_bot, fake
     time.sleep(1.0)  # the worker receives the task and must see the turn is over
     assert Message.objects.get(pk=message.pk).state == "cancelled"
     assert fake_llm.chat_requests == []
+
+
+def test_stream_that_breaks_off_is_retried_and_clients_are_told_to_reset(api, make_bot, fake_llm, celery_worker):
+    from tests.fake_llm import DropReply
+
+    bot = make_bot()
+    fake_llm.script(DropReply(chunks=["partial ", "answer "], drop_after=2), TextReply("whole answer"))
+    message = chat(api, bot, "hi")
+    assert message["state"] == "completed" and message["content"] == "whole answer"
+    names = [event for _, event, _ in events.read_all(message["id"])]
+    assert "message.reset" in names
+    assert [s["code"] for s in message["trace"] if s["type"] == "model_error"] == ["provider_stream_error"]
+
+
+def test_conversations_are_listed_filtered_and_deleted(api, make_bot, fake_llm, celery_worker):
+    first_bot, second_bot = make_bot(name="first"), make_bot(name="second")
+    chat(api, first_bot, "a", user="alice")
+    chat(api, first_bot, "b", user="bob")
+    chat(api, second_bot, "c", user="alice")
+    by_bot = api.get(f"/api/v1/conversations/?bot={first_bot.pk}").json()["data"]
+    assert sorted(c["user"] for c in by_bot) == ["alice", "bob"]
+    alice = api.get("/api/v1/conversations/?user=alice").json()["data"]
+    assert sorted(c["bot_id"] for c in alice) == sorted([first_bot.pk, second_bot.pk])
+    assert api.get("/api/v1/conversations/?created_after=2999-01-01T00:00:00Z").json()["data"] == []
+    bad = api.get("/api/v1/conversations/?created_after=yesterday")
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "created_after"
+    target = by_bot[0]["id"]
+    assert api.delete(f"/api/v1/conversations/{target}").status_code == 204
+    assert api.get(f"/api/v1/conversations/{target}").status_code == 404
+    assert Message.objects.filter(conversation_id=target).count() == 0
+
+
+def test_feedback_is_recorded_on_assistant_messages(api, make_bot, fake_llm, celery_worker):
+    bot = make_bot()
+    message = chat(api, bot, "hi")
+    response = api.post(f"/api/v1/messages/{message['id']}/feedback", {"rating": -1, "comment": "too short"},
+                        format="json")
+    assert response.status_code == 200 and response.json()["rating"] == -1
+    user_message = Message.objects.get(pk=message["reply_to_id"])
+    assert api.post(f"/api/v1/messages/{user_message.pk}/feedback", {"rating": 1}, format="json").status_code == 409

@@ -1,0 +1,3 @@
+app_name = "bots"
+
+urlpatterns: list = []
