@@ -21,6 +21,11 @@ MAX_MEMBERS = 10_000
 RATIO_FLOOR_BYTES = 1 << 20
 
 
+def _mb(size: int) -> str:
+    value = size / (1024 * 1024)
+    return f"{value:,.1f}" if value < 10 else f"{value:,.0f}"
+
+
 def open_checked(data: bytes, *, max_uncompressed: int, what: str) -> zipfile.ZipFile:
     """A ZipFile over `data` after the checks above; ParseError if it is not a sound archive."""
     try:
@@ -44,7 +49,6 @@ def open_checked(data: bytes, *, max_uncompressed: int, what: str) -> zipfile.Zi
                 f"when unpacked; it looks like a zip bomb and was not opened.", code="zip_bomb")
     if total > max_uncompressed:
         raise ParseError(
-            f"The {what} file would unpack to {total / 1e6:,.0f} MB, more than the "
-            f"{max_uncompressed / 1e6:,.0f} MB limit; it looks like a zip bomb or is too large to index.",
-            code="zip_bomb")
+            f"The {what} file would unpack to {_mb(total)} MB, more than the {_mb(max_uncompressed)} MB limit; "
+            "it looks like a zip bomb or is too large to index.", code="zip_bomb")
     return archive
