@@ -34,6 +34,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
 from tests.fake_llm import FakeLLM  # noqa: E402
 
 API_KEY = "sb-bench-0123456789abcdefghijklmnopqrstuv"
+DATA_DIR = ROOT / ".data" / "bench" / "chat"
 
 
 def free_port() -> int:
@@ -125,7 +126,13 @@ async def baseline_ms(fake: FakeLLM, n: int) -> list[float]:
     return results
 
 
-async def run_clients(base: str, bot_id: str, clients: int, turns: int) -> tuple[list[float], int]:
+async def run_clients(base: str, bot_id: str, clients: int, turns: int,
+                      think: tuple[float, float] = (0.0, 0.0)) -> tuple[list[float], int]:
+    """`clients` conversations at once, each `turns` turns; between turns a person reads and types
+    for a random `think` seconds (0 = back-to-back, which saturates the machine)."""
+    import random
+
+    rng = random.Random(42)
     latencies: list[float] = []
     errors = 0
     limits = httpx.Limits(max_connections=clients + 10, max_keepalive_connections=clients + 10)
@@ -134,14 +141,41 @@ async def run_clients(base: str, bot_id: str, clients: int, turns: int) -> tuple
         async def conversation():
             nonlocal errors
             conversation_id = None
+            await asyncio.sleep(rng.uniform(0, think[1]))  # people do not all press Enter at once
             for _ in range(turns):
                 try:
                     latency, conversation_id = await first_delta_ms(client, bot_id, conversation_id)
                     latencies.append(latency)
                 except Exception:  # noqa: BLE001 - counted and reported
                     errors += 1
+                if think[1]:
+                    await asyncio.sleep(rng.uniform(*think))
         await asyncio.gather(*(conversation() for _ in range(clients)))
     return latencies, errors
+
+
+def cpu_by_component(root_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the platform's processes, grouped by component."""
+    import psutil
+
+    totals: dict[str, float] = {}
+    procs = [psutil.Process(root_pid)] + psutil.Process(root_pid).children(recursive=True)
+    data_dir = str(DATA_DIR)
+    for proc in psutil.process_iter(["cmdline", "name"]):
+        # Only this benchmark's own embedded servers (and PostgreSQL's backends of them).
+        if data_dir in " ".join(proc.info["cmdline"] or []) and proc not in procs:
+            procs.append(proc)
+            procs.extend(child for child in proc.children(recursive=True) if child not in procs)
+    for proc in procs:
+        try:
+            cmdline = " ".join(proc.cmdline())
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        name = ("web" if "uvicorn" in cmdline else "worker" if "celery" in cmdline else
+                "postgres" if "postgres" in cmdline else "redis" if "redis-server" in cmdline else "supervisor")
+        totals[name] = totals.get(name, 0.0) + times.user + times.system
+    return totals
 
 
 def report(name: str, values: list[float], baseline: float, errors: int) -> dict:
@@ -163,11 +197,13 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=200, help="sequential turns at 1 conversation")
     parser.add_argument("--clients", type=int, default=50, help="concurrent streaming conversations")
     parser.add_argument("--turns-per-client", type=int, default=6)
+    parser.add_argument("--think", type=float, nargs=2, default=(2.0, 6.0), metavar=("MIN", "MAX"),
+                        help="seconds a person spends between turns in the concurrent scenario")
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--worker-concurrency", type=int, default=4)
     args = parser.parse_args()
 
-    data_dir = ROOT / ".data" / "bench" / "chat"
+    data_dir = DATA_DIR
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
     port = free_port()
@@ -182,10 +218,28 @@ def main() -> None:
             baseline = statistics.median(asyncio.run(baseline_ms(fake, 100)))
             print(json.dumps({"scenario": "fake LLM direct", "ttft_p50_ms": round(baseline, 2)}))
             asyncio.run(run_clients(base, bot_id, 1, 20))  # warm-up: connections, pools, caches
+            if os.environ.get("BENCH_PROFILE"):
+                import psutil
+
+                for child in psutil.Process(process.pid).children(recursive=True):
+                    kind = "worker" if "celery" in " ".join(child.cmdline()) else "web"
+                    subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(child.pid),
+                                      "-d", "12", "-f", "raw", "-o", f"/tmp/prof-{kind}-{child.pid}.txt"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(1)
+            before = cpu_by_component(process.pid)
             latencies, errors = asyncio.run(run_clients(base, bot_id, 1, args.turns))
+            after = cpu_by_component(process.pid)
             report("1 conversation", latencies, baseline, errors)
-            latencies, errors = asyncio.run(run_clients(base, bot_id, args.clients, args.turns_per_client))
-            report(f"{args.clients} concurrent conversations", latencies, baseline, errors)
+            print(json.dumps({"cpu_ms_per_turn": {k: round((after[k] - before.get(k, 0)) * 1000 / args.turns, 2)
+                                                  for k in after}}))
+            latencies, errors = asyncio.run(run_clients(base, bot_id, args.clients, args.turns_per_client,
+                                                        think=tuple(args.think)))
+            report(f"{args.clients} concurrent conversations, {args.think[0]:g}-{args.think[1]:g} s between turns",
+                   latencies, baseline, errors)
+            latencies, errors = asyncio.run(run_clients(base, bot_id, args.clients, 3))
+            report(f"{args.clients} concurrent conversations, back-to-back (saturation)", latencies, baseline,
+                   errors)
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(60)

@@ -1,3 +1,16 @@
+from django.urls import path
+
+from bots import views
+
 app_name = "bots"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("bots/", views.bot_list, name="bot_list"),
+    path("bots/new/", views.bot_create_view, name="bot_create"),
+    path("bots/<str:bot_id>/", views.bot_detail, name="bot_detail"),
+    path("bots/<str:bot_id>/edit/", views.bot_edit_view, name="bot_edit"),
+    path("bots/<str:bot_id>/preview/", views.bot_preview, name="bot_preview"),
+    path("bots/<str:bot_id>/publish/", views.bot_publish_view, name="bot_publish"),
+    path("bots/<str:bot_id>/versions/<int:number>/restore/", views.bot_restore_view, name="bot_restore_version"),
+    path("conversations/<str:conversation_id>/", views.conversation_detail, name="conversation_detail"),
+]

@@ -148,6 +148,10 @@ class ParsedOperation:
     # JSON Schema of the successful JSON response (first 2xx, else "default"), when there is
     # one; expanded like input_schema but with a smaller size budget.
     output_schema: dict[str, Any] | None = None
+    # The spec says ``security: []`` for this operation (or for the whole document): it is
+    # called without credentials even when the action has some configured. Not set when the
+    # spec declares no security at all, which usually means it just does not describe it.
+    no_credentials: bool = False
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()  # informational; they do not make the import "with warnings"
 

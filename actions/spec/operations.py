@@ -70,6 +70,7 @@ class BuiltOperation:
     responses: tuple[ResponseInfo, ...]
     schema_size: int
     output_schema: dict[str, Any] | None
+    no_credentials: bool = False
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -89,11 +90,13 @@ class BuildSettings:
 
 class OperationBuilder:
     def __init__(self, resolver: RefResolver, *, global_security: tuple[SecurityRequirement, ...],
-                 known_schemes: set[str], settings: BuildSettings) -> None:
+                 known_schemes: set[str], settings: BuildSettings,
+                 global_security_empty: bool = False) -> None:
         self._resolver = resolver
         self._expander = SchemaExpander(resolver, mode=REQUEST)
         self._output_expander = SchemaExpander(resolver, mode=RESPONSE)
         self._global_security = global_security
+        self._global_security_empty = global_security_empty
         self._known_schemes = known_schemes
         self._settings = settings
 
@@ -140,6 +143,7 @@ class OperationBuilder:
             consequential=is_consequential(method, operation),
             deprecated=deprecated,
             security=self._security(operation, warnings),
+            no_credentials=self._says_no_credentials(operation),
             server_url=server_url,
             responses=self._responses(operation, warnings),
             schema_size=schema_size,
@@ -258,6 +262,12 @@ class OperationBuilder:
         if unknown:
             warnings.append(f"security refers to undefined scheme(s) {_listing(unknown)}")
         return requirements
+
+    def _says_no_credentials(self, operation: dict[str, Any]) -> bool:
+        """``security: []`` on the operation (or inherited from the document): call it anonymously."""
+        if "security" in operation:
+            return operation["security"] == []
+        return self._global_security_empty
 
     def _responses(self, operation: dict[str, Any], warnings: list[str]) -> tuple[ResponseInfo, ...]:
         raw = operation.get("responses")

@@ -91,6 +91,7 @@ def _parse(spec: dict[str, Any], *, server_url: str | None, validate: bool, max_
 
     builder = OperationBuilder(
         resolver, global_security=global_security, known_schemes=set(security_schemes),
+        global_security_empty=document.get("security") == [],
         settings=BuildSettings(max_schema_bytes=max_schema_bytes, max_schema_depth=max_schema_depth),
     )
     built, report_slots = _build_operations(document, resolver, builder, findings)
@@ -250,7 +251,8 @@ def _name_operations(built: list[BuiltOperation]) -> list[ParsedOperation]:
             operation_id=op.operation_id, tags=op.tags, parameters=op.parameters, request_body=op.request_body,
             input_schema=op.input_schema, arguments=op.arguments, consequential=op.consequential,
             deprecated=op.deprecated, security=op.security, server_url=op.server_url, responses=op.responses,
-            schema_size=op.schema_size, output_schema=op.output_schema, warnings=tuple(op.warnings),
+            schema_size=op.schema_size, output_schema=op.output_schema, no_credentials=op.no_credentials,
+            warnings=tuple(op.warnings),
             notes=tuple(op.notes),
         )
         for index, op in enumerate(built)

@@ -36,6 +36,8 @@ class KnowledgeSettings:
     hnsw_max_scan_tuples: int
     #: Hard time limit of one document's ingestion.
     ingest_time_limit_seconds: int
+    #: First wait before retrying a document after a provider's rate limit or outage (doubles).
+    retry_delay_seconds: int
 
 
 @lru_cache(maxsize=1)
@@ -53,4 +55,5 @@ def get() -> KnowledgeSettings:
         hnsw_max_scan_tuples=config.env_int("SWITCHBOARD_KNOWLEDGE_HNSW_MAX_SCAN_TUPLES", 50_000,
                                             minimum=1000),
         ingest_time_limit_seconds=config.env_int("SWITCHBOARD_KNOWLEDGE_INGEST_TIME_LIMIT", 1800, minimum=10),
+        retry_delay_seconds=config.env_int("SWITCHBOARD_KNOWLEDGE_RETRY_DELAY", 10, minimum=1),
     )

@@ -14,21 +14,23 @@ MAX_RETRIES = 5
 
 
 @shared_task(name="knowledge.document_ingest", bind=True, queue="ingest", acks_late=True,
-             reject_on_worker_lost=True, max_retries=MAX_RETRIES,
+             reject_on_worker_lost=True,
              soft_time_limit=conf.get().ingest_time_limit_seconds,
              time_limit=conf.get().ingest_time_limit_seconds + 60)
-def document_ingest(self, document_id: str) -> str:
+def document_ingest(self, document_id: str, failures: int = 0) -> str:
+    """`failures`: how many earlier attempts met a provider or database outage."""
     # The lease keeps a redelivered copy of a slow ingestion from running beside it; when the
     # holder dies, the lease expires and the copy takes over (the run starts again, cleanly).
     try:
         with Lease(f"knowledge-document:{document_id}"):
-            return ingestion.document_ingest(document_id=document_id,
-                                             final_attempt=self.request.retries >= MAX_RETRIES)
+            return ingestion.document_ingest(document_id=document_id, final_attempt=failures >= MAX_RETRIES)
     except LeaseBusy as exc:
-        raise self.retry(countdown=max(1, settings.LEASE_SECONDS / 2), exc=exc, max_retries=None) from exc
+        raise self.retry(countdown=max(1, getattr(settings, "LEASE_SECONDS", 10) / 2), exc=exc,
+                         max_retries=None, args=(document_id, failures)) from exc
     except (embedding.EmbeddingError, OperationalError, InterfaceError) as exc:
         # Raised only while retries are left: a rate limit, a timeout, a provider or the database down.
-        raise self.retry(countdown=min(300, 10 * 2 ** self.request.retries), exc=exc) from exc
+        raise self.retry(countdown=min(300, conf.get().retry_delay_seconds * 2 ** failures), exc=exc,
+                         max_retries=None, args=(document_id, failures + 1)) from exc
 
 
 @shared_task(name="knowledge.vector_index_ensure", queue="ingest", acks_late=True)

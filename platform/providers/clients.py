@@ -180,18 +180,21 @@ def stream_chat(provider: Provider, *, model: str, messages: list[dict], tools: 
     Tool-call fragments are assembled here (they arrive split across chunks, keyed by index), so
     callers see whole calls. Raises ProviderError, classified for retrying.
     """
-    kwargs: dict = {"model": model, "messages": messages, "stream": True,
-                    "stream_options": {"include_usage": True}}
+    body: dict = {"messages": messages, "stream_options": {"include_usage": True}}
     if tools:
-        kwargs["tools"] = tools
+        body["tools"] = tools
     if temperature is not None:
-        kwargs["temperature"] = temperature
+        body["temperature"] = temperature
     if top_p is not None:
-        kwargs["top_p"] = top_p
+        body["top_p"] = top_p
     if max_tokens:
-        kwargs["max_tokens"] = max_tokens
+        body["max_tokens"] = max_tokens
     if json_output:
-        kwargs["response_format"] = {"type": "json_object"}
+        body["response_format"] = {"type": "json_object"}
+    # The messages and tools travel in extra_body: the SDK otherwise walks every message and tool
+    # schema to "transform" them (a no-op for plain JSON), which was the largest single cost of a
+    # turn on the worker. extra_body keys are merged into the request JSON as they are.
+    kwargs: dict = {"model": model, "messages": [], "stream": True, "extra_body": body}
     calls: dict[int, dict[str, str]] = {}
     finish_reason = None
     usage: dict = {}

@@ -27,6 +27,8 @@ def _free_port() -> int:
 # before the session's Celery worker starts (it inherits the environment).
 DOC_SERVER_PORT = _free_port()
 os.environ["SWITCHBOARD_KNOWLEDGE_URL_ALLOWLIST"] = f"localhost:{DOC_SERVER_PORT}"
+# Retry a rate-limited embedding after a second, not ten.
+os.environ["SWITCHBOARD_KNOWLEDGE_RETRY_DELAY"] = "1"
 
 from knowledge import conf  # noqa: E402
 

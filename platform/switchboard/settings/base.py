@@ -130,18 +130,19 @@ else:
         "HOST": str(embedded.postgres_socket_dir(EMBEDDED_PGDATA)),
         "PORT": "",
     }
-# Connections are kept open between requests and tasks: a chat turn touches the database a handful
-# of times and opening a connection costs more than all of them together. SWITCHBOARD_DB_POOL_SIZE
-# > 0 uses psycopg's pool instead (useful behind many ASGI threads); 0 (default) keeps one
-# persistent connection per thread, health-checked before reuse.
-_pool_size = config.env_int("SWITCHBOARD_DB_POOL_SIZE", 0, minimum=0, maximum=200)
+# Connections are reused: a chat turn touches the database a handful of times and opening a
+# connection (a new PostgreSQL backend process) costs more than all of them together. The web
+# process (ASGI: every request runs in a thread of its own) uses psycopg's pool, as Django
+# recommends under ASGI; Celery workers keep one persistent, health-checked connection per process
+# instead (see celery_app.py), because Celery's Django integration would close a pool per task.
 _database.setdefault("OPTIONS", {})
-if _pool_size:
-    _database["CONN_MAX_AGE"] = 0
-    _database["OPTIONS"]["pool"] = {"min_size": 1, "max_size": _pool_size, "timeout": 10}
-else:
-    _database["CONN_MAX_AGE"] = config.env_int("SWITCHBOARD_DB_CONN_MAX_AGE", 600, minimum=0)
-    _database["CONN_HEALTH_CHECKS"] = True
+_database["CONN_MAX_AGE"] = 0
+_database["OPTIONS"]["pool"] = {
+    "min_size": 1,
+    "max_size": config.env_int("SWITCHBOARD_DB_POOL_SIZE", 10, minimum=1, maximum=200),
+    "timeout": 10,
+}
+WORKER_DB_CONN_MAX_AGE = config.env_int("SWITCHBOARD_DB_CONN_MAX_AGE", 600, minimum=0)
 DATABASES = {"default": _database}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -17,7 +17,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The pool would keep connections to the test database open across pytest-django's
 # create/drop of it; plain connections are simpler there.
 DATABASES["default"]["OPTIONS"].pop("pool", None)
-DATABASES["default"]["CONN_MAX_AGE"] = 0
+WORKER_DB_CONN_MAX_AGE = 0
 DATABASES["default"]["TEST"] = {"NAME": "switchboard_test"}
 # A Celery worker started by the suite must use the database the tests created.
 if os.environ.get("SWITCHBOARD_USE_TEST_DATABASE") == "1":

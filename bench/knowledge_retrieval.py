@@ -1,0 +1,234 @@
+"""Hybrid retrieval latency and vector recall over a synthetic corpus.
+
+    .venv/bin/python bench/knowledge_retrieval.py --chunks 100000
+    .venv/bin/python bench/knowledge_retrieval.py --chunks 1000000 --queries 200
+
+Builds (once; kept in .data/bench/retrieval-<chunks>/, `--fresh` rebuilds) a workspace with 100
+knowledge bases over `--chunks` chunks embedded by the built-in local embedder: base "small" holds
+1 % of the chunks, base "medium" 5 %, the others the rest. The corpus is bulk-loaded, then the
+indexes are built (HNSW with raised maintenance_work_mem, GIN, B-trees), as a restore would.
+
+Then it times `knowledge.retrieval.search` (top 8, the full production path: query embedding,
+vector channel, text channel, fusion, chunk details) for queries over all bases, the medium
+base and the small base, and measures the vector channel's recall@10 against exact search
+(numpy, brute force over the same filtered set). Also shown: the small base forced through the
+HNSW index (iterative scan) instead of exact search, which is why small sets go exact.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.knowledge_common import Corpus, Timer, bench_database, embed_parallel, percentile, summary  # noqa: E402
+
+BATCH = 20_000
+
+
+def build(*, chunks: int, bases: int, doc_chunks: int, data_dir: Path, seed: int) -> None:
+    from django.db import connection, transaction
+
+    from accounts.models import Workspace
+    from knowledge.models import TEXT_SEARCH_CONFIG, Document, KnowledgeBase
+    from knowledge.search_text import expand_cjk
+
+    corpus = Corpus.make(seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    workspace = Workspace.objects.create(name="bench")
+    kbs = [KnowledgeBase(workspace=workspace, name=name, embedding_model_name="local-hash-v1",
+                         embedding_dimensions=384, chunk_size=512, chunk_overlap=64)
+           for name in ["small", "medium"] + [f"base-{i}" for i in range(bases - 2)]]
+    KnowledgeBase.objects.bulk_create(kbs)
+    documents = chunks // doc_chunks
+    small, medium = max(1, round(documents * 0.01)), max(1, round(documents * 0.05))
+    owner = np.concatenate([np.zeros(small, int), np.ones(medium, int),
+                            rng.integers(2, bases, documents - small - medium)])
+    rng.shuffle(owner)
+    topics = rng.integers(0, corpus.topics.shape[0], documents)
+    docs = [Document(workspace=workspace, knowledge_base=kbs[owner[i]], name=f"doc-{i}-topic-{topics[i]}",
+                     source_type="upload", file_type="txt", status="ready", chunk_count=doc_chunks,
+                     live_generation=i + 1, progress_done=doc_chunks, progress_total=doc_chunks, ingest_request=1)
+            for i in range(documents)]
+    Document.objects.bulk_create(docs, batch_size=5000)
+    for index, kb in enumerate(kbs):
+        KnowledgeBase.objects.filter(pk=kb.pk).update(chunk_count=int((owner == index).sum()) * doc_chunks)
+
+    with connection.cursor() as cursor:
+        for name in ("knowledge_chunk_embedding_384", "knowledge_chunk_search", "knowledge_chunk_kb_id",
+                     "knowledge_chunk_doc_gen"):
+            cursor.execute(f"DROP INDEX IF EXISTS {name}")
+    total = documents * doc_chunks
+    embeddings = np.zeros((total, 384), dtype=np.float32)
+    chunk_topic = np.repeat(topics, doc_chunks)
+    chunk_doc = np.repeat(np.arange(documents), doc_chunks)
+    gen_s = embed_s = load_s = 0.0
+    for start in range(0, total, BATCH):
+        end = min(start + BATCH, total)
+        clock = Timer()
+        texts = [corpus.chunk_text(rng, int(chunk_topic[i])) for i in range(start, end)]
+        gen_s += clock.seconds
+        clock = Timer()
+        vectors = embed_parallel(texts)
+        embeddings[start:end] = vectors
+        embed_s += clock.seconds
+        clock = Timer()
+        with transaction.atomic(), connection.cursor() as wrapper:
+            cursor = wrapper.cursor
+            from knowledge.chunk_store import _vector_dumper, _vector_oid
+
+            oid = _vector_oid(cursor)
+            cursor.adapters.register_dumper(np.ndarray, _vector_dumper(oid))
+            cursor.execute("CREATE TEMP TABLE IF NOT EXISTS bench_load (ord bigint, document_id text, "
+                           "knowledge_base_id text, generation bigint, position int, text text, embedding vector, "
+                           "body text) ON COMMIT DELETE ROWS")
+            with cursor.copy("COPY bench_load FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(["int8", "text", "text", "int8", "int4", "text", oid, "text"])
+                for offset, i in enumerate(range(start, end)):
+                    d = int(chunk_doc[i])
+                    copy.write_row((i, docs[d].pk, docs[d].knowledge_base_id, d + 1, i % doc_chunks,
+                                    texts[offset], vectors[offset], expand_cjk(texts[offset])))
+            cursor.execute(f"""
+                INSERT INTO knowledge_chunk (workspace_id, knowledge_base_id, document_id, generation, position,
+                    heading_path, page, text, token_count, enabled, dims, embedding, search_vector)
+                SELECT %s, knowledge_base_id, document_id, generation, position, '{{}}', NULL, text, 100, true, 384,
+                       embedding, to_tsvector('{TEXT_SEARCH_CONFIG}', body)
+                FROM bench_load ORDER BY ord""", [workspace.pk])
+        load_s += clock.seconds
+        print(f"  {end:>9,} chunks   generate {gen_s:6.1f}s   embed {embed_s:6.1f}s   load {load_s:6.1f}s",
+              flush=True)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM knowledge_chunk ORDER BY id")
+        ids = np.array([row[0] for row in cursor.fetchall()], dtype=np.int64)
+        timings = {}
+        for name, sql in [
+            ("btree", "CREATE INDEX knowledge_chunk_kb_id ON knowledge_chunk (knowledge_base_id, id); "
+                      "CREATE INDEX knowledge_chunk_doc_gen ON knowledge_chunk (document_id, generation, position)"),
+            ("gin", "CREATE INDEX knowledge_chunk_search ON knowledge_chunk USING gin (search_vector)"),
+            ("hnsw", "CREATE INDEX knowledge_chunk_embedding_384 ON knowledge_chunk USING hnsw "
+                     "((embedding::vector(384)) vector_cosine_ops) WITH (m = 16, ef_construction = 64) "
+                     "WHERE dims = 384"),
+            ("vacuum analyze", "VACUUM ANALYZE knowledge_chunk"),
+        ]:
+            clock = Timer()
+            cursor.execute(sql)
+            timings[name] = clock.seconds
+            print(f"  index {name}: {clock.seconds:.1f}s", flush=True)
+    np.save(data_dir / "embeddings.npy", embeddings)
+    np.save(data_dir / "ids.npy", ids)
+    np.save(data_dir / "owner.npy", np.repeat(owner, doc_chunks))
+    np.save(data_dir / "topic.npy", chunk_topic)
+    (data_dir / "build.txt").write_text(
+        f"chunks={total} documents={documents} generate={gen_s:.1f}s embed={embed_s:.1f}s load={load_s:.1f}s "
+        + " ".join(f"{k.replace(' ', '_')}={v:.1f}s" for k, v in timings.items()) + "\n")
+
+
+def run(*, data_dir: Path, queries: int, seed: int) -> None:
+    from django.db import connection
+
+    from knowledge import conf, retrieval
+    from knowledge.models import KnowledgeBase
+    from providers import local_embedder
+
+    corpus = Corpus.make(seed=seed)
+    embeddings = np.load(data_dir / "embeddings.npy", mmap_mode="r")
+    ids = np.load(data_dir / "ids.npy")
+    owner = np.load(data_dir / "owner.npy")
+    topic = np.load(data_dir / "topic.npy")
+    bases = list(KnowledgeBase.objects.order_by("created_at", "name"))
+    by_name = {b.name: b for b in bases}
+    order = ["small", "medium"] + [f"base-{i}" for i in range(len(bases) - 2)]
+    index_of = {name: i for i, name in enumerate(order)}
+    workspace_id = bases[0].workspace_id
+    print((data_dir / "build.txt").read_text().strip())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_size_pretty(pg_relation_size('knowledge_chunk_embedding_384')), "
+                       "pg_size_pretty(pg_relation_size('knowledge_chunk_search')), "
+                       "pg_size_pretty(pg_total_relation_size('knowledge_chunk'))")
+        print("sizes: hnsw %s, gin %s, table with indexes %s" % cursor.fetchone())
+
+    scopes = [("all bases", [b.name for b in bases], {}),
+              ("medium base (5%)", ["medium"], {}),
+              ("small base (1%)", ["small"], {}),
+              ("small base (1%), forced HNSW", ["small"], {"SWITCHBOARD_KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS": "0"})]
+    rng = np.random.default_rng(seed + 99)
+    import os
+
+    for label, names, env in scopes:
+        for key, value in env.items():
+            os.environ[key] = value
+        conf.get.cache_clear()
+        scope_bases = [by_name[n] for n in names]
+        mask = np.isin(owner, [index_of[n] for n in names])
+        rows = np.flatnonzero(mask)
+        scope_vectors = np.asarray(embeddings[rows]) if len(rows) < len(ids) else np.asarray(embeddings)
+        scope_ids = ids[rows]
+        picks = rng.choice(rows, size=queries + 20, replace=False)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id, text FROM knowledge_chunk WHERE id = ANY(%s)", [[int(ids[p]) for p in picks]])
+            texts = dict(cursor.fetchall())
+        questions = [corpus.query_for(rng, texts[int(ids[p])], int(topic[p])) for p in picks]
+        for question in questions[:20]:  # warm-up
+            retrieval.search(workspace_id=workspace_id, knowledge_base_ids=[b.pk for b in scope_bases],
+                             query=question, top_k=8)
+        latencies, vector_ms, text_ms, recalls, strategies, found = [], [], [], [], set(), 0
+        for p, question in zip(picks[20:], questions[20:]):
+            started = time.perf_counter()
+            result = retrieval.search(workspace_id=workspace_id, knowledge_base_ids=[b.pk for b in scope_bases],
+                                      query=question, top_k=8)
+            latencies.append((time.perf_counter() - started) * 1000)
+            for channel in result.channels:
+                (vector_ms if channel.name.startswith("vector") else text_ms).append(channel.ms)
+                strategies.add(channel.strategy)
+            found += int(ids[p]) in {int(h.chunk_id[4:]) for h in result.hits}
+            # Recall of the vector channel exactly as retrieval runs it, against brute force.
+            query_vector = local_embedder.embed_one(question)
+            ranked, _ = retrieval._vector_candidates(scope_bases, query_vector, retrieval.candidate_pool(8))
+            approx = [r.key for r in ranked[:10]]
+            scores = scope_vectors @ query_vector
+            exact = set(scope_ids[np.argpartition(-scores, 10)[:10]].tolist())
+            recalls.append(len(exact & set(approx)) / 10)
+        print(f"\n{label}: {len(rows):,} chunks, strategies {sorted(strategies)}")
+        print(f"  hybrid top-8        {summary(latencies)}")
+        print(f"  vector channel      {summary(vector_ms)}")
+        print(f"  text channel        {summary(text_ms)}")
+        print(f"  vector recall@10    mean {np.mean(recalls):.4f}   p5 {percentile(recalls, 5):.2f}   "
+              f"min {min(recalls):.2f}")
+        print(f"  source chunk in top 8: {found / len(latencies):.1%}")
+        for key in env:
+            os.environ.pop(key)
+    conf.get.cache_clear()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--bases", type=int, default=100)
+    parser.add_argument("--doc-chunks", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--fresh", action="store_true", help="rebuild the corpus even if one exists")
+    args = parser.parse_args()
+    name = f"retrieval-{args.chunks}"
+    built = (Path(__file__).resolve().parents[1] / ".data" / "bench" / name / "build.txt").exists()
+    with bench_database(name, fresh=args.fresh or not built):
+        from django.conf import settings
+
+        data_dir = Path(settings.DATA_DIR)
+        if not (data_dir / "build.txt").exists():
+            print(f"building {args.chunks:,} chunks in {data_dir} …", flush=True)
+            clock = Timer()
+            build(chunks=args.chunks, bases=args.bases, doc_chunks=args.doc_chunks, data_dir=data_dir,
+                  seed=args.seed)
+            print(f"built in {clock.seconds / 60:.1f} min", flush=True)
+        run(data_dir=data_dir, queries=args.queries, seed=args.seed)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Forms of the knowledge pages. They only parse input; the services validate and write."""
+
+from __future__ import annotations
+
+from django import forms
+
+from knowledge import retrieval
+from knowledge.chunking import MAX_CHUNK_TOKENS, MIN_CHUNK_TOKENS
+from knowledge.parsing import formats
+from knowledge.services import LOCAL_EMBEDDER_ID
+from providers import local_embedder
+from providers.models import ModelKind, ProviderModel
+
+ACCEPT = ",".join(sorted(formats.EXTENSIONS))
+
+
+def embedding_choices(workspace_id: str) -> list[tuple[str, str]]:
+    choices = [(LOCAL_EMBEDDER_ID, f"Built-in local embedder ({local_embedder.DIMENSIONS} dimensions, lexical, "
+                                   "no provider needed)")]
+    models = (ProviderModel.objects.filter(workspace_id=workspace_id, kind=ModelKind.EMBEDDING, is_enabled=True,
+                                           provider__is_enabled=True)
+              .select_related("provider").order_by("provider__name", "model"))
+    for entry in models:
+        dims = f"{entry.embedding_dimensions} dimensions" if entry.embedding_dimensions else "dimensions unknown"
+        choices.append((entry.pk, f"{entry.provider.name}: {entry.model} ({dims})"))
+    return choices
+
+
+class KnowledgeBaseForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="How bots and people will recognise it, e.g. 'Support FAQ'.")
+    description = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    embedding_model = forms.ChoiceField(
+        label="Embedding model",
+        help_text="Fixed once the base has documents. The built-in embedder matches shared words only; a "
+                  "provider's embedding model also finds paraphrases.")
+    chunk_size = forms.IntegerField(label="Chunk size (tokens)", min_value=MIN_CHUNK_TOKENS,
+                                    max_value=MAX_CHUNK_TOKENS, initial=512,
+                                    help_text="Longer chunks give more context per hit; shorter ones more precise hits.")
+    chunk_overlap = forms.IntegerField(label="Chunk overlap (tokens)", min_value=0, initial=64,
+                                       help_text="Text repeated between consecutive chunks, up to half the size.")
+
+    def __init__(self, *args, workspace_id: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["embedding_model"].choices = embedding_choices(workspace_id)
+
+
+class KnowledgeBaseEditForm(KnowledgeBaseForm):
+    def __init__(self, *args, knowledge_base, has_documents: bool, **kwargs):
+        kwargs.setdefault("initial", {
+            "name": knowledge_base.name, "description": knowledge_base.description,
+            "embedding_model": knowledge_base.embedding_model_id or LOCAL_EMBEDDER_ID,
+            "chunk_size": knowledge_base.chunk_size, "chunk_overlap": knowledge_base.chunk_overlap,
+        })
+        super().__init__(*args, workspace_id=knowledge_base.workspace_id, **kwargs)
+        self.fields["chunk_size"].help_text += " Applies to documents indexed from now on; re-index the others."
+        if has_documents:
+            self.fields["embedding_model"].disabled = True
+            self.fields["embedding_model"].help_text = "Fixed: the base has documents (every vector depends on it)."
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class UploadForm(forms.Form):
+    files = forms.FileField(label="Files", widget=MultipleFileInput(attrs={"multiple": True, "accept": ACCEPT}),
+                            help_text=f"{formats.SUPPORTED_DESCRIPTION}; several at once if you like.")
+
+
+class UrlImportForm(forms.Form):
+    url = forms.CharField(label="URL", max_length=2000,
+                          widget=forms.URLInput(attrs={"placeholder": "https://example.com/help/shipping",
+                                                       "inputmode": "url", "spellcheck": "false"}),
+                          help_text="A web page or a file (PDF, Word, …). Private network addresses are refused.")
+
+
+class HitTestForm(forms.Form):
+    query = forms.CharField(max_length=retrieval.MAX_QUERY_CHARS, widget=forms.TextInput(
+        attrs={"placeholder": "Ask what a user would ask…", "autocomplete": "off"}))
+    top_k = forms.IntegerField(label="Top k", min_value=1, max_value=retrieval.MAX_TOP_K, initial=8)
+    score_threshold = forms.FloatField(label="Score threshold", min_value=0, max_value=1, required=False,
+                                       help_text="0–1; empty for none.")
+
+
+class ChunkEditForm(forms.Form):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), max_length=100_000, strip=True)

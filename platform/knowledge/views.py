@@ -1,0 +1,323 @@
+"""Server-rendered pages: knowledge bases, their documents (upload, import by URL, status and
+progress), chunks, and hit testing.
+
+Every member sees them and may run hit tests; editors and above change them.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role, role_at_least
+from accounts.tenancy import WorkspaceAccess
+from knowledge import embedding, retrieval, selectors, services
+from knowledge.forms import (
+    ChunkEditForm,
+    HitTestForm,
+    KnowledgeBaseEditForm,
+    KnowledgeBaseForm,
+    UploadForm,
+    UrlImportForm,
+)
+from knowledge.models import Chunk, Document, KnowledgeBase, chunk_pk
+from switchboard.api.errors import ApiError
+
+_EDITORS_ONLY = "Only editors, admins and owners change knowledge bases."
+
+
+def _access(request: HttpRequest) -> WorkspaceAccess:
+    access = request.workspace_access
+    if not access:
+        raise Http404("You are not a member of any workspace.")
+    return access
+
+
+def _can_edit(access: WorkspaceAccess) -> bool:
+    return role_at_least(access.role, Role.EDITOR)
+
+
+def _base(access: WorkspaceAccess, base_id: str) -> KnowledgeBase:
+    base = selectors.knowledge_base_get(workspace_id=access.workspace.pk, knowledge_base_id=base_id)
+    if base is None:
+        raise Http404("No such knowledge base.")
+    return base
+
+
+def _document(access: WorkspaceAccess, document_id: str) -> Document:
+    document = selectors.document_get(workspace_id=access.workspace.pk, document_id=document_id)
+    if document is None:
+        raise Http404("No such document.")
+    return document
+
+
+def _refused(request: HttpRequest, to: str, *args) -> HttpResponse:
+    messages.error(request, _EDITORS_ONLY)
+    return redirect(to, *args)
+
+
+def _form_error(form, exc: ApiError) -> None:
+    form.add_error(exc.param if exc.param in form.fields else None, exc.message)
+
+
+# -- bases ---------------------------------------------------------------------------------------------
+
+@login_required
+def base_list(request: HttpRequest) -> HttpResponse:
+    access = _access(request)
+    return render(request, "knowledge/base_list.html", {
+        "bases": selectors.knowledge_base_list(workspace_id=access.workspace.pk), "can_edit": _can_edit(access)})
+
+
+@login_required
+def base_create_view(request: HttpRequest) -> HttpResponse:
+    access = _access(request)
+    if not _can_edit(access):
+        return _refused(request, "knowledge:base_list")
+    form = KnowledgeBaseForm(request.POST or None, workspace_id=access.workspace.pk)
+    if request.method == "POST" and form.is_valid():
+        try:
+            base = services.knowledge_base_create(
+                workspace=access.workspace, name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"], embedding_model_id=form.cleaned_data["embedding_model"],
+                chunk_size=form.cleaned_data["chunk_size"], chunk_overlap=form.cleaned_data["chunk_overlap"])
+        except ApiError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, f"Created {base.name}. Add documents to it.")
+            return redirect("knowledge:base_detail", base.pk)
+    return render(request, "knowledge/base_form.html", {"form": form, "base": None})
+
+
+@login_required
+def base_edit_view(request: HttpRequest, base_id: str) -> HttpResponse:
+    access = _access(request)
+    base = _base(access, base_id)
+    if not _can_edit(access):
+        return _refused(request, "knowledge:base_detail", base.pk)
+    has_documents = base.document_count > 0
+    form = KnowledgeBaseEditForm(request.POST or None, knowledge_base=base, has_documents=has_documents)
+    if request.method == "POST" and form.is_valid():
+        changes = {key: form.cleaned_data[key] for key in ("name", "description", "chunk_size", "chunk_overlap")}
+        if not has_documents:
+            changes["embedding_model_id"] = form.cleaned_data["embedding_model"]
+        try:
+            services.knowledge_base_update(knowledge_base=base, **changes)
+        except ApiError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, f"Saved {form.cleaned_data['name']}.")
+            return redirect("knowledge:base_detail", base.pk)
+    return render(request, "knowledge/base_form.html", {"form": form, "base": base})
+
+
+@require_POST
+@login_required
+def base_delete_view(request: HttpRequest, base_id: str) -> HttpResponse:
+    access = _access(request)
+    base = _base(access, base_id)
+    if not _can_edit(access):
+        return _refused(request, "knowledge:base_detail", base.pk)
+    services.knowledge_base_delete(knowledge_base=base)
+    messages.success(request, f"Deleted {base.name} with its documents.")
+    return redirect("knowledge:base_list")
+
+
+def _detail_context(access: WorkspaceAccess, base: KnowledgeBase, **forms) -> dict:
+    documents = list(selectors.document_list(knowledge_base=base)[:500])
+    return {
+        "base": base, "documents": documents, "can_edit": _can_edit(access),
+        "processing": any(doc.is_processing for doc in documents),
+        "upload_form": forms.get("upload_form") or UploadForm(),
+        "url_form": forms.get("url_form") or UrlImportForm(),
+    }
+
+
+@login_required
+def base_detail(request: HttpRequest, base_id: str) -> HttpResponse:
+    access = _access(request)
+    base = _base(access, base_id)
+    return render(request, "knowledge/base_detail.html", _detail_context(access, base))
+
+
+@login_required
+def base_documents_fragment(request: HttpRequest, base_id: str) -> HttpResponse:
+    """The documents table alone: polled by the detail page while documents are being indexed."""
+    access = _access(request)
+    base = _base(access, base_id)
+    response = render(request, "knowledge/_documents.html", _detail_context(access, base))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@login_required
+def document_upload_view(request: HttpRequest, base_id: str) -> HttpResponse:
+    access = _access(request)
+    base = _base(access, base_id)
+    if not _can_edit(access):
+        return _refused(request, "knowledge:base_detail", base.pk)
+    files = request.FILES.getlist("files")
+    if not files:
+        form = UploadForm()
+        form.add_error(None, "Choose at least one file.")
+        return render(request, "knowledge/base_detail.html", _detail_context(access, base, upload_form=form),
+                      status=400)
+    added, refused = [], []
+    for upload in files:
+        try:
+            services.document_create_from_upload(knowledge_base=base, file=upload, created_by=request.user)
+        except ApiError as exc:
+            refused.append(f"{upload.name}: {exc.message}")
+        else:
+            added.append(upload.name)
+    if added:
+        messages.success(request, f"Added {len(added)} file{'s' if len(added) > 1 else ''}; indexing has started.")
+    for problem in refused:
+        messages.error(request, problem)
+    return redirect("knowledge:base_detail", base.pk)
+
+
+@require_POST
+@login_required
+def document_import_view(request: HttpRequest, base_id: str) -> HttpResponse:
+    access = _access(request)
+    base = _base(access, base_id)
+    if not _can_edit(access):
+        return _refused(request, "knowledge:base_detail", base.pk)
+    form = UrlImportForm(request.POST)
+    if form.is_valid():
+        try:
+            services.document_create_from_url(knowledge_base=base, url=form.cleaned_data["url"],
+                                              created_by=request.user)
+        except ApiError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, "Import started.")
+            return redirect("knowledge:base_detail", base.pk)
+    return render(request, "knowledge/base_detail.html", _detail_context(access, base, url_form=form), status=400)
+
+
+# -- documents and chunks ---------------------------------------------------------------------------------
+
+@login_required
+def document_detail(request: HttpRequest, document_id: str) -> HttpResponse:
+    access = _access(request)
+    document = _document(access, document_id)
+    chunks = selectors.chunk_list(knowledge_base=document.knowledge_base, document_id=document.pk)
+    page = Paginator(chunks, 50).get_page(request.GET.get("page"))
+    return render(request, "knowledge/document_detail.html", {
+        "document": document, "base": document.knowledge_base, "page": page, "can_edit": _can_edit(access)})
+
+
+def _document_action(request: HttpRequest, document_id: str, action) -> HttpResponse:
+    access = _access(request)
+    document = _document(access, document_id)
+    back = request.POST.get("next") == "document"
+    target = ("knowledge:document_detail", document.pk) if back else ("knowledge:base_detail", document.knowledge_base_id)
+    if not _can_edit(access):
+        return _refused(request, *target)
+    try:
+        message = action(document)
+    except ApiError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, message)
+    if action is _delete:
+        return redirect("knowledge:base_detail", document.knowledge_base_id)
+    return redirect(*target)
+
+
+def _toggle(document: Document) -> str:
+    services.document_set_enabled(document=document, enabled=not document.enabled)
+    return f"{'Enabled' if document.enabled else 'Disabled'} {document.name}."
+
+
+def _reindex(document: Document) -> str:
+    services.document_reindex(document=document)
+    return f"Re-indexing {document.name}; its current index answers until the new one is ready."
+
+
+def _delete(document: Document) -> str:
+    services.document_delete(document=document)
+    return f"Deleted {document.name} and its chunks."
+
+
+@require_POST
+@login_required
+def document_toggle_view(request: HttpRequest, document_id: str) -> HttpResponse:
+    return _document_action(request, document_id, _toggle)
+
+
+@require_POST
+@login_required
+def document_reindex_view(request: HttpRequest, document_id: str) -> HttpResponse:
+    return _document_action(request, document_id, _reindex)
+
+
+@require_POST
+@login_required
+def document_delete_view(request: HttpRequest, document_id: str) -> HttpResponse:
+    return _document_action(request, document_id, _delete)
+
+
+def _chunk(access: WorkspaceAccess, chunk_id: str) -> Chunk:
+    pk = chunk_pk(chunk_id)
+    chunk = (Chunk.objects.filter(workspace=access.workspace, pk=pk).defer("embedding", "search_vector")
+             .select_related("document", "knowledge_base").first() if pk is not None else None)
+    if chunk is None:
+        raise Http404("No such chunk.")
+    return chunk
+
+
+@login_required
+def chunk_edit_view(request: HttpRequest, chunk_id: str) -> HttpResponse:
+    access = _access(request)
+    chunk = _chunk(access, chunk_id)
+    if not _can_edit(access):
+        return _refused(request, "knowledge:document_detail", chunk.document_id)
+    form = ChunkEditForm(request.POST or None, initial={"text": chunk.text})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.chunk_update(chunk=chunk, text=form.cleaned_data["text"])
+        except ApiError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, f"Saved chunk {chunk.position + 1}; it was re-embedded.")
+            return redirect("knowledge:document_detail", chunk.document_id)
+    return render(request, "knowledge/chunk_form.html", {"form": form, "chunk": chunk, "document": chunk.document,
+                                                         "base": chunk.knowledge_base})
+
+
+@require_POST
+@login_required
+def chunk_toggle_view(request: HttpRequest, chunk_id: str) -> HttpResponse:
+    access = _access(request)
+    chunk = _chunk(access, chunk_id)
+    if not _can_edit(access):
+        return _refused(request, "knowledge:document_detail", chunk.document_id)
+    services.chunk_update(chunk=chunk, enabled=not chunk.enabled)
+    messages.success(request, f"{'Disabled' if chunk.enabled else 'Enabled'} chunk {chunk.position + 1}.")
+    return redirect("knowledge:document_detail", chunk.document_id)
+
+
+# -- hit testing ------------------------------------------------------------------------------------------
+
+@login_required
+def hit_test_view(request: HttpRequest, base_id: str) -> HttpResponse:
+    access = _access(request)
+    base = _base(access, base_id)
+    form = HitTestForm(request.GET if "query" in request.GET else None)
+    result = None
+    if form.is_bound and form.is_valid():
+        try:
+            result = retrieval.search(workspace_id=access.workspace.pk, knowledge_base_ids=[base.pk],
+                                      query=form.cleaned_data["query"], top_k=form.cleaned_data["top_k"],
+                                      score_threshold=form.cleaned_data["score_threshold"])
+        except embedding.EmbeddingError as exc:
+            form.add_error(None, f"The query could not be embedded: {exc.message}")
+    return render(request, "knowledge/hit_test.html", {"base": base, "form": form, "result": result})
