@@ -1,0 +1,85 @@
+"""Reads: actions, operations, and the egress policy a workspace's outbound calls run under."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+from django.db.models import Count, Q, QuerySet
+
+from actions import conf
+from actions.models import Action, EgressAllowlistEntry, Operation
+from switchboard import egress
+
+logger = logging.getLogger(__name__)
+
+
+def action_list(*, workspace_id: str) -> QuerySet[Action]:
+    return (Action.objects.for_workspace(workspace_id)
+            .defer("spec_text", "import_report")
+            .annotate(operation_count=Count("operations"),
+                      enabled_operation_count=Count("operations", filter=Q(operations__enabled=True)))
+            .order_by("name", "created_at"))
+
+
+def action_get(*, workspace_id: str, action_id: str) -> Action | None:
+    return Action.objects.for_workspace(workspace_id).filter(pk=action_id).first()
+
+
+def operation_list(*, action: Action, enabled: bool | None = None, search: str = "",
+                   consequential: bool | None = None) -> QuerySet[Operation]:
+    operations = Operation.objects.filter(action=action).order_by("position")
+    if enabled is not None:
+        operations = operations.filter(enabled=enabled)
+    if search:
+        operations = operations.filter(Q(name__icontains=search) | Q(path__icontains=search)
+                                       | Q(summary__icontains=search))
+    if consequential is not None:
+        operations = operations.filter(Q(consequential_override=consequential)
+                                       | Q(consequential_override__isnull=True,
+                                           consequential_default=consequential))
+    return operations
+
+
+def operation_get(*, action: Action, operation: str) -> Operation | None:
+    """By id, or else by tool name (``listPets``)."""
+    found = Operation.objects.filter(action=action, pk=operation).first()
+    if found is None:
+        found = Operation.objects.filter(action=action, name=operation).first()
+    if found is not None:
+        found.action = action
+    return found
+
+
+def allowlist_values(*, workspace_id: str) -> tuple[str, ...]:
+    return tuple(EgressAllowlistEntry.objects.filter(workspace_id=workspace_id)
+                 .order_by("value").values_list("value", flat=True))
+
+
+def tool_policy(*, workspace_id: str) -> egress.EgressPolicy:
+    """The policy for calls to actions' APIs (and their OAuth2 token endpoints)."""
+    settings = conf.get()
+    return _policy(allowlist_values(workspace_id=workspace_id), settings.tool_connect_timeout_seconds,
+                   settings.tool_timeout_seconds, settings.tool_max_response_bytes)
+
+
+def spec_fetch_policy(*, workspace_id: str) -> egress.EgressPolicy:
+    settings = conf.get()
+    return _policy(allowlist_values(workspace_id=workspace_id), settings.tool_connect_timeout_seconds,
+                   settings.spec_fetch_timeout_seconds, settings.max_spec_bytes)
+
+
+@lru_cache(maxsize=256)
+def _policy(entries: tuple[str, ...], connect_timeout: float, total_timeout: float,
+            max_response_bytes: int) -> egress.EgressPolicy:
+    usable: list[str] = []
+    for entry in entries:
+        try:
+            egress.EgressPolicy.from_allowlist([entry])
+        except ValueError:
+            logger.warning("ignoring an invalid egress allowlist entry")
+            continue
+        usable.append(entry)
+    return egress.EgressPolicy.from_allowlist(
+        usable, connect_timeout=connect_timeout, read_timeout=total_timeout, total_timeout=total_timeout,
+        max_response_bytes=max_response_bytes)
