@@ -59,6 +59,7 @@ class Action(WorkspaceScopedModel):
     oauth_token_expires_at = models.DateTimeField(null=True, blank=True)
 
     import_report = models.JSONField(default=dict, blank=True)
+    import_counts = models.JSONField(default=dict, blank=True, help_text="The report's counts, for lists.")
     last_imported_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=200, blank=True, db_index=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

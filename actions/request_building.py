@@ -169,9 +169,12 @@ def join_url(base_url: str, path: str, query: Iterable[str] = ()) -> str:
     return base + path + ("?" + "&".join(pairs) if pairs else "")
 
 
-def append_query(url: str, pairs: Iterable[tuple[str, str]]) -> str:
-    """``url`` with more query parameters, encoded like :func:`build_request` encodes them."""
-    encoded = [f"{_encode(name, safe='[]')}={_encode(value)}" for name, value in pairs]
+def append_query(url: str, pairs: Iterable[tuple[str, str]], *, encode_values: bool = True) -> str:
+    """``url`` with more query parameters, encoded like :func:`build_request` encodes them.
+
+    ``encode_values=False`` is for display copies whose values are masks, not data.
+    """
+    encoded = [f"{_encode(name, safe='[]')}={_encode(value) if encode_values else value}" for name, value in pairs]
     if not encoded:
         return url
     return url + ("&" if "?" in url else "?") + "&".join(encoded)

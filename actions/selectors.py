@@ -22,8 +22,11 @@ def action_list(*, workspace_id: str) -> QuerySet[Action]:
             .order_by("name", "created_at"))
 
 
-def action_get(*, workspace_id: str, action_id: str) -> Action | None:
-    return Action.objects.for_workspace(workspace_id).filter(pk=action_id).first()
+def action_get(*, workspace_id: str, action_id: str, with_spec: bool = False) -> Action | None:
+    actions = Action.objects.for_workspace(workspace_id)
+    if not with_spec:
+        actions = actions.defer("spec_text", "import_report")
+    return actions.filter(pk=action_id).first()
 
 
 def operation_list(*, action: Action, enabled: bool | None = None, search: str = "",

@@ -5,7 +5,8 @@ The server runs from `.data/bench/<name>/postgres` (never the development or tes
 settings for a dedicated machine (shared_buffers, maintenance_work_mem for HNSW builds), and is
 stopped when the benchmark ends.
 
-The corpus: pseudo-words (syllable strings) drawn from a Zipf distribution, mixed with the words
+The corpus: real English words (ranked by their frequency in the installed packages' docstrings)
+drawn from a Zipf distribution, mixed with the words
 of one of a few hundred topics per document, in sentences of 8–16 words. That gives full-text
 search realistic term frequencies (a few very common words, a long tail) and the local embedder
 realistic neighbourhoods (chunks of a topic are near each other, not duplicates).
@@ -110,7 +111,26 @@ def _configure_server(postgres) -> bool:
 
 # -- corpus ------------------------------------------------------------------------------------------------
 
-SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"] + ["sh" + v for v in "aeiou"]
+def real_vocabulary(limit: int = 30_000) -> list[str]:
+    """English words ranked by frequency, from the docstrings of the installed Python packages
+    (real words give the local embedder's character trigrams a realistic spread)."""
+    import collections
+    import re
+    import sysconfig
+
+    counts: collections.Counter[str] = collections.Counter()
+    site = Path(sysconfig.get_paths()["purelib"])
+    for path in sorted(site.glob("**/*.py"))[:8000]:
+        try:
+            source = path.read_text(errors="ignore")
+        except OSError:
+            continue
+        for doc in re.findall(r'"""(.*?)"""', source, re.DOTALL):
+            counts.update(word.lower() for word in re.findall(r"[A-Za-z]{2,}", doc))
+    return [word for word, count in counts.most_common(limit) if count >= 2]
+
+
+FUNCTION_WORDS = 150
 
 
 @dataclass
@@ -119,28 +139,33 @@ class Corpus:
     global_p: np.ndarray
     topics: np.ndarray  # (topics, words per topic) vocabulary indices
     seed: int
+    topic_share: float = 0.45
+
+    @property
+    def function_p(self) -> np.ndarray:
+        head = self.global_p[:FUNCTION_WORDS]
+        return head / head.sum()
 
     @classmethod
-    def make(cls, *, vocabulary: int = 30_000, topics: int = 400, topic_words: int = 250, seed: int = 7) -> "Corpus":
+    def make(cls, *, topics: int = 400, topic_words: int = 250, seed: int = 7) -> Corpus:
         rng = np.random.default_rng(seed)
-        words: set[str] = set()
-        while len(words) < vocabulary:
-            count = rng.integers(2, 5)
-            words.add("".join(SYLLABLES[i] for i in rng.integers(0, len(SYLLABLES), count)))
-        vocab = sorted(words, key=lambda w: (len(w), w))
-        rng.shuffle(vocab)
-        ranks = np.arange(1, vocabulary + 1, dtype=np.float64)
-        p = 1.0 / (ranks + 2.7) ** 1.07
+        vocab = real_vocabulary()
+        ranks = np.arange(1, len(vocab) + 1, dtype=np.float64)
+        p = 1.0 / (ranks + 2.7) ** 1.07  # Zipf's law over the real frequency ranks
         p /= p.sum()
-        topic_table = np.stack([rng.choice(np.arange(300, vocabulary), size=topic_words, replace=False)
+        topic_table = np.stack([rng.choice(np.arange(300, len(vocab)), size=topic_words, replace=False)
                                 for _ in range(topics)])
         return cls(vocab, p, topic_table, seed)
 
     def chunk_text(self, rng: np.random.Generator, topic: int) -> str:
+        # Like real prose: function words from the head of the distribution, content words mostly
+        # from the document's topic (words are bursty), a few from anywhere in the long tail.
         length = int(rng.integers(70, 130))
-        from_topic = rng.random(length) < 0.3
-        ids = np.where(from_topic, self.topics[topic][rng.integers(0, self.topics.shape[1], length)],
-                       rng.choice(len(self.vocabulary), size=length, p=self.global_p))
+        kind = rng.random(length)
+        ids = np.where(kind < 0.45, rng.choice(FUNCTION_WORDS, size=length, p=self.function_p),
+                       np.where(kind < 0.45 + self.topic_share,
+                                self.topics[topic][rng.integers(0, self.topics.shape[1], length)],
+                                rng.choice(len(self.vocabulary), size=length, p=self.global_p)))
         words = [self.vocabulary[i] for i in ids]
         sentences, start = [], 0
         while start < len(words):

@@ -26,15 +26,36 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.knowledge_common import Corpus, Timer, bench_database, embed_parallel, percentile, summary  # noqa: E402
+from bench.knowledge_common import (
+    Corpus,
+    Timer,
+    bench_database,
+    embed_parallel,
+    percentile,
+    summary,
+)
 
 BATCH = 20_000
 
 
-def build(*, chunks: int, bases: int, doc_chunks: int, data_dir: Path, seed: int) -> None:
-    from django.db import connection, transaction
+def clustered_vectors(topics: np.ndarray, documents: np.ndarray, seed: int) -> np.ndarray:
+    """Neural-like embeddings with structure at two scales: a random direction per topic, a
+    document direction near its topic's, each chunk near its document's (as provider embedding
+    models place passages: related text close, unrelated text near-orthogonal)."""
+    topic_rng = np.random.default_rng(seed)
+    centers = topic_rng.standard_normal((400, 384)).astype(np.float32)
+    centers /= np.linalg.norm(centers, axis=1, keepdims=True)
+    doc_rng = np.random.default_rng(seed + 1)
+    doc_offsets = 0.04 * doc_rng.standard_normal((int(documents.max()) + 1, 384)).astype(np.float32)
+    rng = np.random.default_rng(seed + int(documents[0]) + 2)
+    vectors = (centers[topics] + doc_offsets[documents]
+               + 0.03 * rng.standard_normal((len(topics), 384)).astype(np.float32))
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
+
+def build(*, chunks: int, bases: int, doc_chunks: int, data_dir: Path, seed: int, vectors_kind: str = "local") -> None:
     from accounts.models import Workspace
+    from django.db import connection, transaction
     from knowledge.models import TEXT_SEARCH_CONFIG, Document, KnowledgeBase
     from knowledge.search_text import expand_cjk
 
@@ -74,7 +95,10 @@ def build(*, chunks: int, bases: int, doc_chunks: int, data_dir: Path, seed: int
         texts = [corpus.chunk_text(rng, int(chunk_topic[i])) for i in range(start, end)]
         gen_s += clock.seconds
         clock = Timer()
-        vectors = embed_parallel(texts)
+        if vectors_kind == "clustered":
+            vectors = clustered_vectors(chunk_topic[start:end], chunk_doc[start:end], seed)
+        else:
+            vectors = embed_parallel(texts)
         embeddings[start:end] = vectors
         embed_s += clock.seconds
         clock = Timer()
@@ -129,10 +153,9 @@ def build(*, chunks: int, bases: int, doc_chunks: int, data_dir: Path, seed: int
         + " ".join(f"{k.replace(' ', '_')}={v:.1f}s" for k, v in timings.items()) + "\n")
 
 
-def run(*, data_dir: Path, queries: int, seed: int) -> None:
+def run(*, data_dir: Path, queries: int, seed: int, vectors_kind: str = "local") -> None:
     from django.db import connection
-
-    from knowledge import conf, retrieval
+    from knowledge import conf, embedding, retrieval
     from knowledge.models import KnowledgeBase
     from providers import local_embedder
 
@@ -174,6 +197,13 @@ def run(*, data_dir: Path, queries: int, seed: int) -> None:
             cursor.execute("SELECT id, text FROM knowledge_chunk WHERE id = ANY(%s)", [[int(ids[p]) for p in picks]])
             texts = dict(cursor.fetchall())
         questions = [corpus.query_for(rng, texts[int(ids[p])], int(topic[p])) for p in picks]
+        query_vectors = {}
+        if vectors_kind == "clustered":
+            # A question's vector: near its source chunk (the text channel still gets the words).
+            for p, question in zip(picks, questions):
+                vector = np.asarray(embeddings[p]) + 0.03 * rng.standard_normal(384).astype(np.float32)
+                query_vectors[question] = vector / np.linalg.norm(vector)
+            embedding.embed_texts = lambda model, texts: np.stack([query_vectors[t] for t in texts])
         for question in questions[:20]:  # warm-up
             retrieval.search(workspace_id=workspace_id, knowledge_base_ids=[b.pk for b in scope_bases],
                              query=question, top_k=8)
@@ -188,7 +218,9 @@ def run(*, data_dir: Path, queries: int, seed: int) -> None:
                 strategies.add(channel.strategy)
             found += int(ids[p]) in {int(h.chunk_id[4:]) for h in result.hits}
             # Recall of the vector channel exactly as retrieval runs it, against brute force.
-            query_vector = local_embedder.embed_one(question)
+            query_vector = query_vectors.get(question)
+            if query_vector is None:
+                query_vector = local_embedder.embed_one(question)
             ranked, _ = retrieval._vector_candidates(scope_bases, query_vector, retrieval.candidate_pool(8))
             approx = [r.key for r in ranked[:10]]
             scores = scope_vectors @ query_vector
@@ -214,8 +246,11 @@ def main() -> None:
     parser.add_argument("--doc-chunks", type=int, default=50)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--fresh", action="store_true", help="rebuild the corpus even if one exists")
+    parser.add_argument("--vectors", choices=("local", "clustered"), default="local",
+                        help="local: the built-in embedder (default); clustered: synthetic neural-like "
+                             "embeddings (topic directions plus noise), to see HNSW on structured vectors")
     args = parser.parse_args()
-    name = f"retrieval-{args.chunks}"
+    name = f"retrieval-{args.chunks}" + ("-clustered" if args.vectors == "clustered" else "")
     built = (Path(__file__).resolve().parents[1] / ".data" / "bench" / name / "build.txt").exists()
     with bench_database(name, fresh=args.fresh or not built):
         from django.conf import settings
@@ -225,9 +260,9 @@ def main() -> None:
             print(f"building {args.chunks:,} chunks in {data_dir} …", flush=True)
             clock = Timer()
             build(chunks=args.chunks, bases=args.bases, doc_chunks=args.doc_chunks, data_dir=data_dir,
-                  seed=args.seed)
+                  seed=args.seed, vectors_kind=args.vectors)
             print(f"built in {clock.seconds / 60:.1f} min", flush=True)
-        run(data_dir=data_dir, queries=args.queries, seed=args.seed)
+        run(data_dir=data_dir, queries=args.queries, seed=args.seed, vectors_kind=args.vectors)
 
 
 if __name__ == "__main__":

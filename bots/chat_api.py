@@ -91,8 +91,13 @@ class BotChatApi(WorkspaceScopedMixin, APIView):
         data.is_valid(raise_exception=True)
         params = data.validated_data
         end_user = params["user"] or (f"user:{request.user.pk}" if getattr(request.user, "pk", None) else "api")
+        # A signed-in person talking to the draft is the admin UI's preview.
+        from accounts.authentication import ApiKeyPrincipal
+
+        preview = params["version"] == "draft" and not isinstance(request.user, ApiKeyPrincipal)
         accepted = turn_accept(workspace=self.workspace, bot=bot, text=params["message"], inputs=params["inputs"],
-                               conversation_id=params["conversation_id"], end_user=end_user, channel=Channel.API,
+                               conversation_id=params["conversation_id"], end_user=end_user,
+                               channel=Channel.PREVIEW if preview else Channel.API,
                                use_draft=params["version"] == "draft")
         assistant = accepted.assistant_message
         if params["stream"]:

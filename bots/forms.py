@@ -15,8 +15,9 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from rest_framework.exceptions import ValidationError as DrfValidationError
 
-from bots.config import VARIABLE_TYPES, normalise
+from bots.config import VARIABLE_TYPES, normalise, validate_config
 from providers.models import ModelKind, ProviderModel
 
 EXTRA_VARIABLE_ROWS = 2
@@ -84,7 +85,7 @@ def flatten_errors(detail: Any, path: str = "") -> list[tuple[str, str]]:
 
 
 def _parse_path(param: str) -> list[str | int]:
-    return [int(index) if index is not None else name for index, name in _PATH_PART.findall(param or "")]
+    return [int(index) if index else name for index, name in _PATH_PART.findall(param or "")]
 
 
 # -- variables --------------------------------------------------------------------------------------
@@ -163,7 +164,7 @@ class VariableRow:
 
 def variable_rows_from_post(data) -> list[VariableRow]:
     """The rows sent, in order, without blank rows and rows ticked for removal."""
-    indexes = sorted({int(match.group(1)) for key in data.keys()
+    indexes = sorted({int(match.group(1)) for key in data
                       if (match := re.fullmatch(r"var-(\d+)-name", key)) and int(match.group(1)) < MAX_VARIABLE_ROWS})
     rows = [VariableRow.from_post(data, index) for index in indexes
             if data.get(f"var-{index}-delete") not in ("on", "true", "1")]
@@ -188,7 +189,7 @@ def chat_model_choices(workspace, current_id: str | None = None) -> list[tuple[s
 class BotForm(forms.Form):
     name = forms.CharField(max_length=100)
     slug = forms.SlugField(max_length=64, required=False,
-                           help_text="Letters, digits, hyphens. The bot's `model` name on the OpenAI-compatible API; "
+                           help_text="Letters, digits, hyphens. The bot's model name on the OpenAI-compatible API; "
                                      "left empty, it is made from the name.",
                            widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
     description = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -247,7 +248,7 @@ class BotForm(forms.Form):
         self.has_chat_models = len(self.fields["provider_model_id"].choices) > 1
         if bot is not None:
             self.fields["slug"].required = True
-            self.fields["slug"].help_text = ("The bot's `model` name on the OpenAI-compatible API; changing it "
+            self.fields["slug"].help_text = ("The bot's model name on the OpenAI-compatible API; changing it "
                                              "breaks clients that use the old one.")
         if data is None:
             self.variable_rows = [VariableRow.from_config(i, v) for i, v in enumerate(config["variables"])]
@@ -328,6 +329,13 @@ class BotForm(forms.Form):
                 variables.append(variable)
         if any(row.errors for row in self.variable_rows):
             self._flag_variables()
+        elif self._errors and "system_prompt" in cleaned:
+            # The services will not run while other fields are invalid: check the prompt and the
+            # variables now, so every problem shows on the first submission.
+            try:
+                validate_config({"system_prompt": cleaned["system_prompt"], "variables": variables}, partial_base={})
+            except DrfValidationError as exc:
+                self.add_validation_errors(exc.detail)
         cleaned["variables"] = variables
         return cleaned
 

@@ -77,6 +77,18 @@ def _model_summary(model_id: str | None, models: dict[str, ProviderModel]) -> di
             "problem": "" if usable else "This model or its provider is disabled."}
 
 
+def _member_emails(access: WorkspaceAccess, end_users) -> dict[str, str]:
+    """`user:<id>` (conversations started from the UI) → the member's email, for this workspace's members."""
+    from accounts.models import Membership
+
+    ids = {value.removeprefix("user:") for value in end_users if value.startswith("user:")}
+    if not ids:
+        return {}
+    members = Membership.objects.filter(workspace=access.workspace, user_id__in=ids).values_list("user_id",
+                                                                                                  "user__email")
+    return {f"user:{user_id}": email for user_id, email in members}
+
+
 # -- list ------------------------------------------------------------------------------------------
 
 @login_required
@@ -161,8 +173,11 @@ def bot_detail(request: HttpRequest, bot_id: str) -> HttpResponse:
     bot = _bot(access, bot_id)
     config = normalise(bot.config)
     model_id = config["model"].get("provider_model_id")
-    conversations = (Conversation.objects.for_workspace(access.workspace).filter(bot=bot)
-                     .annotate(message_count=Count("messages")).order_by("-created_at")[:RECENT_CONVERSATIONS])
+    conversations = list(Conversation.objects.for_workspace(access.workspace).filter(bot=bot)
+                         .annotate(message_count=Count("messages")).order_by("-created_at")[:RECENT_CONVERSATIONS])
+    emails = _member_emails(access, [c.end_user for c in conversations])
+    for conversation in conversations:
+        conversation.member_email = emails.get(conversation.end_user, "")
     return render(request, "bots/bot_detail.html", {
         "bot": bot,
         "config": config,
@@ -256,7 +271,11 @@ def _trace_steps(message: Message) -> list[dict[str, Any]]:
             continue
         kind = step.get("type", "step")
         details = {k: v for k, v in step.items() if k not in ("type", "hits")}
-        steps.append({"type": kind, "hits": step.get("hits") if kind == "retrieval" else None,
+        hits = None
+        if kind == "retrieval":
+            hits = [{**hit, "passage": hit.get("text") or hit.get("snippet") or ""}
+                    for hit in step.get("hits") or [] if isinstance(hit, dict)]
+        steps.append({"type": kind, "hits": hits,
                       "duration_ms": step.get("duration_ms"), "details": details,
                       "details_json": pretty_json(details)})
     return steps
@@ -290,6 +309,7 @@ def conversation_detail(request: HttpRequest, conversation_id: str) -> HttpRespo
         })
     return render(request, "bots/conversation_detail.html", {
         "conversation": conversation, "bot": conversation.bot, "rows": rows,
+        "member_email": _member_emails(access, [conversation.end_user]).get(conversation.end_user, ""),
         "inputs_json": pretty_json(conversation.inputs) if conversation.inputs else "",
         "total_cost": total_cost, "total_tokens": total_tokens,
     })

@@ -5,6 +5,8 @@ Reads need the viewer role (hit testing too, though it is a POST); writes need e
 
 from __future__ import annotations
 
+from accounts.models import Role
+from accounts.tenancy import WorkspaceScopedMixin
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -17,14 +19,19 @@ from drf_spectacular.utils import (
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
-
-from accounts.models import Role
-from accounts.tenancy import WorkspaceScopedMixin
-from knowledge import conf, embedding, retrieval, selectors, services
-from knowledge.models import Chunk, Document, DocumentStatus, KnowledgeBase, chunk_pk, chunk_public_id
-from knowledge.parsing import formats
 from switchboard.api.errors import ApiError
 from switchboard.api.pagination import CursorPagination
+
+from knowledge import conf, embedding, retrieval, selectors, services
+from knowledge.models import (
+    Chunk,
+    Document,
+    DocumentStatus,
+    KnowledgeBase,
+    chunk_pk,
+    chunk_public_id,
+)
+from knowledge.parsing import formats
 
 _ERRORS = {
     400: OpenApiResponse(description="Invalid input. OpenAI-style error body; `error.param` names the field."),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from django.db import connection, transaction
@@ -50,7 +50,7 @@ class ChunkRow:
     body_search: str
 
 
-@lru_cache(maxsize=None)
+@cache
 def _vector_dumper(oid: int) -> type[Dumper]:
     class VectorBinaryDumper(Dumper):
         format = Format.BINARY

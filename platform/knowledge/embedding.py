@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from providers import local_embedder
 
 from knowledge import conf
-from providers import local_embedder
 
 LOCAL_BATCH = 512
 _RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
@@ -94,7 +94,7 @@ def embedder_for(model: EmbeddingModel) -> Callable[[Sequence[str]], np.ndarray]
         inputs = [text if text.strip() else " " for text in texts]
         try:
             vectors = clients.embed(entry.provider, model=entry.model, texts=inputs)
-        except Exception as exc:  # noqa: BLE001 - whatever the SDK raises, classified for retrying
+        except Exception as exc:
             raise _classify(exc, entry.provider.name) from exc
         array = np.asarray(vectors, dtype=np.float32)
         if array.shape != (len(inputs), model.dimensions):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django import forms
+from providers import local_embedder
+from providers.models import ModelKind, ProviderModel
 
 from knowledge import retrieval
 from knowledge.chunking import MAX_CHUNK_TOKENS, MIN_CHUNK_TOKENS
 from knowledge.parsing import formats
 from knowledge.services import LOCAL_EMBEDDER_ID
-from providers import local_embedder
-from providers.models import ModelKind, ProviderModel
 
 ACCEPT = ",".join(sorted(formats.EXTENSIONS))
 

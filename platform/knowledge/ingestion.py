@@ -26,6 +26,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from switchboard import egress
 
 from knowledge import chunk_store, conf, embedding, parsing
 from knowledge.chunking import Chunk as TextChunk
@@ -34,7 +35,6 @@ from knowledge.models import Document, DocumentStatus, KnowledgeBase, SourceType
 from knowledge.parsing import formats
 from knowledge.parsing.base import ParseError
 from knowledge.search_text import expand_cjk
-from switchboard import egress
 
 logger = logging.getLogger(__name__)
 

@@ -9,14 +9,13 @@ chunk therefore belongs to its document's live or pending generation, never to a
 
 from __future__ import annotations
 
+from accounts.models import Workspace, WorkspaceScopedModel
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from pgvector.django import VectorField
-
-from accounts.models import Workspace, WorkspaceScopedModel
 from providers.models import ProviderModel
 from switchboard.ids import id_field
 

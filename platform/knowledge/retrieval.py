@@ -37,14 +37,20 @@ from knowledge import conf, embedding, vector_indexes
 from knowledge.chunk_store import vector_literal
 from knowledge.fusion import Ranked, reciprocal_rank_fusion
 from knowledge.models import TEXT_SEARCH_CONFIG, KnowledgeBase, chunk_public_id
-from knowledge.search_text import TermStats, WeightedTerm, expand_cjk, or_query, tsquery_literal, weigh_terms
+from knowledge.search_text import (
+    TermStats,
+    WeightedTerm,
+    expand_cjk,
+    or_query,
+    weigh_terms,
+)
 
 logger = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 2000
 MAX_TOP_K = 100
 SNIPPET_CHARS = 200
-TEXT_CANDIDATE_ROWS = 4000
+TEXT_CANDIDATE_ROWS = 2000
 STATS_TTL_SECONDS = 300.0
 
 # The visibility filter shared by both channels (see the module docstring). NOT IN over a
@@ -202,14 +208,16 @@ def _text_candidates(bases: Sequence[KnowledgeBase], terms: list[WeightedTerm], 
     params: dict = {"bases": [base.pk for base in bases], "pool": pool, "candidates": or_query(candidates)}
     parts = []
     for index, term in enumerate(terms):
-        params[f"t{index}"] = tsquery_literal(term.lexeme)
+        params[f"t{index}"] = [term.lexeme]
         params[f"w{index}"] = term.weight / total
-        parts.append(f"(CASE WHEN c.search_vector @@ %(t{index})s::tsquery THEN %(w{index})s ELSE 0 END)")
-    score = " + ".join(parts)
-    sql = f"""SELECT c.id, {score} AS score FROM knowledge_chunk c
+        parts.append(f"(CASE WHEN l.lexemes @> %(t{index})s::text[] THEN %(w{index})s ELSE 0 END)")
+    # The tsvector is read once per row into an array (OFFSET 0 keeps the subquery from being
+    # inlined): testing each term with @@ would decompress the stored tsvector once per term.
+    sql = f"""SELECT c.id, {" + ".join(parts)} AS score
+              FROM knowledge_chunk c
+              CROSS JOIN LATERAL (SELECT tsvector_to_array(c.search_vector) AS lexemes OFFSET 0) l
               WHERE c.search_vector @@ %(candidates)s::tsquery AND {_VISIBLE}
-              ORDER BY score DESC, ts_rank(c.search_vector, %(candidates)s::tsquery) DESC, c.id
-              LIMIT %(pool)s"""
+              ORDER BY score DESC, c.id LIMIT %(pool)s"""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [Ranked(pk, float(value)) for pk, value in cursor.fetchall()]

@@ -65,13 +65,13 @@ class TermStats:
     rows: float
 
     @classmethod
-    def empty(cls, rows: float = 0.0) -> "TermStats":
+    def empty(cls, rows: float = 0.0) -> TermStats:
         # Without statistics every term weighs the same and every term is a candidate.
         return cls(frequencies={}, unknown_frequency=0.01, rows=rows)
 
     @classmethod
     def from_pg_stats(cls, elements: list[str] | None, frequencies: list[float] | None,
-                      rows: float) -> "TermStats":
+                      rows: float) -> TermStats:
         """From pg_stats.most_common_elems/_elem_freqs (freqs end with min, max, null fraction)."""
         if not elements or not frequencies or len(frequencies) < len(elements) + 2:
             return cls.empty(rows)

@@ -12,13 +12,17 @@ import logging
 import re
 from pathlib import PurePosixPath
 
+from accounts.models import Workspace
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from providers import local_embedder
+from providers.models import ModelKind, ProviderModel
+from switchboard import egress
+from switchboard.api.errors import ApiError
 
-from accounts.models import Workspace
 from knowledge import chunking, conf, embedding, vector_indexes
 from knowledge.models import (
     TEXT_SEARCH_CONFIG,
@@ -30,10 +34,6 @@ from knowledge.models import (
 )
 from knowledge.parsing import formats
 from knowledge.search_text import expand_cjk
-from providers import local_embedder
-from providers.models import ModelKind, ProviderModel
-from switchboard import egress
-from switchboard.api.errors import ApiError
 
 logger = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
+from switchboard.leases import Lease, LeaseBusy
 
 from knowledge import conf, embedding, ingestion, services
-from switchboard.leases import Lease, LeaseBusy
 
 MAX_RETRIES = 5
 

@@ -6,15 +6,16 @@ Every member sees them and may run hit tests; editors and above change them.
 
 from __future__ import annotations
 
+from accounts.models import Role, role_at_least
+from accounts.tenancy import WorkspaceAccess
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
+from switchboard.api.errors import ApiError
 
-from accounts.models import Role, role_at_least
-from accounts.tenancy import WorkspaceAccess
 from knowledge import embedding, retrieval, selectors, services
 from knowledge.forms import (
     ChunkEditForm,
@@ -25,7 +26,6 @@ from knowledge.forms import (
     UrlImportForm,
 )
 from knowledge.models import Chunk, Document, KnowledgeBase, chunk_pk
-from switchboard.api.errors import ApiError
 
 _EDITORS_ONLY = "Only editors, admins and owners change knowledge bases."
 

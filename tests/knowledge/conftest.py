@@ -30,7 +30,7 @@ os.environ["SWITCHBOARD_KNOWLEDGE_URL_ALLOWLIST"] = f"localhost:{DOC_SERVER_PORT
 # Retry a rate-limited embedding after a second, not ten.
 os.environ["SWITCHBOARD_KNOWLEDGE_RETRY_DELAY"] = "1"
 
-from knowledge import conf  # noqa: E402
+from knowledge import conf
 
 conf.get.cache_clear()
 
@@ -188,7 +188,7 @@ class DocServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - the stdlib's name
+            def do_GET(self):
                 server.hits.append(self.path)
                 status, headers, body = server.routes.get(self.path, (404, {"Content-Type": "text/plain"}, b"nope"))
                 self.send_response(status)
@@ -215,7 +215,7 @@ class DocServer:
         self.routes[path] = (302, {"Location": to}, b"")
         return self.url(path)
 
-    def start(self) -> "DocServer":
+    def start(self) -> DocServer:
         self._thread.start()
         return self
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
-
 from accounts.models import Role
 from accounts.services import api_key_create
 from knowledge.models import Chunk, Document
+from rest_framework.test import APIClient
+
 from tests.knowledge.conftest import SAMPLE_TEXT, upload_file
 
 pytestmark = pytest.mark.django_db

@@ -7,10 +7,10 @@ import io
 import zipfile
 
 import pytest
-
 from knowledge import conf
 from knowledge.models import Chunk, Document, KnowledgeBase
 from knowledge.retrieval import retrieve
+
 from tests.knowledge.conftest import SAMPLE_HTML, SAMPLE_TEXT, docx_bytes, pdf_bytes, upload_file
 
 

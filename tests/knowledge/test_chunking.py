@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from knowledge.chunking import Chunk, chunk_blocks, search_text, validate_sizes
 from knowledge.parsing.base import Block, BlockKind, heading, paragraph, table_row
 from knowledge.tokens import count_tokens

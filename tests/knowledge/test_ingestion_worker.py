@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
 from knowledge.models import Chunk, Document
 from knowledge.retrieval import retrieve
+
 from tests.knowledge.conftest import (
     SAMPLE_CSV,
     SAMPLE_HTML,

@@ -7,9 +7,9 @@ import os
 import zipfile
 
 import pytest
-
 from knowledge.parsing import Limits, ParseError, formats, parse
 from knowledge.parsing.base import BlockKind
+
 from tests.knowledge.conftest import SAMPLE_HTML, SAMPLE_MARKDOWN, docx_bytes, pdf_bytes, xlsx_bytes
 
 
@@ -53,7 +53,7 @@ def test_xlsx_rows_carry_their_header_and_skip_blank_rows():
 
 
 def test_csv_delimiters_and_encodings_are_detected():
-    assert _kinds(parse("a;b\n1;2\n".encode(), formats.CSV)) == [("row", "a: 1; b: 2")]
+    assert _kinds(parse(b"a;b\n1;2\n", formats.CSV)) == [("row", "a: 1; b: 2")]
     assert _kinds(parse("名字\t城市\n张三\t北京\n".encode("gb18030"), formats.CSV)) == [("row", "名字: 张三; 城市: 北京")]
     with pytest.raises(ParseError, match="more than 1 rows"):
         parse(b"h\n1\n2\n3\n", formats.CSV, limits=Limits(max_rows=1))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from knowledge import chunk_store, ingestion, services
 from knowledge.chunking import chunk_blocks, search_text
 from knowledge.models import Chunk, Document, DocumentStatus, KnowledgeBase
 from knowledge.parsing import parse
 from knowledge.retrieval import Hit, retrieve, search
 from providers import local_embedder
+
 from tests.knowledge.conftest import upload_file
 
 pytestmark = pytest.mark.django_db

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
-
 from accounts.models import Membership, Role
+from django.core.files.uploadedfile import SimpleUploadedFile
 from knowledge.models import Chunk, Document, KnowledgeBase
+
 from tests.factories import UserFactory
 from tests.knowledge.conftest import SAMPLE_TEXT
 

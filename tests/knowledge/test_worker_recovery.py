@@ -9,8 +9,8 @@ import time
 
 import psutil
 import pytest
-
 from knowledge.models import Chunk, Document
+
 from tests.fake_llm import ErrorReply, HangReply
 from tests.knowledge.conftest import upload_file
 

@@ -36,7 +36,7 @@ def parse(data: bytes, *, max_uncompressed: int, max_rows: int) -> ParsedDocumen
                          code="corrupt_file")
     try:
         workbook = openpyxl.load_workbook(archive.fp, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types on damaged files
+    except Exception as exc:
         raise ParseError("The Excel workbook is damaged and could not be read; open it in Excel and "
                          "save it again.", code="corrupt_file") from exc
     blocks: list[Block] = []
@@ -61,7 +61,7 @@ def parse(data: bytes, *, max_uncompressed: int, max_rows: int) -> ParsedDocumen
                     blocks.append(block)
     except ParseError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ParseError("The Excel workbook is damaged and could not be read completely.",
                          code="corrupt_file") from exc
     finally:

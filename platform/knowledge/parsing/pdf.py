@@ -83,7 +83,7 @@ def parse(data: bytes, *, max_pages: int) -> ParsedDocument:
         count = len(pages)
     except ParseError:
         raise
-    except (PdfReadError, Exception) as exc:  # noqa: BLE001 - pypdf raises many types on damaged files
+    except (PdfReadError, Exception) as exc:
         raise ParseError("The PDF is damaged and could not be read; try opening and saving it again "
                          "with a PDF viewer.", code="corrupt_file") from exc
     if count > max_pages:

@@ -65,7 +65,7 @@ def parse(data: bytes, *, max_uncompressed: int) -> ParsedDocument:
                          code="corrupt_file")
     try:
         document = docx.Document(archive.fp)
-    except Exception as exc:  # noqa: BLE001 - python-docx raises KeyError, XMLSyntaxError, …
+    except Exception as exc:
         raise ParseError("The Word document is damaged and could not be read; open it in Word and save "
                          "it again.", code="corrupt_file") from exc
     blocks: list[Block] = []

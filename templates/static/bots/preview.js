@@ -121,13 +121,15 @@
     for (name in (init.headers || {})) headers[name] = init.headers[name];
     return this.fetch(url, {
       method: init.method || "GET", headers: headers, body: init.body, credentials: "same-origin",
-      cache: "no-store", signal: this.controller ? this.controller.signal : undefined
+      cache: "no-store",
+      // Reading a stream stops with abort(); stop, confirm and feedback requests always go through.
+      signal: this.controller && init.abortable !== false ? this.controller.signal : undefined
     });
   };
 
   TurnClient.prototype.postJson = function (url, payload) {
     return this.request(url, {
-      method: "POST", body: JSON.stringify(payload === undefined ? {} : payload),
+      method: "POST", body: JSON.stringify(payload === undefined ? {} : payload), abortable: false,
       headers: { "Content-Type": "application/json", "Accept": "application/json" }
     }).then(function (response) {
       if (!response.ok) return errorFromResponse(response).then(function (error) { throw error; });
@@ -525,7 +527,7 @@
     function decide(ok) {
       approve.disabled = deny.disabled = true;
       note.textContent = ok ? "Approving…" : "Denying…";
-      self.chat.confirm(data.confirm_url, data.tool_call_id, ok).then(function () {
+      self.chat.confirm(self, data.confirm_url, data.tool_call_id, ok).then(function () {
         actions.replaceChildren(el(self.doc, "span", "small muted", ok ? "Approved" : "Denied"));
         line.node.classList.remove("awaiting");
       }, function (error) {
@@ -586,7 +588,6 @@
   };
 
   AssistantBubble.prototype.end = function (data, messageId, conversationId) {
-    var self = this;
     var shown = this.segments.map(function (s) { return s.text; }).join("");
     if (typeof data.content === "string" && data.content !== shown) {
       // The stored answer is authoritative (e.g. an answer replayed from an expired stream).
@@ -658,6 +659,7 @@
     this.variables = container.querySelector("[data-role=variables]");
     this.conversationId = null;
     this.turn = null;
+    this.stick = true;
     this.bind();
     this.reset();
   }
@@ -682,6 +684,9 @@
     var fresh = this.container.querySelector("[data-action=new-conversation]");
     if (fresh) fresh.addEventListener("click", function () { self.newConversation(); });
     if (this.variables) this.variables.addEventListener("submit", function (event) { event.preventDefault(); });
+    this.log.addEventListener("scroll", function () {
+      self.stick = self.log.scrollHeight - self.log.scrollTop - self.log.clientHeight < 40;
+    });
   };
 
   PreviewChat.prototype.reset = function () {
@@ -810,8 +815,26 @@
     }
     this.input.value = "";
     this.starters.hidden = true;
+    this.stick = true;
     var userNode = this.userBubble(text);
     var bubble = new AssistantBubble(this);
+    this.log.appendChild(bubble.node);
+    this.scrollToEnd();
+    var turn = this.createTurn(bubble);
+    this.watch(turn, bubble, turn.send(this.config.chat_url, payload), function (error) {
+      // Not accepted: nothing was stored; give the text back to edit and send again.
+      bubble.node.remove();
+      userNode.classList.add("failed");
+      self.input.value = text;
+      self.notice(error.message, "error");
+      if (error.param && error.param.indexOf("inputs.") === 0 && !self.conversationId) {
+        self.variableError(error.param.slice(7), error.message);
+      }
+    });
+  };
+
+  PreviewChat.prototype.createTurn = function (bubble) {
+    var self = this;
     var turn = new TurnClient({
       apiRoot: this.apiRoot,
       headers: this.headers(),
@@ -821,36 +844,36 @@
           self.conversationId = detail.conversationId || self.conversationId;
           self.lockVariables(true);
         } else if (status === "reconnecting") {
-          bubble.setStatus("Connection lost; reconnecting" + (detail.attempt > 1 ? " (attempt " + detail.attempt + ")" : "") + "…");
+          bubble.setStatus("Connection lost; reconnecting" +
+                           (detail.attempt > 1 ? " (attempt " + detail.attempt + ")" : "") + "…");
         } else if (status === "reconnected") {
           bubble.setStatus("");
         }
       },
-      onEvent: function (name, data, id) {
+      onEvent: function (name, data) {
         if (turn !== self.turn) return;
         self.handle(bubble, turn, name, data);
       }
     });
+    bubble.turn = turn;
+    return turn;
+  };
+
+  /** Show `turn` as the one in progress until `reading` settles. */
+  PreviewChat.prototype.watch = function (turn, bubble, reading, notAccepted) {
+    var self = this;
     this.turn = turn;
     this.setBusy(true);
-    this.log.appendChild(bubble.node);
-    this.scrollToEnd();
-    turn.send(this.config.chat_url, payload).then(function () {
+    reading.then(function () {
       if (turn === self.turn) self.finishTurn();
     }, function (error) {
       if (turn !== self.turn) return;
-      if (!turn.messageId) {
-        // Not accepted: nothing was stored; give the text back to edit and resend.
-        bubble.node.remove();
-        userNode.classList.add("failed");
-        self.input.value = text;
-        self.notice(error.message, "error");
-        if (error.param && error.param.indexOf("inputs.") === 0 && !self.conversationId) {
-          self.variableError(error.param.slice(7), error.message);
-        }
+      if (!turn.messageId && notAccepted) {
+        notAccepted(error);
+      } else if (error.code === "connection_lost") {
+        bubble.setStatus(error.message + " The answer will be in the conversation's history.");
       } else {
-        bubble.showError(error.message + (error.code === "connection_lost"
-          ? " The answer will be in the conversation's history." : ""), error.code);
+        bubble.showError(error.message, error.code);
       }
       self.finishTurn();
     });
@@ -900,19 +923,30 @@
   };
 
   PreviewChat.prototype.stop = function () {
+    var self = this;
     var turn = this.turn;
     if (!turn) return;
     this.stopButton.disabled = true;
     turn.stop().catch(function (error) {
       // 409: it ended on its own meanwhile; its message.end is on the stream.
-      if (error.status !== 409) turn.abort();
+      if (error.status === 409 || turn !== self.turn) return;
+      self.stopButton.disabled = false;
+      self.notice("Could not stop the answer: " + error.message, "error");
     });
   };
 
-  PreviewChat.prototype.confirm = function (url, toolCallId, approve) {
-    var turn = this.turn;
-    if (!turn) return Promise.reject(new ApiError("The turn is no longer followed.", "no_turn"));
-    return turn.confirm(url, toolCallId, approve);
+  /** Answer a confirmation; a turn no longer followed (its stream was lost) is followed again. */
+  PreviewChat.prototype.confirm = function (bubble, url, toolCallId, approve) {
+    var self = this;
+    var turn = bubble.turn;
+    if (!turn) return Promise.reject(new ApiError("This answer is no longer in progress.", "no_turn"));
+    return turn.confirm(url, toolCallId, approve).then(function (result) {
+      if (!turn.ended && !turn.aborted && !self.turn) {
+        bubble.setStatus("Reconnecting…");
+        self.watch(turn, bubble, turn.resume(turn.messageId, turn.lastEventId));
+      }
+      return result;
+    });
   };
 
   PreviewChat.prototype.feedback = function (messageId, rating) {
@@ -926,8 +960,9 @@
     return this.config.conversation_url.replace("CONVERSATION_ID", encodeURIComponent(conversationId));
   };
 
+  /** Keep the newest text in view, unless the reader has scrolled up to read. */
   PreviewChat.prototype.scrollToEnd = function () {
-    this.log.scrollTop = this.log.scrollHeight;
+    if (this.stick) this.log.scrollTop = this.log.scrollHeight;
   };
 
   function start(doc) {
@@ -940,7 +975,7 @@
   }
 
   var api = { SSEParser: SSEParser, TurnClient: TurnClient, ApiError: ApiError, renderMarkdown: renderMarkdown,
-              PreviewChat: PreviewChat, start: start };
+              AssistantBubble: AssistantBubble, PreviewChat: PreviewChat, start: start };
   if (typeof module === "object" && module.exports) {
     module.exports = api;
   } else {

@@ -1,0 +1,414 @@
+"""Server-rendered pages: actions, importing with a preview report, an action's settings, credentials
+and operations, the per-operation test console, and the workspace's egress allowlist.
+
+Every member sees actions; editors and above change them and use the test console; only admins and
+owners change the egress allowlist. Secrets are never rendered: forms show hints (…1234) at most.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role, role_at_least
+from accounts.tenancy import WorkspaceAccess
+from actions import conf, importing, invocation, selectors, services
+from actions.api import action_warnings, auth_output, test_result_data
+from actions.forms import (
+    ActionSettingsForm,
+    AllowlistForm,
+    AuthForm,
+    ImportForm,
+    OperationTestForm,
+    ReimportForm,
+    example_arguments,
+)
+from actions.models import Action, EgressAllowlistEntry, Operation, SourceKind
+from actions.spec import MAX_ENABLED_TOOLS
+from actions.tools import LARGE_TOOL_SCHEMA_BYTES
+from switchboard.api.errors import ApiError
+
+_EDITORS_ONLY = "Only editors, admins and owners change actions."
+_ADMINS_ONLY = "Only workspace admins and owners change the egress allowlist."
+_PREVIEW_SECONDS = 30 * 60
+
+
+def _access(request: HttpRequest) -> WorkspaceAccess:
+    access = request.workspace_access
+    if not access:
+        raise Http404("You are not a member of any workspace.")
+    return access
+
+
+def _can_edit(access: WorkspaceAccess) -> bool:
+    return role_at_least(access.role, Role.EDITOR)
+
+
+def _can_admin(access: WorkspaceAccess) -> bool:
+    return role_at_least(access.role, Role.ADMIN)
+
+
+def _action(access: WorkspaceAccess, action_id: str) -> Action:
+    action = selectors.action_get(workspace_id=access.workspace.pk, action_id=action_id)
+    if action is None:
+        raise Http404("No such action.")
+    return action
+
+
+def _operation(action: Action, operation_id: str) -> Operation:
+    operation = selectors.operation_get(action=action, operation=operation_id)
+    if operation is None:
+        raise Http404("No such operation.")
+    return operation
+
+
+def _refused(request: HttpRequest, to: str, *args, message: str = _EDITORS_ONLY) -> HttpResponse:
+    messages.error(request, message)
+    return redirect(to, *args)
+
+
+def _user(request: HttpRequest):
+    return request.user if request.user.is_authenticated else None
+
+
+def _add_error(form, exc: ApiError) -> None:
+    field = (exc.param or "").split(".")[-1]
+    form.add_error(field if field in form.fields else None, exc.message)
+
+
+# -- previews: the spec read once, kept briefly so "Import" does not fetch or upload it again ---------
+
+def _preview_store(workspace_id: str, source: importing.SpecSource, text: str | bytes) -> str:
+    token = secrets.token_urlsafe(16)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    cache.set(f"actions:preview:{workspace_id}:{token}",
+              {"kind": source.kind, "url": source.url, "filename": source.filename, "text": text},
+              _PREVIEW_SECONDS)
+    return token
+
+
+def _preview_load(workspace_id: str, token: str) -> importing.SpecSource | None:
+    if not token:
+        return None
+    stored = cache.get(f"actions:preview:{workspace_id}:{token}")
+    if not stored:
+        return None
+    return importing.SpecSource(kind=stored["kind"], text=stored["text"], url=stored["url"],
+                                filename=stored["filename"])
+
+
+def _source_from_form(access: WorkspaceAccess, form) -> importing.SpecSource | None:
+    data = form.cleaned_data
+    if data.get("url"):
+        url = data["url"].strip()
+        text = importing.spec_fetch(workspace_id=access.workspace.pk, url=url)
+        return importing.SpecSource(kind=SourceKind.URL, url=url, text=text)
+    if data.get("spec"):
+        return importing.SpecSource(kind=SourceKind.TEXT, text=data["spec"])
+    upload = data.get("file")
+    if upload is not None:
+        limit = conf.get().max_spec_bytes
+        if upload.size and upload.size > limit:
+            raise ApiError(f"The file is {upload.size / 1048576:,.1f} MB; the largest spec that can be imported is "
+                           f"{limit // 1048576} MB.", code="spec_too_large", status_code=413, param="file")
+        return importing.SpecSource(kind=SourceKind.FILE, text=upload.read(limit + 1), filename=upload.name or "")
+    return _preview_load(access.workspace.pk, data.get("preview") or "")
+
+
+# -- list and import ----------------------------------------------------------------------------------
+
+@login_required
+def action_list(request: HttpRequest) -> HttpResponse:
+    access = _access(request)
+    actions = list(selectors.action_list(workspace_id=access.workspace.pk))
+    for action in actions:
+        action.problems = action_warnings(action)
+        action.auth_description = auth_output(action)["description"]
+    return render(request, "actions/action_list.html", {"actions": actions, "can_edit": _can_edit(access)})
+
+
+@login_required
+def action_import_view(request: HttpRequest) -> HttpResponse:
+    access = _access(request)
+    if not _can_edit(access):
+        return _refused(request, "actions:action_list")
+    form = ImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        dry_run = request.POST.get("step") == "preview"
+        try:
+            source = _source_from_form(access, form)
+            if source is None:
+                raise ApiError("The preview has expired; give the spec again.", code="preview_expired",
+                               param="url")
+            outcome = importing.action_import(
+                workspace=access.workspace, source=source, name=form.cleaned_data.get("name") or None,
+                server_url=form.cleaned_data.get("server_url") or None, dry_run=dry_run, created_by=_user(request))
+        except ApiError as exc:
+            _add_error(form, exc)
+        else:
+            if not dry_run:
+                counts = outcome.report["counts"]
+                messages.success(request, f"Imported {outcome.action.name}: {counts['imported']} operations, "
+                                          f"{counts['imported_with_warnings']} with warnings, {counts['skipped']} "
+                                          "skipped.")
+                return redirect("actions:action_detail", outcome.action.pk)
+            report = outcome.report
+            token = _preview_store(access.workspace.pk, source, source.text or "")
+            form = ImportForm(initial={"preview": token, "name": form.cleaned_data.get("name") or
+                                       report["spec"]["title"],
+                                       "server_url": form.cleaned_data.get("server_url") or report["server_url"]})
+    return render(request, "actions/action_import.html", {"form": form, "report": report, "action": None})
+
+
+# -- one action ---------------------------------------------------------------------------------------
+
+def _render_detail(request: HttpRequest, access: WorkspaceAccess, action: Action, *,
+                   settings_form: ActionSettingsForm | None = None, auth_form: AuthForm | None = None,
+                   extra_warnings: list[dict[str, str]] | None = None) -> HttpResponse:
+    search = request.GET.get("q", "").strip()[:200]
+    operations = list(selectors.operation_list(action=action, search=search)
+                      .only("id", "action_id", "name", "method", "path", "summary", "enabled",
+                            "consequential_default", "consequential_override", "deprecated", "no_credentials",
+                            "schema_size", "warnings", "position"))
+    enabled_count = sum(1 for op in operations if op.enabled) if not search else \
+        action.operations.filter(enabled=True).count()
+    warnings = [*(extra_warnings or []), *action_warnings(action)]
+    return render(request, "actions/action_detail.html", {
+        "action": action,
+        "auth": auth_output(action),
+        "operations": operations,
+        "search": search,
+        "enabled_count": enabled_count,
+        "max_tools": MAX_ENABLED_TOOLS,
+        "too_many_enabled": enabled_count > MAX_ENABLED_TOOLS,
+        "large_schema_bytes": LARGE_TOOL_SCHEMA_BYTES,
+        "warnings": warnings,
+        "settings_form": settings_form or ActionSettingsForm(action=action),
+        "auth_form": auth_form or AuthForm(action=action),
+        "can_edit": _can_edit(access),
+    })
+
+
+@login_required
+def action_detail(request: HttpRequest, action_id: str) -> HttpResponse:
+    access = _access(request)
+    return _render_detail(request, access, _action(access, action_id))
+
+
+@require_POST
+@login_required
+def action_settings_view(request: HttpRequest, action_id: str) -> HttpResponse:
+    access = _access(request)
+    action = _action(access, action_id)
+    if not _can_edit(access):
+        return _refused(request, "actions:action_detail", action.pk)
+    form = ActionSettingsForm(request.POST, action=action)
+    if form.is_valid():
+        try:
+            warnings = services.action_update(action=_action(access, action_id), name=form.cleaned_data["name"],
+                                              server_url=form.cleaned_data["server_url"],
+                                              enabled=form.cleaned_data["enabled"])
+        except ApiError as exc:
+            _add_error(form, exc)
+        else:
+            for warning in warnings:
+                messages.warning(request, warning["message"])
+            messages.success(request, "Saved.")
+            return redirect("actions:action_detail", action.pk)
+    return _render_detail(request, access, action, settings_form=form)
+
+
+@require_POST
+@login_required
+def action_auth_view(request: HttpRequest, action_id: str) -> HttpResponse:
+    access = _access(request)
+    action = _action(access, action_id)
+    if not _can_edit(access):
+        return _refused(request, "actions:action_detail", action.pk)
+    form = AuthForm(request.POST, action=action)
+    if form.is_valid():
+        try:
+            services.action_update(action=_action(access, action_id), auth_data=form.auth_data())
+        except ApiError as exc:
+            _add_error(form, exc)
+        else:
+            messages.success(request, "Saved the authentication settings.")
+            return redirect("actions:action_detail", action.pk)
+    return _render_detail(request, access, action, auth_form=form)
+
+
+@require_POST
+@login_required
+def action_delete_view(request: HttpRequest, action_id: str) -> HttpResponse:
+    access = _access(request)
+    action = _action(access, action_id)
+    if not _can_edit(access):
+        return _refused(request, "actions:action_detail", action.pk)
+    services.action_delete(action=action)
+    messages.success(request, f"Deleted {action.name} and its operations.")
+    return redirect("actions:action_list")
+
+
+@login_required
+def action_report_view(request: HttpRequest, action_id: str) -> HttpResponse:
+    access = _access(request)
+    action = selectors.action_get(workspace_id=access.workspace.pk, action_id=action_id, with_spec=True)
+    if action is None:
+        raise Http404("No such action.")
+    return render(request, "actions/action_report.html", {"action": action, "report": action.import_report})
+
+
+@login_required
+def action_reimport_view(request: HttpRequest, action_id: str) -> HttpResponse:
+    access = _access(request)
+    action = _action(access, action_id)
+    if not _can_edit(access):
+        return _refused(request, "actions:action_detail", action.pk)
+    form = ReimportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        dry_run = request.POST.get("step") == "preview"
+        try:
+            source = _source_from_form(access, form)
+            outcome = importing.action_reimport(action=action, source=source, dry_run=dry_run)
+        except ApiError as exc:
+            _add_error(form, exc)
+        else:
+            changes = outcome.report["changes"]
+            if not dry_run:
+                messages.success(request, f"Updated {action.name}: {changes['added']} added, {changes['updated']} "
+                                          f"updated, {changes['removed']} removed, {changes['unchanged']} unchanged.")
+                return redirect("actions:action_detail", action.pk)
+            report = outcome.report
+            if source is not None:
+                form = ReimportForm(initial={"preview": _preview_store(access.workspace.pk, source,
+                                                                       source.text or "")})
+            elif action.source_kind == SourceKind.URL:
+                form = ReimportForm()
+    return render(request, "actions/action_reimport.html", {"form": form, "report": report, "action": action})
+
+
+# -- operations ---------------------------------------------------------------------------------------
+
+@require_POST
+@login_required
+def operation_toggle_view(request: HttpRequest, action_id: str, operation_id: str) -> HttpResponse:
+    access = _access(request)
+    action = _action(access, action_id)
+    if not _can_edit(access):
+        return _refused(request, "actions:action_detail", action.pk)
+    operation = _operation(action, operation_id)
+    services.operation_update(operation=operation, enabled=not operation.enabled)
+    messages.success(request, f"{'Enabled' if operation.enabled else 'Disabled'} {operation.name}.")
+    return _back_to_detail(request, action)
+
+
+@require_POST
+@login_required
+def operation_consequential_view(request: HttpRequest, action_id: str, operation_id: str) -> HttpResponse:
+    access = _access(request)
+    action = _action(access, action_id)
+    if not _can_edit(access):
+        return _refused(request, "actions:action_detail", action.pk)
+    operation = _operation(action, operation_id)
+    choice = request.POST.get("confirm", "default")
+    override = {"always": True, "never": False}.get(choice)
+    services.operation_update(operation=operation, consequential_override=override)
+    described = {"always": "always asks for confirmation", "never": "never asks for confirmation"}.get(
+        choice, "asks for confirmation as the spec implies")
+    messages.success(request, f"{operation.name} now {described}.")
+    return _back_to_detail(request, action)
+
+
+@require_POST
+@login_required
+def operations_bulk_view(request: HttpRequest, action_id: str) -> HttpResponse:
+    access = _access(request)
+    action = _action(access, action_id)
+    if not _can_edit(access):
+        return _refused(request, "actions:action_detail", action.pk)
+    enabled = request.POST.get("enabled") == "true"
+    count = services.operations_set_enabled(action=action, enabled=enabled)
+    messages.success(request, f"{'Enabled' if enabled else 'Disabled'} {count} operations.")
+    return _back_to_detail(request, action)
+
+
+def _back_to_detail(request: HttpRequest, action: Action) -> HttpResponse:
+    response = redirect("actions:action_detail", action.pk)
+    search = request.POST.get("q", "").strip()
+    if search:
+        from urllib.parse import urlencode
+
+        response["Location"] += "?" + urlencode({"q": search})
+    return response
+
+
+@login_required
+def operation_test_view(request: HttpRequest, action_id: str, operation_id: str) -> HttpResponse:
+    access = _access(request)
+    action = _action(access, action_id)
+    operation = _operation(action, operation_id)
+    can_edit = _can_edit(access)
+    result: dict[str, Any] | None = None
+    if request.method == "POST":
+        if not can_edit:
+            return _refused(request, "actions:operation_test", action.pk, operation.pk)
+        form = OperationTestForm(request.POST)
+        if form.is_valid():
+            result = test_result_data(invocation.invoke_operation(operation, form.cleaned_data["arguments"],
+                                                                  detailed=True))
+    else:
+        example = json.dumps(example_arguments(operation.input_schema), indent=2, ensure_ascii=False)
+        form = OperationTestForm(initial={"arguments": example})
+    return render(request, "actions/operation_test.html", {
+        "action": action, "operation": operation, "form": form, "result": result, "can_edit": can_edit,
+        "schema": json.dumps(operation.input_schema, indent=2, ensure_ascii=False),
+    })
+
+
+# -- egress allowlist ---------------------------------------------------------------------------------
+
+@login_required
+def egress_allowlist_view(request: HttpRequest) -> HttpResponse:
+    access = _access(request)
+    can_admin = _can_admin(access)
+    form = AllowlistForm(request.POST or None)
+    if request.method == "POST":
+        if not can_admin:
+            return _refused(request, "actions:egress_allowlist", message=_ADMINS_ONLY)
+        if form.is_valid():
+            try:
+                entry = services.allowlist_entry_create(workspace=access.workspace, created_by=_user(request),
+                                                        **form.cleaned_data)
+            except ApiError as exc:
+                _add_error(form, exc)
+            else:
+                messages.success(request, f"Actions may now call {entry.value}.")
+                return redirect("actions:egress_allowlist")
+    entries = EgressAllowlistEntry.objects.for_workspace(access.workspace).order_by("value")
+    return render(request, "actions/egress_allowlist.html", {"entries": entries, "form": form,
+                                                             "can_admin": can_admin})
+
+
+@require_POST
+@login_required
+def egress_allowlist_delete_view(request: HttpRequest, entry_id: str) -> HttpResponse:
+    access = _access(request)
+    if not _can_admin(access):
+        return _refused(request, "actions:egress_allowlist", message=_ADMINS_ONLY)
+    entry = EgressAllowlistEntry.objects.for_workspace(access.workspace).filter(pk=entry_id).first()
+    if entry is None:
+        raise Http404("No such entry.")
+    services.allowlist_entry_delete(entry=entry)
+    messages.success(request, f"Removed {entry.value} from the allowlist.")
+    return redirect("actions:egress_allowlist")
