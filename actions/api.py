@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -445,13 +446,31 @@ class ActionReimportApi(WorkspaceScopedMixin, generics.GenericAPIView):
 
 
 class ActionReportApi(WorkspaceScopedMixin, generics.GenericAPIView):
-    queryset = Action.objects.all()
+    queryset = Action.objects.defer("spec_text")
     pagination_class = None
 
     @extend_schema(operation_id="actions_report", summary="The last import report of an action",
                    responses={200: _REPORT_SCHEMA, **_errors(404)})
     def get(self, request, pk: str):
         return Response(self.get_object().import_report)
+
+
+class ActionSpecApi(WorkspaceScopedMixin, generics.GenericAPIView):
+    queryset = Action.objects.all()
+    pagination_class = None
+
+    @extend_schema(operation_id="actions_spec", summary="The spec as last imported",
+                   description="The original text (JSON or YAML), as it was pasted, uploaded or fetched.",
+                   responses={(200, "application/json"): OpenApiTypes.STR, (200, "application/yaml"): OpenApiTypes.STR,
+                              **_errors(404)})
+    def get(self, request, pk: str):
+        action = self.get_object()
+        text = action.spec_text
+        content_type = "application/json" if text.lstrip()[:1] in ("{", "[") else "application/yaml"
+        response = HttpResponse(text, content_type=f"{content_type}; charset=utf-8")
+        filename = action.source_filename or f"{action.pk}.{'json' if content_type.endswith('json') else 'yaml'}"
+        response["Content-Disposition"] = f'inline; filename="{filename.replace(chr(34), "")}"'
+        return response
 
 
 # -- operations ---------------------------------------------------------------------------------------
@@ -494,7 +513,8 @@ class OperationPagination(CursorPagination):
 class _ActionChildMixin(WorkspaceScopedMixin):
     def get_action(self) -> Action:
         if not hasattr(self, "_action"):
-            self._action = get_object_or_404(Action.objects.for_workspace(self.workspace), pk=self.kwargs["pk"])
+            actions = Action.objects.for_workspace(self.workspace).defer("spec_text", "import_report")
+            self._action = get_object_or_404(actions, pk=self.kwargs["pk"])
         return self._action
 
     def get_operation(self) -> Operation:

@@ -100,6 +100,7 @@ class AuthForm(forms.Form):
                    "token_url": config.get("token_url", ""), "scopes": " ".join(config.get("scopes") or []),
                    "audience": config.get("audience", ""), "client_auth": config.get("client_auth", "basic")}
         kwargs.setdefault("initial", initial)
+        kwargs.setdefault("auto_id", "auth_%s")  # shares a page with the settings form ("name")
         super().__init__(*args, **kwargs)
         hints = auth.credential_hints(action.credential_values())
         for name, hint in hints.items():

@@ -31,6 +31,7 @@ from actions.request_building import (
     build_request,
     plan_for,
 )
+from actions.services import release_traceback
 from actions.truncation import dumps, render_body
 from switchboard import egress
 
@@ -321,6 +322,7 @@ class _Call:
         try:
             response = egress.request(built.method, url, policy=policy, headers=headers, content=built.body)
         except egress.EgressError as exc:
+            release_traceback(exc)
             code = _EGRESS_CODES.get(exc.code, "connection_error")
             message = auth.scrub(exc.message, self.secrets)
             raise _Failure(code, f"{message} {_ADVICE.get(code, '')}".strip()) from None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 
-from django.db.models import Count, Q, QuerySet
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Count, OuterRef, Q, QuerySet
 
 from actions import conf
 from actions.models import Action, EgressAllowlistEntry, Operation
@@ -22,10 +23,11 @@ def action_list(*, workspace_id: str) -> QuerySet[Action]:
             .order_by("name", "created_at"))
 
 
-def action_get(*, workspace_id: str, action_id: str, with_spec: bool = False) -> Action | None:
-    actions = Action.objects.for_workspace(workspace_id)
-    if not with_spec:
-        actions = actions.defer("spec_text", "import_report")
+def action_get(*, workspace_id: str, action_id: str, with_report: bool = False) -> Action | None:
+    """The action without its spec text (and without its import report unless asked for)."""
+    actions = Action.objects.for_workspace(workspace_id).defer("spec_text")
+    if not with_report:
+        actions = actions.defer("import_report")
     return actions.filter(pk=action_id).first()
 
 
@@ -54,6 +56,20 @@ def operation_get(*, action: Action, operation: str) -> Operation | None:
     return found
 
 
+def operation_for_call(*, workspace_id: str, operation_id: str) -> Operation | None:
+    """The operation with its action and the workspace's egress allowlist, in one query.
+
+    The action's spec text and import report (megabytes for big APIs) are left in the database.
+    ``operation.egress_allowlist`` holds the allowlist entries.
+    """
+    allowlist = (EgressAllowlistEntry.objects.filter(workspace_id=OuterRef("workspace_id"))
+                 .order_by("value").values("value"))
+    return (Operation.objects.filter(workspace_id=workspace_id, pk=operation_id)
+            .select_related("action").defer("action__spec_text", "action__import_report")
+            .annotate(egress_allowlist=ArraySubquery(allowlist))
+            .first())
+
+
 def allowlist_values(*, workspace_id: str) -> tuple[str, ...]:
     return tuple(EgressAllowlistEntry.objects.filter(workspace_id=workspace_id)
                  .order_by("value").values_list("value", flat=True))
@@ -61,9 +77,13 @@ def allowlist_values(*, workspace_id: str) -> tuple[str, ...]:
 
 def tool_policy(*, workspace_id: str) -> egress.EgressPolicy:
     """The policy for calls to actions' APIs (and their OAuth2 token endpoints)."""
+    return tool_policy_for(allowlist_values(workspace_id=workspace_id))
+
+
+def tool_policy_for(allowlist: tuple[str, ...] | list[str]) -> egress.EgressPolicy:
     settings = conf.get()
-    return _policy(allowlist_values(workspace_id=workspace_id), settings.tool_connect_timeout_seconds,
-                   settings.tool_timeout_seconds, settings.tool_max_response_bytes)
+    return _policy(tuple(allowlist), settings.tool_connect_timeout_seconds, settings.tool_timeout_seconds,
+                   settings.tool_max_response_bytes)
 
 
 def spec_fetch_policy(*, workspace_id: str) -> egress.EgressPolicy:

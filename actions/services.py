@@ -84,13 +84,32 @@ def server_url_warnings(*, url: str, workspace_id: str) -> list[dict[str, str]]:
                                                           "operations can be called."}]
     try:
         egress.check_url(url, selectors.tool_policy(workspace_id=workspace_id))
-    except egress.BlockedAddress as exc:
-        return [{"code": "server_url_blocked", "message": f"Calls to this base URL will be refused: {exc.message}"}]
-    except egress.DNSFailure as exc:
-        return [{"code": "server_url_unresolved", "message": f"{exc.message} Calls will fail until it resolves."}]
-    except egress.InvalidURL as exc:
+    except egress.EgressError as exc:
+        release_traceback(exc)
+        if isinstance(exc, egress.BlockedAddress):
+            return [{"code": "server_url_blocked", "message": f"Calls to this base URL will be refused: "
+                                                              f"{exc.message}"}]
+        if isinstance(exc, egress.DNSFailure):
+            return [{"code": "server_url_unresolved", "message": f"{exc.message} Calls will fail until it "
+                                                                 "resolves."}]
         return [{"code": "invalid_server_url", "message": exc.message}]
     return []
+
+
+def release_traceback(exc: BaseException) -> None:
+    """Drop the tracebacks of ``exc`` and of the exceptions chained to it.
+
+    A failed DNS lookup leaves a reference cycle (resolver frame -> future -> exception ->
+    traceback -> resolver frame). Through the frames' back links it would keep every caller's
+    locals alive — a whole parsed spec during an import — until the cyclic garbage collector
+    runs, which then spends most of a second on them.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.__traceback__ = None
+        current = current.__cause__ or current.__context__
 
 
 @transaction.atomic

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from actions import selectors
 from actions.invocation import invoke_operation
 from actions.models import Operation
 from actions.spec import MAX_ENABLED_TOOLS
@@ -93,15 +94,15 @@ def _unique_name(name: str, action_name: str, taken: set[str]) -> str:
 def invoke_tool(*, workspace_id: str, operation_id: str, arguments_json: str) -> ToolOutcome:
     """Call the operation with the model's arguments. Every problem is an outcome, not an exception."""
     started = time.perf_counter()
-    operation = (Operation.objects.filter(workspace_id=workspace_id, pk=operation_id)
-                 .select_related("action").first())
+    operation = selectors.operation_for_call(workspace_id=workspace_id, operation_id=operation_id)
     if operation is None:
         return _refusal("unknown_operation", "This tool no longer exists; do not call it again.", started,
                         operation_id)
     if not operation.enabled or not operation.action.enabled:
         return _refusal("operation_disabled", "This tool has been disabled by the workspace; do not call it "
                                               "again.", started, operation_id)
-    result = invoke_operation(operation, arguments_json)
+    result = invoke_operation(operation, arguments_json,
+                              policy=selectors.tool_policy_for(operation.egress_allowlist or ()))
     return ToolOutcome(ok=result.ok, content=result.content, error=result.error, duration_ms=result.duration_ms,
                        trace=result.trace)
 

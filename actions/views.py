@@ -262,7 +262,7 @@ def action_delete_view(request: HttpRequest, action_id: str) -> HttpResponse:
 @login_required
 def action_report_view(request: HttpRequest, action_id: str) -> HttpResponse:
     access = _access(request)
-    action = selectors.action_get(workspace_id=access.workspace.pk, action_id=action_id, with_spec=True)
+    action = selectors.action_get(workspace_id=access.workspace.pk, action_id=action_id, with_report=True)
     if action is None:
         raise Http404("No such action.")
     return render(request, "actions/action_report.html", {"action": action, "report": action.import_report})

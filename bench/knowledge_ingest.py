@@ -88,6 +88,8 @@ def main() -> None:
         from knowledge import services
         from knowledge.models import Chunk
 
+        # The benchmark runs the ingestion itself, in its own processes: nothing to enqueue.
+        services._enqueue = services._ensure_index_later = lambda *args, **kwargs: None
         if args.existing:
             print(f"preloading {args.existing:,} chunks …", flush=True)
             preload(args.existing, Workspace.objects.create(name="existing"), args.seed)

@@ -207,7 +207,7 @@ def run(*, data_dir: Path, queries: int, seed: int, vectors_kind: str = "local")
         for question in questions[:20]:  # warm-up
             retrieval.search(workspace_id=workspace_id, knowledge_base_ids=[b.pk for b in scope_bases],
                              query=question, top_k=8)
-        latencies, vector_ms, text_ms, recalls, strategies, found = [], [], [], [], set(), 0
+        latencies, vector_ms, text_ms, recalls, closeness, strategies, found = [], [], [], [], [], set(), 0
         for p, question in zip(picks[20:], questions[20:]):
             started = time.perf_counter()
             result = retrieval.search(workspace_id=workspace_id, knowledge_base_ids=[b.pk for b in scope_bases],
@@ -224,14 +224,19 @@ def run(*, data_dir: Path, queries: int, seed: int, vectors_kind: str = "local")
             ranked, _ = retrieval._vector_candidates(scope_bases, query_vector, retrieval.candidate_pool(8))
             approx = [r.key for r in ranked[:10]]
             scores = scope_vectors @ query_vector
-            exact = set(scope_ids[np.argpartition(-scores, 10)[:10]].tolist())
+            top = np.argpartition(-scores, 10)[:10]
+            exact = set(scope_ids[top].tolist())
             recalls.append(len(exact & set(approx)) / 10)
+            # How close the approximate neighbours are: their mean similarity over the true ones'.
+            found_sims = [r.relevance for r in ranked[:10]]
+            closeness.append(float(np.mean(found_sims) / max(np.mean(scores[top]), 1e-9)) if found_sims else 0.0)
         print(f"\n{label}: {len(rows):,} chunks, strategies {sorted(strategies)}")
         print(f"  hybrid top-8        {summary(latencies)}")
         print(f"  vector channel      {summary(vector_ms)}")
         print(f"  text channel        {summary(text_ms)}")
         print(f"  vector recall@10    mean {np.mean(recalls):.4f}   p5 {percentile(recalls, 5):.2f}   "
               f"min {min(recalls):.2f}")
+        print(f"  similarity of the approximate top 10 / exact top 10: mean {np.mean(closeness):.4f}")
         print(f"  source chunk in top 8: {found / len(latencies):.1%}")
         for key in env:
             os.environ.pop(key)

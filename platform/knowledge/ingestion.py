@@ -108,8 +108,9 @@ def _fetch(doc: Document) -> Source:
                          + " instead of the document.", code="url_http_error")
     media_type = response.headers.get("content-type", "")
     path = unquote(doc.source_url.split("?", 1)[0].split("#", 1)[0])
-    file_type = (formats.sniff(response.content) or formats.from_media_type(media_type)
-                 or formats.from_name(path) or None)
+    # What the bytes say first (a PDF is a PDF whatever the header claims), then the URL's
+    # extension (servers often send Markdown and CSV as text/plain), then the media type.
+    file_type = formats.sniff(response.content) or formats.from_name(path) or formats.from_media_type(media_type)
     if file_type is None:
         shown = media_type.split(";", 1)[0] or "unknown"
         raise ParseError(f"The URL serves content of type '{shown}', which is not supported. Supported: "

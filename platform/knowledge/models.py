@@ -99,7 +99,13 @@ class Document(WorkspaceScopedModel):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["knowledge_base", "-created_at"], name="knowledge_doc_kb_created")]
+        indexes = [
+            models.Index(fields=["knowledge_base", "-created_at"], name="knowledge_doc_kb_created"),
+            # What retrieval filters out: few rows, found at once.
+            models.Index(fields=["workspace"], condition=Q(enabled=False), name="knowledge_doc_disabled"),
+            models.Index(fields=["workspace"], condition=Q(pending_generation__isnull=False),
+                         name="knowledge_doc_pending"),
+        ]
         constraints = [
             # The same content twice in one base is refused (a failed copy does not count).
             models.UniqueConstraint(fields=["knowledge_base", "content_hash"],

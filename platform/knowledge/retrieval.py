@@ -58,9 +58,9 @@ STATS_TTL_SECONDS = 300.0
 _VISIBLE = """
     c.knowledge_base_id = ANY(%(bases)s) AND c.enabled
     AND c.document_id NOT IN (SELECT d.id FROM knowledge_document d
-                              WHERE d.knowledge_base_id = ANY(%(bases)s) AND NOT d.enabled)
+                              WHERE d.workspace_id = %(workspace)s AND NOT d.enabled)
     AND c.generation NOT IN (SELECT d.pending_generation FROM knowledge_document d
-                             WHERE d.knowledge_base_id = ANY(%(bases)s) AND d.pending_generation IS NOT NULL)
+                             WHERE d.workspace_id = %(workspace)s AND d.pending_generation IS NOT NULL)
 """
 
 
@@ -128,7 +128,7 @@ def _vector_candidates(bases: Sequence[KnowledgeBase], query_vector, pool: int) 
     settings = conf.get()
     visible_chunks = sum(base.chunk_count for base in bases)
     literal = vector_literal(query_vector, dims)
-    params = {"bases": [base.pk for base in bases], "q": literal, "pool": pool}
+    params = {"bases": [base.pk for base in bases], "workspace": bases[0].workspace_id, "q": literal, "pool": pool}
     cast = vector_indexes.vector_type(dims)
     if visible_chunks <= settings.exact_search_max_chunks or cast is None:
         strategy = "exact"
@@ -205,7 +205,8 @@ def _text_candidates(bases: Sequence[KnowledgeBase], terms: list[WeightedTerm], 
     total = sum(term.weight for term in terms)
     if not candidates or total <= 0:
         return []
-    params: dict = {"bases": [base.pk for base in bases], "pool": pool, "candidates": or_query(candidates)}
+    params: dict = {"bases": [base.pk for base in bases], "workspace": bases[0].workspace_id, "pool": pool,
+                    "candidates": or_query(candidates)}
     parts = []
     for index, term in enumerate(terms):
         params[f"t{index}"] = [term.lexeme]

@@ -505,6 +505,18 @@ def test_operation_security_overrides_the_global_one() -> None:
     assert parsed.operation("public").warnings == ()
 
 
+def test_empty_security_means_no_credentials_but_undeclared_security_does_not() -> None:
+    paths = {"/public": {"get": operation(operationId="public", security=[])},
+             "/secured": {"get": operation(operationId="secured", security=[{"bearer": []}])},
+             "/inherit": {"get": operation(operationId="inherit")}}
+    undeclared = parse_spec(spec(paths, components={"securitySchemes": SECURITY_SCHEMES}))
+    assert {op.name: op.no_credentials for op in undeclared.operations} == \
+        {"public": True, "secured": False, "inherit": False}
+    global_none = parse_spec(spec(paths, components={"securitySchemes": SECURITY_SCHEMES}, security=[]))
+    assert {op.name: op.no_credentials for op in global_none.operations} == \
+        {"public": True, "secured": False, "inherit": True}
+
+
 # -- consequential ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("method, flag, expected", [

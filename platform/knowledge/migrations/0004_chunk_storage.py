@@ -1,8 +1,8 @@
-from django.db import migrations
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    """Keep chunk vectors (and typical chunks whole) inside the table row.
+    """Keep chunk vectors (and typical chunks whole) inside the table row; index hidden documents.
 
     pgvector's types default to out-of-line (TOAST) storage, and a chunk row (text, tsvector and
     1.5 KB of vector) is over PostgreSQL's default 2 KB threshold, so every distance computed
@@ -19,4 +19,8 @@ class Migration(migrations.Migration):
                           "ALTER TABLE knowledge_chunk ALTER COLUMN embedding SET STORAGE EXTERNAL"),
         migrations.RunSQL("ALTER TABLE knowledge_chunk SET (toast_tuple_target = 4080)",
                           "ALTER TABLE knowledge_chunk RESET (toast_tuple_target)"),
+        migrations.AddIndex(model_name="document", index=models.Index(
+            fields=["workspace"], condition=models.Q(enabled=False), name="knowledge_doc_disabled")),
+        migrations.AddIndex(model_name="document", index=models.Index(
+            fields=["workspace"], condition=models.Q(pending_generation__isnull=False), name="knowledge_doc_pending")),
     ]
