@@ -179,7 +179,8 @@ def run(*, data_dir: Path, queries: int, seed: int, vectors_kind: str = "local")
     scopes = [("all bases", [b.name for b in bases], {}),
               ("medium base (5%)", ["medium"], {}),
               ("small base (1%)", ["small"], {}),
-              ("small base (1%), forced HNSW", ["small"], {"SWITCHBOARD_KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS": "0"})]
+              ("small base (1%), forced HNSW", ["small"], {"SWITCHBOARD_KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS": "0",
+                                                       "SWITCHBOARD_KNOWLEDGE_LOCAL_EXACT_SEARCH_MAX_CHUNKS": "0"})]
     rng = np.random.default_rng(seed + 99)
     import os
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,15 +13,28 @@ from bots.models import Bot, BotVersion
 from bots.services import bot_create, bot_publish, bot_restore_version, bot_update
 
 
+class BotWarningSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
 class BotOutputSerializer(serializers.ModelSerializer):
     config = BotConfigSerializer(help_text="The draft configuration.")
     published_version = serializers.IntegerField(source="published_version.number", allow_null=True,
                                                  default=None, help_text="Number of the version public channels serve.")
+    warnings = serializers.SerializerMethodField(help_text="Problems with the draft worth fixing, e.g. more "
+                                                           "tools than a model accepts (128).")
 
     class Meta:
         model = Bot
-        fields = ["id", "name", "slug", "description", "avatar", "config", "published_version", "created_at",
-                  "updated_at"]
+        fields = ["id", "name", "slug", "description", "avatar", "config", "published_version", "warnings",
+                  "created_at", "updated_at"]
+
+    @extend_schema_field(BotWarningSerializer(many=True))
+    def get_warnings(self, bot: Bot) -> list[dict[str, str]]:
+        from bots.selectors import bot_warnings
+
+        return bot_warnings(bot=bot)
 
 
 class BotInputSerializer(serializers.Serializer):

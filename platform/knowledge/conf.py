@@ -30,6 +30,9 @@ class KnowledgeSettings:
     #: Up to this many chunks in the searched bases, vector search is exact (no index): perfect
     #: recall, and faster than a filtered HNSW scan at that size.
     exact_search_max_chunks: int
+    #: The same for bases on the built-in local embedder, whose lexical vectors HNSW indexes
+    #: poorly (see the benchmark notes): exact search is worth more time there.
+    local_exact_search_max_chunks: int
     #: HNSW candidate list size for approximate vector search.
     hnsw_ef_search: int
     #: Most index tuples one filtered (iterative) HNSW scan may visit.
@@ -51,6 +54,8 @@ def get() -> KnowledgeSettings:
         embed_batch_size=config.env_int("SWITCHBOARD_KNOWLEDGE_EMBED_BATCH", 64, minimum=1, maximum=2048),
         exact_search_max_chunks=config.env_int("SWITCHBOARD_KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS", 20_000,
                                                minimum=0),
+        local_exact_search_max_chunks=config.env_int("SWITCHBOARD_KNOWLEDGE_LOCAL_EXACT_SEARCH_MAX_CHUNKS",
+                                                     50_000, minimum=0),
         hnsw_ef_search=config.env_int("SWITCHBOARD_KNOWLEDGE_HNSW_EF_SEARCH", 100, minimum=10, maximum=1000),
         hnsw_max_scan_tuples=config.env_int("SWITCHBOARD_KNOWLEDGE_HNSW_MAX_SCAN_TUPLES", 50_000,
                                             minimum=1000),

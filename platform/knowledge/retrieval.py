@@ -8,10 +8,11 @@ Per query:
 1. The bases are checked against the workspace and grouped by embedding model; the query is
    embedded once per model.
 2. Vector channel, per model: a base set of up to `SWITCHBOARD_KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS`
-   chunks is searched exactly (every vector compared: perfect recall, a few milliseconds);
-   larger sets go through the HNSW index of that dimension with pgvector's iterative scan, which
-   keeps scanning the graph until enough rows pass the filters, so a filter to a few bases does
-   not starve the result.
+   chunks (`…_LOCAL_EXACT_SEARCH_MAX_CHUNKS` for the built-in embedder, whose lexical vectors
+   graph indexes serve poorly) is searched exactly (every vector compared: perfect recall, a few
+   milliseconds per 10,000 chunks); larger sets go through the HNSW index of that dimension with
+   pgvector's iterative scan, which keeps scanning the graph until enough rows pass the filters,
+   so a filter to a few bases does not starve the result.
 3. Text channel: the query's lexemes (CJK as bigrams), weighted by inverse document frequency;
    candidates from its rarer terms through the GIN index, ranked by the share of the query's
    weight they contain.
@@ -130,7 +131,8 @@ def _vector_candidates(bases: Sequence[KnowledgeBase], query_vector, pool: int) 
     literal = vector_literal(query_vector, dims)
     params = {"bases": [base.pk for base in bases], "workspace": bases[0].workspace_id, "q": literal, "pool": pool}
     cast = vector_indexes.vector_type(dims)
-    if visible_chunks <= settings.exact_search_max_chunks or cast is None:
+    limit = settings.local_exact_search_max_chunks if bases[0].uses_local_embedder else settings.exact_search_max_chunks
+    if visible_chunks <= limit or cast is None:
         strategy = "exact"
         # `embedding <=> q` does not match the indexes' expression: an exact scan by construction.
         sql = f"""SELECT c.id, c.embedding <=> %(q)s::vector AS distance FROM knowledge_chunk c

@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("providers.urls")),
     path("", include("bots.urls")),
+    path("", include("actions.urls")),
 ]
 
 handler404 = "switchboard.api.errors.handler404"

@@ -161,3 +161,10 @@ def wait_finished(message_id: str, timeout: float = 30.0) -> Message:
             return message
         time.sleep(0.05)
     raise AssertionError(f"turn did not finish: {[e for _, e, _ in events.read_all(message_id)]}")
+
+
+def test_bot_warns_when_it_would_offer_an_unknown_tool(api, make_bot, operations):
+    bot = make_bot(actions={"operation_ids": [operations["getWeather"].pk, "op_doesnotexist"]})
+    warnings = api.get(f"/api/v1/bots/{bot.pk}").json()["warnings"]
+    assert [w["code"] for w in warnings] == ["unavailable_operations"]
+    assert "1 of the chosen operations" in warnings[0]["message"]

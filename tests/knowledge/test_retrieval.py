@@ -166,6 +166,7 @@ def test_a_reindex_swaps_the_whole_index_at_once(workspace, make_base, ingest_no
 
 def test_large_bases_use_the_hnsw_index_with_filters(workspace, make_base, ingest_now, monkeypatch):
     monkeypatch.setenv("SWITCHBOARD_KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS", "0")
+    monkeypatch.setenv("SWITCHBOARD_KNOWLEDGE_LOCAL_EXACT_SEARCH_MAX_CHUNKS", "0")
     from knowledge import conf
 
     conf.get.cache_clear()

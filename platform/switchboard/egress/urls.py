@@ -315,6 +315,10 @@ def system_resolve(host: str, port: int, timeout: float | None) -> list[str]:
             f"Looking up the host {host} timed out after {timeout:g} s; check the host name "
             "or try again later."
         ) from None
+    finally:
+        # The future holds a failed lookup's exception, whose traceback holds this frame: drop
+        # it so the cycle does not keep the caller's objects alive until a garbage collection.
+        del future
     return [info[4][0] for info in infos]
 
 
