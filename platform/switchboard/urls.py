@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("providers.urls")),
     path("", include("bots.urls")),
     path("", include("actions.urls")),
+    path("", include("knowledge.urls")),
 ]
 
 handler404 = "switchboard.api.errors.handler404"
