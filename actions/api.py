@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from accounts.models import Role
+from accounts.tenancy import WorkspaceScopedMixin
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_field,
     extend_schema_serializer,
@@ -25,28 +26,18 @@ from drf_spectacular.utils import (
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
+from switchboard.api.errors import ApiError
+from switchboard.api.pagination import CursorPagination
+from switchboard.api.schema import error_responses
 
-from accounts.models import Role
-from accounts.tenancy import WorkspaceScopedMixin
 from actions import auth, conf, importing, invocation, selectors, services
 from actions.models import Action, AuthType, EgressAllowlistEntry, Operation, SourceKind
 from actions.tools import LARGE_TOOL_SCHEMA_BYTES
-from switchboard.api.errors import ApiError
-from switchboard.api.pagination import CursorPagination
 
-_ERRORS = {
-    400: OpenApiResponse(description="Invalid input. OpenAI-style error body; `error.param` names the field."),
-    403: OpenApiResponse(description="The caller's role is too low."),
-    404: OpenApiResponse(description="No such id in the caller's workspace."),
-    409: OpenApiResponse(description="Conflicts with existing state."),
-    413: OpenApiResponse(description="The spec is larger than SWITCHBOARD_ACTIONS_MAX_SPEC_MB."),
-    422: OpenApiResponse(description="The spec cannot be used: malformed JSON/YAML, not OpenAPI, an "
-                                     "unsupported version, or a URL that cannot be fetched."),
-}
-
-
-def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return {code: _ERRORS[code] for code in codes}
+_errors = error_responses(
+    _413='The spec is larger than SWITCHBOARD_ACTIONS_MAX_SPEC_MB.',
+    _422='The spec cannot be used: malformed JSON/YAML, not OpenAPI, an unsupported version, or a URL that cannot be fetched.',
+)
 
 
 def _user(request):

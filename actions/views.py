@@ -11,15 +11,16 @@ import json
 import secrets
 from typing import Any
 
+from accounts.pages import can_admin, can_edit, page_access
+from accounts.tenancy import WorkspaceAccess
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
+from switchboard.api.errors import ApiError
 
-from accounts.models import Role, role_at_least
-from accounts.tenancy import WorkspaceAccess
 from actions import conf, importing, invocation, selectors, services
 from actions.api import action_warnings, auth_output, test_result_data
 from actions.forms import (
@@ -34,26 +35,10 @@ from actions.forms import (
 from actions.models import Action, EgressAllowlistEntry, Operation, SourceKind
 from actions.spec import MAX_ENABLED_TOOLS
 from actions.tools import LARGE_TOOL_SCHEMA_BYTES
-from switchboard.api.errors import ApiError
 
 _EDITORS_ONLY = "Only editors, admins and owners change actions."
 _ADMINS_ONLY = "Only workspace admins and owners change the egress allowlist."
 _PREVIEW_SECONDS = 30 * 60
-
-
-def _access(request: HttpRequest) -> WorkspaceAccess:
-    access = request.workspace_access
-    if not access:
-        raise Http404("You are not a member of any workspace.")
-    return access
-
-
-def _can_edit(access: WorkspaceAccess) -> bool:
-    return role_at_least(access.role, Role.EDITOR)
-
-
-def _can_admin(access: WorkspaceAccess) -> bool:
-    return role_at_least(access.role, Role.ADMIN)
 
 
 def _action(access: WorkspaceAccess, action_id: str) -> Action:
@@ -128,18 +113,18 @@ def _source_from_form(access: WorkspaceAccess, form) -> importing.SpecSource | N
 
 @login_required
 def action_list(request: HttpRequest) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     actions = list(selectors.action_list(workspace_id=access.workspace.pk))
     for action in actions:
         action.problems = action_warnings(action)
         action.auth_description = auth_output(action)["description"]
-    return render(request, "actions/action_list.html", {"actions": actions, "can_edit": _can_edit(access)})
+    return render(request, "actions/action_list.html", {"actions": actions, "can_edit": can_edit(access)})
 
 
 @login_required
 def action_import_view(request: HttpRequest) -> HttpResponse:
-    access = _access(request)
-    if not _can_edit(access):
+    access = page_access(request)
+    if not can_edit(access):
         return _refused(request, "actions:action_list")
     form = ImportForm(request.POST or None, request.FILES or None)
     report = None
@@ -195,22 +180,22 @@ def _render_detail(request: HttpRequest, access: WorkspaceAccess, action: Action
         "warnings": warnings,
         "settings_form": settings_form or ActionSettingsForm(action=action),
         "auth_form": auth_form or AuthForm(action=action),
-        "can_edit": _can_edit(access),
+        "can_edit": can_edit(access),
     })
 
 
 @login_required
 def action_detail(request: HttpRequest, action_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     return _render_detail(request, access, _action(access, action_id))
 
 
 @require_POST
 @login_required
 def action_settings_view(request: HttpRequest, action_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     action = _action(access, action_id)
-    if not _can_edit(access):
+    if not can_edit(access):
         return _refused(request, "actions:action_detail", action.pk)
     form = ActionSettingsForm(request.POST, action=action)
     if form.is_valid():
@@ -231,9 +216,9 @@ def action_settings_view(request: HttpRequest, action_id: str) -> HttpResponse:
 @require_POST
 @login_required
 def action_auth_view(request: HttpRequest, action_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     action = _action(access, action_id)
-    if not _can_edit(access):
+    if not can_edit(access):
         return _refused(request, "actions:action_detail", action.pk)
     form = AuthForm(request.POST, action=action)
     if form.is_valid():
@@ -250,9 +235,9 @@ def action_auth_view(request: HttpRequest, action_id: str) -> HttpResponse:
 @require_POST
 @login_required
 def action_delete_view(request: HttpRequest, action_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     action = _action(access, action_id)
-    if not _can_edit(access):
+    if not can_edit(access):
         return _refused(request, "actions:action_detail", action.pk)
     services.action_delete(action=action)
     messages.success(request, f"Deleted {action.name} and its operations.")
@@ -261,7 +246,7 @@ def action_delete_view(request: HttpRequest, action_id: str) -> HttpResponse:
 
 @login_required
 def action_report_view(request: HttpRequest, action_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     action = selectors.action_get(workspace_id=access.workspace.pk, action_id=action_id, with_report=True)
     if action is None:
         raise Http404("No such action.")
@@ -270,9 +255,9 @@ def action_report_view(request: HttpRequest, action_id: str) -> HttpResponse:
 
 @login_required
 def action_reimport_view(request: HttpRequest, action_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     action = _action(access, action_id)
-    if not _can_edit(access):
+    if not can_edit(access):
         return _refused(request, "actions:action_detail", action.pk)
     form = ReimportForm(request.POST or None, request.FILES or None)
     report = None
@@ -303,9 +288,9 @@ def action_reimport_view(request: HttpRequest, action_id: str) -> HttpResponse:
 @require_POST
 @login_required
 def operation_toggle_view(request: HttpRequest, action_id: str, operation_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     action = _action(access, action_id)
-    if not _can_edit(access):
+    if not can_edit(access):
         return _refused(request, "actions:action_detail", action.pk)
     operation = _operation(action, operation_id)
     services.operation_update(operation=operation, enabled=not operation.enabled)
@@ -316,9 +301,9 @@ def operation_toggle_view(request: HttpRequest, action_id: str, operation_id: st
 @require_POST
 @login_required
 def operation_consequential_view(request: HttpRequest, action_id: str, operation_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     action = _action(access, action_id)
-    if not _can_edit(access):
+    if not can_edit(access):
         return _refused(request, "actions:action_detail", action.pk)
     operation = _operation(action, operation_id)
     choice = request.POST.get("confirm", "default")
@@ -333,9 +318,9 @@ def operation_consequential_view(request: HttpRequest, action_id: str, operation
 @require_POST
 @login_required
 def operations_bulk_view(request: HttpRequest, action_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     action = _action(access, action_id)
-    if not _can_edit(access):
+    if not can_edit(access):
         return _refused(request, "actions:action_detail", action.pk)
     enabled = request.POST.get("enabled") == "true"
     count = services.operations_set_enabled(action=action, enabled=enabled)
@@ -355,13 +340,13 @@ def _back_to_detail(request: HttpRequest, action: Action) -> HttpResponse:
 
 @login_required
 def operation_test_view(request: HttpRequest, action_id: str, operation_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     action = _action(access, action_id)
     operation = _operation(action, operation_id)
-    can_edit = _can_edit(access)
+    editable = can_edit(access)
     result: dict[str, Any] | None = None
     if request.method == "POST":
-        if not can_edit:
+        if not editable:
             return _refused(request, "actions:operation_test", action.pk, operation.pk)
         form = OperationTestForm(request.POST)
         if form.is_valid():
@@ -371,7 +356,7 @@ def operation_test_view(request: HttpRequest, action_id: str, operation_id: str)
         example = json.dumps(example_arguments(operation.input_schema), indent=2, ensure_ascii=False)
         form = OperationTestForm(initial={"arguments": example})
     return render(request, "actions/operation_test.html", {
-        "action": action, "operation": operation, "form": form, "result": result, "can_edit": can_edit,
+        "action": action, "operation": operation, "form": form, "result": result, "can_edit": editable,
         "schema": json.dumps(operation.input_schema, indent=2, ensure_ascii=False),
     })
 
@@ -380,11 +365,11 @@ def operation_test_view(request: HttpRequest, action_id: str, operation_id: str)
 
 @login_required
 def egress_allowlist_view(request: HttpRequest) -> HttpResponse:
-    access = _access(request)
-    can_admin = _can_admin(access)
+    access = page_access(request)
+    administrable = can_admin(access)
     form = AllowlistForm(request.POST or None)
     if request.method == "POST":
-        if not can_admin:
+        if not administrable:
             return _refused(request, "actions:egress_allowlist", message=_ADMINS_ONLY)
         if form.is_valid():
             try:
@@ -397,14 +382,14 @@ def egress_allowlist_view(request: HttpRequest) -> HttpResponse:
                 return redirect("actions:egress_allowlist")
     entries = EgressAllowlistEntry.objects.for_workspace(access.workspace).order_by("value")
     return render(request, "actions/egress_allowlist.html", {"entries": entries, "form": form,
-                                                             "can_admin": can_admin})
+                                                             "can_admin": administrable})
 
 
 @require_POST
 @login_required
 def egress_allowlist_delete_view(request: HttpRequest, entry_id: str) -> HttpResponse:
-    access = _access(request)
-    if not _can_admin(access):
+    access = page_access(request)
+    if not can_admin(access):
         return _refused(request, "actions:egress_allowlist", message=_ADMINS_ONLY)
     entry = EgressAllowlistEntry.objects.for_workspace(access.workspace).filter(pk=entry_id).first()
     if entry is None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from accounts.pages import can_edit, page_access
+from accounts.tenancy import WorkspaceAccess
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Prefetch
@@ -16,32 +18,19 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from providers.models import ModelKind, ProviderModel
 from rest_framework.exceptions import ValidationError as ApiValidationError
+from switchboard.api.errors import ApiError
 
-from accounts.models import Role, role_at_least
-from accounts.tenancy import WorkspaceAccess
 from bots import services
 from bots.config import normalise
 from bots.forms import BotForm, PublishForm, flatten_errors, pretty_json
 from bots.models import Bot, Conversation, Message, MessageState, ToolCall
-from providers.models import ModelKind, ProviderModel
-from switchboard.api.errors import ApiError
 
 _EDITORS_ONLY = "Only workspace editors, admins and owners change bots."
 _PREVIEW_EDITORS_ONLY = ("Only workspace editors, admins and owners use the preview: each message is a model call "
                          "billed to the workspace.")
 RECENT_CONVERSATIONS = 20
-
-
-def _access(request: HttpRequest) -> WorkspaceAccess:
-    access = request.workspace_access
-    if not access:
-        raise Http404("You are not a member of any workspace.")
-    return access
-
-
-def _can_edit(access: WorkspaceAccess) -> bool:
-    return role_at_least(access.role, Role.EDITOR)
 
 
 def _bot(access: WorkspaceAccess, bot_id: str) -> Bot:
@@ -93,13 +82,13 @@ def _member_emails(access: WorkspaceAccess, end_users) -> dict[str, str]:
 
 @login_required
 def bot_list(request: HttpRequest) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     bots = list(Bot.objects.for_workspace(access.workspace).select_related("published_version")
                 .annotate(conversation_count=Count("conversations")).order_by("name"))
     models = _models_by_id(access, [normalise(b.config)["model"].get("provider_model_id") for b in bots])
     rows = [{"bot": bot, "model": _model_summary(normalise(bot.config)["model"].get("provider_model_id"), models)}
             for bot in bots]
-    return render(request, "bots/bot_list.html", {"rows": rows, "can_edit": _can_edit(access)})
+    return render(request, "bots/bot_list.html", {"rows": rows, "can_edit": can_edit(access)})
 
 
 # -- create / edit ----------------------------------------------------------------------------------
@@ -125,8 +114,8 @@ def _render_form(request: HttpRequest, form: BotForm, bot: Bot | None) -> HttpRe
 
 @login_required
 def bot_create_view(request: HttpRequest) -> HttpResponse:
-    access = _access(request)
-    if not _can_edit(access):
+    access = page_access(request)
+    if not can_edit(access):
         return _refused(request, "bots:bot_list")
     if _add_rows_requested(request):
         return _render_form(request, BotForm(request.POST, workspace=access.workspace, add_rows=1), None)
@@ -142,9 +131,9 @@ def bot_create_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def bot_edit_view(request: HttpRequest, bot_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     bot = _bot(access, bot_id)
-    if not _can_edit(access):
+    if not can_edit(access):
         return _refused(request, "bots:bot_detail", bot.pk)
     if _add_rows_requested(request):
         return _render_form(request, BotForm(request.POST, workspace=access.workspace, bot=bot, add_rows=1), bot)
@@ -169,7 +158,7 @@ def _has_unpublished_changes(bot: Bot) -> bool:
 
 @login_required
 def bot_detail(request: HttpRequest, bot_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     bot = _bot(access, bot_id)
     config = normalise(bot.config)
     model_id = config["model"].get("provider_model_id")
@@ -187,16 +176,16 @@ def bot_detail(request: HttpRequest, bot_id: str) -> HttpResponse:
         "conversation_total": Conversation.objects.for_workspace(access.workspace).filter(bot=bot).count(),
         "unpublished_changes": _has_unpublished_changes(bot),
         "publish_form": PublishForm(),
-        "can_edit": _can_edit(access),
+        "can_edit": can_edit(access),
     })
 
 
 @require_POST
 @login_required
 def bot_publish_view(request: HttpRequest, bot_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     bot = _bot(access, bot_id)
-    if not _can_edit(access):
+    if not can_edit(access):
         return _refused(request, "bots:bot_detail", bot.pk)
     form = PublishForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
@@ -217,9 +206,9 @@ def bot_publish_view(request: HttpRequest, bot_id: str) -> HttpResponse:
 @require_POST
 @login_required
 def bot_restore_view(request: HttpRequest, bot_id: str, number: int) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     bot = _bot(access, bot_id)
-    if not _can_edit(access):
+    if not can_edit(access):
         return _refused(request, "bots:bot_detail", bot.pk)
     try:
         services.bot_restore_version(bot=bot, number=number)
@@ -234,9 +223,9 @@ def bot_restore_view(request: HttpRequest, bot_id: str, number: int) -> HttpResp
 
 @login_required
 def bot_preview(request: HttpRequest, bot_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     bot = _bot(access, bot_id)
-    if not _can_edit(access):
+    if not can_edit(access):
         return _refused(request, "bots:bot_detail", bot.pk, message=_PREVIEW_EDITORS_ONLY)
     config = normalise(bot.config)
     model_id = config["model"].get("provider_model_id")
@@ -286,7 +275,7 @@ _STATE_BADGES = {MessageState.COMPLETED: "ok", MessageState.FAILED: "bad", Messa
 
 @login_required
 def conversation_detail(request: HttpRequest, conversation_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     conversation = (Conversation.objects.for_workspace(access.workspace).select_related("bot")
                     .filter(pk=conversation_id).first())
     if conversation is None:

@@ -10,7 +10,6 @@ from accounts.tenancy import WorkspaceScopedMixin
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_field,
     extend_schema_serializer,
@@ -21,6 +20,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from switchboard.api.errors import ApiError
 from switchboard.api.pagination import CursorPagination
+from switchboard.api.schema import error_responses
 
 from knowledge import conf, embedding, retrieval, selectors, services
 from knowledge.models import (
@@ -33,19 +33,12 @@ from knowledge.models import (
 )
 from knowledge.parsing import formats
 
-_ERRORS = {
-    400: OpenApiResponse(description="Invalid input. OpenAI-style error body; `error.param` names the field."),
-    403: OpenApiResponse(description="The caller's role is below what the operation needs."),
-    404: OpenApiResponse(description="No such id in the caller's workspace."),
-    409: OpenApiResponse(description="Conflicts with existing state: a duplicate name or document."),
-    413: OpenApiResponse(description="The file is larger than SWITCHBOARD_MAX_UPLOAD_MB."),
-    422: OpenApiResponse(description="The file is empty or cannot be used."),
-    503: OpenApiResponse(description="The embedding provider is unavailable; try again."),
-}
-
-
-def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return {code: _ERRORS[code] for code in codes}
+_errors = error_responses(
+    _409='Conflicts with existing state: a duplicate name or document.',
+    _413='The file is larger than SWITCHBOARD_MAX_UPLOAD_MB.',
+    _422='The file is empty or cannot be used.',
+    _503='The embedding provider is unavailable; try again.',
+)
 
 
 def _user(request):

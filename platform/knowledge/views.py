@@ -6,7 +6,7 @@ Every member sees them and may run hit tests; editors and above change them.
 
 from __future__ import annotations
 
-from accounts.models import Role, role_at_least
+from accounts.pages import can_edit, page_access
 from accounts.tenancy import WorkspaceAccess
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -28,17 +28,6 @@ from knowledge.forms import (
 from knowledge.models import Chunk, Document, KnowledgeBase, chunk_pk
 
 _EDITORS_ONLY = "Only editors, admins and owners change knowledge bases."
-
-
-def _access(request: HttpRequest) -> WorkspaceAccess:
-    access = request.workspace_access
-    if not access:
-        raise Http404("You are not a member of any workspace.")
-    return access
-
-
-def _can_edit(access: WorkspaceAccess) -> bool:
-    return role_at_least(access.role, Role.EDITOR)
 
 
 def _base(access: WorkspaceAccess, base_id: str) -> KnowledgeBase:
@@ -68,15 +57,15 @@ def _form_error(form, exc: ApiError) -> None:
 
 @login_required
 def base_list(request: HttpRequest) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     return render(request, "knowledge/base_list.html", {
-        "bases": selectors.knowledge_base_list(workspace_id=access.workspace.pk), "can_edit": _can_edit(access)})
+        "bases": selectors.knowledge_base_list(workspace_id=access.workspace.pk), "can_edit": can_edit(access)})
 
 
 @login_required
 def base_create_view(request: HttpRequest) -> HttpResponse:
-    access = _access(request)
-    if not _can_edit(access):
+    access = page_access(request)
+    if not can_edit(access):
         return _refused(request, "knowledge:base_list")
     form = KnowledgeBaseForm(request.POST or None, workspace_id=access.workspace.pk)
     if request.method == "POST" and form.is_valid():
@@ -95,9 +84,9 @@ def base_create_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def base_edit_view(request: HttpRequest, base_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     base = _base(access, base_id)
-    if not _can_edit(access):
+    if not can_edit(access):
         return _refused(request, "knowledge:base_detail", base.pk)
     has_documents = base.document_count > 0
     form = KnowledgeBaseEditForm(request.POST or None, knowledge_base=base, has_documents=has_documents)
@@ -118,9 +107,9 @@ def base_edit_view(request: HttpRequest, base_id: str) -> HttpResponse:
 @require_POST
 @login_required
 def base_delete_view(request: HttpRequest, base_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     base = _base(access, base_id)
-    if not _can_edit(access):
+    if not can_edit(access):
         return _refused(request, "knowledge:base_detail", base.pk)
     services.knowledge_base_delete(knowledge_base=base)
     messages.success(request, f"Deleted {base.name} with its documents.")
@@ -130,7 +119,7 @@ def base_delete_view(request: HttpRequest, base_id: str) -> HttpResponse:
 def _detail_context(access: WorkspaceAccess, base: KnowledgeBase, **forms) -> dict:
     documents = list(selectors.document_list(knowledge_base=base)[:500])
     return {
-        "base": base, "documents": documents, "can_edit": _can_edit(access),
+        "base": base, "documents": documents, "can_edit": can_edit(access),
         "processing": any(doc.is_processing for doc in documents),
         "upload_form": forms.get("upload_form") or UploadForm(),
         "url_form": forms.get("url_form") or UrlImportForm(),
@@ -139,7 +128,7 @@ def _detail_context(access: WorkspaceAccess, base: KnowledgeBase, **forms) -> di
 
 @login_required
 def base_detail(request: HttpRequest, base_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     base = _base(access, base_id)
     return render(request, "knowledge/base_detail.html", _detail_context(access, base))
 
@@ -147,7 +136,7 @@ def base_detail(request: HttpRequest, base_id: str) -> HttpResponse:
 @login_required
 def base_documents_fragment(request: HttpRequest, base_id: str) -> HttpResponse:
     """The documents table alone: polled by the detail page while documents are being indexed."""
-    access = _access(request)
+    access = page_access(request)
     base = _base(access, base_id)
     response = render(request, "knowledge/_documents.html", _detail_context(access, base))
     response["Cache-Control"] = "no-store"
@@ -157,9 +146,9 @@ def base_documents_fragment(request: HttpRequest, base_id: str) -> HttpResponse:
 @require_POST
 @login_required
 def document_upload_view(request: HttpRequest, base_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     base = _base(access, base_id)
-    if not _can_edit(access):
+    if not can_edit(access):
         return _refused(request, "knowledge:base_detail", base.pk)
     files = request.FILES.getlist("files")
     if not files:
@@ -185,9 +174,9 @@ def document_upload_view(request: HttpRequest, base_id: str) -> HttpResponse:
 @require_POST
 @login_required
 def document_import_view(request: HttpRequest, base_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     base = _base(access, base_id)
-    if not _can_edit(access):
+    if not can_edit(access):
         return _refused(request, "knowledge:base_detail", base.pk)
     form = UrlImportForm(request.POST)
     if form.is_valid():
@@ -206,20 +195,20 @@ def document_import_view(request: HttpRequest, base_id: str) -> HttpResponse:
 
 @login_required
 def document_detail(request: HttpRequest, document_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     document = _document(access, document_id)
     chunks = selectors.chunk_list(knowledge_base=document.knowledge_base, document_id=document.pk)
     page = Paginator(chunks, 50).get_page(request.GET.get("page"))
     return render(request, "knowledge/document_detail.html", {
-        "document": document, "base": document.knowledge_base, "page": page, "can_edit": _can_edit(access)})
+        "document": document, "base": document.knowledge_base, "page": page, "can_edit": can_edit(access)})
 
 
 def _document_action(request: HttpRequest, document_id: str, action) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     document = _document(access, document_id)
     back = request.POST.get("next") == "document"
     target = ("knowledge:document_detail", document.pk) if back else ("knowledge:base_detail", document.knowledge_base_id)
-    if not _can_edit(access):
+    if not can_edit(access):
         return _refused(request, *target)
     try:
         message = action(document)
@@ -276,9 +265,9 @@ def _chunk(access: WorkspaceAccess, chunk_id: str) -> Chunk:
 
 @login_required
 def chunk_edit_view(request: HttpRequest, chunk_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     chunk = _chunk(access, chunk_id)
-    if not _can_edit(access):
+    if not can_edit(access):
         return _refused(request, "knowledge:document_detail", chunk.document_id)
     form = ChunkEditForm(request.POST or None, initial={"text": chunk.text})
     if request.method == "POST" and form.is_valid():
@@ -296,9 +285,9 @@ def chunk_edit_view(request: HttpRequest, chunk_id: str) -> HttpResponse:
 @require_POST
 @login_required
 def chunk_toggle_view(request: HttpRequest, chunk_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     chunk = _chunk(access, chunk_id)
-    if not _can_edit(access):
+    if not can_edit(access):
         return _refused(request, "knowledge:document_detail", chunk.document_id)
     services.chunk_update(chunk=chunk, enabled=not chunk.enabled)
     messages.success(request, f"{'Disabled' if chunk.enabled else 'Enabled'} chunk {chunk.position + 1}.")
@@ -309,7 +298,7 @@ def chunk_toggle_view(request: HttpRequest, chunk_id: str) -> HttpResponse:
 
 @login_required
 def hit_test_view(request: HttpRequest, base_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     base = _base(access, base_id)
     form = HitTestForm(request.GET if "query" in request.GET else None)
     result = None

@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from accounts.models import Role
+from accounts.tenancy import WorkspaceScopedMixin
 from django.db.models import F, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_field,
     extend_schema_serializer,
@@ -23,9 +24,8 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
+from switchboard.api.schema import error_responses
 
-from accounts.models import Role
-from accounts.tenancy import WorkspaceScopedMixin
 from providers import local_embedder
 from providers.models import ModelKind, Provider, ProviderKind, ProviderModel
 from providers.services import (
@@ -46,16 +46,12 @@ _KIND_HELP = (
 _BAD_KIND = {"invalid_choice": f"Unknown provider kind \"{{input}}\"; use one of {', '.join(ProviderKind.values)}."}
 _BAD_MODEL_KIND = {"invalid_choice": f"Unknown model kind \"{{input}}\"; use one of {', '.join(ModelKind.values)}."}
 
-_ERRORS = {
-    400: OpenApiResponse(description="Invalid input. OpenAI-style error body; `error.param` names the field."),
-    403: OpenApiResponse(description="The caller's role is below admin."),
-    404: OpenApiResponse(description="No such id in the caller's workspace."),
-    409: OpenApiResponse(description="Conflicts with existing state, e.g. a duplicate name or model."),
-}
 
 
-def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return {code: _ERRORS[code] for code in codes}
+_errors = error_responses(
+    _403="The caller's role is below admin.",
+    _409='Conflicts with existing state, e.g. a duplicate name or model.',
+)
 
 
 # Named schema components: several serializers have a `kind`, and each must name its own choices.

@@ -6,6 +6,8 @@ API key). The API key is never rendered: pages show its last four characters at 
 
 from __future__ import annotations
 
+from accounts.pages import can_admin, page_access
+from accounts.tenancy import WorkspaceAccess
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,26 +15,13 @@ from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
+from switchboard.api.errors import ApiError
 
-from accounts.models import Role, role_at_least
-from accounts.tenancy import WorkspaceAccess
 from providers import services
 from providers.forms import KIND_HELP, ProviderEditForm, ProviderForm, ProviderModelForm
 from providers.models import Provider, ProviderModel
-from switchboard.api.errors import ApiError
 
 _ADMINS_ONLY = "Only workspace admins and owners change model providers."
-
-
-def _access(request: HttpRequest) -> WorkspaceAccess:
-    access = request.workspace_access
-    if not access:
-        raise Http404("You are not a member of any workspace.")
-    return access
-
-
-def _can_manage(access: WorkspaceAccess) -> bool:
-    return role_at_least(access.role, Role.ADMIN)
 
 
 def _provider(access: WorkspaceAccess, provider_id: str) -> Provider:
@@ -60,18 +49,18 @@ def _add_service_error(form: forms.Form, exc: ApiError) -> None:
 
 @login_required
 def provider_list(request: HttpRequest) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     providers = (Provider.objects.for_workspace(access.workspace)
                  .annotate(model_count=Count("models")).order_by("name"))
     return render(request, "providers/provider_list.html", {
-        "providers": providers, "can_manage": _can_manage(access),
+        "providers": providers, "can_manage": can_admin(access),
     })
 
 
 @login_required
 def provider_create_view(request: HttpRequest) -> HttpResponse:
-    access = _access(request)
-    if not _can_manage(access):
+    access = page_access(request)
+    if not can_admin(access):
         return _refused(request, "providers:provider_list")
     form = ProviderForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -88,9 +77,9 @@ def provider_create_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def provider_edit_view(request: HttpRequest, provider_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     provider = _provider(access, provider_id)
-    if not _can_manage(access):
+    if not can_admin(access):
         return _refused(request, "providers:provider_detail", provider.pk)
     form = ProviderEditForm(request.POST or None, provider=provider)
     if request.method == "POST" and form.is_valid():
@@ -112,22 +101,22 @@ def _render_detail(request: HttpRequest, access: WorkspaceAccess, provider: Prov
         "provider": provider,
         "models": ProviderModel.objects.filter(provider=provider).order_by("kind", "model"),
         "model_form": model_form or ProviderModelForm(),
-        "can_manage": _can_manage(access),
+        "can_manage": can_admin(access),
     })
 
 
 @login_required
 def provider_detail(request: HttpRequest, provider_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     return _render_detail(request, access, _provider(access, provider_id))
 
 
 @require_POST
 @login_required
 def provider_delete_view(request: HttpRequest, provider_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     provider = _provider(access, provider_id)
-    if not _can_manage(access):
+    if not can_admin(access):
         return _refused(request, "providers:provider_detail", provider.pk)
     try:
         services.provider_delete(provider=provider)
@@ -141,9 +130,9 @@ def provider_delete_view(request: HttpRequest, provider_id: str) -> HttpResponse
 @require_POST
 @login_required
 def provider_test_view(request: HttpRequest, provider_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     provider = _provider(access, provider_id)
-    if not _can_manage(access):
+    if not can_admin(access):
         return _refused(request, "providers:provider_detail", provider.pk)
     result = services.provider_test(provider=provider)
     (messages.success if result.ok else messages.error)(request, f"{result.message} ({result.latency_ms:.0f} ms)")
@@ -153,9 +142,9 @@ def provider_test_view(request: HttpRequest, provider_id: str) -> HttpResponse:
 @require_POST
 @login_required
 def provider_model_add_view(request: HttpRequest, provider_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     provider = _provider(access, provider_id)
-    if not _can_manage(access):
+    if not can_admin(access):
         return _refused(request, "providers:provider_detail", provider.pk)
     form = ProviderModelForm(request.POST)
     if form.is_valid():
@@ -172,9 +161,9 @@ def provider_model_add_view(request: HttpRequest, provider_id: str) -> HttpRespo
 @require_POST
 @login_required
 def provider_model_toggle_view(request: HttpRequest, provider_id: str, model_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     provider = _provider(access, provider_id)
-    if not _can_manage(access):
+    if not can_admin(access):
         return _refused(request, "providers:provider_detail", provider.pk)
     entry = _provider_model(provider, model_id)
     try:
@@ -189,9 +178,9 @@ def provider_model_toggle_view(request: HttpRequest, provider_id: str, model_id:
 @require_POST
 @login_required
 def provider_model_delete_view(request: HttpRequest, provider_id: str, model_id: str) -> HttpResponse:
-    access = _access(request)
+    access = page_access(request)
     provider = _provider(access, provider_id)
-    if not _can_manage(access):
+    if not can_admin(access):
         return _refused(request, "providers:provider_detail", provider.pk)
     entry = _provider_model(provider, model_id)
     try:
