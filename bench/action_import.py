@@ -44,14 +44,7 @@ def start_services() -> list:
 
     from switchboard import embedded
 
-    started = []
-    postgres = embedded.EmbeddedPostgres(settings.EMBEDDED_PGDATA, database=settings.EMBEDDED_DATABASE_NAME)
-    postgres.start()
-    started.append(postgres)
-    settings.DATABASES["default"]["HOST"] = str(embedded.postgres_socket_dir(settings.EMBEDDED_PGDATA))
-    redis_server = embedded.EmbeddedRedis(settings.EMBEDDED_REDIS_DIR)
-    redis_server.start()
-    started.append(redis_server)
+    started = embedded.start_configured(settings)
     call_command("migrate", interactive=False, verbosity=0)
     return started
 
@@ -59,9 +52,10 @@ def start_services() -> list:
 def stop_services(started: list) -> None:
     from django.db import connections
 
+    from switchboard import embedded
+
     connections.close_all()
-    while started:
-        started.pop().stop()
+    embedded.stop_all(started)
 
 
 def timed(label: str, runs: int, work) -> list[float]:

@@ -30,23 +30,14 @@ _services: list = []
 
 
 def _stop_services() -> None:
-    while _services:
-        _services.pop().stop()
+    embedded.stop_all(_services)
 
 
 @pytest.fixture(scope="session")
 def embedded_services() -> Iterator[None]:
     """Start the embedded servers the settings point at (unless DATABASE_URL/REDIS_URL are set)."""
     atexit.register(_stop_services)  # also on an interrupted run: pgserver's server outlives us
-    if settings.USES_EMBEDDED_POSTGRES:
-        postgres = embedded.EmbeddedPostgres(settings.EMBEDDED_PGDATA, database=settings.EMBEDDED_DATABASE_NAME)
-        postgres.start()
-        _services.append(postgres)
-        settings.DATABASES["default"]["HOST"] = str(embedded.postgres_socket_dir(settings.EMBEDDED_PGDATA))
-    if settings.USES_EMBEDDED_REDIS:
-        redis_server = embedded.EmbeddedRedis(settings.EMBEDDED_REDIS_DIR)
-        redis_server.start()
-        _services.append(redis_server)
+    _services.extend(embedded.start_configured(settings))
     yield
     _stop_services()
 

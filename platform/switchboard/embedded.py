@@ -150,3 +150,30 @@ def default_data_dir() -> Path:
 
 def data_dir_from_env() -> Path:
     return Path(os.environ.get("SWITCHBOARD_DATA_DIR") or default_data_dir()).resolve()
+
+
+def start_configured(settings) -> list:
+    """Start the embedded servers the settings call for (none when DATABASE_URL / REDIS_URL are
+    set) and point the database settings at the running PostgreSQL. Returns what to stop, in
+    start order; stop them in reverse (see stop_all)."""
+    started: list = []
+    try:
+        if settings.USES_EMBEDDED_POSTGRES:
+            postgres = EmbeddedPostgres(settings.EMBEDDED_PGDATA, database=settings.EMBEDDED_DATABASE_NAME)
+            postgres.start()
+            started.append(postgres)
+            # The socket folder is known for sure only once the server runs.
+            settings.DATABASES["default"]["HOST"] = str(postgres_socket_dir(settings.EMBEDDED_PGDATA))
+        if settings.USES_EMBEDDED_REDIS:
+            redis_server = EmbeddedRedis(settings.EMBEDDED_REDIS_DIR)
+            redis_server.start()
+            started.append(redis_server)
+    except BaseException:
+        stop_all(started)  # a half-started set must not leave PostgreSQL running
+        raise
+    return started
+
+
+def stop_all(started: list) -> None:
+    while started:
+        started.pop().stop()

@@ -51,7 +51,7 @@ def run_manage_check(env_overrides: dict[str, str]) -> subprocess.CompletedProce
 
 
 @pytest.mark.parametrize("variable, value", [
-    ("DATABASE_URL", "sqlite:///tmp/db.sqlite3"),
+    ("DATABASE_URL", "mysql://user@localhost/db"),
     ("REDIS_URL", "memcached://localhost"),
     ("SWITCHBOARD_ENCRYPTION_KEYS", "not-a-fernet-key"),
     ("SWITCHBOARD_DEBUG", "perhaps"),

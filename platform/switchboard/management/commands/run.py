@@ -57,16 +57,9 @@ class Command(BaseCommand):
     def _start_services(self) -> None:
         if settings.USES_EMBEDDED_POSTGRES:
             self.stdout.write(f"Starting embedded PostgreSQL (data in {settings.EMBEDDED_PGDATA}) …")
-            postgres = embedded.EmbeddedPostgres(settings.EMBEDDED_PGDATA, database=settings.EMBEDDED_DATABASE_NAME)
-            postgres.start()
-            self._services.append(postgres)
-            # The socket folder is known for sure only once the server runs.
-            settings.DATABASES["default"]["HOST"] = str(embedded.postgres_socket_dir(settings.EMBEDDED_PGDATA))
         if settings.USES_EMBEDDED_REDIS:
             self.stdout.write(f"Starting embedded Redis (data in {settings.EMBEDDED_REDIS_DIR}) …")
-            redis_server = embedded.EmbeddedRedis(settings.EMBEDDED_REDIS_DIR)
-            redis_server.start()
-            self._services.append(redis_server)
+        self._services = embedded.start_configured(settings)
 
     def _prepare_database(self) -> None:
         call_command("migrate", interactive=False, verbosity=0)
@@ -147,7 +140,7 @@ class Command(BaseCommand):
         from django.db import connections
 
         connections.close_all()
-        for service in reversed(self._services):
-            service.stop()
-        if self._services or self._children:
+        had_services = bool(self._services)
+        embedded.stop_all(self._services)
+        if had_services or self._children:
             self.stdout.write("Stopped.")
