@@ -172,7 +172,10 @@ def cpu_by_component(root_pid: int) -> dict[str, float]:
             times = proc.cpu_times()
         except psutil.Error:
             continue
-        name = ("web" if "uvicorn" in cmdline else "worker" if "celery" in cmdline else
+        # uvicorn's worker processes are multiprocessing children: judge them by their parents too.
+        lineage = cmdline + " " + " ".join(" ".join(parent.cmdline()) for parent in proc.parents()
+                                           if parent.pid != root_pid and parent.pid != 1)
+        name = ("web" if "uvicorn" in lineage else "worker" if "celery" in lineage else
                 "postgres" if "postgres" in cmdline else "redis" if "redis-server" in cmdline else "supervisor")
         totals[name] = totals.get(name, 0.0) + times.user + times.system
     return totals
