@@ -151,6 +151,30 @@ def owner(workspace):
     return workspace.memberships.get().user
 
 
+def _signed_in_as(client, workspace, role):
+    from tests.factories import MembershipFactory
+
+    client.force_login(MembershipFactory(workspace=workspace, role=role).user)
+    return client
+
+
+@pytest.fixture
+def signed_in(client, owner):
+    """The Django test client, signed in as the workspace's owner (for the admin pages)."""
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
+def viewer_client(client, workspace):
+    return _signed_in_as(client, workspace, "viewer")
+
+
+@pytest.fixture
+def editor_client(client, workspace):
+    return _signed_in_as(client, workspace, "editor")
+
+
 @pytest.fixture
 def api_key_secret(workspace) -> str:
     from accounts.models import Role

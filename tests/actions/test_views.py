@@ -28,19 +28,6 @@ PETS = spec({
 
 
 @pytest.fixture
-def signed_in(client, owner):
-    client.force_login(owner)
-    return client
-
-
-@pytest.fixture
-def viewer_client(client, workspace):
-    membership = MembershipFactory(workspace=workspace, role=Role.VIEWER)
-    client.force_login(membership.user)
-    return client
-
-
-@pytest.fixture
 def action(import_spec) -> Action:
     return import_spec(PETS)
 

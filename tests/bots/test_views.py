@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 from django.contrib.messages import get_messages
 
-from accounts.models import Role
 from bots.models import Bot, BotVersion, Conversation, Message, MessageState, ToolCall
 from bots.services import bot_create, bot_publish
-from tests.factories import MembershipFactory, WorkspaceFactory
+from tests.factories import WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -40,26 +39,6 @@ def needs_node(test):
 
 LIST = "/bots/"
 NEW = "/bots/new/"
-
-
-@pytest.fixture
-def signed_in(client, owner):
-    client.force_login(owner)
-    return client
-
-
-@pytest.fixture
-def viewer_client(client, workspace):
-    membership = MembershipFactory(workspace=workspace, role=Role.VIEWER)
-    client.force_login(membership.user)
-    return client
-
-
-@pytest.fixture
-def editor_client(client, workspace):
-    membership = MembershipFactory(workspace=workspace, role=Role.EDITOR)
-    client.force_login(membership.user)
-    return client
 
 
 def _html(response) -> str:

@@ -15,12 +15,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.knowledge.urls")]
 FAQ = "# FAQ\n\n## Refunds\n\nRefunds reach the original card within five days.\n\n## Hours\n\nWe open at nine.\n"
 
 
-@pytest.fixture
-def signed_in(client, owner):
-    client.force_login(owner)
-    return client
-
-
 def test_create_a_base_and_upload_and_import_documents(signed_in, workspace):
     page = signed_in.get("/knowledge/")
     assert page.status_code == 200 and b"No knowledge bases yet" in page.content

@@ -5,29 +5,14 @@ from __future__ import annotations
 import pytest
 from django.contrib.messages import get_messages
 
-from accounts.models import Role
 from providers.models import ModelKind, Provider, ProviderKind, ProviderModel
 from providers.services import provider_model_create
-from tests.factories import MembershipFactory
 from tests.providers.conftest import PLAINTEXT_KEY
 
 pytestmark = pytest.mark.django_db
 
 LIST = "/providers/"
 NEW = "/providers/new/"
-
-
-@pytest.fixture
-def signed_in(client, owner):
-    client.force_login(owner)
-    return client
-
-
-@pytest.fixture
-def viewer_client(client, workspace):
-    membership = MembershipFactory(workspace=workspace, role=Role.VIEWER)
-    client.force_login(membership.user)
-    return client
 
 
 def _html(response) -> str:
