@@ -130,6 +130,96 @@ def real_vocabulary(limit: int = 30_000) -> list[str]:
     return [word for word, count in counts.most_common(limit) if count >= 2]
 
 
+# -- prose corpus: real English paragraphs -----------------------------------------------------------------
+
+def docstring_paragraphs() -> list[str]:
+    """The distinct paragraphs (12–300 words) of the docstrings of Python's standard library and
+    the installed packages, in a fixed order: real technical prose, grouped by source file, about
+    a hundred thousand of them."""
+    import re
+    import sysconfig
+
+    seen: set[str] = set()
+    paragraphs: list[str] = []
+    roots = dict.fromkeys([sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"]])
+    for root in roots:
+        for path in sorted(Path(root).glob("**/*.py")):
+            try:
+                source = path.read_text(errors="ignore")
+            except OSError:
+                continue
+            for doc in re.findall(r'"""(.*?)"""', source, re.DOTALL):
+                for block in re.split(r"\n\s*\n", doc):
+                    text = " ".join(block.split())
+                    words = len(text.split())
+                    key = text.lower()
+                    if 12 <= words <= 300 and key not in seen:
+                        seen.add(key)
+                        paragraphs.append(text)
+    return paragraphs
+
+
+class ProseCorpus:
+    """Chunks of real prose (`docstring_paragraphs`, in order, so neighbouring chunks share a
+    source file as a document's chunks share a subject). Past the real paragraphs, more are made
+    by an order-2 word Markov chain trained on them: text with the same vocabulary and phrasing,
+    not copies.
+
+    Queries come in two kinds, as people ask: a *question* (6–11 consecutive words of a chunk,
+    the way someone words a question after the text) and *keywords* (four of its content words).
+    """
+
+    def __init__(self, seed: int = 7) -> None:
+        self.paragraphs = docstring_paragraphs()
+        self.seed = seed
+        self._chain: dict[tuple[str, str], list[str]] | None = None
+
+    def texts(self, start: int, end: int) -> list[str]:
+        real = self.paragraphs[start:end]
+        missing = (end - start) - len(real)
+        if missing <= 0:
+            return real
+        import random
+
+        rng = random.Random(self.seed * 1_000_003 + max(start, len(self.paragraphs)))
+        return real + [self._generated(rng) for _ in range(missing)]
+
+    def _generated(self, rng) -> str:
+        if self._chain is None:
+            chain: dict[tuple[str, str], list[str]] = {}
+            for paragraph in self.paragraphs:
+                words = paragraph.split()
+                for a, b, c in zip(words, words[1:], words[2:]):
+                    chain.setdefault((a, b), []).append(c)
+            self._chain = chain
+        template = rng.choice(self.paragraphs).split()
+        words = template[:2]
+        length = len(template)
+        while len(words) < length:
+            followers = self._chain.get((words[-2], words[-1]))
+            if not followers:
+                words += rng.choice(self.paragraphs).split()[:2]
+                continue
+            words.append(rng.choice(followers))
+        return " ".join(words)
+
+    @staticmethod
+    def question_for(rng: np.random.Generator, text: str) -> str:
+        words = text.split()
+        size = int(rng.integers(6, 12))
+        start = int(rng.integers(0, max(1, len(words) - size)))
+        return " ".join(words[start:start + size]) + "?"
+
+    @staticmethod
+    def keywords_for(rng: np.random.Generator, text: str) -> str:
+        words = [word.strip(".,;:()[]'\"`").lower() for word in text.split()]
+        content = list(dict.fromkeys(word for word in words if len(word) > 3 and word.isalpha()))
+        picked = rng.choice(content, size=min(4, len(content)), replace=False) if content else words[:4]
+        return " ".join(picked) + "?"
+
+
+# -- word-salad corpus: real words in random sentences --------------------------------------------------------
+
 FUNCTION_WORDS = 150
 
 

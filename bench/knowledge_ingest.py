@@ -3,7 +3,9 @@
     .venv/bin/python bench/knowledge_ingest.py --documents 200 --workers 2
     .venv/bin/python bench/knowledge_ingest.py --documents 200 --existing 100000
 
-Each document (Markdown, ~50 chunks of ~200 tokens, headings included) is stored as an upload
+Each document (Markdown: 10 sections of 30 prose paragraphs under headings, ~70 chunks of ≤ 256
+tokens; paragraphs made by the prose corpus's Markov chain, so they differ from the preloaded
+ones) is stored as an upload
 and indexed by `knowledge.ingestion.document_ingest`, the function the Celery task runs: read,
 parse, chunk, embed with the built-in local embedder, COPY the chunks (tsvector computed in the
 INSERT, HNSW/GIN/B-tree indexes maintained) and swap the index live. `--workers` processes
@@ -24,16 +26,22 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.knowledge_common import Corpus, Timer, bench_database
+from bench.knowledge_common import ProseCorpus, Timer, bench_database
+
+SECTIONS = 10
+PARAGRAPHS_PER_SECTION = 30
 
 
-def make_document(corpus: Corpus, rng: np.random.Generator, sections: int = 10, per_section: int = 5) -> str:
-    topic = int(rng.integers(0, corpus.topics.shape[0]))
-    parts = [f"# Guide {topic}\n"]
-    for section in range(sections):
-        parts.append(f"\n## Section {section} {corpus.vocabulary[int(corpus.topics[topic][section])]}\n")
-        for _ in range(per_section):
-            parts.append("\n" + corpus.chunk_text(rng, topic) + " " + corpus.chunk_text(rng, topic) + "\n")
+def make_document(corpus: ProseCorpus, index: int) -> str:
+    per_document = SECTIONS * PARAGRAPHS_PER_SECTION
+    start = len(corpus.paragraphs) + 2_000_000 + index * per_document  # past anything preloaded
+    paragraphs = corpus.texts(start, start + per_document)
+    parts = [f"# Guide {index}\n"]
+    for section in range(SECTIONS):
+        first = paragraphs[section * PARAGRAPHS_PER_SECTION]
+        parts.append(f"\n## {section + 1}. {' '.join(first.split()[:5])}\n")
+        for paragraph in paragraphs[section * PARAGRAPHS_PER_SECTION:(section + 1) * PARAGRAPHS_PER_SECTION]:
+            parts.append("\n" + paragraph + "\n")
     return "".join(parts)
 
 
@@ -95,12 +103,11 @@ def main() -> None:
             preload(args.existing, Workspace.objects.create(name="existing"), args.seed)
         workspace = Workspace.objects.create(name="bench ingest")
         base = services.knowledge_base_create(workspace=workspace, name="Ingest", chunk_size=256, chunk_overlap=32)
-        corpus = Corpus.make(seed=args.seed)
-        rng = np.random.default_rng(args.seed)
+        corpus = ProseCorpus(seed=args.seed)
         clock = Timer()
         documents = []
         for index in range(args.documents):
-            text = make_document(corpus, rng).encode()
+            text = make_document(corpus, index).encode()
             doc, _ = services.document_create_from_upload(knowledge_base=base,
                                                           file=SimpleUploadedFile(f"guide-{index}.md", text))
             documents.append(doc.pk)

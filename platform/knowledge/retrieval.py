@@ -9,10 +9,11 @@ Per query:
    embedded once per model.
 2. Vector channel, per model: a base set of up to `SWITCHBOARD_KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS`
    chunks (`…_LOCAL_EXACT_SEARCH_MAX_CHUNKS` for the built-in embedder, whose lexical vectors
-   graph indexes serve poorly) is searched exactly (every vector compared: perfect recall, a few
-   milliseconds per 10,000 chunks); larger sets go through the HNSW index of that dimension with
-   pgvector's iterative scan, which keeps scanning the graph until enough rows pass the filters,
-   so a filter to a few bases does not starve the result.
+   a filtered graph scan serves less well) is searched exactly (every vector compared: perfect
+   recall, a few milliseconds per 10,000 chunks); larger sets go through the HNSW index of that
+   dimension (`ef_search` 400 by default) with pgvector's iterative scan, which keeps scanning
+   the graph until enough rows pass the filters, so a filter to a few bases does not starve the
+   result.
 3. Text channel: the query's lexemes (CJK as bigrams), weighted by inverse document frequency;
    candidates from its rarer terms through the GIN index, ranked by the share of the query's
    weight they contain.

@@ -18,10 +18,13 @@ def _kinds(parsed):
 
 
 def test_markdown_headings_lists_code_and_tables():
-    source = b"# Title\n\nIntro *text*.\n\n- one\n- two\n\n| A | B |\n|---|---|\n| 1 | 2 |\n\n```\n# not a heading\n```\n"
+    source = (b"# Title\n\nIntro *text*.\n\n- one\n- two\n\n| A | B |\n|---|---|\n| 1 | 2 |\n\n```\n# not a heading\n```\n"
+              b"\n## Refunds *within* `30` [days](https://example.com)\n\n| **Plan** | Price |\n|---|---|\n| *Pro* | `9` |\n")
     parsed = parse(source, formats.MARKDOWN)
+    # Prose keeps its Markdown source; headings and table cells are plain text.
     assert _kinds(parsed) == [("heading", "Title"), ("text", "Intro *text*."), ("text", "- one\n- two"),
-                              ("row", "A: 1; B: 2"), ("code", "# not a heading")]
+                              ("row", "A: 1; B: 2"), ("code", "# not a heading"),
+                              ("heading", "Refunds within 30 days"), ("row", "Plan: Pro; Price: 9")]
     assert parsed.title == "Title"
     assert [b.text for b in parse(SAMPLE_MARKDOWN, formats.MARKDOWN).blocks if b.kind is BlockKind.HEADING] == [
         "Onboarding", "Laptop setup", "报销流程"]

@@ -15,12 +15,19 @@ from knowledge.parsing.base import Block, BlockKind, ParsedDocument, heading, pa
 from knowledge.parsing.decode import decode_text
 
 _PARSER = MarkdownIt("commonmark", {"html": True}).enable("table")
+# Block structure only: prose keeps its source lines, so inline markup is parsed just for
+# headings and table cells (on demand); parsing it everywhere took half of the parse time.
+_BLOCKS = MarkdownIt("commonmark", {"html": True}).enable("table").disable("inline")
 _PROSE = {"paragraph_open", "bullet_list_open", "ordered_list_open", "blockquote_open"}
 
 
 def _inline_text(token: Token) -> str:
+    children = token.children
+    if not children and token.content:
+        parsed = _PARSER.parseInline(token.content)
+        children = parsed[0].children if parsed else []
     parts = []
-    for child in token.children or []:
+    for child in children or []:
         if child.type in ("text", "code_inline"):
             parts.append(child.content)
         elif child.type in ("softbreak", "hardbreak"):
@@ -65,7 +72,7 @@ def _table(tokens: list[Token], start: int, end: int) -> list[Block]:
 
 def parse_markdown(source: str) -> ParsedDocument:
     lines = source.split("\n")
-    tokens = _PARSER.parse(source)
+    tokens = _BLOCKS.parse(source)
     blocks: list[Block] = []
     title = None
     index = 0
