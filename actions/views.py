@@ -11,7 +11,7 @@ import json
 import secrets
 from typing import Any
 
-from accounts.pages import can_admin, can_edit, page_access
+from accounts.pages import add_service_error, can_admin, can_edit, page_access, refused
 from accounts.tenancy import WorkspaceAccess
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -55,18 +55,8 @@ def _operation(action: Action, operation_id: str) -> Operation:
     return operation
 
 
-def _refused(request: HttpRequest, to: str, *args, message: str = _EDITORS_ONLY) -> HttpResponse:
-    messages.error(request, message)
-    return redirect(to, *args)
-
-
 def _user(request: HttpRequest):
     return request.user if request.user.is_authenticated else None
-
-
-def _add_error(form, exc: ApiError) -> None:
-    field = (exc.param or "").split(".")[-1]
-    form.add_error(field if field in form.fields else None, exc.message)
 
 
 # -- previews: the spec read once, kept briefly so "Import" does not fetch or upload it again ---------
@@ -125,7 +115,7 @@ def action_list(request: HttpRequest) -> HttpResponse:
 def action_import_view(request: HttpRequest) -> HttpResponse:
     access = page_access(request)
     if not can_edit(access):
-        return _refused(request, "actions:action_list")
+        return refused(request, _EDITORS_ONLY, "actions:action_list")
     form = ImportForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():
@@ -139,7 +129,7 @@ def action_import_view(request: HttpRequest) -> HttpResponse:
                 workspace=access.workspace, source=source, name=form.cleaned_data.get("name") or None,
                 server_url=form.cleaned_data.get("server_url") or None, dry_run=dry_run, created_by=_user(request))
         except ApiError as exc:
-            _add_error(form, exc)
+            add_service_error(form, exc)
         else:
             if not dry_run:
                 counts = outcome.report["counts"]
@@ -196,7 +186,7 @@ def action_settings_view(request: HttpRequest, action_id: str) -> HttpResponse:
     access = page_access(request)
     action = _action(access, action_id)
     if not can_edit(access):
-        return _refused(request, "actions:action_detail", action.pk)
+        return refused(request, _EDITORS_ONLY, "actions:action_detail", action.pk)
     form = ActionSettingsForm(request.POST, action=action)
     if form.is_valid():
         try:
@@ -204,7 +194,7 @@ def action_settings_view(request: HttpRequest, action_id: str) -> HttpResponse:
                                               server_url=form.cleaned_data["server_url"],
                                               enabled=form.cleaned_data["enabled"])
         except ApiError as exc:
-            _add_error(form, exc)
+            add_service_error(form, exc)
         else:
             for warning in warnings:
                 messages.warning(request, warning["message"])
@@ -219,13 +209,13 @@ def action_auth_view(request: HttpRequest, action_id: str) -> HttpResponse:
     access = page_access(request)
     action = _action(access, action_id)
     if not can_edit(access):
-        return _refused(request, "actions:action_detail", action.pk)
+        return refused(request, _EDITORS_ONLY, "actions:action_detail", action.pk)
     form = AuthForm(request.POST, action=action)
     if form.is_valid():
         try:
             services.action_update(action=_action(access, action_id), auth_data=form.auth_data())
         except ApiError as exc:
-            _add_error(form, exc)
+            add_service_error(form, exc)
         else:
             messages.success(request, "Saved the authentication settings.")
             return redirect("actions:action_detail", action.pk)
@@ -238,7 +228,7 @@ def action_delete_view(request: HttpRequest, action_id: str) -> HttpResponse:
     access = page_access(request)
     action = _action(access, action_id)
     if not can_edit(access):
-        return _refused(request, "actions:action_detail", action.pk)
+        return refused(request, _EDITORS_ONLY, "actions:action_detail", action.pk)
     services.action_delete(action=action)
     messages.success(request, f"Deleted {action.name} and its operations.")
     return redirect("actions:action_list")
@@ -258,7 +248,7 @@ def action_reimport_view(request: HttpRequest, action_id: str) -> HttpResponse:
     access = page_access(request)
     action = _action(access, action_id)
     if not can_edit(access):
-        return _refused(request, "actions:action_detail", action.pk)
+        return refused(request, _EDITORS_ONLY, "actions:action_detail", action.pk)
     form = ReimportForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():
@@ -267,7 +257,7 @@ def action_reimport_view(request: HttpRequest, action_id: str) -> HttpResponse:
             source = _source_from_form(access, form)
             outcome = importing.action_reimport(action=action, source=source, dry_run=dry_run)
         except ApiError as exc:
-            _add_error(form, exc)
+            add_service_error(form, exc)
         else:
             changes = outcome.report["changes"]
             if not dry_run:
@@ -291,7 +281,7 @@ def operation_toggle_view(request: HttpRequest, action_id: str, operation_id: st
     access = page_access(request)
     action = _action(access, action_id)
     if not can_edit(access):
-        return _refused(request, "actions:action_detail", action.pk)
+        return refused(request, _EDITORS_ONLY, "actions:action_detail", action.pk)
     operation = _operation(action, operation_id)
     services.operation_update(operation=operation, enabled=not operation.enabled)
     messages.success(request, f"{'Enabled' if operation.enabled else 'Disabled'} {operation.name}.")
@@ -304,7 +294,7 @@ def operation_consequential_view(request: HttpRequest, action_id: str, operation
     access = page_access(request)
     action = _action(access, action_id)
     if not can_edit(access):
-        return _refused(request, "actions:action_detail", action.pk)
+        return refused(request, _EDITORS_ONLY, "actions:action_detail", action.pk)
     operation = _operation(action, operation_id)
     choice = request.POST.get("confirm", "default")
     override = {"always": True, "never": False}.get(choice)
@@ -321,7 +311,7 @@ def operations_bulk_view(request: HttpRequest, action_id: str) -> HttpResponse:
     access = page_access(request)
     action = _action(access, action_id)
     if not can_edit(access):
-        return _refused(request, "actions:action_detail", action.pk)
+        return refused(request, _EDITORS_ONLY, "actions:action_detail", action.pk)
     enabled = request.POST.get("enabled") == "true"
     count = services.operations_set_enabled(action=action, enabled=enabled)
     messages.success(request, f"{'Enabled' if enabled else 'Disabled'} {count} operations.")
@@ -347,7 +337,7 @@ def operation_test_view(request: HttpRequest, action_id: str, operation_id: str)
     result: dict[str, Any] | None = None
     if request.method == "POST":
         if not editable:
-            return _refused(request, "actions:operation_test", action.pk, operation.pk)
+            return refused(request, _EDITORS_ONLY, "actions:operation_test", action.pk, operation.pk)
         form = OperationTestForm(request.POST)
         if form.is_valid():
             result = test_result_data(invocation.invoke_operation(operation, form.cleaned_data["arguments"],
@@ -370,13 +360,13 @@ def egress_allowlist_view(request: HttpRequest) -> HttpResponse:
     form = AllowlistForm(request.POST or None)
     if request.method == "POST":
         if not administrable:
-            return _refused(request, "actions:egress_allowlist", message=_ADMINS_ONLY)
+            return refused(request, _ADMINS_ONLY, "actions:egress_allowlist")
         if form.is_valid():
             try:
                 entry = services.allowlist_entry_create(workspace=access.workspace, created_by=_user(request),
                                                         **form.cleaned_data)
             except ApiError as exc:
-                _add_error(form, exc)
+                add_service_error(form, exc)
             else:
                 messages.success(request, f"Actions may now call {entry.value}.")
                 return redirect("actions:egress_allowlist")
@@ -390,7 +380,7 @@ def egress_allowlist_view(request: HttpRequest) -> HttpResponse:
 def egress_allowlist_delete_view(request: HttpRequest, entry_id: str) -> HttpResponse:
     access = page_access(request)
     if not can_admin(access):
-        return _refused(request, "actions:egress_allowlist", message=_ADMINS_ONLY)
+        return refused(request, _ADMINS_ONLY, "actions:egress_allowlist")
     entry = EgressAllowlistEntry.objects.for_workspace(access.workspace).filter(pk=entry_id).first()
     if entry is None:
         raise Http404("No such entry.")

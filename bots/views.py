@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from accounts.pages import can_edit, page_access
+from accounts.pages import can_edit, page_access, refused
 from accounts.tenancy import WorkspaceAccess
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -39,11 +39,6 @@ def _bot(access: WorkspaceAccess, bot_id: str) -> Bot:
     if bot is None:
         raise Http404("No such bot.")
     return bot
-
-
-def _refused(request: HttpRequest, to: str, *args, message: str = _EDITORS_ONLY) -> HttpResponse:
-    messages.error(request, message)
-    return redirect(to, *args)
 
 
 def _models_by_id(access: WorkspaceAccess, ids) -> dict[str, ProviderModel]:
@@ -116,7 +111,7 @@ def _render_form(request: HttpRequest, form: BotForm, bot: Bot | None) -> HttpRe
 def bot_create_view(request: HttpRequest) -> HttpResponse:
     access = page_access(request)
     if not can_edit(access):
-        return _refused(request, "bots:bot_list")
+        return refused(request, _EDITORS_ONLY, "bots:bot_list")
     if _add_rows_requested(request):
         return _render_form(request, BotForm(request.POST, workspace=access.workspace, add_rows=1), None)
     form = BotForm(request.POST if request.method == "POST" else None, workspace=access.workspace)
@@ -134,7 +129,7 @@ def bot_edit_view(request: HttpRequest, bot_id: str) -> HttpResponse:
     access = page_access(request)
     bot = _bot(access, bot_id)
     if not can_edit(access):
-        return _refused(request, "bots:bot_detail", bot.pk)
+        return refused(request, _EDITORS_ONLY, "bots:bot_detail", bot.pk)
     if _add_rows_requested(request):
         return _render_form(request, BotForm(request.POST, workspace=access.workspace, bot=bot, add_rows=1), bot)
     form = BotForm(request.POST if request.method == "POST" else None, workspace=access.workspace, bot=bot)
@@ -186,7 +181,7 @@ def bot_publish_view(request: HttpRequest, bot_id: str) -> HttpResponse:
     access = page_access(request)
     bot = _bot(access, bot_id)
     if not can_edit(access):
-        return _refused(request, "bots:bot_detail", bot.pk)
+        return refused(request, _EDITORS_ONLY, "bots:bot_detail", bot.pk)
     form = PublishForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
     try:
@@ -209,7 +204,7 @@ def bot_restore_view(request: HttpRequest, bot_id: str, number: int) -> HttpResp
     access = page_access(request)
     bot = _bot(access, bot_id)
     if not can_edit(access):
-        return _refused(request, "bots:bot_detail", bot.pk)
+        return refused(request, _EDITORS_ONLY, "bots:bot_detail", bot.pk)
     try:
         services.bot_restore_version(bot=bot, number=number)
     except ApiError as exc:
@@ -226,7 +221,7 @@ def bot_preview(request: HttpRequest, bot_id: str) -> HttpResponse:
     access = page_access(request)
     bot = _bot(access, bot_id)
     if not can_edit(access):
-        return _refused(request, "bots:bot_detail", bot.pk, message=_PREVIEW_EDITORS_ONLY)
+        return refused(request, _PREVIEW_EDITORS_ONLY, "bots:bot_detail", bot.pk)
     config = normalise(bot.config)
     model_id = config["model"].get("provider_model_id")
     preview = {

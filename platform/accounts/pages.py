@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from switchboard.api.errors import ApiError
 
 from accounts.models import Role, role_at_least
 from accounts.tenancy import WorkspaceAccess
@@ -22,3 +25,16 @@ def can_edit(access: WorkspaceAccess) -> bool:
 
 def can_admin(access: WorkspaceAccess) -> bool:
     return role_at_least(access.role, Role.ADMIN)
+
+
+def refused(request: HttpRequest, message: str, to: str, *args) -> HttpResponse:
+    """Back to the page `to` with `message` shown: the user's role may not do what was posted."""
+    messages.error(request, message)
+    return redirect(to, *args)
+
+
+def add_service_error(form, exc: ApiError) -> None:
+    """A service's refusal shown on the form: on the field its `param` names (the last part of a
+    dotted path such as `config.model.provider_model_id`), else above the form."""
+    field = (exc.param or "").split(".")[-1]
+    form.add_error(field if field in form.fields else None, exc.message)

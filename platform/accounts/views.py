@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.forms import ApiKeyForm, EmailAuthenticationForm
 from accounts.models import ApiKey, Role, role_at_least
+from accounts.pages import add_service_error
 from accounts.selectors import membership_get
 from accounts.services import api_key_create, api_key_revoke
 from accounts.tenancy import SESSION_KEY
@@ -56,7 +57,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
                                            creator_role=access.role, **form.cleaned_data)
             form = ApiKeyForm()
         except ApiError as exc:
-            form.add_error(exc.param if exc.param in form.fields else None, exc.message)
+            add_service_error(form, exc)
     keys = ApiKey.objects.for_workspace(access.workspace).select_related("created_by")
     return render(request, "accounts/api_keys.html", {"form": form, "keys": keys, "new_secret": new_secret})
 

@@ -6,7 +6,7 @@ Every member sees them and may run hit tests; editors and above change them.
 
 from __future__ import annotations
 
-from accounts.pages import can_edit, page_access
+from accounts.pages import add_service_error, can_edit, page_access, refused
 from accounts.tenancy import WorkspaceAccess
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -44,15 +44,6 @@ def _document(access: WorkspaceAccess, document_id: str) -> Document:
     return document
 
 
-def _refused(request: HttpRequest, to: str, *args) -> HttpResponse:
-    messages.error(request, _EDITORS_ONLY)
-    return redirect(to, *args)
-
-
-def _form_error(form, exc: ApiError) -> None:
-    form.add_error(exc.param if exc.param in form.fields else None, exc.message)
-
-
 # -- bases ---------------------------------------------------------------------------------------------
 
 @login_required
@@ -66,7 +57,7 @@ def base_list(request: HttpRequest) -> HttpResponse:
 def base_create_view(request: HttpRequest) -> HttpResponse:
     access = page_access(request)
     if not can_edit(access):
-        return _refused(request, "knowledge:base_list")
+        return refused(request, _EDITORS_ONLY, "knowledge:base_list")
     form = KnowledgeBaseForm(request.POST or None, workspace_id=access.workspace.pk)
     if request.method == "POST" and form.is_valid():
         try:
@@ -75,7 +66,7 @@ def base_create_view(request: HttpRequest) -> HttpResponse:
                 description=form.cleaned_data["description"], embedding_model_id=form.cleaned_data["embedding_model"],
                 chunk_size=form.cleaned_data["chunk_size"], chunk_overlap=form.cleaned_data["chunk_overlap"])
         except ApiError as exc:
-            _form_error(form, exc)
+            add_service_error(form, exc)
         else:
             messages.success(request, f"Created {base.name}. Add documents to it.")
             return redirect("knowledge:base_detail", base.pk)
@@ -87,7 +78,7 @@ def base_edit_view(request: HttpRequest, base_id: str) -> HttpResponse:
     access = page_access(request)
     base = _base(access, base_id)
     if not can_edit(access):
-        return _refused(request, "knowledge:base_detail", base.pk)
+        return refused(request, _EDITORS_ONLY, "knowledge:base_detail", base.pk)
     has_documents = base.document_count > 0
     form = KnowledgeBaseEditForm(request.POST or None, knowledge_base=base, has_documents=has_documents)
     if request.method == "POST" and form.is_valid():
@@ -97,7 +88,7 @@ def base_edit_view(request: HttpRequest, base_id: str) -> HttpResponse:
         try:
             services.knowledge_base_update(knowledge_base=base, **changes)
         except ApiError as exc:
-            _form_error(form, exc)
+            add_service_error(form, exc)
         else:
             messages.success(request, f"Saved {form.cleaned_data['name']}.")
             return redirect("knowledge:base_detail", base.pk)
@@ -110,7 +101,7 @@ def base_delete_view(request: HttpRequest, base_id: str) -> HttpResponse:
     access = page_access(request)
     base = _base(access, base_id)
     if not can_edit(access):
-        return _refused(request, "knowledge:base_detail", base.pk)
+        return refused(request, _EDITORS_ONLY, "knowledge:base_detail", base.pk)
     services.knowledge_base_delete(knowledge_base=base)
     messages.success(request, f"Deleted {base.name} with its documents.")
     return redirect("knowledge:base_list")
@@ -149,24 +140,24 @@ def document_upload_view(request: HttpRequest, base_id: str) -> HttpResponse:
     access = page_access(request)
     base = _base(access, base_id)
     if not can_edit(access):
-        return _refused(request, "knowledge:base_detail", base.pk)
+        return refused(request, _EDITORS_ONLY, "knowledge:base_detail", base.pk)
     files = request.FILES.getlist("files")
     if not files:
         form = UploadForm()
         form.add_error(None, "Choose at least one file.")
         return render(request, "knowledge/base_detail.html", _detail_context(access, base, upload_form=form),
                       status=400)
-    added, refused = [], []
+    added, rejected = [], []
     for upload in files:
         try:
             services.document_create_from_upload(knowledge_base=base, file=upload, created_by=request.user)
         except ApiError as exc:
-            refused.append(f"{upload.name}: {exc.message}")
+            rejected.append(f"{upload.name}: {exc.message}")
         else:
             added.append(upload.name)
     if added:
         messages.success(request, f"Added {len(added)} file{'s' if len(added) > 1 else ''}; indexing has started.")
-    for problem in refused:
+    for problem in rejected:
         messages.error(request, problem)
     return redirect("knowledge:base_detail", base.pk)
 
@@ -177,14 +168,14 @@ def document_import_view(request: HttpRequest, base_id: str) -> HttpResponse:
     access = page_access(request)
     base = _base(access, base_id)
     if not can_edit(access):
-        return _refused(request, "knowledge:base_detail", base.pk)
+        return refused(request, _EDITORS_ONLY, "knowledge:base_detail", base.pk)
     form = UrlImportForm(request.POST)
     if form.is_valid():
         try:
             services.document_create_from_url(knowledge_base=base, url=form.cleaned_data["url"],
                                               created_by=request.user)
         except ApiError as exc:
-            _form_error(form, exc)
+            add_service_error(form, exc)
         else:
             messages.success(request, "Import started.")
             return redirect("knowledge:base_detail", base.pk)
@@ -209,7 +200,7 @@ def _document_action(request: HttpRequest, document_id: str, action) -> HttpResp
     back = request.POST.get("next") == "document"
     target = ("knowledge:document_detail", document.pk) if back else ("knowledge:base_detail", document.knowledge_base_id)
     if not can_edit(access):
-        return _refused(request, *target)
+        return refused(request, _EDITORS_ONLY, *target)
     try:
         message = action(document)
     except ApiError as exc:
@@ -268,13 +259,13 @@ def chunk_edit_view(request: HttpRequest, chunk_id: str) -> HttpResponse:
     access = page_access(request)
     chunk = _chunk(access, chunk_id)
     if not can_edit(access):
-        return _refused(request, "knowledge:document_detail", chunk.document_id)
+        return refused(request, _EDITORS_ONLY, "knowledge:document_detail", chunk.document_id)
     form = ChunkEditForm(request.POST or None, initial={"text": chunk.text})
     if request.method == "POST" and form.is_valid():
         try:
             services.chunk_update(chunk=chunk, text=form.cleaned_data["text"])
         except ApiError as exc:
-            _form_error(form, exc)
+            add_service_error(form, exc)
         else:
             messages.success(request, f"Saved chunk {chunk.position + 1}; it was re-embedded.")
             return redirect("knowledge:document_detail", chunk.document_id)
@@ -288,7 +279,7 @@ def chunk_toggle_view(request: HttpRequest, chunk_id: str) -> HttpResponse:
     access = page_access(request)
     chunk = _chunk(access, chunk_id)
     if not can_edit(access):
-        return _refused(request, "knowledge:document_detail", chunk.document_id)
+        return refused(request, _EDITORS_ONLY, "knowledge:document_detail", chunk.document_id)
     services.chunk_update(chunk=chunk, enabled=not chunk.enabled)
     messages.success(request, f"{'Disabled' if chunk.enabled else 'Enabled'} chunk {chunk.position + 1}.")
     return redirect("knowledge:document_detail", chunk.document_id)

@@ -6,9 +6,8 @@ API key). The API key is never rendered: pages show its last four characters at 
 
 from __future__ import annotations
 
-from accounts.pages import can_admin, page_access
+from accounts.pages import add_service_error, can_admin, page_access, refused
 from accounts.tenancy import WorkspaceAccess
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
@@ -38,15 +37,6 @@ def _provider_model(provider: Provider, model_id: str) -> ProviderModel:
     return entry
 
 
-def _refused(request: HttpRequest, to: str, *args) -> HttpResponse:
-    messages.error(request, _ADMINS_ONLY)
-    return redirect(to, *args)
-
-
-def _add_service_error(form: forms.Form, exc: ApiError) -> None:
-    form.add_error(exc.param if exc.param in form.fields else None, exc.message)
-
-
 @login_required
 def provider_list(request: HttpRequest) -> HttpResponse:
     access = page_access(request)
@@ -61,13 +51,13 @@ def provider_list(request: HttpRequest) -> HttpResponse:
 def provider_create_view(request: HttpRequest) -> HttpResponse:
     access = page_access(request)
     if not can_admin(access):
-        return _refused(request, "providers:provider_list")
+        return refused(request, _ADMINS_ONLY, "providers:provider_list")
     form = ProviderForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             provider = services.provider_create(workspace=access.workspace, **form.cleaned_data)
         except ApiError as exc:
-            _add_service_error(form, exc)
+            add_service_error(form, exc)
         else:
             messages.success(request, f"Added {provider.name}. Test the connection, then add its models.")
             return redirect("providers:provider_detail", provider.pk)
@@ -80,14 +70,14 @@ def provider_edit_view(request: HttpRequest, provider_id: str) -> HttpResponse:
     access = page_access(request)
     provider = _provider(access, provider_id)
     if not can_admin(access):
-        return _refused(request, "providers:provider_detail", provider.pk)
+        return refused(request, _ADMINS_ONLY, "providers:provider_detail", provider.pk)
     form = ProviderEditForm(request.POST or None, provider=provider)
     if request.method == "POST" and form.is_valid():
         try:
             # A fresh copy: a rejected update must not show half-applied values on the page.
             services.provider_update(provider=_provider(access, provider_id), **form.update_arguments())
         except ApiError as exc:
-            _add_service_error(form, exc)
+            add_service_error(form, exc)
         else:
             messages.success(request, f"Saved {form.cleaned_data['name']}.")
             return redirect("providers:provider_detail", provider.pk)
@@ -117,7 +107,7 @@ def provider_delete_view(request: HttpRequest, provider_id: str) -> HttpResponse
     access = page_access(request)
     provider = _provider(access, provider_id)
     if not can_admin(access):
-        return _refused(request, "providers:provider_detail", provider.pk)
+        return refused(request, _ADMINS_ONLY, "providers:provider_detail", provider.pk)
     try:
         services.provider_delete(provider=provider)
     except ApiError as exc:
@@ -133,7 +123,7 @@ def provider_test_view(request: HttpRequest, provider_id: str) -> HttpResponse:
     access = page_access(request)
     provider = _provider(access, provider_id)
     if not can_admin(access):
-        return _refused(request, "providers:provider_detail", provider.pk)
+        return refused(request, _ADMINS_ONLY, "providers:provider_detail", provider.pk)
     result = services.provider_test(provider=provider)
     (messages.success if result.ok else messages.error)(request, f"{result.message} ({result.latency_ms:.0f} ms)")
     return redirect("providers:provider_detail", provider.pk)
@@ -145,13 +135,13 @@ def provider_model_add_view(request: HttpRequest, provider_id: str) -> HttpRespo
     access = page_access(request)
     provider = _provider(access, provider_id)
     if not can_admin(access):
-        return _refused(request, "providers:provider_detail", provider.pk)
+        return refused(request, _ADMINS_ONLY, "providers:provider_detail", provider.pk)
     form = ProviderModelForm(request.POST)
     if form.is_valid():
         try:
             entry = services.provider_model_create(provider=provider, **form.cleaned_data)
         except ApiError as exc:
-            _add_service_error(form, exc)
+            add_service_error(form, exc)
         else:
             messages.success(request, f"Added {entry.model}.")
             return redirect("providers:provider_detail", provider.pk)
@@ -164,7 +154,7 @@ def provider_model_toggle_view(request: HttpRequest, provider_id: str, model_id:
     access = page_access(request)
     provider = _provider(access, provider_id)
     if not can_admin(access):
-        return _refused(request, "providers:provider_detail", provider.pk)
+        return refused(request, _ADMINS_ONLY, "providers:provider_detail", provider.pk)
     entry = _provider_model(provider, model_id)
     try:
         services.provider_model_update(provider_model=entry, is_enabled=not entry.is_enabled)
@@ -181,7 +171,7 @@ def provider_model_delete_view(request: HttpRequest, provider_id: str, model_id:
     access = page_access(request)
     provider = _provider(access, provider_id)
     if not can_admin(access):
-        return _refused(request, "providers:provider_detail", provider.pk)
+        return refused(request, _ADMINS_ONLY, "providers:provider_detail", provider.pk)
     entry = _provider_model(provider, model_id)
     try:
         services.provider_model_delete(provider_model=entry)
