@@ -18,44 +18,17 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = ROOT / ".data" / "bench" / "actions"
-sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
-for name in ("DATABASE_URL", "REDIS_URL"):
-    os.environ.pop(name, None)
-os.environ["SWITCHBOARD_DATA_DIR"] = str(DATA_DIR)
-os.environ["DJANGO_SETTINGS_MODULE"] = "switchboard.settings"
-os.environ.setdefault("SWITCHBOARD_LOG_LEVEL", "warning")
+sys.path.insert(0, str(ROOT))
 
+from bench.services import start_services, stop_services, use_data_dir
 
-def start_services() -> list:
-    """Embedded PostgreSQL + Redis for this benchmark, migrated. Returns what to stop."""
-    import django
-    from django.conf import settings
-
-    django.setup()
-    from django.core.management import call_command
-
-    from switchboard import embedded
-
-    started = embedded.start_configured(settings)
-    call_command("migrate", interactive=False, verbosity=0)
-    return started
-
-
-def stop_services(started: list) -> None:
-    from django.db import connections
-
-    from switchboard import embedded
-
-    connections.close_all()
-    embedded.stop_all(started)
+DATA_DIR = use_data_dir("actions")
 
 
 def timed(label: str, runs: int, work) -> list[float]:

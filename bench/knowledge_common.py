@@ -14,8 +14,6 @@ realistic neighbourhoods (chunks of a topic are near each other, not duplicates)
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.services import use_data_dir
 
 SERVER_SETTINGS = {
     "shared_buffers": "6GB",
@@ -51,19 +49,12 @@ def summary(values: list[float]) -> str:
 @contextmanager
 def bench_database(name: str, *, fresh: bool = False) -> Iterator[None]:
     """Django configured on an embedded PostgreSQL under .data/bench/<name>, started and stopped here."""
-    data_dir = ROOT / ".data" / "bench" / name
+    data_dir = use_data_dir(name)
     if fresh and data_dir.exists():
         import shutil
 
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    os.environ["SWITCHBOARD_DATA_DIR"] = str(data_dir)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "switchboard.settings"
-    os.environ.pop("DATABASE_URL", None)
-    os.environ.setdefault("SWITCHBOARD_LOG_LEVEL", "warning")
-    for path in (str(ROOT), str(ROOT / "platform")):
-        if path not in sys.path:
-            sys.path.insert(0, path)
 
     import django
     from django.conf import settings

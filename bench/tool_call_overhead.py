@@ -32,38 +32,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = ROOT / ".data" / "bench" / "actions"
-sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
-for name in ("DATABASE_URL", "REDIS_URL"):
-    os.environ.pop(name, None)
-os.environ["SWITCHBOARD_DATA_DIR"] = str(DATA_DIR)
-os.environ["DJANGO_SETTINGS_MODULE"] = "switchboard.settings"
-os.environ.setdefault("SWITCHBOARD_LOG_LEVEL", "warning")
+sys.path.insert(0, str(ROOT))
+
+from bench.services import start_services, stop_services, use_data_dir
+
+DATA_DIR = use_data_dir("actions")
 
 API_KEY = "sk-bench-3f9a0c7d2e5b41a8"
-
-
-def start_services() -> list:
-    import django
-    from django.conf import settings
-
-    django.setup()
-    from django.core.management import call_command
-
-    from switchboard import embedded
-
-    started = embedded.start_configured(settings)
-    call_command("migrate", interactive=False, verbosity=0)
-    return started
-
-
-def stop_services(started: list) -> None:
-    from django.db import connections
-
-    from switchboard import embedded
-
-    connections.close_all()
-    embedded.stop_all(started)
 
 
 class Worker:
