@@ -1,6 +1,7 @@
 from django.urls import path
 
 from bots import api, chat_api
+from switchboard.api.deferred import deferred_api_view
 
 urlpatterns = [
     path("bots/", api.BotListCreateApi.as_view(), name="bot_list"),
@@ -10,7 +11,8 @@ urlpatterns = [
     path("bots/<str:pk>/versions/<int:number>", api.BotVersionDetailApi.as_view(), name="bot_version_detail"),
     path("bots/<str:pk>/versions/<int:number>/restore", api.BotVersionRestoreApi.as_view(),
          name="bot_version_restore"),
-    path("bots/<str:pk>/chat", chat_api.BotChatApi.as_view(), name="bot_chat"),
+    # Blocking chat calls wait for the turn on the event loop, not in a thread (see deferred_api_view).
+    path("bots/<str:pk>/chat", deferred_api_view(chat_api.BotChatApi), name="bot_chat"),
     path("messages/<str:pk>", chat_api.MessageDetailApi.as_view(), name="message_detail"),
     path("messages/<str:pk>/events", chat_api.MessageEventsApi.as_view(), name="message_events"),
     path("messages/<str:pk>/stop", chat_api.MessageStopApi.as_view(), name="message_stop"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from asgiref.sync import sync_to_async
 from django.db.models import QuerySet
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -12,12 +13,12 @@ from rest_framework.views import APIView
 
 from accounts.tenancy import WorkspaceScopedMixin
 from bots import events, sse
+from bots.chat_scope import require_published_for_chat_scope
 from bots.models import Bot, Channel, Conversation, Message, ToolCall
 from bots.runtime import tool_call_decide
-from bots.turns import turn_accept, turn_feedback, turn_stop, wait_for_end
+from bots.turns import turn_accept, turn_feedback, turn_stop
+from switchboard.api.deferred import DeferredResponse, json_response
 from switchboard.api.errors import ApiError
-
-BLOCKING_TIMEOUT_SECONDS = 300
 
 
 class ToolCallSerializer(serializers.ModelSerializer):
@@ -80,6 +81,7 @@ class BotChatApi(WorkspaceScopedMixin, APIView):
     """
 
     renderer_classes = [JSONRenderer, sse.EventStreamRenderer]
+    chat_scope_allowed = True  # chat-scope keys: published versions only (require_published_for_chat_scope)
 
     @extend_schema(request=ChatInputSerializer, responses={
         200: OpenApiResponse(MessageSerializer, description="The finished message (stream=false), or an "
@@ -90,6 +92,8 @@ class BotChatApi(WorkspaceScopedMixin, APIView):
         data = ChatInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         params = data.validated_data
+        require_published_for_chat_scope(request, workspace=self.workspace, draft=params["version"] == "draft",
+                                         conversation_id=params["conversation_id"])
         end_user = params["user"] or (f"user:{request.user.pk}" if getattr(request.user, "pk", None) else "api")
         # A signed-in person talking to the draft is the admin UI's preview.
         from accounts.authentication import ApiKeyPrincipal
@@ -103,11 +107,22 @@ class BotChatApi(WorkspaceScopedMixin, APIView):
         if params["stream"]:
             return sse.sse_response(sse.relay(assistant.pk), headers={
                 "X-Message-Id": assistant.pk, "X-Conversation-Id": accepted.conversation.pk})
-        finished = wait_for_end(assistant, timeout=BLOCKING_TIMEOUT_SECONDS)
-        return Response(MessageSerializer(finished).data)
+        return DeferredResponse(lambda: _blocking_answer(assistant.pk))
+
+
+async def _blocking_answer(message_id: str):
+    """The finished message (or the one waiting for a confirmation), awaited off-thread."""
+    await sse.await_turn_or_raise(message_id)
+    return json_response(await sync_to_async(_message_data)(message_id))
+
+
+def _message_data(message_id: str) -> dict:
+    return MessageSerializer(Message.objects.prefetch_related("tool_calls").get(pk=message_id)).data
 
 
 class _MessageMixin(WorkspaceScopedMixin):
+    chat_scope_allowed = True  # following, stopping, confirming and rating a turn is part of chatting
+
     def get_message(self, message_id: str) -> Message:
         return generics.get_object_or_404(Message.objects.filter(workspace=self.workspace), pk=message_id)
 
@@ -146,7 +161,9 @@ async def _once(frame: bytes):
 
 def _valid_stream_id(value: str) -> bool:
     left, _, right = value.partition("-")
-    return left.isdigit() and (right == "" or right.isdigit())
+    # Both halves of a Redis Stream id are unsigned 64-bit numbers.
+    return (left.isascii() and left.isdigit() and int(left) < 2**64
+            and (right == "" or (right.isascii() and right.isdigit() and int(right) < 2**64)))
 
 
 class MessageStopApi(_MessageMixin, APIView):

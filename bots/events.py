@@ -8,12 +8,11 @@ missed. Deltas go through Redis only; the database is written once, at the end o
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 
 import redis
-import redis.asyncio as aioredis
-from django.conf import settings
+
+from switchboard import redis_clients
 
 STREAM_TTL_SECONDS = 3600
 STREAM_MAX_LENGTH = 20_000
@@ -40,13 +39,8 @@ def cancel_key(message_id: str) -> str:
     return f"turn-cancel:{message_id}"
 
 
-@lru_cache(maxsize=1)
-def _pool() -> redis.ConnectionPool:
-    return redis.ConnectionPool.from_url(settings.REDIS_URL)
-
-
 def client() -> redis.Redis:
-    return redis.Redis(connection_pool=_pool())
+    return redis_clients.client()
 
 
 def emit(message_id: str, event: str, data: dict[str, Any], *, conn: redis.Redis | None = None) -> str:
@@ -64,10 +58,11 @@ def emit(message_id: str, event: str, data: dict[str, Any], *, conn: redis.Redis
 def read_all(message_id: str) -> list[tuple[str, str, dict[str, Any]]]:
     """Every event of a turn so far: [(id, event, data)]."""
     entries = client().xrange(stream_key(message_id))
-    return [_decode(entry_id, fields) for entry_id, fields in entries]
+    return [decode(entry_id, fields) for entry_id, fields in entries]
 
 
-def _decode(entry_id, fields) -> tuple[str, str, dict[str, Any]]:
+def decode(entry_id: bytes | str, fields: dict) -> tuple[str, str, dict[str, Any]]:
+    """(id, event name, data) of one stream entry."""
     entry_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
     event = fields[b"event"].decode() if b"event" in fields else fields["event"]
     data = fields[b"data"] if b"data" in fields else fields["data"]
@@ -80,31 +75,6 @@ def request_cancel(message_id: str) -> None:
 
 def cancel_requested(message_id: str, *, conn: redis.Redis | None = None) -> bool:
     return bool((conn or client()).exists(cancel_key(message_id)))
-
-
-# -- async side (the web process relays streams without holding a thread per client) --------------
-
-_async_clients: dict[int, aioredis.Redis] = {}
-
-
-def async_client() -> aioredis.Redis:
-    """One asyncio Redis client per event loop (uvicorn runs one loop per process)."""
-    import asyncio
-
-    loop_id = id(asyncio.get_running_loop())
-    conn = _async_clients.get(loop_id)
-    if conn is None:
-        conn = aioredis.Redis.from_url(settings.REDIS_URL)
-        _async_clients[loop_id] = conn
-    return conn
-
-
-async def aread(message_id: str, *, after: str, block_ms: int) -> list[tuple[str, str, dict[str, Any]]]:
-    result = await async_client().xread({stream_key(message_id): after}, block=block_ms, count=500)
-    if not result:
-        return []
-    _, entries = result[0]
-    return [_decode(entry_id, fields) for entry_id, fields in entries]
 
 
 def sse_frame(entry_id: str, event: str, data: dict[str, Any]) -> bytes:

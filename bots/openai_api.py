@@ -20,6 +20,7 @@ import json
 import time
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 from rest_framework.renderers import JSONRenderer
@@ -28,11 +29,12 @@ from rest_framework.views import APIView
 
 from accounts.tenancy import WorkspaceScopedMixin
 from bots import events, sse
+from bots.chat_scope import require_published_for_chat_scope
 from bots.models import Bot, Channel, Message, MessageState, ToolCall, ToolCallState
-from bots.turns import turn_accept, wait_for_end
+from bots.openai_schema import ChatCompletionRequestSerializer
+from bots.turns import turn_accept
+from switchboard.api.deferred import DeferredResponse, json_response
 from switchboard.api.errors import ApiError
-
-BLOCKING_TIMEOUT_SECONDS = 300
 
 
 def _published_bot(workspace, slug: Any) -> Bot:
@@ -88,14 +90,17 @@ def _extension(message: Message) -> dict[str, Any]:
 
 class ChatCompletionsApi(WorkspaceScopedMixin, APIView):
     renderer_classes = [JSONRenderer, sse.EventStreamRenderer]
+    chat_scope_allowed = True  # serves published bots only
 
-    @extend_schema(operation_id="openai_chat_completions", request=dict, responses=dict,
+    @extend_schema(operation_id="openai_chat_completions", request=ChatCompletionRequestSerializer, responses=dict,
                    description=__doc__, tags=["OpenAI-compatible"])
     def post(self, request):
         body = request.data if isinstance(request.data, dict) else {}
         bot = _published_bot(self.workspace, body.get("model"))
         text, history = _split_messages(body.get("messages"))
         conversation_id = body.get("conversation_id")
+        require_published_for_chat_scope(request, workspace=self.workspace, draft=False,
+                                         conversation_id=conversation_id)
         accepted = turn_accept(
             workspace=self.workspace, bot=bot, text=text, inputs=body.get("inputs"),
             conversation_id=conversation_id, end_user=str(body.get("user") or "openai")[:255],
@@ -108,18 +113,29 @@ class ChatCompletionsApi(WorkspaceScopedMixin, APIView):
             return sse.sse_response(_openai_stream(message.pk, completion_id=completion_id, created=created,
                                                    model=bot.slug, include_usage=include_usage),
                                     headers={"X-Message-Id": message.pk})
-        finished = wait_for_end(message, timeout=BLOCKING_TIMEOUT_SECONDS)
-        if finished.state == MessageState.FAILED:
-            raise ApiError(finished.error["message"], code=finished.error["code"], status_code=502,
-                           error_type="api_error")
-        return Response({
-            "id": completion_id, "object": "chat.completion", "created": created, "model": bot.slug,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": finished.content},
-                         "logprobs": None, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": finished.input_tokens, "completion_tokens": finished.output_tokens,
-                      "total_tokens": finished.input_tokens + finished.output_tokens},
-            "switchboard": _extension(finished),
-        })
+        return DeferredResponse(lambda: _blocking_completion(message.pk, completion_id=completion_id,
+                                                             created=created, model=bot.slug))
+
+
+async def _blocking_completion(message_id: str, *, completion_id: str, created: int, model: str):
+    await sse.await_turn_or_raise(message_id)
+    return json_response(await sync_to_async(_completion_body)(message_id, completion_id=completion_id,
+                                                               created=created, model=model))
+
+
+def _completion_body(message_id: str, *, completion_id: str, created: int, model: str) -> dict[str, Any]:
+    finished = Message.objects.get(pk=message_id)
+    if finished.state == MessageState.FAILED:
+        raise ApiError(finished.error["message"], code=finished.error["code"], status_code=502,
+                       error_type="api_error")
+    return {
+        "id": completion_id, "object": "chat.completion", "created": created, "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": finished.content},
+                     "logprobs": None, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": finished.input_tokens, "completion_tokens": finished.output_tokens,
+                  "total_tokens": finished.input_tokens + finished.output_tokens},
+        "switchboard": _extension(finished),
+    }
 
 
 def _chunk(completion_id: str, created: int, model: str, delta: dict, finish_reason: str | None = None,
@@ -159,11 +175,18 @@ def _openai_stream(message_id: str, *, completion_id: str, created: int, model: 
         return frames
 
     # Comment frames (": ping") are valid SSE; OpenAI clients skip them.
-    return sse.relay(message_id, transform=transform, closing=lambda: [b"data: [DONE]\n\n"])
+    def interrupted(code: str, message: str) -> list[bytes]:
+        error = {"error": {"type": "api_error", "code": code, "message": message}}
+        return [f"data: {json.dumps(error, ensure_ascii=False)}\n\n".encode()]
+
+    return sse.relay(message_id, transform=transform, closing=lambda: [b"data: [DONE]\n\n"],
+                     interrupted=interrupted, reconnect_hint=False)
 
 
 class ModelListApi(WorkspaceScopedMixin, generics.GenericAPIView):
     """Published bots of the workspace, as OpenAI models."""
+
+    chat_scope_allowed = True
 
     @extend_schema(operation_id="openai_models", responses=dict, tags=["OpenAI-compatible"])
     def get(self, request):

@@ -107,20 +107,37 @@ class HistoryMessage:
     content: str
 
 
-def memory_window(history: list[HistoryMessage], *, max_turns: int, max_tokens: int,
-                  reserved_tokens: int = 0) -> list[HistoryMessage]:
-    """The most recent turns that fit: at most `max_turns` turns, and within the token budget.
+def answered_turns(history: list[HistoryMessage]) -> list[list[HistoryMessage]]:
+    """The history as turns (a user message, then one assistant reply), answered turns only.
 
-    A turn is a user message and the replies after it. Whole turns are dropped, oldest first, so
-    the model never sees an answer without its question. `reserved_tokens` (system prompt, context,
-    the new message) count against the budget but are never trimmed.
+    Many chat templates (vLLM's and llama.cpp's among them) refuse a conversation whose roles do
+    not alternate, and one refusal would then fail every later turn. So a question that got no
+    answer (its turn failed or was stopped before a word) is left out, replies with no question
+    before them are left out, and several replies in a row become one.
     """
     turns: list[list[HistoryMessage]] = []
+    pending_question: HistoryMessage | None = None
     for message in history:
-        if message.role == "user" or not turns:
-            turns.append([message])
-        else:
-            turns[-1].append(message)
+        if message.role == "user":
+            pending_question = message  # an earlier unanswered question is dropped here
+        elif pending_question is not None:
+            turns.append([pending_question, message])
+            pending_question = None
+        elif turns:
+            question, reply = turns[-1]
+            turns[-1] = [question, HistoryMessage("assistant", f"{reply.content}\n\n{message.content}")]
+    return turns
+
+
+def memory_window(history: list[HistoryMessage], *, max_turns: int, max_tokens: int,
+                  reserved_tokens: int = 0) -> list[HistoryMessage]:
+    """The most recent answered turns that fit: at most `max_turns`, and within the token budget.
+
+    Whole turns are dropped, oldest first, so the model never sees an answer without its question.
+    `reserved_tokens` (system prompt, context, the new message) count against the budget but are
+    never trimmed. Roles in the result alternate user, assistant, user, … (see answered_turns).
+    """
+    turns = answered_turns(history)
     turns = turns[-max_turns:] if max_turns > 0 else []
     budget = max_tokens - reserved_tokens
     kept: list[list[HistoryMessage]] = []

@@ -22,10 +22,13 @@ from bots import events
 from bots.models import Message, MessageState, ToolCall, ToolCallState
 from bots.prompting import ContextSource, HistoryMessage, build_messages, fill_template
 from bots.turns import turn_config
+from switchboard.db_connections import release_pooled_connections
 
 logger = structlog.get_logger(__name__)
 
-CANCEL_CHECK_SECONDS = 0.05
+# How often a streaming turn looks for a stop request (a Redis EXISTS): often enough that Stop
+# feels immediate, rarely enough to cost nothing next to the tokens themselves.
+CANCEL_CHECK_SECONDS = 0.25
 BACKOFF_BASE_SECONDS = 0.5
 
 
@@ -165,6 +168,8 @@ def _stream_once(message: Message, call_kwargs: dict[str, Any], conn) -> _Outcom
     text_parts: list[str] = []
     completion = None
     ttft = None
+    # The model may think for seconds or minutes: the database connection is not needed meanwhile.
+    release_pooled_connections()
     next_check = time.monotonic() + CANCEL_CHECK_SECONDS
     for item in stream_chat(provider_model.provider, model=provider_model.model, **call_kwargs):
         if isinstance(item, TextDelta):
@@ -376,6 +381,7 @@ def tool_call_execute(*, tool_call_id: str) -> None:
     else:
         from actions.tools import invoke_tool
 
+        release_pooled_connections()  # a target API may take seconds; nothing is read meanwhile
         outcome = invoke_tool(workspace_id=tool_call.workspace_id, operation_id=tool_call.operation_id,
                               arguments_json=tool_call.raw_arguments or json.dumps(tool_call.arguments))
         _record_tool_result(tool_call, ok=outcome.ok, content=outcome.content, error=outcome.error or "",

@@ -160,31 +160,6 @@ def turn_stop(*, message: Message) -> Message:
     return message
 
 
-def wait_for_end(message: Message, *, timeout: float) -> Message:
-    """Block until the turn ends (blocking API mode); returns the stored message."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    after = "0-0"
-    conn = events.client()
-    while time.monotonic() < deadline:
-        block_ms = int(max(1, min(5.0, deadline - time.monotonic())) * 1000)
-        result = conn.xread({events.stream_key(message.pk): after}, block=block_ms, count=500)
-        for _, entries in result or []:
-            for entry_id, fields in entries:
-                after = entry_id
-                event = fields[b"event"].decode()
-                if event in events.TERMINAL_EVENTS or event == events.TOOL_CONFIRMATION_REQUIRED:
-                    message.refresh_from_db()
-                    return message
-        message.refresh_from_db(fields=["state"])
-        if message.is_finished:
-            message.refresh_from_db()
-            return message
-    raise ApiError("The turn is still running; follow it at GET /api/v1/messages/{id}/events.".replace(
-        "{id}", message.pk), code="turn_timeout", status_code=504)
-
-
 def turn_feedback(*, message: Message, rating: int | None, comment: str = "") -> Message:
     if message.role != "assistant":
         raise ApiError("Feedback applies to assistant messages.", code="invalid_message", status_code=409)

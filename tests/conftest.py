@@ -71,11 +71,14 @@ def _worker_env() -> dict[str, str]:
 class WorkerProcess:
     """A real `celery worker` process on the suite's Redis and test database."""
 
-    def __init__(self, *, queues: str = "chat,tools,ingest,default", concurrency: int = 2):
+    def __init__(self, *, queues: str = "chat,tools,default", concurrency: int = 100, pool: str = "gevent",
+                 role: str = "worker"):
         self.queues = queues
         self.concurrency = concurrency
+        self.pool = pool
+        self.role = role
         self.process: subprocess.Popen | None = None
-        self.hostname = f"test-{os.getpid()}-{time.monotonic_ns()}@localhost"
+        self.hostname = f"test-{role}-{os.getpid()}-{time.monotonic_ns()}@localhost"
         self.log_path = settings.DATA_DIR / f"worker-{self.hostname.split('@')[0]}.log"
 
     def start(self, *, timeout: float = 60.0) -> "WorkerProcess":
@@ -86,8 +89,9 @@ class WorkerProcess:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "switchboard", "worker", "--queues", self.queues,
              "--concurrency", str(self.concurrency), "--hostname", self.hostname, "--loglevel", "INFO",
-             "--without-mingle", "--without-gossip", "--pool", "prefork"],
-            env=_worker_env(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+             "--without-mingle", "--without-gossip", "--pool", self.pool],
+            env={**_worker_env(), "SWITCHBOARD_PROCESS_ROLE": self.role}, cwd=ROOT, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True,
         )
         client = redis_lib.Redis.from_url(settings.REDIS_URL)
         deadline = time.monotonic() + timeout
@@ -102,6 +106,10 @@ class WorkerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
 
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             import signal
@@ -114,12 +122,36 @@ class WorkerProcess:
                 self.process.wait()
 
 
+class Workers:
+    """The platform's two workers, as `manage.py run` starts them: chat (green threads) and ingest
+    (processes)."""
+
+    def __init__(self):
+        self.chat = WorkerProcess()
+        self.ingest = WorkerProcess(queues="ingest", concurrency=2, pool="prefork", role="ingest-worker")
+
+    def start(self) -> "Workers":
+        self.chat.start()
+        self.ingest.start()
+        return self
+
+    def ensure_running(self) -> None:
+        """For tests that stop or kill one: other tests share these workers."""
+        for worker in (self.chat, self.ingest):
+            if not worker.running:
+                worker.start()
+
+    def stop(self) -> None:
+        self.chat.stop()
+        self.ingest.stop()
+
+
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker) -> Iterator[WorkerProcess]:
-    """A worker shared by the session. Tests using it need `transactional_db` so it sees their rows."""
-    worker = WorkerProcess().start()
-    yield worker
-    worker.stop()
+def celery_worker(django_db_setup, django_db_blocker) -> Iterator[Workers]:
+    """The workers shared by the session. Tests using them need `transactional_db` so they see their rows."""
+    workers = Workers().start()
+    yield workers
+    workers.stop()
 
 
 # -- fake LLM -------------------------------------------------------------------------------------

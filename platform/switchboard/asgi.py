@@ -5,5 +5,6 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "switchboard.settings")
+os.environ.setdefault("SWITCHBOARD_PROCESS_ROLE", "web")
 
 application = get_asgi_application()

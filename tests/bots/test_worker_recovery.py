@@ -71,23 +71,32 @@ def assert_completed_once(message_id: str):
 
 
 def test_turn_survives_its_worker_process_being_killed(make_bot, fake_llm, celery_worker):
-    message_id = start_slow_turn(make_bot, fake_llm)
-    child = wait_until(lambda: generating_process(fake_llm), 10, "the generating process")
-    assert child.pid != celery_worker.process.pid  # a pool process, not the worker's main process
-    child.send_signal(signal.SIGKILL)
-    assert_completed_once(message_id)
-
-
-def test_turn_survives_the_whole_worker_being_killed(make_bot, fake_llm, celery_worker):
-    spare = WorkerProcess().start()  # a second worker on the same queues takes the turn over
+    # A chat worker on processes (SWITCHBOARD_WORKER_POOL=prefork) loses the pool process that
+    # generates: the task goes back to the queue at once and another process finishes the turn.
+    celery_worker.chat.stop()  # so the prefork worker below is the only one on the chat queue
+    prefork = WorkerProcess(pool="prefork", concurrency=2).start()
     try:
         message_id = start_slow_turn(make_bot, fake_llm)
         child = wait_until(lambda: generating_process(fake_llm), 10, "the generating process")
-        victim = celery_worker if child.ppid() == celery_worker.process.pid else spare
-        os.killpg(victim.process.pid, signal.SIGKILL)  # main process and pool together, no goodbye
+        assert child.pid != prefork.process.pid  # a pool process, not the worker's main process
+        child.send_signal(signal.SIGKILL)
+        assert_completed_once(message_id)
+    finally:
+        prefork.stop()
+        celery_worker.ensure_running()
+
+
+def test_turn_survives_the_whole_worker_being_killed(make_bot, fake_llm, celery_worker):
+    # The chat worker runs turns in green threads of one process: killing it kills the worker.
+    spare = WorkerProcess().start()  # a second worker on the same queues takes the turn over
+    try:
+        message_id = start_slow_turn(make_bot, fake_llm)
+        generating = wait_until(lambda: generating_process(fake_llm), 10, "the generating process")
+        victim = celery_worker.chat if generating.pid == celery_worker.chat.process.pid else spare
+        assert generating.pid == victim.process.pid  # the worker process itself generates
+        os.killpg(victim.process.pid, signal.SIGKILL)  # no goodbye
         victim.process.wait()
         assert_completed_once(message_id)
     finally:
         spare.stop()
-        if celery_worker.process.poll() is not None:
-            celery_worker.start()  # other tests share this worker
+        celery_worker.ensure_running()

@@ -323,7 +323,17 @@ class _Exchange:
                 code="missing_required_parameter",
             )
             return
+        if self.fake.require_alternating_roles and not wire.roles_alternate(messages):
+            # What vLLM and llama.cpp answer when a chat template insists on alternation.
+            self._bad_request("Conversation roles must alternate user/assistant/user/assistant/...")
+            return
+        with self.fake._chat_in_flight():
+            self._answer_chat(body, messages)
+
+    def _answer_chat(self, body: dict[str, Any], messages: list[Any]) -> None:
         reply = self.fake._next_chat_reply()
+        if reply is None and self.fake.default_reply is not None:
+            reply = self.fake.default_reply(messages)
         if isinstance(reply, HangReply):
             self._wait(reply.seconds)
             reply = reply.then
@@ -449,12 +459,19 @@ class FakeLLM:
         *,
         api_key: str | None = None,
         models: Iterable[str] = DEFAULT_MODELS,
+        default_reply: Callable[[list[Any]], ChatReply] | None = None,
         embedding_dimensions: int = 8,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.api_key = api_key
         self.models = tuple(models)
+        # What an unscripted chat call gets (by default an echo of the last user message).
+        self.default_reply = default_reply
+        # Refuse histories whose roles do not alternate, as strict chat templates do.
+        self.require_alternating_roles = False
+        self._active_chats = 0
+        self._peak_chats = 0
         self.embedding_dimensions = embedding_dimensions
         self.host = host
         self._port = port
@@ -549,7 +566,9 @@ class FakeLLM:
             return len(self._chat_replies)
 
     def reset(self) -> None:
+        self.require_alternating_roles = False
         with self._lock:
+            self._peak_chats = self._active_chats
             self._chat_replies.clear()
             self._embedding_replies.clear()
             self._requests.clear()
@@ -601,6 +620,23 @@ class FakeLLM:
     def _record_error(self, error: str) -> None:
         with self._lock:
             self._errors.append(error)
+
+    @contextlib.contextmanager
+    def _chat_in_flight(self):
+        with self._lock:
+            self._active_chats += 1
+            self._peak_chats = max(self._peak_chats, self._active_chats)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._active_chats -= 1
+
+    @property
+    def peak_concurrent_chats(self) -> int:
+        """The most chat completions answered at the same moment since the last reset()."""
+        with self._lock:
+            return self._peak_chats
 
     def _next_chat_reply(self) -> ChatReply | None:
         with self._lock:

@@ -81,6 +81,24 @@ def prompt_tokens(messages: list[Any]) -> int:
     return total
 
 
+def roles_alternate(messages: list[Any]) -> bool:
+    """After optional system messages: user, assistant, user, … (an assistant's tool calls, their
+    results and the assistant's answer to them count as that one assistant turn)."""
+    roles = [m.get("role") for m in messages if isinstance(m, dict)]
+    while roles and roles[0] in ("system", "developer"):
+        roles.pop(0)
+    turns: list[str] = []
+    for index, role in enumerate(roles):
+        if role == "tool":
+            if not turns or turns[-1] != "assistant":
+                return False
+            continue
+        if role == "assistant" and turns and turns[-1] == "assistant" and roles[index - 1] == "tool":
+            continue
+        turns.append(role)
+    return bool(turns) and all(role == ("user" if i % 2 == 0 else "assistant") for i, role in enumerate(turns))
+
+
 def last_user_text(messages: list[Any]) -> str:
     for message in reversed(messages):
         if isinstance(message, dict) and message.get("role") == "user":

@@ -12,7 +12,7 @@ def test_healthz_reports_database_redis_and_worker_healthy(client, celery_worker
     assert checks["database"]["pgvector"]  # the extension is installed by migrations
     assert checks["redis"]["status"] == "ok"
     hostnames = [w["hostname"] for w in checks["workers"]["workers"]]
-    assert celery_worker.hostname in hostnames
+    assert celery_worker.chat.hostname in hostnames and celery_worker.ingest.hostname in hostnames
 
 
 def test_healthz_is_503_and_names_the_missing_worker(client, settings, embedded_services):

@@ -6,6 +6,7 @@ folder, and the secret and encryption keys are generated once into that folder.
 
 from __future__ import annotations
 
+import os
 import secrets as _stdlib_secrets
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -20,6 +21,9 @@ BASE_DIR = Path(__file__).resolve().parents[3]
 DATA_DIR = Path(config.env_str("SWITCHBOARD_DATA_DIR") or embedded.default_data_dir()).resolve()
 
 DEBUG = config.env_bool("SWITCHBOARD_DEBUG", False)
+# Which kind of process this is (web, worker, ingest-worker, …): set by each entry point, used to
+# name its database and Redis connections so an operator can tell them apart.
+PROCESS_ROLE = config.env_str("SWITCHBOARD_PROCESS_ROLE", "other")
 
 
 def _persisted_secret(filename: str, make: callable) -> str:
@@ -69,6 +73,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "switchboard",
     "accounts",
+    "network",
     "providers",
     "knowledge",
     "actions",
@@ -133,15 +138,21 @@ else:
 # Connections are reused: a chat turn touches the database a handful of times and opening a
 # connection (a new PostgreSQL backend process) costs more than all of them together. The web
 # process (ASGI: every request runs in a thread of its own) uses psycopg's pool, as Django
-# recommends under ASGI; Celery workers keep one persistent, health-checked connection per process
-# instead (see celery_app.py), because Celery's Django integration would close a pool per task.
+# recommends under ASGI; requests that then wait (event streams, blocking chat calls) hand their
+# connection back before waiting, so the pool's size bounds concurrent *queries*, not open
+# streams. The chat worker (green threads) gets a pool of its own size (see celery_app.py); the
+# ingest worker (processes) keeps one persistent, health-checked connection per process.
 _database.setdefault("OPTIONS", {})
 _database["CONN_MAX_AGE"] = 0
+DB_POOL_TIMEOUT_SECONDS = 30
 _database["OPTIONS"]["pool"] = {
     "min_size": 1,
     "max_size": config.env_int("SWITCHBOARD_DB_POOL_SIZE", 10, minimum=1, maximum=200),
-    "timeout": 10,
+    "timeout": DB_POOL_TIMEOUT_SECONDS,
 }
+# pg_stat_activity shows which process a connection belongs to (web, worker, …).
+_database["OPTIONS"]["application_name"] = f"switchboard-{PROCESS_ROLE}"
+WORKER_DB_POOL_SIZE = config.env_int("SWITCHBOARD_WORKER_DB_POOL_SIZE", 20, minimum=1, maximum=200)
 WORKER_DB_CONN_MAX_AGE = config.env_int("SWITCHBOARD_DB_CONN_MAX_AGE", 600, minimum=0)
 DATABASES = {"default": _database}
 
@@ -193,9 +204,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 # A lease not renewed for this long is taken to belong to a dead worker.
 LEASE_SECONDS = config.env_int("SWITCHBOARD_LEASE_SECONDS", 10, minimum=1)
-CELERY_WORKER_CONCURRENCY = config.env_int("SWITCHBOARD_WORKER_CONCURRENCY", 4, minimum=1, maximum=256)
+# The chat worker runs turns and tool calls, which spend their time waiting on the network (model
+# streams, target APIs, a person approving a call): green threads (gevent) let one process hold
+# hundreds of them. Ingestion is CPU-bound and runs in worker processes of its own (queue
+# `ingest`). See the README's "Execution model". (Not CELERY_-prefixed on purpose: Celery would
+# take a configured pool over an explicit `--pool prefork` on the command line.)
+CHAT_WORKER_POOL = config.env_choice("SWITCHBOARD_WORKER_POOL", "gevent", ("gevent", "threads", "prefork"))
+_DEFAULT_CONCURRENCY = {"gevent": 500, "threads": 64, "prefork": os.cpu_count() or 2}
+CHAT_WORKER_CONCURRENCY = config.env_int("SWITCHBOARD_WORKER_CONCURRENCY",
+                                           _DEFAULT_CONCURRENCY[CHAT_WORKER_POOL], minimum=1, maximum=5000)
+INGEST_WORKER_CONCURRENCY = config.env_int("SWITCHBOARD_INGEST_CONCURRENCY", max(1, (os.cpu_count() or 2) // 2),
+                                           minimum=1, maximum=256)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_WORKER_POOL = config.env_choice("SWITCHBOARD_WORKER_POOL", "prefork", ("prefork", "threads"))
 CELERY_TASK_ROUTES = {
     "bots.tool_call_run": {"queue": "tools"},
     "knowledge.*": {"queue": "ingest"},
@@ -243,7 +263,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "switchboard.api.pagination.CursorPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "switchboard.api.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "switchboard.api.schema.SwitchboardAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
@@ -262,6 +282,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # PATCH bodies are documented as their serializers declare them, required fields included:
+    # the views validate PATCH bodies that way (drf-spectacular would otherwise mark every field
+    # optional, as DRF's generic partial_update does).
+    "COMPONENT_SPLIT_PATCH": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # Swagger UI served from our own static files: the docs work on an offline network.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -300,6 +324,12 @@ LOGGING = build_logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
 
 API_KEY_PREFIX = "sb-"
 MAX_MESSAGE_CHARS = config.env_int("SWITCHBOARD_MAX_MESSAGE_CHARS", 32_000, minimum=1)
+# Waiting on a turn (see bots/sse.py): a `: ping` comment this often keeps proxies from closing an
+# idle stream; a stream lives as long as its turn, up to STREAM_MAX_SECONDS; a blocking call waits
+# up to CHAT_BLOCKING_TIMEOUT_SECONDS, then answers 504 while the turn goes on.
+SSE_PING_SECONDS = config.env_int("SWITCHBOARD_SSE_PING_SECONDS", 15, minimum=1, maximum=300)
+STREAM_MAX_SECONDS = config.env_int("SWITCHBOARD_STREAM_MAX_SECONDS", 3600, minimum=10)
+CHAT_BLOCKING_TIMEOUT_SECONDS = config.env_int("SWITCHBOARD_CHAT_BLOCKING_TIMEOUT", 600, minimum=1)
 # Provider 429/5xx/timeouts: attempts per model call, and the longest Retry-After we honour.
 LLM_MAX_ATTEMPTS = config.env_int("SWITCHBOARD_LLM_MAX_ATTEMPTS", 3, minimum=1, maximum=10)
 LLM_MAX_RETRY_WAIT_SECONDS = config.env_int("SWITCHBOARD_LLM_MAX_RETRY_WAIT", 20, minimum=0)

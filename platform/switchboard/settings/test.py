@@ -14,16 +14,17 @@ from switchboard.settings.base import DATABASES  # noqa: E402
 
 # Fast hashing: password hashing is not what the tests measure.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-# The pool would keep connections to the test database open across pytest-django's
-# create/drop of it; plain connections are simpler there.
-DATABASES["default"]["OPTIONS"].pop("pool", None)
 WORKER_DB_CONN_MAX_AGE = 0
 DATABASES["default"]["TEST"] = {"NAME": "switchboard_test"}
-# A Celery worker started by the suite must use the database the tests created.
 if os.environ.get("SWITCHBOARD_USE_TEST_DATABASE") == "1":
+    # A web server or Celery worker started by the suite uses the database the tests created,
+    # with the connection pool it has in production.
     DATABASES["default"]["NAME"] = DATABASES["default"]["TEST"]["NAME"]
+else:
+    # In the test process itself the pool would keep connections to the test database open across
+    # pytest-django's create/drop of it; plain connections are simpler there.
+    DATABASES["default"]["OPTIONS"].pop("pool", None)
 # Keep heartbeats, broker and cache apart from anything else on the same Redis.
-CELERY_WORKER_CONCURRENCY = 2
 WORKER_HEARTBEAT_SECONDS = 1
 
 # Recover killed work fast in tests (production values are seconds, too, but longer).

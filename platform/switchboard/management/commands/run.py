@@ -2,8 +2,10 @@
 
 Starts what is not configured (embedded PostgreSQL+pgvector unless DATABASE_URL is set,
 embedded Redis unless REDIS_URL is set), applies migrations, creates the bootstrap owner if
-asked to, then runs the ASGI web server and a Celery worker as child processes. Ctrl-C (or
-SIGTERM) stops the children, then the embedded servers, in that order, so nothing outlives it.
+asked to, then runs the ASGI web server and two Celery workers as child processes: the chat
+worker (turns and tool calls, on green threads) and the ingest worker (documents, on processes).
+Ctrl-C (or SIGTERM) stops the children, then the embedded servers, in that order, so nothing
+outlives it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from switchboard import config, embedded
 
-QUEUES = "chat,tools,ingest,default"
+CHAT_QUEUES = "chat,tools,default"
+INGEST_QUEUES = "ingest"
 
 
 class Command(BaseCommand):
@@ -31,7 +34,7 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=config.env_str("SWITCHBOARD_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=config.env_int("SWITCHBOARD_PORT", 8000, minimum=1,
                                                                         maximum=65535))
-        parser.add_argument("--no-worker", action="store_true", help="Do not start a Celery worker.")
+        parser.add_argument("--no-worker", action="store_true", help="Do not start the Celery workers.")
         parser.add_argument("--web-workers", type=int,
                             default=config.env_int("SWITCHBOARD_WEB_WORKERS", 1, minimum=1, maximum=64))
 
@@ -79,21 +82,28 @@ class Command(BaseCommand):
         env.setdefault("DJANGO_SETTINGS_MODULE", os.environ.get("DJANGO_SETTINGS_MODULE", "switchboard.settings"))
         return env
 
-    def _spawn(self, name: str, argv: list[str]) -> None:
-        process = subprocess.Popen(argv, env=self._child_env(), cwd=settings.BASE_DIR, start_new_session=True)
+    def _spawn(self, name: str, argv: list[str], *, role: str) -> None:
+        env = {**self._child_env(), "SWITCHBOARD_PROCESS_ROLE": role}
+        process = subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR, start_new_session=True)
         self._children.append((name, process))
+
+    def _worker_argv(self, *, queues: str, pool: str, concurrency: int, name: str) -> list[str]:
+        return [sys.executable, "-m", "celery", "-A", "switchboard", "worker", "--queues", queues,
+                "--loglevel", settings.LOG_LEVEL, "--concurrency", str(concurrency), "--pool", pool,
+                "--without-mingle", "--without-gossip", "--hostname", f"{name}-{os.getpid()}@%h"]
 
     def _start_children(self, *, host: str, port: int, no_worker: bool, web_workers: int) -> None:
         python = sys.executable
         self._spawn("web", [python, "-m", "uvicorn", "switchboard.asgi:application", "--host", host,
                             "--port", str(port), "--workers", str(web_workers), "--no-access-log",
-                            "--timeout-graceful-shutdown", "5"])
+                            "--timeout-graceful-shutdown", "5"], role="web")
         if not no_worker:
-            self._spawn("worker", [python, "-m", "celery", "-A", "switchboard", "worker", "--queues", QUEUES,
-                                   "--loglevel", settings.LOG_LEVEL, "--concurrency",
-                                   str(settings.CELERY_WORKER_CONCURRENCY), "--pool", settings.CELERY_WORKER_POOL,
-                                   "--without-mingle",
-                                   "--without-gossip", "--hostname", f"worker-{os.getpid()}@%h"])
+            self._spawn("chat worker", self._worker_argv(
+                queues=CHAT_QUEUES, pool=settings.CHAT_WORKER_POOL, concurrency=settings.CHAT_WORKER_CONCURRENCY,
+                name="chat"), role="worker")
+            self._spawn("ingest worker", self._worker_argv(
+                queues=INGEST_QUEUES, pool="prefork", concurrency=settings.INGEST_WORKER_CONCURRENCY,
+                name="ingest"), role="ingest-worker")
 
     def _announce(self, *, host: str, port: int) -> None:
         from accounts.models import User
