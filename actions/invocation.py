@@ -232,6 +232,18 @@ def invoke_operation(operation: Operation, arguments: str | Mapping[str, Any] | 
         return call.failed(failure)
 
 
+def preflight(operation: Operation, arguments: str | Mapping[str, Any] | None) -> Invocation | None:
+    """The failed Invocation a call with these arguments would end in before sending anything
+    (arguments that do not match, no base URL, a request that cannot be built), or None when the
+    call can be sent. Lets a person be asked to approve only calls that can actually run."""
+    call = _Call(operation, time.perf_counter(), detailed=False)
+    try:
+        call.prepare(arguments)
+    except _Failure as failure:
+        return call.failed(failure)
+    return None
+
+
 class _Call:
     def __init__(self, operation: Operation, started: float, detailed: bool) -> None:
         self.operation = operation
@@ -245,7 +257,8 @@ class _Call:
         self.problems: list[dict[str, Any]] = []
         self.target_ms: float | None = None
 
-    def run(self, raw_arguments: Any, policy: egress.EgressPolicy | None) -> Invocation:
+    def prepare(self, raw_arguments: Any) -> BuiltRequest:
+        """Everything short of sending: the arguments checked and the request built."""
         operation = self.operation
         arguments = parse_arguments(raw_arguments)
         self.problems = argument_problems(operation, arguments)
@@ -257,12 +270,16 @@ class _Call:
             raise _Failure("no_server_url", "This action has no base URL configured; the workspace must set one. "
                                             "Do not retry.")
         try:
-            built = build_request(plan_of(operation), base_url, arguments)
+            return build_request(plan_of(operation), base_url, arguments)
         except RequestBuildError as exc:
             problem = {"argument": exc.param, "message": exc.message}
             self.problems = [problem]
             raise _Failure("invalid_arguments", f"The request cannot be built: {exc.message}. Correct the "
                                                 "arguments and call the tool again.", problems=[problem]) from None
+
+    def run(self, raw_arguments: Any, policy: egress.EgressPolicy | None) -> Invocation:
+        operation = self.operation
+        built = self.prepare(raw_arguments)
         policy = policy or selectors.tool_policy(workspace_id=operation.workspace_id)
         applied, cached_token = self._credentials(policy)
         response = self._send(built, applied, policy)

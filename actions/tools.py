@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actions import selectors
-from actions.invocation import invoke_operation
+from actions.invocation import invoke_operation, preflight
 from actions.models import Operation
 from actions.spec import MAX_ENABLED_TOOLS
 from actions.spec.naming import MAX_TOOL_NAME_LENGTH, sanitize_name
@@ -105,6 +105,21 @@ def invoke_tool(*, workspace_id: str, operation_id: str, arguments_json: str) ->
                               policy=selectors.tool_policy_for(operation.egress_allowlist or ()))
     return ToolOutcome(ok=result.ok, content=result.content, error=result.error, duration_ms=result.duration_ms,
                        trace=result.trace)
+
+
+def check_tool_call(*, workspace_id: str, operation_id: str, arguments_json: str) -> ToolOutcome | None:
+    """None when the call could be sent as it stands; otherwise the outcome it would end in (which
+    argument is wrong and why), without sending anything."""
+    started = time.perf_counter()
+    operation = selectors.operation_for_call(workspace_id=workspace_id, operation_id=operation_id)
+    if operation is None:
+        return _refusal("unknown_operation", "This tool no longer exists; do not call it again.", started,
+                        operation_id)
+    failed = preflight(operation, arguments_json)
+    if failed is None:
+        return None
+    return ToolOutcome(ok=False, content=failed.content, error=failed.error, duration_ms=failed.duration_ms,
+                       trace=failed.trace)
 
 
 def _refusal(code: str, message: str, started: float, operation_id: str) -> ToolOutcome:

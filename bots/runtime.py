@@ -308,6 +308,7 @@ def _begin_tool_round(message: Message, *, step: int, text: str, completion, too
     assistant_turn = {"role": "assistant", "content": text or None, "tool_calls": [
         {"id": call.call_id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
         for call in completion.tool_calls]}
+    unrunnable = _unrunnable_consequential_calls(message, completion.tool_calls, by_name)
     created: list[ToolCall] = []
     with transaction.atomic():
         locked = Message.objects.select_for_update().get(pk=message.pk)
@@ -322,10 +323,17 @@ def _begin_tool_round(message: Message, *, step: int, text: str, completion, too
                           "arguments": _parse_arguments(call.arguments),
                           "consequential": bool(tool and tool.consequential)})
             created.append(tool_call)
+        refused = [tc for tc in created if tc.call_id in unrunnable and tc.state == ToolCallState.PENDING]
+        for tool_call in refused:
+            # Settled at once, without asking anybody: the model learns what to correct.
+            outcome = unrunnable[tool_call.call_id]
+            _settle_tool_call(tool_call, ok=False, content=outcome.content, error=outcome.error or "invalid_arguments",
+                              duration_ms=outcome.duration_ms)
         needs_confirmation = [tc for tc in created if tc.consequential and tc.state == ToolCallState.PENDING]
         for tool_call in needs_confirmation:
             tool_call.state = ToolCallState.AWAITING_CONFIRMATION
             tool_call.save(update_fields=["state", "updated_at"])
+        message.trace = [*message.trace, *(_tool_trace(tc, unrunnable[tc.call_id].trace) for tc in refused)]
         message.tool_rounds = [*locked.tool_rounds, {"assistant": assistant_turn, "results": []}]
         message.step = step + 1
         message.content = content
@@ -339,12 +347,34 @@ def _begin_tool_round(message: Message, *, step: int, text: str, completion, too
         events.emit(message.pk, events.TOOL_CALL, {"tool_call_id": tool_call.call_id, "name": tool_call.name,
                                                    "arguments": tool_call.arguments,
                                                    "consequential": tool_call.consequential})
+    for tool_call in refused:
+        _emit_tool_result(tool_call)
     for tool_call in needs_confirmation:
         events.emit(message.pk, events.TOOL_CONFIRMATION_REQUIRED, {
             "tool_call_id": tool_call.call_id, "name": tool_call.name, "arguments": tool_call.arguments,
             "confirm_url": f"/api/v1/messages/{message.pk}/confirmations"})
     if not runnable_exists(created):
         maybe_continue(message.pk)
+
+
+def _unrunnable_consequential_calls(message: Message, calls: list, by_name: dict) -> dict[str, Any]:
+    """call id -> outcome, for consequential calls that could not run as the model wrote them.
+
+    A person is asked to approve only calls that can actually be sent: approving a call whose
+    arguments are wrong would only lead to a second question once the model corrected them.
+    """
+    from actions.tools import check_tool_call
+
+    refused = {}
+    for call in calls:
+        tool = by_name.get(call.name)
+        if tool is None or not tool.consequential:
+            continue
+        outcome = check_tool_call(workspace_id=message.workspace_id, operation_id=tool.operation_id,
+                                  arguments_json=call.arguments)
+        if outcome is not None:
+            refused[call.call_id] = outcome
+    return refused
 
 
 def runnable_exists(tool_calls: list[ToolCall]) -> bool:
@@ -391,21 +421,32 @@ def tool_call_execute(*, tool_call_id: str) -> None:
 
 def _record_tool_result(tool_call: ToolCall, *, ok: bool, content: str, error: str,
                         duration_ms: float | None, trace: dict[str, Any] | None = None) -> None:
+    _settle_tool_call(tool_call, ok=ok, content=content, error=error, duration_ms=duration_ms)
+    _emit_tool_result(tool_call)
+    if trace:
+        with transaction.atomic():
+            message = Message.objects.select_for_update().get(pk=tool_call.message_id)
+            message.trace = [*message.trace, _tool_trace(tool_call, trace)]
+            message.save(update_fields=["trace", "updated_at"])
+
+
+def _settle_tool_call(tool_call: ToolCall, *, ok: bool, content: str, error: str, duration_ms: float | None) -> None:
     tool_call.state = ToolCallState.COMPLETED if ok else ToolCallState.FAILED
     tool_call.result = content
     tool_call.error = error
     tool_call.duration_ms = duration_ms
     tool_call.save(update_fields=["state", "result", "error", "duration_ms", "updated_at"])
+
+
+def _emit_tool_result(tool_call: ToolCall) -> None:
     events.emit(tool_call.message_id, events.TOOL_RESULT, {
-        "tool_call_id": tool_call.call_id, "name": tool_call.name, "ok": ok, "error": error or None,
-        "duration_ms": duration_ms, "result": content[:2000]})
-    if trace:
-        with transaction.atomic():
-            message = Message.objects.select_for_update().get(pk=tool_call.message_id)
-            message.trace = [*message.trace, {"type": "tool_call", "tool_call_id": tool_call.call_id,
-                                              "name": tool_call.name, "ok": ok, "duration_ms": duration_ms,
-                                              **trace}]
-            message.save(update_fields=["trace", "updated_at"])
+        "tool_call_id": tool_call.call_id, "name": tool_call.name, "ok": tool_call.state == ToolCallState.COMPLETED,
+        "error": tool_call.error or None, "duration_ms": tool_call.duration_ms, "result": tool_call.result[:2000]})
+
+
+def _tool_trace(tool_call: ToolCall, trace: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "tool_call", "tool_call_id": tool_call.call_id, "name": tool_call.name,
+            "ok": tool_call.state == ToolCallState.COMPLETED, "duration_ms": tool_call.duration_ms, **trace}
 
 
 def tool_call_decide(*, tool_call: ToolCall, approve: bool) -> ToolCall:

@@ -11,6 +11,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
+from switchboard.stream_hub import open_subscriptions
 from switchboard.worker_health import live_workers
 
 
@@ -60,9 +61,29 @@ def check_workers() -> dict[str, Any]:
     return {"workers": workers}
 
 
+def database_pool_usage() -> dict[str, int] | None:
+    """This process's connection pool: how many connections exist, are lent out, are awaited.
+
+    Read before the health check borrows one, so `in_use` counts other requests only: with
+    streams waiting on turns it stays near zero, since a waiting stream holds no connection.
+    """
+    pool = getattr(connection, "pool", None)
+    if pool is None:
+        return None
+    stats = pool.get_stats()
+    size, available = stats.get("pool_size", 0), stats.get("pool_available", 0)
+    return {"size": size, "max": stats.get("pool_max", 0), "in_use": size - available,
+            "waiting": stats.get("requests_waiting", 0)}
+
+
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
+    pool = database_pool_usage()
     checks = {"database": timed_check(check_database), "redis": timed_check(check_redis), "workers": timed_check(check_workers)}
+    if pool is not None:
+        checks["database"]["pool"] = pool
+    # Clients this process is relaying a turn to (SSE streams and blocking calls waiting).
+    checks["redis"]["streams_followed"] = open_subscriptions()
     healthy = all(check["status"] == "ok" for check in checks.values())
     return JsonResponse({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import weakref
 from functools import lru_cache
 
 import redis
@@ -43,9 +44,12 @@ def process_role() -> str:
 @lru_cache(maxsize=1)
 def _pool() -> redis.ConnectionPool:
     # Created lazily and once per process. A prefork worker child must not inherit the parent's
-    # sockets: `reset_after_fork` (below) clears this cache in each child.
-    return redis.ConnectionPool.from_url(settings.REDIS_URL, socket_timeout=COMMAND_TIMEOUT_SECONDS,
-                                         **_common_options())
+    # sockets: `reset_after_fork` (below) clears this cache in each child. Bounded: past the limit
+    # a caller waits for a free connection instead of opening one more (a burst of requests or
+    # green threads must not grow the connection count without end).
+    return redis.BlockingConnectionPool.from_url(
+        settings.REDIS_URL, socket_timeout=COMMAND_TIMEOUT_SECONDS, max_connections=settings.REDIS_POOL_SIZE,
+        timeout=COMMAND_TIMEOUT_SECONDS, **_common_options())
 
 
 def client() -> redis.Redis:
@@ -62,17 +66,21 @@ def blocking_client(block_seconds: float) -> redis.Redis:
                                 **_common_options())
 
 
-_async_pools: dict[int, aioredis.ConnectionPool] = {}
+# Per event loop: asyncio connections belong to the loop that opened them. uvicorn runs one loop
+# per process; code run through async_to_sync gets short-lived loops, whose pools go with them.
+_async_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.ConnectionPool] = (
+    weakref.WeakKeyDictionary())
 
 
 def async_client() -> aioredis.Redis:
-    """The asyncio client of the running event loop (uvicorn runs one loop per process)."""
-    loop_id = id(asyncio.get_running_loop())
-    pool = _async_pools.get(loop_id)
+    """The asyncio client of the running event loop."""
+    loop = asyncio.get_running_loop()
+    pool = _async_pools.get(loop)
     if pool is None:
-        pool = aioredis.ConnectionPool.from_url(settings.REDIS_URL, socket_timeout=COMMAND_TIMEOUT_SECONDS,
-                                                **_common_options())
-        _async_pools[loop_id] = pool
+        pool = aioredis.BlockingConnectionPool.from_url(
+            settings.REDIS_URL, socket_timeout=COMMAND_TIMEOUT_SECONDS, max_connections=settings.REDIS_POOL_SIZE,
+            timeout=COMMAND_TIMEOUT_SECONDS, **_common_options())
+        _async_pools[loop] = pool
     return aioredis.Redis(connection_pool=pool)
 
 

@@ -22,6 +22,7 @@ import asyncio
 import logging
 import time
 import uuid
+import weakref
 from collections.abc import Iterable
 
 import redis
@@ -105,6 +106,8 @@ class StreamHub:
         self._wake_position = "0-0"
         self._reader_task: asyncio.Task | None = None
         self._failing_since: float | None = None
+        # A plain counter, so other threads (the health check) can read it safely.
+        self.subscriber_count = 0
 
     # -- subscribers' side ------------------------------------------------------------------------
 
@@ -112,6 +115,7 @@ class StreamHub:
         subscription = Subscription(self, key, after)
         # Registered before catching up: whatever the reader sees from now on reaches it too.
         self._subscribers.setdefault(key, set()).add(subscription)
+        self.subscriber_count += 1
         try:
             last_seen = await self._catch_up(subscription, after)
             if key not in self._positions:
@@ -144,9 +148,10 @@ class StreamHub:
 
     def unsubscribe(self, subscription: Subscription) -> None:
         followers = self._subscribers.get(subscription.key)
-        if followers is None:
+        if followers is None or subscription not in followers:
             return
         followers.discard(subscription)
+        self.subscriber_count -= 1
         if not followers:
             # The reader drops the stream from its next XREAD; no need to wake it for that.
             del self._subscribers[subscription.key]
@@ -155,10 +160,6 @@ class StreamHub:
     def raise_if_unavailable(self) -> None:
         if self._failing_since is not None and time.monotonic() - self._failing_since > UNAVAILABLE_AFTER_SECONDS:
             raise StreamUnavailable("the event store (Redis) is not answering")
-
-    @property
-    def subscriber_count(self) -> int:
-        return sum(len(followers) for followers in self._subscribers.values())
 
     # -- the reader -------------------------------------------------------------------------------
 
@@ -202,13 +203,21 @@ class StreamHub:
                 subscription.deliver(entries)
 
 
-_hubs: dict[int, StreamHub] = {}
+# One hub per event loop (uvicorn runs one per process). A short-lived loop (async_to_sync in a
+# test client or a WSGI server) takes its hub with it: asyncio cancels the reader when the loop
+# ends, and the reader closes its connection.
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, StreamHub] = weakref.WeakKeyDictionary()
+
+
+def open_subscriptions() -> int:
+    """Streams this process follows right now, over all its event loops (for /healthz)."""
+    return sum(current.subscriber_count for current in list(_hubs.values()))  # hubs: created once per loop
 
 
 def hub() -> StreamHub:
     """The hub of the running event loop."""
-    loop_id = id(asyncio.get_running_loop())
-    current = _hubs.get(loop_id)
+    loop = asyncio.get_running_loop()
+    current = _hubs.get(loop)
     if current is None:
-        current = _hubs[loop_id] = StreamHub()
+        current = _hubs[loop] = StreamHub()
     return current

@@ -172,3 +172,20 @@ def test_feedback_is_recorded_on_assistant_messages(api, make_bot, fake_llm, cel
     assert response.status_code == 200 and response.json()["rating"] == -1
     user_message = Message.objects.get(pk=message["reply_to_id"])
     assert api.post(f"/api/v1/messages/{user_message.pk}/feedback", {"rating": 1}, format="json").status_code == 409
+
+
+def test_a_failed_turn_leaves_a_history_that_strict_chat_templates_accept(api, make_bot, fake_llm, celery_worker):
+    """Servers whose chat templates insist on alternating roles (vLLM, llama.cpp) must keep working
+    after a turn failed: its unanswered question is left out of the next prompt."""
+    fake_llm.require_alternating_roles = True
+    bot = make_bot()
+    fake_llm.script(TextReply("First answer."), ErrorReply(400, message="This request is refused."))
+    first = chat(api, bot, "First question")
+    conversation = first["conversation_id"]
+    failed = chat(api, bot, "Second question", conversation_id=conversation)
+    assert first["state"] == "completed" and failed["state"] == "failed"
+    fake_llm.script(TextReply("Third answer."))
+    third = chat(api, bot, "Third question", conversation_id=conversation)
+    assert third["state"] == "completed", third["error"]
+    sent = [(m["role"], m["content"]) for m in fake_llm.last_chat_request["messages"] if m["role"] != "system"]
+    assert sent == [("user", "First question"), ("assistant", "First answer."), ("user", "Third question")]

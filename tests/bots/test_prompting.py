@@ -105,3 +105,26 @@ def test_token_estimate_counts_cjk_characters():
     assert estimate_tokens("你好世界") == 4
     assert 2 <= estimate_tokens("hello world") <= 4
     assert estimate_tokens("") == 0
+
+
+def test_unanswered_questions_and_orphan_replies_leave_the_roles_alternating():
+    U, A = (lambda text: HistoryMessage("user", text)), (lambda text: HistoryMessage("assistant", text))
+    history = [A("Welcome!"),  # a reply with no question before it
+               U("first"), A("first answer"),
+               U("failed question"),  # its turn failed: no answer
+               U("second"), A("second answer, part 1"), A("part 2"),
+               U("stopped before a word")]
+    kept = memory_window(history, max_turns=10, max_tokens=10_000)
+    assert [(m.role, m.content) for m in kept] == [
+        ("user", "first"), ("assistant", "first answer"),
+        ("user", "second"), ("assistant", "second answer, part 1\n\npart 2")]
+    messages = build_messages(system_prompt="S", history=history, user_message="next", max_turns=10,
+                              max_tokens=10_000)
+    roles = [m["role"] for m in messages]
+    assert roles == ["system", "user", "assistant", "user", "assistant", "user"]
+
+
+def test_the_turn_limit_counts_answered_turns():
+    history = turns(3) + [HistoryMessage("user", "unanswered")]
+    kept = memory_window(history, max_turns=1, max_tokens=10_000)
+    assert [m.content for m in kept] == ["question 2", "answer 2"]

@@ -8,50 +8,12 @@ import time
 import pytest
 
 from actions import services as action_services
-from actions.importing import SpecSource, action_import
-from actions.models import Operation, SourceKind
 from bots import events
 from bots.models import Message, ToolCall
-from tests.actions.target_api import Reply, TargetAPI
+from tests.actions.target_api import Reply
 from tests.fake_llm import TextReply, ToolCall as CallOf, ToolCallReply
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(scope="module")
-def _target():
-    with TargetAPI() as server:
-        yield server
-
-
-@pytest.fixture
-def target(_target):
-    _target.reset()
-    yield _target
-    _target.reset()
-
-
-@pytest.fixture
-def operations(workspace, target):
-    """getWeather (GET) and createOrder (POST, so consequential), imported from a spec."""
-    action_services.allowlist_entry_create(workspace=workspace, value="127.0.0.1", note="the test target")
-    spec = {
-        "openapi": "3.0.3", "info": {"title": "Shop", "version": "1"}, "servers": [{"url": target.url}],
-        "paths": {
-            "/weather": {"get": {"operationId": "getWeather", "summary": "Weather in a city",
-                                 "parameters": [{"name": "city", "in": "query", "required": True,
-                                                 "schema": {"type": "string"}}],
-                                 "responses": {"200": {"description": "ok"}}}},
-            "/orders": {"post": {"operationId": "createOrder", "summary": "Order an item",
-                                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                                     "type": "object", "required": ["item"],
-                                     "properties": {"item": {"type": "string"}}}}}},
-                                 "responses": {"201": {"description": "created"}}}},
-        },
-    }
-    outcome = action_import(workspace=workspace, source=SpecSource(kind=SourceKind.TEXT, text=json.dumps(spec)))
-    ops = {op.name: op for op in Operation.objects.filter(action=outcome.action)}
-    return ops
 
 
 def slow_weather(seen):
@@ -163,8 +125,35 @@ def wait_finished(message_id: str, timeout: float = 30.0) -> Message:
     raise AssertionError(f"turn did not finish: {[e for _, e, _ in events.read_all(message_id)]}")
 
 
-def test_bot_warns_when_it_would_offer_an_unknown_tool(api, make_bot, operations):
-    bot = make_bot(actions={"operation_ids": [operations["getWeather"].pk, "op_doesnotexist"]})
+def test_bot_warns_when_it_would_offer_a_disabled_tool(api, make_bot, operations):
+    bot = make_bot(actions={"operation_ids": [operations["getWeather"].pk, operations["createOrder"].pk]})
+    action_services.operation_update(operation=operations["createOrder"], enabled=False)
     warnings = api.get(f"/api/v1/bots/{bot.pk}").json()["warnings"]
     assert [w["code"] for w in warnings] == ["unavailable_operations"]
     assert "1 of the chosen operations" in warnings[0]["message"]
+
+
+def test_a_consequential_call_that_cannot_run_goes_back_to_the_model_before_anyone_is_asked(
+        api, make_bot, fake_llm, target, operations, celery_worker):
+    bot = make_bot(actions={"operation_ids": [operations["createOrder"].pk]})
+    fake_llm.script(ToolCallReply([CallOf("createOrder", {"body": {"quantity": 2}}, id="call_bad")]),  # no "item"
+                    ToolCallReply([CallOf("createOrder", {"body": {"item": "tea"}}, id="call_good")]),
+                    TextReply("Ordered your tea."))
+    paused = chat(api, bot, "Order tea")
+    assert paused["state"] == "awaiting_confirmation"
+    calls = {tc["tool_call_id"]: tc for tc in paused["tool_calls"]}
+    assert calls["call_bad"]["state"] == "failed" and calls["call_bad"]["error"] == "invalid_arguments"
+    assert calls["call_good"]["state"] == "awaiting_confirmation"
+    names_and_calls = [(event, data.get("tool_call_id")) for _, event, data in events.read_all(paused["id"])]
+    # The person is asked once, about the call that can run.
+    assert [c for e, c in names_and_calls if e == "tool.confirmation_required"] == ["call_good"]
+    correction = tool_messages(fake_llm.chat_requests[1])
+    assert correction[0]["tool_call_id"] == "call_bad"
+    assert json.loads(correction[0]["content"])["error"]["code"] == "invalid_arguments"
+    assert "item" in correction[0]["content"]
+    response = api.post(f"/api/v1/messages/{paused['id']}/confirmations",
+                        {"tool_call_id": "call_good", "approve": True}, format="json")
+    assert response.status_code == 200
+    message = wait_finished(paused["id"])
+    assert message.state == "completed" and message.content == "Ordered your tea."
+    assert len(target.calls_to("/orders")) == 1

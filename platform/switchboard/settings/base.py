@@ -168,6 +168,10 @@ if REDIS_URL is None:
     REDIS_URL = f"unix://{embedded.redis_socket_path(EMBEDDED_REDIS_DIR)}?db=0"
 
 
+# Connections each process's Redis pool may open (one more, of its own, follows event streams).
+REDIS_POOL_SIZE = config.env_int("SWITCHBOARD_REDIS_POOL_SIZE", 50, minimum=2, maximum=10_000)
+
+
 def _celery_redis_url(url: str) -> str:
     """kombu spells a unix-socket Redis as redis+socket://path?virtual_host=<db>."""
     parts = urlsplit(url)

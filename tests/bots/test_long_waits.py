@@ -1,0 +1,232 @@
+"""Turns that take long: a model silent before its first token, a person deciding on a tool call for
+minutes, clients that leave, and many streams waiting at once. Real HTTP (uvicorn), real worker."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import openai
+import pytest
+import redis as redis_lib
+from django.conf import settings
+
+from bots.models import Message
+from tests.bots.test_streaming import parse_sse
+from tests.fake_llm import HangReply, TextReply, ToolCall as CallOf, ToolCallReply
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+SILENCE_SECONDS = 12
+
+
+@pytest.fixture
+def patient_bot(make_bot, chat_model):
+    """A published bot whose provider allows a long silence before the first token."""
+    provider = chat_model.provider
+    provider.timeout_seconds = 60
+    provider.save()
+    return make_bot(name="Thinker")
+
+
+@pytest.fixture
+def http(live_server_url, api_key_secret):
+    with httpx.Client(base_url=live_server_url, headers={"Authorization": f"Bearer {api_key_secret}"},
+                      timeout=httpx.Timeout(10, read=120)) as client:
+        yield client
+
+
+def read_stream(response) -> tuple[list[tuple[str, str, dict]], int]:
+    """(events, keep-alive comments) of a whole SSE response."""
+    pings = 0
+    lines = []
+    for line in response.iter_lines():
+        pings += line == ": ping"
+        lines.append(line)
+    return list(parse_sse(lines)), pings
+
+
+def test_a_model_silent_for_12_seconds_answers_through_every_api(http, live_server_url, api_key_secret,
+                                                                 patient_bot, fake_llm, celery_worker):
+    fake_llm.script(*[HangReply(SILENCE_SECONDS, then=TextReply("Thought it through.")) for _ in range(4)])
+    sdk = openai.OpenAI(base_url=f"{live_server_url}/v1", api_key=api_key_secret, max_retries=0, timeout=120)
+
+    def rest_stream():
+        with http.stream("POST", f"/api/v1/bots/{patient_bot.pk}/chat",
+                         json={"message": "think", "stream": True}) as response:
+            assert response.status_code == 200
+            return read_stream(response)
+
+    def rest_blocking():
+        return http.post(f"/api/v1/bots/{patient_bot.pk}/chat", json={"message": "think"})
+
+    def sdk_stream():
+        chunks = list(sdk.chat.completions.create(model="thinker", stream=True,
+                                                  messages=[{"role": "user", "content": "think"}]))
+        return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+    def sdk_blocking():
+        return sdk.chat.completions.create(model="thinker", messages=[{"role": "user", "content": "think"}])
+
+    # All four at once: each waits through the same silence.
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(call) for call in (rest_stream, rest_blocking, sdk_stream, sdk_blocking)]
+        (stream_events, pings), blocking, streamed_text, completion = [f.result() for f in futures]
+
+    names = [event for _, event, _ in stream_events]
+    assert names[0] == "message.start" and names[-1] == "message.end", names
+    assert stream_events[-1][2]["state"] == "completed"
+    assert "".join(d["text"] for _, e, d in stream_events if e == "delta") == "Thought it through."
+    # The silence was filled with keep-alive comments (every 2 s on the test server).
+    assert pings >= SILENCE_SECONDS // 2 - 2
+    assert blocking.status_code == 200, blocking.text
+    assert blocking.json()["state"] == "completed" and blocking.json()["content"] == "Thought it through."
+    assert streamed_text == "Thought it through."
+    assert completion.choices[0].message.content == "Thought it through."
+    assert len(fake_llm.chat_requests) == 4
+
+
+def test_a_turn_waiting_90_seconds_for_confirmation_keeps_its_stream_open(http, make_bot, fake_llm, target,
+                                                                         operations, celery_worker):
+    bot = make_bot(actions={"operation_ids": [operations["createOrder"].pk]})
+    fake_llm.script(ToolCallReply([CallOf("createOrder", {"body": {"item": "tea"}}, id="call_o")]),
+                    TextReply("Your tea is ordered."))
+    seen: list[tuple[str, str, dict]] = []
+    pings = 0
+    with http.stream("POST", f"/api/v1/bots/{bot.pk}/chat", json={"message": "Order tea", "stream": True}) as response:
+        message_id = response.headers["x-message-id"]
+        lines: list[str] = []
+        asked_at = None
+        for line in response.iter_lines():
+            lines.append(line)
+            pings += line == ": ping" and asked_at is not None
+            if line == "" and asked_at is None:
+                seen = list(parse_sse(lines))
+                if any(event == "tool.confirmation_required" for _, event, _ in seen):
+                    asked_at = time.monotonic()
+                    # The person takes a minute and a half to decide, on another connection.
+                    threading.Timer(90, lambda: http.post(
+                        f"/api/v1/messages/{message_id}/confirmations",
+                        json={"tool_call_id": "call_o", "approve": True}).raise_for_status()).start()
+        seen = list(parse_sse(lines))
+    waited = time.monotonic() - asked_at
+    names = [event for _, event, _ in seen]
+    assert waited >= 90  # the stream outlived the wait
+    assert names.count("tool.confirmation_required") == 1 and names[-1] == "message.end", names
+    assert seen[-1][2]["state"] == "completed" and seen[-1][2]["content"] == "Your tea is ordered."
+    assert pings >= 30  # kept alive all along
+    assert len(target.calls_to("/orders")) == 1
+    assert Message.objects.get(pk=message_id).state == "completed"
+
+
+def _web_redis_connections() -> int:
+    client = redis_lib.Redis.from_url(settings.REDIS_URL)
+    try:
+        return sum(1 for entry in client.client_list() if entry.get("name", "").startswith("switchboard-web-"))
+    finally:
+        client.close()
+
+
+def _health(http) -> dict:
+    response = http.get("/healthz", timeout=5)  # a starved pool used to hold every request for 10 s
+    assert response.status_code == 200, response.text
+    checks = response.json()["checks"]
+    return {"db_in_use": checks["database"]["pool"]["in_use"], "db_waiting": checks["database"]["pool"]["waiting"],
+            "streams": checks["redis"]["streams_followed"]}
+
+
+async def _open_streams(base_url: str, api_key: str, bot_id: str, count: int, *, hold_seconds: float) -> list[str]:
+    """Open `count` chat streams at once, read each up to its first event, keep reading it for
+    `hold_seconds`, then drop it (the client goes away without a word)."""
+    limits = httpx.Limits(max_connections=count + 5)
+    async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60,
+                                 limits=limits) as client:
+        async def one() -> str:
+            async with client.stream("POST", f"/api/v1/bots/{bot_id}/chat",
+                                     json={"message": "wait", "stream": True}) as response:
+                assert response.status_code == 200
+                started = None
+                async for line in response.aiter_lines():
+                    if line.startswith("event: message.start"):
+                        started = time.monotonic()
+                    if line.startswith("event: message.end"):
+                        raise AssertionError("the turn ended while its client still waited")
+                    if started is not None and time.monotonic() - started >= hold_seconds:
+                        break
+                return response.headers["x-message-id"]
+
+        return await asyncio.gather(*(one() for _ in range(count)))
+
+
+def _wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_cut_and_waiting_streams_hold_no_connections(http, live_server_url, api_key_secret, patient_bot, fake_llm,
+                                                     celery_worker):
+    # Every turn's model stays silent longer than any client here stays: streams only wait.
+    fake_llm.default_reply = lambda messages: HangReply(24, then=TextReply("late"))
+    try:
+        run = lambda n, hold: asyncio.run(  # noqa: E731
+            _open_streams(live_server_url, api_key_secret, patient_bot.pk, n, hold_seconds=hold))
+        run(50, 0)  # 50 streams cut right after they started (this also warms the pools up)
+        _wait_for(lambda: _health(http)["streams"] == 0, 10, "the cut streams to be released")
+        redis_before = _web_redis_connections()
+        run(50, 0)  # 50 more cut streams: nothing grows
+        _wait_for(lambda: _health(http)["streams"] == 0, 10, "the cut streams to be released")
+        assert _web_redis_connections() == redis_before
+        assert _health(http)["db_in_use"] == 0
+
+        during: list[dict] = []
+
+        def observe():
+            time.sleep(10)
+            during.append(_health(http))
+            during.append({"redis": _web_redis_connections()})
+
+        observer = threading.Thread(target=observe)
+        observer.start()
+        held_ids = run(50, 20)  # 50 streams open for 20 s, all waiting on silent models
+        observer.join()
+
+        health, redis_count = during[0], during[1]["redis"]
+        assert health["streams"] == 50  # all 50 were open and followed ...
+        assert health["db_in_use"] == 0 and health["db_waiting"] == 0  # ... holding no database connection
+        assert redis_count == redis_before  # ... and no Redis connection of their own
+        _wait_for(lambda: _health(http)["streams"] == 0, 10, "the held streams to be released")
+        assert _web_redis_connections() == redis_before
+        assert _health(http)["db_in_use"] == 0
+        # The turns themselves went on without their clients and finished.
+        _wait_for(lambda: Message.objects.filter(pk__in=held_ids, state="completed").count() == 50, 60,
+                  "the abandoned turns to finish")
+    finally:
+        fake_llm.default_reply = None
+        # Let the other turns of this test end before the next test scripts the fake.
+        _wait_for(lambda: not Message.objects.filter(state__in=("queued", "running")).exists(), 60,
+                  "every turn to end")
+
+
+def test_many_turns_stream_at_once_on_one_worker(api, make_bot, fake_llm, celery_worker):
+    """50 turns in flight together, each streaming for 3 s: one worker runs them side by side."""
+    from bots.turns import turn_accept
+
+    bot = make_bot(name="Parallel")
+    chunks = [f"w{i} " for i in range(30)]
+    fake_llm.script(*[TextReply(chunks=chunks, chunk_delay=0.1) for _ in range(50)])
+    accepted = [turn_accept(workspace=bot.workspace, bot=bot, text=f"question {n}").assistant_message.pk
+                for n in range(50)]
+    _wait_for(lambda: Message.objects.filter(pk__in=accepted, state="completed").count() == 50, 120,
+              "50 turns to complete")
+    # One worker process ran (nearly) all of them at the same moment, not four at a time.
+    assert fake_llm.peak_concurrent_chats >= 40
+    contents = set(Message.objects.filter(pk__in=accepted).values_list("content", flat=True))
+    assert contents == {"".join(chunks)}
