@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -46,6 +46,10 @@ class BotInputSerializer(serializers.Serializer):
                                                              "key by key; the result is validated whole.")
 
 
+class BotCreateInputSerializer(BotInputSerializer):
+    name = serializers.CharField(max_length=100)
+
+
 def _user(request):
     return request.user if getattr(request.user, "pk", None) else None
 
@@ -54,12 +58,10 @@ class BotListCreateApi(WorkspaceScopedMixin, generics.ListAPIView):
     queryset = Bot.objects.select_related("published_version")
     serializer_class = BotOutputSerializer
 
-    @extend_schema(request=BotInputSerializer, responses={201: BotOutputSerializer})
+    @extend_schema(request=BotCreateInputSerializer, responses={201: BotOutputSerializer})
     def post(self, request):
-        data = BotInputSerializer(data=request.data)
+        data = BotCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        if "name" not in data.validated_data:
-            raise serializers.ValidationError({"name": "This field is required."})
         bot = bot_create(workspace=self.workspace, created_by=_user(request), **data.validated_data)
         return Response(BotOutputSerializer(bot).data, status=status.HTTP_201_CREATED)
 
@@ -97,8 +99,10 @@ class _BotChildMixin(WorkspaceScopedMixin):
 class BotPublishApi(_BotChildMixin, APIView):
     """Snapshot the draft as a new version; public channels serve it from now on."""
 
+    @extend_schema_serializer(component_name="BotPublishInput")
     class InputSerializer(serializers.Serializer):
-        note = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+        note = serializers.CharField(required=False, allow_blank=True, max_length=200, default="",
+                                     help_text="What changed, shown in the version history.")
 
     @extend_schema(request=InputSerializer, responses={201: BotVersionSerializer})
     def post(self, request, pk: str):

@@ -78,7 +78,7 @@ class MemorySerializer(serializers.Serializer):
 class KnowledgeSettingsSerializer(serializers.Serializer):
     knowledge_base_ids = serializers.ListField(child=serializers.CharField(), default=list, max_length=50)
     top_k = serializers.IntegerField(min_value=1, max_value=50, default=5)
-    score_threshold = serializers.FloatField(min_value=0, allow_null=True, default=None)
+    score_threshold = serializers.FloatField(min_value=0, max_value=1, allow_null=True, default=None)
     no_match_reply = serializers.CharField(allow_blank=True, max_length=2000, default="")
 
 
@@ -110,11 +110,15 @@ class BotConfigSerializer(serializers.Serializer):
         from bots.prompting import template_variables
 
         declared = {v["name"] for v in data.get("variables", [])}
-        undeclared = sorted(template_variables(data.get("system_prompt", "")) - declared)
-        if undeclared:
-            raise serializers.ValidationError({"system_prompt": (
-                "The prompt uses undeclared variables: " + ", ".join(f"{{{{{n}}}}}" for n in undeclared)
-                + ". Declare them under variables.")})
+        # Both texts are filled from the same variables: an undeclared name would silently become "".
+        problems = {}
+        for field, label in (("system_prompt", "The prompt"), ("opening_message", "The opening message")):
+            undeclared = sorted(template_variables(data.get(field, "")) - declared)
+            if undeclared:
+                problems[field] = (f"{label} uses undeclared variables: "
+                                   + ", ".join(f"{{{{{n}}}}}" for n in undeclared) + ". Declare them under variables.")
+        if problems:
+            raise serializers.ValidationError(problems)
         return data
 
 

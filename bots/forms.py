@@ -18,6 +18,7 @@ from django.core.validators import URLValidator
 from rest_framework.exceptions import ValidationError as DrfValidationError
 
 from bots.config import VARIABLE_TYPES, normalise, validate_config
+from knowledge.retrieval import DEFAULT_SCORE_THRESHOLD
 from providers.models import ModelKind, ProviderModel
 
 EXTRA_VARIABLE_ROWS = 2
@@ -217,7 +218,8 @@ class BotForm(forms.Form):
                                            help_text="Budget for the prompt, context and remembered turns.")
     opening_message = forms.CharField(label="Opening message", max_length=4000, required=False, strip=False,
                                       widget=forms.Textarea(attrs={"rows": 2}),
-                                      help_text="Shown before the user writes anything.")
+                                      help_text="Shown before the user writes anything. {{variable}} is replaced "
+                                                "by the variable's value, as in the system prompt.")
     starter_questions = forms.CharField(label="Starter questions", required=False,
                                         widget=forms.Textarea(attrs={"rows": 3}),
                                         help_text="One per line, at most 10. Shown as buttons to start a conversation.")
@@ -227,9 +229,12 @@ class BotForm(forms.Form):
                                          widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
                                          help_text="Separated by commas or new lines, e.g. kb_…")
     knowledge_top_k = forms.IntegerField(label="Passages retrieved", min_value=1, max_value=50, initial=5)
-    knowledge_score_threshold = forms.FloatField(label="Minimum score", min_value=0, required=False,
-                                                 widget=forms.NumberInput(attrs={"step": "0.01"}),
-                                                 help_text="Passages scoring lower are ignored. Empty: keep all.")
+    knowledge_score_threshold = forms.FloatField(
+        label="Minimum score", min_value=0, max_value=1, required=False,
+        widget=forms.NumberInput(attrs={"step": "0.01", "placeholder": str(DEFAULT_SCORE_THRESHOLD)}),
+        help_text=f"Fused score (0–1) a passage needs to be given to the model and cited. Empty: the default, "
+                  f"{DEFAULT_SCORE_THRESHOLD}, which leaves out passages with nothing in common with the question; "
+                  f"0: keep every passage. Hit testing shows which passages pass.")
     knowledge_no_match_reply = forms.CharField(label="Reply when nothing matches", max_length=2000, required=False,
                                                widget=forms.Textarea(attrs={"rows": 2}),
                                                help_text="Given instead of calling the model when the knowledge "
@@ -330,10 +335,11 @@ class BotForm(forms.Form):
         if any(row.errors for row in self.variable_rows):
             self._flag_variables()
         elif self._errors and "system_prompt" in cleaned:
-            # The services will not run while other fields are invalid: check the prompt and the
-            # variables now, so every problem shows on the first submission.
+            # The services will not run while other fields are invalid: check the texts with
+            # variables and the variables now, so every problem shows on the first submission.
             try:
-                validate_config({"system_prompt": cleaned["system_prompt"], "variables": variables}, partial_base={})
+                validate_config({"system_prompt": cleaned["system_prompt"], "variables": variables,
+                                 "opening_message": cleaned.get("opening_message", "")}, partial_base={})
             except DrfValidationError as exc:
                 self.add_validation_errors(exc.detail)
         cleaned["variables"] = variables

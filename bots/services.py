@@ -40,6 +40,22 @@ def _check_references(workspace: Workspace, config: dict[str, Any]) -> None:
         if missing:
             raise ApiError(f"No knowledge base {missing[0]!r} in this workspace.", code="unknown_knowledge_base",
                            param="config.knowledge.knowledge_base_ids")
+    _check_operations(workspace, config["actions"]["operation_ids"])
+
+
+def _check_operations(workspace: Workspace, operation_ids: list[str]) -> None:
+    """Operation ids must name this workspace's operations. A disabled one is accepted: it is the
+    owner's to re-enable, and the bot's warnings say it is not offered to the model meanwhile."""
+    if not operation_ids:
+        return
+    from actions.models import Operation
+
+    found = set(Operation.objects.for_workspace(workspace).filter(pk__in=operation_ids).values_list("pk", flat=True))
+    missing = [op_id for op_id in operation_ids if op_id not in found]
+    if missing:
+        raise ApiError(f"No action operation {missing[0]!r} in this workspace. List them with "
+                       "GET /api/v1/actions/{id}/operations.", code="unknown_operation",
+                       param="config.actions.operation_ids")
 
 
 @transaction.atomic

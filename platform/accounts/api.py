@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import ApiKey, Role
+from accounts.models import ApiKey, ApiKeyScope, Role
 from accounts.services import api_key_create, api_key_revoke
 from accounts.tenancy import WorkspaceScopedMixin, access_for_request
 
 
 class WorkspaceApi(APIView):
-    """The workspace the credentials belong to, and the caller's role in it."""
+    """The workspace the credentials belong to, and the caller's role and scope in it."""
+
+    chat_scope_allowed = True  # a chat-only app may check which workspace its key belongs to
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.CharField(source="workspace.id")
         name = serializers.CharField(source="workspace.name")
         role = serializers.CharField()
+        scope = serializers.ChoiceField(choices=ApiKeyScope.choices, help_text=(
+            "`full`: acts with `role`; `chat`: can only chat with published bots (the role does not apply)."))
         created_at = serializers.DateTimeField(source="workspace.created_at")
 
     @extend_schema(responses=OutputSerializer, operation_id="workspace_retrieve")
@@ -31,7 +35,7 @@ class ApiKeyOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ApiKey
-        fields = ["id", "name", "prefix", "role", "created_at", "last_used_at", "revoked_at", "revoked"]
+        fields = ["id", "name", "prefix", "role", "scope", "created_at", "last_used_at", "revoked_at", "revoked"]
 
     def get_revoked(self, key: ApiKey) -> bool:
         return key.revoked_at is not None
@@ -45,9 +49,14 @@ class ApiKeyListCreateApi(WorkspaceScopedMixin, generics.ListCreateAPIView):
     read_role = Role.ADMIN
     write_role = Role.ADMIN
 
+    @extend_schema_serializer(component_name="ApiKeyCreateInput")
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100)
-        role = serializers.ChoiceField(choices=[Role.VIEWER, Role.EDITOR, Role.ADMIN], default=Role.EDITOR)
+        scope = serializers.ChoiceField(choices=ApiKeyScope.choices, default=ApiKeyScope.FULL, help_text=(
+            "`full` (default): the key acts with `role`. `chat`: the key can only chat with published bots "
+            "(chat, its messages, the OpenAI-compatible API); give no role."))
+        role = serializers.ChoiceField(choices=[Role.VIEWER, Role.EDITOR, Role.ADMIN], required=False,
+                                       help_text="For full-scope keys; default editor.")
 
     @extend_schema(
         request=InputSerializer,

@@ -59,6 +59,14 @@ def role_at_least(role: str, required: str) -> bool:
     return ROLE_RANK[Role(role)] >= ROLE_RANK[Role(required)]
 
 
+class ApiKeyScope(models.TextChoices):
+    """What an API key may call. `full` acts with the key's role; `chat` can only chat with
+    published bots (the routes whose views set `chat_scope_allowed`), whatever its role."""
+
+    FULL = "full", "Full (acts with its role)"
+    CHAT = "chat", "Chat only (published bots)"
+
+
 class Workspace(models.Model):
     id = id_field("ws")
     name = models.CharField(max_length=100)
@@ -116,6 +124,7 @@ class ApiKey(WorkspaceScopedModel):
     prefix = models.CharField(max_length=16, help_text="The first characters of the secret, to recognise it.")
     secret_hash = models.CharField(max_length=64, unique=True)
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.EDITOR)
+    scope = models.CharField(max_length=10, choices=ApiKeyScope.choices, default=ApiKeyScope.FULL)
     created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

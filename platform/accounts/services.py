@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.models import ApiKey, Membership, Role, User, Workspace, role_at_least
+from accounts.models import ApiKey, ApiKeyScope, Membership, Role, User, Workspace, role_at_least
 from switchboard.api.errors import ApiError
 
 # last_used_at is informative; writing it on every request would put a write on the hot path.
@@ -75,12 +75,16 @@ def _new_secret() -> str:
 
 
 @transaction.atomic
-def api_key_create(*, workspace: Workspace, name: str, role: str = Role.EDITOR,
+def api_key_create(*, workspace: Workspace, name: str, role: str | None = None, scope: str = ApiKeyScope.FULL,
                    created_by: User | None = None, creator_role: str | None = None,
                    secret: str | None = None) -> tuple[ApiKey, str]:
-    """Create a key and return it with its secret, which is never retrievable again."""
-    if role not in (Role.VIEWER, Role.EDITOR, Role.ADMIN):
-        raise ApiError("An API key's role must be viewer, editor or admin.", code="invalid_role", param="role")
+    """Create a key and return it with its secret, which is never retrievable again.
+
+    A `full` key acts with `role` (default editor). A `chat` key has no role to choose: it can chat
+    with published bots and nothing else, and is stored as a viewer so that any role check it
+    could ever meet fails closed.
+    """
+    role = _api_key_role(role=role, scope=scope)
     if creator_role is not None and not role_at_least(creator_role, role):
         raise ApiError(f"You cannot create a key with more rights ({role}) than your own ({creator_role}).",
                        code="insufficient_role", status_code=403, param="role")
@@ -91,9 +95,26 @@ def api_key_create(*, workspace: Workspace, name: str, role: str = Role.EDITOR,
     secret_hash = hash_secret(secret)
     if ApiKey.objects.filter(secret_hash=secret_hash).exists():
         raise ApiError("That secret is already in use by another key.", code="duplicate_secret", status_code=409)
-    key = ApiKey.objects.create(workspace=workspace, name=name, role=role, created_by=created_by,
+    key = ApiKey.objects.create(workspace=workspace, name=name, role=role, scope=scope, created_by=created_by,
                                 prefix=secret[:10], secret_hash=secret_hash)
     return key, secret
+
+
+def _api_key_role(*, role: str | None, scope: str) -> str:
+    """The role to store for a key of `scope`, or an ApiError saying what is wrong with the pair."""
+    if scope not in ApiKeyScope.values:
+        raise ApiError(f"An API key's scope must be one of {', '.join(ApiKeyScope.values)}.", code="invalid_scope",
+                       param="scope")
+    if scope == ApiKeyScope.CHAT:
+        if role not in (None, Role.VIEWER):
+            raise ApiError("A chat-scope key has no role: it can chat with published bots and nothing else. "
+                           "Leave role out, or use scope 'full' for a key that acts with a role.",
+                           code="role_not_applicable", param="role")
+        return Role.VIEWER
+    role = role or Role.EDITOR
+    if role not in (Role.VIEWER, Role.EDITOR, Role.ADMIN):
+        raise ApiError("An API key's role must be viewer, editor or admin.", code="invalid_role", param="role")
+    return role
 
 
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:

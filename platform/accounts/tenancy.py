@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from rest_framework.request import Request
 
-from accounts.models import Role, Workspace
+from accounts.models import ApiKeyScope, Role, Workspace
 from accounts.selectors import membership_get, user_memberships
 
 
@@ -20,6 +20,7 @@ from accounts.selectors import membership_get, user_memberships
 class WorkspaceAccess:
     workspace: Workspace
     role: str
+    scope: str = ApiKeyScope.FULL  # people signed in to the UI always act with their full role
 
 
 SESSION_KEY = "workspace_id"
@@ -47,7 +48,7 @@ def access_for_request(request: Request) -> WorkspaceAccess | None:
 
     if isinstance(request.user, ApiKeyPrincipal):
         key = request.user.api_key
-        access = WorkspaceAccess(workspace=key.workspace, role=key.role)
+        access = WorkspaceAccess(workspace=key.workspace, role=key.role, scope=key.scope)
     else:
         access = access_for_session(request._request if isinstance(request, Request) else request)
     request._workspace_access = access

@@ -103,3 +103,62 @@ def test_malformed_json_is_a_400_not_a_500(api):
     response = api.post("/api/v1/api-keys/", data="{not json", content_type="application/json")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_json"
+
+
+# -- scopes -----------------------------------------------------------------------------------------
+
+def test_keys_have_the_full_scope_unless_asked(api, workspace):
+    response = api.post("/api/v1/api-keys/", {"name": "backend", "role": "editor"}, format="json")
+    assert response.status_code == 201
+    assert response.json()["key"]["scope"] == "full" and response.json()["key"]["role"] == "editor"
+    assert api.get("/api/v1/workspace").json()["scope"] == "full"
+
+
+def test_a_chat_scope_key_is_created_without_a_role_and_listed_with_its_scope(api, workspace):
+    response = api.post("/api/v1/api-keys/", {"name": "website widget", "scope": "chat"}, format="json")
+    assert response.status_code == 201, response.json()
+    created = response.json()["key"]
+    assert created["scope"] == "chat" and created["role"] == "viewer"  # stored as the least role
+    listed = {key["id"]: key for key in api.get("/api/v1/api-keys/").json()["data"]}
+    assert listed[created["id"]]["scope"] == "chat"
+    workspace_seen = bearer(response.json()["secret"]).get("/api/v1/workspace").json()
+    assert workspace_seen["scope"] == "chat" and workspace_seen["id"] == workspace.pk
+
+
+@pytest.mark.parametrize("body, param, code", [
+    ({"name": "widget", "scope": "chat", "role": "admin"}, "role", "role_not_applicable"),
+    ({"name": "widget", "scope": "everything"}, "scope", "invalid_choice"),
+])
+def test_bad_scope_requests_are_refused_and_create_nothing(api, body, param, code):
+    response = api.post("/api/v1/api-keys/", body, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["param"] == param and error["code"] == code
+    assert ApiKey.objects.filter(name="widget").count() == 0
+
+
+def test_the_keys_page_creates_a_chat_key_and_lists_its_scope(signed_in, workspace):
+    # The role select always posts a value; for a chat key it does not apply.
+    response = signed_in.post("/settings/api-keys/", {"name": "widget", "scope": "chat", "role": "editor"})
+    assert response.status_code == 200
+    key = ApiKey.objects.get(name="widget")
+    assert key.scope == "chat" and key.role == "viewer"
+    html = response.content.decode()
+    assert 'data-testid="new-secret"' in html and "chat only" in html
+    assert '<option value="chat">' in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_keys_that_existed_before_scopes_become_full_scope_keys(workspace):
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("accounts", "0001_initial")])
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO accounts_apikey (id, workspace_id, name, prefix, secret_hash, role, created_at, "
+                       "updated_at) VALUES ('key_old', %s, 'old', 'sb-old', 'hash-old', 'editor', now(), now())",
+                       [workspace.pk])
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes("accounts"))
+    assert ApiKey.objects.get(pk="key_old").scope == "full"

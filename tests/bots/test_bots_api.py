@@ -37,6 +37,56 @@ def test_model_of_another_workspace_is_rejected(api):
     assert response.status_code == 400 and response.json()["error"]["code"] == "unknown_model"
 
 
+def _operation(workspace, operation_id: str = "createOrder"):
+    """An action operation of `workspace`, imported from a one-operation spec."""
+    import json
+
+    from actions.importing import SpecSource, action_import
+    from actions.models import SourceKind
+
+    spec = {"openapi": "3.0.3", "info": {"title": "Shop", "version": "1"},
+            "servers": [{"url": "https://shop.example.com"}],
+            "paths": {"/orders": {"post": {"operationId": operation_id, "responses": {"201": {"description": "ok"}}}}}}
+    action = action_import(workspace=workspace, source=SpecSource(kind=SourceKind.TEXT, text=json.dumps(spec))).action
+    return action.operations.get()
+
+
+@pytest.mark.parametrize("whose", ["another workspace's", "unknown"])
+def test_operation_not_of_this_workspace_is_rejected_on_create(api, whose):
+    operation_id = _operation(WorkspaceFactory()).pk if whose == "another workspace's" else "op_doesnotexist"
+    response = api.post("/api/v1/bots/", {"name": "x", "config": {"actions": {"operation_ids": [operation_id]}}},
+                        format="json")
+    assert response.status_code == 400, response.json()
+    error = response.json()["error"]
+    assert error["code"] == "unknown_operation" and error["param"] == "config.actions.operation_ids"
+    assert operation_id in error["message"] and "this workspace" in error["message"]
+    assert Bot.objects.count() == 0
+
+
+def test_operation_of_another_workspace_is_rejected_on_update_and_the_draft_kept(api, make_bot, workspace):
+    own = _operation(workspace)
+    bot = make_bot(publish=False, actions={"operation_ids": [own.pk]})
+    foreign = _operation(WorkspaceFactory())
+    response = api.patch(f"/api/v1/bots/{bot.pk}", {"config": {
+        "system_prompt": "Changed.", "actions": {"operation_ids": [own.pk, foreign.pk]}}}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "unknown_operation"
+    bot.refresh_from_db()
+    assert bot.config["actions"]["operation_ids"] == [own.pk]
+    assert bot.config["system_prompt"] != "Changed."
+
+
+def test_own_disabled_operation_is_accepted_with_a_warning(api, workspace):
+    from actions.services import operation_update
+
+    operation = operation_update(operation=_operation(workspace), enabled=False)
+    response = api.post("/api/v1/bots/", {"name": "x", "config": {"actions": {"operation_ids": [operation.pk]}}},
+                        format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["config"]["actions"]["operation_ids"] == [operation.pk]
+    assert [w["code"] for w in response.json()["warnings"]] == ["unavailable_operations"]
+
+
 def test_publish_versions_and_restore(api, make_bot):
     bot = make_bot(publish=False, system_prompt="v1 prompt")
     first = api.post(f"/api/v1/bots/{bot.pk}/publish", {"note": "first"}, format="json")
@@ -123,3 +173,14 @@ def test_openai_unknown_model_is_an_openai_style_404(api):
                         format="json")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "model_not_found" and response.json()["error"]["param"] == "model"
+
+
+def test_undeclared_opening_message_variable_is_rejected(api):
+    response = api.post("/api/v1/bots/", {"name": "x", "config": {"opening_message": "Hi {{guest}}"}}, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["param"] == "config.opening_message" and "{{guest}}" in error["message"]
+    assert Bot.objects.count() == 0
+    response = api.post("/api/v1/bots/", {"name": "x", "config": {"opening_message": "Hi {{ guest }}",
+                                                                  "variables": [{"name": "guest"}]}}, format="json")
+    assert response.status_code == 201

@@ -72,6 +72,20 @@ def variable(index: int, name: str, type: str = "string", *, required: bool = Fa
     return row
 
 
+def operations(workspace, *names: str) -> list[str]:
+    """Ids of action operations of `workspace` named `names`, imported from a small spec."""
+    from actions.importing import SpecSource, action_import
+    from actions.models import SourceKind
+
+    spec = {"openapi": "3.0.3", "info": {"title": "Hotel", "version": "1"},
+            "servers": [{"url": "https://hotel.example.com"}],
+            "paths": {f"/{name}": {"get": {"operationId": name, "responses": {"200": {"description": "ok"}}}}
+                      for name in names}}
+    action = action_import(workspace=workspace, source=SpecSource(kind=SourceKind.TEXT, text=json.dumps(spec))).action
+    by_name = {op.name: op.pk for op in action.operations.all()}
+    return [by_name[name] for name in names]
+
+
 # -- list --------------------------------------------------------------------------------------------
 
 def test_list_shows_bots_with_their_model_and_published_version(signed_in, make_bot):
@@ -117,11 +131,12 @@ def test_the_form_links_to_providers_when_there_is_no_chat_model(signed_in):
 
 
 def test_owner_creates_a_bot_with_every_setting(signed_in, chat_model, workspace):
+    op_one, op_two = operations(workspace, "bookTable", "callTaxi")
     data = form_data(
         system_prompt="You help guests in {{city}}. Tone: {{tone}}.", provider_model_id=chat_model.pk,
         max_output_tokens="800", json_output="on", opening_message="Welcome!",
         starter_questions="Where is breakfast?\n\n  When is checkout?  \n", max_tool_iterations="3",
-        operation_ids="op_one, op_two\nop_one", knowledge_score_threshold="0.2",
+        operation_ids=f"{op_one}, {op_two}\n{op_one}", knowledge_score_threshold="0.2",
         **variable(0, "city", required=True, description="Where the guest is"),
         **variable(1, "tone", "select", default="warm", options="warm, formal"),
         **variable(2, "nights", "number", default="2"),
@@ -136,13 +151,28 @@ def test_owner_creates_a_bot_with_every_setting(signed_in, chat_model, workspace
                                "max_output_tokens": 800, "json_output": True}
     assert config["memory"] == {"max_turns": 6, "max_tokens": 3000}
     assert config["starter_questions"] == ["Where is breakfast?", "When is checkout?"]
-    assert config["actions"]["operation_ids"] == ["op_one", "op_two"]
+    assert config["actions"]["operation_ids"] == [op_one, op_two]
     assert config["knowledge"]["score_threshold"] == 0.2 and config["max_tool_iterations"] == 3
     assert [(v["name"], v["type"], v["required"], v["default"]) for v in config["variables"]] == [
         ("city", "string", True, None), ("tone", "select", False, "warm"), ("nights", "number", False, 2)]
     assert config["variables"][1]["options"] == ["warm", "formal"]
     assert bot.published_version is None
     assert any("Created Concierge" in m for m in _messages(response))
+
+
+@pytest.mark.parametrize("entered, stored", [("", None), ("0", 0.0), ("0.15", 0.15)])
+def test_the_minimum_score_keeps_empty_for_the_default_apart_from_zero(signed_in, entered, stored):
+    response = signed_in.post(NEW, form_data(knowledge_score_threshold=entered))
+    assert response.status_code == 302
+    assert Bot.objects.get().config["knowledge"]["score_threshold"] == stored
+
+
+def test_the_minimum_score_form_explains_the_default_and_refuses_scores_above_one(signed_in):
+    html = _html(signed_in.get(NEW))
+    assert 'placeholder="0.05"' in html and "Empty: the default, 0.05" in html and "0: keep every passage" in html
+    response = signed_in.post(NEW, form_data(knowledge_score_threshold="1.5"))
+    assert response.status_code == 200 and "less than or equal to 1" in _html(response)
+    assert not Bot.objects.exists()
 
 
 def test_an_undeclared_prompt_variable_is_shown_at_the_prompt_and_nothing_is_saved(signed_in):
@@ -190,6 +220,16 @@ def test_field_errors_from_the_services_appear_next_to_their_fields(signed_in, w
     response = signed_in.post(NEW, form_data(avatar="javascript:alert(1)"))
     assert 'id="id_avatar_error"' in _html(response)
     assert Bot.objects.count() == 1
+
+
+def test_an_operation_of_another_workspace_is_a_form_error(signed_in, workspace):
+    (operation_id,) = operations(WorkspaceFactory(), "listOrders")
+    response = signed_in.post(NEW, form_data(operation_ids=operation_id))
+    assert response.status_code == 200
+    html = _html(response)
+    assert 'id="id_operation_ids_error"' in html
+    assert f"No action operation &#x27;{operation_id}&#x27; in this workspace" in html
+    assert not Bot.objects.exists()
 
 
 def test_every_problem_shows_on_the_first_submission(signed_in):
@@ -584,6 +624,89 @@ setTimeout(() => console.log(JSON.stringify({ afterReset, html: bubble.node.html
 
 
 @needs_node
+def test_the_preview_fills_variables_exactly_as_the_server_fills_the_system_prompt():
+    from bots.prompting import fill_template
+
+    values = {"name": "Zoë <b>", "city": "上海", "vip": True, "trial": False, "count": 3, "ratio": 2.5, "empty": ""}
+    templates = ["Hi {{name}}, welcome to {{ city }}!", "{{vip}}/{{trial}}/{{count}}/{{ratio}}/{{empty}}",
+                 "{{unknown}} stays empty, {{name}}{{name}} twice", "欢迎来到{{city}}，{{ name }}。",
+                 "{{ 1bad }} {name} {{na-me}} are not variables", "", "no variables at all"]
+    result = _node(r"""
+const { fillTemplate } = require(process.env.PREVIEW_JS);
+const input = JSON.parse(process.env.CASES);
+console.log(JSON.stringify(input.templates.map(t => fillTemplate(t, input.values))));
+""", env={"CASES": json.dumps({"templates": templates, "values": values})})
+    assert result == [fill_template(template, values) for template in templates]
+    assert result[0] == "Hi Zoë <b>, welcome to 上海!" and result[1] == "true/false/3/2.5/"
+
+
+@needs_node
+def test_source_markers_become_buttons_only_for_sources_that_exist():
+    result = _node(FAKE_DOM + r"""
+const { renderMarkdown } = require(process.env.PREVIEW_JS);
+const sources = 2;
+const citation = n => {
+  if (n < 1 || n > sources) return null;
+  const button = doc.createElement("button"); button.setAttribute("data-cite", n); button.textContent = String(n);
+  return button;
+};
+const render = (text, options = { citation }) => {
+  const root = doc.createElement("div"); root.appendChild(renderMarkdown(text, doc, options)); return root.html;
+};
+console.log(JSON.stringify({
+  plain: render("Two years [1][2], see [1, 3] and [7]. Built in [2024]; `x[1]` is code."),
+  rich: render("- **Covered [2]**\n- 保修两年【1】，退货三十天[1，2]。"),
+  html: render("<img src=x onerror=alert(1)>[1]"),
+  without: render("Two years [1].", null),
+}));
+""")
+    assert result["plain"] == (
+        '<div><p>Two years [<button data-cite="1">1</button>][<button data-cite="2">2</button>], see '
+        '[<button data-cite="1">1</button>, 3] and [7]. Built in [2024]; <code>x[1]</code> is code.</p></div>')
+    assert result["rich"] == (
+        '<div><ul><li><strong>Covered [<button data-cite="2">2</button>]</strong></li>'
+        '<li>保修两年【<button data-cite="1">1</button>】，退货三十天'
+        '[<button data-cite="1">1</button>，<button data-cite="2">2</button>]。</li></ul></div>')
+    assert result["html"] == '<div><p>&lt;img src=x onerror=alert(1)&gt;[<button data-cite="1">1</button>]</p></div>'
+    assert result["without"] == "<div><p>Two years [1].</p></div>"
+
+
+@needs_node
+def test_a_source_marker_in_an_answer_jumps_to_its_source():
+    result = _node(FAKE_DOM + r"""
+const { AssistantBubble } = require(process.env.PREVIEW_JS);
+const chat = { doc, scrollToEnd() {}, conversationUrl: () => null, feedback: () => Promise.resolve({}) };
+const bubble = new AssistantBubble(chat);
+const buttons = () => bubble.node.all().filter(n => n.tagName === "button" && n.attributes["data-cite"]);
+bubble.append("Before any source [1]. ");
+const beforeSources = buttons().length;
+bubble.showCitations([{ document_name: "Policies <x>.pdf", page: 1, score: 0.61, snippet: "Two years." },
+                      { document_name: "Handbook.docx", score: 0.12, snippet: "Holidays." }]);
+const afterSources = buttons().map(b => b.attributes["data-cite"]);
+bubble.append("Defects [2] and [3].");
+const marker = buttons().find(b => b.attributes["data-cite"] === "2");
+const details = bubble.citations.children[0];
+const closedBefore = !details.open;
+marker.click();
+const items = bubble.citations.all().filter(n => n.tagName === "li");
+const cited = items.map(item => item.className.split(" ").includes("cited"));
+buttons().find(b => b.attributes["data-cite"] === "1").click();
+const citedAfter = items.map(item => item.className.split(" ").includes("cited"));
+bubble.end({ state: "completed", content: "Before any source [1]. Defects [2] and [3].", citations: [] }, "m", "c");
+console.log(JSON.stringify({ beforeSources, afterSources, title: marker.attributes.title, closedBefore,
+                             open: details.open, cited, citedAfter, afterEnd: buttons().length,
+                             text: bubble.flow.textContent }));
+""")
+    assert result["beforeSources"] == 0  # no source yet: the marker is text
+    assert result["afterSources"] == ["1"]  # the sources arrived: the marker already shown became a button
+    assert result["title"] == "Source 2: Handbook.docx"
+    assert result["closedBefore"] and result["open"]
+    assert result["cited"] == [False, True] and result["citedAfter"] == [True, False]
+    assert result["afterEnd"] == 0  # the final answer has no sources: the markers are text again
+    assert result["text"] == "Before any source [1]. Defects [2] and [3]."
+
+
+@needs_node
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_the_preview_client_resumes_a_cut_stream_against_the_real_server(live_server_url, api_key_secret, make_bot,
@@ -802,6 +925,146 @@ def test_the_preview_chats_with_the_draft_in_a_browser(browser, client, owner, l
 
 
 
+def _sign_in_browser(browser, client, owner, live_server_url) -> None:
+    from urllib.parse import urlparse
+
+    client.force_login(owner)
+    browser.send("Network.enable")
+    browser.send("Network.setCookie", name="sessionid", value=client.cookies["sessionid"].value,
+                 domain=urlparse(live_server_url).hostname, path="/")
+
+
+@pytest.mark.browser
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_the_preview_fills_the_opening_message_with_the_variables_as_they_are_typed(
+        browser, client, owner, live_server_url, make_bot, fake_llm, celery_worker):
+    from tests.fake_llm import TextReply
+
+    bot = make_bot(publish=False, opening_message="Hello **{{guest}}**! Your room in {{ city }} is ready. "
+                                                  "VIP: {{vip}}. Plan: {{plan}}. Nights: {{nights}}.",
+                   variables=[{"name": "guest", "default": "friend"}, {"name": "city", "required": True},
+                              {"name": "vip", "type": "boolean", "default": False},
+                              {"name": "plan", "type": "select", "options": ["basic", "gold"], "default": "basic"},
+                              {"name": "nights", "type": "number", "default": 2}])
+    _sign_in_browser(browser, client, owner, live_server_url)
+    browser.open(f"{live_server_url}/bots/{bot.pk}/preview/")
+
+    def opening() -> str:
+        return browser.js("document.querySelector('.chat-message.opening .bubble').textContent")
+
+    def type_into(name: str, value: str) -> None:
+        browser.js(f"(field => {{ field.value = {json.dumps(value)}; "
+                   f"field.dispatchEvent(new Event('input', {{ bubbles: true }})); }})"
+                   f"(document.querySelector('[data-variable={name}]'))")
+
+    # The defaults, before anything is typed; a variable with neither value nor default is empty.
+    assert opening() == ("Hello friend! Your room in  is ready. VIP: false. Plan: basic. "
+                                       "Nights: 2.")
+    assert browser.js("document.querySelector('.chat-message.opening strong').textContent") == "friend"
+    type_into("guest", "<img src=x onerror=\"window.pwned=1\">Zoë")
+    type_into("city", "上海")
+    type_into("nights", "3.50")
+    browser.js("document.querySelector('[data-variable=vip]').click()")
+    browser.js("(s => { s.value = 'gold'; s.dispatchEvent(new Event('change', { bubbles: true })); })"
+               "(document.querySelector('[data-variable=plan]'))")
+    assert opening() == ('Hello <img src=x onerror="window.pwned=1">Zoë! Your room in 上海 is ready. '
+                                       "VIP: true. Plan: gold. Nights: 3.5.")
+    assert browser.js("document.querySelectorAll('.chat-message img').length") == 0
+    assert browser.js("window.pwned === undefined")
+    type_into("guest", "  ")  # cleared: the default again, as the server would use it
+    assert opening().startswith("Hello friend! Your room in 上海")
+
+    # Once the conversation has started its values are fixed, and so is its opening message.
+    fake_llm.script(TextReply("Welcome!"))
+    browser.js("document.querySelector('[data-role=composer] textarea').value = 'Hi'")
+    browser.js("document.querySelector('[data-action=send]').click()")
+    browser.wait_for("document.querySelectorAll('.chat-message.assistant .metrics').length === 1")
+    assert Conversation.objects.get(bot=bot).inputs == {"guest": "friend", "city": "上海", "vip": True,
+                                                        "plan": "gold", "nights": 3.5}
+    browser.js("document.querySelector('[data-action=new-conversation]').click()")
+    type_into("guest", "Ann")
+    assert opening().startswith("Hello Ann! Your room in 上海 is ready. VIP: true.")
+
+
+HANDBOOK = """# Handbook
+
+## Warranty
+
+The warranty covers manufacturing defects for two years.
+
+## Returns
+
+Unused products can be returned within thirty days.
+
+## Holidays
+
+Every employee gets twenty-eight days of paid holiday per year.
+
+## 发票
+
+电子发票会在付款后二十四小时内发送到您的邮箱。
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_source_markers_in_the_preview_jump_to_their_sources_in_a_browser(
+        browser, client, owner, workspace, live_server_url, make_bot, fake_llm, celery_worker):
+    from knowledge import services as knowledge_services
+    from knowledge.retrieval import DEFAULT_SCORE_THRESHOLD
+
+    from tests.fake_llm import TextReply
+    from tests.knowledge.conftest import upload_file, wait_for_document
+
+    base = knowledge_services.knowledge_base_create(workspace=workspace, name="Handbook", chunk_size=64,
+                                                    chunk_overlap=0)
+    document, _ = knowledge_services.document_create_from_upload(
+        knowledge_base=base, file=upload_file("handbook.md", HANDBOOK.encode()))
+    assert wait_for_document(document.pk).status == "ready"  # indexed by the worker
+    bot = make_bot(publish=False, knowledge={"knowledge_base_ids": [base.pk], "top_k": 10})
+    _sign_in_browser(browser, client, owner, live_server_url)
+    browser.open(f"{live_server_url}/bots/{bot.pk}/preview/")
+
+    filler = "\n\n".join(f"Detail {i} of the answer." for i in range(40))  # long: the sources start off-screen
+    fake_llm.script(TextReply(chunks=["Defects are covered for two years [1]. ", "<b>Bold</b> claim [99].\n\n",
+                                      filler], chunk_delay=0.02))
+    browser.js("document.querySelector('[data-role=composer] textarea').value = "
+               "'How long does the warranty cover defects?'")
+    browser.js("document.querySelector('[data-action=send]').click()")
+    browser.wait_for("document.querySelectorAll('.chat-message.assistant .metrics').length === 1")
+
+    # Only relevant passages were given to the model and cited: nothing at 0.000, no Chinese passage.
+    message = Message.objects.get(conversation__bot=bot, role="assistant")
+    scores = [citation["score"] for citation in message.citations]
+    assert scores and min(scores) >= DEFAULT_SCORE_THRESHOLD
+    assert not any("发票" in citation["snippet"] for citation in message.citations)
+    assert "发票" not in fake_llm.last_chat_request["messages"][0]["content"]
+    assert browser.js("document.querySelector('.citations summary').textContent") == f"Sources ({len(scores)})"
+
+    # [1] is a button; [99] has no source and stays text; the model's markup stays text.
+    answer = ".chat-message.assistant .flow"
+    assert browser.js(f"[...document.querySelectorAll('{answer} button.cite')].map(b => b.textContent)") == ["1"]
+    assert browser.js(f"document.querySelector('{answer}').textContent").startswith(
+        "Defects are covered for two years [1]. <b>Bold</b> claim [99].")
+    assert browser.js(f"document.querySelector('{answer} b')") is None
+    assert browser.js("document.querySelector('button.cite').title") == "Source 1: handbook.md"
+
+    # Clicking it opens the sources, scrolls the first into view and highlights it.
+    browser.js("document.querySelector('[data-role=log]').scrollTop = 0")
+    assert not browser.js("document.querySelector('.citations details').open")
+    browser.js("document.querySelector('button.cite').click()")
+    assert browser.js("document.querySelector('.citations details').open")
+    source = "document.querySelector('.citations li[data-source=\"1\"]')"
+    assert browser.js(f"{source}.classList.contains('cited')")
+    assert browser.js(f"document.activeElement === {source}")
+    assert "The warranty covers manufacturing defects" in browser.js(f"{source}.textContent")
+    browser.wait_for(f"(() => {{ const log = document.querySelector('[data-role=log]').getBoundingClientRect();"
+                     f" const item = {source}.getBoundingClientRect();"
+                     f" return item.top >= log.top - 1 && item.bottom <= log.bottom + 1; }})()")
+
+
 @pytest.mark.browser
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
@@ -847,3 +1110,13 @@ def test_the_preview_shows_retries_failures_and_refusals_in_a_browser(browser, c
     assert browser.js("document.querySelector('.chat-message.user.failed') !== null")
     assert not browser.js("document.querySelector('[data-action=send]').disabled")
     assert not Conversation.objects.filter(bot=modelless).exists()
+
+
+def test_an_undeclared_opening_message_variable_is_shown_at_the_field_and_nothing_is_saved(signed_in):
+    response = signed_in.post(NEW, form_data(opening_message="Welcome {{guest}}!", temperature="3"))
+    html = _html(response)
+    assert 'id="id_opening_message_error"' in html and "undeclared variables: {{guest}}" in html
+    assert 'id="id_temperature_error"' in html  # every problem shows on the first submission
+    assert not Bot.objects.exists()
+    response = signed_in.post(NEW, form_data(opening_message="Welcome {{guest}}!", **variable(0, "guest")))
+    assert response.status_code == 302 and Bot.objects.get().config["opening_message"] == "Welcome {{guest}}!"

@@ -1,10 +1,12 @@
-"""Error responses for the OpenAPI schema, described once and specialised per app."""
+"""The OpenAPI schema: the generator the API uses, and error responses described once."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
+from rest_framework.views import APIView
 
 _GENERIC = {
     400: "Invalid input. OpenAI-style error body; `error.param` names the field.",
@@ -26,3 +28,16 @@ def error_responses(**specific: str) -> Callable[..., dict[int, OpenApiResponse]
         return {code: OpenApiResponse(description=texts[code]) for code in codes}
 
     return errors
+
+
+class SwitchboardAutoSchema(AutoSchema):
+    """drf-spectacular's schema generator with one house rule, below."""
+
+    def map_parsers(self) -> list[str]:
+        # DRF's default parsers also take form encodings, but those cannot carry the nested objects
+        # most bodies here hold (a bot's `config`, chat `inputs`), so a client generated from them
+        # would send bodies the view cannot read. JSON is the contract; views that take uploads pick
+        # their parsers, and document their content types, themselves.
+        if type(self.view).parser_classes is APIView.parser_classes:
+            return ["application/json"]
+        return super().map_parsers()

@@ -9,8 +9,11 @@
  * createTextNode). The small Markdown renderer below builds elements itself and never parses
  * HTML. Nothing in this file assigns innerHTML.
  *
+ * Source markers the model writes ([1], [1, 2], 【1】) become buttons that jump to that source in
+ * the answer's list of citations; a marker with no such source stays text.
+ *
  * The parts that do not touch the page (SSEParser, TurnClient, renderMarkdown with a given
- * document) are exported under Node for tests.
+ * document, fillTemplate) are exported under Node for tests.
  */
 (function (root) {
   "use strict";
@@ -268,23 +271,69 @@
 
   var INLINE = /(`+)([\s\S]*?[^`])\1(?!`)|\*\*([^*\n]+?)\*\*|__([^_\n]+?)__|\*([^*\s\n][^*\n]*?)\*|\[([^\]\n]+)\]\(([^)\s]+)\)/g;
   var SAFE_LINK = /^(https?:\/\/|mailto:)/i;
+  // A source marker: [1], [1, 2], [1][2] (two markers), and the full-width 【1】 and [1，2、3]
+  // Chinese text uses. Up to three digits, so years like [2024] stay text.
+  var MARKER = /[\[【]\s*\d{1,3}(?:\s*[,，、]\s*\d{1,3})*\s*[\]】]/g;
 
-  function appendInline(doc, parent, text) {
+  /**
+   * Append `text` as text nodes; a number in a source marker becomes the node
+   * options.citation(n) returns for it (null: the number stays text).
+   */
+  function appendText(doc, parent, text, options) {
+    var citation = options && options.citation;
+    if (!citation) {
+      parent.appendChild(doc.createTextNode(text));
+      return;
+    }
+    var pattern = new RegExp(MARKER.source, "g"); // own state: appendText may run inside another scan
+    var last = 0;
+    var match;
+    while ((match = pattern.exec(text)) !== null) {
+      var nodes = markerNodes(doc, match[0], citation);
+      if (!nodes) continue;
+      if (match.index > last) parent.appendChild(doc.createTextNode(text.slice(last, match.index)));
+      nodes.forEach(function (node) { parent.appendChild(node); });
+      last = pattern.lastIndex;
+    }
+    if (last < text.length) parent.appendChild(doc.createTextNode(text.slice(last)));
+  }
+
+  /** The nodes of one marker ("[1, 2]"), or null when none of its numbers has a source. */
+  function markerNodes(doc, marker, citation) {
+    var nodes = [];
+    var linked = false;
+    var last = 0;
+    var number = /\d+/g;
+    var match;
+    while ((match = number.exec(marker)) !== null) {
+      var node = citation(parseInt(match[0], 10));
+      if (!node) continue;
+      linked = true;
+      nodes.push(doc.createTextNode(marker.slice(last, match.index)));
+      nodes.push(node);
+      last = number.lastIndex;
+    }
+    if (!linked) return null;
+    nodes.push(doc.createTextNode(marker.slice(last)));
+    return nodes;
+  }
+
+  function appendInline(doc, parent, text, options) {
     var last = 0;
     var match;
     INLINE.lastIndex = 0;
     while ((match = INLINE.exec(text)) !== null) {
-      if (match.index > last) parent.appendChild(doc.createTextNode(text.slice(last, match.index)));
+      if (match.index > last) appendText(doc, parent, text.slice(last, match.index), options);
       var node;
       if (match[2] !== undefined) {
         node = doc.createElement("code");
         node.textContent = match[2];
       } else if (match[3] !== undefined || match[4] !== undefined) {
         node = doc.createElement("strong");
-        node.textContent = match[3] !== undefined ? match[3] : match[4];
+        appendText(doc, node, match[3] !== undefined ? match[3] : match[4], options);
       } else if (match[5] !== undefined) {
         node = doc.createElement("em");
-        node.textContent = match[5];
+        appendText(doc, node, match[5], options);
       } else if (SAFE_LINK.test(match[7])) {
         node = doc.createElement("a");
         node.setAttribute("href", match[7]);
@@ -297,13 +346,13 @@
       parent.appendChild(node);
       last = INLINE.lastIndex;
     }
-    if (last < text.length) parent.appendChild(doc.createTextNode(text.slice(last)));
+    if (last < text.length) appendText(doc, parent, text.slice(last), options);
   }
 
-  function appendLines(doc, parent, lines) {
+  function appendLines(doc, parent, lines, options) {
     for (var i = 0; i < lines.length; i++) {
       if (i > 0) parent.appendChild(doc.createElement("br"));
-      appendInline(doc, parent, lines[i]);
+      appendInline(doc, parent, lines[i], options);
     }
   }
 
@@ -311,8 +360,11 @@
    * A DocumentFragment for `text`: paragraphs, line breaks, headings, lists, fenced code,
    * `code`, **bold**, *italic* and http(s) links. Unfinished constructs (mid-stream) degrade to
    * text. Built with createElement/createTextNode only.
+   *
+   * options.citation(n), when given, returns the node for source marker number n, or null to
+   * leave that number as text (markers in code stay text).
    */
-  function renderMarkdown(text, doc) {
+  function renderMarkdown(text, doc, options) {
     doc = doc || root.document;
     var fragment = doc.createDocumentFragment();
     var lines = String(text || "").replace(/\r\n?/g, "\n").split("\n");
@@ -321,7 +373,7 @@
     function flush() {
       if (!paragraph.length) return;
       var p = doc.createElement("p");
-      appendLines(doc, p, paragraph);
+      appendLines(doc, p, paragraph, options);
       fragment.appendChild(p);
       paragraph = [];
     }
@@ -346,7 +398,7 @@
       if (heading) {
         flush();
         var h = doc.createElement("h" + Math.min(6, heading[1].length + 2));
-        appendInline(doc, h, heading[2]);
+        appendInline(doc, h, heading[2], options);
         fragment.appendChild(h);
         i += 1;
         continue;
@@ -361,7 +413,7 @@
           var item = /^\s*([-*+]|\d{1,9}[.)])\s+(.*)$/.exec(lines[i]);
           if (!item || /\d/.test(item[1]) !== ordered) break;
           var li = doc.createElement("li");
-          appendInline(doc, li, item[2]);
+          appendInline(doc, li, item[2], options);
           list.appendChild(li);
           i += 1;
         }
@@ -374,6 +426,21 @@
     }
     flush();
     return fragment;
+  }
+
+  // -- variables ------------------------------------------------------------------------------------
+
+  // The same pattern and rendering as bots.prompting.fill_template on the server.
+  var VARIABLE = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+
+  /** `template` with each {{name}} replaced by values[name]; unknown names become "". */
+  function fillTemplate(template, values) {
+    return String(template || "").replace(VARIABLE, function (match, name) {
+      var value = Object.prototype.hasOwnProperty.call(values || {}, name) ? values[name] : "";
+      if (value === true) return "true";
+      if (value === false) return "false";
+      return value === null || value === undefined ? "" : String(value);
+    });
   }
 
   // -- the page -----------------------------------------------------------------------------------
@@ -426,6 +493,9 @@
     this.segment = null;   // {node, text} of the step being generated
     this.tools = {};
     this.pending = false;
+    this.sources = [];     // the citations shown, in order: marker [n] is sources[n - 1]
+    this.sourceItems = []; // their list items
+    this.sourceList = null;
   }
 
   AssistantBubble.prototype.currentSegment = function () {
@@ -478,9 +548,43 @@
       var segment = this.segments[i];
       if (segment.rendered === segment.text) continue;
       segment.rendered = segment.text;
-      segment.node.replaceChildren(renderMarkdown(segment.text, this.doc));
+      segment.node.replaceChildren(renderMarkdown(segment.text, this.doc, this.markdownOptions()));
     }
     this.chat.scrollToEnd();
+  };
+
+  AssistantBubble.prototype.markdownOptions = function () {
+    return this.sources.length ? { citation: this.citationMarker.bind(this) } : null;
+  };
+
+  /** The button for source marker `n`, or null when this answer has no source `n`. */
+  AssistantBubble.prototype.citationMarker = function (n) {
+    var source = this.sources[n - 1];
+    if (!source) return null;
+    var self = this;
+    var label = "Source " + n + ": " + (source.document_name || "document");
+    var button = el(this.doc, "button", "cite", String(n));
+    button.setAttribute("type", "button");
+    button.setAttribute("data-cite", String(n));
+    button.setAttribute("title", label);
+    button.setAttribute("aria-label", label);
+    button.addEventListener("click", function (event) {
+      if (event && event.preventDefault) event.preventDefault();
+      self.showSource(n);
+    });
+    return button;
+  };
+
+  /** Open the sources, scroll source `n` into view and highlight it. */
+  AssistantBubble.prototype.showSource = function (n) {
+    var item = this.sourceItems[n - 1];
+    if (!item) return;
+    if (this.sourceList) this.sourceList.open = true;
+    this.sourceItems.forEach(function (other) { other.classList.remove("cited"); });
+    void item.offsetWidth; // restart the highlight when the same source is chosen again
+    item.classList.add("cited");
+    if (item.scrollIntoView) item.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    if (item.focus) item.focus({ preventScroll: true });
   };
 
   AssistantBubble.prototype.setStatus = function (text) {
@@ -562,12 +666,23 @@
 
   AssistantBubble.prototype.showCitations = function (citations) {
     this.citations.replaceChildren();
-    if (!citations || !citations.length) return;
-    var details = el(this.doc, "details");
+    this.sources = citations || [];
+    this.sourceItems = [];
+    this.sourceList = null;
+    if (this.sources.length) this.citations.appendChild(this.sourceDetails(this.sources));
+    this.rerender(); // markers link only to the sources this answer has
+  };
+
+  /** The collapsible, numbered list of sources; its items are kept for the markers to jump to. */
+  AssistantBubble.prototype.sourceDetails = function (citations) {
+    var details = this.sourceList = el(this.doc, "details");
     details.appendChild(el(this.doc, "summary", null, "Sources (" + citations.length + ")"));
     var list = el(this.doc, "ol");
-    citations.forEach(function (c) {
+    citations.forEach(function (c, index) {
       var item = el(this.doc, "li");
+      item.setAttribute("data-source", String(index + 1));
+      item.setAttribute("tabindex", "-1");
+      this.sourceItems.push(item);
       item.appendChild(el(this.doc, "strong", null, c.document_name || "document"));
       var where = [];
       if (c.page) where.push("page " + c.page);
@@ -577,7 +692,12 @@
       list.appendChild(item);
     }, this);
     details.appendChild(list);
-    this.citations.appendChild(details);
+    return details;
+  };
+
+  AssistantBubble.prototype.rerender = function () {
+    this.segments.forEach(function (segment) { segment.rendered = null; });
+    this.flush();
   };
 
   AssistantBubble.prototype.showError = function (message, code) {
@@ -683,7 +803,12 @@
     this.stopButton.addEventListener("click", function () { self.stop(); });
     var fresh = this.container.querySelector("[data-action=new-conversation]");
     if (fresh) fresh.addEventListener("click", function () { self.newConversation(); });
-    if (this.variables) this.variables.addEventListener("submit", function (event) { event.preventDefault(); });
+    if (this.variables) {
+      this.variables.addEventListener("submit", function (event) { event.preventDefault(); });
+      // The opening message shows the values typed, as the conversation would start with them.
+      this.variables.addEventListener("input", function () { self.renderOpening(); });
+      this.variables.addEventListener("change", function () { self.renderOpening(); });
+    }
     this.log.addEventListener("scroll", function () {
       self.stick = self.log.scrollHeight - self.log.scrollTop - self.log.clientHeight < 40;
     });
@@ -693,12 +818,13 @@
     var self = this;
     this.conversationId = null;
     this.log.replaceChildren();
+    this.opening = null;
     if (this.config.opening_message) {
       var opening = el(this.doc, "div", "chat-message assistant opening");
-      var bubble = el(this.doc, "div", "bubble");
-      bubble.appendChild(renderMarkdown(this.config.opening_message, this.doc));
-      opening.appendChild(bubble);
+      this.opening = el(this.doc, "div", "bubble");
+      opening.appendChild(this.opening);
       this.log.appendChild(opening);
+      this.renderOpening();
     }
     this.starters.replaceChildren();
     (this.config.starter_questions || []).forEach(function (question) {
@@ -711,6 +837,34 @@
     this.lockVariables(false);
     this.setBusy(false);
     this.input.value = "";
+  };
+
+  /** The opening message with the variables filled in (fixed once the conversation started). */
+  PreviewChat.prototype.renderOpening = function () {
+    if (!this.opening || this.conversationId) return;
+    var text = fillTemplate(this.config.opening_message, this.variableValues());
+    this.opening.replaceChildren(renderMarkdown(text, this.doc));
+  };
+
+  /** Each declared variable's value as the server would resolve it: typed, else its default. */
+  PreviewChat.prototype.variableValues = function () {
+    var values = {};
+    var self = this;
+    (this.config.variables || []).forEach(function (variable) {
+      var field = self.variables && self.variables.querySelector("[data-variable=\"" + variable.name + "\"]");
+      var fallback = variable["default"] === null || variable["default"] === undefined ? "" : variable["default"];
+      if (!field) {
+        values[variable.name] = fallback;
+      } else if (variable.type === "boolean") {
+        values[variable.name] = !!field.checked;
+      } else {
+        var typed = field.value.trim();
+        var number = Number(typed);
+        values[variable.name] = !typed ? fallback
+          : (variable.type === "number" && isFinite(number) ? number : typed);
+      }
+    });
+    return values;
   };
 
   PreviewChat.prototype.newConversation = function () {
@@ -975,7 +1129,7 @@
   }
 
   var api = { SSEParser: SSEParser, TurnClient: TurnClient, ApiError: ApiError, renderMarkdown: renderMarkdown,
-              AssistantBubble: AssistantBubble, PreviewChat: PreviewChat, start: start };
+              fillTemplate: fillTemplate, AssistantBubble: AssistantBubble, PreviewChat: PreviewChat, start: start };
   if (typeof module === "object" && module.exports) {
     module.exports = api;
   } else {
