@@ -488,13 +488,20 @@ def test_worker_healthcheck_pings_its_own_node(services, name):
     assert f"{node.removesuffix('@%h')}@$$HOSTNAME" in check
 
 
-def test_worker_concurrency_follows_the_settings_variable(resolved):
+def test_worker_concurrency_and_pool_follow_the_settings_variables(resolved):
     for name, variable in (("worker", "SWITCHBOARD_WORKER_CONCURRENCY"),
                            ("worker-ingest", "SWITCHBOARD_INGEST_WORKER_CONCURRENCY")):
         service = resolved["services"][name]
         concurrency = _option(service["command"], "--concurrency")
-        assert concurrency == service["environment"]["SWITCHBOARD_WORKER_CONCURRENCY"]
+        assert concurrency == service["environment"][variable]
         assert int(concurrency) >= 1
+    chat, ingest = resolved["services"]["worker"], resolved["services"]["worker-ingest"]
+    # Chat turns wait on the network (green threads); ingestion uses the CPU (processes).
+    assert _option(chat["command"], "--pool") == chat["environment"]["SWITCHBOARD_WORKER_POOL"] == "gevent"
+    assert _option(ingest["command"], "--pool") == "prefork"
+    roles = {name: resolved["services"][name]["environment"].get("SWITCHBOARD_PROCESS_ROLE")
+             for name in ("web", "worker", "worker-ingest")}
+    assert roles == {"web": "web", "worker": "worker", "worker-ingest": "ingest-worker"}
 
 
 def test_web_healthcheck_is_the_installed_script(services, stages):

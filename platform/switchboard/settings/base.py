@@ -217,7 +217,7 @@ CHAT_WORKER_POOL = config.env_choice("SWITCHBOARD_WORKER_POOL", "gevent", ("geve
 _DEFAULT_CONCURRENCY = {"gevent": 500, "threads": 64, "prefork": os.cpu_count() or 2}
 CHAT_WORKER_CONCURRENCY = config.env_int("SWITCHBOARD_WORKER_CONCURRENCY",
                                            _DEFAULT_CONCURRENCY[CHAT_WORKER_POOL], minimum=1, maximum=5000)
-INGEST_WORKER_CONCURRENCY = config.env_int("SWITCHBOARD_INGEST_CONCURRENCY", max(1, (os.cpu_count() or 2) // 2),
+INGEST_WORKER_CONCURRENCY = config.env_int("SWITCHBOARD_INGEST_WORKER_CONCURRENCY", max(1, (os.cpu_count() or 2) // 2),
                                            minimum=1, maximum=256)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ROUTES = {
