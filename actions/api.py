@@ -1,9 +1,8 @@
-"""REST API: actions (import, re-import, settings, credentials), their operations, the test console,
-and the workspace's egress allowlist.
+"""REST API: actions (import, re-import, settings, credentials), their operations, the test console.
 
-Reads need the viewer role; changing actions and calling the test console need editor; the egress
-allowlist (which opens private networks to calls) needs admin. Credentials are write-only: output
-carries `has_credentials` and hints (`…1234`), never a secret.
+Reads need the viewer role; changing actions and calling the test console need editor. The network
+allowlist the calls run under is the network app's (`/api/v1/egress-allowlist/`). Credentials are
+write-only: output carries `has_credentials` and hints (`…1234`), never a secret.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from accounts.models import Role
 from accounts.tenancy import WorkspaceScopedMixin
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -31,7 +29,7 @@ from switchboard.api.pagination import CursorPagination
 from switchboard.api.schema import error_responses
 
 from actions import auth, conf, importing, invocation, selectors, services
-from actions.models import Action, AuthType, EgressAllowlistEntry, Operation, SourceKind
+from actions.models import Action, AuthType, Operation, SourceKind
 from actions.tools import LARGE_TOOL_SCHEMA_BYTES
 
 _errors = error_responses(
@@ -55,18 +53,21 @@ class AuthInputSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=AuthType.values, required=False,
                                    help_text="none | api_key | bearer | basic | oauth2_client_credentials. "
                                              "Omit to keep the current type.")
-    location = serializers.ChoiceField(choices=list(auth.API_KEY_LOCATIONS), required=False,
-                                       help_text="api_key: `header` (default) or `query`.")
-    name = serializers.CharField(required=False, max_length=200,
-                                 help_text="api_key: the header or query parameter name, e.g. X-API-Key.")
+    location = serializers.ChoiceField(choices=list(auth.API_KEY_LOCATIONS), required=False, allow_blank=True,
+                                       help_text="api_key: `header` (default) or `query`. Moving the key to "
+                                                 "the query drops a stored header prefix.")
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200,
+                                 help_text="api_key: the header or query parameter name (default X-API-Key in a "
+                                           "header, api_key in the query).")
     prefix = serializers.CharField(required=False, allow_blank=True, max_length=50,
                                    help_text="api_key in a header: sent before the key, e.g. `Token`.")
-    token_url = serializers.CharField(required=False, max_length=2000, help_text="oauth2_client_credentials.")
+    token_url = serializers.CharField(required=False, allow_blank=True, max_length=2000,
+                                      help_text="oauth2_client_credentials.")
     scopes = serializers.ListField(child=serializers.CharField(max_length=200), required=False, max_length=100,
                                    help_text="oauth2_client_credentials: scopes to request.")
     audience = serializers.CharField(required=False, allow_blank=True, max_length=500,
                                      help_text="oauth2_client_credentials: sent as `audience` when set (Auth0).")
-    client_auth = serializers.ChoiceField(choices=list(auth.CLIENT_AUTH_METHODS), required=False,
+    client_auth = serializers.ChoiceField(choices=list(auth.CLIENT_AUTH_METHODS), required=False, allow_blank=True,
                                           help_text="oauth2: `basic` (HTTP Basic, default) or `body` (form fields).")
     api_key = serializers.CharField(required=False, allow_blank=True, allow_null=True, write_only=True,
                                     trim_whitespace=True, max_length=8000)
@@ -84,7 +85,9 @@ class AuthInputSerializer(serializers.Serializer):
 
 _AUTH_HELP = ("How calls authenticate. Secrets (`api_key`, `token`, `username`, `password`, `client_id`, "
               "`client_secret`) are stored encrypted and never returned; omit one to keep it, send \"\" to "
-              "remove it. In multipart requests, send this object as a JSON string.")
+              "remove it. Changing `type` drops the old type's settings and secrets, and \"\" or null for a "
+              "field of another type is ignored; a value for one is refused. In multipart requests, send this "
+              "object as a JSON string.")
 
 
 @extend_schema_field(AuthInputSerializer)
@@ -150,6 +153,9 @@ def action_warnings(action: Action) -> list[dict[str, str]]:
     if not action.server_url:
         warnings.append({"code": "missing_server_url", "message": "Set the API's base URL (server_url); calls "
                                                                   "cannot be made without it."})
+    never = services.server_url_never_reachable(action.server_url) if action.server_url else None
+    if never is not None:
+        warnings.append(never)
     missing = auth.missing_secrets(action.auth_type, action.credential_values())
     if missing:
         warnings.append({"code": "credentials_needed", "message": f"Add the credentials ({', '.join(missing)}) "
@@ -670,61 +676,3 @@ class OperationTestApi(_ActionChildMixin, generics.GenericAPIView):
                            param="arguments")
         result = invocation.invoke_operation(operation, arguments, detailed=True)
         return Response(test_result_data(result))
-
-
-# -- egress allowlist ---------------------------------------------------------------------------------
-
-@extend_schema_serializer(component_name="EgressAllowlistEntry")
-class AllowlistOutputSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = EgressAllowlistEntry
-        fields = ["id", "value", "note", "created_at"]
-
-
-class AllowlistListCreateApi(WorkspaceScopedMixin, generics.ListAPIView):
-    """Private hosts and networks the workspace's actions may call on purpose (intranet APIs).
-
-    Without an entry, every private, loopback, link-local or otherwise internal address is refused.
-    Cloud metadata addresses (169.254.169.254, …) stay refused whatever is listed.
-    """
-
-    queryset = EgressAllowlistEntry.objects.all()
-    serializer_class = AllowlistOutputSerializer
-    write_role = Role.ADMIN
-
-    @extend_schema_serializer(component_name="EgressAllowlistEntryInput")
-    class InputSerializer(serializers.Serializer):
-        value = serializers.CharField(max_length=300, help_text="A CIDR network (10.20.0.0/16), an IP address, "
-                                                                "or a host name with an optional port "
-                                                                "(wiki.corp.example:8443).")
-        note = serializers.CharField(required=False, allow_blank=True, max_length=300)
-
-    @extend_schema(operation_id="egress_allowlist_list", summary="List the egress allowlist")
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-    @extend_schema(operation_id="egress_allowlist_create", summary="Allow a private host or network",
-                   request=InputSerializer, responses={201: AllowlistOutputSerializer, **_errors(400, 403, 409)})
-    def post(self, request):
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        entry = services.allowlist_entry_create(workspace=self.workspace, created_by=_user(request),
-                                                **data.validated_data)
-        return Response(AllowlistOutputSerializer(entry).data, status=status.HTTP_201_CREATED)
-
-
-class AllowlistDetailApi(WorkspaceScopedMixin, generics.RetrieveAPIView):
-    queryset = EgressAllowlistEntry.objects.all()
-    serializer_class = AllowlistOutputSerializer
-    write_role = Role.ADMIN
-
-    @extend_schema(operation_id="egress_allowlist_retrieve", summary="Show an allowlist entry",
-                   responses={200: AllowlistOutputSerializer, **_errors(404)})
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-    @extend_schema(operation_id="egress_allowlist_destroy", summary="Remove an allowlist entry",
-                   responses={204: None, **_errors(403, 404)})
-    def delete(self, request, pk: str):
-        services.allowlist_entry_delete(entry=self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)

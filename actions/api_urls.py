@@ -13,6 +13,4 @@ urlpatterns = [
     path("actions/<str:pk>/operations/<str:op>", api.OperationDetailApi.as_view(), name="action_operation_detail"),
     path("actions/<str:pk>/operations/<str:op>/test", api.OperationTestApi.as_view(),
          name="action_operation_test"),
-    path("egress-allowlist/", api.AllowlistListCreateApi.as_view(), name="egress_allowlist"),
-    path("egress-allowlist/<str:pk>", api.AllowlistDetailApi.as_view(), name="egress_allowlist_entry"),
 ]

@@ -30,6 +30,8 @@ from switchboard.vault import MASK, SecretValue
 logger = logging.getLogger(__name__)
 
 API_KEY_LOCATIONS = ("header", "query")
+#: The name an API key gets when none is given, by where it goes.
+API_KEY_DEFAULT_NAMES = {"header": "X-API-Key", "query": "api_key"}
 CLIENT_AUTH_METHODS = ("basic", "body")
 SECRET_FIELDS: dict[str, tuple[str, ...]] = {
     AuthType.NONE: (),
@@ -83,7 +85,7 @@ def clean_config(auth_type: str, config: dict[str, Any]) -> dict[str, Any]:
         location = str(config.get("location") or "header").strip().lower()
         if location not in API_KEY_LOCATIONS:
             raise AuthConfigError("An API key goes in a 'header' or a 'query' parameter.", param="auth.location")
-        name = str(config.get("name") or ("X-API-Key" if location == "header" else "api_key")).strip()
+        name = str(config.get("name") or API_KEY_DEFAULT_NAMES[location]).strip()
         prefix = str(config.get("prefix") or "").strip()
         if location == "header":
             if not _HEADER_NAME.match(name):
@@ -119,6 +121,32 @@ def clean_config(auth_type: str, config: dict[str, Any]) -> dict[str, Any]:
         return {"token_url": token_url, "scopes": [s.strip() for s in scopes if s.strip()], "audience": audience,
                 "client_auth": client_auth}
     return {}
+
+
+def merged_config(auth_type: str, stored: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """The settings of ``auth_type`` after a change: ``given`` over what is ``stored``, without the
+    stored settings the new type or key location has no use for.
+
+    ``stored`` is empty when the type changes. Without this, a prefix kept from when the key went in a
+    header would make a switch to a query parameter fail, though nobody asked for a prefix.
+    """
+    config = dict(stored)
+    config.update({key: given[key] for key in CONFIG_FIELDS[auth_type] if key in given})
+    if auth_type != AuthType.API_KEY:
+        return config
+    old_location = str(stored.get("location") or "header").strip().lower()
+    new_location = str(config.get("location") or "header").strip().lower()
+    if new_location != old_location and "name" not in given \
+            and stored.get("name") == API_KEY_DEFAULT_NAMES.get(old_location):
+        config.pop("name", None)  # the old location's default name gives way to the new one's
+    if new_location == "query" and not given.get("prefix"):
+        config.pop("prefix", None)  # a query parameter has no prefix; one sent explicitly is refused
+    return config
+
+
+def applicable_fields(auth_type: str) -> tuple[str, ...]:
+    """Every field an auth change of ``auth_type`` may carry (settings, then secrets)."""
+    return CONFIG_FIELDS[auth_type] + SECRET_FIELDS[auth_type]
 
 
 def clean_secret(name: str, value: str) -> str:

@@ -102,20 +102,30 @@ class AuthForm(forms.Form):
         kwargs.setdefault("initial", initial)
         kwargs.setdefault("auto_id", "auth_%s")  # shares a page with the settings form ("name")
         super().__init__(*args, **kwargs)
+        self._stored_type = action.auth_type
+        self._stored_config = dict(config)
         hints = auth.credential_hints(action.credential_values())
         for name, hint in hints.items():
             if name in self.fields:
                 self.fields[name].help_text = f"Stored ({hint}). Leave empty to keep it."
 
     def auth_data(self) -> dict[str, Any]:
-        """The input for services.action_auth_apply: only the chosen type's fields; empty secrets are kept."""
+        """The input for services.action_auth_apply: only the chosen type's fields; empty secrets are kept.
+
+        Settings shown unchanged are left out, as an API client would leave them out: the service then
+        keeps them, or drops them when they no longer apply (the header prefix of a key moved to the
+        query string, which the page still holds in a hidden field).
+        """
         data = self.cleaned_data
         auth_type = data["type"]
+        same_type = auth_type == self._stored_type
         out: dict[str, Any] = {"type": auth_type}
         for key in auth.CONFIG_FIELDS[auth_type]:
             value = data.get(key)
             if key == "scopes":
                 value = (value or "").replace(",", " ").split()
+            if same_type and key in self._stored_config and value == self._stored_config[key]:
+                continue
             out[key] = value
         for key in auth.SECRET_FIELDS[auth_type]:
             if data.get("remove_credentials"):
@@ -139,14 +149,6 @@ class OperationTestForm(forms.Form):
         if not isinstance(value, dict):
             raise forms.ValidationError("The arguments must be a JSON object.")
         return value
-
-
-class AllowlistForm(forms.Form):
-    value = forms.CharField(label="Host or network", max_length=300,
-                            help_text="A CIDR network (10.20.0.0/16), an IP address, or a host name with an optional "
-                                      "port (wiki.corp.example:8443).",
-                            widget=forms.TextInput(attrs={"spellcheck": "false", "autocomplete": "off"}))
-    note = forms.CharField(max_length=300, required=False, help_text="Why it is allowed.")
 
 
 def example_arguments(schema: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Actions (HTTP APIs imported from OpenAPI specs), their operations, and the egress allowlist."""
+"""Actions (HTTP APIs imported from OpenAPI specs) and their operations."""
 
 from __future__ import annotations
 
@@ -169,23 +169,3 @@ class Operation(WorkspaceScopedModel):
         return {"type": "function", "function": {"name": self.name, "description": self.description,
                                                  "parameters": self.input_schema}}
 
-
-class EgressAllowlistEntry(WorkspaceScopedModel):
-    """A private host or network the workspace's actions may call on purpose (intranet APIs).
-
-    ``value`` is a CIDR network (``10.20.0.0/16``), an IP address, or a host name with an optional
-    port (``wiki.corp.example:8443``). Cloud metadata addresses stay refused whatever is listed.
-    """
-
-    id = id_field("egr")
-    value = models.CharField(max_length=300)
-    note = models.CharField(max_length=300, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-
-    class Meta:
-        ordering = ["value"]
-        constraints = [models.UniqueConstraint(fields=["workspace", "value"], name="egress_allowlist_unique")]
-
-    def __str__(self) -> str:
-        return self.value

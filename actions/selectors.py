@@ -1,18 +1,16 @@
-"""Reads: actions, operations, and the egress policy a workspace's outbound calls run under."""
+"""Reads: actions, operations, and the egress policy their outbound calls run under (the
+workspace's network allowlist, from the network app, with the actions' limits)."""
 
 from __future__ import annotations
 
-import logging
-from functools import lru_cache
-
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import Count, OuterRef, Q, QuerySet
+from network import selectors as network_selectors
+from network.models import AllowlistEntry
 
 from actions import conf
-from actions.models import Action, EgressAllowlistEntry, Operation
+from actions.models import Action, Operation
 from switchboard import egress
-
-logger = logging.getLogger(__name__)
 
 
 def action_list(*, workspace_id: str) -> QuerySet[Action]:
@@ -62,7 +60,7 @@ def operation_for_call(*, workspace_id: str, operation_id: str) -> Operation | N
     The action's spec text and import report (megabytes for big APIs) are left in the database.
     ``operation.egress_allowlist`` holds the allowlist entries.
     """
-    allowlist = (EgressAllowlistEntry.objects.filter(workspace_id=OuterRef("workspace_id"))
+    allowlist = (AllowlistEntry.objects.filter(workspace_id=OuterRef("workspace_id"))
                  .order_by("value").values("value"))
     return (Operation.objects.filter(workspace_id=workspace_id, pk=operation_id)
             .select_related("action").defer("action__spec_text", "action__import_report")
@@ -70,39 +68,21 @@ def operation_for_call(*, workspace_id: str, operation_id: str) -> Operation | N
             .first())
 
 
-def allowlist_values(*, workspace_id: str) -> tuple[str, ...]:
-    return tuple(EgressAllowlistEntry.objects.filter(workspace_id=workspace_id)
-                 .order_by("value").values_list("value", flat=True))
-
-
 def tool_policy(*, workspace_id: str) -> egress.EgressPolicy:
     """The policy for calls to actions' APIs (and their OAuth2 token endpoints)."""
-    return tool_policy_for(allowlist_values(workspace_id=workspace_id))
+    return tool_policy_for(network_selectors.entry_values(workspace_id=workspace_id))
 
 
 def tool_policy_for(allowlist: tuple[str, ...] | list[str]) -> egress.EgressPolicy:
     settings = conf.get()
-    return _policy(tuple(allowlist), settings.tool_connect_timeout_seconds, settings.tool_timeout_seconds,
-                   settings.tool_max_response_bytes)
+    return network_selectors.policy_for(
+        allowlist, connect_timeout=settings.tool_connect_timeout_seconds, read_timeout=settings.tool_timeout_seconds,
+        total_timeout=settings.tool_timeout_seconds, max_response_bytes=settings.tool_max_response_bytes)
 
 
 def spec_fetch_policy(*, workspace_id: str) -> egress.EgressPolicy:
     settings = conf.get()
-    return _policy(allowlist_values(workspace_id=workspace_id), settings.tool_connect_timeout_seconds,
-                   settings.spec_fetch_timeout_seconds, settings.max_spec_bytes)
-
-
-@lru_cache(maxsize=256)
-def _policy(entries: tuple[str, ...], connect_timeout: float, total_timeout: float,
-            max_response_bytes: int) -> egress.EgressPolicy:
-    usable: list[str] = []
-    for entry in entries:
-        try:
-            egress.EgressPolicy.from_allowlist([entry])
-        except ValueError:
-            logger.warning("ignoring an invalid egress allowlist entry")
-            continue
-        usable.append(entry)
-    return egress.EgressPolicy.from_allowlist(
-        usable, connect_timeout=connect_timeout, read_timeout=total_timeout, total_timeout=total_timeout,
-        max_response_bytes=max_response_bytes)
+    return network_selectors.workspace_policy(
+        workspace_id=workspace_id, connect_timeout=settings.tool_connect_timeout_seconds,
+        read_timeout=settings.spec_fetch_timeout_seconds, total_timeout=settings.spec_fetch_timeout_seconds,
+        max_response_bytes=settings.max_spec_bytes)

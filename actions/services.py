@@ -1,4 +1,4 @@
-"""Writes for actions, their operations and the workspace's egress allowlist (imports: actions.importing)."""
+"""Writes for actions and their operations (imports: actions.importing)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ from typing import Any
 
 from django.db import transaction
 
-from accounts.models import Workspace
+# The network allowlist lives in the network app; these names stay importable from here for
+# callers that set up an action's reach together with the action.
+from network.services import allowlist_entry_create, allowlist_entry_delete  # noqa: F401
+
 from actions import auth, selectors
-from actions.models import Action, AuthType, EgressAllowlistEntry, Operation
+from actions.models import Action, AuthType, Operation
 from switchboard import egress
 from switchboard.api.errors import ApiError
 
@@ -23,35 +26,23 @@ def action_auth_apply(*, action: Action, data: dict[str, Any]) -> bool:
     ``data`` holds ``type`` (omitted: unchanged), settings of that type (``location``, ``name``,
     ``prefix``, ``token_url``, ``scopes``, ``audience``, ``client_auth``) and secrets (``api_key``,
     ``token``, ``username``, ``password``, ``client_id``, ``client_secret``). A secret left out is
-    kept, ``""`` or null removes it. Changing the type drops the old type's settings and secrets.
+    kept, ``""`` or null removes it. Changing the type drops the old type's settings and secrets;
+    changing where an API key goes drops the settings the new place has no use for (a header
+    prefix). ``""`` or null for a field the type does not use is accepted and ignored: there is
+    nothing to remove. A value for such a field is refused, since it would be silently lost.
     """
     new_type = data.get("type") or action.auth_type
     if new_type not in AuthType.values:
         raise ApiError(f"Unknown auth type {new_type!r}; use one of {', '.join(AuthType.values)}.",
                        code="invalid_auth_type", param="auth.type")
-    for key in data:
-        if key == "type":
-            continue
-        if key not in auth.CONFIG_FIELDS[new_type] and key not in auth.SECRET_FIELDS[new_type]:
-            raise ApiError(f"auth.{key} does not apply to auth type {new_type!r}.", code="invalid_auth_field",
-                           param=f"auth.{key}")
+    _refuse_fields_of_other_types(new_type, data)
     type_changed = new_type != action.auth_type
-    config = {} if type_changed else dict(action.auth_config or {})
-    config.update({key: data[key] for key in auth.CONFIG_FIELDS[new_type] if key in data})
     try:
-        config = auth.clean_config(new_type, config)
-        credentials = {} if type_changed else action.credential_values()
-        for name in auth.SECRET_FIELDS[new_type]:
-            if name not in data:
-                continue
-            value = data[name]
-            if value is None or value == "":
-                credentials.pop(name, None)
-            else:
-                credentials[name] = auth.clean_secret(name, str(value).strip())
+        config = auth.clean_config(new_type, auth.merged_config(
+            new_type, {} if type_changed else dict(action.auth_config or {}), data))
+        credentials = _merged_credentials(new_type, {} if type_changed else action.credential_values(), data)
     except auth.AuthConfigError as exc:
         raise ApiError(exc.message, code="invalid_auth", param=exc.param) from None
-    credentials = {k: v for k, v in credentials.items() if k in auth.SECRET_FIELDS[new_type]}
     before = (action.auth_type, action.auth_config, action.credential_values())
     action.auth_type, action.auth_config = new_type, config
     action.set_credential_values(credentials)
@@ -60,6 +51,30 @@ def action_auth_apply(*, action: Action, data: dict[str, Any]) -> bool:
         action.oauth_token = None
         action.oauth_token_expires_at = None
     return changed
+
+
+def _refuse_fields_of_other_types(auth_type: str, data: dict[str, Any]) -> None:
+    applicable = auth.applicable_fields(auth_type)
+    for key, value in data.items():
+        if key == "type" or key in applicable or value in (None, "", []):
+            continue
+        takes = f"it takes {', '.join(applicable)}" if applicable else "it takes no settings or secrets"
+        raise ApiError(f"auth.{key} does not apply to auth type {auth_type!r}; {takes}.",
+                       code="invalid_auth_field", param=f"auth.{key}")
+
+
+def _merged_credentials(auth_type: str, stored: dict[str, str], data: dict[str, Any]) -> dict[str, str]:
+    """The secrets after the change: those sent replace, ``""``/null removes, the rest are kept."""
+    credentials = {name: value for name, value in stored.items() if name in auth.SECRET_FIELDS[auth_type]}
+    for name in auth.SECRET_FIELDS[auth_type]:
+        if name not in data:
+            continue
+        value = data[name]
+        if value is None or str(value).strip() == "":
+            credentials.pop(name, None)
+        else:
+            credentials[name] = auth.clean_secret(name, str(value).strip())
+    return credentials
 
 
 # -- actions ------------------------------------------------------------------------------------------
@@ -86,6 +101,8 @@ def server_url_warnings(*, url: str, workspace_id: str) -> list[dict[str, str]]:
         egress.check_url(url, selectors.tool_policy(workspace_id=workspace_id))
     except egress.EgressError as exc:
         release_traceback(exc)
+        if isinstance(exc, egress.BlockedAddress) and not exc.allowlistable:
+            return [never_reachable_warning(exc.message)]
         if isinstance(exc, egress.BlockedAddress):
             return [{"code": "server_url_blocked", "message": f"Calls to this base URL will be refused: "
                                                               f"{exc.message}"}]
@@ -94,6 +111,30 @@ def server_url_warnings(*, url: str, workspace_id: str) -> list[dict[str, str]]:
                                                                  "resolves."}]
         return [{"code": "invalid_server_url", "message": exc.message}]
     return []
+
+
+def never_reachable_warning(reason: str) -> dict[str, str]:
+    return {"code": "server_url_never_reachable",
+            "message": f"Calls to this base URL can never be made, whatever is allowlisted: {reason} "
+                       "Set the API's real base URL."}
+
+
+def server_url_never_reachable(url: str) -> dict[str, str] | None:
+    """The warning for a base URL whose host is an address the platform never connects to.
+
+    Needs no DNS: only IP literals (in any spelling) are judged, so lists can say it for every action.
+    """
+    try:
+        address = egress.parse_url(url).hostinfo.ip
+    except egress.InvalidURL:
+        return None
+    if address is None:
+        return None
+    verdict = egress.judge_address(address)
+    if verdict.allowed or verdict.allowlistable:
+        return None
+    return never_reachable_warning(f"{address} is {verdict.reason}, and the platform never connects to such "
+                                   f"addresses, because {verdict.why}.")
 
 
 def release_traceback(exc: BaseException) -> None:
@@ -168,33 +209,3 @@ def operations_set_enabled(*, action: Action, enabled: bool, operation_ids: list
     if operation_ids is not None:
         operations = operations.filter(pk__in=operation_ids)
     return operations.update(enabled=enabled, updated_at=timezone.now())
-
-
-# -- egress allowlist ---------------------------------------------------------------------------------
-
-def allowlist_value_clean(value: str) -> str:
-    value = (value or "").strip().lower()
-    if not value:
-        raise ApiError("Give a host name, IP address or CIDR network.", code="required", param="value")
-    try:
-        egress.EgressPolicy.from_allowlist([value])
-    except ValueError as exc:
-        raise ApiError(f"{exc} Use a host name (optionally with :port), an IP address or a CIDR network such "
-                       "as 10.20.0.0/16.", code="invalid_allowlist_entry", param="value") from None
-    return value
-
-
-@transaction.atomic
-def allowlist_entry_create(*, workspace: Workspace, value: str, note: str = "",
-                           created_by=None) -> EgressAllowlistEntry:
-    value = allowlist_value_clean(value)
-    if EgressAllowlistEntry.objects.filter(workspace=workspace, value=value).exists():
-        raise ApiError(f"{value} is already on the allowlist.", code="duplicate_entry", status_code=409,
-                       param="value")
-    return EgressAllowlistEntry.objects.create(workspace=workspace, value=value, note=(note or "").strip()[:300],
-                                               created_by=created_by)
-
-
-@transaction.atomic
-def allowlist_entry_delete(*, entry: EgressAllowlistEntry) -> None:
-    entry.delete()

@@ -20,7 +20,4 @@ urlpatterns = [
          name="operation_consequential"),
     path("actions/<str:action_id>/operations/<str:operation_id>/test/", views.operation_test_view,
          name="operation_test"),
-    path("settings/egress-allowlist/", views.egress_allowlist_view, name="egress_allowlist"),
-    path("settings/egress-allowlist/<str:entry_id>/delete/", views.egress_allowlist_delete_view,
-         name="egress_allowlist_delete"),
 ]

@@ -1,8 +1,8 @@
 """Server-rendered pages: actions, importing with a preview report, an action's settings, credentials
-and operations, the per-operation test console, and the workspace's egress allowlist.
+and operations, and the per-operation test console.
 
-Every member sees actions; editors and above change them and use the test console; only admins and
-owners change the egress allowlist. Secrets are never rendered: forms show hints (…1234) at most.
+Every member sees actions; editors and above change them and use the test console. Secrets are never
+rendered: forms show hints (…1234) at most. (The network allowlist has its page in the network app.)
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import json
 import secrets
 from typing import Any
 
-from accounts.pages import add_service_error, can_admin, can_edit, page_access, refused
+from accounts.pages import add_service_error, can_edit, page_access, refused
 from accounts.tenancy import WorkspaceAccess
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -25,19 +25,17 @@ from actions import conf, importing, invocation, selectors, services
 from actions.api import action_warnings, auth_output, test_result_data
 from actions.forms import (
     ActionSettingsForm,
-    AllowlistForm,
     AuthForm,
     ImportForm,
     OperationTestForm,
     ReimportForm,
     example_arguments,
 )
-from actions.models import Action, EgressAllowlistEntry, Operation, SourceKind
+from actions.models import Action, Operation, SourceKind
 from actions.spec import MAX_ENABLED_TOOLS
 from actions.tools import LARGE_TOOL_SCHEMA_BYTES
 
 _EDITORS_ONLY = "Only editors, admins and owners change actions."
-_ADMINS_ONLY = "Only workspace admins and owners change the egress allowlist."
 _PREVIEW_SECONDS = 30 * 60
 
 
@@ -53,6 +51,11 @@ def _operation(action: Action, operation_id: str) -> Operation:
     if operation is None:
         raise Http404("No such operation.")
     return operation
+
+
+def _unreachable(warnings: list[dict[str, str]]) -> dict[str, str] | None:
+    """The warning saying the action can never be called, if there is one: it outranks "Needs setup"."""
+    return next((w for w in warnings if w["code"] == "server_url_never_reachable"), None)
 
 
 def _user(request: HttpRequest):
@@ -107,6 +110,7 @@ def action_list(request: HttpRequest) -> HttpResponse:
     actions = list(selectors.action_list(workspace_id=access.workspace.pk))
     for action in actions:
         action.problems = action_warnings(action)
+        action.unreachable = _unreachable(action.problems)
         action.auth_description = auth_output(action)["description"]
     return render(request, "actions/action_list.html", {"actions": actions, "can_edit": can_edit(access)})
 
@@ -168,6 +172,7 @@ def _render_detail(request: HttpRequest, access: WorkspaceAccess, action: Action
         "too_many_enabled": enabled_count > MAX_ENABLED_TOOLS,
         "large_schema_bytes": LARGE_TOOL_SCHEMA_BYTES,
         "warnings": warnings,
+        "unreachable": _unreachable(warnings),
         "settings_form": settings_form or ActionSettingsForm(action=action),
         "auth_form": auth_form or AuthForm(action=action),
         "can_edit": can_edit(access),
@@ -349,41 +354,3 @@ def operation_test_view(request: HttpRequest, action_id: str, operation_id: str)
         "action": action, "operation": operation, "form": form, "result": result, "can_edit": editable,
         "schema": json.dumps(operation.input_schema, indent=2, ensure_ascii=False),
     })
-
-
-# -- egress allowlist ---------------------------------------------------------------------------------
-
-@login_required
-def egress_allowlist_view(request: HttpRequest) -> HttpResponse:
-    access = page_access(request)
-    administrable = can_admin(access)
-    form = AllowlistForm(request.POST or None)
-    if request.method == "POST":
-        if not administrable:
-            return refused(request, _ADMINS_ONLY, "actions:egress_allowlist")
-        if form.is_valid():
-            try:
-                entry = services.allowlist_entry_create(workspace=access.workspace, created_by=_user(request),
-                                                        **form.cleaned_data)
-            except ApiError as exc:
-                add_service_error(form, exc)
-            else:
-                messages.success(request, f"Actions may now call {entry.value}.")
-                return redirect("actions:egress_allowlist")
-    entries = EgressAllowlistEntry.objects.for_workspace(access.workspace).order_by("value")
-    return render(request, "actions/egress_allowlist.html", {"entries": entries, "form": form,
-                                                             "can_admin": administrable})
-
-
-@require_POST
-@login_required
-def egress_allowlist_delete_view(request: HttpRequest, entry_id: str) -> HttpResponse:
-    access = page_access(request)
-    if not can_admin(access):
-        return refused(request, _ADMINS_ONLY, "actions:egress_allowlist")
-    entry = EgressAllowlistEntry.objects.for_workspace(access.workspace).filter(pk=entry_id).first()
-    if entry is None:
-        raise Http404("No such entry.")
-    services.allowlist_entry_delete(entry=entry)
-    messages.success(request, f"Removed {entry.value} from the allowlist.")
-    return redirect("actions:egress_allowlist")

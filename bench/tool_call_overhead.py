@@ -105,17 +105,17 @@ def main() -> None:
         import httpx
 
         from accounts.models import Workspace
-        from actions import services
         from actions.importing import SpecSource, action_import
         from actions.models import Action, Operation, SourceKind
         from actions.tasks import tool_invoke
         from actions.tools import invoke_tool
+        from network import services as network_services
         from tests.actions.target_api import TargetAPI
 
         with TargetAPI() as target:
             target.handlers["/items/{id}"] = None  # echo (the default)
             workspace = Workspace.objects.create(name=f"bench-{time.time_ns()}")
-            services.allowlist_entry_create(workspace=workspace, value="127.0.0.1")
+            network_services.allowlist_entry_create(workspace=workspace, value="127.0.0.1")
             spec = {"openapi": "3.0.3", "info": {"title": "Bench", "version": "1"},
                     "servers": [{"url": target.url}],
                     "paths": {"/items/{id}": {"get": {"operationId": "getItem", "parameters": [

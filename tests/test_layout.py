@@ -21,7 +21,7 @@ def test_stdlib_platform_module_works_from_the_repository_root():
 
 def test_platform_apps_import_alongside_the_stdlib_module():
     code = (
-        "import platform, switchboard, accounts, providers, knowledge, bots, actions;"
+        "import platform, switchboard, accounts, network, providers, knowledge, bots, actions;"
         "print(platform.system(), switchboard.__file__)"
     )
     env = {"PYTHONPATH": f"{ROOT / 'platform'}:{ROOT}", "PATH": "/usr/bin:/bin"}

@@ -419,8 +419,11 @@ class ChunkDetailApi(WorkspaceScopedMixin, generics.GenericAPIView):
 class HitTestInputSerializer(serializers.Serializer):
     query = serializers.CharField(max_length=retrieval.MAX_QUERY_CHARS)
     top_k = serializers.IntegerField(min_value=1, max_value=retrieval.MAX_TOP_K, default=8)
-    score_threshold = serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True,
-                                             default=None, help_text="Drop hits whose fused score is lower.")
+    score_threshold = serializers.FloatField(
+        min_value=0, max_value=1, required=False, allow_null=True, default=None,
+        help_text=f"Minimum fused score a bot would use; omitted or null: the default "
+                  f"({retrieval.DEFAULT_SCORE_THRESHOLD}); 0: no minimum. Hits below it are still listed, "
+                  f"marked `passes_threshold: false`.")
 
 
 @extend_schema_serializer(component_name="Hit")
@@ -439,6 +442,8 @@ class HitSerializer(serializers.Serializer):
     text_score = serializers.FloatField(allow_null=True, help_text="Share of the query's (IDF-weighted) terms found.")
     vector_rank = serializers.IntegerField(allow_null=True)
     text_rank = serializers.IntegerField(allow_null=True)
+    passes_threshold = serializers.BooleanField(help_text="Whether the fused score reaches the threshold: only "
+                                                          "such hits are given to a bot's model and cited.")
 
 
 class HitTestApi(_BaseChildMixin, generics.GenericAPIView):
@@ -459,6 +464,9 @@ class HitTestApi(_BaseChildMixin, generics.GenericAPIView):
                 "candidates": serializers.IntegerField(), "ms": serializers.FloatField()}),
             "terms": serializers.ListField(child=serializers.CharField(),
                                            help_text="The query's search terms after stemming and CJK bigrams."),
+            "score_threshold": serializers.FloatField(help_text="The minimum fused score applied."),
+            "passing": serializers.IntegerField(help_text="How many hits pass it (a bot with this threshold and "
+                                                          "top_k would use exactly these)."),
             "took_ms": serializers.FloatField(),
         }), **_errors(400, 404, 503)},
     )
@@ -470,7 +478,7 @@ class HitTestApi(_BaseChildMixin, generics.GenericAPIView):
         try:
             result = retrieval.search(workspace_id=self.workspace.pk, knowledge_base_ids=[base.pk],
                                       query=values["query"], top_k=values["top_k"],
-                                      score_threshold=values["score_threshold"])
+                                      score_threshold=values["score_threshold"], include_below_threshold=True)
         except embedding.EmbeddingError as exc:
             raise ApiError(f"The query could not be embedded: {exc.message}", code=exc.code,
                            status_code=503 if exc.retryable else 422) from exc
@@ -479,6 +487,8 @@ class HitTestApi(_BaseChildMixin, generics.GenericAPIView):
             "channels": [{"name": c.name, "strategy": c.strategy, "candidates": c.candidates, "ms": round(c.ms, 2)}
                          for c in result.channels],
             "terms": result.terms,
+            "score_threshold": result.score_threshold,
+            "passing": len(result.passing),
             "took_ms": round(result.total_ms, 2),
         })
 

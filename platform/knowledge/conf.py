@@ -22,8 +22,8 @@ class KnowledgeSettings:
     max_unzipped_bytes: int
     max_pdf_pages: int
     max_table_rows: int
-    #: Hosts/networks that document import by URL may reach although they are private
-    #: (deliberate intranet use), in the egress helper's allowlist syntax.
+    #: Hosts/networks that document import by URL may reach although they are private, in every
+    #: workspace, on top of each workspace's network allowlist (egress allowlist syntax).
     url_allowlist: tuple[str, ...]
     #: Texts per request to a provider's embedding endpoint.
     embed_batch_size: int

@@ -78,8 +78,10 @@ class HitTestForm(forms.Form):
     query = forms.CharField(max_length=retrieval.MAX_QUERY_CHARS, widget=forms.TextInput(
         attrs={"placeholder": "Ask what a user would ask…", "autocomplete": "off"}))
     top_k = forms.IntegerField(label="Top k", min_value=1, max_value=retrieval.MAX_TOP_K, initial=8)
-    score_threshold = forms.FloatField(label="Score threshold", min_value=0, max_value=1, required=False,
-                                       help_text="0–1; empty for none.")
+    score_threshold = forms.FloatField(
+        label="Score threshold", min_value=0, max_value=1, required=False,
+        widget=forms.NumberInput(attrs={"step": "0.01", "placeholder": str(retrieval.DEFAULT_SCORE_THRESHOLD)}),
+        help_text=f"0–1. Empty: the default a bot uses ({retrieval.DEFAULT_SCORE_THRESHOLD}); 0: no minimum.")
 
 
 class ChunkEditForm(forms.Form):

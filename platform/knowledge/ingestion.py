@@ -26,6 +26,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from network import selectors as network_selectors
 from switchboard import egress
 
 from knowledge import chunk_store, conf, embedding, parsing
@@ -88,13 +89,22 @@ def _update(run: Run, **fields) -> None:
         raise Superseded()
 
 
-def _fetch(doc: Document) -> Source:
+def _fetch_policy(doc: Document) -> egress.EgressPolicy:
+    """The workspace's network allowlist (the same one action calls use), plus the deployment's
+    SWITCHBOARD_KNOWLEDGE_URL_ALLOWLIST."""
     settings = conf.get()
     try:
-        policy = egress.EgressPolicy.from_allowlist(settings.url_allowlist, max_response_bytes=settings.max_upload_bytes,
-                                                    total_timeout=120.0, read_timeout=30.0)
+        return network_selectors.workspace_policy(
+            workspace_id=doc.workspace_id, extra=settings.url_allowlist, max_response_bytes=settings.max_upload_bytes,
+            total_timeout=120.0, read_timeout=30.0)
     except ValueError as exc:
-        raise ParseError(f"The URL allowlist is misconfigured: {exc}", code="egress_misconfigured") from exc
+        raise ParseError(f"SWITCHBOARD_KNOWLEDGE_URL_ALLOWLIST is misconfigured: {exc}",
+                         code="egress_misconfigured") from exc
+
+
+def _fetch(doc: Document) -> Source:
+    settings = conf.get()
+    policy = _fetch_policy(doc)
     try:
         response = egress.request("GET", doc.source_url, policy=policy, headers={
             "Accept": "text/html,application/xhtml+xml,application/pdf,text/plain,text/markdown,text/csv,*/*;q=0.5"})

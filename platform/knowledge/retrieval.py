@@ -18,7 +18,9 @@ Per query:
    candidates from its rarer terms through the GIN index, ranked by the share of the query's
    weight they contain.
 4. Reciprocal rank fusion of the channels (candidate pools several times `top_k`), each vote
-   weighted by the channel's own relevance; the score threshold applies to the fused score.
+   weighted by the channel's own relevance; the score threshold applies to the fused score
+   (`DEFAULT_SCORE_THRESHOLD` when the caller gives none, so passages unrelated to the question
+   are neither given to a model nor cited; an explicit 0 keeps every candidate).
 
 Filters are inside each query: the bases, enabled chunks, enabled documents, and no chunk of an
 unfinished ingestion run (see knowledge.models), all read in the same statement as the chunks,
@@ -55,6 +57,18 @@ SNIPPET_CHARS = 200
 TEXT_CANDIDATE_ROWS = 2000
 STATS_TTL_SECONDS = 300.0
 
+# The minimum fused score when the caller sets none (`score_threshold=None`, a bot's default).
+# Without it every candidate up to top_k came back, down to passages with a 0.000 cosine
+# similarity and no word of the question, and the model was handed (and cited) them. A passage
+# ranked first in a channel scores half its relevance there (two channels), so 0.05 asks for
+# about 0.1 cosine similarity, or a tenth of the question's term weight, and more further down.
+# Measured with the built-in embedder on English and Chinese help texts: passages unrelated to
+# the question score 0 to about 0.1 (shared character trigrams), the genuine answers 0.11 and
+# more. The default drops what has nothing in common with the question and keeps a 2x margin
+# below the weakest genuine answer: losing the answer costs more than citing a weak passage.
+# Owners raise it per bot (0.1–0.2 typically) after looking at hit testing; 0 means no minimum.
+DEFAULT_SCORE_THRESHOLD = 0.05
+
 # The visibility filter shared by both channels (see the module docstring). NOT IN over a
 # subquery runs as a hashed subplan, evaluated once per statement.
 _VISIBLE = """
@@ -84,6 +98,8 @@ class Hit:
     text_score: float | None
     vector_rank: int | None
     text_rank: int | None
+    #: Whether the fused score reaches the threshold (hit testing also lists the hits below it).
+    passes_threshold: bool = True
 
     def citation(self) -> dict:
         return {
@@ -116,6 +132,17 @@ class SearchResult:
     channels: list[ChannelReport] = field(default_factory=list)
     terms: list[str] = field(default_factory=list)
     total_ms: float = 0.0
+    #: The minimum fused score that was applied (the default when the caller gave none).
+    score_threshold: float = DEFAULT_SCORE_THRESHOLD
+
+    @property
+    def passing(self) -> list[Hit]:
+        return [hit for hit in self.hits if hit.passes_threshold]
+
+
+def effective_threshold(score_threshold: float | None) -> float:
+    """The minimum fused score to apply: the default for None; 0 keeps every candidate."""
+    return DEFAULT_SCORE_THRESHOLD if score_threshold is None else max(0.0, float(score_threshold))
 
 
 def candidate_pool(top_k: int) -> int:
@@ -239,13 +266,19 @@ def _details(ids: list[int]) -> dict[int, tuple]:
 
 
 def search(*, workspace_id: str, knowledge_base_ids: Sequence[str], query: str, top_k: int = 8,
-           score_threshold: float | None = None) -> SearchResult:
-    """`retrieve` with a report of what each channel did (for hit testing)."""
+           score_threshold: float | None = None, include_below_threshold: bool = False) -> SearchResult:
+    """`retrieve` with a report of what each channel did (for hit testing).
+
+    With `include_below_threshold`, the `top_k` best candidates come back whatever their score,
+    each marked with whether it passes (hit testing shows both). The fused list is sorted by
+    score, so the passing ones are exactly the hits `retrieve` gives.
+    """
     started = time.perf_counter()
     query = (query or "").strip()[:MAX_QUERY_CHARS]
     top_k = min(max(int(top_k), 1), MAX_TOP_K)
     ids = [str(value) for value in dict.fromkeys(knowledge_base_ids or [])]
-    result = SearchResult(hits=[])
+    threshold = effective_threshold(score_threshold)
+    result = SearchResult(hits=[], score_threshold=threshold)
     if not query or not ids:
         return result
     bases = list(KnowledgeBase.objects.filter(workspace_id=workspace_id, pk__in=ids))
@@ -281,8 +314,8 @@ def search(*, workspace_id: str, knowledge_base_ids: Sequence[str], query: str, 
                                              (time.perf_counter() - began) * 1000))
 
     fused = reciprocal_rank_fusion(channels, channels_per_item=2 if terms else 1)
-    if score_threshold is not None:
-        fused = [entry for entry in fused if entry.score >= score_threshold]
+    if not include_below_threshold:
+        fused = [entry for entry in fused if entry.score >= threshold]
     fused = fused[:top_k]
     details = _details([entry.key for entry in fused]) if fused else {}
     for entry in fused:
@@ -296,14 +329,15 @@ def search(*, workspace_id: str, knowledge_base_ids: Sequence[str], query: str, 
             vector_score=entry.relevances.get(vector_channel) if vector_channel else None,
             text_score=entry.relevances.get("text"),
             vector_rank=entry.ranks.get(vector_channel) if vector_channel else None,
-            text_rank=entry.ranks.get("text")))
+            text_rank=entry.ranks.get("text"), passes_threshold=entry.score >= threshold))
     result.total_ms = (time.perf_counter() - started) * 1000
     return result
 
 
 def retrieve(*, workspace_id: str, knowledge_base_ids: list[str], query: str, top_k: int = 8,
              score_threshold: float | None = None) -> list[Hit]:
-    """The `top_k` best chunks of the given bases for `query`, best first; bases of other
-    workspaces are ignored. Raises embedding.EmbeddingError when a provider cannot embed the query."""
+    """The `top_k` best chunks of the given bases for `query` scoring at least the threshold
+    (`DEFAULT_SCORE_THRESHOLD` when None; 0: no minimum), best first; bases of other workspaces
+    are ignored. Raises embedding.EmbeddingError when a provider cannot embed the query."""
     return search(workspace_id=workspace_id, knowledge_base_ids=knowledge_base_ids, query=query, top_k=top_k,
                   score_threshold=score_threshold).hits

@@ -281,7 +281,8 @@ def document_create_from_url(*, knowledge_base: KnowledgeBase, url: str, created
     """Queue a web page or file at `url` for import: (document, created).
 
     Only the URL's form is checked here; the fetch (through the egress helper, which refuses
-    private addresses, also after redirects) happens in the task, so a refusal ends the document
+    private addresses the workspace's network allowlist does not name, also after redirects) happens
+    in the task, so a refusal ends the document
     `failed` with the reason.
     """
     key = _check_idempotency_key(idempotency_key)

@@ -297,7 +297,8 @@ def hit_test_view(request: HttpRequest, base_id: str) -> HttpResponse:
         try:
             result = retrieval.search(workspace_id=access.workspace.pk, knowledge_base_ids=[base.pk],
                                       query=form.cleaned_data["query"], top_k=form.cleaned_data["top_k"],
-                                      score_threshold=form.cleaned_data["score_threshold"])
+                                      score_threshold=form.cleaned_data["score_threshold"],
+                                      include_below_threshold=True)
         except embedding.EmbeddingError as exc:
             form.add_error(None, f"The query could not be embedded: {exc.message}")
     return render(request, "knowledge/hit_test.html", {"base": base, "form": form, "result": result})

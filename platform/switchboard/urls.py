@@ -5,6 +5,7 @@ from switchboard import health, views
 
 api_v1 = [
     path("", include("accounts.api_urls")),
+    path("", include("network.api_urls")),
     path("", include("providers.api_urls")),
     path("", include("knowledge.api_urls")),
     path("", include("actions.api_urls")),
@@ -20,6 +21,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("", include("accounts.urls")),
+    path("", include("network.urls")),
     path("", include("providers.urls")),
     path("", include("bots.urls")),
     path("", include("actions.urls")),

@@ -1,10 +1,12 @@
-"""The signed-in home page: the workspace at a glance and the platform's health."""
+"""The signed-in home page: the workspace at a glance, the platform's health, and what in the
+workspace's network allowlist weakens the protection against requests to internal addresses."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from network import selectors as network_selectors
 
 from switchboard import health
 
@@ -16,4 +18,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "Redis": health.timed_check(health.check_redis),
         "Workers": health.timed_check(health.check_workers),
     }
-    return render(request, "switchboard/dashboard.html", {"checks": checks})
+    access = getattr(request, "workspace_access", None)
+    allowlist_warnings = network_selectors.allowlist_warnings(workspace_id=access.workspace.pk) if access else []
+    return render(request, "switchboard/dashboard.html", {"checks": checks, "allowlist_warnings": allowlist_warnings})

@@ -1,5 +1,5 @@
 """REST API: import (JSON, multipart, URL, dry run), actions, credentials, operations, test console,
-egress allowlist, roles and tenancy. Credentials never appear in any response."""
+roles and tenancy. Credentials never appear in any response."""
 
 from __future__ import annotations
 
@@ -191,6 +191,83 @@ def test_patch_auth_is_write_only_and_keeps_omitted_secrets(api, action_id) -> N
     assert not set(switched["auth"]) & {"api_key", "token", "username", "password", "client_id", "client_secret"}
 
 
+def _patch_auth(api, action_id: str, **auth):
+    return api.patch(f"/api/v1/actions/{action_id}", {"auth": auth}, format="json")
+
+
+def test_moving_an_api_key_to_the_query_drops_the_header_prefix(api, action_id) -> None:
+    assert _patch_auth(api, action_id, type="api_key", location="header", name="Authorization", prefix="Token",
+                       api_key=SECRET).status_code == 200
+    moved = _patch_auth(api, action_id, type="api_key", location="query", name="key")
+    assert moved.status_code == 200, moved.json()
+    auth = moved.json()["auth"]
+    assert (auth["location"], auth["name"], auth["prefix"]) == ("query", "key", "")
+    assert auth["description"] == "API key in the query parameter key"
+    assert Action.objects.get(pk=action_id).credential_values() == {"api_key": SECRET}
+    # A prefix asked for together with the query string is a contradiction, refused, and nothing changes.
+    refused = _patch_auth(api, action_id, location="query", prefix="Token")
+    assert refused.status_code == 400
+    assert refused.json()["error"] == {"type": "invalid_request_error", "code": "invalid_auth",
+                                       "message": "A prefix only applies to an API key sent in a header.",
+                                       "param": "auth.prefix"}
+    assert Action.objects.get(pk=action_id).auth_config == {"location": "query", "name": "key", "prefix": ""}
+
+
+def test_the_default_key_name_follows_the_location_and_a_custom_one_is_kept(api, action_id) -> None:
+    assert _patch_auth(api, action_id, type="api_key", api_key=SECRET).json()["auth"]["name"] == "X-API-Key"
+    assert _patch_auth(api, action_id, location="query").json()["auth"]["name"] == "api_key"
+    assert _patch_auth(api, action_id, location="header").json()["auth"]["name"] == "X-API-Key"
+    _patch_auth(api, action_id, name="X-Custom")
+    assert _patch_auth(api, action_id, location="query").json()["auth"]["name"] == "X-Custom"
+
+
+def test_an_empty_secret_of_another_type_is_accepted_when_switching(api, action_id) -> None:
+    assert _patch_auth(api, action_id, type="api_key", api_key=SECRET).status_code == 200
+    switched = _patch_auth(api, action_id, type="bearer", token="tok-0123456789", api_key="")
+    assert switched.status_code == 200, switched.json()
+    assert switched.json()["auth"]["type"] == "bearer"
+    assert Action.objects.get(pk=action_id).credential_values() == {"token": "tok-0123456789"}
+    again = _patch_auth(api, action_id, type="basic", username="alice", token=None, prefix="", name="")
+    assert again.status_code == 200, again.json()
+    assert Action.objects.get(pk=action_id).credential_values() == {"username": "alice"}
+
+
+def test_a_value_for_a_field_of_another_type_is_refused_and_nothing_is_written(api, action_id) -> None:
+    assert _patch_auth(api, action_id, type="basic", username="alice", password=SECRET).status_code == 200
+    response = api.patch(f"/api/v1/actions/{action_id}", {"name": "Renamed", "auth": {
+        "type": "bearer", "api_key": "sk-meant-as-the-token"}}, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["code"], error["param"]) == ("invalid_auth_field", "auth.api_key")
+    assert error["message"] == "auth.api_key does not apply to auth type 'bearer'; it takes token."
+    action = Action.objects.get(pk=action_id)
+    assert (action.name, action.auth_type) == ("Test API", "basic")
+    assert action.credential_values() == {"username": "alice", "password": SECRET}
+
+
+def test_an_action_on_a_metadata_address_says_it_can_never_be_called(api, action_id) -> None:
+    patched = api.patch(f"/api/v1/actions/{action_id}", {"server_url": "http://169.254.169.254/latest"},
+                        format="json")
+    assert patched.status_code == 200
+    warning = next(w for w in patched.json()["warnings"] if w["code"] == "server_url_never_reachable")
+    assert "can never be made" in warning["message"] and "metadata" in warning["message"]
+    # Even when the allowlist covers the address, and in lists (which look nothing up).
+    assert api.post("/api/v1/egress-allowlist/", {"value": "169.254.0.0/16"}, format="json").status_code == 201
+    for action in (api.get(f"/api/v1/actions/{action_id}").json(), api.get("/api/v1/actions/").json()["data"][0]):
+        codes = [w["code"] for w in action["warnings"]]
+        assert "server_url_never_reachable" in codes, action["warnings"]
+    api.patch(f"/api/v1/actions/{action_id}", {"server_url": "http://0xa9fea9fe/"}, format="json")
+    assert "server_url_never_reachable" in [w["code"] for w in api.get(f"/api/v1/actions/{action_id}").json()[
+        "warnings"]]
+
+
+def test_an_action_on_an_ordinary_private_address_is_not_called_unreachable(api, action_id) -> None:
+    patched = api.patch(f"/api/v1/actions/{action_id}", {"server_url": "http://10.0.0.7"}, format="json").json()
+    assert [w["code"] for w in patched["warnings"]] == ["server_url_blocked"]
+    assert "can allow it under Network allowlist" in patched["warnings"][0]["message"]
+    assert api.get(f"/api/v1/actions/{action_id}").json()["warnings"] == []
+
+
 def test_secrets_never_appear_in_any_output(api, action_id) -> None:
     api.patch(f"/api/v1/actions/{action_id}", {"auth": {"type": "oauth2_client_credentials",
                                                         "token_url": "https://auth.example.com/token",
@@ -300,28 +377,6 @@ def test_test_console_without_allowlist_shows_the_refusal(api, target) -> None:
     assert result["request"]["url"] == f"{target.url}/x"
 
 
-# -- egress allowlist ---------------------------------------------------------------------------------
-
-def test_allowlist_crud(api) -> None:
-    created = api.post("/api/v1/egress-allowlist/", {"value": "10.20.0.0/16", "note": "intranet"}, format="json")
-    assert created.status_code == 201 and created.json()["value"] == "10.20.0.0/16"
-    assert api.post("/api/v1/egress-allowlist/", {"value": "10.20.0.0/16"}, format="json").status_code == 409
-    bad = api.post("/api/v1/egress-allowlist/", {"value": "10.0.0.0/33"}, format="json")
-    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_allowlist_entry"
-    host = api.post("/api/v1/egress-allowlist/", {"value": "Wiki.Corp.Example:8443"}, format="json").json()
-    assert host["value"] == "wiki.corp.example:8443"
-    listing = api.get("/api/v1/egress-allowlist/").json()["data"]
-    assert {e["value"] for e in listing} == {"10.20.0.0/16", "wiki.corp.example:8443"}
-    assert api.delete(f"/api/v1/egress-allowlist/{host['id']}").status_code == 204
-
-
-def test_allowlist_needs_admin(client_for_role) -> None:
-    editor = client_for_role(Role.EDITOR)
-    response = editor.post("/api/v1/egress-allowlist/", {"value": "10.0.0.0/8"}, format="json")
-    assert response.status_code == 403
-    assert editor.get("/api/v1/egress-allowlist/").status_code == 200
-
-
 # -- roles and tenancy --------------------------------------------------------------------------------
 
 def test_viewers_read_editors_write(client_for_role, action_id) -> None:
@@ -357,8 +412,7 @@ def test_schema_documents_the_routes(api) -> None:
     paths = schema["paths"]
     for route in ("/api/v1/actions/", "/api/v1/actions/import", "/api/v1/actions/{id}",
                   "/api/v1/actions/{id}/reimport", "/api/v1/actions/{id}/operations",
-                  "/api/v1/actions/{id}/operations/{op}", "/api/v1/actions/{id}/operations/{op}/test",
-                  "/api/v1/egress-allowlist/", "/api/v1/egress-allowlist/{id}"):
+                  "/api/v1/actions/{id}/operations/{op}", "/api/v1/actions/{id}/operations/{op}/test"):
         assert route in paths, route
     assert "multipart/form-data" in paths["/api/v1/actions/import"]["post"]["requestBody"]["content"]
     components = schema["components"]["schemas"]

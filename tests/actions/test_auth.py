@@ -26,6 +26,33 @@ def test_api_key_header_defaults_and_checks() -> None:
         assert caught.value.param == param
 
 
+HEADER_WITH_PREFIX = {"location": "header", "name": "Authorization", "prefix": "Token"}
+
+
+@pytest.mark.parametrize("given,expected", [
+    ({"location": "query"}, {"location": "query", "name": "Authorization"}),  # the prefix is dropped
+    ({"location": "query", "prefix": ""}, {"location": "query", "name": "Authorization"}),
+    ({"location": "query", "prefix": "Bearer"}, {"location": "query", "name": "Authorization", "prefix": "Bearer"}),
+    ({"name": "X-Key"}, {**HEADER_WITH_PREFIX, "name": "X-Key"}),
+    ({}, HEADER_WITH_PREFIX),
+])
+def test_merged_config_drops_what_the_new_key_location_cannot_use(given, expected) -> None:
+    assert auth.merged_config("api_key", HEADER_WITH_PREFIX, given) == expected
+
+
+def test_merged_config_lets_a_default_name_follow_the_location() -> None:
+    stored = {"location": "header", "name": "X-API-Key", "prefix": ""}
+    merged = auth.merged_config("api_key", stored, {"location": "query"})
+    assert auth.clean_config("api_key", merged) == {"location": "query", "name": "api_key", "prefix": ""}
+    assert auth.merged_config("api_key", stored, {"location": "query", "name": "X-API-Key"})["name"] == "X-API-Key"
+
+
+def test_merged_config_takes_only_the_types_own_settings() -> None:
+    assert auth.merged_config("bearer", {}, {"prefix": "Token", "token": "t"}) == {}
+    assert auth.merged_config("oauth2_client_credentials", {}, {"token_url": "https://a/t", "name": "x"}) == {
+        "token_url": "https://a/t"}
+
+
 def test_oauth_config_is_checked() -> None:
     cleaned = auth.clean_config("oauth2_client_credentials",
                                 {"token_url": "https://auth.example.com/token", "scopes": "read, write"})

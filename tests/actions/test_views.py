@@ -1,5 +1,5 @@
 """The action pages: list, import with a preview report, detail (settings, auth, operations), the test
-console and the egress allowlist; roles; secrets never in the HTML."""
+console; roles; secrets never in the HTML."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from accounts.models import Role
-from actions.models import Action, EgressAllowlistEntry, Operation
-from tests.factories import MembershipFactory
+from actions.models import Action, Operation
 
 from .conftest import operation_named, target_spec
 from .helpers import operation, spec
@@ -99,6 +97,29 @@ def test_auth_form_stores_secrets_and_never_renders_them(signed_in, action) -> N
     assert bad.status_code == 200 and "not a valid header name" in html(bad)
 
 
+def test_auth_form_moves_an_api_key_to_the_query_without_its_prefix(signed_in, action) -> None:
+    url = reverse("actions:action_auth", args=[action.pk])
+    signed_in.post(url, {"type": "api_key", "location": "header", "name": "Authorization", "prefix": "Token",
+                         "api_key": SECRET})
+    # The page still holds the prefix in its (hidden) field when the key moves to the query string.
+    response = signed_in.post(url, {"type": "api_key", "location": "query", "name": "key", "prefix": "Token"})
+    assert response.status_code == 302, response.context["auth_form"].errors
+    stored = Action.objects.get(pk=action.pk)
+    assert stored.auth_config == {"location": "query", "name": "key", "prefix": ""}
+    assert stored.credential_values() == {"api_key": SECRET}
+    refused = signed_in.post(url, {"type": "api_key", "location": "query", "name": "key", "prefix": "Bearer"})
+    assert refused.status_code == 200 and "only applies to an API key sent in a header" in html(refused)
+
+
+def test_an_action_on_a_metadata_address_shows_why_it_cannot_be_called(signed_in, action) -> None:
+    Action.objects.filter(pk=action.pk).update(server_url="http://169.254.169.254")
+    listing = html(signed_in.get(reverse("actions:action_list")))
+    assert "Cannot be called" in listing and ">Ready<" not in listing
+    assert "169.254.169.254 is the cloud metadata service address" in listing
+    detail = html(signed_in.get(reverse("actions:action_detail", args=[action.pk])))
+    assert "Cannot be called" in detail and "can never be made" in detail and ">Ready<" not in detail
+
+
 def test_settings_form_warns_about_private_base_urls(signed_in, action) -> None:
     response = signed_in.post(reverse("actions:action_settings", args=[action.pk]),
                               {"name": "Renamed", "server_url": "http://10.0.0.7", "enabled": "on"})
@@ -175,22 +196,3 @@ def test_other_workspaces_actions_are_404(client, action) -> None:
     other = WorkspaceFactory()
     client.force_login(other.memberships.get().user)
     assert client.get(reverse("actions:action_detail", args=[action.pk])).status_code == 404
-
-
-def test_egress_allowlist_page(signed_in, workspace) -> None:
-    url = reverse("actions:egress_allowlist")
-    assert "Nothing is allowlisted" in html(signed_in.get(url))
-    added = signed_in.post(url, {"value": "10.20.0.0/16", "note": "intranet"})
-    assert added.status_code == 302
-    entry = EgressAllowlistEntry.objects.get(workspace=workspace)
-    bad = signed_in.post(url, {"value": "10.0.0.0/99"})
-    assert "not a valid CIDR" in html(bad)
-    signed_in.post(reverse("actions:egress_allowlist_delete", args=[entry.pk]))
-    assert not EgressAllowlistEntry.objects.exists()
-
-
-def test_only_admins_change_the_allowlist(client, workspace) -> None:
-    membership = MembershipFactory(workspace=workspace, role=Role.EDITOR)
-    client.force_login(membership.user)
-    response = client.post(reverse("actions:egress_allowlist"), {"value": "10.0.0.0/8"})
-    assert response.status_code == 302 and not EgressAllowlistEntry.objects.exists()

@@ -70,6 +70,8 @@ class _Server(ThreadingHTTPServer):
     # stop() closes connections itself and joins with a deadline instead.
     block_on_close = False
     allow_reuse_address = True
+    # socketserver's default backlog of 5 drops connections when many clients open at once.
+    request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], fake: FakeLLM) -> None:
         self.fake = fake

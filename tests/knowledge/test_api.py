@@ -87,6 +87,43 @@ def test_documents_chunks_and_hit_testing(api, workspace, make_base, ingest_now)
     assert api.get(f"/api/v1/documents/{doc.pk}").status_code == 404
 
 
+def test_hit_testing_marks_which_hits_pass_the_threshold(api, workspace, make_base, ingest_now):
+    from knowledge.retrieval import DEFAULT_SCORE_THRESHOLD
+
+    base = make_base(workspace)
+    ingest_now(base, "faq.md", FAQ)
+    ingest_now(base, "zh.md", "# 门店\n\n## 营业时间\n\n上海门店每天上午九点营业，晚上十点关门。\n")
+    url = f"/api/v1/knowledge-bases/{base.pk}/query"
+
+    result = api.post(url, {"query": "refunds to my card", "top_k": 10}, format="json").json()
+    assert result["score_threshold"] == DEFAULT_SCORE_THRESHOLD
+    hits = result["data"]
+    assert len(hits) == 3  # every chunk listed, those below the threshold included
+    assert hits[0]["passes_threshold"] is True and hits[0]["heading_path"] == ["FAQ", "Refunds"]
+    below = [hit for hit in hits if not hit["passes_threshold"]]
+    assert below and all(hit["score"] < DEFAULT_SCORE_THRESHOLD for hit in below)
+    assert result["passing"] == len(hits) - len(below)
+    # The Chinese chunk shares nothing with the question: 0, below the default.
+    chinese = [hit for hit in hits if hit["document_name"] == "zh.md"][0]
+    assert chinese["score"] == 0 and chinese["passes_threshold"] is False
+
+    # A Chinese question passes on the Chinese chunk only.
+    result = api.post(url, {"query": "上海门店几点营业？", "top_k": 10}, format="json").json()
+    assert [hit["document_name"] for hit in result["data"] if hit["passes_threshold"]] == ["zh.md"]
+
+    # 0 is no minimum: everything passes; a high threshold lists the hits, none passing.
+    result = api.post(url, {"query": "refunds to my card", "score_threshold": 0}, format="json").json()
+    assert result["score_threshold"] == 0 and result["passing"] == len(result["data"]) == 3
+    result = api.post(url, {"query": "refunds to my card", "score_threshold": 0.99}, format="json").json()
+    assert result["passing"] == 0 and len(result["data"]) == 3
+    assert not any(hit["passes_threshold"] for hit in result["data"])
+
+    for bad in (1.5, -0.1, "high"):
+        response = api.post(url, {"query": "refunds", "score_threshold": bad}, format="json")
+        assert response.status_code == 400, bad
+        assert response.json()["error"]["param"] == "score_threshold"
+
+
 def test_other_workspaces_ids_are_404(api, workspace, other_api, make_base, ingest_now):
     base = make_base(workspace)
     doc = ingest_now(base, "faq.md", FAQ)

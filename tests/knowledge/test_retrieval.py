@@ -8,7 +8,7 @@ from knowledge import chunk_store, ingestion, services
 from knowledge.chunking import chunk_blocks, search_text
 from knowledge.models import Chunk, Document, DocumentStatus, KnowledgeBase
 from knowledge.parsing import parse
-from knowledge.retrieval import Hit, retrieve, search
+from knowledge.retrieval import DEFAULT_SCORE_THRESHOLD, Hit, effective_threshold, retrieve, search
 from providers import local_embedder
 
 from tests.knowledge.conftest import upload_file
@@ -86,7 +86,7 @@ def test_score_threshold_applies_to_the_fused_score(workspace, make_base, ingest
     base = make_base(workspace)
     ingest_now(base, "faq.md", FAQ)
     everything = retrieve(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], query="express shipping price",
-                          top_k=10)
+                          top_k=10, score_threshold=0)
     assert len(everything) >= 2
     cut = (everything[0].score + everything[1].score) / 2
     kept = retrieve(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], query="express shipping price",
@@ -94,6 +94,54 @@ def test_score_threshold_applies_to_the_fused_score(workspace, make_base, ingest
     assert [hit.chunk_id for hit in kept] == [everything[0].chunk_id]
     assert retrieve(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], query="quantum chromodynamics lattice",
                     score_threshold=0.3) == []
+
+
+def test_by_default_passages_unrelated_to_the_question_are_left_out(workspace, make_base, ingest_now):
+    base = make_base(workspace)
+    ingest_now(base, "faq.md", FAQ)
+    zh = ingest_now(base, "zh.md", ZH)
+    everything = retrieve(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], top_k=20,
+                          query="How do I reset my password?", score_threshold=0)
+    # Without a minimum, the Chinese passages come back although they share nothing with the question.
+    unrelated = [hit for hit in everything if hit.document_id == zh.pk]
+    assert unrelated and all(hit.score == 0 and hit.text_rank is None for hit in unrelated)
+    assert len(everything) == Chunk.objects.filter(knowledge_base=base).count()
+
+    default = retrieve(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], top_k=20,
+                       query="How do I reset my password?")
+    assert default[0].heading_path == ("Help centre", "Accounts")
+    assert all(hit.score >= DEFAULT_SCORE_THRESHOLD for hit in default)
+    assert zh.pk not in _ids(default) and len(default) < len(everything)
+    # The default applies the same way to Chinese: the invoice passage stays, English ones go.
+    chinese = retrieve(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], top_k=20, query="发票什么时候发送？")
+    assert chinese[0].heading_path == ("客服手册", "发票")
+    assert set(_ids(chinese)) == {zh.pk}
+
+
+def test_the_effective_threshold_is_the_default_for_none_and_zero_means_none():
+    assert effective_threshold(None) == DEFAULT_SCORE_THRESHOLD > 0
+    assert effective_threshold(0) == 0.0
+    assert effective_threshold(0.3) == 0.3
+    assert effective_threshold(-1) == 0.0
+
+
+def test_hit_testing_lists_the_hits_below_the_threshold_marked(workspace, make_base, ingest_now):
+    base = make_base(workspace)
+    ingest_now(base, "faq.md", FAQ)
+    ingest_now(base, "zh.md", ZH)
+    result = search(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], query="reset password", top_k=20,
+                    include_below_threshold=True)
+    assert result.score_threshold == DEFAULT_SCORE_THRESHOLD
+    flags = [hit.passes_threshold for hit in result.hits]
+    assert flags[0] and not flags[-1]
+    assert flags == sorted(flags, reverse=True)  # the passing hits are the best ones
+    assert all(hit.passes_threshold == (hit.score >= DEFAULT_SCORE_THRESHOLD) for hit in result.hits)
+    used = retrieve(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], query="reset password", top_k=20)
+    assert [hit.chunk_id for hit in result.passing] == [hit.chunk_id for hit in used]
+    # top_k counts every hit listed, as it counts the hits a bot gets.
+    two = search(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], query="reset password", top_k=2,
+                 score_threshold=0.99, include_below_threshold=True)
+    assert len(two.hits) == 2 and two.passing == [] and two.score_threshold == 0.99
 
 
 def test_only_the_requested_bases_of_the_callers_workspace_answer(workspace, other_workspace, make_base, ingest_now):
@@ -114,7 +162,9 @@ def test_disabled_documents_and_chunks_are_invisible(workspace, make_base, inges
     faq = ingest_now(base, "faq.md", FAQ)
     zh = ingest_now(base, "zh.md", ZH)
     services.document_set_enabled(document=faq, enabled=False)
-    assert set(_ids(retrieve(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], query="refund"))) == {zh.pk}
+    # No minimum score: every visible chunk answers, whatever its relevance.
+    assert set(_ids(retrieve(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], query="refund",
+                             score_threshold=0))) == {zh.pk}
     services.document_set_enabled(document=faq, enabled=True)
     hits = retrieve(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], query="refund original card")
     top = Chunk.objects.get(pk=int(hits[0].chunk_id[4:]))

@@ -61,9 +61,20 @@ def test_document_actions_chunks_and_hit_testing(signed_in, workspace, make_base
     result = signed_in.get(f"/knowledge/{base.pk}/test/", {"query": "when do you open", "top_k": 3})
     assert result.status_code == 200 and b"We open at eight now." in result.content
     assert b"vector: exact" in result.content and b"text: full-text" in result.content
+    html = result.content.decode()
+    # Both chunks are listed; the refunds chunk shares nothing with the question and is below the default.
+    assert "1 of 2 hits passes the threshold 0.05 <span class=\"small muted\">(default)</span>" in html
+    assert html.count('data-passes="1"') == 1 and html.count('data-passes="0"') == 1
+    assert html.index("We open at eight now.") < html.index('class="below-threshold"') < html.index("Refunds reach")
+    assert "Nothing relevant found" not in html
+    every = signed_in.get(f"/knowledge/{base.pk}/test/", {"query": "when do you open", "top_k": 3,
+                                                           "score_threshold": "0"}).content.decode()
+    assert "2 of 2 hits pass the threshold 0.0 <span class=\"small muted\">(no minimum)</span>" in every
     none = signed_in.get(f"/knowledge/{base.pk}/test/", {"query": "zebra migration", "top_k": 3,
                                                           "score_threshold": "0.9"})
-    assert b"Nothing relevant found above the threshold" in none.content
+    assert b"Nothing relevant found above the threshold" in none.content and b"0 of 2 hits pass" in none.content
+    bad = signed_in.get(f"/knowledge/{base.pk}/test/", {"query": "when", "score_threshold": "2"})
+    assert bad.status_code == 200 and b"less than or equal to 1" in bad.content and b"hits pass" not in bad.content
 
     signed_in.post(f"/knowledge/documents/{doc.pk}/toggle/")
     doc.refresh_from_db()

@@ -7,7 +7,14 @@ import socket
 
 import pytest
 from switchboard import egress
-from switchboard.egress.addresses import Disposition, judge_address, matching_rule
+from switchboard.egress.addresses import (
+    Disposition,
+    ipv4_equivalent,
+    judge_address,
+    matching_rule,
+    never_rule_for,
+    ranges_inside,
+)
 
 
 class StubResolver:
@@ -219,13 +226,38 @@ def test_blocked_message_names_address_and_what_to_do():
         egress.check_url("http://intranet.example/", policy(resolver=resolver))
     assert info.value.message == (
         "The host intranet.example resolves to 10.0.0.5, a private address; "
-        "ask a workspace admin to allowlist it if this is intentional."
+        "if this is intentional, a workspace admin can allow it under Network allowlist."
     )
+    assert info.value.allowlistable and not info.value.listed
     with pytest.raises(egress.BlockedAddress) as info:
         egress.check_url("http://169.254.169.254/latest/meta-data/", policy())
     assert "169.254.169.254" in info.value.message
     assert "metadata" in info.value.message
     assert "never" in info.value.message
+    assert "credentials" in info.value.message and "allowlisted" not in info.value.message
+    assert not info.value.allowlistable
+
+
+@pytest.mark.parametrize("entries", [["169.254.0.0/16"], ["169.254.169.254"], ["::ffff:169.254.169.254"]])
+def test_an_allowlisted_metadata_address_is_refused_with_the_reason_not_the_advice(entries):
+    allowlisted = egress.EgressPolicy.from_allowlist(entries, resolver=StubResolver())
+    url = "http://[::ffff:169.254.169.254]/" if entries[0].startswith("::") else "http://169.254.169.254/"
+    with pytest.raises(egress.BlockedAddress) as info:
+        egress.check_url(url, allowlisted)
+    message = info.value.message
+    assert info.value.listed and not info.value.allowlistable
+    assert "it is allowlisted, but the platform never connects to such addresses" in message
+    assert "hand out the credentials" in message
+    assert "can allow it" not in message
+
+
+def test_an_allowlisted_host_name_resolving_to_a_metadata_address_says_why():
+    resolver = StubResolver({"metadata.google.internal": ["169.254.169.254"]})
+    allowlisted = egress.EgressPolicy.from_allowlist(["metadata.google.internal"], resolver=resolver)
+    with pytest.raises(egress.BlockedAddress) as info:
+        egress.check_url("http://metadata.google.internal/", allowlisted)
+    assert info.value.message.startswith("The host metadata.google.internal resolves to 169.254.169.254")
+    assert "it is allowlisted, but" in info.value.message
 
 
 # --- public addresses pass ---------------------------------------------------------
@@ -535,3 +567,60 @@ def test_system_resolver_is_used_by_default_and_checked():
         egress.check_url("http://localhost:8000/")
     assert info.value.address in ("127.0.0.1", "::1")
     assert "loopback" in info.value.reason
+
+
+# --- whole networks, as allowlist entries name them ---------------------------------
+
+@pytest.mark.parametrize("network,words", [
+    ("169.254.169.254/32", "metadata"),
+    ("100.100.100.200/32", "metadata"),
+    ("fd00:ec2::254/128", "metadata"),
+    ("::ffff:169.254.169.254/128", "metadata"),  # judged as the IPv4 address it maps to
+    ("64:ff9b::a9fe:a9fe/128", "metadata"),  # NAT64 wrapping 169.254.169.254
+    ("2002:a9fe:a9fe::/48", "metadata"),  # 6to4 wrapping 169.254.169.254
+    ("224.0.0.0/8", "multicast"),
+    ("0.0.0.0/32", "unspecified"),
+])
+def test_networks_that_are_never_reachable_name_their_rule(network, words):
+    rule = never_rule_for(ipaddress.ip_network(network))
+    assert rule is not None and words in rule.description
+
+
+@pytest.mark.parametrize("network", [
+    "169.254.0.0/16",  # link-local: allowlistable, although it contains metadata addresses
+    "169.254.169.0/24", "10.0.0.0/8", "127.0.0.1/32", "0.0.0.0/8", "8.8.8.8/32", "fd00::/8",
+    "0.0.0.0/0",
+])
+def test_networks_with_reachable_addresses_have_no_never_rule(network):
+    assert never_rule_for(ipaddress.ip_network(network)) is None
+
+
+@pytest.mark.parametrize("network,expected", [
+    ("::ffff:10.0.0.0/104", "10.0.0.0/8"),
+    ("::ffff:0:0/96", "0.0.0.0/0"),
+    ("64:ff9b::/96", "0.0.0.0/0"),
+    ("2002:c0a8::/32", "192.168.0.0/16"),
+    ("2002:c0a8:101::/64", "192.168.1.1/32"),
+    ("2001:db8::/32", None),
+    ("10.0.0.0/8", None),
+])
+def test_ipv4_equivalent_of_networks_carrying_ipv4(network, expected):
+    result = ipv4_equivalent(ipaddress.ip_network(network))
+    assert (str(result) if result else None) == expected
+
+
+@pytest.mark.parametrize("network,inside", [
+    ("0.0.0.0/0", "10.0.0.0/8"),
+    ("10.0.0.0/7", "10.0.0.0/8"),
+    ("::/0", "::1/128"),
+    ("::ffff:0:0/96", "127.0.0.0/8"),
+    ("64:ff9b::/96", "192.168.0.0/16"),
+])
+def test_ranges_inside_lists_the_whole_ranges_a_network_exceeds(network, inside):
+    assert inside in {str(rule.network) for rule in ranges_inside(ipaddress.ip_network(network))}
+
+
+@pytest.mark.parametrize("network", ["10.0.0.0/8", "10.20.0.0/16", "127.0.0.1/32", "169.254.0.0/16",
+                                     "172.16.0.0/12", "fc00::/7", "100.64.0.0/10", "8.8.8.0/24"])
+def test_ranges_inside_is_empty_for_one_range_or_less(network):
+    assert ranges_inside(ipaddress.ip_network(network)) == ()

@@ -78,8 +78,9 @@ class Platform:
         self.process.send_signal(signal.SIGINT)
         return self.process.wait(60)
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
+    def log(self, *, tail: int | None = 4000) -> str:
+        text = self.log_path.read_text(errors="replace")
+        return text if tail is None else text[-tail:]
 
 
 @pytest.fixture
@@ -103,10 +104,12 @@ def test_run_starts_everything_healthy_persists_and_stops_cleanly(data_dir):
     checks = health["checks"]
     assert checks["database"]["embedded"] is True and checks["database"]["pgvector"]
     assert checks["redis"]["embedded"] is True
-    assert checks["workers"]["workers"], "the run command starts a worker"
+    queues = sorted(tuple(worker["queues"]) for worker in checks["workers"]["workers"])
+    # The chat worker (green threads) and the ingest worker (processes), each on its own queues.
+    assert queues == [("chat", "default", "tools"), ("ingest",)], checks["workers"]
     status, workspace = get_json(f"{platform.base}/api/v1/workspace", SECRET)
     assert status == 200 and workspace["role"] == "admin"
-    assert "Switchboard is starting on" in platform.log()
+    assert "Switchboard is starting on" in platform.log(tail=None)
 
     assert platform.stop() == 0, platform.log()
     assert processes_using(data_dir) == [], "embedded PostgreSQL/Redis or a child outlived Ctrl-C"

@@ -20,10 +20,14 @@ the address policy table.
 
 from .addresses import (
     ADDRESS_RULES,
+    AddressRule,
     AddressVerdict,
+    ipv4_equivalent,
     judge_address,
+    never_rule_for,
     parse_ipv4_literal,
     policy_table,
+    ranges_inside,
 )
 from .client import EgressResponse, RedirectHop, close_pools, default_ssl_context, request
 from .errors import (
@@ -47,6 +51,7 @@ from .urls import ParsedURL, ResolvedTarget, check_url, parse_url
 __all__ = [
     "ADDRESS_RULES",
     "DEFAULT_POLICY",
+    "AddressRule",
     "AddressVerdict",
     "BlockedAddress",
     "ConnectTimeout",
@@ -69,9 +74,12 @@ __all__ = [
     "check_url",
     "close_pools",
     "default_ssl_context",
+    "ipv4_equivalent",
     "judge_address",
+    "never_rule_for",
     "parse_ipv4_literal",
     "parse_url",
     "policy_table",
+    "ranges_inside",
     "request",
 ]

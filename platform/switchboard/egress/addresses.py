@@ -60,10 +60,23 @@ class AddressRule:
     #: Noun phrase used in messages: "10.0.0.5 is <description>".
     description: str
     disposition: Disposition
+    #: For ``NEVER`` rules: why no allowlist entry lifts the refusal, for messages.
+    why: str = ""
 
 
-def _rule(cidr: str, description: str, disposition: Disposition = Disposition.BLOCK) -> AddressRule:
-    return AddressRule(ipaddress.ip_network(cidr), description, disposition)
+#: Why ``NEVER`` addresses stay refused, in words a workspace admin can act on.
+_WHY_METADATA = (
+    "cloud metadata and platform services hand out the credentials of the machine the platform "
+    "runs on"
+)
+_WHY_NOT_A_SERVER = "it does not name one server an HTTP request could go to"
+
+
+def _rule(cidr: str, description: str, disposition: Disposition = Disposition.BLOCK,
+          why: str = "") -> AddressRule:
+    if disposition is Disposition.NEVER and not why:
+        why = _WHY_NOT_A_SERVER
+    return AddressRule(ipaddress.ip_network(cidr), description, disposition, why)
 
 
 _B, _N, _E = Disposition.BLOCK, Disposition.NEVER, Disposition.EMBEDDED
@@ -76,12 +89,14 @@ ADDRESS_RULES: tuple[AddressRule, ...] = (
     _rule("0.0.0.0/8", "a 'this network' address (0.0.0.0/8)"),
     _rule("10.0.0.0/8", "a private address"),
     _rule("100.64.0.0/10", "a carrier-grade NAT (shared address space) address"),
-    _rule("100.100.100.200/32", "a cloud metadata service address (Alibaba Cloud)", _N),
+    _rule("100.100.100.200/32", "a cloud metadata service address (Alibaba Cloud)", _N,
+          _WHY_METADATA),
     _rule("127.0.0.0/8", "a loopback address"),
     _rule("169.254.0.0/16", "a link-local address"),
-    _rule("169.254.169.254/32", "the cloud metadata service address", _N),
-    _rule("169.254.170.2/32", "a container metadata service address (AWS ECS)", _N),
-    _rule("168.63.129.16/32", "a cloud platform service address (Azure WireServer)", _N),
+    _rule("169.254.169.254/32", "the cloud metadata service address", _N, _WHY_METADATA),
+    _rule("169.254.170.2/32", "a container metadata service address (AWS ECS)", _N, _WHY_METADATA),
+    _rule("168.63.129.16/32", "a cloud platform service address (Azure WireServer)", _N,
+          _WHY_METADATA),
     _rule("172.16.0.0/12", "a private address"),
     _rule("192.0.0.0/24", "an IETF protocol assignment address (192.0.0.0/24)"),
     _rule("192.0.2.0/24", "a documentation address (TEST-NET-1)"),
@@ -112,7 +127,7 @@ ADDRESS_RULES: tuple[AddressRule, ...] = (
     _rule("3fff::/20", "a documentation address"),
     _rule("5f00::/16", "a segment routing (SRv6) address"),
     _rule("fc00::/7", "a unique local (private) address"),
-    _rule("fd00:ec2::254/128", "the cloud metadata service address (AWS IPv6)", _N),
+    _rule("fd00:ec2::254/128", "the cloud metadata service address (AWS IPv6)", _N, _WHY_METADATA),
     _rule("fe80::/10", "a link-local address"),
     _rule("fec0::/10", "a site-local address (deprecated)"),
     _rule("ff00::/8", "a multicast address", _N),
@@ -123,7 +138,8 @@ _OUTSIDE_UNICAST_V6 = AddressRule(
     ipaddress.ip_network("::/0"), "a reserved IPv6 address (outside 2000::/3)", _B
 )
 _NOT_GLOBAL = AddressRule(ipaddress.ip_network("0.0.0.0/0"), "not a globally routable address", _B)
-_SCOPED_V6 = AddressRule(ipaddress.ip_network("::/0"), "a zone-scoped IPv6 address", _N)
+_SCOPED_V6 = AddressRule(ipaddress.ip_network("::/0"), "a zone-scoped IPv6 address", _N,
+                         "a zone-scoped address means a different host on every network interface")
 
 
 def _compile(version: int) -> tuple[tuple[int, int, AddressRule], ...]:
@@ -171,6 +187,10 @@ class AddressVerdict:
     allowlistable: bool = True
     #: True when the address is allowed only because of the allowlist.
     allowlisted: bool = False
+    #: True when an allowlist entry covers the address, whether or not it could lift the refusal.
+    listed: bool = False
+    #: Why the refusal cannot be lifted (``NEVER`` addresses), for messages.
+    why: str = ""
 
 
 def _in_networks(address: IPAddress, networks: Iterable[IPNetwork]) -> bool:
@@ -193,17 +213,20 @@ def judge_address(
     never ``NEVER`` rules).
     """
     allow_networks = tuple(allow_networks)
+    listed = host_allowlisted or _in_networks(address, allow_networks)
     if isinstance(address, ipaddress.IPv6Address):
         if address.scope_id:
-            return AddressVerdict(address, False, _SCOPED_V6.description, allowlistable=False)
+            return AddressVerdict(address, False, _SCOPED_V6.description, allowlistable=False,
+                                  listed=listed, why=_SCOPED_V6.why)
         mapped = address.ipv4_mapped
         if mapped is not None:
             inner = judge_address(mapped, allow_networks, host_allowlisted)
             if not inner.allowed and inner.allowlistable and _in_networks(address, allow_networks):
-                return AddressVerdict(address, True, inner.reason, True, True)
+                return AddressVerdict(address, True, inner.reason, True, True, True)
             reason = inner.reason and f"an IPv4-mapped IPv6 address for {mapped}, {inner.reason}"
             return AddressVerdict(
-                address, inner.allowed, reason, inner.allowlistable, inner.allowlisted
+                address, inner.allowed, reason, inner.allowlistable, inner.allowlisted,
+                listed or inner.listed, inner.why,
             )
 
     rule = matching_rule(address)
@@ -218,13 +241,83 @@ def judge_address(
             return AddressVerdict(address, True)
         reason = f"{rule.description} wrapping {inner_address}, {inner_rule.description}"
         allowlistable = inner_rule.disposition is Disposition.BLOCK
+        why = inner_rule.why
     else:
         reason = rule.description
         allowlistable = rule.disposition is Disposition.BLOCK
+        why = rule.why
 
-    if allowlistable and (host_allowlisted or _in_networks(address, allow_networks)):
-        return AddressVerdict(address, True, reason, True, True)
-    return AddressVerdict(address, False, reason, allowlistable)
+    if allowlistable and listed:
+        return AddressVerdict(address, True, reason, True, True, True)
+    return AddressVerdict(address, False, reason, allowlistable, listed=listed, why=why)
+
+
+# --- whole networks (allowlist entries) --------------------------------------------
+
+_IPV4_MAPPED = ipaddress.ip_network("::ffff:0:0/96")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
+
+
+def ipv4_equivalent(network: IPNetwork) -> ipaddress.IPv4Network | None:
+    """The IPv4 network an IPv6 network stands for when its addresses carry IPv4 addresses.
+
+    :func:`judge_address` decides IPv4-mapped, NAT64 and 6to4 addresses by the IPv4 address
+    inside, and an allowlisted IPv6 network lifts those refusals: ``::ffff:0:0/96`` on an
+    allowlist opens as much as ``0.0.0.0/0``. ``None`` for networks that carry no IPv4 address.
+    """
+    if not isinstance(network, ipaddress.IPv6Network):
+        return None
+    value = int(network.network_address)
+    for carrier in (_IPV4_MAPPED, _NAT64):
+        if network.subnet_of(carrier):
+            return ipaddress.IPv4Network((value & 0xFFFFFFFF, network.prefixlen - 96))
+    if network.subnet_of(_SIX_TO_FOUR) and network.prefixlen >= 16:
+        # 2002:AABB:CCDD::/48 carries AA.BB.CC.DD; bits after the 48th are the site's own subnets.
+        return ipaddress.IPv4Network(((value >> 80) & 0xFFFFFFFF, min(network.prefixlen - 16, 32)))
+    return None
+
+
+def _judged_network(network: IPNetwork) -> IPNetwork:
+    return ipv4_equivalent(network) or network
+
+
+def never_rule_for(network: IPNetwork) -> AddressRule | None:
+    """The ``NEVER`` rule refusing every address of ``network``, if there is one.
+
+    An allowlist entry for such a network can never have an effect (``169.254.169.254``,
+    ``224.0.0.0/8``). ``None`` when some address of the network could be allowlisted.
+    """
+    judged = _judged_network(network)
+    for _low, _high, rule in _COMPILED[judged.version]:
+        if not judged.subnet_of(rule.network):
+            continue
+        # The most specific rule wins: a more specific rule inside would decide part of it.
+        inner = [
+            r for r in ADDRESS_RULES
+            if r.network.version == judged.version
+            and r.network.prefixlen > rule.network.prefixlen and r.network.overlaps(judged)
+        ]
+        never = Disposition.NEVER
+        if rule.disposition is never and all(r.disposition is never for r in inner):
+            return rule
+        return None
+    return None
+
+
+def ranges_inside(network: IPNetwork) -> tuple[AddressRule, ...]:
+    """The special-purpose ranges ``network`` covers whole and reaches beyond.
+
+    ``10.0.0.0/7`` covers all of 10.0.0.0/8 plus public space; ``10.0.0.0/8`` itself covers no
+    range *and more*. Ranges that stay refused whatever is allowlisted (``NEVER``) are left out:
+    covering them opens nothing.
+    """
+    judged = _judged_network(network)
+    return tuple(
+        rule for rule in ADDRESS_RULES
+        if rule.disposition is not Disposition.NEVER and rule.network.version == judged.version
+        and rule.network != judged and rule.network.subnet_of(judged)
+    )
 
 
 # --- IPv4 literal spellings ------------------------------------------------
@@ -303,8 +396,11 @@ __all__ = [
     "IPNetwork",
     "NotAnAddress",
     "embedded_ipv4",
+    "ipv4_equivalent",
     "judge_address",
     "matching_rule",
+    "never_rule_for",
     "parse_ipv4_literal",
     "policy_table",
+    "ranges_inside",
 ]

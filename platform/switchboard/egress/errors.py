@@ -53,11 +53,17 @@ class BlockedAddress(EgressError):
         url: str | None = None,
         address: str | None = None,
         reason: str | None = None,
+        allowlistable: bool = True,
+        listed: bool = False,
         **details: Any,
     ) -> None:
         super().__init__(message, url=url, **details)
         self.address = address
         self.reason = reason
+        #: Whether an allowlist entry could lift the refusal.
+        self.allowlistable = allowlistable
+        #: Whether an allowlist entry already covers the address (and could not lift it).
+        self.listed = listed
 
 
 class DNSFailure(EgressError):

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import idna
 
-from .addresses import IPAddress, NotAnAddress, judge_address, parse_ipv4_literal
+from .addresses import AddressVerdict, IPAddress, NotAnAddress, judge_address, parse_ipv4_literal
 from .errors import BlockedAddress, DNSFailure, InvalidURL
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ _FORBIDDEN_CHARS = re.compile(r"[\x00-\x20\x7f\\]")
 _HOST_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\Z")
 _PORT = re.compile(r"[0-9]{1,5}\Z")
 
-_ALLOWLIST_ADVICE = "ask a workspace admin to allowlist it if this is intentional"
+_ALLOWLIST_ADVICE = "if this is intentional, a workspace admin can allow it under Network allowlist"
 
 
 @dataclass(frozen=True)
@@ -356,6 +356,7 @@ def _lookup(
                 url=url,
                 address=str(item),
                 reason="not an IP address",
+                allowlistable=False,
             ) from None
         if address not in addresses:
             addresses.append(address)
@@ -364,21 +365,35 @@ def _lookup(
     return tuple(addresses)
 
 
-def _refusal(
-    parsed: ParsedURL, address: IPAddress, reason: str, allowlistable: bool, url: str
-) -> BlockedAddress:
+def _refusal(parsed: ParsedURL, verdict: AddressVerdict, url: str) -> BlockedAddress:
     info = parsed.hostinfo
+    address = verdict.address
+    reason = verdict.reason or "not allowed"
     if info.ip is None:
         subject = f"The host {info.host} resolves to {address}, {reason}"
     elif info.ip.version == 4 and info.written != str(address):
         subject = f"The host {_safe(info.written)} is another way of writing {address}, {reason}"
     else:
         subject = f"The address {info.written.strip('[]')} is {reason}"
-    if allowlistable:
+    if verdict.allowlistable:
         advice = _ALLOWLIST_ADVICE
+    elif verdict.listed:
+        # Telling the admin to allowlist what already is would send them in circles.
+        advice = (
+            "it is allowlisted, but the platform never connects to such addresses, because "
+            f"{verdict.why or 'they are refused whatever is allowlisted'}"
+        )
     else:
-        advice = "the platform never connects to such addresses"
-    return BlockedAddress(f"{subject}; {advice}.", url=url, address=str(address), reason=reason)
+        because = f", because {verdict.why}" if verdict.why else ""
+        advice = f"the platform never connects to such addresses{because}"
+    return BlockedAddress(
+        f"{subject}; {advice}.",
+        url=url,
+        address=str(address),
+        reason=reason,
+        allowlistable=verdict.allowlistable,
+        listed=verdict.listed,
+    )
 
 
 def check_parsed(
@@ -399,9 +414,7 @@ def check_parsed(
     for address in addresses:
         verdict = judge_address(address, networks, host_allowed)
         if not verdict.allowed:
-            raise _refusal(
-                parsed, address, verdict.reason or "not allowed", verdict.allowlistable, url
-            )
+            raise _refusal(parsed, verdict, url)
         allowlisted = allowlisted or verdict.allowlisted
     return ResolvedTarget(parsed, addresses, allowlisted)
 

@@ -1,0 +1,49 @@
+"""Writes: adding and removing allowlist entries."""
+
+from __future__ import annotations
+
+from accounts.models import Workspace
+from django.db import IntegrityError, transaction
+from switchboard.api.errors import ApiError
+
+from network import entries
+from network.models import AllowlistEntry
+
+
+def allowlist_value_clean(value: str, *, confirm_broad: bool = False) -> str:
+    """The value to store; refuses invalid entries, useless ones, and broad ones not confirmed."""
+    try:
+        value = entries.normalize(value)
+    except entries.InvalidEntry as exc:
+        code = "required" if not (value or "").strip() else "invalid_allowlist_entry"
+        advice = "" if code == "required" else (" Use a host name (optionally with :port), an IP address or a "
+                                                "CIDR network such as 10.20.0.0/16.")
+        raise ApiError(f"{exc}{advice}", code=code, param="value") from None
+    understood = entries.understand(value)
+    if understood.never_rule is not None:
+        raise ApiError(understood.never_message(), code="never_reachable_entry", param="value")
+    if understood.is_broad and not confirm_broad:
+        raise ApiError(f"{understood.broad_message()} Confirm that this is intended to add it.",
+                       code="confirmation_required", param="confirm_broad")
+    return value
+
+
+@transaction.atomic
+def allowlist_entry_create(*, workspace: Workspace, value: str, note: str = "", confirm_broad: bool = False,
+                           created_by=None) -> AllowlistEntry:
+    value = allowlist_value_clean(value, confirm_broad=confirm_broad)
+    duplicate = ApiError(f"{value} is already on the allowlist.", code="duplicate_entry", status_code=409,
+                         param="value")
+    if AllowlistEntry.objects.filter(workspace=workspace, value=value).exists():
+        raise duplicate
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent twin trips the unique constraint
+            return AllowlistEntry.objects.create(workspace=workspace, value=value,
+                                                 note=(note or "").strip()[:300], created_by=created_by)
+    except IntegrityError:
+        raise duplicate from None
+
+
+@transaction.atomic
+def allowlist_entry_delete(*, entry: AllowlistEntry) -> None:
+    entry.delete()

@@ -1,0 +1,28 @@
+"""The overview page warns about network allowlist entries that weaken the protection of the workspace."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from network import services
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_overview_warns_while_a_broad_entry_exists(signed_in, workspace) -> None:
+    entry = services.allowlist_entry_create(workspace=workspace, value="0.0.0.0/0", confirm_broad=True)
+    page = signed_in.get(reverse("dashboard")).content.decode()
+    assert "0.0.0.0/0 opens 14 whole special-purpose ranges" in page
+    assert reverse("network:allowlist") in page
+    services.allowlist_entry_delete(entry=entry)
+    assert "special-purpose" not in signed_in.get(reverse("dashboard")).content.decode()
+
+
+def test_the_overview_does_not_warn_about_ordinary_entries_or_other_workspaces(signed_in, workspace) -> None:
+    from tests.factories import WorkspaceFactory
+
+    services.allowlist_entry_create(workspace=workspace, value="10.20.0.0/16")
+    services.allowlist_entry_create(workspace=WorkspaceFactory(), value="::/0", confirm_broad=True)
+    page = signed_in.get(reverse("dashboard")).content.decode()
+    assert "special-purpose" not in page and "Review the network allowlist" not in page
