@@ -49,12 +49,16 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[index]
 
 
-def start_platform(data_dir: Path, port: int, web_workers: int, concurrency: int) -> subprocess.Popen:
+def start_platform(data_dir: Path, port: int, web_workers: int, concurrency: int | None = None) -> subprocess.Popen:
+    """Start `manage.py run` on its own embedded services; `concurrency` None keeps the chat
+    worker's default (green threads)."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
     env.update(SWITCHBOARD_DATA_DIR=str(data_dir), SWITCHBOARD_BOOTSTRAP_EMAIL="bench@example.com",
                SWITCHBOARD_BOOTSTRAP_PASSWORD="bench password 123", SWITCHBOARD_BOOTSTRAP_API_KEY=API_KEY,
-               SWITCHBOARD_WEB_WORKERS=str(web_workers), SWITCHBOARD_WORKER_CONCURRENCY=str(concurrency),
+               SWITCHBOARD_WEB_WORKERS=str(web_workers),
                SWITCHBOARD_LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "warning"))
+    if concurrency is not None:
+        env["SWITCHBOARD_WORKER_CONCURRENCY"] = str(concurrency)
     log = (data_dir.parent / "bench-platform.log").open("w")
     process = subprocess.Popen([sys.executable, "manage.py", "run", "--port", str(port)], cwd=ROOT, env=env,
                                stdout=log, stderr=subprocess.STDOUT)
@@ -202,8 +206,9 @@ def main() -> None:
     parser.add_argument("--turns-per-client", type=int, default=6)
     parser.add_argument("--think", type=float, nargs=2, default=(2.0, 6.0), metavar=("MIN", "MAX"),
                         help="seconds a person spends between turns in the concurrent scenario")
-    parser.add_argument("--web-workers", type=int, default=2)
-    parser.add_argument("--worker-concurrency", type=int, default=4)
+    parser.add_argument("--web-workers", type=int, default=1)
+    parser.add_argument("--worker-concurrency", type=int, default=None,
+                        help="chat worker concurrency (default: the platform's own)")
     args = parser.parse_args()
 
     data_dir = DATA_DIR
@@ -213,7 +218,7 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     print(f"# machine: {stdlib_platform.processor() or stdlib_platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {stdlib_platform.python_version()}; web workers {args.web_workers}, "
-          f"Celery concurrency {args.worker_concurrency}")
+          f"chat worker concurrency {args.worker_concurrency or 'default'}")
     with FakeLLM() as fake:
         process = start_platform(data_dir, port, args.web_workers, args.worker_concurrency)
         try:

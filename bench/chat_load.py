@@ -43,6 +43,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
 from bench.chat_latency import API_KEY, free_port, percentile, setup_bot  # noqa: E402
 
 DATA_DIR = ROOT / ".data" / "bench" / "load"
+TURN_DEADLINE_SECONDS = 120
 
 
 @dataclass
@@ -61,12 +62,13 @@ class Results:
     turns: list[Turn] = field(default_factory=list)
 
 
-def start_platform(port: int) -> subprocess.Popen:
+def start_platform(port: int, settings: list[str]) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE") and not k.startswith("SWITCHBOARD_")}
     env.update(SWITCHBOARD_DATA_DIR=str(DATA_DIR), SWITCHBOARD_BOOTSTRAP_EMAIL="bench@example.com",
                SWITCHBOARD_BOOTSTRAP_PASSWORD="bench password 123", SWITCHBOARD_BOOTSTRAP_API_KEY=API_KEY,
                SWITCHBOARD_LOG_LEVEL="warning")
+    env.update(setting.split("=", 1) for setting in settings)
     log = (DATA_DIR.parent / "load-platform.log").open("w")
     # start_new_session: the platform gets Ctrl-C from us, once, not from the terminal as well.
     process = subprocess.Popen([sys.executable, "manage.py", "run", "--port", str(port)], cwd=ROOT, env=env,
@@ -120,17 +122,24 @@ async def visitor(number: int, client: httpx.AsyncClient, model: str, deadline: 
         results.turns.append(turn)
         body = {"model": model, "stream": True, "messages": [*history[-6:], {"role": "user", "content": question}]}
         try:
-            async with client.stream("POST", "/v1/chat/completions", json=body) as response:
-                if response.status_code != 200:
-                    turn.error = f"HTTP {response.status_code}: {(await response.aread())[:200]!r}"
-                else:
-                    await read_completion(response, turn)
+            # Pings keep a stream alive forever; a turn that never ends must still end the run.
+            await asyncio.wait_for(send_and_read(client, body, turn), TURN_DEADLINE_SECONDS)
         except (httpx.HTTPError, json.JSONDecodeError) as exc:
             turn.error = f"{type(exc).__name__}: {exc}"
+        except TimeoutError:
+            turn.error = f"no complete answer within {TURN_DEADLINE_SECONDS} s"
         turn.total = time.perf_counter() - turn.started
         if turn.error is None:
             history += [{"role": "user", "content": question}, {"role": "assistant", "content": turn.text}]
         await asyncio.sleep(rng.uniform(*think))
+
+
+async def send_and_read(client: httpx.AsyncClient, body: dict, turn: Turn) -> None:
+    async with client.stream("POST", "/v1/chat/completions", json=body) as response:
+        if response.status_code != 200:
+            turn.error = f"HTTP {response.status_code}: {(await response.aread())[:200]!r}"
+        else:
+            await read_completion(response, turn)
 
 
 async def read_completion(response: httpx.Response, turn: Turn) -> None:
@@ -228,8 +237,9 @@ def cpu_seconds(root: psutil.Process) -> dict[str, float]:
     return totals
 
 
-def check_stored(base: str, turns: list[Turn]) -> tuple[int, list[str]]:
-    """Every answer a visitor saw is stored, completed, with the same text."""
+def check_stored(base: str, turns: list[Turn], latencies: list[dict]) -> tuple[int, list[str]]:
+    """Every answer a visitor saw is stored, completed, with the same text. Collects the
+    server-side latencies of each (queue wait, first token) into `latencies`."""
     problems: list[str] = []
     seen = [t for t in turns if t.error is None]
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=30) as client:
@@ -238,6 +248,7 @@ def check_stored(base: str, turns: list[Turn]) -> tuple[int, list[str]]:
                 problems.append(f"visitor {turn.visitor}: no message id")
                 continue
             stored = client.get(f"/api/v1/messages/{turn.message_id}").json()
+            latencies.append(stored.get("latency") or {})
             if stored.get("state") != "completed" or stored.get("content") != turn.text:
                 problems.append(f"{turn.message_id}: stored {stored.get('state')} with "
                                 f"{len(stored.get('content') or '')} characters, the visitor saw {len(turn.text)}")
@@ -259,6 +270,8 @@ def main() -> None:
     parser.add_argument("--first-token", type=float, default=0.5, help="the model's silence before its first token")
     parser.add_argument("--tokens", type=int, default=50)
     parser.add_argument("--stream-seconds", type=float, default=2.0)
+    parser.add_argument("--set", action="append", default=[], metavar="VARIABLE=VALUE",
+                        help="a platform setting to change from its default, e.g. SWITCHBOARD_WEB_WORKERS=2")
     args = parser.parse_args()
 
     shutil.rmtree(DATA_DIR, ignore_errors=True)
@@ -268,9 +281,10 @@ def main() -> None:
     print(f"# machine: {stdlib_platform.machine()}, {os.cpu_count()} CPUs, "
           f"{psutil.virtual_memory().total / 2**30:.0f} GB, Python {stdlib_platform.python_version()}; "
           f"{args.visitors} visitors for {args.duration:g} s, think {args.think[0]:g}-{args.think[1]:g} s; model "
-          f"silent {args.first_token:g} s then {args.tokens} tokens over {args.stream_seconds:g} s", flush=True)
+          f"silent {args.first_token:g} s then {args.tokens} tokens over {args.stream_seconds:g} s; "
+          f"settings changed: {', '.join(args.set) or 'none'}", flush=True)
     model_process = start_model(model_port, args)
-    process = start_platform(port)
+    process = start_platform(port, args.set)
     try:
         model_url = f"http://127.0.0.1:{model_port}/v1"
 
@@ -285,13 +299,19 @@ def main() -> None:
         root = psutil.Process(process.pid)
         memory = MemoryWatch(process.pid).start()
         cpu_before = cpu_seconds(root)
+        outside = {"visitors (this client)": psutil.Process(), "model": psutil.Process(model_process.pid)}
+        outside_before = {name: sum(proc.cpu_times()[:2]) for name, proc in outside.items()}
         results = Results()
         started = time.monotonic()
         asyncio.run(run_visitors(base, slug, args, results))
         elapsed = time.monotonic() - started
         cpu_after = cpu_seconds(root)
+        cpu_after.update({name: sum(proc.cpu_times()[:2]) for name, proc in outside.items()})
+        cpu_before.update(outside_before)
+        busy = sum(cpu_after.get(name, 0) - cpu_before.get(name, 0) for name in cpu_after) / elapsed
         peak_rss = memory.stop()
-        checked, problems = check_stored(base, results.turns)
+        server_side: list[dict] = []
+        checked, problems = check_stored(base, results.turns, server_side)
         failed = [t for t in results.turns if t.error]
         done = [t for t in results.turns if not t.error]
         ttft = [t.ttft for t in done if t.ttft is not None]
@@ -302,7 +322,12 @@ def main() -> None:
             "ttft_ms": summary(ttft),
             "ttft_over_model_p95_ms": round((percentile(ttft, 95) - model_p95) * 1000) if ttft else None,
             "turn_total_ms": summary([t.total for t in done]),
+            # Where the time to first token goes, as the platform recorded it: accepted → picked
+            # up by the worker, and accepted → first token from the model.
+            "server_queue_ms": summary([s["queue_ms"] / 1000 for s in server_side if s.get("queue_ms") is not None]),
+            "server_ttft_ms": summary([s["ttft_ms"] / 1000 for s in server_side if s.get("ttft_ms") is not None]),
             "peak_rss_mb": peak_rss,
+            "machine_cpu_busy": f"{busy:.2f} of {os.cpu_count()} cores",
             "cpu_ms_per_turn": {name: round((cpu_after.get(name, 0) - cpu_before.get(name, 0)) * 1000 / max(1, len(done)), 1)
                                 for name in sorted(cpu_after)},
         }

@@ -55,6 +55,14 @@ def emit(message_id: str, event: str, data: dict[str, Any], *, conn: redis.Redis
     return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
 
 
+def emit_delta(message_id: str, text: str, *, conn: redis.Redis | None = None) -> None:
+    """A `delta` event: the hot path, one command (the stream's expiry was set by message.start
+    and is renewed by every other event)."""
+    payload = json.dumps({"message_id": message_id, "text": text}, ensure_ascii=False, separators=(",", ":"))
+    (conn or client()).xadd(stream_key(message_id), {"event": DELTA, "data": payload}, maxlen=STREAM_MAX_LENGTH,
+                            approximate=True)
+
+
 def read_all(message_id: str) -> list[tuple[str, str, dict[str, Any]]]:
     """Every event of a turn so far: [(id, event, data)]."""
     entries = client().xrange(stream_key(message_id))

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from bots import events
+from bots.delta_batching import DeltaBatcher
 from bots.models import Message, MessageState, ToolCall, ToolCallState
 from bots.prompting import ContextSource, HistoryMessage, build_messages, fill_template
 from bots.turns import turn_config
@@ -170,19 +171,24 @@ def _stream_once(message: Message, call_kwargs: dict[str, Any], conn) -> _Outcom
     ttft = None
     # The model may think for seconds or minutes: the database connection is not needed meanwhile.
     release_pooled_connections()
+    deltas = DeltaBatcher(lambda text: events.emit_delta(message.pk, text, conn=conn),
+                          linger=settings.STREAM_DELTA_LINGER_MS / 1000)
     next_check = time.monotonic() + CANCEL_CHECK_SECONDS
-    for item in stream_chat(provider_model.provider, model=provider_model.model, **call_kwargs):
-        if isinstance(item, TextDelta):
-            if ttft is None:
-                ttft = _ms_since(message.created_at)
-            text_parts.append(item.text)
-            events.emit(message.pk, events.DELTA, {"text": item.text}, conn=conn)
-        elif isinstance(item, Completion):
-            completion = item
-        if time.monotonic() >= next_check:
-            next_check = time.monotonic() + CANCEL_CHECK_SECONDS
-            if events.cancel_requested(message.pk, conn=conn):
-                return _Outcome("".join(text_parts), None, True, ttft)
+    try:
+        for item in stream_chat(provider_model.provider, model=provider_model.model, **call_kwargs):
+            if isinstance(item, TextDelta):
+                if ttft is None:
+                    ttft = _ms_since(message.created_at)
+                text_parts.append(item.text)
+                deltas.add(item.text)
+            elif isinstance(item, Completion):
+                completion = item
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + CANCEL_CHECK_SECONDS
+                if events.cancel_requested(message.pk, conn=conn):
+                    return _Outcome("".join(text_parts), None, True, ttft)
+    finally:
+        deltas.close()  # whatever was gathered goes out before any later event of the turn
     return _Outcome("".join(text_parts), completion, False, ttft)
 
 

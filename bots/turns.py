@@ -8,6 +8,7 @@ title generation happens here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -113,9 +114,13 @@ def turn_accept(*, workspace: Workspace, bot: Bot, text: Any, inputs: dict[str, 
             conversation = Conversation.objects.create(
                 workspace=workspace, bot=bot, end_user=end_user[:255], channel=channel, inputs=resolved,
                 version_number=version_number, title=text.strip()[:80])
-            for earlier in history or []:
-                Message.objects.create(workspace=workspace, conversation=conversation, role=earlier["role"],
-                                       content=earlier["content"], state=MessageState.COMPLETED)
+            # One INSERT for the whole history; created_at steps by a microsecond so the order holds.
+            base_time = timezone.now()
+            Message.objects.bulk_create([
+                Message(workspace=workspace, conversation=conversation, role=earlier["role"],
+                        content=earlier["content"], state=MessageState.COMPLETED,
+                        created_at=base_time + timedelta(microseconds=position))
+                for position, earlier in enumerate(history or [])])
         elif resolved != conversation.inputs:
             conversation.inputs = resolved
             conversation.save(update_fields=["inputs", "updated_at"])

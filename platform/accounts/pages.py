@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from switchboard.api.errors import ApiError
+from switchboard.errors import DomainError
 
 from accounts.models import Role, role_at_least
 from accounts.tenancy import WorkspaceAccess
@@ -33,8 +34,8 @@ def refused(request: HttpRequest, message: str, to: str, *args) -> HttpResponse:
     return redirect(to, *args)
 
 
-def add_service_error(form, exc: ApiError) -> None:
-    """A service's refusal shown on the form: on the field its `param` names (the last part of a
-    dotted path such as `config.model.provider_model_id`), else above the form."""
+def add_service_error(form, exc: DomainError | ApiError) -> None:
+    """The pages' one mapping of a domain error: shown on the form field its `param` names (the
+    last part of a dotted path such as `config.model.provider_model_id`), else above the form."""
     field = (exc.param or "").split(".")[-1]
     form.add_error(field if field in form.fields else None, exc.message)

@@ -54,7 +54,8 @@ class Platform:
         self.log_path = data_dir.parent / f"{data_dir.name}.log"
         self.process: subprocess.Popen | None = None
 
-    def start(self, *, timeout: float = 120) -> dict:
+    def start(self, *, timeout: float = 120, workers: int = 1) -> dict:
+        """Start `manage.py run`; healthy once `workers` workers have reported in."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "DJANGO_"))}
         env.update(SWITCHBOARD_DATA_DIR=str(self.data_dir), SWITCHBOARD_BOOTSTRAP_EMAIL="owner@example.com",
                    SWITCHBOARD_BOOTSTRAP_PASSWORD="run command password", SWITCHBOARD_BOOTSTRAP_API_KEY=SECRET,
@@ -67,7 +68,7 @@ class Platform:
             assert self.process.poll() is None, self.log()
             try:
                 status, body = get_json(f"{self.base}/healthz")
-                if status == 200:
+                if status == 200 and len(body["checks"]["workers"]["workers"]) >= workers:
                     return body
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
@@ -100,13 +101,14 @@ def port_is_closed(port: int) -> bool:
 
 def test_run_starts_everything_healthy_persists_and_stops_cleanly(data_dir):
     platform = Platform(data_dir)
-    health = platform.start()
+    chat_workers = min(2, os.cpu_count() or 1)  # the default: one green-thread process per core, up to two
+    health = platform.start(workers=chat_workers + 1)
     checks = health["checks"]
     assert checks["database"]["embedded"] is True and checks["database"]["pgvector"]
     assert checks["redis"]["embedded"] is True
     queues = sorted(tuple(worker["queues"]) for worker in checks["workers"]["workers"])
-    # The chat worker (green threads) and the ingest worker (processes), each on its own queues.
-    assert queues == [("chat", "default", "tools"), ("ingest",)], checks["workers"]
+    # The chat workers (green threads) and the ingest worker (processes), each on its own queues.
+    assert queues == [("chat", "default", "tools")] * chat_workers + [("ingest",)], checks["workers"]
     status, workspace = get_json(f"{platform.base}/api/v1/workspace", SECRET)
     assert status == 200 and workspace["role"] == "admin"
     assert "Switchboard is starting on" in platform.log(tail=None)

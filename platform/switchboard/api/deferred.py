@@ -27,6 +27,7 @@ from django.http.response import HttpResponseBase
 from rest_framework.renderers import JSONRenderer
 
 from switchboard.api.errors import ApiError, error_body
+from switchboard.errors import DomainError
 
 
 class DeferredResponse(HttpResponse):
@@ -49,6 +50,8 @@ def deferred_api_view(view_class, **initkwargs):
                 response = await response.complete()
             except ApiError as error:
                 response = api_error_response(error)
+            except DomainError as error:
+                response = api_error_response(ApiError.from_domain(error))
         return response
 
     # DRF enforces CSRF itself for session-authenticated requests (as its own as_view does).
@@ -79,5 +82,5 @@ def json_response(data: Any, *, status: int = 200, headers: dict[str, str] | Non
 
 def api_error_response(error: ApiError) -> HttpResponse:
     body = error_body(message=error.message, code=error.error_code, status_code=error.status_code,
-                      param=error.param, error_type=error.error_type)
+                      param=error.param, error_type=error.error_type, **error.extra)
     return json_response(body, status=error.status_code, headers=error.headers)

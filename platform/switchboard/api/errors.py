@@ -15,6 +15,8 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from switchboard import errors as domain
+
 _TYPE_BY_STATUS = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -30,6 +32,32 @@ _TYPE_BY_STATUS = {
 }
 
 
+# The one place a domain error becomes an HTTP status (the pages map them in accounts.pages).
+_STATUS_BY_DOMAIN_ERROR: dict[type[domain.DomainError], int] = {
+    domain.InvalidInput: 400,
+    domain.Forbidden: 403,
+    domain.NotFound: 404,
+    domain.Conflict: 409,
+    domain.TooLarge: 413,
+    domain.Unprocessable: 422,
+    domain.RateLimited: 429,
+    domain.UpstreamFailed: 502,
+    domain.Unavailable: 503,
+    domain.TimedOut: 504,
+}
+_TYPE_BY_DOMAIN_ERROR: dict[type[domain.DomainError], str] = {
+    domain.UpstreamFailed: "api_error",
+    domain.TimedOut: "timeout_error",
+}
+
+
+def status_for(error: domain.DomainError) -> int:
+    for cls in type(error).__mro__:
+        if cls in _STATUS_BY_DOMAIN_ERROR:
+            return _STATUS_BY_DOMAIN_ERROR[cls]
+    return 400
+
+
 class ApiError(exceptions.APIException):
     """A domain error raised by a service or view with a specific code and message."""
 
@@ -42,6 +70,17 @@ class ApiError(exceptions.APIException):
         self.param = param
         self.error_type = error_type or _TYPE_BY_STATUS.get(status_code, "api_error")
         self.headers = headers or {}
+        self.extra: dict[str, Any] = {}
+
+    @classmethod
+    def from_domain(cls, error: domain.DomainError) -> "ApiError":
+        """The HTTP form of a domain error: its status from its class, its fields unchanged."""
+        status_code = status_for(error)
+        headers = {"Retry-After": str(max(1, round(error.retry_after)))} if error.retry_after is not None else None
+        api_error = cls(error.message, code=error.code, status_code=status_code, param=error.param,
+                        error_type=_TYPE_BY_DOMAIN_ERROR.get(type(error)), headers=headers)
+        api_error.extra = dict(error.details)
+        return api_error
 
 
 def error_body(*, message: str, code: str, status_code: int, param: str | None = None,
@@ -88,6 +127,8 @@ def _validation_message(param: str, message: str) -> str:
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, domain.DomainError):
+        exc = ApiError.from_domain(exc)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -101,7 +142,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     headers: dict[str, str] = {}
     if isinstance(exc, ApiError):
         body = error_body(message=exc.message, code=exc.error_code, status_code=exc.status_code,
-                          param=exc.param, error_type=exc.error_type)
+                          param=exc.param, error_type=exc.error_type, **exc.extra)
         headers.update(exc.headers)
     elif isinstance(exc, exceptions.ValidationError):
         problems = _flatten_validation(exc.detail) or [("", "invalid", "Invalid input.")]

@@ -189,6 +189,9 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_EXPIRES = 3600
+# One result-backend object per process: Celery otherwise makes one per thread, and under the chat
+# worker's green threads that is one per task (a new Redis client each time).
+CELERY_RESULT_BACKEND_THREAD_SAFE = True
 # A task is acknowledged only when it finishes, and a task whose worker process died is put back
 # at once: together they make a killed worker's turn resume instead of vanishing.
 CELERY_TASK_ACKS_LATE = True
@@ -217,6 +220,14 @@ CHAT_WORKER_POOL = config.env_choice("SWITCHBOARD_WORKER_POOL", "gevent", ("geve
 _DEFAULT_CONCURRENCY = {"gevent": 500, "threads": 64, "prefork": os.cpu_count() or 2}
 CHAT_WORKER_CONCURRENCY = config.env_int("SWITCHBOARD_WORKER_CONCURRENCY",
                                            _DEFAULT_CONCURRENCY[CHAT_WORKER_POOL], minimum=1, maximum=5000)
+# One green-thread process runs on one core, and its single consumer picks up tasks one at a time
+# between the wake-ups of hundreds of streaming turns; two share the load (bench/chat_load.py).
+CHAT_WORKER_PROCESSES = config.env_int("SWITCHBOARD_CHAT_WORKER_PROCESSES", min(2, os.cpu_count() or 1),
+                                       minimum=1, maximum=64)
+# Every task of the chat worker acknowledges its message on a broker connection of its own when it
+# ends; kombu's pool for those is not blocking and allows 10 by default, so a burst of turns ending
+# together would fail their acks ("Too many connections") and make the consumer reconnect.
+CELERY_BROKER_TRANSPORT_OPTIONS["max_connections"] = CHAT_WORKER_CONCURRENCY + 20
 INGEST_WORKER_CONCURRENCY = config.env_int("SWITCHBOARD_INGEST_WORKER_CONCURRENCY", max(1, (os.cpu_count() or 2) // 2),
                                            minimum=1, maximum=256)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -331,6 +342,9 @@ MAX_MESSAGE_CHARS = config.env_int("SWITCHBOARD_MAX_MESSAGE_CHARS", 32_000, mini
 # Waiting on a turn (see bots/sse.py): a `: ping` comment this often keeps proxies from closing an
 # idle stream; a stream lives as long as its turn, up to STREAM_MAX_SECONDS; a blocking call waits
 # up to CHAT_BLOCKING_TIMEOUT_SECONDS, then answers 504 while the turn goes on.
+# Text deltas after the first are gathered for up to this long before they are sent on (see
+# bots/delta_batching.py); 0 sends every delta as the model produced it.
+STREAM_DELTA_LINGER_MS = config.env_int("SWITCHBOARD_STREAM_DELTA_LINGER_MS", 100, minimum=0, maximum=2000)
 SSE_PING_SECONDS = config.env_int("SWITCHBOARD_SSE_PING_SECONDS", 15, minimum=1, maximum=300)
 STREAM_MAX_SECONDS = config.env_int("SWITCHBOARD_STREAM_MAX_SECONDS", 3600, minimum=10)
 CHAT_BLOCKING_TIMEOUT_SECONDS = config.env_int("SWITCHBOARD_CHAT_BLOCKING_TIMEOUT", 600, minimum=1)

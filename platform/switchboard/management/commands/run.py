@@ -98,9 +98,11 @@ class Command(BaseCommand):
                             "--port", str(port), "--workers", str(web_workers), "--no-access-log",
                             "--timeout-graceful-shutdown", "5"], role="web")
         if not no_worker:
-            self._spawn("chat worker", self._worker_argv(
-                queues=CHAT_QUEUES, pool=settings.CHAT_WORKER_POOL, concurrency=settings.CHAT_WORKER_CONCURRENCY,
-                name="chat"), role="worker")
+            # One green-thread process uses one core; more processes use more of the machine.
+            for number in range(1, settings.CHAT_WORKER_PROCESSES + 1):
+                self._spawn(f"chat worker {number}", self._worker_argv(
+                    queues=CHAT_QUEUES, pool=settings.CHAT_WORKER_POOL,
+                    concurrency=settings.CHAT_WORKER_CONCURRENCY, name=f"chat{number}"), role="worker")
             self._spawn("ingest worker", self._worker_argv(
                 queues=INGEST_QUEUES, pool="prefork", concurrency=settings.INGEST_WORKER_CONCURRENCY,
                 name="ingest"), role="ingest-worker")
