@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from knowledge.parsing.base import Block, BlockKind
-from knowledge.tokens import count_tokens, token_spans
+from switchboard.text import count_tokens, token_spans
 
 MIN_CHUNK_TOKENS = 32
 MAX_CHUNK_TOKENS = 8192

@@ -19,10 +19,10 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from switchboard.text import CJK_LETTERS
 
 # Letters of the scripts written without spaces (punctuation such as 。！？ is not included:
 # it separates runs).
-CJK_LETTERS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _CJK_RUN = re.compile(f"[{CJK_LETTERS}]+")
 
 MAX_QUERY_TERMS = 32

@@ -377,7 +377,7 @@ def chunk_update(*, chunk: Chunk, text: str | None = None, enabled: bool | None 
         except embedding.EmbeddingError as exc:
             raise ApiError(f"The chunk could not be re-embedded: {exc.message}", code=exc.code,
                            status_code=503 if exc.retryable else 422) from exc
-        from knowledge.tokens import count_tokens
+        from switchboard.text import count_tokens
 
         fields.update(text=text, token_count=count_tokens(text), edited_at=timezone.now())
         with transaction.atomic(), connection.cursor() as cursor:

@@ -23,12 +23,13 @@ import zlib
 from collections import Counter
 
 import numpy as np
+from switchboard.text import CJK_LETTERS
 
 NAME = "local-hash-v1"
 DIMENSIONS = 384
 
 # Han, Hiragana, Katakana, Hangul: scripts written without spaces between words.
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_CJK = CJK_LETTERS
 _TOKEN = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+", re.UNICODE)
 _CJK_RUN = re.compile(rf"^[{_CJK}]+$")
 _SIGN_SEED = 0x5BD1E995

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from knowledge.chunking import Chunk, chunk_blocks, search_text, validate_sizes
 from knowledge.parsing.base import Block, BlockKind, heading, paragraph, table_row
-from knowledge.tokens import count_tokens
+from switchboard.text import count_tokens
 
 
 def _texts(chunks: list[Chunk]) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from knowledge.fusion import Ranked, reciprocal_rank_fusion
 from knowledge.search_text import TermStats, expand_cjk, idf, or_query, tsquery_literal, weigh_terms
-from knowledge.tokens import count_tokens, token_spans, truncate
+from switchboard.text import count_tokens, token_spans, truncate
 
 # -- tokens ----------------------------------------------------------------------------------------
 

@@ -8,12 +8,13 @@ import re
 from charset_normalizer import from_bytes
 
 from knowledge.parsing.base import ParseError
+from switchboard.text import HAN
 
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
-_HAN = re.compile("[\u4e00-\u9fff]")
+_HAN = re.compile(f"[{HAN}]")
 _NON_ASCII = re.compile("[^\x00-\x7f]")
 
 

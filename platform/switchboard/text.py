@@ -1,4 +1,9 @@
-"""Token counts without a tokenizer download: a documented estimator of BPE token counts.
+"""Text facts shared by every app: the CJK script ranges, and token counts without a tokenizer.
+
+One home for both, so the chunker, the memory window, the full-text search and the built-in
+embedder agree on what a CJK character is and what a token costs.
+
+Token counts are a documented estimator of BPE token counts.
 
 Chunk sizes are set in tokens because that is what embedding and chat models limit. The exact
 count depends on the model's tokenizer, and the tokenizers themselves (tiktoken's encodings,
@@ -22,9 +27,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-# Han (with extensions A and compatibility ideographs), Hiragana, Katakana, Hangul, CJK symbols
-# and full-width forms: scripts written without spaces, where each character is about a token.
-CJK_CHARS = "\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
+# Hiragana, Katakana, Han (with extension A and the compatibility ideographs) and Hangul
+# syllables: the letters of scripts written without spaces between words.
+HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+CJK_LETTERS = "\u3040-\u30ff" + HAN + "\uac00-\ud7af"
+# The same, with CJK symbols and punctuation and the full-width forms: each about a token.
+CJK_CHARS = "\u3000-\u303f" + CJK_LETTERS + "\uff00-\uffef"
 _TOKEN = re.compile(rf"([{CJK_CHARS}])|([0-9]+)|([^\W\d_{CJK_CHARS}]+)|(\S)", re.UNICODE)
 
 LETTERS_PER_TOKEN = 6
