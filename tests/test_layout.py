@@ -37,3 +37,33 @@ def test_manage_py_runs_without_pythonpath():
                             env={"PATH": "/usr/bin:/bin", "SWITCHBOARD_DATA_DIR": str(ROOT / ".data" / "test")})
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def _quick_start_commands() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Quick start", 1)[1].split("```", 2)[1]
+    return [line.strip() for line in block.strip().splitlines()]
+
+
+def test_ci_runs_the_readme_test_command_and_it_checks_the_rules():
+    start, test = _quick_start_commands()
+    assert start.endswith("manage.py run")
+    assert test == ".ci/test"
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "exec .ci/test" in ci
+    script = (ROOT / ".ci" / "test").read_text()
+    for rule in ("ruff check", "ruff format --check", "lint-imports", "mypy", "pytest"):
+        assert f".venv/bin/{rule}" in script or f"-m {rule}" in script, rule
+
+
+def test_no_binary_files_are_committed_outside_test_fixtures():
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    binary = []
+    for name in files:
+        if name.startswith(("tests/fixtures/", "tests/schemas/")):
+            continue
+        path = ROOT / name
+        if path.is_file() and b"\0" in path.read_bytes()[:8192]:
+            binary.append(name)
+    assert binary == []
+    assert not [name for name in files if name.endswith((".whl", ".tar.gz", ".zip", ".pyc"))]

@@ -29,7 +29,7 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _BaseLoader = yaml.SafeLoader
 
 
-class _SpecLoader(_BaseLoader):  # type: ignore[misc]
+class _SpecLoader(_BaseLoader):
     """Safe loader whose output is always JSON-compatible.
 
     YAML turns unquoted ``200:`` into an int key and ``2020-01-01`` into a date; OpenAPI means

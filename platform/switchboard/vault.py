@@ -81,6 +81,10 @@ class SecretValue:
 class EncryptedTextField(models.TextField):
     """A text column holding Fernet ciphertext; Python sees a SecretValue (or None)."""
 
+    # What type checkers (django-stubs) take this field to accept and give back.
+    _pyi_private_set_type: SecretValue | str | None
+    _pyi_private_get_type: SecretValue | None
+
     def from_db_value(self, value, expression, connection):
         if value is None or value == "":
             return None
