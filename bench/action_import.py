@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.services import start_services, stop_services, use_data_dir
+from bench.services import start_services, stop_services, use_data_dir  # noqa: E402 (needs ROOT on sys.path)
 
 DATA_DIR = use_data_dir("actions")
 
@@ -38,8 +38,10 @@ def timed(label: str, runs: int, work) -> list[float]:
         started = time.perf_counter()
         work()
         times.append(time.perf_counter() - started)
-    print(f"  {label:<50} median {statistics.median(times):6.2f} s   min {min(times):6.2f} s   "
-          f"max {max(times):6.2f} s   ({runs} runs)")
+    print(
+        f"  {label:<50} median {statistics.median(times):6.2f} s   min {min(times):6.2f} s   "
+        f"max {max(times):6.2f} s   ({runs} runs)"
+    )
     return times
 
 
@@ -59,8 +61,10 @@ def main() -> None:
         workspace = Workspace.objects.create(name=f"bench-{time.time_ns()}")
         synthetic = synthetic_spec_text(operations=1000, target_bytes=5 * 1024 * 1024)
         stripe = (ROOT / "tests" / "fixtures" / "openapi" / "stripe-spec3.json").read_text()
-        print(f"synthetic spec: {len(synthetic.encode()) / 1048576:.2f} MB, 1000 operations; "
-              f"stripe spec: {len(stripe.encode()) / 1048576:.2f} MB")
+        print(
+            f"synthetic spec: {len(synthetic.encode()) / 1048576:.2f} MB, 1000 operations; "
+            f"stripe spec: {len(stripe.encode()) / 1048576:.2f} MB"
+        )
 
         imported: list[Action] = []
 
@@ -68,11 +72,11 @@ def main() -> None:
             def work():
                 outcome = action_import(workspace=workspace, source=SpecSource(kind=SourceKind.TEXT, text=text))
                 imported.append(outcome.action)
+
             return work
 
         print("results:")
-        parse_times = timed("parse only (synthetic, no database)", args.runs,
-                            lambda: parse_spec_text(synthetic))
+        parse_times = timed("parse only (synthetic, no database)", args.runs, lambda: parse_spec_text(synthetic))
         import_times = timed("import service end to end (synthetic)", args.runs, run_import(synthetic))
         count = Operation.objects.filter(action=imported[-1]).count()
         assert count == 1000, count
@@ -80,15 +84,25 @@ def main() -> None:
         target = imported[0]
         changed = synthetic.replace('"Does something useful. ', '"Does something else. ')
         versions = iter([changed, synthetic] * args.runs)
-        timed("re-import, nothing changed (1000 matched)", args.runs,
-              lambda: action_reimport(action=Action.objects.get(pk=target.pk),
-                                      source=SpecSource(kind=SourceKind.TEXT, text=synthetic)))
-        timed("re-import, every operation changed (1000 updated)", args.runs,
-              lambda: action_reimport(action=Action.objects.get(pk=target.pk),
-                                      source=SpecSource(kind=SourceKind.TEXT, text=next(versions))))
+        timed(
+            "re-import, nothing changed (1000 matched)",
+            args.runs,
+            lambda: action_reimport(
+                action=Action.objects.get(pk=target.pk), source=SpecSource(kind=SourceKind.TEXT, text=synthetic)
+            ),
+        )
+        timed(
+            "re-import, every operation changed (1000 updated)",
+            args.runs,
+            lambda: action_reimport(
+                action=Action.objects.get(pk=target.pk), source=SpecSource(kind=SourceKind.TEXT, text=next(versions))
+            ),
+        )
         median = statistics.median(import_times)
-        print(f"\nbudget: 5 MB / 1,000 operations imported in ≤ 3 s -> median {median:.2f} s "
-              f"({'OK' if median <= 3 else 'OVER'}); of which parsing {statistics.median(parse_times):.2f} s")
+        print(
+            f"\nbudget: 5 MB / 1,000 operations imported in ≤ 3 s -> median {median:.2f} s "
+            f"({'OK' if median <= 3 else 'OVER'}); of which parsing {statistics.median(parse_times):.2f} s"
+        )
         Action.objects.filter(workspace=workspace).delete()
         workspace.delete()
     finally:

@@ -63,16 +63,29 @@ class Results:
 
 
 def start_platform(port: int, settings: list[str]) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE") and not k.startswith("SWITCHBOARD_")}
-    env.update(SWITCHBOARD_DATA_DIR=str(DATA_DIR), SWITCHBOARD_BOOTSTRAP_EMAIL="bench@example.com",
-               SWITCHBOARD_BOOTSTRAP_PASSWORD="bench password 123", SWITCHBOARD_BOOTSTRAP_API_KEY=API_KEY,
-               SWITCHBOARD_LOG_LEVEL="warning")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE") and not k.startswith("SWITCHBOARD_")
+    }
+    env.update(
+        SWITCHBOARD_DATA_DIR=str(DATA_DIR),
+        SWITCHBOARD_BOOTSTRAP_EMAIL="bench@example.com",
+        SWITCHBOARD_BOOTSTRAP_PASSWORD="bench password 123",
+        SWITCHBOARD_BOOTSTRAP_API_KEY=API_KEY,
+        SWITCHBOARD_LOG_LEVEL="warning",
+    )
     env.update(setting.split("=", 1) for setting in settings)
     log = (DATA_DIR.parent / "load-platform.log").open("w")
     # start_new_session: the platform gets Ctrl-C from us, once, not from the terminal as well.
-    process = subprocess.Popen([sys.executable, "manage.py", "run", "--port", str(port)], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "run", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
@@ -87,10 +100,23 @@ def start_platform(port: int, settings: list[str]) -> subprocess.Popen:
 
 
 def start_model(port: int, args) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, str(ROOT / "bench" / "fake_model.py"), "--port", str(port),
-                                "--first-token", str(args.first_token), "--tokens", str(args.tokens),
-                                "--seconds", str(args.stream_seconds)],
-                               stdout=subprocess.PIPE, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "fake_model.py"),
+            "--port",
+            str(port),
+            "--first-token",
+            str(args.first_token),
+            "--tokens",
+            str(args.tokens),
+            "--seconds",
+            str(args.stream_seconds),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     process.stdout.readline()  # "fake model on …": it listens
     return process
 
@@ -98,10 +124,14 @@ def start_model(port: int, args) -> subprocess.Popen:
 async def model_ttft(model_url: str, n: int) -> list[float]:
     """The model's own time to first token and total, called directly, `n` at a time."""
     async with httpx.AsyncClient(timeout=60) as client:
+
         async def one() -> float:
             started = time.perf_counter()
-            async with client.stream("POST", f"{model_url}/chat/completions", json={
-                    "model": "fake-chat", "stream": True, "messages": [{"role": "user", "content": "hi"}]}) as response:
+            async with client.stream(
+                "POST",
+                f"{model_url}/chat/completions",
+                json={"model": "fake-chat", "stream": True, "messages": [{"role": "user", "content": "hi"}]},
+            ) as response:
                 async for line in response.aiter_lines():
                     if line.startswith("data: {"):
                         choices = json.loads(line[6:]).get("choices") or [{}]
@@ -112,8 +142,15 @@ async def model_ttft(model_url: str, n: int) -> list[float]:
         return list(await asyncio.gather(*(one() for _ in range(n))))
 
 
-async def visitor(number: int, client: httpx.AsyncClient, model: str, deadline: float, rng: random.Random,
-                  think: tuple[float, float], results: Results) -> None:
+async def visitor(
+    number: int,
+    client: httpx.AsyncClient,
+    model: str,
+    deadline: float,
+    rng: random.Random,
+    think: tuple[float, float],
+    results: Results,
+) -> None:
     history: list[dict[str, str]] = []
     await asyncio.sleep(rng.uniform(0, think[1]))  # people do not all arrive in the same second
     while time.monotonic() < deadline:
@@ -181,7 +218,7 @@ class MemoryWatch:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def start(self) -> "MemoryWatch":
+    def start(self) -> MemoryWatch:
         self._thread.start()
         return self
 
@@ -229,8 +266,7 @@ def cpu_seconds(root: psutil.Process) -> dict[str, float]:
         try:
             cmdline = " ".join(proc.cmdline())
             times = proc.cpu_times()
-            name = ("postgres" if "postgres" in cmdline else "redis" if "redis-server" in cmdline
-                    else component(proc))
+            name = "postgres" if "postgres" in cmdline else "redis" if "redis-server" in cmdline else component(proc)
         except psutil.Error:
             continue
         totals[name] = totals.get(name, 0.0) + times.user + times.system
@@ -250,16 +286,21 @@ def check_stored(base: str, turns: list[Turn], latencies: list[dict]) -> tuple[i
             stored = client.get(f"/api/v1/messages/{turn.message_id}").json()
             latencies.append(stored.get("latency") or {})
             if stored.get("state") != "completed" or stored.get("content") != turn.text:
-                problems.append(f"{turn.message_id}: stored {stored.get('state')} with "
-                                f"{len(stored.get('content') or '')} characters, the visitor saw {len(turn.text)}")
+                problems.append(
+                    f"{turn.message_id}: stored {stored.get('state')} with "
+                    f"{len(stored.get('content') or '')} characters, the visitor saw {len(turn.text)}"
+                )
     return len(seen), problems
 
 
 def summary(values: list[float]) -> dict[str, float]:
     if not values:
         return {}
-    return {"p50": round(statistics.median(values) * 1000), "p95": round(percentile(values, 95) * 1000),
-            "max": round(max(values) * 1000)}
+    return {
+        "p50": round(statistics.median(values) * 1000),
+        "p95": round(percentile(values, 95) * 1000),
+        "max": round(max(values) * 1000),
+    }
 
 
 def main() -> None:
@@ -270,19 +311,27 @@ def main() -> None:
     parser.add_argument("--first-token", type=float, default=0.5, help="the model's silence before its first token")
     parser.add_argument("--tokens", type=int, default=50)
     parser.add_argument("--stream-seconds", type=float, default=2.0)
-    parser.add_argument("--set", action="append", default=[], metavar="VARIABLE=VALUE",
-                        help="a platform setting to change from its default, e.g. SWITCHBOARD_WEB_WORKERS=2")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="VARIABLE=VALUE",
+        help="a platform setting to change from its default, e.g. SWITCHBOARD_WEB_WORKERS=2",
+    )
     args = parser.parse_args()
 
     shutil.rmtree(DATA_DIR, ignore_errors=True)
     DATA_DIR.mkdir(parents=True)
     port, model_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
-    print(f"# machine: {stdlib_platform.machine()}, {os.cpu_count()} CPUs, "
-          f"{psutil.virtual_memory().total / 2**30:.0f} GB, Python {stdlib_platform.python_version()}; "
-          f"{args.visitors} visitors for {args.duration:g} s, think {args.think[0]:g}-{args.think[1]:g} s; model "
-          f"silent {args.first_token:g} s then {args.tokens} tokens over {args.stream_seconds:g} s; "
-          f"settings changed: {', '.join(args.set) or 'none'}", flush=True)
+    print(
+        f"# machine: {stdlib_platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{psutil.virtual_memory().total / 2**30:.0f} GB, Python {stdlib_platform.python_version()}; "
+        f"{args.visitors} visitors for {args.duration:g} s, think {args.think[0]:g}-{args.think[1]:g} s; model "
+        f"silent {args.first_token:g} s then {args.tokens} tokens over {args.stream_seconds:g} s; "
+        f"settings changed: {', '.join(args.set) or 'none'}",
+        flush=True,
+    )
     model_process = start_model(model_port, args)
     process = start_platform(port, args.set)
     try:
@@ -316,8 +365,11 @@ def main() -> None:
         done = [t for t in results.turns if not t.error]
         ttft = [t.ttft for t in done if t.ttft is not None]
         report = {
-            "turns": len(results.turns), "completed": len(done), "failed": len(failed),
-            "lost_messages": len(problems), "turns_per_s": round(len(done) / elapsed, 1),
+            "turns": len(results.turns),
+            "completed": len(done),
+            "failed": len(failed),
+            "lost_messages": len(problems),
+            "turns_per_s": round(len(done) / elapsed, 1),
             "model_ttft_ms": {"p50": round(model_p50 * 1000), "p95": round(model_p95 * 1000)},
             "ttft_ms": summary(ttft),
             "ttft_over_model_p95_ms": round((percentile(ttft, 95) - model_p95) * 1000) if ttft else None,
@@ -328,8 +380,10 @@ def main() -> None:
             "server_ttft_ms": summary([s["ttft_ms"] / 1000 for s in server_side if s.get("ttft_ms") is not None]),
             "peak_rss_mb": peak_rss,
             "machine_cpu_busy": f"{busy:.2f} of {os.cpu_count()} cores",
-            "cpu_ms_per_turn": {name: round((cpu_after.get(name, 0) - cpu_before.get(name, 0)) * 1000 / max(1, len(done)), 1)
-                                for name in sorted(cpu_after)},
+            "cpu_ms_per_turn": {
+                name: round((cpu_after.get(name, 0) - cpu_before.get(name, 0)) * 1000 / max(1, len(done)), 1)
+                for name in sorted(cpu_after)
+            },
         }
         print(json.dumps(report, indent=2))
         for turn in failed[:10]:
@@ -350,10 +404,18 @@ def main() -> None:
 async def run_visitors(base: str, model: str, args, results: Results) -> None:
     limits = httpx.Limits(max_connections=args.visitors + 10, max_keepalive_connections=args.visitors + 10)
     deadline = time.monotonic() + args.duration
-    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {API_KEY}"},
-                                 timeout=httpx.Timeout(30, read=300), limits=limits) as client:
-        await asyncio.gather(*(visitor(n, client, model, deadline, random.Random(n), tuple(args.think), results)
-                               for n in range(args.visitors)))
+    async with httpx.AsyncClient(
+        base_url=base,
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        timeout=httpx.Timeout(30, read=300),
+        limits=limits,
+    ) as client:
+        await asyncio.gather(
+            *(
+                visitor(n, client, model, deadline, random.Random(n), tuple(args.think), results)
+                for n in range(args.visitors)
+            )
+        )
 
 
 if __name__ == "__main__":

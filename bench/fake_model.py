@@ -19,8 +19,38 @@ sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
 
 from tests.fake_llm import FakeLLM, TextReply  # noqa: E402
 
-WORDS = ("the quick answer explains each step of the process clearly and checks every detail before "
-         "moving on to the next part so that nothing important is missed along the way").split()
+WORDS = [
+    "the",
+    "quick",
+    "answer",
+    "explains",
+    "each",
+    "step",
+    "of",
+    "the",
+    "process",
+    "clearly",
+    "and",
+    "checks",
+    "every",
+    "detail",
+    "before",
+    "moving",
+    "on",
+    "to",
+    "the",
+    "next",
+    "part",
+    "so",
+    "that",
+    "nothing",
+    "important",
+    "is",
+    "missed",
+    "along",
+    "the",
+    "way",
+]
 
 
 def answer(tokens: int) -> list[str]:

@@ -42,8 +42,10 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summary(values: list[float]) -> str:
-    return (f"p50 {percentile(values, 50):6.2f} ms   p95 {percentile(values, 95):6.2f} ms   "
-            f"mean {float(np.mean(values)):6.2f} ms   max {max(values):6.2f} ms   (n={len(values)})")
+    return (
+        f"p50 {percentile(values, 50):6.2f} ms   p95 {percentile(values, 95):6.2f} ms   "
+        f"mean {float(np.mean(values)):6.2f} ms   max {max(values):6.2f} ms   (n={len(values)})"
+    )
 
 
 @contextmanager
@@ -102,6 +104,7 @@ def _configure_server(postgres) -> bool:
 
 # -- corpus ------------------------------------------------------------------------------------------------
 
+
 def real_vocabulary(limit: int = 30_000) -> list[str]:
     """English words ranked by frequency, from the docstrings of the installed Python packages
     (real words give the local embedder's character trigrams a realistic spread)."""
@@ -122,6 +125,7 @@ def real_vocabulary(limit: int = 30_000) -> list[str]:
 
 
 # -- prose corpus: real English paragraphs -----------------------------------------------------------------
+
 
 def docstring_paragraphs() -> list[str]:
     """The distinct paragraphs (12–300 words) of the docstrings of Python's standard library and
@@ -180,7 +184,7 @@ class ProseCorpus:
             chain: dict[tuple[str, str], list[str]] = {}
             for paragraph in self.paragraphs:
                 words = paragraph.split()
-                for a, b, c in zip(words, words[1:], words[2:]):
+                for a, b, c in zip(words, words[1:], words[2:], strict=False):
                     chain.setdefault((a, b), []).append(c)
             self._chain = chain
         template = rng.choice(self.paragraphs).split()
@@ -199,7 +203,7 @@ class ProseCorpus:
         words = text.split()
         size = int(rng.integers(6, 12))
         start = int(rng.integers(0, max(1, len(words) - size)))
-        return " ".join(words[start:start + size]) + "?"
+        return " ".join(words[start : start + size]) + "?"
 
     @staticmethod
     def keywords_for(rng: np.random.Generator, text: str) -> str:
@@ -234,8 +238,9 @@ class Corpus:
         ranks = np.arange(1, len(vocab) + 1, dtype=np.float64)
         p = 1.0 / (ranks + 2.7) ** 1.07  # Zipf's law over the real frequency ranks
         p /= p.sum()
-        topic_table = np.stack([rng.choice(np.arange(300, len(vocab)), size=topic_words, replace=False)
-                                for _ in range(topics)])
+        topic_table = np.stack(
+            [rng.choice(np.arange(300, len(vocab)), size=topic_words, replace=False) for _ in range(topics)]
+        )
         return cls(vocab, p, topic_table, seed)
 
     def chunk_text(self, rng: np.random.Generator, topic: int) -> str:
@@ -243,10 +248,15 @@ class Corpus:
         # from the document's topic (words are bursty), a few from anywhere in the long tail.
         length = int(rng.integers(70, 130))
         kind = rng.random(length)
-        ids = np.where(kind < 0.45, rng.choice(FUNCTION_WORDS, size=length, p=self.function_p),
-                       np.where(kind < 0.45 + self.topic_share,
-                                self.topics[topic][rng.integers(0, self.topics.shape[1], length)],
-                                rng.choice(len(self.vocabulary), size=length, p=self.global_p)))
+        ids = np.where(
+            kind < 0.45,
+            rng.choice(FUNCTION_WORDS, size=length, p=self.function_p),
+            np.where(
+                kind < 0.45 + self.topic_share,
+                self.topics[topic][rng.integers(0, self.topics.shape[1], length)],
+                rng.choice(len(self.vocabulary), size=length, p=self.global_p),
+            ),
+        )
         words = [self.vocabulary[i] for i in ids]
         sentences, start = [], 0
         while start < len(words):
@@ -277,7 +287,7 @@ def embed_parallel(texts: list[str], *, processes: int = 2) -> np.ndarray:
     import multiprocessing
 
     size = max(1000, len(texts) // (processes * 8))
-    parts = [texts[i:i + size] for i in range(0, len(texts), size)]
+    parts = [texts[i : i + size] for i in range(0, len(texts), size)]
     with multiprocessing.get_context("fork").Pool(processes) as pool:
         return np.vstack(pool.map(local_embedder.embed, parts))
 

@@ -40,13 +40,14 @@ def make_document(corpus: ProseCorpus, index: int) -> str:
     for section in range(SECTIONS):
         first = paragraphs[section * PARAGRAPHS_PER_SECTION]
         parts.append(f"\n## {section + 1}. {' '.join(first.split()[:5])}\n")
-        for paragraph in paragraphs[section * PARAGRAPHS_PER_SECTION:(section + 1) * PARAGRAPHS_PER_SECTION]:
+        for paragraph in paragraphs[section * PARAGRAPHS_PER_SECTION : (section + 1) * PARAGRAPHS_PER_SECTION]:
             parts.append("\n" + paragraph + "\n")
     return "".join(parts)
 
 
 def _ingest_share(document_ids: list[str], queue) -> None:
     from django.db import connections
+
     from knowledge import embedding, ingestion
 
     connections.close_all()  # a forked child must open its own connection
@@ -90,9 +91,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
     with bench_database(f"ingest-{args.existing}", fresh=True):
-        from accounts.models import Workspace
         from django.core.files.uploadedfile import SimpleUploadedFile
         from django.db import connection, connections
+
+        from accounts.models import Workspace
         from knowledge import services
         from knowledge.models import Chunk
 
@@ -108,16 +110,18 @@ def main() -> None:
         documents = []
         for index in range(args.documents):
             text = make_document(corpus, index).encode()
-            doc, _ = services.document_create_from_upload(knowledge_base=base,
-                                                          file=SimpleUploadedFile(f"guide-{index}.md", text))
+            doc, _ = services.document_create_from_upload(
+                knowledge_base=base, file=SimpleUploadedFile(f"guide-{index}.md", text)
+            )
             documents.append(doc.pk)
         upload_s = clock.seconds
         connections.close_all()
 
         queue = multiprocessing.get_context("fork").Queue()
-        shares = [documents[i::args.workers] for i in range(args.workers)]
-        processes = [multiprocessing.get_context("fork").Process(target=_ingest_share, args=(share, queue))
-                     for share in shares]
+        shares = [documents[i :: args.workers] for i in range(args.workers)]
+        processes = [
+            multiprocessing.get_context("fork").Process(target=_ingest_share, args=(share, queue)) for share in shares
+        ]
         clock = Timer()
         for process in processes:
             process.start()
@@ -131,13 +135,17 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM knowledge_chunk")
             table = cursor.fetchone()[0]
-        print(f"\n{len(documents)} documents, {chunks:,} chunks ({chunks / len(documents):.0f} per document), "
-              f"{args.workers} worker process{'es' if args.workers > 1 else ''}, {table:,} chunks in the table after")
+        print(
+            f"\n{len(documents)} documents, {chunks:,} chunks ({chunks / len(documents):.0f} per document), "
+            f"{args.workers} worker process{'es' if args.workers > 1 else ''}, {table:,} chunks in the table after"
+        )
         print(f"  statuses: { {s: statuses.count(s) for s in set(statuses)} }")
         print(f"  upload (store files, create rows): {upload_s:.2f}s")
         print(f"  ingestion wall time: {wall:.2f}s  ->  {chunks / wall:,.0f} chunks/s end-to-end")
-        print(f"  of which in the embedding model: {np.mean(embed_s):.2f}s per worker "
-              f"(local embedder, {args.workers} in parallel)")
+        print(
+            f"  of which in the embedding model: {np.mean(embed_s):.2f}s per worker "
+            f"(local embedder, {args.workers} in parallel)"
+        )
         print(f"  excluding embedding-model time: {chunks / (wall - np.mean(embed_s)):,.0f} chunks/s")
 
 

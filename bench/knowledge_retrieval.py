@@ -49,45 +49,83 @@ def clustered_vectors(topics: np.ndarray, documents: np.ndarray, seed: int) -> n
     doc_rng = np.random.default_rng(seed + 1)
     doc_offsets = 0.04 * doc_rng.standard_normal((int(documents.max()) + 1, 384)).astype(np.float32)
     rng = np.random.default_rng(seed + int(documents[0]) + 2)
-    vectors = (centers[topics] + doc_offsets[documents]
-               + 0.03 * rng.standard_normal((len(topics), 384)).astype(np.float32))
+    vectors = (
+        centers[topics] + doc_offsets[documents] + 0.03 * rng.standard_normal((len(topics), 384)).astype(np.float32)
+    )
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def build(*, chunks: int, bases: int, doc_chunks: int, data_dir: Path, seed: int, vectors_kind: str = "local",
-          corpus_kind: str = "prose") -> None:
-    from accounts.models import Workspace
+def build(
+    *,
+    chunks: int,
+    bases: int,
+    doc_chunks: int,
+    data_dir: Path,
+    seed: int,
+    vectors_kind: str = "local",
+    corpus_kind: str = "prose",
+) -> None:
     from django.db import connection, transaction
+
+    from accounts.models import Workspace
     from knowledge.models import TEXT_SEARCH_CONFIG, Document, KnowledgeBase
     from knowledge.search_text import expand_cjk
 
     corpus = ProseCorpus(seed=seed) if corpus_kind == "prose" else Corpus.make(seed=seed)
     rng = np.random.default_rng(seed + 1)
     workspace = Workspace.objects.create(name="bench")
-    kbs = [KnowledgeBase(workspace=workspace, name=name, embedding_model_name="local-hash-v1",
-                         embedding_dimensions=384, chunk_size=512, chunk_overlap=64)
-           for name in ["small", "medium"] + [f"base-{i}" for i in range(bases - 2)]]
+    kbs = [
+        KnowledgeBase(
+            workspace=workspace,
+            name=name,
+            embedding_model_name="local-hash-v1",
+            embedding_dimensions=384,
+            chunk_size=512,
+            chunk_overlap=64,
+        )
+        for name in ["small", "medium"] + [f"base-{i}" for i in range(bases - 2)]
+    ]
     KnowledgeBase.objects.bulk_create(kbs)
     documents = chunks // doc_chunks
     small, medium = max(1, round(documents * 0.01)), max(1, round(documents * 0.05))
-    owner = np.concatenate([np.zeros(small, int), np.ones(medium, int),
-                            rng.integers(2, bases, documents - small - medium)])
+    owner = np.concatenate(
+        [np.zeros(small, int), np.ones(medium, int), rng.integers(2, bases, documents - small - medium)]
+    )
     rng.shuffle(owner)
     # Word salad: a topic per document. Prose: documents follow the paragraphs' order (a source
     # file's paragraphs land in one or two documents); the "topic" only seeds --vectors clustered.
-    topics = (rng.integers(0, corpus.topics.shape[0], documents) if corpus_kind == "words"
-              else np.arange(documents) // 4 % 400)
-    docs = [Document(workspace=workspace, knowledge_base=kbs[owner[i]], name=f"doc-{i}-topic-{topics[i]}",
-                     source_type="upload", file_type="txt", status="ready", chunk_count=doc_chunks,
-                     live_generation=i + 1, progress_done=doc_chunks, progress_total=doc_chunks, ingest_request=1)
-            for i in range(documents)]
+    topics = (
+        rng.integers(0, corpus.topics.shape[0], documents)
+        if corpus_kind == "words"
+        else np.arange(documents) // 4 % 400
+    )
+    docs = [
+        Document(
+            workspace=workspace,
+            knowledge_base=kbs[owner[i]],
+            name=f"doc-{i}-topic-{topics[i]}",
+            source_type="upload",
+            file_type="txt",
+            status="ready",
+            chunk_count=doc_chunks,
+            live_generation=i + 1,
+            progress_done=doc_chunks,
+            progress_total=doc_chunks,
+            ingest_request=1,
+        )
+        for i in range(documents)
+    ]
     Document.objects.bulk_create(docs, batch_size=5000)
     for index, kb in enumerate(kbs):
         KnowledgeBase.objects.filter(pk=kb.pk).update(chunk_count=int((owner == index).sum()) * doc_chunks)
 
     with connection.cursor() as cursor:
-        for name in ("knowledge_chunk_embedding_384", "knowledge_chunk_search", "knowledge_chunk_kb_id",
-                     "knowledge_chunk_doc_gen"):
+        for name in (
+            "knowledge_chunk_embedding_384",
+            "knowledge_chunk_search",
+            "knowledge_chunk_kb_id",
+            "knowledge_chunk_doc_gen",
+        ):
             cursor.execute(f"DROP INDEX IF EXISTS {name}")
     total = documents * doc_chunks
     embeddings = np.zeros((total, 384), dtype=np.float32)
@@ -116,36 +154,56 @@ def build(*, chunks: int, bases: int, doc_chunks: int, data_dir: Path, seed: int
 
             oid = _vector_oid(cursor)
             cursor.adapters.register_dumper(np.ndarray, _vector_dumper(oid))
-            cursor.execute("CREATE TEMP TABLE IF NOT EXISTS bench_load (ord bigint, document_id text, "
-                           "knowledge_base_id text, generation bigint, position int, text text, embedding vector, "
-                           "body text) ON COMMIT DELETE ROWS")
+            cursor.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS bench_load (ord bigint, document_id text, "
+                "knowledge_base_id text, generation bigint, position int, text text, embedding vector, "
+                "body text) ON COMMIT DELETE ROWS"
+            )
             with cursor.copy("COPY bench_load FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types(["int8", "text", "text", "int8", "int4", "text", oid, "text"])
                 for offset, i in enumerate(range(start, end)):
                     d = int(chunk_doc[i])
-                    copy.write_row((i, docs[d].pk, docs[d].knowledge_base_id, d + 1, i % doc_chunks,
-                                    texts[offset], vectors[offset], expand_cjk(texts[offset])))
-            cursor.execute(f"""
+                    copy.write_row(
+                        (
+                            i,
+                            docs[d].pk,
+                            docs[d].knowledge_base_id,
+                            d + 1,
+                            i % doc_chunks,
+                            texts[offset],
+                            vectors[offset],
+                            expand_cjk(texts[offset]),
+                        )
+                    )
+            cursor.execute(
+                """
                 INSERT INTO knowledge_chunk (workspace_id, knowledge_base_id, document_id, generation, position,
                     heading_path, page, text, token_count, enabled, dims, embedding, search_vector)
-                SELECT %s, knowledge_base_id, document_id, generation, position, '{{}}', NULL, text, 100, true, 384,
-                       embedding, to_tsvector('{TEXT_SEARCH_CONFIG}', body)
-                FROM bench_load ORDER BY ord""", [workspace.pk])
+                SELECT %s, knowledge_base_id, document_id, generation, position, '{}', NULL, text, 100, true, 384,
+                       embedding, to_tsvector(%s::regconfig, body)
+                FROM bench_load ORDER BY ord""",
+                [workspace.pk, TEXT_SEARCH_CONFIG],
+            )
         load_s += clock.seconds
-        print(f"  {end:>9,} chunks   generate {gen_s:6.1f}s   embed {embed_s:6.1f}s   load {load_s:6.1f}s",
-              flush=True)
+        print(f"  {end:>9,} chunks   generate {gen_s:6.1f}s   embed {embed_s:6.1f}s   load {load_s:6.1f}s", flush=True)
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT id FROM knowledge_chunk ORDER BY id")
         ids = np.array([row[0] for row in cursor.fetchall()], dtype=np.int64)
         timings = {}
         for name, sql in [
-            ("btree", "CREATE INDEX knowledge_chunk_kb_id ON knowledge_chunk (knowledge_base_id, id); "
-                      "CREATE INDEX knowledge_chunk_doc_gen ON knowledge_chunk (document_id, generation, position)"),
+            (
+                "btree",
+                "CREATE INDEX knowledge_chunk_kb_id ON knowledge_chunk (knowledge_base_id, id); "
+                "CREATE INDEX knowledge_chunk_doc_gen ON knowledge_chunk (document_id, generation, position)",
+            ),
             ("gin", "CREATE INDEX knowledge_chunk_search ON knowledge_chunk USING gin (search_vector)"),
-            ("hnsw", "CREATE INDEX knowledge_chunk_embedding_384 ON knowledge_chunk USING hnsw "
-                     "((embedding::vector(384)) vector_cosine_ops) WITH (m = 16, ef_construction = 64) "
-                     "WHERE dims = 384"),
+            (
+                "hnsw",
+                "CREATE INDEX knowledge_chunk_embedding_384 ON knowledge_chunk USING hnsw "
+                "((embedding::vector(384)) vector_cosine_ops) WITH (m = 16, ef_construction = 64) "
+                "WHERE dims = 384",
+            ),
             ("vacuum analyze", "VACUUM ANALYZE knowledge_chunk"),
         ]:
             clock = Timer()
@@ -157,12 +215,16 @@ def build(*, chunks: int, bases: int, doc_chunks: int, data_dir: Path, seed: int
     np.save(data_dir / "owner.npy", np.repeat(owner, doc_chunks))
     np.save(data_dir / "topic.npy", chunk_topic)
     (data_dir / "build.txt").write_text(
-        f"corpus={corpus_kind} chunks={total} documents={documents} generate={gen_s:.1f}s embed={embed_s:.1f}s load={load_s:.1f}s "
-        + " ".join(f"{k.replace(' ', '_')}={v:.1f}s" for k, v in timings.items()) + "\n")
+        f"corpus={corpus_kind} chunks={total} documents={documents} "
+        f"generate={gen_s:.1f}s embed={embed_s:.1f}s load={load_s:.1f}s "
+        + " ".join(f"{k.replace(' ', '_')}={v:.1f}s" for k, v in timings.items())
+        + "\n"
+    )
 
 
 def run(*, data_dir: Path, queries: int, seed: int, vectors_kind: str = "local", corpus_kind: str = "prose") -> None:
     from django.db import connection
+
     from knowledge import conf, embedding, retrieval
     from knowledge.models import KnowledgeBase
     from providers import local_embedder
@@ -179,16 +241,27 @@ def run(*, data_dir: Path, queries: int, seed: int, vectors_kind: str = "local",
     workspace_id = bases[0].workspace_id
     print((data_dir / "build.txt").read_text().strip())
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_size_pretty(pg_relation_size('knowledge_chunk_embedding_384')), "
-                       "pg_size_pretty(pg_relation_size('knowledge_chunk_search')), "
-                       "pg_size_pretty(pg_total_relation_size('knowledge_chunk'))")
-        print("sizes: hnsw %s, gin %s, table with indexes %s" % cursor.fetchone())
+        cursor.execute(
+            "SELECT pg_size_pretty(pg_relation_size('knowledge_chunk_embedding_384')), "
+            "pg_size_pretty(pg_relation_size('knowledge_chunk_search')), "
+            "pg_size_pretty(pg_total_relation_size('knowledge_chunk'))"
+        )
+        hnsw, gin, table = cursor.fetchone()
+        print(f"sizes: hnsw {hnsw}, gin {gin}, table with indexes {table}")
 
-    scopes = [("all bases", [b.name for b in bases], {}),
-              ("medium base (5%)", ["medium"], {}),
-              ("small base (1%)", ["small"], {}),
-              ("small base (1%), forced HNSW", ["small"], {"SWITCHBOARD_KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS": "0",
-                                                       "SWITCHBOARD_KNOWLEDGE_LOCAL_EXACT_SEARCH_MAX_CHUNKS": "0"})]
+    scopes = [
+        ("all bases", [b.name for b in bases], {}),
+        ("medium base (5%)", ["medium"], {}),
+        ("small base (1%)", ["small"], {}),
+        (
+            "small base (1%), forced HNSW",
+            ["small"],
+            {
+                "SWITCHBOARD_KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS": "0",
+                "SWITCHBOARD_KNOWLEDGE_LOCAL_EXACT_SEARCH_MAX_CHUNKS": "0",
+            },
+        ),
+    ]
     rng = np.random.default_rng(seed + 99)
     import os
 
@@ -207,28 +280,32 @@ def run(*, data_dir: Path, queries: int, seed: int, vectors_kind: str = "local",
             texts = dict(cursor.fetchall())
         if corpus is None:  # prose: questions and keyword queries, alternately
             kinds = ["question" if i % 2 else "keywords" for i in range(len(picks))]
-            questions = [(ProseCorpus.question_for if kind == "question" else ProseCorpus.keywords_for)(
-                rng, texts[int(ids[p])]) for kind, p in zip(kinds, picks)]
+            questions = [
+                (ProseCorpus.question_for if kind == "question" else ProseCorpus.keywords_for)(rng, texts[int(ids[p])])
+                for kind, p in zip(kinds, picks, strict=True)
+            ]
         else:
             kinds = ["keywords"] * len(picks)
             questions = [corpus.query_for(rng, texts[int(ids[p])], int(topic[p])) for p in picks]
         query_vectors = {}
         if vectors_kind == "clustered":
             # A question's vector: near its source chunk (the text channel still gets the words).
-            for p, question in zip(picks, questions):
+            for p, question in zip(picks, questions, strict=True):
                 vector = np.asarray(embeddings[p]) + 0.03 * rng.standard_normal(384).astype(np.float32)
                 query_vectors[question] = vector / np.linalg.norm(vector)
-            embedding.embed_texts = lambda model, texts: np.stack([query_vectors[t] for t in texts])
+            embedding.embed_texts = lambda model, texts, vectors=query_vectors: np.stack([vectors[t] for t in texts])
         for question in questions[:20]:  # warm-up
-            retrieval.search(workspace_id=workspace_id, knowledge_base_ids=[b.pk for b in scope_bases],
-                             query=question, top_k=8)
+            retrieval.search(
+                workspace_id=workspace_id, knowledge_base_ids=[b.pk for b in scope_bases], query=question, top_k=8
+            )
         latencies, vector_ms, text_ms, closeness, strategies, found = [], [], [], [], set(), 0
         recalls: dict[str, list[float]] = {}
         id_recalls: dict[str, list[float]] = {}
-        for p, question, kind in zip(picks[20:], questions[20:], kinds[20:]):
+        for p, question, kind in zip(picks[20:], questions[20:], kinds[20:], strict=True):
             started = time.perf_counter()
-            result = retrieval.search(workspace_id=workspace_id, knowledge_base_ids=[b.pk for b in scope_bases],
-                                      query=question, top_k=8)
+            result = retrieval.search(
+                workspace_id=workspace_id, knowledge_base_ids=[b.pk for b in scope_bases], query=question, top_k=8
+            )
             latencies.append((time.perf_counter() - started) * 1000)
             for channel in result.channels:
                 (vector_ms if channel.name.startswith("vector") else text_ms).append(channel.ms)
@@ -257,9 +334,11 @@ def run(*, data_dir: Path, queries: int, seed: int, vectors_kind: str = "local",
         print(f"  vector channel      {summary(vector_ms)}")
         print(f"  text channel        {summary(text_ms)}")
         for kind in recalls:
-            print(f"  vector recall@10, {kind + ' queries':18s} mean {np.mean(recalls[kind]):.4f}   "
-                  f"p5 {percentile(recalls[kind], 5):.2f}   min {min(recalls[kind]):.2f}   "
-                  f"(by id, ties not counted: {np.mean(id_recalls[kind]):.4f})")
+            print(
+                f"  vector recall@10, {kind + ' queries':18s} mean {np.mean(recalls[kind]):.4f}   "
+                f"p5 {percentile(recalls[kind], 5):.2f}   min {min(recalls[kind]):.2f}   "
+                f"(by id, ties not counted: {np.mean(id_recalls[kind]):.4f})"
+            )
         print(f"  similarity of the approximate top 10 / exact top 10: mean {np.mean(closeness):.4f}")
         print(f"  source chunk in top 8: {found / len(latencies):.1%}")
         for key in env:
@@ -275,12 +354,20 @@ def main() -> None:
     parser.add_argument("--doc-chunks", type=int, default=50)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--fresh", action="store_true", help="rebuild the corpus even if one exists")
-    parser.add_argument("--corpus", choices=("prose", "words"), default="prose",
-                        help="prose: real paragraphs (docstrings), questions and keyword queries (default); "
-                             "words: real words in random sentences, keyword queries (a worst case)")
-    parser.add_argument("--vectors", choices=("local", "clustered"), default="local",
-                        help="local: the built-in embedder (default); clustered: synthetic neural-like "
-                             "embeddings (topic directions plus noise), to see HNSW on structured vectors")
+    parser.add_argument(
+        "--corpus",
+        choices=("prose", "words"),
+        default="prose",
+        help="prose: real paragraphs (docstrings), questions and keyword queries (default); "
+        "words: real words in random sentences, keyword queries (a worst case)",
+    )
+    parser.add_argument(
+        "--vectors",
+        choices=("local", "clustered"),
+        default="local",
+        help="local: the built-in embedder (default); clustered: synthetic neural-like "
+        "embeddings (topic directions plus noise), to see HNSW on structured vectors",
+    )
     args = parser.parse_args()
     name = f"retrieval-{args.chunks}-{args.corpus}" + ("-clustered" if args.vectors == "clustered" else "")
     built = (Path(__file__).resolve().parents[1] / ".data" / "bench" / name / "build.txt").exists()
@@ -291,11 +378,17 @@ def main() -> None:
         if not (data_dir / "build.txt").exists():
             print(f"building {args.chunks:,} chunks in {data_dir} …", flush=True)
             clock = Timer()
-            build(chunks=args.chunks, bases=args.bases, doc_chunks=args.doc_chunks, data_dir=data_dir,
-                  seed=args.seed, vectors_kind=args.vectors, corpus_kind=args.corpus)
+            build(
+                chunks=args.chunks,
+                bases=args.bases,
+                doc_chunks=args.doc_chunks,
+                data_dir=data_dir,
+                seed=args.seed,
+                vectors_kind=args.vectors,
+                corpus_kind=args.corpus,
+            )
             print(f"built in {clock.seconds / 60:.1f} min", flush=True)
-        run(data_dir=data_dir, queries=args.queries, seed=args.seed, vectors_kind=args.vectors,
-            corpus_kind=args.corpus)
+        run(data_dir=data_dir, queries=args.queries, seed=args.seed, vectors_kind=args.vectors, corpus_kind=args.corpus)
 
 
 if __name__ == "__main__":

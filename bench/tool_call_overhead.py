@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.services import start_services, stop_services, use_data_dir
+from bench.services import start_services, stop_services, use_data_dir  # noqa: E402 (needs ROOT on sys.path)
 
 DATA_DIR = use_data_dir("actions")
 
@@ -57,10 +57,32 @@ class Worker:
 
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "platform"), str(ROOT)]))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "switchboard", "worker", "--queues", "tools", "--concurrency", "1",
-             "--hostname", self.hostname, "--loglevel", "WARNING", "--without-mingle", "--without-gossip",
-             "--pool", "prefork"],
-            cwd=ROOT, env=env, stdout=self.log_path.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "switchboard",
+                "worker",
+                "--queues",
+                "tools",
+                "--concurrency",
+                "1",
+                "--hostname",
+                self.hostname,
+                "--loglevel",
+                "WARNING",
+                "--without-mingle",
+                "--without-gossip",
+                "--pool",
+                "prefork",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log_path.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         client = redis.Redis.from_url(settings.REDIS_URL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -116,16 +138,33 @@ def main() -> None:
             target.handlers["/items/{id}"] = None  # echo (the default)
             workspace = Workspace.objects.create(name=f"bench-{time.time_ns()}")
             network_services.allowlist_entry_create(workspace=workspace, value="127.0.0.1")
-            spec = {"openapi": "3.0.3", "info": {"title": "Bench", "version": "1"},
-                    "servers": [{"url": target.url}],
-                    "paths": {"/items/{id}": {"get": {"operationId": "getItem", "parameters": [
-                        {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
-                        {"name": "fields", "in": "query", "schema": {"type": "array", "items": {"type": "string"}}},
-                        {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 100}}],
-                        "responses": {"200": {"description": "ok"}}}}}}
-            action = action_import(workspace=workspace, source=SpecSource(kind=SourceKind.TEXT, text=json.dumps(spec)),
-                                   auth_data={"type": "api_key", "location": "header", "name": "X-API-Key",
-                                              "api_key": API_KEY}).action
+            spec = {
+                "openapi": "3.0.3",
+                "info": {"title": "Bench", "version": "1"},
+                "servers": [{"url": target.url}],
+                "paths": {
+                    "/items/{id}": {
+                        "get": {
+                            "operationId": "getItem",
+                            "parameters": [
+                                {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+                                {
+                                    "name": "fields",
+                                    "in": "query",
+                                    "schema": {"type": "array", "items": {"type": "string"}},
+                                },
+                                {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 100}},
+                            ],
+                            "responses": {"200": {"description": "ok"}},
+                        }
+                    }
+                },
+            }
+            action = action_import(
+                workspace=workspace,
+                source=SpecSource(kind=SourceKind.TEXT, text=json.dumps(spec)),
+                auth_data={"type": "api_key", "location": "header", "name": "X-API-Key", "api_key": API_KEY},
+            ).action
             operation_id = Operation.objects.get(action=action).pk
             arguments = json.dumps({"id": "item 42", "fields": ["name", "price"], "limit": 10})
             url = f"{target.url}/items/item%2042?fields=name&fields=price&limit=10"
@@ -170,8 +209,10 @@ def main() -> None:
                 # The direct request's arrival at the target costs about half its round trip.
                 report("celery: .delay() -> request at the target", to_target, baseline / 2)
                 report("celery: .delay() -> result in the caller", round_trip, baseline)
-            print(f"\nbudget: overhead p50 ≤ 15 ms -> invoke_tool {direct - baseline:.2f} ms "
-                  f"({'OK' if direct - baseline <= 15 else 'OVER'})")
+            print(
+                f"\nbudget: overhead p50 ≤ 15 ms -> invoke_tool {direct - baseline:.2f} ms "
+                f"({'OK' if direct - baseline <= 15 else 'OVER'})"
+            )
             Action.objects.filter(workspace=workspace).delete()
             workspace.delete()
     finally:
