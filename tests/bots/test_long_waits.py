@@ -228,12 +228,14 @@ def test_cut_and_waiting_streams_hold_no_connections(http, live_server_url, api_
 
 
 def test_many_turns_stream_at_once_on_one_worker(api, make_bot, fake_llm, celery_worker):
-    """50 turns in flight together, each streaming for 3 s: one worker runs them side by side."""
+    """50 turns in flight together, each streaming for 6 s: one worker runs them side by side."""
     from bots.turns import turn_accept
 
     bot = make_bot(name="Parallel")
     chunks = [f"w{i} " for i in range(30)]
-    fake_llm.script(*[TextReply(chunks=chunks, chunk_delay=0.1) for _ in range(50)])
+    # 6 s per answer, so that accepting the 50 turns one after another (slower on a busy machine)
+    # still ends long before the first answers do.
+    fake_llm.script(*[TextReply(chunks=chunks, chunk_delay=0.2) for _ in range(50)])
     accepted = [turn_accept(workspace=bot.workspace, bot=bot, text=f"question {n}").assistant_message.pk
                 for n in range(50)]
     _wait_for(lambda: Message.objects.filter(pk__in=accepted, state="completed").count() == 50, 120,
