@@ -27,6 +27,7 @@ from rest_framework.response import Response
 from switchboard.api.errors import ApiError
 from switchboard.api.pagination import CursorPagination
 from switchboard.api.schema import error_responses
+from switchboard.errors import NotFound
 
 from actions import auth, conf, importing, invocation, selectors, services
 from actions.models import Action, AuthType, Operation, SourceKind
@@ -308,13 +309,7 @@ def _source_from(values: dict[str, Any], *, required: bool) -> importing.SpecSou
         return importing.SpecSource(kind=SourceKind.URL, url=values["url"].strip())
     if given[0] == "spec":
         return importing.SpecSource(kind=SourceKind.TEXT, text=values["spec"])
-    upload = values["file"]
-    limit = conf.get().max_spec_bytes
-    if upload.size is not None and upload.size > limit:
-        raise ApiError(f"The file is {upload.size / 1048576:,.1f} MB; the largest spec that can be imported is "
-                       f"{limit // 1048576} MB.", code="spec_too_large", status_code=413, param="file")
-    data = upload.read(limit + 1)
-    return importing.SpecSource(kind=SourceKind.FILE, text=data, filename=(upload.name or "")[:255])
+    return importing.spec_upload_source(values["file"])
 
 
 def _import_response(outcome: importing.ImportOutcome, *, status_code: int) -> Response:
@@ -517,7 +512,7 @@ class _ActionChildMixin(WorkspaceScopedMixin):
     def get_operation(self) -> Operation:
         operation = selectors.operation_get(action=self.get_action(), operation=self.kwargs["op"])
         if operation is None:
-            raise ApiError(f"No operation {self.kwargs['op']!r} in this action.", code="not_found", status_code=404)
+            raise NotFound(f"No operation {self.kwargs['op']!r} in this action.", code="not_found")
         return operation
 
 

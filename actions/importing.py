@@ -29,7 +29,7 @@ from actions.spec.gcpause import gc_paused
 from actions.spec.operations import media_kind
 from actions.spec.servers import normalize_base_url
 from switchboard import egress
-from switchboard.api.errors import ApiError
+from switchboard.errors import InvalidInput, TooLarge, Unprocessable
 
 logger = logging.getLogger(__name__)
 
@@ -63,27 +63,36 @@ def spec_fetch(*, workspace_id: str, url: str) -> bytes:
         response = egress.request("GET", url, policy=selectors.spec_fetch_policy(workspace_id=workspace_id),
                                   headers={"Accept": _SPEC_ACCEPT})
     except egress.ResponseTooLarge:
-        raise ApiError(f"The spec at this URL is larger than {settings.max_spec_bytes // (1024 * 1024)} MB, the "
-                       "largest that can be imported.", code="spec_too_large", status_code=413, param="url") from None
+        raise TooLarge(f"The spec at this URL is larger than {settings.max_spec_bytes // (1024 * 1024)} MB, the "
+                       "largest that can be imported.", code="spec_too_large", param="url") from None
     except egress.BlockedAddress as exc:
-        raise ApiError(f"The spec cannot be fetched: {exc.message}", code="url_not_allowed", status_code=422,
-                       param="url") from None
+        raise Unprocessable(f"The spec cannot be fetched: {exc.message}", code="url_not_allowed",
+                            param="url") from None
     except egress.InvalidURL as exc:
-        raise ApiError(f"url: {exc.message}", code="invalid_url", param="url") from None
+        raise InvalidInput(f"url: {exc.message}", code="invalid_url", param="url") from None
     except egress.EgressError as exc:
-        raise ApiError(f"The spec could not be fetched: {exc.message}", code="spec_fetch_failed", status_code=422,
-                       param="url") from None
+        raise Unprocessable(f"The spec could not be fetched: {exc.message}", code="spec_fetch_failed",
+                            param="url") from None
     if not response.is_success:
-        raise ApiError(f"Fetching the spec failed: the server answered HTTP {response.status_code}.",
-                       code="spec_fetch_failed", status_code=422, param="url")
+        raise Unprocessable(f"Fetching the spec failed: the server answered HTTP {response.status_code}.",
+                            code="spec_fetch_failed", param="url")
     return response.content
+
+
+def spec_upload_source(upload) -> SpecSource:
+    """An uploaded spec file as a source, refused before reading when it is over the limit."""
+    limit = conf.get().max_spec_bytes
+    if upload.size is not None and upload.size > limit:
+        raise TooLarge(f"The file is {upload.size / 1048576:,.1f} MB; the largest spec that can be imported is "
+                       f"{limit // 1048576} MB.", code="spec_too_large", param="file")
+    return SpecSource(kind=SourceKind.FILE, text=upload.read(limit + 1), filename=(upload.name or "")[:255])
 
 
 def _source_text(workspace_id: str, source: SpecSource) -> str | bytes:
     if source.kind == SourceKind.URL and source.text is None:
         return spec_fetch(workspace_id=workspace_id, url=source.url)
     if source.text is None:
-        raise ApiError("No spec was given.", code="required", param="spec")
+        raise InvalidInput("No spec was given.", code="required", param="spec")
     return source.text
 
 
@@ -96,11 +105,11 @@ def spec_parse(*, text: str | bytes, source: SpecSource, server_url: str | None)
     try:
         return parse_spec_text(text, server_url=server_url or None, max_bytes=settings.max_spec_bytes)
     except SpecError as exc:
-        status = 413 if exc.code == "spec_too_large" else 422
-        raise ApiError(exc.message, code=exc.code, status_code=status, param=_param_for(source)) from None
+        error = TooLarge if exc.code == "spec_too_large" else Unprocessable
+        raise error(exc.message, code=exc.code, param=_param_for(source)) from None
     except RecursionError:
-        raise ApiError("The spec is nested too deeply to be read.", code="spec_too_deep", status_code=422,
-                       param=_param_for(source)) from None
+        raise Unprocessable("The spec is nested too deeply to be read.", code="spec_too_deep",
+                            param=_param_for(source)) from None
 
 
 def _absolute(url: str | None, source_url: str) -> str | None:
@@ -299,8 +308,8 @@ def action_import(*, workspace: Workspace, source: SpecSource, name: str | None 
     """Import a spec as a new action (or, with ``dry_run``, only report what would be imported)."""
     key = (idempotency_key or "").strip()
     if len(key) > 200:
-        raise ApiError("The Idempotency-Key header is longer than 200 characters.", code="invalid_idempotency_key",
-                       param="Idempotency-Key")
+        raise InvalidInput("The Idempotency-Key header is longer than 200 characters.", code="invalid_idempotency_key",
+                           param="Idempotency-Key")
     if key and not dry_run:
         repeat = Action.objects.for_workspace(workspace).filter(idempotency_key=key).first()
         if repeat is not None:
@@ -358,8 +367,8 @@ def action_reimport(*, action: Action, source: SpecSource | None = None, server_
     """Update ``action`` from a new version of its spec (by default, fetched again from its URL)."""
     if source is None:
         if action.source_kind != SourceKind.URL or not action.source_url:
-            raise ApiError("This action was imported from pasted text or a file; send the new version of the spec "
-                           "(spec or file).", code="source_required", param="spec")
+            raise InvalidInput("This action was imported from pasted text or a file; send the new version of the spec "
+                               "(spec or file).", code="source_required", param="spec")
         source = SpecSource(kind=SourceKind.URL, url=action.source_url)
     prepared = _prepare(workspace_id=action.workspace_id, source=source, server_url=server_url,
                         current_server_url=action.server_url)

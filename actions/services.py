@@ -13,7 +13,7 @@ from network.services import allowlist_entry_create, allowlist_entry_delete  # n
 from actions import auth, selectors
 from actions.models import Action, AuthType, Operation
 from switchboard import egress
-from switchboard.api.errors import ApiError
+from switchboard.errors import InvalidInput
 
 _UNSET: Any = object()
 
@@ -33,8 +33,8 @@ def action_auth_apply(*, action: Action, data: dict[str, Any]) -> bool:
     """
     new_type = data.get("type") or action.auth_type
     if new_type not in AuthType.values:
-        raise ApiError(f"Unknown auth type {new_type!r}; use one of {', '.join(AuthType.values)}.",
-                       code="invalid_auth_type", param="auth.type")
+        raise InvalidInput(f"Unknown auth type {new_type!r}; use one of {', '.join(AuthType.values)}.",
+                           code="invalid_auth_type", param="auth.type")
     _refuse_fields_of_other_types(new_type, data)
     type_changed = new_type != action.auth_type
     try:
@@ -42,7 +42,7 @@ def action_auth_apply(*, action: Action, data: dict[str, Any]) -> bool:
             new_type, {} if type_changed else dict(action.auth_config or {}), data))
         credentials = _merged_credentials(new_type, {} if type_changed else action.credential_values(), data)
     except auth.AuthConfigError as exc:
-        raise ApiError(exc.message, code="invalid_auth", param=exc.param) from None
+        raise InvalidInput(exc.message, code="invalid_auth", param=exc.param) from None
     before = (action.auth_type, action.auth_config, action.credential_values())
     action.auth_type, action.auth_config = new_type, config
     action.set_credential_values(credentials)
@@ -59,8 +59,8 @@ def _refuse_fields_of_other_types(auth_type: str, data: dict[str, Any]) -> None:
         if key == "type" or key in applicable or value in (None, "", []):
             continue
         takes = f"it takes {', '.join(applicable)}" if applicable else "it takes no settings or secrets"
-        raise ApiError(f"auth.{key} does not apply to auth type {auth_type!r}; {takes}.",
-                       code="invalid_auth_field", param=f"auth.{key}")
+        raise InvalidInput(f"auth.{key} does not apply to auth type {auth_type!r}; {takes}.",
+                           code="invalid_auth_field", param=f"auth.{key}")
 
 
 def _merged_credentials(auth_type: str, stored: dict[str, str], data: dict[str, Any]) -> dict[str, str]:
@@ -86,7 +86,7 @@ def server_url_clean(url: str) -> str:
     try:
         egress.parse_url(url)
     except egress.InvalidURL as exc:
-        raise ApiError(f"server_url: {exc.message}", code="invalid_server_url", param="server_url") from None
+        raise InvalidInput(f"server_url: {exc.message}", code="invalid_server_url", param="server_url") from None
     from actions.spec.servers import normalize_base_url
 
     return normalize_base_url(url)
@@ -162,7 +162,7 @@ def action_update(*, action: Action, name: str | None = None, description: str |
     if name is not None:
         name = name.strip()
         if not name:
-            raise ApiError("The name cannot be empty.", code="required", param="name")
+            raise InvalidInput("The name cannot be empty.", code="required", param="name")
         action.name = name[:200]
     if description is not None:
         action.description = description

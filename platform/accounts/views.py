@@ -15,7 +15,7 @@ from accounts.pages import add_service_error
 from accounts.selectors import membership_get
 from accounts.services import api_key_create, api_key_revoke
 from accounts.tenancy import SESSION_KEY
-from switchboard.api.errors import ApiError
+from switchboard.errors import DomainError
 
 
 class LoginView(auth_views.LoginView):
@@ -56,7 +56,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
             _, new_secret = api_key_create(workspace=access.workspace, created_by=request.user,
                                            creator_role=access.role, **form.cleaned_data)
             form = ApiKeyForm()
-        except ApiError as exc:
+        except DomainError as exc:
             add_service_error(form, exc)
     keys = ApiKey.objects.for_workspace(access.workspace).select_related("created_by")
     return render(request, "accounts/api_keys.html", {"form": form, "keys": keys, "new_secret": new_secret})

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from accounts.models import Role
 from accounts.tenancy import WorkspaceScopedMixin
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -20,9 +21,10 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from switchboard.api.errors import ApiError
 from switchboard.api.pagination import CursorPagination
+from switchboard.errors import NotFound
 from switchboard.api.schema import error_responses
 
-from knowledge import conf, embedding, retrieval, selectors, services
+from knowledge import conf, retrieval, selectors, services
 from knowledge.models import (
     Chunk,
     Document,
@@ -392,11 +394,12 @@ class ChunkDetailApi(WorkspaceScopedMixin, generics.GenericAPIView):
         enabled = serializers.BooleanField(required=False, help_text="A disabled chunk answers no query.")
 
     def get_object(self) -> Chunk:
-        pk = chunk_pk(self.kwargs["pk"])
-        if pk is None:
-            raise ApiError("No such chunk.", code="not_found", status_code=404)
-        return get_object_or_404(Chunk.objects.filter(workspace=self.workspace).defer("embedding", "search_vector")
-                                 .select_related("document", "knowledge_base"), pk=pk)
+        if chunk_pk(self.kwargs["pk"]) is None:
+            raise NotFound("No such chunk.", code="not_found")
+        chunk = selectors.chunk_get(workspace_id=self.workspace.pk, chunk_id=self.kwargs["pk"])
+        if chunk is None:
+            raise Http404
+        return chunk
 
     @extend_schema(operation_id="chunks_retrieve", summary="Show a chunk",
                    responses={200: ChunkOutputSerializer, **_errors(404)})
@@ -475,13 +478,9 @@ class HitTestApi(_BaseChildMixin, generics.GenericAPIView):
         data = HitTestInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        try:
-            result = retrieval.search(workspace_id=self.workspace.pk, knowledge_base_ids=[base.pk],
-                                      query=values["query"], top_k=values["top_k"],
-                                      score_threshold=values["score_threshold"], include_below_threshold=True)
-        except embedding.EmbeddingError as exc:
-            raise ApiError(f"The query could not be embedded: {exc.message}", code=exc.code,
-                           status_code=503 if exc.retryable else 422) from exc
+        result = selectors.knowledge_base_hit_test(workspace_id=self.workspace.pk, knowledge_base=base,
+                                                   query=values["query"], top_k=values["top_k"],
+                                                   score_threshold=values["score_threshold"])
         return Response({
             "data": [HitSerializer(hit).data for hit in result.hits],
             "channels": [{"name": c.name, "strategy": c.strategy, "candidates": c.candidates, "ms": round(c.ms, 2)}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from providers import local_embedder
+from switchboard.errors import DomainError, Unavailable, Unprocessable
 
 from knowledge import conf
 
@@ -25,6 +26,11 @@ class EmbeddingError(Exception):
         self.message = message
         self.retryable = retryable
         self.code = code
+
+    def as_domain_error(self, failure: str) -> DomainError:
+        """`failure` (what could not be embedded) and why: unavailable when waiting may help."""
+        error = Unavailable if self.retryable else Unprocessable
+        return error(f"{failure}: {self.message}", code=self.code)
 
 
 @dataclass(frozen=True)

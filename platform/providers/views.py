@@ -14,7 +14,7 @@ from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
-from switchboard.api.errors import ApiError
+from switchboard.errors import DomainError
 
 from providers import services
 from providers.forms import KIND_HELP, ProviderEditForm, ProviderForm, ProviderModelForm
@@ -56,7 +56,7 @@ def provider_create_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             provider = services.provider_create(workspace=access.workspace, **form.cleaned_data)
-        except ApiError as exc:
+        except DomainError as exc:
             add_service_error(form, exc)
         else:
             messages.success(request, f"Added {provider.name}. Test the connection, then add its models.")
@@ -76,7 +76,7 @@ def provider_edit_view(request: HttpRequest, provider_id: str) -> HttpResponse:
         try:
             # A fresh copy: a rejected update must not show half-applied values on the page.
             services.provider_update(provider=_provider(access, provider_id), **form.update_arguments())
-        except ApiError as exc:
+        except DomainError as exc:
             add_service_error(form, exc)
         else:
             messages.success(request, f"Saved {form.cleaned_data['name']}.")
@@ -110,7 +110,7 @@ def provider_delete_view(request: HttpRequest, provider_id: str) -> HttpResponse
         return refused(request, _ADMINS_ONLY, "providers:provider_detail", provider.pk)
     try:
         services.provider_delete(provider=provider)
-    except ApiError as exc:
+    except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("providers:provider_detail", provider.pk)
     messages.success(request, f"Deleted {provider.name} and its models.")
@@ -140,7 +140,7 @@ def provider_model_add_view(request: HttpRequest, provider_id: str) -> HttpRespo
     if form.is_valid():
         try:
             entry = services.provider_model_create(provider=provider, **form.cleaned_data)
-        except ApiError as exc:
+        except DomainError as exc:
             add_service_error(form, exc)
         else:
             messages.success(request, f"Added {entry.model}.")
@@ -158,7 +158,7 @@ def provider_model_toggle_view(request: HttpRequest, provider_id: str, model_id:
     entry = _provider_model(provider, model_id)
     try:
         services.provider_model_update(provider_model=entry, is_enabled=not entry.is_enabled)
-    except ApiError as exc:
+    except DomainError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"{'Enabled' if entry.is_enabled else 'Disabled'} {entry.model}.")
@@ -175,7 +175,7 @@ def provider_model_delete_view(request: HttpRequest, provider_id: str, model_id:
     entry = _provider_model(provider, model_id)
     try:
         services.provider_model_delete(provider_model=entry)
-    except ApiError as exc:
+    except DomainError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Removed {entry.model}.")
