@@ -252,7 +252,7 @@ def _prepare(*, workspace_id: str, source: SpecSource, server_url: str | None,
         warnings.append({"code": "no_operations", "message": "The spec has no operations that can be called; the "
                                                              "action will offer no tools."})
     if chosen:
-        warnings.extend(services.server_url_warnings(url=chosen, workspace_id=workspace_id))
+        warnings.extend(selectors.server_url_warnings(url=chosen, workspace_id=workspace_id))
 
     suggestion = auth.suggest_auth(parsed.security_schemes, parsed.security, parsed.operations)
     counts = {"imported": 0, "imported_with_warnings": 0, "skipped": 0}

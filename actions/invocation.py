@@ -31,7 +31,6 @@ from actions.request_building import (
     build_request,
     plan_for,
 )
-from actions.services import release_traceback
 from actions.truncation import dumps, render_body
 from switchboard import egress
 
@@ -339,7 +338,7 @@ class _Call:
         try:
             response = egress.request(built.method, url, policy=policy, headers=headers, content=built.body)
         except egress.EgressError as exc:
-            release_traceback(exc)
+            egress.release_traceback(exc)
             code = _EGRESS_CODES.get(exc.code, "connection_error")
             message = auth.scrub(exc.message, self.secrets)
             raise _Failure(code, f"{message} {_ADVICE.get(code, '')}".strip()) from None
@@ -450,3 +449,20 @@ def _status_advice(status: int, reason: str) -> str:
     if status >= 500:
         return f"{head} The API failed on its side; trying again later may help."
     return head
+
+
+def invocation_report(result: Invocation) -> dict[str, Any]:
+    request = result.request
+    response = result.response
+    return {
+        "ok": result.ok, "error": result.error, "duration_ms": result.duration_ms, "problems": result.problems,
+        "request": None if request is None else {
+            "method": request.method, "url": request.url, "headers": [list(h) for h in request.headers],
+            "body": request.body, "body_bytes": request.body_bytes, "body_truncated": request.body_truncated},
+        "response": None if response is None else {
+            "status": response.status, "reason": response.reason, "headers": [list(h) for h in response.headers],
+            "body": response.body, "bytes": response.bytes, "content_type": response.content_type,
+            "elapsed_ms": response.elapsed_ms, "body_truncated": response.body_truncated,
+            "redirects": response.redirects},
+        "tool_result": result.content,
+    }

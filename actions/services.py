@@ -92,67 +92,6 @@ def server_url_clean(url: str) -> str:
     return normalize_base_url(url)
 
 
-def server_url_warnings(*, url: str, workspace_id: str) -> list[dict[str, str]]:
-    """Why calls to ``url`` would fail (private address without allowlisting, unknown host, ...)."""
-    if not url:
-        return [{"code": "missing_server_url", "message": "The action has no base URL; set one before its "
-                                                          "operations can be called."}]
-    try:
-        egress.check_url(url, selectors.tool_policy(workspace_id=workspace_id))
-    except egress.EgressError as exc:
-        release_traceback(exc)
-        if isinstance(exc, egress.BlockedAddress) and not exc.allowlistable:
-            return [never_reachable_warning(exc.message)]
-        if isinstance(exc, egress.BlockedAddress):
-            return [{"code": "server_url_blocked", "message": f"Calls to this base URL will be refused: "
-                                                              f"{exc.message}"}]
-        if isinstance(exc, egress.DNSFailure):
-            return [{"code": "server_url_unresolved", "message": f"{exc.message} Calls will fail until it "
-                                                                 "resolves."}]
-        return [{"code": "invalid_server_url", "message": exc.message}]
-    return []
-
-
-def never_reachable_warning(reason: str) -> dict[str, str]:
-    return {"code": "server_url_never_reachable",
-            "message": f"Calls to this base URL can never be made, whatever is allowlisted: {reason} "
-                       "Set the API's real base URL."}
-
-
-def server_url_never_reachable(url: str) -> dict[str, str] | None:
-    """The warning for a base URL whose host is an address the platform never connects to.
-
-    Needs no DNS: only IP literals (in any spelling) are judged, so lists can say it for every action.
-    """
-    try:
-        address = egress.parse_url(url).hostinfo.ip
-    except egress.InvalidURL:
-        return None
-    if address is None:
-        return None
-    verdict = egress.judge_address(address)
-    if verdict.allowed or verdict.allowlistable:
-        return None
-    return never_reachable_warning(f"{address} is {verdict.reason}, and the platform never connects to such "
-                                   f"addresses, because {verdict.why}.")
-
-
-def release_traceback(exc: BaseException) -> None:
-    """Drop the tracebacks of ``exc`` and of the exceptions chained to it.
-
-    A failed DNS lookup leaves a reference cycle (resolver frame -> future -> exception ->
-    traceback -> resolver frame). Through the frames' back links it would keep every caller's
-    locals alive — a whole parsed spec during an import — until the cyclic garbage collector
-    runs, which then spends most of a second on them.
-    """
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        current.__traceback__ = None
-        current = current.__cause__ or current.__context__
-
-
 @transaction.atomic
 def action_update(*, action: Action, name: str | None = None, description: str | None = None,
                   server_url: str | None = None, enabled: bool | None = None,
@@ -168,7 +107,7 @@ def action_update(*, action: Action, name: str | None = None, description: str |
         action.description = description
     if server_url is not None:
         action.server_url = server_url_clean(server_url)
-        warnings = server_url_warnings(url=action.server_url, workspace_id=action.workspace_id)
+        warnings = selectors.server_url_warnings(url=action.server_url, workspace_id=action.workspace_id)
     if enabled is not None:
         action.enabled = enabled
     if auth_data is not None:

@@ -22,7 +22,6 @@ from django.views.decorators.http import require_POST
 from switchboard.errors import DomainError, InvalidInput
 
 from actions import importing, invocation, selectors, services
-from actions.api import action_warnings, auth_output, test_result_data
 from actions.forms import (
     ActionSettingsForm,
     AuthForm,
@@ -105,9 +104,9 @@ def action_list(request: HttpRequest) -> HttpResponse:
     access = page_access(request)
     actions = list(selectors.action_list(workspace_id=access.workspace.pk))
     for action in actions:
-        action.problems = action_warnings(action)
+        action.problems = selectors.action_warnings(action)
         action.unreachable = _unreachable(action.problems)
-        action.auth_description = auth_output(action)["description"]
+        action.auth_description = selectors.action_auth_summary(action)["description"]
     return render(request, "actions/action_list.html", {"actions": actions, "can_edit": can_edit(access)})
 
 
@@ -156,11 +155,11 @@ def _render_detail(request: HttpRequest, access: WorkspaceAccess, action: Action
                             "consequential_default", "consequential_override", "deprecated", "no_credentials",
                             "schema_size", "warnings", "position"))
     enabled_count = sum(1 for op in operations if op.enabled) if not search else \
-        action.operations.filter(enabled=True).count()
-    warnings = [*(extra_warnings or []), *action_warnings(action)]
+        selectors.operation_count(action=action, enabled_only=True)
+    warnings = [*(extra_warnings or []), *selectors.action_warnings(action)]
     return render(request, "actions/action_detail.html", {
         "action": action,
-        "auth": auth_output(action),
+        "auth": selectors.action_auth_summary(action),
         "operations": operations,
         "search": search,
         "enabled_count": enabled_count,
@@ -341,7 +340,7 @@ def operation_test_view(request: HttpRequest, action_id: str, operation_id: str)
             return refused(request, _EDITORS_ONLY, "actions:operation_test", action.pk, operation.pk)
         form = OperationTestForm(request.POST)
         if form.is_valid():
-            result = test_result_data(invocation.invoke_operation(operation, form.cleaned_data["arguments"],
+            result = invocation.invocation_report(invocation.invoke_operation(operation, form.cleaned_data["arguments"],
                                                                   detailed=True))
     else:
         example = json.dumps(example_arguments(operation.input_schema), indent=2, ensure_ascii=False)

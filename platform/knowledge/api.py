@@ -8,7 +8,6 @@ from __future__ import annotations
 from accounts.models import Role
 from accounts.tenancy import WorkspaceScopedMixin
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -219,8 +218,11 @@ class _BaseChildMixin(WorkspaceScopedMixin):
 
     def get_knowledge_base(self) -> KnowledgeBase:
         if not hasattr(self, "_knowledge_base"):
-            self._knowledge_base = get_object_or_404(KnowledgeBase.objects.for_workspace(self.workspace),
-                                                     pk=self.kwargs["pk"])
+            base = selectors.knowledge_base_get(workspace_id=self.workspace.pk, knowledge_base_id=self.kwargs["pk"],
+                                                with_counts=False)
+            if base is None:
+                raise Http404
+            self._knowledge_base = base
         return self._knowledge_base
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from providers import local_embedder
+from providers import selectors as provider_selectors
 from switchboard.errors import DomainError, Unavailable, Unprocessable
 
 from knowledge import conf
@@ -86,12 +87,11 @@ def embedder_for(model: EmbeddingModel) -> Callable[[Sequence[str]], np.ndarray]
         return lambda texts: local_embedder.embed(list(texts), model.dimensions)
 
     from providers import clients
-    from providers.models import ProviderModel
 
-    entry = ProviderModel.objects.select_related("provider").filter(pk=model.provider_model_id).first()
+    entry = provider_selectors.provider_model_find(id=model.provider_model_id)
     if entry is None:
         raise EmbeddingError("The knowledge base's embedding model no longer exists.", code="model_missing")
-    if not entry.is_enabled or not entry.provider.is_enabled:
+    if not provider_selectors.provider_model_is_usable(entry):
         raise EmbeddingError(f"The embedding model {entry.model} (provider '{entry.provider.name}') is "
                              "disabled; enable it under Model providers.", code="model_disabled")
 

@@ -29,8 +29,11 @@ def knowledge_base_list(*, workspace_id: str) -> QuerySet[KnowledgeBase]:
             .order_by("name"))
 
 
-def knowledge_base_get(*, workspace_id: str, knowledge_base_id: str) -> KnowledgeBase | None:
-    return knowledge_base_list(workspace_id=workspace_id).filter(pk=knowledge_base_id).first()
+def knowledge_base_get(*, workspace_id: str, knowledge_base_id: str, with_counts: bool = True) -> KnowledgeBase | None:
+    """The base, with its document counts unless they are not needed (one aggregate fewer)."""
+    bases = (knowledge_base_list(workspace_id=workspace_id) if with_counts
+             else KnowledgeBase.objects.filter(workspace_id=workspace_id))
+    return bases.filter(pk=knowledge_base_id).first()
 
 
 def document_list(*, knowledge_base: KnowledgeBase, status: str | None = None) -> QuerySet[Document]:

@@ -19,6 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from providers import local_embedder
+from providers import selectors as provider_selectors
 from providers.models import ModelKind, ProviderModel
 from switchboard import egress
 from switchboard.errors import Conflict, InvalidInput, TooLarge, Unprocessable
@@ -68,8 +69,7 @@ def _embedding_model(*, workspace_id: str, embedding_model_id: str | None) -> tu
     """(provider model or None for the local embedder, model name, dimensions)."""
     if not embedding_model_id or embedding_model_id == LOCAL_EMBEDDER_ID:
         return None, local_embedder.NAME, local_embedder.DIMENSIONS
-    entry = (ProviderModel.objects.select_related("provider")
-             .filter(workspace_id=workspace_id, pk=embedding_model_id).first())
+    entry = provider_selectors.provider_model_find(workspace_id=workspace_id, id=embedding_model_id)
     if entry is None:
         raise InvalidInput(f"No model {embedding_model_id!r} in this workspace; use an embedding model's id from "
                            f"GET /api/v1/models/?kind=embedding, or {LOCAL_EMBEDDER_ID!r} for the built-in embedder.",
@@ -77,7 +77,7 @@ def _embedding_model(*, workspace_id: str, embedding_model_id: str | None) -> tu
     if entry.kind != ModelKind.EMBEDDING:
         raise InvalidInput(f"{entry.model} is a chat model; a knowledge base needs an embedding model.",
                            code="not_an_embedding_model", param="embedding_model")
-    if not entry.is_enabled or not entry.provider.is_enabled:
+    if not provider_selectors.provider_model_is_usable(entry):
         raise InvalidInput(f"{entry.model} is disabled; enable it (and its provider) first.", code="model_disabled",
                            param="embedding_model")
     if not entry.embedding_dimensions:

@@ -53,7 +53,7 @@ def allowlist_delete_view(request: HttpRequest, entry_id: str) -> HttpResponse:
     access = page_access(request)
     if not can_admin(access):
         return refused(request, _ADMINS_ONLY, "network:allowlist")
-    entry = selectors.entry_list(workspace_id=access.workspace.pk).filter(pk=entry_id).first()
+    entry = selectors.entry_get(workspace_id=access.workspace.pk, id=entry_id)
     if entry is None:
         raise Http404("No such entry.")
     services.allowlist_entry_delete(entry=entry)
