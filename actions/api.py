@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from accounts.tenancy import WorkspaceScopedMixin
+from django.conf import settings
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -28,7 +29,7 @@ from switchboard.api.pagination import CursorPagination
 from switchboard.api.schema import error_responses
 from switchboard.errors import NotFound
 
-from actions import auth, conf, importing, invocation, selectors, services
+from actions import auth, importing, invocation, selectors, services
 from actions.models import Action, AuthType, Operation, SourceKind
 from actions.tools import LARGE_TOOL_SCHEMA_BYTES
 
@@ -254,7 +255,7 @@ class ImportInputSerializer(serializers.Serializer):
 
 
 def _check_declared_size(request) -> None:
-    limit = conf.get().max_spec_bytes
+    limit = settings.ACTIONS_MAX_SPEC_BYTES
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:

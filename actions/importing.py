@@ -17,19 +17,20 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
+from accounts.models import Workspace
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from switchboard import egress
+from switchboard.errors import InvalidInput, TooLarge, Unprocessable
 
-from accounts.models import Workspace
-from actions import auth, conf, selectors, services
+from actions import auth, selectors, services
 from actions.models import Action, AuthType, Operation, SourceKind
 from actions.request_building import BodySpec, ParameterSpec
 from actions.spec import ParsedOperation, ParsedSpec, SpecError, parse_spec_text
 from actions.spec.gcpause import gc_paused
 from actions.spec.operations import media_kind
 from actions.spec.servers import normalize_base_url
-from switchboard import egress
-from switchboard.errors import InvalidInput, TooLarge, Unprocessable
 
 logger = logging.getLogger(__name__)
 
@@ -58,13 +59,13 @@ class ImportOutcome:
 
 def spec_fetch(*, workspace_id: str, url: str) -> bytes:
     """The spec at ``url``, through the egress helper under the workspace's allowlist."""
-    settings = conf.get()
     try:
         response = egress.request("GET", url, policy=selectors.spec_fetch_policy(workspace_id=workspace_id),
                                   headers={"Accept": _SPEC_ACCEPT})
     except egress.ResponseTooLarge:
-        raise TooLarge(f"The spec at this URL is larger than {settings.max_spec_bytes // (1024 * 1024)} MB, the "
-                       "largest that can be imported.", code="spec_too_large", param="url") from None
+        limit_mb = settings.ACTIONS_MAX_SPEC_BYTES // (1024 * 1024)
+        raise TooLarge(f"The spec at this URL is larger than {limit_mb} MB, the largest that can be imported.",
+                       code="spec_too_large", param="url") from None
     except egress.BlockedAddress as exc:
         raise Unprocessable(f"The spec cannot be fetched: {exc.message}", code="url_not_allowed",
                             param="url") from None
@@ -81,7 +82,7 @@ def spec_fetch(*, workspace_id: str, url: str) -> bytes:
 
 def spec_upload_source(upload) -> SpecSource:
     """An uploaded spec file as a source, refused before reading when it is over the limit."""
-    limit = conf.get().max_spec_bytes
+    limit = settings.ACTIONS_MAX_SPEC_BYTES
     if upload.size is not None and upload.size > limit:
         raise TooLarge(f"The file is {upload.size / 1048576:,.1f} MB; the largest spec that can be imported is "
                        f"{limit // 1048576} MB.", code="spec_too_large", param="file")
@@ -101,9 +102,8 @@ def _param_for(source: SpecSource) -> str:
 
 
 def spec_parse(*, text: str | bytes, source: SpecSource, server_url: str | None) -> ParsedSpec:
-    settings = conf.get()
     try:
-        return parse_spec_text(text, server_url=server_url or None, max_bytes=settings.max_spec_bytes)
+        return parse_spec_text(text, server_url=server_url or None, max_bytes=settings.ACTIONS_MAX_SPEC_BYTES)
     except SpecError as exc:
         error = TooLarge if exc.code == "spec_too_large" else Unprocessable
         raise error(exc.message, code=exc.code, param=_param_for(source)) from None
@@ -213,7 +213,6 @@ def _prepare(*, workspace_id: str, source: SpecSource, server_url: str | None,
     parsed = spec_parse(text=raw, source=source, server_url=server_url)
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
     text = text.replace("\x00", "")  # PostgreSQL text cannot hold NUL; a valid spec has none
-    settings = conf.get()
 
     warnings = [{"code": notice.code, "message": notice.message} for notice in parsed.warnings]
     chosen = server_url or current_server_url or parsed.server_url or ""
@@ -236,17 +235,17 @@ def _prepare(*, workspace_id: str, source: SpecSource, server_url: str | None,
                 entry.update(status="skipped", name=None, reason=f"its path is longer than {MAX_PATH_LENGTH} "
                                                                  "characters")
             continue
-        if len(rows) >= settings.max_operations:
+        if len(rows) >= settings.ACTIONS_MAX_OPERATIONS:
             if entry is not None:
                 entry.update(status="skipped", name=None,
-                             reason=f"an action holds at most {settings.max_operations} operations")
+                             reason=f"an action holds at most {settings.ACTIONS_MAX_OPERATIONS} operations")
             continue
         values = operation_values(operation, source_url=source.url)
         values["position"] = len(rows)
         rows.append(values)
-    if len(rows) < len(parsed.operations) and len(parsed.operations) > settings.max_operations:
+    if len(rows) < len(parsed.operations) and len(parsed.operations) > settings.ACTIONS_MAX_OPERATIONS:
         warnings.append({"code": "operation_limit",
-                         "message": f"Only the first {settings.max_operations} operations were imported "
+                         "message": f"Only the first {settings.ACTIONS_MAX_OPERATIONS} operations were imported "
                                     "(SWITCHBOARD_ACTIONS_MAX_OPERATIONS)."})
     if not rows:
         warnings.append({"code": "no_operations", "message": "The spec has no operations that can be called; the "

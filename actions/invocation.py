@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
+from switchboard import egress
+from switchboard.lru import LRUCache
 
-from actions import auth, conf, selectors
+from actions import auth, selectors
 from actions.models import AuthType, Operation
 from actions.request_building import (
     BuiltRequest,
@@ -32,7 +33,6 @@ from actions.request_building import (
     plan_for,
 )
 from actions.truncation import dumps, render_body
-from switchboard import egress
 
 logger = logging.getLogger(__name__)
 
@@ -115,27 +115,8 @@ class _Failure(Exception):
 
 # -- per-operation caches (schema validators and request plans) ---------------------------------------
 
-class _LRU:
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[tuple[str, str], Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, str], make) -> Any:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = make()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return value
-
-
-_validators = _LRU(1024)
-_plans = _LRU(1024)
+_validators: LRUCache[Draft202012Validator] = LRUCache(1024)
+_plans: LRUCache[RequestPlan] = LRUCache(1024)
 
 
 def _validator(operation: Operation) -> Draft202012Validator:
@@ -348,7 +329,7 @@ class _Call:
     # -- results ------------------------------------------------------------------------------------
 
     def _result(self, built: BuiltRequest, response: egress.EgressResponse) -> Invocation:
-        max_chars = conf.get().tool_response_max_chars
+        max_chars = settings.ACTIONS_TOOL_RESPONSE_MAX_CHARS
         content_type = response.headers.get("content-type", "")
         body = response.content
         if self.secrets and body:

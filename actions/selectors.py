@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import Count, OuterRef, Q, QuerySet
 from network import selectors as network_selectors
 from network.models import AllowlistEntry
-
-from actions import auth, conf
-from actions.models import Action, AuthType, Operation
 from switchboard import egress
+
+from actions import auth
+from actions.models import Action, AuthType, Operation
 
 
 def action_list(*, workspace_id: str) -> QuerySet[Action]:
@@ -85,18 +86,17 @@ def tool_policy(*, workspace_id: str) -> egress.EgressPolicy:
 
 
 def tool_policy_for(allowlist: tuple[str, ...] | list[str]) -> egress.EgressPolicy:
-    settings = conf.get()
     return network_selectors.policy_for(
-        allowlist, connect_timeout=settings.tool_connect_timeout_seconds, read_timeout=settings.tool_timeout_seconds,
-        total_timeout=settings.tool_timeout_seconds, max_response_bytes=settings.tool_max_response_bytes)
+        allowlist, connect_timeout=settings.ACTIONS_TOOL_CONNECT_TIMEOUT_SECONDS,
+        read_timeout=settings.ACTIONS_TOOL_TIMEOUT_SECONDS, total_timeout=settings.ACTIONS_TOOL_TIMEOUT_SECONDS,
+        max_response_bytes=settings.ACTIONS_TOOL_MAX_RESPONSE_BYTES)
 
 
 def spec_fetch_policy(*, workspace_id: str) -> egress.EgressPolicy:
-    settings = conf.get()
     return network_selectors.workspace_policy(
-        workspace_id=workspace_id, connect_timeout=settings.tool_connect_timeout_seconds,
-        read_timeout=settings.spec_fetch_timeout_seconds, total_timeout=settings.spec_fetch_timeout_seconds,
-        max_response_bytes=settings.max_spec_bytes)
+        workspace_id=workspace_id, connect_timeout=settings.ACTIONS_TOOL_CONNECT_TIMEOUT_SECONDS,
+        read_timeout=settings.ACTIONS_SPEC_FETCH_TIMEOUT_SECONDS,
+        total_timeout=settings.ACTIONS_SPEC_FETCH_TIMEOUT_SECONDS, max_response_bytes=settings.ACTIONS_MAX_SPEC_BYTES)
 
 
 # -- what stands between an action and its API -----------------------------------------------

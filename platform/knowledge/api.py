@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from accounts.models import Role
 from accounts.tenancy import WorkspaceScopedMixin
+from django.conf import settings
 from django.http import Http404
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -20,10 +21,10 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from switchboard.api.errors import ApiError
 from switchboard.api.pagination import CursorPagination
-from switchboard.errors import NotFound
 from switchboard.api.schema import error_responses
+from switchboard.errors import NotFound
 
-from knowledge import conf, retrieval, selectors, services
+from knowledge import retrieval, selectors, services
 from knowledge.models import (
     Chunk,
     Document,
@@ -281,7 +282,7 @@ class DocumentListCreateApi(_BaseChildMixin, generics.ListAPIView):
     )
     def post(self, request, pk: str):
         base = self.get_knowledge_base()
-        limit = conf.get().max_upload_bytes
+        limit = settings.KNOWLEDGE_MAX_UPLOAD_BYTES
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

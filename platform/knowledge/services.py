@@ -13,9 +13,10 @@ import re
 from pathlib import PurePosixPath
 
 from accounts.models import Workspace
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from providers import local_embedder
@@ -24,9 +25,8 @@ from providers.models import ModelKind, ProviderModel
 from switchboard import egress
 from switchboard.errors import Conflict, InvalidInput, TooLarge, Unprocessable
 
-from knowledge import chunking, conf, embedding, vector_indexes
+from knowledge import chunk_store, chunking, embedding, tasks, vector_indexes
 from knowledge.models import (
-    TEXT_SEARCH_CONFIG,
     Chunk,
     Document,
     DocumentStatus,
@@ -92,8 +92,6 @@ def _embedding_model(*, workspace_id: str, embedding_model_id: str | None) -> tu
 
 
 def _ensure_index_later(dims: int) -> None:
-    from knowledge import tasks
-
     transaction.on_commit(lambda: tasks.vector_index_ensure.delay(dims))
 
 
@@ -153,25 +151,9 @@ def knowledge_base_delete(*, knowledge_base: KnowledgeBase) -> None:
     """Delete the base with its documents, chunks and files."""
     files = [path for path in Document.objects.filter(knowledge_base=knowledge_base).values_list("file", flat=True)
              if path]
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM knowledge_chunk WHERE knowledge_base_id = %s", [knowledge_base.pk])
+    chunk_store.chunks_delete(knowledge_base_id=knowledge_base.pk)
     knowledge_base.delete()
     transaction.on_commit(lambda: _delete_files(files))
-
-
-def vector_index_ensure(*, dims: int) -> bool:
-    """Create the HNSW index for `dims` if missing (concurrently: writes go on meanwhile).
-
-    Returns False when the dimension cannot be indexed. Must run outside a transaction.
-    """
-    if vector_indexes.vector_type(dims) is None:
-        return False
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [vector_indexes.index_name(dims)])
-        if cursor.fetchone():
-            return True
-        cursor.execute(vector_indexes.create_index_sql(dims, concurrently=not connection.in_atomic_block))
-    return True
 
 
 # -- documents -------------------------------------------------------------------------------------
@@ -186,8 +168,6 @@ def _storage_name(name: str) -> str:
 
 
 def _enqueue(document: Document) -> None:
-    from knowledge import tasks
-
     document_id = document.pk
     transaction.on_commit(lambda: tasks.document_ingest.delay(document_id))
 
@@ -228,7 +208,7 @@ def document_create_from_upload(*, knowledge_base: KnowledgeBase, file: Uploaded
     if repeat is not None:
         return repeat, False
     display_name = " ".join((name or file.name or "").split())[:255] or "document"
-    limit = conf.get().max_upload_bytes
+    limit = settings.KNOWLEDGE_MAX_UPLOAD_BYTES
     if file.size is not None and file.size > limit:
         raise TooLarge(f"The file is {file.size / 1048576:,.1f} MB; the limit is {limit // 1048576} MB.",
                        code="file_too_large", param="file")
@@ -345,8 +325,7 @@ def document_delete(*, document: Document) -> None:
     doc = Document.objects.select_for_update().filter(pk=document.pk).first()
     if doc is None:
         return
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM knowledge_chunk WHERE document_id = %s", [doc.pk])
+    chunk_store.chunks_delete(document_id=doc.pk)
     if doc.live_generation is not None and doc.chunk_count:
         KnowledgeBase.objects.filter(pk=doc.knowledge_base_id).update(chunk_count=F("chunk_count") - doc.chunk_count)
     path = doc.file
@@ -379,19 +358,10 @@ def chunk_update(*, chunk: Chunk, text: str | None = None, enabled: bool | None 
         from switchboard.text import count_tokens
 
         fields.update(text=text, token_count=count_tokens(text), edited_at=timezone.now())
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE knowledge_chunk SET embedding = %s::vector, search_vector = "
-                f"setweight(to_tsvector('{TEXT_SEARCH_CONFIG}', %s), 'A') || to_tsvector('{TEXT_SEARCH_CONFIG}', %s) "
-                f"WHERE id = %s",
-                [_vector_text(vector), expand_cjk(heading), expand_cjk(text), chunk.pk])
+        with transaction.atomic():
+            chunk_store.chunk_reindex(chunk_id=chunk.pk, vector=vector, heading_search=expand_cjk(heading),
+                                      body_search=expand_cjk(text))
             Chunk.objects.filter(pk=chunk.pk).update(**fields)
     elif fields:
         Chunk.objects.filter(pk=chunk.pk).update(**fields)
     return Chunk.objects.defer("embedding", "search_vector").select_related("document").get(pk=chunk.pk)
-
-
-def _vector_text(vector) -> str:
-    from knowledge.chunk_store import vector_literal
-
-    return vector_literal(vector, len(vector))

@@ -147,8 +147,8 @@ def test_unusable_specs_are_refused_with_a_specific_code(workspace, text, code, 
     assert not Action.objects.exists()
 
 
-def test_a_spec_over_the_size_limit_is_413(workspace, action_settings) -> None:
-    action_settings(SWITCHBOARD_ACTIONS_MAX_SPEC_MB="1")
+def test_a_spec_over_the_size_limit_is_413(workspace, settings) -> None:
+    settings.ACTIONS_MAX_SPEC_BYTES = 1024 * 1024
     with pytest.raises(DomainError) as caught:
         action_import(workspace=workspace, source=text_source(" " * (1024 * 1024 + 1)))
     assert (caught.value.code, status_for(caught.value)) == ("spec_too_large", 413)
@@ -160,8 +160,8 @@ def test_two_thousand_operations_import_with_a_warning(workspace) -> None:
     assert "too_many_operations" in [w["code"] for w in outcome.report["warnings"]]
 
 
-def test_operations_over_the_limit_are_reported_as_skipped(workspace, action_settings) -> None:
-    action_settings(SWITCHBOARD_ACTIONS_MAX_OPERATIONS="3")
+def test_operations_over_the_limit_are_reported_as_skipped(workspace, settings) -> None:
+    settings.ACTIONS_MAX_OPERATIONS = 3
     outcome = action_import(workspace=workspace, source=text_source(synthetic_spec(operations=5, schemas=5)))
     assert Operation.objects.filter(action=outcome.action).count() == 3
     skipped = [e for e in outcome.report["operations"] if e["status"] == "skipped"]
