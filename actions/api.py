@@ -11,8 +11,8 @@ import json
 from typing import Any
 
 from accounts.tenancy import WorkspaceScopedMixin
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
+from django.conf import settings
+from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -27,8 +27,9 @@ from rest_framework.response import Response
 from switchboard.api.errors import ApiError
 from switchboard.api.pagination import CursorPagination
 from switchboard.api.schema import error_responses
+from switchboard.errors import NotFound
 
-from actions import auth, conf, importing, invocation, selectors, services
+from actions import auth, importing, invocation, selectors, services
 from actions.models import Action, AuthType, Operation, SourceKind
 from actions.tools import LARGE_TOOL_SCHEMA_BYTES
 
@@ -135,34 +136,6 @@ class AuthOutputSerializer(serializers.Serializer):
                                                    help_text="oauth2: when the cached access token expires.")
 
 
-def auth_output(action: Action) -> dict[str, Any]:
-    credentials = action.credential_values()
-    data: dict[str, Any] = {"type": action.auth_type, **(action.auth_config or {}),
-                            "description": auth.describe(action.auth_type, action.auth_config or {}),
-                            "has_credentials": bool(credentials),
-                            "missing_credentials": auth.missing_secrets(action.auth_type, credentials),
-                            "credential_hints": auth.credential_hints(credentials)}
-    if action.auth_type == AuthType.OAUTH2_CLIENT_CREDENTIALS:
-        data["token_cached_until"] = action.oauth_token_expires_at if action.oauth_token else None
-    return data
-
-
-def action_warnings(action: Action) -> list[dict[str, str]]:
-    """Problems with the action as configured that need no network to find."""
-    warnings = []
-    if not action.server_url:
-        warnings.append({"code": "missing_server_url", "message": "Set the API's base URL (server_url); calls "
-                                                                  "cannot be made without it."})
-    never = services.server_url_never_reachable(action.server_url) if action.server_url else None
-    if never is not None:
-        warnings.append(never)
-    missing = auth.missing_secrets(action.auth_type, action.credential_values())
-    if missing:
-        warnings.append({"code": "credentials_needed", "message": f"Add the credentials ({', '.join(missing)}) "
-                                                                  "before bots call this API."})
-    return warnings
-
-
 # -- actions ------------------------------------------------------------------------------------------
 
 @extend_schema_serializer(component_name="Action")
@@ -196,17 +169,15 @@ class ActionOutputSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(AuthOutputSerializer)
     def get_auth(self, action: Action) -> dict[str, Any]:
-        return auth_output(action)
+        return selectors.action_auth_summary(action)
 
     @extend_schema_field(OpenApiTypes.INT)
     def get_operation_count(self, action: Action) -> int:
-        count = getattr(action, "operation_count", None)
-        return count if count is not None else action.operations.count()
+        return selectors.operation_count(action=action)
 
     @extend_schema_field(OpenApiTypes.INT)
     def get_enabled_operation_count(self, action: Action) -> int:
-        count = getattr(action, "enabled_operation_count", None)
-        return count if count is not None else action.operations.filter(enabled=True).count()
+        return selectors.operation_count(action=action, enabled_only=True)
 
     @extend_schema_field(inline_serializer("ActionImportSummary", fields={
         "imported": serializers.IntegerField(), "imported_with_warnings": serializers.IntegerField(),
@@ -220,7 +191,7 @@ class ActionOutputSerializer(serializers.ModelSerializer):
     def get_warnings(self, action: Action) -> list[dict[str, str]]:
         extra = self.context.get("warnings") or []
         seen = {w["code"] for w in extra}
-        return [*extra, *(w for w in action_warnings(action) if w["code"] not in seen)]
+        return [*extra, *(w for w in selectors.action_warnings(action) if w["code"] not in seen)]
 
 
 class ActionListApi(WorkspaceScopedMixin, generics.ListAPIView):
@@ -284,7 +255,7 @@ class ImportInputSerializer(serializers.Serializer):
 
 
 def _check_declared_size(request) -> None:
-    limit = conf.get().max_spec_bytes
+    limit = settings.ACTIONS_MAX_SPEC_BYTES
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -308,13 +279,7 @@ def _source_from(values: dict[str, Any], *, required: bool) -> importing.SpecSou
         return importing.SpecSource(kind=SourceKind.URL, url=values["url"].strip())
     if given[0] == "spec":
         return importing.SpecSource(kind=SourceKind.TEXT, text=values["spec"])
-    upload = values["file"]
-    limit = conf.get().max_spec_bytes
-    if upload.size is not None and upload.size > limit:
-        raise ApiError(f"The file is {upload.size / 1048576:,.1f} MB; the largest spec that can be imported is "
-                       f"{limit // 1048576} MB.", code="spec_too_large", status_code=413, param="file")
-    data = upload.read(limit + 1)
-    return importing.SpecSource(kind=SourceKind.FILE, text=data, filename=(upload.name or "")[:255])
+    return importing.spec_upload_source(values["file"])
 
 
 def _import_response(outcome: importing.ImportOutcome, *, status_code: int) -> Response:
@@ -510,14 +475,16 @@ class OperationPagination(CursorPagination):
 class _ActionChildMixin(WorkspaceScopedMixin):
     def get_action(self) -> Action:
         if not hasattr(self, "_action"):
-            actions = Action.objects.for_workspace(self.workspace).defer("spec_text", "import_report")
-            self._action = get_object_or_404(actions, pk=self.kwargs["pk"])
+            action = selectors.action_get(workspace_id=self.workspace.pk, action_id=self.kwargs["pk"])
+            if action is None:
+                raise Http404
+            self._action = action
         return self._action
 
     def get_operation(self) -> Operation:
         operation = selectors.operation_get(action=self.get_action(), operation=self.kwargs["op"])
         if operation is None:
-            raise ApiError(f"No operation {self.kwargs['op']!r} in this action.", code="not_found", status_code=404)
+            raise NotFound(f"No operation {self.kwargs['op']!r} in this action.", code="not_found")
         return operation
 
 
@@ -630,23 +597,6 @@ _TEST_RESULT = inline_serializer("ActionOperationTestResult", fields={
 })
 
 
-def test_result_data(result: invocation.Invocation) -> dict[str, Any]:
-    request = result.request
-    response = result.response
-    return {
-        "ok": result.ok, "error": result.error, "duration_ms": result.duration_ms, "problems": result.problems,
-        "request": None if request is None else {
-            "method": request.method, "url": request.url, "headers": [list(h) for h in request.headers],
-            "body": request.body, "body_bytes": request.body_bytes, "body_truncated": request.body_truncated},
-        "response": None if response is None else {
-            "status": response.status, "reason": response.reason, "headers": [list(h) for h in response.headers],
-            "body": response.body, "bytes": response.bytes, "content_type": response.content_type,
-            "elapsed_ms": response.elapsed_ms, "body_truncated": response.body_truncated,
-            "redirects": response.redirects},
-        "tool_result": result.content,
-    }
-
-
 class OperationTestApi(_ActionChildMixin, generics.GenericAPIView):
     queryset = Operation.objects.all()
     pagination_class = None
@@ -675,4 +625,4 @@ class OperationTestApi(_ActionChildMixin, generics.GenericAPIView):
             raise ApiError("arguments must be an object (or its JSON text).", code="invalid_arguments",
                            param="arguments")
         result = invocation.invoke_operation(operation, arguments, detailed=True)
-        return Response(test_result_data(result))
+        return Response(invocation.invocation_report(result))

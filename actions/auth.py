@@ -20,12 +20,12 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+from django.conf import settings
 from django.utils import timezone
-
-from actions import conf
-from actions.models import Action, AuthType
 from switchboard import egress
 from switchboard.vault import MASK, SecretValue
+
+from actions.models import Action, AuthType
 
 logger = logging.getLogger(__name__)
 
@@ -284,7 +284,7 @@ def fetch_client_credentials_token(*, config: dict[str, Any], credentials: dict[
     try:
         expires_in = int(payload.get("expires_in"))
     except (TypeError, ValueError):
-        expires_in = conf.get().oauth_default_token_seconds
+        expires_in = settings.ACTIONS_OAUTH_DEFAULT_TOKEN_SECONDS
     return OAuthToken(access_token=payload["access_token"], expires_in=max(1, expires_in))
 
 

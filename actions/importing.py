@@ -17,19 +17,20 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
+from accounts.models import Workspace
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from switchboard import egress
+from switchboard.errors import InvalidInput, TooLarge, Unprocessable
 
-from accounts.models import Workspace
-from actions import auth, conf, selectors, services
+from actions import auth, selectors, services
 from actions.models import Action, AuthType, Operation, SourceKind
 from actions.request_building import BodySpec, ParameterSpec
 from actions.spec import ParsedOperation, ParsedSpec, SpecError, parse_spec_text
 from actions.spec.gcpause import gc_paused
 from actions.spec.operations import media_kind
 from actions.spec.servers import normalize_base_url
-from switchboard import egress
-from switchboard.api.errors import ApiError
 
 logger = logging.getLogger(__name__)
 
@@ -58,32 +59,41 @@ class ImportOutcome:
 
 def spec_fetch(*, workspace_id: str, url: str) -> bytes:
     """The spec at ``url``, through the egress helper under the workspace's allowlist."""
-    settings = conf.get()
     try:
         response = egress.request("GET", url, policy=selectors.spec_fetch_policy(workspace_id=workspace_id),
                                   headers={"Accept": _SPEC_ACCEPT})
     except egress.ResponseTooLarge:
-        raise ApiError(f"The spec at this URL is larger than {settings.max_spec_bytes // (1024 * 1024)} MB, the "
-                       "largest that can be imported.", code="spec_too_large", status_code=413, param="url") from None
+        limit_mb = settings.ACTIONS_MAX_SPEC_BYTES // (1024 * 1024)
+        raise TooLarge(f"The spec at this URL is larger than {limit_mb} MB, the largest that can be imported.",
+                       code="spec_too_large", param="url") from None
     except egress.BlockedAddress as exc:
-        raise ApiError(f"The spec cannot be fetched: {exc.message}", code="url_not_allowed", status_code=422,
-                       param="url") from None
+        raise Unprocessable(f"The spec cannot be fetched: {exc.message}", code="url_not_allowed",
+                            param="url") from None
     except egress.InvalidURL as exc:
-        raise ApiError(f"url: {exc.message}", code="invalid_url", param="url") from None
+        raise InvalidInput(f"url: {exc.message}", code="invalid_url", param="url") from None
     except egress.EgressError as exc:
-        raise ApiError(f"The spec could not be fetched: {exc.message}", code="spec_fetch_failed", status_code=422,
-                       param="url") from None
+        raise Unprocessable(f"The spec could not be fetched: {exc.message}", code="spec_fetch_failed",
+                            param="url") from None
     if not response.is_success:
-        raise ApiError(f"Fetching the spec failed: the server answered HTTP {response.status_code}.",
-                       code="spec_fetch_failed", status_code=422, param="url")
+        raise Unprocessable(f"Fetching the spec failed: the server answered HTTP {response.status_code}.",
+                            code="spec_fetch_failed", param="url")
     return response.content
+
+
+def spec_upload_source(upload) -> SpecSource:
+    """An uploaded spec file as a source, refused before reading when it is over the limit."""
+    limit = settings.ACTIONS_MAX_SPEC_BYTES
+    if upload.size is not None and upload.size > limit:
+        raise TooLarge(f"The file is {upload.size / 1048576:,.1f} MB; the largest spec that can be imported is "
+                       f"{limit // 1048576} MB.", code="spec_too_large", param="file")
+    return SpecSource(kind=SourceKind.FILE, text=upload.read(limit + 1), filename=(upload.name or "")[:255])
 
 
 def _source_text(workspace_id: str, source: SpecSource) -> str | bytes:
     if source.kind == SourceKind.URL and source.text is None:
         return spec_fetch(workspace_id=workspace_id, url=source.url)
     if source.text is None:
-        raise ApiError("No spec was given.", code="required", param="spec")
+        raise InvalidInput("No spec was given.", code="required", param="spec")
     return source.text
 
 
@@ -92,15 +102,14 @@ def _param_for(source: SpecSource) -> str:
 
 
 def spec_parse(*, text: str | bytes, source: SpecSource, server_url: str | None) -> ParsedSpec:
-    settings = conf.get()
     try:
-        return parse_spec_text(text, server_url=server_url or None, max_bytes=settings.max_spec_bytes)
+        return parse_spec_text(text, server_url=server_url or None, max_bytes=settings.ACTIONS_MAX_SPEC_BYTES)
     except SpecError as exc:
-        status = 413 if exc.code == "spec_too_large" else 422
-        raise ApiError(exc.message, code=exc.code, status_code=status, param=_param_for(source)) from None
+        error = TooLarge if exc.code == "spec_too_large" else Unprocessable
+        raise error(exc.message, code=exc.code, param=_param_for(source)) from None
     except RecursionError:
-        raise ApiError("The spec is nested too deeply to be read.", code="spec_too_deep", status_code=422,
-                       param=_param_for(source)) from None
+        raise Unprocessable("The spec is nested too deeply to be read.", code="spec_too_deep",
+                            param=_param_for(source)) from None
 
 
 def _absolute(url: str | None, source_url: str) -> str | None:
@@ -204,7 +213,6 @@ def _prepare(*, workspace_id: str, source: SpecSource, server_url: str | None,
     parsed = spec_parse(text=raw, source=source, server_url=server_url)
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
     text = text.replace("\x00", "")  # PostgreSQL text cannot hold NUL; a valid spec has none
-    settings = conf.get()
 
     warnings = [{"code": notice.code, "message": notice.message} for notice in parsed.warnings]
     chosen = server_url or current_server_url or parsed.server_url or ""
@@ -227,23 +235,23 @@ def _prepare(*, workspace_id: str, source: SpecSource, server_url: str | None,
                 entry.update(status="skipped", name=None, reason=f"its path is longer than {MAX_PATH_LENGTH} "
                                                                  "characters")
             continue
-        if len(rows) >= settings.max_operations:
+        if len(rows) >= settings.ACTIONS_MAX_OPERATIONS:
             if entry is not None:
                 entry.update(status="skipped", name=None,
-                             reason=f"an action holds at most {settings.max_operations} operations")
+                             reason=f"an action holds at most {settings.ACTIONS_MAX_OPERATIONS} operations")
             continue
         values = operation_values(operation, source_url=source.url)
         values["position"] = len(rows)
         rows.append(values)
-    if len(rows) < len(parsed.operations) and len(parsed.operations) > settings.max_operations:
+    if len(rows) < len(parsed.operations) and len(parsed.operations) > settings.ACTIONS_MAX_OPERATIONS:
         warnings.append({"code": "operation_limit",
-                         "message": f"Only the first {settings.max_operations} operations were imported "
+                         "message": f"Only the first {settings.ACTIONS_MAX_OPERATIONS} operations were imported "
                                     "(SWITCHBOARD_ACTIONS_MAX_OPERATIONS)."})
     if not rows:
         warnings.append({"code": "no_operations", "message": "The spec has no operations that can be called; the "
                                                              "action will offer no tools."})
     if chosen:
-        warnings.extend(services.server_url_warnings(url=chosen, workspace_id=workspace_id))
+        warnings.extend(selectors.server_url_warnings(url=chosen, workspace_id=workspace_id))
 
     suggestion = auth.suggest_auth(parsed.security_schemes, parsed.security, parsed.operations)
     counts = {"imported": 0, "imported_with_warnings": 0, "skipped": 0}
@@ -299,8 +307,8 @@ def action_import(*, workspace: Workspace, source: SpecSource, name: str | None 
     """Import a spec as a new action (or, with ``dry_run``, only report what would be imported)."""
     key = (idempotency_key or "").strip()
     if len(key) > 200:
-        raise ApiError("The Idempotency-Key header is longer than 200 characters.", code="invalid_idempotency_key",
-                       param="Idempotency-Key")
+        raise InvalidInput("The Idempotency-Key header is longer than 200 characters.", code="invalid_idempotency_key",
+                           param="Idempotency-Key")
     if key and not dry_run:
         repeat = Action.objects.for_workspace(workspace).filter(idempotency_key=key).first()
         if repeat is not None:
@@ -358,8 +366,8 @@ def action_reimport(*, action: Action, source: SpecSource | None = None, server_
     """Update ``action`` from a new version of its spec (by default, fetched again from its URL)."""
     if source is None:
         if action.source_kind != SourceKind.URL or not action.source_url:
-            raise ApiError("This action was imported from pasted text or a file; send the new version of the spec "
-                           "(spec or file).", code="source_required", param="spec")
+            raise InvalidInput("This action was imported from pasted text or a file; send the new version of the spec "
+                               "(spec or file).", code="source_required", param="spec")
         source = SpecSource(kind=SourceKind.URL, url=action.source_url)
     prepared = _prepare(workspace_id=action.workspace_id, source=source, server_url=server_url,
                         current_server_url=action.server_url)

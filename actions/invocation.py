@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
+from switchboard import egress
+from switchboard.lru import LRUCache
 
-from actions import auth, conf, selectors
+from actions import auth, selectors
 from actions.models import AuthType, Operation
 from actions.request_building import (
     BuiltRequest,
@@ -31,9 +32,7 @@ from actions.request_building import (
     build_request,
     plan_for,
 )
-from actions.services import release_traceback
 from actions.truncation import dumps, render_body
-from switchboard import egress
 
 logger = logging.getLogger(__name__)
 
@@ -116,27 +115,8 @@ class _Failure(Exception):
 
 # -- per-operation caches (schema validators and request plans) ---------------------------------------
 
-class _LRU:
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[tuple[str, str], Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, str], make) -> Any:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = make()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return value
-
-
-_validators = _LRU(1024)
-_plans = _LRU(1024)
+_validators: LRUCache[Draft202012Validator] = LRUCache(1024)
+_plans: LRUCache[RequestPlan] = LRUCache(1024)
 
 
 def _validator(operation: Operation) -> Draft202012Validator:
@@ -339,7 +319,7 @@ class _Call:
         try:
             response = egress.request(built.method, url, policy=policy, headers=headers, content=built.body)
         except egress.EgressError as exc:
-            release_traceback(exc)
+            egress.release_traceback(exc)
             code = _EGRESS_CODES.get(exc.code, "connection_error")
             message = auth.scrub(exc.message, self.secrets)
             raise _Failure(code, f"{message} {_ADVICE.get(code, '')}".strip()) from None
@@ -349,7 +329,7 @@ class _Call:
     # -- results ------------------------------------------------------------------------------------
 
     def _result(self, built: BuiltRequest, response: egress.EgressResponse) -> Invocation:
-        max_chars = conf.get().tool_response_max_chars
+        max_chars = settings.ACTIONS_TOOL_RESPONSE_MAX_CHARS
         content_type = response.headers.get("content-type", "")
         body = response.content
         if self.secrets and body:
@@ -450,3 +430,20 @@ def _status_advice(status: int, reason: str) -> str:
     if status >= 500:
         return f"{head} The API failed on its side; trying again later may help."
     return head
+
+
+def invocation_report(result: Invocation) -> dict[str, Any]:
+    request = result.request
+    response = result.response
+    return {
+        "ok": result.ok, "error": result.error, "duration_ms": result.duration_ms, "problems": result.problems,
+        "request": None if request is None else {
+            "method": request.method, "url": request.url, "headers": [list(h) for h in request.headers],
+            "body": request.body, "body_bytes": request.body_bytes, "body_truncated": request.body_truncated},
+        "response": None if response is None else {
+            "status": response.status, "reason": response.reason, "headers": [list(h) for h in response.headers],
+            "body": response.body, "bytes": response.bytes, "content_type": response.content_type,
+            "elapsed_ms": response.elapsed_ms, "body_truncated": response.body_truncated,
+            "redirects": response.redirects},
+        "tool_result": result.content,
+    }

@@ -3,14 +3,17 @@ workspace's network allowlist, from the network app, with the actions' limits)."
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import Count, OuterRef, Q, QuerySet
 from network import selectors as network_selectors
 from network.models import AllowlistEntry
-
-from actions import conf
-from actions.models import Action, Operation
 from switchboard import egress
+
+from actions import auth
+from actions.models import Action, AuthType, Operation
 
 
 def action_list(*, workspace_id: str) -> QuerySet[Action]:
@@ -44,6 +47,15 @@ def operation_list(*, action: Action, enabled: bool | None = None, search: str =
     return operations
 
 
+def operation_count(*, action: Action, enabled_only: bool = False) -> int:
+    """How many operations the action has (or bots may call), from `action_list`'s annotation if there."""
+    count = getattr(action, "enabled_operation_count" if enabled_only else "operation_count", None)
+    if count is not None:
+        return count
+    operations = Operation.objects.filter(action=action)
+    return (operations.filter(enabled=True) if enabled_only else operations).count()
+
+
 def operation_get(*, action: Action, operation: str) -> Operation | None:
     """By id, or else by tool name (``listPets``)."""
     found = Operation.objects.filter(action=action, pk=operation).first()
@@ -74,15 +86,90 @@ def tool_policy(*, workspace_id: str) -> egress.EgressPolicy:
 
 
 def tool_policy_for(allowlist: tuple[str, ...] | list[str]) -> egress.EgressPolicy:
-    settings = conf.get()
     return network_selectors.policy_for(
-        allowlist, connect_timeout=settings.tool_connect_timeout_seconds, read_timeout=settings.tool_timeout_seconds,
-        total_timeout=settings.tool_timeout_seconds, max_response_bytes=settings.tool_max_response_bytes)
+        allowlist, connect_timeout=settings.ACTIONS_TOOL_CONNECT_TIMEOUT_SECONDS,
+        read_timeout=settings.ACTIONS_TOOL_TIMEOUT_SECONDS, total_timeout=settings.ACTIONS_TOOL_TIMEOUT_SECONDS,
+        max_response_bytes=settings.ACTIONS_TOOL_MAX_RESPONSE_BYTES)
 
 
 def spec_fetch_policy(*, workspace_id: str) -> egress.EgressPolicy:
-    settings = conf.get()
     return network_selectors.workspace_policy(
-        workspace_id=workspace_id, connect_timeout=settings.tool_connect_timeout_seconds,
-        read_timeout=settings.spec_fetch_timeout_seconds, total_timeout=settings.spec_fetch_timeout_seconds,
-        max_response_bytes=settings.max_spec_bytes)
+        workspace_id=workspace_id, connect_timeout=settings.ACTIONS_TOOL_CONNECT_TIMEOUT_SECONDS,
+        read_timeout=settings.ACTIONS_SPEC_FETCH_TIMEOUT_SECONDS,
+        total_timeout=settings.ACTIONS_SPEC_FETCH_TIMEOUT_SECONDS, max_response_bytes=settings.ACTIONS_MAX_SPEC_BYTES)
+
+
+# -- what stands between an action and its API -----------------------------------------------
+
+def server_url_warnings(*, url: str, workspace_id: str) -> list[dict[str, str]]:
+    """Why calls to ``url`` would fail (private address without allowlisting, unknown host, ...)."""
+    if not url:
+        return [{"code": "missing_server_url", "message": "The action has no base URL; set one before its "
+                                                          "operations can be called."}]
+    try:
+        egress.check_url(url, tool_policy(workspace_id=workspace_id))
+    except egress.EgressError as exc:
+        egress.release_traceback(exc)
+        if isinstance(exc, egress.BlockedAddress) and not exc.allowlistable:
+            return [never_reachable_warning(exc.message)]
+        if isinstance(exc, egress.BlockedAddress):
+            return [{"code": "server_url_blocked", "message": f"Calls to this base URL will be refused: "
+                                                              f"{exc.message}"}]
+        if isinstance(exc, egress.DNSFailure):
+            return [{"code": "server_url_unresolved", "message": f"{exc.message} Calls will fail until it "
+                                                                 "resolves."}]
+        return [{"code": "invalid_server_url", "message": exc.message}]
+    return []
+
+
+def never_reachable_warning(reason: str) -> dict[str, str]:
+    return {"code": "server_url_never_reachable",
+            "message": f"Calls to this base URL can never be made, whatever is allowlisted: {reason} "
+                       "Set the API's real base URL."}
+
+
+def server_url_never_reachable(url: str) -> dict[str, str] | None:
+    """The warning for a base URL whose host is an address the platform never connects to.
+
+    Needs no DNS: only IP literals (in any spelling) are judged, so lists can say it for every action.
+    """
+    try:
+        address = egress.parse_url(url).hostinfo.ip
+    except egress.InvalidURL:
+        return None
+    if address is None:
+        return None
+    verdict = egress.judge_address(address)
+    if verdict.allowed or verdict.allowlistable:
+        return None
+    return never_reachable_warning(f"{address} is {verdict.reason}, and the platform never connects to such "
+                                   f"addresses, because {verdict.why}.")
+
+
+def action_auth_summary(action: Action) -> dict[str, Any]:
+    """How the action authenticates, with hints of its credentials but never the secrets."""
+    credentials = action.credential_values()
+    data: dict[str, Any] = {"type": action.auth_type, **(action.auth_config or {}),
+                            "description": auth.describe(action.auth_type, action.auth_config or {}),
+                            "has_credentials": bool(credentials),
+                            "missing_credentials": auth.missing_secrets(action.auth_type, credentials),
+                            "credential_hints": auth.credential_hints(credentials)}
+    if action.auth_type == AuthType.OAUTH2_CLIENT_CREDENTIALS:
+        data["token_cached_until"] = action.oauth_token_expires_at if action.oauth_token else None
+    return data
+
+
+def action_warnings(action: Action) -> list[dict[str, str]]:
+    """Problems with the action as configured that need no network to find."""
+    warnings = []
+    if not action.server_url:
+        warnings.append({"code": "missing_server_url", "message": "Set the API's base URL (server_url); calls "
+                                                                  "cannot be made without it."})
+    never = server_url_never_reachable(action.server_url) if action.server_url else None
+    if never is not None:
+        warnings.append(never)
+    missing = auth.missing_secrets(action.auth_type, action.credential_values())
+    if missing:
+        warnings.append({"code": "credentials_needed", "message": f"Add the credentials ({', '.join(missing)}) "
+                                                                  "before bots call this API."})
+    return warnings

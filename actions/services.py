@@ -13,7 +13,7 @@ from network.services import allowlist_entry_create, allowlist_entry_delete  # n
 from actions import auth, selectors
 from actions.models import Action, AuthType, Operation
 from switchboard import egress
-from switchboard.api.errors import ApiError
+from switchboard.errors import InvalidInput
 
 _UNSET: Any = object()
 
@@ -33,8 +33,8 @@ def action_auth_apply(*, action: Action, data: dict[str, Any]) -> bool:
     """
     new_type = data.get("type") or action.auth_type
     if new_type not in AuthType.values:
-        raise ApiError(f"Unknown auth type {new_type!r}; use one of {', '.join(AuthType.values)}.",
-                       code="invalid_auth_type", param="auth.type")
+        raise InvalidInput(f"Unknown auth type {new_type!r}; use one of {', '.join(AuthType.values)}.",
+                           code="invalid_auth_type", param="auth.type")
     _refuse_fields_of_other_types(new_type, data)
     type_changed = new_type != action.auth_type
     try:
@@ -42,7 +42,7 @@ def action_auth_apply(*, action: Action, data: dict[str, Any]) -> bool:
             new_type, {} if type_changed else dict(action.auth_config or {}), data))
         credentials = _merged_credentials(new_type, {} if type_changed else action.credential_values(), data)
     except auth.AuthConfigError as exc:
-        raise ApiError(exc.message, code="invalid_auth", param=exc.param) from None
+        raise InvalidInput(exc.message, code="invalid_auth", param=exc.param) from None
     before = (action.auth_type, action.auth_config, action.credential_values())
     action.auth_type, action.auth_config = new_type, config
     action.set_credential_values(credentials)
@@ -59,8 +59,8 @@ def _refuse_fields_of_other_types(auth_type: str, data: dict[str, Any]) -> None:
         if key == "type" or key in applicable or value in (None, "", []):
             continue
         takes = f"it takes {', '.join(applicable)}" if applicable else "it takes no settings or secrets"
-        raise ApiError(f"auth.{key} does not apply to auth type {auth_type!r}; {takes}.",
-                       code="invalid_auth_field", param=f"auth.{key}")
+        raise InvalidInput(f"auth.{key} does not apply to auth type {auth_type!r}; {takes}.",
+                           code="invalid_auth_field", param=f"auth.{key}")
 
 
 def _merged_credentials(auth_type: str, stored: dict[str, str], data: dict[str, Any]) -> dict[str, str]:
@@ -86,71 +86,10 @@ def server_url_clean(url: str) -> str:
     try:
         egress.parse_url(url)
     except egress.InvalidURL as exc:
-        raise ApiError(f"server_url: {exc.message}", code="invalid_server_url", param="server_url") from None
+        raise InvalidInput(f"server_url: {exc.message}", code="invalid_server_url", param="server_url") from None
     from actions.spec.servers import normalize_base_url
 
     return normalize_base_url(url)
-
-
-def server_url_warnings(*, url: str, workspace_id: str) -> list[dict[str, str]]:
-    """Why calls to ``url`` would fail (private address without allowlisting, unknown host, ...)."""
-    if not url:
-        return [{"code": "missing_server_url", "message": "The action has no base URL; set one before its "
-                                                          "operations can be called."}]
-    try:
-        egress.check_url(url, selectors.tool_policy(workspace_id=workspace_id))
-    except egress.EgressError as exc:
-        release_traceback(exc)
-        if isinstance(exc, egress.BlockedAddress) and not exc.allowlistable:
-            return [never_reachable_warning(exc.message)]
-        if isinstance(exc, egress.BlockedAddress):
-            return [{"code": "server_url_blocked", "message": f"Calls to this base URL will be refused: "
-                                                              f"{exc.message}"}]
-        if isinstance(exc, egress.DNSFailure):
-            return [{"code": "server_url_unresolved", "message": f"{exc.message} Calls will fail until it "
-                                                                 "resolves."}]
-        return [{"code": "invalid_server_url", "message": exc.message}]
-    return []
-
-
-def never_reachable_warning(reason: str) -> dict[str, str]:
-    return {"code": "server_url_never_reachable",
-            "message": f"Calls to this base URL can never be made, whatever is allowlisted: {reason} "
-                       "Set the API's real base URL."}
-
-
-def server_url_never_reachable(url: str) -> dict[str, str] | None:
-    """The warning for a base URL whose host is an address the platform never connects to.
-
-    Needs no DNS: only IP literals (in any spelling) are judged, so lists can say it for every action.
-    """
-    try:
-        address = egress.parse_url(url).hostinfo.ip
-    except egress.InvalidURL:
-        return None
-    if address is None:
-        return None
-    verdict = egress.judge_address(address)
-    if verdict.allowed or verdict.allowlistable:
-        return None
-    return never_reachable_warning(f"{address} is {verdict.reason}, and the platform never connects to such "
-                                   f"addresses, because {verdict.why}.")
-
-
-def release_traceback(exc: BaseException) -> None:
-    """Drop the tracebacks of ``exc`` and of the exceptions chained to it.
-
-    A failed DNS lookup leaves a reference cycle (resolver frame -> future -> exception ->
-    traceback -> resolver frame). Through the frames' back links it would keep every caller's
-    locals alive — a whole parsed spec during an import — until the cyclic garbage collector
-    runs, which then spends most of a second on them.
-    """
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        current.__traceback__ = None
-        current = current.__cause__ or current.__context__
 
 
 @transaction.atomic
@@ -162,13 +101,13 @@ def action_update(*, action: Action, name: str | None = None, description: str |
     if name is not None:
         name = name.strip()
         if not name:
-            raise ApiError("The name cannot be empty.", code="required", param="name")
+            raise InvalidInput("The name cannot be empty.", code="required", param="name")
         action.name = name[:200]
     if description is not None:
         action.description = description
     if server_url is not None:
         action.server_url = server_url_clean(server_url)
-        warnings = server_url_warnings(url=action.server_url, workspace_id=action.workspace_id)
+        warnings = selectors.server_url_warnings(url=action.server_url, workspace_id=action.workspace_id)
     if enabled is not None:
         action.enabled = enabled
     if auth_data is not None:

@@ -1,4 +1,4 @@
-"""Celery tasks of actions: thin wrappers around actions.tools (routed to the `tools` queue)."""
+"""Celery tasks of actions: thin wrappers around actions.tools (the settings route them to `tools`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from celery import shared_task
 from actions import tools
 
 
-@shared_task(name="actions.tool_invoke", queue="tools", ignore_result=False, acks_late=False)
+@shared_task(name="actions.tool_invoke", ignore_result=False, acks_late=False)
 def tool_invoke(workspace_id: str, operation_id: str, arguments_json: str) -> dict[str, Any]:
     """Call one operation and return the outcome (ok, content, error, duration_ms, trace) as a dict.
 

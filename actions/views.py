@@ -19,10 +19,9 @@ from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
-from switchboard.api.errors import ApiError
+from switchboard.errors import DomainError, InvalidInput
 
-from actions import conf, importing, invocation, selectors, services
-from actions.api import action_warnings, auth_output, test_result_data
+from actions import importing, invocation, selectors, services
 from actions.forms import (
     ActionSettingsForm,
     AuthForm,
@@ -94,11 +93,7 @@ def _source_from_form(access: WorkspaceAccess, form) -> importing.SpecSource | N
         return importing.SpecSource(kind=SourceKind.TEXT, text=data["spec"])
     upload = data.get("file")
     if upload is not None:
-        limit = conf.get().max_spec_bytes
-        if upload.size and upload.size > limit:
-            raise ApiError(f"The file is {upload.size / 1048576:,.1f} MB; the largest spec that can be imported is "
-                           f"{limit // 1048576} MB.", code="spec_too_large", status_code=413, param="file")
-        return importing.SpecSource(kind=SourceKind.FILE, text=upload.read(limit + 1), filename=upload.name or "")
+        return importing.spec_upload_source(upload)
     return _preview_load(access.workspace.pk, data.get("preview") or "")
 
 
@@ -109,9 +104,9 @@ def action_list(request: HttpRequest) -> HttpResponse:
     access = page_access(request)
     actions = list(selectors.action_list(workspace_id=access.workspace.pk))
     for action in actions:
-        action.problems = action_warnings(action)
+        action.problems = selectors.action_warnings(action)
         action.unreachable = _unreachable(action.problems)
-        action.auth_description = auth_output(action)["description"]
+        action.auth_description = selectors.action_auth_summary(action)["description"]
     return render(request, "actions/action_list.html", {"actions": actions, "can_edit": can_edit(access)})
 
 
@@ -127,12 +122,12 @@ def action_import_view(request: HttpRequest) -> HttpResponse:
         try:
             source = _source_from_form(access, form)
             if source is None:
-                raise ApiError("The preview has expired; give the spec again.", code="preview_expired",
-                               param="url")
+                raise InvalidInput("The preview has expired; give the spec again.", code="preview_expired",
+                                   param="url")
             outcome = importing.action_import(
                 workspace=access.workspace, source=source, name=form.cleaned_data.get("name") or None,
                 server_url=form.cleaned_data.get("server_url") or None, dry_run=dry_run, created_by=_user(request))
-        except ApiError as exc:
+        except DomainError as exc:
             add_service_error(form, exc)
         else:
             if not dry_run:
@@ -160,11 +155,11 @@ def _render_detail(request: HttpRequest, access: WorkspaceAccess, action: Action
                             "consequential_default", "consequential_override", "deprecated", "no_credentials",
                             "schema_size", "warnings", "position"))
     enabled_count = sum(1 for op in operations if op.enabled) if not search else \
-        action.operations.filter(enabled=True).count()
-    warnings = [*(extra_warnings or []), *action_warnings(action)]
+        selectors.operation_count(action=action, enabled_only=True)
+    warnings = [*(extra_warnings or []), *selectors.action_warnings(action)]
     return render(request, "actions/action_detail.html", {
         "action": action,
-        "auth": auth_output(action),
+        "auth": selectors.action_auth_summary(action),
         "operations": operations,
         "search": search,
         "enabled_count": enabled_count,
@@ -198,7 +193,7 @@ def action_settings_view(request: HttpRequest, action_id: str) -> HttpResponse:
             warnings = services.action_update(action=_action(access, action_id), name=form.cleaned_data["name"],
                                               server_url=form.cleaned_data["server_url"],
                                               enabled=form.cleaned_data["enabled"])
-        except ApiError as exc:
+        except DomainError as exc:
             add_service_error(form, exc)
         else:
             for warning in warnings:
@@ -219,7 +214,7 @@ def action_auth_view(request: HttpRequest, action_id: str) -> HttpResponse:
     if form.is_valid():
         try:
             services.action_update(action=_action(access, action_id), auth_data=form.auth_data())
-        except ApiError as exc:
+        except DomainError as exc:
             add_service_error(form, exc)
         else:
             messages.success(request, "Saved the authentication settings.")
@@ -261,7 +256,7 @@ def action_reimport_view(request: HttpRequest, action_id: str) -> HttpResponse:
         try:
             source = _source_from_form(access, form)
             outcome = importing.action_reimport(action=action, source=source, dry_run=dry_run)
-        except ApiError as exc:
+        except DomainError as exc:
             add_service_error(form, exc)
         else:
             changes = outcome.report["changes"]
@@ -345,7 +340,7 @@ def operation_test_view(request: HttpRequest, action_id: str, operation_id: str)
             return refused(request, _EDITORS_ONLY, "actions:operation_test", action.pk, operation.pk)
         form = OperationTestForm(request.POST)
         if form.is_valid():
-            result = test_result_data(invocation.invoke_operation(operation, form.cleaned_data["arguments"],
+            result = invocation.invocation_report(invocation.invoke_operation(operation, form.cleaned_data["arguments"],
                                                                   detailed=True))
     else:
         example = json.dumps(example_arguments(operation.input_schema), indent=2, ensure_ascii=False)

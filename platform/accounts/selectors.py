@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from accounts.models import Membership, User, Workspace
+from accounts.models import ApiKey, Membership, User, Workspace
 
 
 def user_memberships(*, user: User) -> QuerySet[Membership]:
@@ -17,3 +17,11 @@ def membership_get(*, user: User, workspace_id: str) -> Membership | None:
 
 def workspace_members(*, workspace: Workspace) -> QuerySet[Membership]:
     return Membership.objects.filter(workspace=workspace).select_related("user").order_by("user__email")
+
+
+def api_key_list(*, workspace: Workspace) -> QuerySet[ApiKey]:
+    return ApiKey.objects.for_workspace(workspace).select_related("created_by")
+
+
+def api_key_get(*, workspace: Workspace, id: str) -> ApiKey | None:
+    return ApiKey.objects.for_workspace(workspace).filter(pk=id).first()

@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import ApiKey, ApiKeyScope, Membership, Role, User, Workspace, role_at_least
-from switchboard.api.errors import ApiError
+from switchboard.errors import Conflict, Forbidden, InvalidInput
 
 # last_used_at is informative; writing it on every request would put a write on the hot path.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -30,8 +30,7 @@ def hash_secret(secret: str) -> str:
 def user_create(*, email: str, password: str | None, name: str = "", is_staff: bool = False) -> User:
     email = email.strip().lower()
     if User.objects.filter(email=email).exists():
-        raise ApiError(f"A user with the email {email} already exists.", code="email_taken",
-                       status_code=409, param="email")
+        raise Conflict(f"A user with the email {email} already exists.", code="email_taken", param="email")
     return User.objects.create_user(email=email, password=password, name=name, is_staff=is_staff,
                                     is_superuser=is_staff)
 
@@ -66,8 +65,8 @@ def membership_remove(*, workspace: Workspace, user: User) -> None:
 def _ensure_another_owner(workspace: Workspace, user: User) -> None:
     others = Membership.objects.filter(workspace=workspace, role=Role.OWNER).exclude(user=user)
     if not others.exists():
-        raise ApiError("A workspace needs at least one owner: make someone else owner first.",
-                       code="last_owner", status_code=409)
+        raise Conflict("A workspace needs at least one owner: make someone else owner first.",
+                       code="last_owner")
 
 
 def _new_secret() -> str:
@@ -86,34 +85,34 @@ def api_key_create(*, workspace: Workspace, name: str, role: str | None = None, 
     """
     role = _api_key_role(role=role, scope=scope)
     if creator_role is not None and not role_at_least(creator_role, role):
-        raise ApiError(f"You cannot create a key with more rights ({role}) than your own ({creator_role}).",
-                       code="insufficient_role", status_code=403, param="role")
+        raise Forbidden(f"You cannot create a key with more rights ({role}) than your own ({creator_role}).",
+                        code="insufficient_role", param="role")
     name = name.strip()
     if not name:
-        raise ApiError("Give the key a name, e.g. the system that will use it.", code="required", param="name")
+        raise InvalidInput("Give the key a name, e.g. the system that will use it.", code="required", param="name")
     secret = secret or _new_secret()
     secret_hash = hash_secret(secret)
     if ApiKey.objects.filter(secret_hash=secret_hash).exists():
-        raise ApiError("That secret is already in use by another key.", code="duplicate_secret", status_code=409)
+        raise Conflict("That secret is already in use by another key.", code="duplicate_secret")
     key = ApiKey.objects.create(workspace=workspace, name=name, role=role, scope=scope, created_by=created_by,
                                 prefix=secret[:10], secret_hash=secret_hash)
     return key, secret
 
 
 def _api_key_role(*, role: str | None, scope: str) -> str:
-    """The role to store for a key of `scope`, or an ApiError saying what is wrong with the pair."""
+    """The role to store for a key of `scope`, or an InvalidInput saying what is wrong with the pair."""
     if scope not in ApiKeyScope.values:
-        raise ApiError(f"An API key's scope must be one of {', '.join(ApiKeyScope.values)}.", code="invalid_scope",
-                       param="scope")
+        raise InvalidInput(f"An API key's scope must be one of {', '.join(ApiKeyScope.values)}.", code="invalid_scope",
+                           param="scope")
     if scope == ApiKeyScope.CHAT:
         if role not in (None, Role.VIEWER):
-            raise ApiError("A chat-scope key has no role: it can chat with published bots and nothing else. "
-                           "Leave role out, or use scope 'full' for a key that acts with a role.",
-                           code="role_not_applicable", param="role")
+            raise InvalidInput("A chat-scope key has no role: it can chat with published bots and nothing else. "
+                               "Leave role out, or use scope 'full' for a key that acts with a role.",
+                               code="role_not_applicable", param="role")
         return Role.VIEWER
     role = role or Role.EDITOR
     if role not in (Role.VIEWER, Role.EDITOR, Role.ADMIN):
-        raise ApiError("An API key's role must be viewer, editor or admin.", code="invalid_role", param="role")
+        raise InvalidInput("An API key's role must be viewer, editor or admin.", code="invalid_role", param="role")
     return role
 
 

@@ -10,12 +10,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.forms import ApiKeyForm, EmailAuthenticationForm
-from accounts.models import ApiKey, Role, role_at_least
+from accounts.models import Role, role_at_least
 from accounts.pages import add_service_error
-from accounts.selectors import membership_get
+from accounts.selectors import api_key_get, api_key_list, membership_get
 from accounts.services import api_key_create, api_key_revoke
 from accounts.tenancy import SESSION_KEY
-from switchboard.api.errors import ApiError
+from switchboard.errors import DomainError
 
 
 class LoginView(auth_views.LoginView):
@@ -56,9 +56,9 @@ def api_keys(request: HttpRequest) -> HttpResponse:
             _, new_secret = api_key_create(workspace=access.workspace, created_by=request.user,
                                            creator_role=access.role, **form.cleaned_data)
             form = ApiKeyForm()
-        except ApiError as exc:
+        except DomainError as exc:
             add_service_error(form, exc)
-    keys = ApiKey.objects.for_workspace(access.workspace).select_related("created_by")
+    keys = api_key_list(workspace=access.workspace)
     return render(request, "accounts/api_keys.html", {"form": form, "keys": keys, "new_secret": new_secret})
 
 
@@ -68,7 +68,7 @@ def api_key_revoke_view(request: HttpRequest, key_id: str) -> HttpResponse:
     access = _admin_access(request)
     if access is None:
         return redirect("dashboard")
-    key = ApiKey.objects.for_workspace(access.workspace).filter(pk=key_id).first()
+    key = api_key_get(workspace=access.workspace, id=key_id)
     if key is None:
         raise Http404("No such API key.")
     api_key_revoke(api_key=key)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from accounts.models import Role
 from accounts.tenancy import WorkspaceScopedMixin
-from django.shortcuts import get_object_or_404
+from django.conf import settings
+from django.http import Http404
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -21,8 +22,9 @@ from rest_framework.response import Response
 from switchboard.api.errors import ApiError
 from switchboard.api.pagination import CursorPagination
 from switchboard.api.schema import error_responses
+from switchboard.errors import NotFound
 
-from knowledge import conf, embedding, retrieval, selectors, services
+from knowledge import retrieval, selectors, services
 from knowledge.models import (
     Chunk,
     Document,
@@ -217,8 +219,11 @@ class _BaseChildMixin(WorkspaceScopedMixin):
 
     def get_knowledge_base(self) -> KnowledgeBase:
         if not hasattr(self, "_knowledge_base"):
-            self._knowledge_base = get_object_or_404(KnowledgeBase.objects.for_workspace(self.workspace),
-                                                     pk=self.kwargs["pk"])
+            base = selectors.knowledge_base_get(workspace_id=self.workspace.pk, knowledge_base_id=self.kwargs["pk"],
+                                                with_counts=False)
+            if base is None:
+                raise Http404
+            self._knowledge_base = base
         return self._knowledge_base
 
 
@@ -277,7 +282,7 @@ class DocumentListCreateApi(_BaseChildMixin, generics.ListAPIView):
     )
     def post(self, request, pk: str):
         base = self.get_knowledge_base()
-        limit = conf.get().max_upload_bytes
+        limit = settings.KNOWLEDGE_MAX_UPLOAD_BYTES
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -392,11 +397,12 @@ class ChunkDetailApi(WorkspaceScopedMixin, generics.GenericAPIView):
         enabled = serializers.BooleanField(required=False, help_text="A disabled chunk answers no query.")
 
     def get_object(self) -> Chunk:
-        pk = chunk_pk(self.kwargs["pk"])
-        if pk is None:
-            raise ApiError("No such chunk.", code="not_found", status_code=404)
-        return get_object_or_404(Chunk.objects.filter(workspace=self.workspace).defer("embedding", "search_vector")
-                                 .select_related("document", "knowledge_base"), pk=pk)
+        if chunk_pk(self.kwargs["pk"]) is None:
+            raise NotFound("No such chunk.", code="not_found")
+        chunk = selectors.chunk_get(workspace_id=self.workspace.pk, chunk_id=self.kwargs["pk"])
+        if chunk is None:
+            raise Http404
+        return chunk
 
     @extend_schema(operation_id="chunks_retrieve", summary="Show a chunk",
                    responses={200: ChunkOutputSerializer, **_errors(404)})
@@ -475,13 +481,9 @@ class HitTestApi(_BaseChildMixin, generics.GenericAPIView):
         data = HitTestInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        try:
-            result = retrieval.search(workspace_id=self.workspace.pk, knowledge_base_ids=[base.pk],
-                                      query=values["query"], top_k=values["top_k"],
-                                      score_threshold=values["score_threshold"], include_below_threshold=True)
-        except embedding.EmbeddingError as exc:
-            raise ApiError(f"The query could not be embedded: {exc.message}", code=exc.code,
-                           status_code=503 if exc.retryable else 422) from exc
+        result = selectors.knowledge_base_hit_test(workspace_id=self.workspace.pk, knowledge_base=base,
+                                                   query=values["query"], top_k=values["top_k"],
+                                                   score_threshold=values["score_threshold"])
         return Response({
             "data": [HitSerializer(hit).data for hit in result.hits],
             "channels": [{"name": c.name, "strategy": c.strategy, "candidates": c.candidates, "ms": round(c.ms, 2)}

@@ -1,4 +1,6 @@
-"""Bulk writes of chunks: binary COPY into a temporary table, then one INSERT … SELECT.
+"""Every write of chunks in SQL: the bulk insert, deletes, a re-embedded chunk's update, the indexes.
+
+Bulk writes go by binary COPY into a temporary table, then one INSERT … SELECT.
 
 COPY is the fastest way into PostgreSQL; going through a temporary table lets PostgreSQL compute
 each chunk's tsvector (`to_tsvector`, with the heading path weighted above the body) in the same
@@ -18,6 +20,7 @@ from pgvector import Vector
 from psycopg.adapt import Dumper
 from psycopg.pq import Format
 
+from knowledge import vector_indexes
 from knowledge.models import TEXT_SEARCH_CONFIG
 
 _LOAD_TABLE = """
@@ -105,3 +108,46 @@ def vector_literal(vector: np.ndarray, dims: int) -> str:
     if values.shape != (dims,):
         raise ValueError(f"expected a {dims}-dimensional vector")
     return Vector(values).to_text()
+
+
+def chunks_delete(*, document_id: str | None = None, knowledge_base_id: str | None = None,
+                  generation: int | None = None, other_than_generation: int | None = None) -> None:
+    """Delete the chunks of a document (or of a whole base), of one generation or all but one.
+
+    Raw SQL: the ORM would fetch every row (embeddings included) before deleting it.
+    """
+    if (document_id is None) == (knowledge_base_id is None):
+        raise ValueError("give a document or a knowledge base")
+    sql, params = ("DELETE FROM knowledge_chunk WHERE document_id = %s", [document_id]) if document_id else \
+        ("DELETE FROM knowledge_chunk WHERE knowledge_base_id = %s", [knowledge_base_id])
+    if generation is not None:
+        sql, params = f"{sql} AND generation = %s", [*params, generation]
+    if other_than_generation is not None:
+        sql, params = f"{sql} AND generation <> %s", [*params, other_than_generation]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def chunk_reindex(*, chunk_id: int, vector: np.ndarray, heading_search: str, body_search: str) -> None:
+    """Store an edited chunk's new vector and tsvector (weighted as in the bulk insert)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE knowledge_chunk SET embedding = %s::vector, search_vector = "
+            f"setweight(to_tsvector('{TEXT_SEARCH_CONFIG}', %s), 'A') || to_tsvector('{TEXT_SEARCH_CONFIG}', %s) "
+            f"WHERE id = %s",
+            [vector_literal(vector, len(vector)), heading_search, body_search, chunk_id])
+
+
+def vector_index_ensure(*, dims: int) -> bool:
+    """Create the HNSW index for `dims` if missing (concurrently: writes go on meanwhile).
+
+    Returns False when the dimension cannot be indexed. Must run outside a transaction.
+    """
+    if vector_indexes.vector_type(dims) is None:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [vector_indexes.index_name(dims)])
+        if cursor.fetchone():
+            return True
+        cursor.execute(vector_indexes.create_index_sql(dims, concurrently=not connection.in_atomic_block))
+    return True

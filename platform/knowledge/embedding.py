@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+from django.conf import settings
 from providers import local_embedder
+from providers import selectors as provider_selectors
+from switchboard.errors import DomainError, Unavailable, Unprocessable
 
-from knowledge import conf
+if TYPE_CHECKING:
+    from providers.clients import ProviderError
 
 LOCAL_BATCH = 512
-_RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
 
 class EmbeddingError(Exception):
@@ -25,6 +29,11 @@ class EmbeddingError(Exception):
         self.message = message
         self.retryable = retryable
         self.code = code
+
+    def as_domain_error(self, failure: str) -> DomainError:
+        """`failure` (what could not be embedded) and why: unavailable when waiting may help."""
+        error = Unavailable if self.retryable else Unprocessable
+        return error(f"{failure}: {self.message}", code=self.code)
 
 
 @dataclass(frozen=True)
@@ -47,26 +56,18 @@ def model_of(base) -> EmbeddingModel:
     return EmbeddingModel(base.embedding_model_id, base.embedding_model_name, base.embedding_dimensions)
 
 
-def _classify(exc: Exception, provider_name: str) -> EmbeddingError:
-    if isinstance(exc, EmbeddingError):
-        return exc
-    retryable = getattr(exc, "retryable", None)
-    status = getattr(exc, "status_code", None) or getattr(exc, "status", None)
-    name = type(exc).__name__
-    if retryable is None:
-        retryable = (status in _RETRYABLE_STATUS) or "Timeout" in name or "Connection" in name
-    detail = getattr(exc, "message", None) or str(exc) or name
-    detail = " ".join(str(detail).split())[:300]
+def _embedding_error(exc: ProviderError, provider_name: str) -> EmbeddingError:
+    """A failed embedding request as the knowledge base tells it; whether to retry is the provider's call."""
     where = f"The embedding provider '{provider_name}'"
-    if status in (401, 403):
-        return EmbeddingError(f"{where} rejected the API key ({status}); a workspace admin should update it "
+    if exc.code == "provider_auth_error":
+        return EmbeddingError(f"{where} rejected the API key ({exc.status}); a workspace admin should update it "
                               "under Model providers.", code="provider_auth_error")
-    if status == 429:
-        return EmbeddingError(f"{where} is rate-limiting requests (429): {detail}", retryable=True,
+    if exc.code == "provider_rate_limited":
+        return EmbeddingError(f"{where} is rate-limiting requests (429): {exc.detail}", retryable=True,
                               code="provider_rate_limited")
-    if retryable:
-        return EmbeddingError(f"{where} is unavailable: {detail}", retryable=True, code="provider_unavailable")
-    return EmbeddingError(f"{where} refused the request: {detail}", code="provider_error")
+    if exc.retryable:
+        return EmbeddingError(f"{where} is unavailable: {exc.detail}", retryable=True, code="provider_unavailable")
+    return EmbeddingError(f"{where} refused the request: {exc.detail}", code="provider_error")
 
 
 def _batches(texts: Sequence[str], size: int) -> Iterator[Sequence[str]]:
@@ -80,12 +81,11 @@ def embedder_for(model: EmbeddingModel) -> Callable[[Sequence[str]], np.ndarray]
         return lambda texts: local_embedder.embed(list(texts), model.dimensions)
 
     from providers import clients
-    from providers.models import ProviderModel
 
-    entry = ProviderModel.objects.select_related("provider").filter(pk=model.provider_model_id).first()
+    entry = provider_selectors.provider_model_find(id=model.provider_model_id)
     if entry is None:
         raise EmbeddingError("The knowledge base's embedding model no longer exists.", code="model_missing")
-    if not entry.is_enabled or not entry.provider.is_enabled:
+    if not provider_selectors.provider_model_is_usable(entry):
         raise EmbeddingError(f"The embedding model {entry.model} (provider '{entry.provider.name}') is "
                              "disabled; enable it under Model providers.", code="model_disabled")
 
@@ -94,8 +94,8 @@ def embedder_for(model: EmbeddingModel) -> Callable[[Sequence[str]], np.ndarray]
         inputs = [text if text.strip() else " " for text in texts]
         try:
             vectors = clients.embed(entry.provider, model=entry.model, texts=inputs)
-        except Exception as exc:
-            raise _classify(exc, entry.provider.name) from exc
+        except clients.ProviderError as exc:
+            raise _embedding_error(exc, entry.provider.name) from exc
         array = np.asarray(vectors, dtype=np.float32)
         if array.shape != (len(inputs), model.dimensions):
             got = array.shape[1] if array.ndim == 2 else "?"
@@ -111,10 +111,10 @@ def embedder_for(model: EmbeddingModel) -> Callable[[Sequence[str]], np.ndarray]
 def embed_texts(model: EmbeddingModel, texts: Sequence[str]) -> np.ndarray:
     """All `texts` embedded, batch by batch."""
     embed = embedder_for(model)
-    size = LOCAL_BATCH if model.is_local else conf.get().embed_batch_size
+    size = LOCAL_BATCH if model.is_local else settings.KNOWLEDGE_EMBED_BATCH_SIZE
     parts = [embed(batch) for batch in _batches(texts, size)]
     return np.vstack(parts) if parts else np.zeros((0, model.dimensions), dtype=np.float32)
 
 
 def batch_size(model: EmbeddingModel) -> int:
-    return LOCAL_BATCH if model.is_local else conf.get().embed_batch_size
+    return LOCAL_BATCH if model.is_local else settings.KNOWLEDGE_EMBED_BATCH_SIZE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from providers import local_embedder
-from providers.models import ModelKind, ProviderModel
+from providers import selectors as provider_selectors
 
 from knowledge import retrieval
 from knowledge.chunking import MAX_CHUNK_TOKENS, MIN_CHUNK_TOKENS
@@ -17,10 +17,7 @@ ACCEPT = ",".join(sorted(formats.EXTENSIONS))
 def embedding_choices(workspace_id: str) -> list[tuple[str, str]]:
     choices = [(LOCAL_EMBEDDER_ID, f"Built-in local embedder ({local_embedder.DIMENSIONS} dimensions, lexical, "
                                    "no provider needed)")]
-    models = (ProviderModel.objects.filter(workspace_id=workspace_id, kind=ModelKind.EMBEDDING, is_enabled=True,
-                                           provider__is_enabled=True)
-              .select_related("provider").order_by("provider__name", "model"))
-    for entry in models:
+    for entry in provider_selectors.embedding_model_usable_list(workspace_id=workspace_id):
         dims = f"{entry.embedding_dimensions} dimensions" if entry.embedding_dimensions else "dimensions unknown"
         choices.append((entry.pk, f"{entry.provider.name}: {entry.model} ({dims})"))
     return choices

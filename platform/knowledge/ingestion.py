@@ -22,14 +22,15 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 from network import selectors as network_selectors
 from switchboard import egress
 
-from knowledge import chunk_store, conf, embedding, parsing
+from knowledge import chunk_store, embedding, parsing
 from knowledge.chunking import Chunk as TextChunk
 from knowledge.chunking import chunk_blocks, search_text
 from knowledge.models import Document, DocumentStatus, KnowledgeBase, SourceType
@@ -68,12 +69,7 @@ def _start(document_id: str) -> Run | None:
         doc = Document.objects.select_for_update().filter(pk=document_id).first()
         if doc is None or doc.status in _DONE:
             return None  # deleted, or nothing requested (a duplicate delivery of a finished task)
-        with connection.cursor() as cursor:
-            if doc.live_generation is None:
-                cursor.execute("DELETE FROM knowledge_chunk WHERE document_id = %s", [doc.pk])
-            else:
-                cursor.execute("DELETE FROM knowledge_chunk WHERE document_id = %s AND generation <> %s",
-                               [doc.pk, doc.live_generation])
+        chunk_store.chunks_delete(document_id=doc.pk, other_than_generation=doc.live_generation)
         generation = secrets.randbits(62)
         Document.objects.filter(pk=doc.pk).update(
             pending_generation=generation, status=DocumentStatus.PARSING, progress_done=0, progress_total=0,
@@ -92,25 +88,24 @@ def _update(run: Run, **fields) -> None:
 def _fetch_policy(doc: Document) -> egress.EgressPolicy:
     """The workspace's network allowlist (the same one action calls use), plus the deployment's
     SWITCHBOARD_KNOWLEDGE_URL_ALLOWLIST."""
-    settings = conf.get()
     try:
         return network_selectors.workspace_policy(
-            workspace_id=doc.workspace_id, extra=settings.url_allowlist, max_response_bytes=settings.max_upload_bytes,
-            total_timeout=120.0, read_timeout=30.0)
+            workspace_id=doc.workspace_id, extra=settings.KNOWLEDGE_URL_ALLOWLIST,
+            max_response_bytes=settings.KNOWLEDGE_MAX_UPLOAD_BYTES, total_timeout=120.0, read_timeout=30.0)
     except ValueError as exc:
         raise ParseError(f"SWITCHBOARD_KNOWLEDGE_URL_ALLOWLIST is misconfigured: {exc}",
                          code="egress_misconfigured") from exc
 
 
 def _fetch(doc: Document) -> Source:
-    settings = conf.get()
     policy = _fetch_policy(doc)
     try:
         response = egress.request("GET", doc.source_url, policy=policy, headers={
             "Accept": "text/html,application/xhtml+xml,application/pdf,text/plain,text/markdown,text/csv,*/*;q=0.5"})
     except egress.ResponseTooLarge as exc:
-        raise ParseError(f"The document at the URL is larger than the {settings.max_upload_bytes // 1048576} MB "
-                         "limit.", code="file_too_large") from exc
+        limit_mb = settings.KNOWLEDGE_MAX_UPLOAD_BYTES // 1048576
+        raise ParseError(f"The document at the URL is larger than the {limit_mb} MB limit.",
+                         code="file_too_large") from exc
     except egress.EgressError as exc:
         raise ParseError(f"The URL could not be fetched: {exc.message}", code=f"url_{exc.code}") from exc
     if response.status_code != 200:
@@ -202,9 +197,7 @@ def _swap(run: Run, base: KnowledgeBase, chunks: list[TextChunk]) -> None:
             raise Superseded()
         old_count = doc.chunk_count if doc.live_generation is not None else 0
         if doc.live_generation is not None:
-            with connection.cursor() as cursor:
-                cursor.execute("DELETE FROM knowledge_chunk WHERE document_id = %s AND generation = %s",
-                               [doc.pk, doc.live_generation])
+            chunk_store.chunks_delete(document_id=doc.pk, generation=doc.live_generation)
         newer_request = doc.ingest_request != run.request
         Document.objects.filter(pk=doc.pk).update(
             live_generation=run.generation, pending_generation=None,
@@ -224,9 +217,7 @@ def fail(run: Run | None, document_id: str, *, code: str, message: str) -> None:
         if run is not None and doc.pending_generation != run.generation:
             return  # a newer run owns the document
         if doc.pending_generation is not None:
-            with connection.cursor() as cursor:
-                cursor.execute("DELETE FROM knowledge_chunk WHERE document_id = %s AND generation = %s",
-                               [doc.pk, doc.pending_generation])
+            chunk_store.chunks_delete(document_id=doc.pk, generation=doc.pending_generation)
         newer_request = run is not None and doc.ingest_request != run.request
         Document.objects.filter(pk=doc.pk).update(
             pending_generation=None, status=DocumentStatus.QUEUED if newer_request else DocumentStatus.FAILED,
@@ -245,13 +236,12 @@ def document_ingest(*, document_id: str, final_attempt: bool = True) -> str:
         return "skipped"
     doc = Document.objects.select_related("knowledge_base").get(pk=document_id)
     base = doc.knowledge_base
-    settings = conf.get()
     try:
         source = _load(doc)
         _record_source(run, doc, source)
         parsed = parsing.parse(source.data, source.file_type, charset=source.charset, limits=parsing.Limits(
-            max_uncompressed_bytes=settings.max_unzipped_bytes, max_pages=settings.max_pdf_pages,
-            max_rows=settings.max_table_rows))
+            max_uncompressed_bytes=settings.KNOWLEDGE_MAX_UNZIPPED_BYTES, max_pages=settings.KNOWLEDGE_MAX_PDF_PAGES,
+            max_rows=settings.KNOWLEDGE_MAX_TABLE_ROWS))
         if doc.source_type == SourceType.URL and (parsed.title or source.name):
             _update(run, name=(parsed.title or source.name)[:255])
         _update(run, status=DocumentStatus.CHUNKING)
@@ -282,8 +272,8 @@ def document_ingest(*, document_id: str, final_attempt: bool = True) -> str:
 
         if isinstance(exc, SoftTimeLimitExceeded):
             fail(run, document_id, code="timeout", message=(
-                f"Indexing took longer than {settings.ingest_time_limit_seconds // 60} minutes and was stopped; "
-                "split the document into smaller files."))
+                f"Indexing took longer than {settings.KNOWLEDGE_INGEST_TIME_LIMIT_SECONDS // 60} minutes and was "
+                "stopped; split the document into smaller files."))
             return DocumentStatus.FAILED
         logger.exception("document ingestion failed", extra={"document_id": document_id})
         fail(run, document_id, code="internal_error",

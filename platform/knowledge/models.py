@@ -135,7 +135,7 @@ class Chunk(models.Model):
     """One retrievable passage. Written in bulk by ingestion (COPY), never through save().
 
     The HNSW indexes are partial expression indexes, one per embedding dimension, created by
-    the migrations and on demand (`services.vector_index_ensure`): `embedding` has no fixed
+    the migrations and on demand (`chunk_store.vector_index_ensure`): `embedding` has no fixed
     dimension because bases may use different models.
     """
 

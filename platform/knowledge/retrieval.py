@@ -35,9 +35,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connection, transaction
 
-from knowledge import conf, embedding, vector_indexes
+from knowledge import embedding, vector_indexes
 from knowledge.chunk_store import vector_literal
 from knowledge.fusion import Ranked, reciprocal_rank_fusion
 from knowledge.models import TEXT_SEARCH_CONFIG, KnowledgeBase, chunk_public_id
@@ -154,12 +155,12 @@ def candidate_pool(top_k: int) -> int:
 
 def _vector_candidates(bases: Sequence[KnowledgeBase], query_vector, pool: int) -> tuple[list[Ranked], str]:
     dims = bases[0].embedding_dimensions
-    settings = conf.get()
     visible_chunks = sum(base.chunk_count for base in bases)
     literal = vector_literal(query_vector, dims)
     params = {"bases": [base.pk for base in bases], "workspace": bases[0].workspace_id, "q": literal, "pool": pool}
     cast = vector_indexes.vector_type(dims)
-    limit = settings.local_exact_search_max_chunks if bases[0].uses_local_embedder else settings.exact_search_max_chunks
+    limit = (settings.KNOWLEDGE_LOCAL_EXACT_SEARCH_MAX_CHUNKS if bases[0].uses_local_embedder
+             else settings.KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS)
     if visible_chunks <= limit or cast is None:
         strategy = "exact"
         # `embedding <=> q` does not match the indexes' expression: an exact scan by construction.
@@ -180,7 +181,8 @@ def _vector_candidates(bases: Sequence[KnowledgeBase], query_vector, pool: int) 
             cursor.execute("SELECT set_config('hnsw.ef_search', %s, true), "
                            "set_config('hnsw.iterative_scan', 'relaxed_order', true), "
                            "set_config('hnsw.max_scan_tuples', %s, true)",
-                           [str(max(settings.hnsw_ef_search, pool)), str(settings.hnsw_max_scan_tuples)])
+                           [str(max(settings.KNOWLEDGE_HNSW_EF_SEARCH, pool)),
+                            str(settings.KNOWLEDGE_HNSW_MAX_SCAN_TUPLES)])
             cursor.execute(sql, params)
             rows = cursor.fetchall()
     return [Ranked(pk, max(0.0, 1.0 - float(distance))) for pk, distance in rows], strategy

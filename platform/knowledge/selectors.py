@@ -6,7 +6,8 @@ from collections.abc import Iterable
 
 from django.db.models import Count, Q, QuerySet
 
-from knowledge.models import PROCESSING_STATUSES, Chunk, Document, DocumentStatus, KnowledgeBase
+from knowledge import embedding, retrieval
+from knowledge.models import PROCESSING_STATUSES, Chunk, Document, DocumentStatus, KnowledgeBase, chunk_pk
 
 
 def knowledge_bases_for_workspace(workspace_id: str, ids: Iterable[str]) -> list[KnowledgeBase]:
@@ -28,8 +29,11 @@ def knowledge_base_list(*, workspace_id: str) -> QuerySet[KnowledgeBase]:
             .order_by("name"))
 
 
-def knowledge_base_get(*, workspace_id: str, knowledge_base_id: str) -> KnowledgeBase | None:
-    return knowledge_base_list(workspace_id=workspace_id).filter(pk=knowledge_base_id).first()
+def knowledge_base_get(*, workspace_id: str, knowledge_base_id: str, with_counts: bool = True) -> KnowledgeBase | None:
+    """The base, with its document counts unless they are not needed (one aggregate fewer)."""
+    bases = (knowledge_base_list(workspace_id=workspace_id) if with_counts
+             else KnowledgeBase.objects.filter(workspace_id=workspace_id))
+    return bases.filter(pk=knowledge_base_id).first()
 
 
 def document_list(*, knowledge_base: KnowledgeBase, status: str | None = None) -> QuerySet[Document]:
@@ -58,3 +62,22 @@ def chunk_list(*, knowledge_base: KnowledgeBase, document_id: str | None = None,
 
 def any_processing(*, knowledge_base: KnowledgeBase) -> bool:
     return Document.objects.filter(knowledge_base=knowledge_base, status__in=PROCESSING_STATUSES).exists()
+
+
+def chunk_get(*, workspace_id: str, chunk_id: str) -> Chunk | None:
+    """The chunk with its document and base, without the index columns; None for a malformed id."""
+    pk = chunk_pk(chunk_id)
+    if pk is None:
+        return None
+    return (Chunk.objects.filter(workspace_id=workspace_id, pk=pk).defer("embedding", "search_vector")
+            .select_related("document", "knowledge_base").first())
+
+
+def knowledge_base_hit_test(*, workspace_id: str, knowledge_base: KnowledgeBase, query: str, top_k: int,
+                            score_threshold: float | None) -> retrieval.SearchResult:
+    """A search of one base that also lists the hits below the threshold, to tune it by."""
+    try:
+        return retrieval.search(workspace_id=workspace_id, knowledge_base_ids=[knowledge_base.pk], query=query,
+                                top_k=top_k, score_threshold=score_threshold, include_below_threshold=True)
+    except embedding.EmbeddingError as exc:
+        raise exc.as_domain_error("The query could not be embedded") from exc

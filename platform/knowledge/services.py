@@ -1,6 +1,6 @@
 """Writes: knowledge bases, documents (upload, import by URL, re-index, enable, delete), chunks.
 
-Everything that can be refused at once is refused here with an `ApiError` (the API and the pages
+Everything that can be refused at once is refused here with a `DomainError` (the API and the pages
 show its message); the slow part of a document — fetching, parsing, chunking, embedding — runs in
 the `knowledge.document_ingest` task (see `ingestion`).
 """
@@ -13,19 +13,20 @@ import re
 from pathlib import PurePosixPath
 
 from accounts.models import Workspace
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from providers import local_embedder
+from providers import selectors as provider_selectors
 from providers.models import ModelKind, ProviderModel
 from switchboard import egress
-from switchboard.api.errors import ApiError
+from switchboard.errors import Conflict, InvalidInput, TooLarge, Unprocessable
 
-from knowledge import chunking, conf, embedding, vector_indexes
+from knowledge import chunk_store, chunking, embedding, tasks, vector_indexes
 from knowledge.models import (
-    TEXT_SEARCH_CONFIG,
     Chunk,
     Document,
     DocumentStatus,
@@ -46,54 +47,51 @@ LOCAL_EMBEDDER_ID = local_embedder.NAME
 def _validate_name(*, workspace_id: str, name: str, exclude_id: str | None = None) -> str:
     name = " ".join((name or "").split())
     if not name:
-        raise ApiError("Give the knowledge base a name.", code="required", param="name")
+        raise InvalidInput("Give the knowledge base a name.", code="required", param="name")
     if len(name) > 100:
-        raise ApiError("The name is longer than 100 characters.", code="max_length", param="name")
+        raise InvalidInput("The name is longer than 100 characters.", code="max_length", param="name")
     if KnowledgeBase.objects.filter(workspace_id=workspace_id, name=name).exclude(pk=exclude_id).exists():
-        raise ApiError(f"A knowledge base named {name!r} already exists in this workspace.",
-                       code="duplicate_name", status_code=409, param="name")
+        raise Conflict(f"A knowledge base named {name!r} already exists in this workspace.",
+                       code="duplicate_name", param="name")
     return name
 
 
 def _validate_chunking(chunk_size: int, chunk_overlap: int) -> None:
     if not chunking.MIN_CHUNK_TOKENS <= chunk_size <= chunking.MAX_CHUNK_TOKENS:
-        raise ApiError(f"chunk_size must be between {chunking.MIN_CHUNK_TOKENS} and {chunking.MAX_CHUNK_TOKENS} "
-                       "tokens.", code="invalid_chunk_size", param="chunk_size")
+        raise InvalidInput(f"chunk_size must be between {chunking.MIN_CHUNK_TOKENS} and {chunking.MAX_CHUNK_TOKENS} "
+                           "tokens.", code="invalid_chunk_size", param="chunk_size")
     if not 0 <= chunk_overlap <= chunk_size // 2:
-        raise ApiError("chunk_overlap must be between 0 and half of chunk_size.", code="invalid_chunk_overlap",
-                       param="chunk_overlap")
+        raise InvalidInput("chunk_overlap must be between 0 and half of chunk_size.", code="invalid_chunk_overlap",
+                           param="chunk_overlap")
 
 
 def _embedding_model(*, workspace_id: str, embedding_model_id: str | None) -> tuple[ProviderModel | None, str, int]:
     """(provider model or None for the local embedder, model name, dimensions)."""
     if not embedding_model_id or embedding_model_id == LOCAL_EMBEDDER_ID:
         return None, local_embedder.NAME, local_embedder.DIMENSIONS
-    entry = (ProviderModel.objects.select_related("provider")
-             .filter(workspace_id=workspace_id, pk=embedding_model_id).first())
+    entry = provider_selectors.provider_model_find(workspace_id=workspace_id, id=embedding_model_id)
     if entry is None:
-        raise ApiError(f"No model {embedding_model_id!r} in this workspace; use an embedding model's id from "
-                       f"GET /api/v1/models/?kind=embedding, or {LOCAL_EMBEDDER_ID!r} for the built-in embedder.",
-                       code="unknown_model", param="embedding_model")
+        raise InvalidInput(f"No model {embedding_model_id!r} in this workspace; use an embedding model's id from "
+                           f"GET /api/v1/models/?kind=embedding, or {LOCAL_EMBEDDER_ID!r} for the built-in embedder.",
+                           code="unknown_model", param="embedding_model")
     if entry.kind != ModelKind.EMBEDDING:
-        raise ApiError(f"{entry.model} is a chat model; a knowledge base needs an embedding model.",
-                       code="not_an_embedding_model", param="embedding_model")
-    if not entry.is_enabled or not entry.provider.is_enabled:
-        raise ApiError(f"{entry.model} is disabled; enable it (and its provider) first.", code="model_disabled",
-                       param="embedding_model")
+        raise InvalidInput(f"{entry.model} is a chat model; a knowledge base needs an embedding model.",
+                           code="not_an_embedding_model", param="embedding_model")
+    if not provider_selectors.provider_model_is_usable(entry):
+        raise InvalidInput(f"{entry.model} is disabled; enable it (and its provider) first.", code="model_disabled",
+                           param="embedding_model")
     if not entry.embedding_dimensions:
-        raise ApiError(f"{entry.model} has no embedding dimensions set; set them on the model under Model "
-                       "providers first.", code="missing_dimensions", param="embedding_model")
+        raise InvalidInput(f"{entry.model} has no embedding dimensions set; set them on the model under Model "
+                           "providers first.", code="missing_dimensions", param="embedding_model")
     if entry.embedding_dimensions > vector_indexes.HALFVEC_MAX_DIMS:
-        raise ApiError(f"{entry.model} makes {entry.embedding_dimensions}-dimensional vectors; at most "
-                       f"{vector_indexes.HALFVEC_MAX_DIMS} can be indexed. Many models can be asked for fewer "
-                       "dimensions: add the model again with a smaller value.", code="too_many_dimensions",
-                       param="embedding_model")
+        raise InvalidInput(f"{entry.model} makes {entry.embedding_dimensions}-dimensional vectors; at most "
+                           f"{vector_indexes.HALFVEC_MAX_DIMS} can be indexed. Many models can be asked for fewer "
+                           "dimensions: add the model again with a smaller value.", code="too_many_dimensions",
+                           param="embedding_model")
     return entry, entry.model, entry.embedding_dimensions
 
 
 def _ensure_index_later(dims: int) -> None:
-    from knowledge import tasks
-
     transaction.on_commit(lambda: tasks.vector_index_ensure.delay(dims))
 
 
@@ -131,9 +129,9 @@ def knowledge_base_update(*, knowledge_base: KnowledgeBase, name: str | None = N
                                                    embedding_model_id=embedding_model_id)
         if entry != base.embedding_model or model_name != base.embedding_model_name:
             if Document.objects.filter(knowledge_base=base).exists():
-                raise ApiError("The embedding model can only change while the knowledge base has no documents "
+                raise Conflict("The embedding model can only change while the knowledge base has no documents "
                                "(every stored vector depends on it). Create a new base instead.",
-                               code="knowledge_base_not_empty", status_code=409, param="embedding_model")
+                               code="knowledge_base_not_empty", param="embedding_model")
             base.embedding_model, base.embedding_model_name, base.embedding_dimensions = entry, model_name, dims
             _ensure_index_later(dims)
     base.save()
@@ -153,25 +151,9 @@ def knowledge_base_delete(*, knowledge_base: KnowledgeBase) -> None:
     """Delete the base with its documents, chunks and files."""
     files = [path for path in Document.objects.filter(knowledge_base=knowledge_base).values_list("file", flat=True)
              if path]
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM knowledge_chunk WHERE knowledge_base_id = %s", [knowledge_base.pk])
+    chunk_store.chunks_delete(knowledge_base_id=knowledge_base.pk)
     knowledge_base.delete()
     transaction.on_commit(lambda: _delete_files(files))
-
-
-def vector_index_ensure(*, dims: int) -> bool:
-    """Create the HNSW index for `dims` if missing (concurrently: writes go on meanwhile).
-
-    Returns False when the dimension cannot be indexed. Must run outside a transaction.
-    """
-    if vector_indexes.vector_type(dims) is None:
-        return False
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [vector_indexes.index_name(dims)])
-        if cursor.fetchone():
-            return True
-        cursor.execute(vector_indexes.create_index_sql(dims, concurrently=not connection.in_atomic_block))
-    return True
 
 
 # -- documents -------------------------------------------------------------------------------------
@@ -186,8 +168,6 @@ def _storage_name(name: str) -> str:
 
 
 def _enqueue(document: Document) -> None:
-    from knowledge import tasks
-
     document_id = document.pk
     transaction.on_commit(lambda: tasks.document_ingest.delay(document_id))
 
@@ -203,16 +183,16 @@ def _duplicate_of(*, knowledge_base: KnowledgeBase, content_hash: str, exclude_i
             .exclude(status=DocumentStatus.FAILED).exclude(pk=exclude_id).first())
 
 
-def duplicate_error(existing: Document) -> ApiError:
-    return ApiError(f"This content is already in the knowledge base as '{existing.name}' ({existing.pk}).",
-                    code="duplicate_document", status_code=409, param="file")
+def duplicate_error(existing: Document) -> Conflict:
+    return Conflict(f"This content is already in the knowledge base as '{existing.name}' ({existing.pk}).",
+                    code="duplicate_document", param="file")
 
 
 def _check_idempotency_key(key: str) -> str:
     key = (key or "").strip()
     if len(key) > 200:
-        raise ApiError("The Idempotency-Key header is longer than 200 characters.", code="invalid_idempotency_key",
-                       param="Idempotency-Key")
+        raise InvalidInput("The Idempotency-Key header is longer than 200 characters.", code="invalid_idempotency_key",
+                           param="Idempotency-Key")
     return key
 
 
@@ -228,21 +208,21 @@ def document_create_from_upload(*, knowledge_base: KnowledgeBase, file: Uploaded
     if repeat is not None:
         return repeat, False
     display_name = " ".join((name or file.name or "").split())[:255] or "document"
-    limit = conf.get().max_upload_bytes
+    limit = settings.KNOWLEDGE_MAX_UPLOAD_BYTES
     if file.size is not None and file.size > limit:
-        raise ApiError(f"The file is {file.size / 1048576:,.1f} MB; the limit is {limit // 1048576} MB.",
-                       code="file_too_large", status_code=413, param="file")
+        raise TooLarge(f"The file is {file.size / 1048576:,.1f} MB; the limit is {limit // 1048576} MB.",
+                       code="file_too_large", param="file")
     file_type = formats.from_name(file.name or display_name)
     if file_type is None:
-        raise ApiError(formats.unsupported_reason(file.name or display_name), code="unsupported_file_type",
-                       param="file")
+        raise InvalidInput(formats.unsupported_reason(file.name or display_name), code="unsupported_file_type",
+                           param="file")
     digest = hashlib.sha256()
     size = 0
     for piece in file.chunks():
         digest.update(piece)
         size += len(piece)
     if size == 0:
-        raise ApiError("The file is empty.", code="empty_file", status_code=422, param="file")
+        raise Unprocessable("The file is empty.", code="empty_file", param="file")
     content_hash = digest.hexdigest()
     existing = _duplicate_of(knowledge_base=knowledge_base, content_hash=content_hash)
     if existing is not None:
@@ -292,9 +272,9 @@ def document_create_from_url(*, knowledge_base: KnowledgeBase, url: str, created
     try:
         parsed = egress.parse_url(url)
     except egress.InvalidURL as exc:
-        raise ApiError(exc.message, code="invalid_url", param="url") from exc
+        raise InvalidInput(exc.message, code="invalid_url", param="url") from exc
     if len(parsed.url) > 2000:
-        raise ApiError("The URL is longer than 2000 characters.", code="invalid_url", param="url")
+        raise InvalidInput("The URL is longer than 2000 characters.", code="invalid_url", param="url")
     document = Document(workspace_id=knowledge_base.workspace_id, knowledge_base=knowledge_base,
                         name=_url_name(parsed), source_type=SourceType.URL, source_url=parsed.url,
                         idempotency_key=key, created_by=created_by, ingest_request=1)
@@ -345,8 +325,7 @@ def document_delete(*, document: Document) -> None:
     doc = Document.objects.select_for_update().filter(pk=document.pk).first()
     if doc is None:
         return
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM knowledge_chunk WHERE document_id = %s", [doc.pk])
+    chunk_store.chunks_delete(document_id=doc.pk)
     if doc.live_generation is not None and doc.chunk_count:
         KnowledgeBase.objects.filter(pk=doc.knowledge_base_id).update(chunk_count=F("chunk_count") - doc.chunk_count)
     path = doc.file
@@ -366,33 +345,23 @@ def chunk_update(*, chunk: Chunk, text: str | None = None, enabled: bool | None 
     if text is not None:
         text = text.strip()
         if not text:
-            raise ApiError("A chunk's text cannot be empty; disable the chunk instead.", code="empty_text",
-                           param="text")
+            raise InvalidInput("A chunk's text cannot be empty; disable the chunk instead.", code="empty_text",
+                               param="text")
         if len(text) > 100_000:
-            raise ApiError("The text is longer than 100,000 characters.", code="max_length", param="text")
+            raise InvalidInput("The text is longer than 100,000 characters.", code="max_length", param="text")
         base = chunk.knowledge_base
         heading = " > ".join(chunk.heading_path)
         try:
             vector = embedding.embed_texts(embedding.model_of(base), [chunking.search_text(text, chunk.heading_path)])[0]
         except embedding.EmbeddingError as exc:
-            raise ApiError(f"The chunk could not be re-embedded: {exc.message}", code=exc.code,
-                           status_code=503 if exc.retryable else 422) from exc
+            raise exc.as_domain_error("The chunk could not be re-embedded") from exc
         from switchboard.text import count_tokens
 
         fields.update(text=text, token_count=count_tokens(text), edited_at=timezone.now())
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE knowledge_chunk SET embedding = %s::vector, search_vector = "
-                f"setweight(to_tsvector('{TEXT_SEARCH_CONFIG}', %s), 'A') || to_tsvector('{TEXT_SEARCH_CONFIG}', %s) "
-                f"WHERE id = %s",
-                [_vector_text(vector), expand_cjk(heading), expand_cjk(text), chunk.pk])
+        with transaction.atomic():
+            chunk_store.chunk_reindex(chunk_id=chunk.pk, vector=vector, heading_search=expand_cjk(heading),
+                                      body_search=expand_cjk(text))
             Chunk.objects.filter(pk=chunk.pk).update(**fields)
     elif fields:
         Chunk.objects.filter(pk=chunk.pk).update(**fields)
     return Chunk.objects.defer("embedding", "search_vector").select_related("document").get(pk=chunk.pk)
-
-
-def _vector_text(vector) -> str:
-    from knowledge.chunk_store import vector_literal
-
-    return vector_literal(vector, len(vector))

@@ -6,33 +6,30 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from switchboard.leases import Lease, LeaseBusy
+from switchboard.leases import held_or_retried
 
-from knowledge import conf, embedding, ingestion, services
+from knowledge import chunk_store, embedding, ingestion
 
 MAX_RETRIES = 5
 
 
-@shared_task(name="knowledge.document_ingest", bind=True, queue="ingest", acks_late=True,
+@shared_task(name="knowledge.document_ingest", bind=True, acks_late=True,
              reject_on_worker_lost=True,
-             soft_time_limit=conf.get().ingest_time_limit_seconds,
-             time_limit=conf.get().ingest_time_limit_seconds + 60)
+             soft_time_limit=settings.KNOWLEDGE_INGEST_TIME_LIMIT_SECONDS,
+             time_limit=settings.KNOWLEDGE_INGEST_TIME_LIMIT_SECONDS + 60)
 def document_ingest(self, document_id: str, failures: int = 0) -> str:
     """`failures`: how many earlier attempts met a provider or database outage."""
     # The lease keeps a redelivered copy of a slow ingestion from running beside it; when the
     # holder dies, the lease expires and the copy takes over (the run starts again, cleanly).
     try:
-        with Lease(f"knowledge-document:{document_id}"):
+        with held_or_retried(self, f"knowledge-document:{document_id}", args=(document_id, failures)):
             return ingestion.document_ingest(document_id=document_id, final_attempt=failures >= MAX_RETRIES)
-    except LeaseBusy as exc:
-        raise self.retry(countdown=max(1, getattr(settings, "LEASE_SECONDS", 10) / 2), exc=exc,
-                         max_retries=None, args=(document_id, failures)) from exc
     except (embedding.EmbeddingError, OperationalError, InterfaceError) as exc:
         # Raised only while retries are left: a rate limit, a timeout, a provider or the database down.
-        raise self.retry(countdown=min(300, conf.get().retry_delay_seconds * 2 ** failures), exc=exc,
+        raise self.retry(countdown=min(300, settings.KNOWLEDGE_RETRY_DELAY_SECONDS * 2 ** failures), exc=exc,
                          max_retries=None, args=(document_id, failures + 1)) from exc
 
 
-@shared_task(name="knowledge.vector_index_ensure", queue="ingest", acks_late=True)
+@shared_task(name="knowledge.vector_index_ensure", acks_late=True)
 def vector_index_ensure(dims: int) -> bool:
-    return services.vector_index_ensure(dims=dims)
+    return chunk_store.vector_index_ensure(dims=dims)

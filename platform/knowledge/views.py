@@ -14,9 +14,9 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
-from switchboard.api.errors import ApiError
+from switchboard.errors import DomainError
 
-from knowledge import embedding, retrieval, selectors, services
+from knowledge import selectors, services
 from knowledge.forms import (
     ChunkEditForm,
     HitTestForm,
@@ -25,7 +25,7 @@ from knowledge.forms import (
     UploadForm,
     UrlImportForm,
 )
-from knowledge.models import Chunk, Document, KnowledgeBase, chunk_pk
+from knowledge.models import Chunk, Document, KnowledgeBase
 
 _EDITORS_ONLY = "Only editors, admins and owners change knowledge bases."
 
@@ -65,7 +65,7 @@ def base_create_view(request: HttpRequest) -> HttpResponse:
                 workspace=access.workspace, name=form.cleaned_data["name"],
                 description=form.cleaned_data["description"], embedding_model_id=form.cleaned_data["embedding_model"],
                 chunk_size=form.cleaned_data["chunk_size"], chunk_overlap=form.cleaned_data["chunk_overlap"])
-        except ApiError as exc:
+        except DomainError as exc:
             add_service_error(form, exc)
         else:
             messages.success(request, f"Created {base.name}. Add documents to it.")
@@ -87,7 +87,7 @@ def base_edit_view(request: HttpRequest, base_id: str) -> HttpResponse:
             changes["embedding_model_id"] = form.cleaned_data["embedding_model"]
         try:
             services.knowledge_base_update(knowledge_base=base, **changes)
-        except ApiError as exc:
+        except DomainError as exc:
             add_service_error(form, exc)
         else:
             messages.success(request, f"Saved {form.cleaned_data['name']}.")
@@ -151,7 +151,7 @@ def document_upload_view(request: HttpRequest, base_id: str) -> HttpResponse:
     for upload in files:
         try:
             services.document_create_from_upload(knowledge_base=base, file=upload, created_by=request.user)
-        except ApiError as exc:
+        except DomainError as exc:
             rejected.append(f"{upload.name}: {exc.message}")
         else:
             added.append(upload.name)
@@ -174,7 +174,7 @@ def document_import_view(request: HttpRequest, base_id: str) -> HttpResponse:
         try:
             services.document_create_from_url(knowledge_base=base, url=form.cleaned_data["url"],
                                               created_by=request.user)
-        except ApiError as exc:
+        except DomainError as exc:
             add_service_error(form, exc)
         else:
             messages.success(request, "Import started.")
@@ -203,7 +203,7 @@ def _document_action(request: HttpRequest, document_id: str, action) -> HttpResp
         return refused(request, _EDITORS_ONLY, *target)
     try:
         message = action(document)
-    except ApiError as exc:
+    except DomainError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, message)
@@ -246,9 +246,7 @@ def document_delete_view(request: HttpRequest, document_id: str) -> HttpResponse
 
 
 def _chunk(access: WorkspaceAccess, chunk_id: str) -> Chunk:
-    pk = chunk_pk(chunk_id)
-    chunk = (Chunk.objects.filter(workspace=access.workspace, pk=pk).defer("embedding", "search_vector")
-             .select_related("document", "knowledge_base").first() if pk is not None else None)
+    chunk = selectors.chunk_get(workspace_id=access.workspace.pk, chunk_id=chunk_id)
     if chunk is None:
         raise Http404("No such chunk.")
     return chunk
@@ -264,7 +262,7 @@ def chunk_edit_view(request: HttpRequest, chunk_id: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.chunk_update(chunk=chunk, text=form.cleaned_data["text"])
-        except ApiError as exc:
+        except DomainError as exc:
             add_service_error(form, exc)
         else:
             messages.success(request, f"Saved chunk {chunk.position + 1}; it was re-embedded.")
@@ -295,10 +293,9 @@ def hit_test_view(request: HttpRequest, base_id: str) -> HttpResponse:
     result = None
     if form.is_bound and form.is_valid():
         try:
-            result = retrieval.search(workspace_id=access.workspace.pk, knowledge_base_ids=[base.pk],
-                                      query=form.cleaned_data["query"], top_k=form.cleaned_data["top_k"],
-                                      score_threshold=form.cleaned_data["score_threshold"],
-                                      include_below_threshold=True)
-        except embedding.EmbeddingError as exc:
-            form.add_error(None, f"The query could not be embedded: {exc.message}")
+            result = selectors.knowledge_base_hit_test(
+                workspace_id=access.workspace.pk, knowledge_base=base, query=form.cleaned_data["query"],
+                top_k=form.cleaned_data["top_k"], score_threshold=form.cleaned_data["score_threshold"])
+        except DomainError as exc:
+            add_service_error(form, exc)
     return render(request, "knowledge/hit_test.html", {"base": base, "form": form, "result": result})

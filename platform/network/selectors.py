@@ -20,6 +20,10 @@ def entry_list(*, workspace_id: str) -> QuerySet[AllowlistEntry]:
     return AllowlistEntry.objects.for_workspace(workspace_id).order_by("value")
 
 
+def entry_get(*, workspace_id: str, id: str) -> AllowlistEntry | None:
+    return AllowlistEntry.objects.for_workspace(workspace_id).filter(pk=id).first()
+
+
 def entry_values(*, workspace_id: str) -> tuple[str, ...]:
     return tuple(entry_list(workspace_id=workspace_id).values_list("value", flat=True))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from accounts.models import Workspace
 from django.db import IntegrityError, transaction
-from switchboard.api.errors import ApiError
+from switchboard.errors import Conflict, InvalidInput
 
 from network import entries
 from network.models import AllowlistEntry
@@ -18,13 +18,13 @@ def allowlist_value_clean(value: str, *, confirm_broad: bool = False) -> str:
         code = "required" if not (value or "").strip() else "invalid_allowlist_entry"
         advice = "" if code == "required" else (" Use a host name (optionally with :port), an IP address or a "
                                                 "CIDR network such as 10.20.0.0/16.")
-        raise ApiError(f"{exc}{advice}", code=code, param="value") from None
+        raise InvalidInput(f"{exc}{advice}", code=code, param="value") from None
     understood = entries.understand(value)
     if understood.never_rule is not None:
-        raise ApiError(understood.never_message(), code="never_reachable_entry", param="value")
+        raise InvalidInput(understood.never_message(), code="never_reachable_entry", param="value")
     if understood.is_broad and not confirm_broad:
-        raise ApiError(f"{understood.broad_message()} Confirm that this is intended to add it.",
-                       code="confirmation_required", param="confirm_broad")
+        raise InvalidInput(f"{understood.broad_message()} Confirm that this is intended to add it.",
+                           code="confirmation_required", param="confirm_broad")
     return value
 
 
@@ -32,8 +32,7 @@ def allowlist_value_clean(value: str, *, confirm_broad: bool = False) -> str:
 def allowlist_entry_create(*, workspace: Workspace, value: str, note: str = "", confirm_broad: bool = False,
                            created_by=None) -> AllowlistEntry:
     value = allowlist_value_clean(value, confirm_broad=confirm_broad)
-    duplicate = ApiError(f"{value} is already on the allowlist.", code="duplicate_entry", status_code=409,
-                         param="value")
+    duplicate = Conflict(f"{value} is already on the allowlist.", code="duplicate_entry", param="value")
     if AllowlistEntry.objects.filter(workspace=workspace, value=value).exists():
         raise duplicate
     try:

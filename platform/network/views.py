@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
-from switchboard.api.errors import ApiError
+from switchboard.errors import DomainError
 
 from network import selectors, services
 from network.forms import AllowlistForm
@@ -33,7 +33,7 @@ def allowlist_view(request: HttpRequest) -> HttpResponse:
             try:
                 entry = services.allowlist_entry_create(workspace=access.workspace, created_by=_user(request),
                                                         **form.cleaned_data)
-            except ApiError as exc:
+            except DomainError as exc:
                 add_service_error(form, exc)
             else:
                 messages.success(request, f"Requests of this workspace may now reach {entry.value}.")
@@ -53,7 +53,7 @@ def allowlist_delete_view(request: HttpRequest, entry_id: str) -> HttpResponse:
     access = page_access(request)
     if not can_admin(access):
         return refused(request, _ADMINS_ONLY, "network:allowlist")
-    entry = selectors.entry_list(workspace_id=access.workspace.pk).filter(pk=entry_id).first()
+    entry = selectors.entry_get(workspace_id=access.workspace.pk, id=entry_id)
     if entry is None:
         raise Http404("No such entry.")
     services.allowlist_entry_delete(entry=entry)

@@ -12,8 +12,8 @@ from decimal import Decimal
 
 from accounts.models import Role
 from accounts.tenancy import WorkspaceScopedMixin
-from django.db.models import F, QuerySet
-from django.shortcuts import get_object_or_404
+from django.db.models import QuerySet
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -26,7 +26,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from switchboard.api.schema import error_responses
 
-from providers import local_embedder
+from providers import local_embedder, selectors
 from providers.models import ModelKind, Provider, ProviderKind, ProviderModel
 from providers.services import (
     provider_create,
@@ -217,8 +217,10 @@ class _ProviderChildMixin(WorkspaceScopedMixin):
 
     def get_provider(self) -> Provider:
         if not hasattr(self, "_provider"):
-            self._provider = get_object_or_404(Provider.objects.for_workspace(self.workspace),
-                                               pk=self.kwargs["provider_id"])
+            provider = selectors.provider_get(workspace=self.workspace, id=self.kwargs["provider_id"])
+            if provider is None:
+                raise Http404
+            self._provider = provider
         return self._provider
 
     def get_queryset(self):
@@ -376,10 +378,9 @@ class ModelListApi(WorkspaceScopedMixin, generics.GenericAPIView):
         builtin = serializers.BooleanField()
 
     def get_queryset(self) -> QuerySet[ProviderModel]:
-        return (super().get_queryset()
-                .filter(is_enabled=True, provider__is_enabled=True)
-                .annotate(provider_name=F("provider__name"), provider_kind=F("provider__kind"))
-                .order_by("provider__name", "kind", "model"))
+        if getattr(self, "swagger_fake_view", False):
+            return ProviderModel.objects.none()
+        return selectors.provider_model_usable_list(workspace_id=self.workspace.pk)
 
     @extend_schema(
         operation_id="models_list", summary="List usable models",
@@ -394,9 +395,7 @@ class ModelListApi(WorkspaceScopedMixin, generics.GenericAPIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         kind = filters.validated_data.get("kind")
-        entries = self.get_queryset()
-        if kind:
-            entries = entries.filter(kind=kind)
+        entries = selectors.provider_model_usable_list(workspace_id=self.workspace.pk, kind=kind)
         items: list[ProviderModel | BuiltinModel] = list(entries)
         for entry in items:
             entry.builtin = False

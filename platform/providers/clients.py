@@ -85,9 +85,13 @@ def check_connection(provider: Provider) -> ConnectionTest:
 
 
 def embed(provider: Provider, *, model: str, texts: list[str], dimensions: int | None = None) -> list[list[float]]:
+    """The texts' vectors, in order; a failure is a ProviderError."""
     kwargs = {"dimensions": dimensions} if dimensions else {}
-    response = client_for(provider).embeddings.create(model=model, input=texts, **kwargs)
-    return [item.embedding for item in sorted(response.data, key=lambda item: item.index)]
+    try:
+        response = client_for(provider).embeddings.create(model=model, input=texts, **kwargs)
+        return [item.embedding for item in sorted(response.data, key=lambda item: item.index)]
+    except Exception as exc:
+        raise _classify(exc, provider) from exc
 
 
 # -- chat completions ---------------------------------------------------------------------------
@@ -118,13 +122,14 @@ class ProviderError(Exception):
     """A failed call to a model provider, classified for the retry policy."""
 
     def __init__(self, message: str, *, status: int | None = None, retryable: bool = False,
-                 retry_after: float | None = None, code: str = "provider_error"):
+                 retry_after: float | None = None, code: str = "provider_error", detail: str = ""):
         super().__init__(message)
         self.message = message
         self.status = status
         self.retryable = retryable
         self.retry_after = retry_after
         self.code = code
+        self.detail = detail or message  # the provider's own words, for messages that add their context
 
 
 def _retry_after(response) -> float | None:
@@ -145,31 +150,39 @@ def _retry_after(response) -> float | None:
     return None
 
 
+# Answers that say "not now" rather than "no": worth the same request again later.
+_TRANSIENT_STATUS = {408, 409, 425}
+
+
 def _classify(exc: Exception, provider: Provider) -> ProviderError:
+    """The one reading of a failed provider call: what to tell people, and whether to retry."""
+    if isinstance(exc, ProviderError):
+        return exc
+    detail = " ".join(str(getattr(exc, "message", None) or exc or type(exc).__name__).split())[:300]
     if isinstance(exc, openai.APITimeoutError):
         return ProviderError(f"The model provider '{provider.name}' did not answer within "
-                             f"{provider.timeout_seconds} s.", retryable=True, code="provider_timeout")
+                             f"{provider.timeout_seconds} s.", retryable=True, code="provider_timeout", detail=detail)
     if isinstance(exc, openai.APIConnectionError):
         return ProviderError(f"Could not connect to the model provider '{provider.name}' "
-                             f"({provider.effective_base_url}).", retryable=True, code="provider_unreachable")
+                             f"({provider.effective_base_url}).", retryable=True, code="provider_unreachable",
+                             detail=detail)
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
-        detail = exc.message
         if status == 429:
             return ProviderError(f"The model provider '{provider.name}' is rate-limiting requests (429): {detail}",
                                  status=status, retryable=True, retry_after=_retry_after(exc.response),
-                                 code="provider_rate_limited")
-        if status >= 500:
+                                 code="provider_rate_limited", detail=detail)
+        if status >= 500 or status in _TRANSIENT_STATUS:
             return ProviderError(f"The model provider '{provider.name}' failed with HTTP {status}: {detail}",
                                  status=status, retryable=True, retry_after=_retry_after(exc.response),
-                                 code="provider_server_error")
+                                 code="provider_server_error", detail=detail)
         if status in (401, 403):
             return ProviderError(f"The model provider '{provider.name}' rejected the API key ({status}). "
                                  "A workspace admin should update it under Model providers.",
-                                 status=status, code="provider_auth_error")
+                                 status=status, code="provider_auth_error", detail=detail)
         return ProviderError(f"The model provider '{provider.name}' refused the request ({status}): {detail}",
-                             status=status, code="provider_bad_request")
-    return ProviderError(f"Unexpected error from the model provider '{provider.name}': {exc}")
+                             status=status, code="provider_bad_request", detail=detail)
+    return ProviderError(f"Unexpected error from the model provider '{provider.name}': {exc}", detail=detail)
 
 
 def stream_chat(provider: Provider, *, model: str, messages: list[dict], tools: list[dict] | None = None,

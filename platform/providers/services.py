@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import Workspace
 from providers import catalogue, clients
 from providers.models import ModelKind, Provider, ProviderKind, ProviderModel
-from switchboard.api.errors import ApiError
+from switchboard.errors import Conflict, InvalidInput
 from switchboard.vault import SecretValue
 
 _UNSET = object()
@@ -26,33 +26,33 @@ def _secret(api_key: str) -> SecretValue | None:
 
 def _validate_endpoint(*, kind: str, base_url: str, api_version: str) -> None:
     if kind not in ProviderKind.values:
-        raise ApiError(f"Unknown provider kind {kind!r}; use one of {', '.join(ProviderKind.values)}.",
-                       code="invalid_kind", param="kind")
+        raise InvalidInput(f"Unknown provider kind {kind!r}; use one of {', '.join(ProviderKind.values)}.",
+                           code="invalid_kind", param="kind")
     if base_url:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ApiError("base_url must be an http(s) URL such as http://localhost:11434/v1.",
-                           code="invalid_url", param="base_url")
+            raise InvalidInput("base_url must be an http(s) URL such as http://localhost:11434/v1.",
+                               code="invalid_url", param="base_url")
         if parts.username or parts.password:
-            raise ApiError("Put the API key in api_key, not in the URL.", code="invalid_url", param="base_url")
+            raise InvalidInput("Put the API key in api_key, not in the URL.", code="invalid_url", param="base_url")
     if kind in (ProviderKind.OPENAI_COMPATIBLE, ProviderKind.AZURE_OPENAI) and not base_url:
         example = "https://<resource>.openai.azure.com" if kind == ProviderKind.AZURE_OPENAI else \
             "http://localhost:11434/v1"
-        raise ApiError(f"base_url is required for this kind of provider, e.g. {example}.",
-                       code="required", param="base_url")
+        raise InvalidInput(f"base_url is required for this kind of provider, e.g. {example}.",
+                           code="required", param="base_url")
     if kind == ProviderKind.AZURE_OPENAI and not api_version:
-        raise ApiError("api_version is required for Azure OpenAI, e.g. 2024-10-21.", code="required",
-                       param="api_version")
+        raise InvalidInput("api_version is required for Azure OpenAI, e.g. 2024-10-21.", code="required",
+                           param="api_version")
 
 
 def _validate_name(*, workspace: Workspace, name: str, exclude_id: str | None = None) -> str:
     name = name.strip()
     if not name:
-        raise ApiError("Give the provider a name.", code="required", param="name")
+        raise InvalidInput("Give the provider a name.", code="required", param="name")
     clash = Provider.objects.for_workspace(workspace).filter(name=name).exclude(pk=exclude_id)
     if clash.exists():
-        raise ApiError(f"A provider named {name!r} already exists in this workspace.", code="duplicate_name",
-                       status_code=409, param="name")
+        raise Conflict(f"A provider named {name!r} already exists in this workspace.", code="duplicate_name",
+                       param="name")
     return name
 
 
@@ -107,8 +107,8 @@ def provider_delete(*, provider: Provider) -> None:
     try:
         provider.delete()
     except ProtectedError as exc:
-        raise ApiError(f"{provider.name} is still used ({_users(exc)}); switch those to another model first.",
-                       code="provider_in_use", status_code=409) from exc
+        raise Conflict(f"{provider.name} is still used ({_users(exc)}); switch those to another model first.",
+                       code="provider_in_use") from exc
 
 
 def _users(exc: ProtectedError) -> str:
@@ -134,8 +134,8 @@ def provider_test(*, provider: Provider) -> clients.ConnectionTest:
 
 def _validate_model_kind(kind: str) -> None:
     if kind not in ModelKind.values:
-        raise ApiError(f"Unknown model kind {kind!r}; use one of {', '.join(ModelKind.values)}.",
-                       code="invalid_kind", param="kind")
+        raise InvalidInput(f"Unknown model kind {kind!r}; use one of {', '.join(ModelKind.values)}.",
+                           code="invalid_kind", param="kind")
 
 
 @transaction.atomic
@@ -147,16 +147,16 @@ def provider_model_create(*, provider: Provider, model: str, kind: str = ModelKi
     """Add a model; what is not given is filled from the catalogue of well-known models."""
     model = model.strip()
     if not model:
-        raise ApiError("model is required: the provider's model id (the deployment name on Azure).",
-                       code="required", param="model")
+        raise InvalidInput("model is required: the provider's model id (the deployment name on Azure).",
+                           code="required", param="model")
     _validate_model_kind(kind)
     _ensure_not_listed(provider=provider, model=model, kind=kind)
     known = catalogue.lookup(model)
     if known is not None and known.kind != kind:
         known = None
     if kind == ModelKind.EMBEDDING and not embedding_dimensions and not (known and known.embedding_dimensions):
-        raise ApiError("embedding_dimensions is required for an embedding model the catalogue does not know.",
-                       code="required", param="embedding_dimensions")
+        raise InvalidInput("embedding_dimensions is required for an embedding model the catalogue does not know.",
+                           code="required", param="embedding_dimensions")
     return ProviderModel.objects.create(
         workspace=provider.workspace, provider=provider, model=model, kind=kind, display_name=display_name,
         context_window=context_window or (known.context_window if known else None),
@@ -173,8 +173,8 @@ def provider_model_create(*, provider: Provider, model: str, kind: str = ModelKi
 def _ensure_not_listed(*, provider: Provider, model: str, kind: str, exclude_id: str | None = None) -> None:
     clash = ProviderModel.objects.filter(provider=provider, model=model, kind=kind).exclude(pk=exclude_id)
     if clash.exists():
-        raise ApiError(f"{model} ({kind}) is already in this provider's catalogue.", code="duplicate_model",
-                       status_code=409, param="model")
+        raise Conflict(f"{model} ({kind}) is already in this provider's catalogue.", code="duplicate_model",
+                       param="model")
 
 
 @transaction.atomic
@@ -189,7 +189,7 @@ def provider_model_update(*, provider_model: ProviderModel, model: str | None = 
     if model is not None:
         entry.model = model.strip()
         if not entry.model:
-            raise ApiError("model cannot be empty.", code="required", param="model")
+            raise InvalidInput("model cannot be empty.", code="required", param="model")
     if kind is not None:
         _validate_model_kind(kind)
         entry.kind = kind
@@ -202,8 +202,8 @@ def provider_model_update(*, provider_model: ProviderModel, model: str | None = 
         if value is not _UNSET:
             setattr(entry, field, value or None)
     if entry.kind == ModelKind.EMBEDDING and not entry.embedding_dimensions:
-        raise ApiError("embedding_dimensions is required for an embedding model.", code="required",
-                       param="embedding_dimensions")
+        raise InvalidInput("embedding_dimensions is required for an embedding model.", code="required",
+                           param="embedding_dimensions")
     if input_price_per_million is not None:
         entry.input_price_per_million = input_price_per_million
     if output_price_per_million is not None:
@@ -223,5 +223,5 @@ def provider_model_delete(*, provider_model: ProviderModel) -> None:
     try:
         provider_model.delete()
     except ProtectedError as exc:
-        raise ApiError(f"{provider_model} is still used ({_users(exc)}); switch those to another model first, "
-                       "or disable it instead.", code="model_in_use", status_code=409) from exc
+        raise Conflict(f"{provider_model} is still used ({_users(exc)}); switch those to another model first, "
+                       "or disable it instead.", code="model_in_use") from exc

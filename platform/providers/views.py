@@ -10,13 +10,12 @@ from accounts.pages import add_service_error, can_admin, page_access, refused
 from accounts.tenancy import WorkspaceAccess
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
-from switchboard.api.errors import ApiError
+from switchboard.errors import DomainError
 
-from providers import services
+from providers import selectors, services
 from providers.forms import KIND_HELP, ProviderEditForm, ProviderForm, ProviderModelForm
 from providers.models import Provider, ProviderModel
 
@@ -24,14 +23,14 @@ _ADMINS_ONLY = "Only workspace admins and owners change model providers."
 
 
 def _provider(access: WorkspaceAccess, provider_id: str) -> Provider:
-    provider = Provider.objects.for_workspace(access.workspace).filter(pk=provider_id).first()
+    provider = selectors.provider_get(workspace=access.workspace, id=provider_id)
     if provider is None:
         raise Http404("No such provider.")
     return provider
 
 
 def _provider_model(provider: Provider, model_id: str) -> ProviderModel:
-    entry = ProviderModel.objects.filter(provider=provider, pk=model_id).first()
+    entry = selectors.provider_model_get(provider=provider, id=model_id)
     if entry is None:
         raise Http404("No such model.")
     return entry
@@ -40,10 +39,8 @@ def _provider_model(provider: Provider, model_id: str) -> ProviderModel:
 @login_required
 def provider_list(request: HttpRequest) -> HttpResponse:
     access = page_access(request)
-    providers = (Provider.objects.for_workspace(access.workspace)
-                 .annotate(model_count=Count("models")).order_by("name"))
     return render(request, "providers/provider_list.html", {
-        "providers": providers, "can_manage": can_admin(access),
+        "providers": selectors.provider_list(workspace=access.workspace), "can_manage": can_admin(access),
     })
 
 
@@ -56,7 +53,7 @@ def provider_create_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             provider = services.provider_create(workspace=access.workspace, **form.cleaned_data)
-        except ApiError as exc:
+        except DomainError as exc:
             add_service_error(form, exc)
         else:
             messages.success(request, f"Added {provider.name}. Test the connection, then add its models.")
@@ -76,7 +73,7 @@ def provider_edit_view(request: HttpRequest, provider_id: str) -> HttpResponse:
         try:
             # A fresh copy: a rejected update must not show half-applied values on the page.
             services.provider_update(provider=_provider(access, provider_id), **form.update_arguments())
-        except ApiError as exc:
+        except DomainError as exc:
             add_service_error(form, exc)
         else:
             messages.success(request, f"Saved {form.cleaned_data['name']}.")
@@ -89,7 +86,7 @@ def _render_detail(request: HttpRequest, access: WorkspaceAccess, provider: Prov
                    model_form: ProviderModelForm | None = None) -> HttpResponse:
     return render(request, "providers/provider_detail.html", {
         "provider": provider,
-        "models": ProviderModel.objects.filter(provider=provider).order_by("kind", "model"),
+        "models": selectors.provider_model_list(provider=provider),
         "model_form": model_form or ProviderModelForm(),
         "can_manage": can_admin(access),
     })
@@ -110,7 +107,7 @@ def provider_delete_view(request: HttpRequest, provider_id: str) -> HttpResponse
         return refused(request, _ADMINS_ONLY, "providers:provider_detail", provider.pk)
     try:
         services.provider_delete(provider=provider)
-    except ApiError as exc:
+    except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("providers:provider_detail", provider.pk)
     messages.success(request, f"Deleted {provider.name} and its models.")
@@ -140,7 +137,7 @@ def provider_model_add_view(request: HttpRequest, provider_id: str) -> HttpRespo
     if form.is_valid():
         try:
             entry = services.provider_model_create(provider=provider, **form.cleaned_data)
-        except ApiError as exc:
+        except DomainError as exc:
             add_service_error(form, exc)
         else:
             messages.success(request, f"Added {entry.model}.")
@@ -158,7 +155,7 @@ def provider_model_toggle_view(request: HttpRequest, provider_id: str, model_id:
     entry = _provider_model(provider, model_id)
     try:
         services.provider_model_update(provider_model=entry, is_enabled=not entry.is_enabled)
-    except ApiError as exc:
+    except DomainError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"{'Enabled' if entry.is_enabled else 'Disabled'} {entry.model}.")
@@ -175,7 +172,7 @@ def provider_model_delete_view(request: HttpRequest, provider_id: str, model_id:
     entry = _provider_model(provider, model_id)
     try:
         services.provider_model_delete(provider_model=entry)
-    except ApiError as exc:
+    except DomainError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Removed {entry.model}.")

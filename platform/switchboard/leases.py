@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from types import TracebackType
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -88,3 +91,22 @@ class Lease:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.release()
+
+
+@contextmanager
+def held_or_retried(task, name: str, *, args: tuple[Any, ...] | None = None) -> Iterator[Lease]:
+    """Run the body of a bound Celery `task` under the lease `name`.
+
+    When another live worker holds it (a redelivery of a slow task), the task is retried later
+    with `args` (default: its own), without limit: if that worker dies, its lease expires and a
+    later delivery takes the work over.
+    """
+    lease = Lease(name)
+    if not lease.acquire():
+        busy = LeaseBusy(lease.key)
+        raise task.retry(countdown=max(1, settings.LEASE_SECONDS / 2), exc=busy, max_retries=None,
+                         args=args) from busy
+    try:
+        yield lease
+    finally:
+        lease.release()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from actions import conf, services
+from actions import services
 from actions.importing import SpecSource, action_import
 from actions.models import Action, Operation, SourceKind
 
@@ -34,24 +34,6 @@ def loopback_allowed(workspace):
     """Loopback is a private address: the test workspace allowlists it explicitly, as an admin would."""
     return services.allowlist_entry_create(workspace=workspace, value="127.0.0.1", note="local test API")
 
-
-@pytest.fixture
-def action_settings(monkeypatch):
-    """Change SWITCHBOARD_* action settings for one test: ``action_settings(SWITCHBOARD_TOOL_TIMEOUT_SECONDS="1")``."""
-    def change(**env: str) -> None:
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        conf.get.cache_clear()
-
-    yield change
-    conf.get.cache_clear()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_settings():
-    conf.get.cache_clear()
-    yield
-    conf.get.cache_clear()
 
 
 @pytest.fixture

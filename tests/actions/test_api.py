@@ -134,8 +134,8 @@ def test_a_20_mb_spec_is_413_before_it_is_read(api) -> None:
     assert response.status_code == 413 and response.json()["error"]["code"] == "spec_too_large"
 
 
-def test_an_uploaded_file_over_the_limit_is_413(api, action_settings) -> None:
-    action_settings(SWITCHBOARD_ACTIONS_MAX_SPEC_MB="1")
+def test_an_uploaded_file_over_the_limit_is_413(api, settings) -> None:
+    settings.ACTIONS_MAX_SPEC_BYTES = 1024 * 1024
     upload = SimpleUploadedFile("big.json", b" " * (1024 * 1024 + 10))
     response = api.post("/api/v1/actions/import", {"file": upload}, format="multipart")
     assert response.status_code == 413 and response.json()["error"]["param"] == "file"

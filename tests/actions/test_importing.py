@@ -10,7 +10,8 @@ import yaml
 from actions import importing, services
 from actions.importing import SpecSource, action_import, action_reimport
 from actions.models import Action, AuthType, Operation, SourceKind
-from switchboard.api.errors import ApiError
+from switchboard.api.errors import status_for
+from switchboard.errors import DomainError
 
 from .conftest import operation_named
 from .helpers import operation, spec
@@ -126,10 +127,10 @@ def test_server_url_on_a_private_address_is_a_warning_not_an_error(workspace) ->
 
 
 def test_invalid_server_url_override_is_refused(workspace) -> None:
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         action_import(workspace=workspace, source=text_source(spec({"/a": {"get": operation()}})),
                       server_url="ftp://files.example.com")
-    assert caught.value.error_code == "invalid_server_url"
+    assert caught.value.code == "invalid_server_url"
 
 
 @pytest.mark.parametrize("text,code,status", [
@@ -140,17 +141,17 @@ def test_invalid_server_url_override_is_refused(workspace) -> None:
     ("", "empty", 422),
 ])
 def test_unusable_specs_are_refused_with_a_specific_code(workspace, text, code, status) -> None:
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         action_import(workspace=workspace, source=text_source(text))
-    assert (caught.value.error_code, caught.value.status_code) == (code, status)
+    assert (caught.value.code, status_for(caught.value)) == (code, status)
     assert not Action.objects.exists()
 
 
-def test_a_spec_over_the_size_limit_is_413(workspace, action_settings) -> None:
-    action_settings(SWITCHBOARD_ACTIONS_MAX_SPEC_MB="1")
-    with pytest.raises(ApiError) as caught:
+def test_a_spec_over_the_size_limit_is_413(workspace, settings) -> None:
+    settings.ACTIONS_MAX_SPEC_BYTES = 1024 * 1024
+    with pytest.raises(DomainError) as caught:
         action_import(workspace=workspace, source=text_source(" " * (1024 * 1024 + 1)))
-    assert (caught.value.error_code, caught.value.status_code) == ("spec_too_large", 413)
+    assert (caught.value.code, status_for(caught.value)) == ("spec_too_large", 413)
 
 
 def test_two_thousand_operations_import_with_a_warning(workspace) -> None:
@@ -159,8 +160,8 @@ def test_two_thousand_operations_import_with_a_warning(workspace) -> None:
     assert "too_many_operations" in [w["code"] for w in outcome.report["warnings"]]
 
 
-def test_operations_over_the_limit_are_reported_as_skipped(workspace, action_settings) -> None:
-    action_settings(SWITCHBOARD_ACTIONS_MAX_OPERATIONS="3")
+def test_operations_over_the_limit_are_reported_as_skipped(workspace, settings) -> None:
+    settings.ACTIONS_MAX_OPERATIONS = 3
     outcome = action_import(workspace=workspace, source=text_source(synthetic_spec(operations=5, schemas=5)))
     assert Operation.objects.filter(action=outcome.action).count() == 3
     skipped = [e for e in outcome.report["operations"] if e["status"] == "skipped"]
@@ -218,17 +219,17 @@ def test_import_by_url_resolves_a_relative_server(workspace, target, loopback_al
 
 
 def test_import_by_url_refuses_private_addresses_without_the_allowlist(workspace, target) -> None:
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         action_import(workspace=workspace, source=SpecSource(kind=SourceKind.URL, url=f"{target.url}/openapi.json"))
-    assert caught.value.error_code == "url_not_allowed" and "loopback" in caught.value.message
+    assert caught.value.code == "url_not_allowed" and "loopback" in caught.value.message
     assert target.seen == []
 
 
 def test_import_by_url_reports_http_errors(workspace, target, loopback_allowed) -> None:
     target.handlers["/missing.json"] = lambda seen: Reply(404, {"error": "nope"})
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         action_import(workspace=workspace, source=SpecSource(kind=SourceKind.URL, url=f"{target.url}/missing.json"))
-    assert caught.value.error_code == "spec_fetch_failed" and "404" in caught.value.message
+    assert caught.value.code == "spec_fetch_failed" and "404" in caught.value.message
 
 
 # -- re-import ----------------------------------------------------------------------------------------
@@ -310,14 +311,14 @@ def test_reimport_from_the_source_url(workspace, target, loopback_allowed) -> No
 
 def test_reimport_of_pasted_text_needs_the_new_text(workspace) -> None:
     action = action_import(workspace=workspace, source=text_source(V1)).action
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         action_reimport(action=action)
-    assert caught.value.error_code == "source_required"
+    assert caught.value.code == "source_required"
 
 
 def test_reimport_of_a_broken_spec_changes_nothing(workspace) -> None:
     action = action_import(workspace=workspace, source=text_source(V1)).action
-    with pytest.raises(ApiError):
+    with pytest.raises(DomainError):
         action_reimport(action=action, source=text_source("{broken"))
     assert Operation.objects.filter(action=action).count() == 4
 

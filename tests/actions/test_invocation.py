@@ -313,8 +313,8 @@ def test_empty_path_segment_is_refused_before_a_delete_reaches_the_collection(pe
 
 # -- what comes back ----------------------------------------------------------------------------------
 
-def test_large_json_responses_are_truncated_inside_the_structure(pets, target, action_settings) -> None:
-    action_settings(SWITCHBOARD_TOOL_RESPONSE_MAX_CHARS="2000")
+def test_large_json_responses_are_truncated_inside_the_structure(pets, target, settings) -> None:
+    settings.ACTIONS_TOOL_RESPONSE_MAX_CHARS = 2000
     target.handlers["/list"] = lambda seen: Reply(200, {"data": [{"id": i, "text": "x" * 300} for i in range(500)],
                                                        "has_more": True})
     outcome = call(pets, "listThings")
@@ -342,8 +342,8 @@ def test_server_error_is_a_readable_result(pets, target) -> None:
     assert outcome.trace["response"]["status"] == 500
 
 
-def test_timeout_is_a_clear_error_and_the_worker_keeps_serving(pets, target, action_settings) -> None:
-    action_settings(SWITCHBOARD_TOOL_TIMEOUT_SECONDS="1")
+def test_timeout_is_a_clear_error_and_the_worker_keeps_serving(pets, target, settings) -> None:
+    settings.ACTIONS_TOOL_TIMEOUT_SECONDS = 1.0
     target.handlers["/slow"] = lambda seen: (time.sleep(2.5), Reply(200, {}))[1]
     started = time.monotonic()
     outcome = call(pets, "slow")

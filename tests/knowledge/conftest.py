@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
@@ -24,15 +25,14 @@ def _free_port() -> int:
 
 # Imports by URL may reach this one local server, as `localhost:<port>` exactly: the same host on
 # another port, or 127.0.0.1 by address, stay refused like any private address. Set at collection,
-# before the session's Celery worker starts (it inherits the environment).
+# before the session's Celery worker starts (it inherits the environment); this process read its
+# settings before, so they are changed here too.
 DOC_SERVER_PORT = _free_port()
 os.environ["SWITCHBOARD_KNOWLEDGE_URL_ALLOWLIST"] = f"localhost:{DOC_SERVER_PORT}"
+settings.KNOWLEDGE_URL_ALLOWLIST = (f"localhost:{DOC_SERVER_PORT}",)
 # Retry a rate-limited embedding after a second, not ten.
 os.environ["SWITCHBOARD_KNOWLEDGE_RETRY_DELAY"] = "1"
-
-from knowledge import conf
-
-conf.get.cache_clear()
+settings.KNOWLEDGE_RETRY_DELAY_SECONDS = 1
 
 
 # -- files ----------------------------------------------------------------------------------------------

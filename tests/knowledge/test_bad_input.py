@@ -7,7 +7,6 @@ import io
 import zipfile
 
 import pytest
-from knowledge import conf
 from knowledge.models import Chunk, Document, KnowledgeBase
 from knowledge.retrieval import retrieve
 
@@ -47,23 +46,18 @@ def test_unsupported_types_are_refused_with_a_json_error(api, workspace, make_ba
 
 
 @pytest.mark.django_db
-def test_files_over_the_limit_are_refused_with_413(api, workspace, make_base, monkeypatch):
-    monkeypatch.setenv("SWITCHBOARD_MAX_UPLOAD_MB", "1")
-    conf.get.cache_clear()
-    try:
-        base = make_base(workspace)
-        response = _post_file(api, base, "big.txt", b"a" * (1024 * 1024 + 10))
-        assert response.status_code == 413
-        assert response.json()["error"] == {"type": "invalid_request_error", "code": "file_too_large",
-                                            "message": "The file is 1.0 MB; the limit is 1 MB.", "param": "file"}
-        # A body declared far over the limit is refused before it is read.
-        response = api.generic("POST", f"/api/v1/knowledge-bases/{base.pk}/documents", data=b"x" * 10,
-                               content_type="multipart/form-data; boundary=x", CONTENT_LENGTH=str(5 * 1024 * 1024))
-        assert response.status_code == 413
-        assert not Document.objects.exists()
-    finally:
-        monkeypatch.delenv("SWITCHBOARD_MAX_UPLOAD_MB")
-        conf.get.cache_clear()
+def test_files_over_the_limit_are_refused_with_413(api, workspace, make_base, settings):
+    settings.KNOWLEDGE_MAX_UPLOAD_BYTES = 1024 * 1024
+    base = make_base(workspace)
+    response = _post_file(api, base, "big.txt", b"a" * (1024 * 1024 + 10))
+    assert response.status_code == 413
+    assert response.json()["error"] == {"type": "invalid_request_error", "code": "file_too_large",
+                                        "message": "The file is 1.0 MB; the limit is 1 MB.", "param": "file"}
+    # A body declared far over the limit is refused before it is read.
+    response = api.generic("POST", f"/api/v1/knowledge-bases/{base.pk}/documents", data=b"x" * 10,
+                           content_type="multipart/form-data; boundary=x", CONTENT_LENGTH=str(5 * 1024 * 1024))
+    assert response.status_code == 413
+    assert not Document.objects.exists()
 
 
 @pytest.mark.django_db

@@ -214,22 +214,16 @@ def test_a_reindex_swaps_the_whole_index_at_once(workspace, make_base, ingest_no
     assert ingestion.document_ingest(document_id=doc.pk) == "skipped"
 
 
-def test_large_bases_use_the_hnsw_index_with_filters(workspace, make_base, ingest_now, monkeypatch):
-    monkeypatch.setenv("SWITCHBOARD_KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS", "0")
-    monkeypatch.setenv("SWITCHBOARD_KNOWLEDGE_LOCAL_EXACT_SEARCH_MAX_CHUNKS", "0")
-    from knowledge import conf
-
-    conf.get.cache_clear()
-    try:
-        base, other = make_base(workspace), make_base(workspace)
-        ingest_now(base, "faq.md", FAQ)
-        ingest_now(other, "zh.md", ZH)
-        result = search(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], query="reset password")
-        assert [c.strategy for c in result.channels] == ["hnsw", "full-text"]
-        assert result.hits[0].heading_path == ("Help centre", "Accounts")
-        assert {hit.knowledge_base_id for hit in result.hits} == {base.pk}
-    finally:
-        conf.get.cache_clear()
+def test_large_bases_use_the_hnsw_index_with_filters(workspace, make_base, ingest_now, settings):
+    settings.KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS = 0
+    settings.KNOWLEDGE_LOCAL_EXACT_SEARCH_MAX_CHUNKS = 0
+    base, other = make_base(workspace), make_base(workspace)
+    ingest_now(base, "faq.md", FAQ)
+    ingest_now(other, "zh.md", ZH)
+    result = search(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], query="reset password")
+    assert [c.strategy for c in result.channels] == ["hnsw", "full-text"]
+    assert result.hits[0].heading_path == ("Help centre", "Accounts")
+    assert {hit.knowledge_base_id for hit in result.hits} == {base.pk}
 
 
 def test_bases_with_different_embedding_models_are_searched_together(workspace, make_base, ingest_now, fake_llm):

@@ -8,7 +8,8 @@ import pytest
 
 from providers import clients, services
 from providers.models import ModelKind, Provider, ProviderKind, ProviderModel
-from switchboard.api.errors import ApiError
+from switchboard.api.errors import status_for
+from switchboard.errors import DomainError
 from tests.providers.conftest import PLAINTEXT_KEY
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +31,7 @@ def test_blank_key_is_stored_as_no_key(workspace, make_provider):
 def test_rejected_update_writes_nothing(workspace, make_provider):
     provider = make_provider(workspace, name="Azure", kind=ProviderKind.AZURE_OPENAI,
                              base_url="https://acme.openai.azure.com", api_version="2024-10-21")
-    with pytest.raises(ApiError) as raised:
+    with pytest.raises(DomainError) as raised:
         services.provider_update(provider=provider, name="Azure prod", api_key="sk-new-key-0000000000",
                                  api_version="")
     assert raised.value.param == "api_version"
@@ -40,7 +41,7 @@ def test_rejected_update_writes_nothing(workspace, make_provider):
 
 def test_kind_can_change_when_the_new_kind_is_complete(workspace, make_provider):
     provider = make_provider(workspace)
-    with pytest.raises(ApiError) as raised:
+    with pytest.raises(DomainError) as raised:
         services.provider_update(provider=Provider.objects.get(pk=provider.pk), kind=ProviderKind.OPENAI_COMPATIBLE)
     assert raised.value.param == "base_url"
     updated = services.provider_update(provider=Provider.objects.get(pk=provider.pk),
@@ -100,9 +101,9 @@ def test_model_update_refuses_a_duplicate_and_changes_nothing(workspace, make_pr
     provider = make_provider(workspace)
     services.provider_model_create(provider=provider, model="gpt-4o")
     mini = services.provider_model_create(provider=provider, model="gpt-4o-mini")
-    with pytest.raises(ApiError) as raised:
+    with pytest.raises(DomainError) as raised:
         services.provider_model_update(provider_model=mini, model="gpt-4o", display_name="Clash")
-    assert raised.value.status_code == 409
+    assert status_for(raised.value) == 409
     stored = ProviderModel.objects.get(pk=mini.pk)
     assert (stored.model, stored.display_name) == ("gpt-4o-mini", "")
 

@@ -44,6 +44,7 @@ from .errors import (
     ReadTimeout,
     ResponseTooLarge,
     TooManyRedirects,
+    release_traceback,
 )
 from .policy import DEFAULT_POLICY, EgressPolicy
 from .urls import ParsedURL, ResolvedTarget, check_url, parse_url
@@ -81,5 +82,6 @@ __all__ = [
     "parse_url",
     "policy_table",
     "ranges_inside",
+    "release_traceback",
     "request",
 ]

@@ -54,7 +54,6 @@ import ssl
 import threading
 import time
 import zlib
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,6 +62,7 @@ from urllib.parse import urljoin
 import httpcore
 import httpx
 
+from ..lru import LRUCache
 from .errors import (
     BlockedAddress,
     ConnectionFailed,
@@ -231,47 +231,32 @@ class _PoolRegistry:
     """One small httpcore pool per (scheme, pinned ip, port, SNI name, TLS context)."""
 
     def __init__(self, max_pools: int = 128) -> None:
-        self._max = max_pools
-        self._lock = threading.Lock()
-        self._pools: OrderedDict[tuple, httpcore.ConnectionPool] = OrderedDict()
+        self._pools: LRUCache[httpcore.ConnectionPool] = LRUCache(max_pools)
 
     def get(
         self, scheme: str, ip: str, port: int, sni: str | None, ctx: ssl.SSLContext | None
     ) -> httpcore.ConnectionPool:
         key = (scheme, ip, port, sni, id(ctx) if ctx is not None else None)
-        with self._lock:
-            pool = self._pools.get(key)
-            if pool is not None:
-                self._pools.move_to_end(key)
-                return pool
-            pool = httpcore.ConnectionPool(
-                ssl_context=ctx,
-                max_connections=16,
-                max_keepalive_connections=8,
-                keepalive_expiry=30.0,
-                http1=True,
-                http2=False,
-                retries=0,
-                network_backend=_BACKEND,
-            )
-            self._pools[key] = pool
-            while len(self._pools) > self._max:
-                # Not closed explicitly: a request may still be using it. Its
-                # idle sockets are closed when it is garbage collected.
-                self._pools.popitem(last=False)
-            return pool
+        # A pool dropped from the cache is not closed explicitly: a request may still be using it.
+        # Its idle sockets are closed when it is garbage collected.
+        return self._pools.get(key, lambda: httpcore.ConnectionPool(
+            ssl_context=ctx,
+            max_connections=16,
+            max_keepalive_connections=8,
+            keepalive_expiry=30.0,
+            http1=True,
+            http2=False,
+            retries=0,
+            network_backend=_BACKEND,
+        ))
 
     def close(self) -> None:
-        with self._lock:
-            pools = list(self._pools.values())
-            self._pools.clear()
-        for pool in pools:
+        for pool in self._pools.clear():
             pool.close()
 
     def reset_after_fork(self) -> None:
         # Sockets inherited from the parent belong to the parent's sessions.
-        self._lock = threading.Lock()
-        self._pools = OrderedDict()
+        self._pools.reset_after_fork()
 
     def __len__(self) -> int:
         return len(self._pools)

@@ -142,3 +142,19 @@ __all__ = [
     "ResponseTooLarge",
     "TooManyRedirects",
 ]
+
+
+def release_traceback(exc: BaseException) -> None:
+    """Drop the tracebacks of ``exc`` and of the exceptions chained to it.
+
+    A failed DNS lookup leaves a reference cycle (resolver frame -> future -> exception ->
+    traceback -> resolver frame). Through the frames' back links it would keep every caller's
+    locals alive — a whole parsed spec during an import — until the cyclic garbage collector
+    runs, which then spends most of a second on them.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.__traceback__ = None
+        current = current.__cause__ or current.__context__

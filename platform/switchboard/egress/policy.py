@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from .addresses import IPAddress, IPNetwork
 from .errors import InvalidURL
-from .urls import _PORT, normalize_host
+from .hosts import PORT_PATTERN, normalize_host
 
 #: ``resolver(host, port) -> addresses`` (strings or ``ipaddress`` objects).
 Resolver = Callable[[str, int], Iterable[str | IPAddress]]
@@ -29,7 +29,7 @@ def _parse_host_entry(entry: str) -> tuple[str, int | None]:
     else:
         host_text, port_text = text, None
     if port_text is not None:
-        if not _PORT.match(port_text) or not 0 < int(port_text) < 65536:
+        if not PORT_PATTERN.match(port_text) or not 0 < int(port_text) < 65536:
             raise ValueError(f"allow_hosts entry {entry!r} has an invalid port")
         port = int(port_text)
     try:
@@ -132,7 +132,7 @@ class EgressPolicy:
         return cls(allow_networks=tuple(networks), allow_hosts=tuple(hosts), **kwargs)
 
     def is_host_allowlisted(self, host: str, port: int) -> bool:
-        """``host`` must already be normalised (see :func:`urls.normalize_host`)."""
+        """``host`` must already be normalised (see :func:`hosts.normalize_host`)."""
         if not self._hosts:
             return False
         return (host, None) in self._hosts or (host, port) in self._hosts

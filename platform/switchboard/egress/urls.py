@@ -17,42 +17,19 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import idna
-
-from .addresses import AddressVerdict, IPAddress, NotAnAddress, judge_address, parse_ipv4_literal
+from .addresses import AddressVerdict, IPAddress, judge_address
 from .errors import BlockedAddress, DNSFailure, InvalidURL
-
-if TYPE_CHECKING:
-    from .policy import EgressPolicy
+from .hosts import PORT_PATTERN, HostInfo, normalize_host, safe_text
+from .policy import DEFAULT_POLICY, EgressPolicy
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_URL_LENGTH = 8192
 
 _FORBIDDEN_CHARS = re.compile(r"[\x00-\x20\x7f\\]")
-_HOST_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\Z")
-_PORT = re.compile(r"[0-9]{1,5}\Z")
 
 _ALLOWLIST_ADVICE = "if this is intentional, a workspace admin can allow it under Network allowlist"
-
-
-@dataclass(frozen=True)
-class HostInfo:
-    """A normalised URL host."""
-
-    #: ASCII host: lower-case IDNA name without trailing dot, or the canonical
-    #: text of an IP address (no brackets).
-    host: str
-    #: The IP address when the host is an IP literal (in any spelling).
-    ip: IPAddress | None
-    #: The host as written, for messages.
-    written: str
-
-    @property
-    def bracketed(self) -> str:
-        return f"[{self.host}]" if isinstance(self.ip, ipaddress.IPv6Address) else self.host
 
 
 @dataclass(frozen=True)
@@ -135,71 +112,6 @@ def _display_raw(url: str) -> str:
     return base if len(base) <= 200 else base[:200] + "..."
 
 
-def _safe(text: str, limit: int = 200) -> str:
-    """Quote user text for an error message without letting it run on."""
-    return repr(text if len(text) <= limit else text[:limit] + "...")
-
-
-def normalize_host(raw: str, *, url: str | None = None) -> HostInfo:
-    """Normalise a URL host (without brackets for IPv6 it must be bracketed by the caller).
-
-    Raises :class:`InvalidURL` for anything that is neither a valid host name
-    nor an IP address.
-    """
-    written = raw
-    if raw.startswith("[") and raw.endswith("]"):
-        inner = raw[1:-1]
-        if "%" in inner:
-            raise InvalidURL(
-                f"The host {_safe(raw)} has an IPv6 zone identifier, which is not allowed.", url=url
-            )
-        try:
-            ip6 = ipaddress.IPv6Address(inner)
-        except ValueError:
-            raise InvalidURL(
-                f"The host {_safe(raw)} is not a valid IPv6 address.", url=url
-            ) from None
-        return HostInfo(str(ip6), ip6, written)
-
-    if not raw:
-        raise InvalidURL("The URL has no host name.", url=url)
-    if raw.isascii():
-        host = raw.lower()
-    else:
-        # UTS #46 mapping first: it folds full-width digits and ideographic
-        # full stops, so "１２７。０。０。１" becomes "127.0.0.1" and is judged
-        # as the address below rather than slipping past as a "name".
-        try:
-            host = idna.encode(raw, uts46=True, transitional=False).decode("ascii")
-        except (idna.IDNAError, UnicodeError, ValueError):
-            raise InvalidURL(
-                f"The host {_safe(raw)} is not a valid internationalised domain name.", url=url
-            ) from None
-
-    try:
-        ip4 = parse_ipv4_literal(host)
-    except NotAnAddress:
-        raise InvalidURL(
-            f"The host {_safe(raw)} looks like an IP address but is not a valid one; "
-            "write IPv4 addresses as four decimal numbers, e.g. 203.0.113.7.",
-            url=url,
-        ) from None
-    if ip4 is not None:
-        return HostInfo(str(ip4), ip4, written)
-
-    host = host.removesuffix(".")
-    if len(host) > 253:
-        raise InvalidURL("The host name is longer than 253 characters.", url=url)
-    labels = host.split(".")
-    for label in labels:
-        if not _HOST_LABEL.match(label):
-            raise InvalidURL(
-                f"The host {_safe(raw)} contains characters that are not allowed in a host name.",
-                url=url,
-            )
-    return HostInfo(host, None, written)
-
-
 def parse_url(url: str) -> ParsedURL:
     """Parse and normalise ``url``; raise :class:`InvalidURL` when it is not acceptable."""
     if not isinstance(url, str):
@@ -221,7 +133,7 @@ def parse_url(url: str) -> ParsedURL:
 
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
-        what = f"the scheme '{_safe(scheme, 20)[1:-1]}:'" if scheme else "no scheme"
+        what = f"the scheme '{safe_text(scheme, 20)[1:-1]}:'" if scheme else "no scheme"
         raise InvalidURL(
             f"The URL has {what}; only http:// and https:// URLs are allowed.", url=shown
         )
@@ -260,9 +172,9 @@ def parse_url(url: str) -> ParsedURL:
     if raw_port is None or raw_port == "":
         port = DEFAULT_PORTS[scheme]
     else:
-        if not _PORT.match(raw_port) or not 0 < int(raw_port) < 65536:
+        if not PORT_PATTERN.match(raw_port) or not 0 < int(raw_port) < 65536:
             raise InvalidURL(
-                f"The URL's port {_safe(raw_port)} is not a number between 1 and 65535.", url=shown
+                f"The URL's port {safe_text(raw_port)} is not a number between 1 and 65535.", url=shown
             )
         port = int(raw_port)
 
@@ -352,7 +264,7 @@ def _lookup(
             )
         except ValueError:
             raise BlockedAddress(
-                f"The host {host} resolved to {_safe(str(item))}, which is not an IP address.",
+                f"The host {host} resolved to {safe_text(str(item))}, which is not an IP address.",
                 url=url,
                 address=str(item),
                 reason="not an IP address",
@@ -372,7 +284,7 @@ def _refusal(parsed: ParsedURL, verdict: AddressVerdict, url: str) -> BlockedAdd
     if info.ip is None:
         subject = f"The host {info.host} resolves to {address}, {reason}"
     elif info.ip.version == 4 and info.written != str(address):
-        subject = f"The host {_safe(info.written)} is another way of writing {address}, {reason}"
+        subject = f"The host {safe_text(info.written)} is another way of writing {address}, {reason}"
     else:
         subject = f"The address {info.written.strip('[]')} is {reason}"
     if verdict.allowlistable:
@@ -428,7 +340,7 @@ def check_url(url: str, policy: EgressPolicy | None = None) -> ResolvedTarget:
     check itself for every hop.
     """
     if policy is None:
-        from .policy import DEFAULT_POLICY as policy
+        policy = DEFAULT_POLICY
     parsed = parse_url(url)
     return check_parsed(
         parsed, policy, deadline=time.monotonic() + policy.total_timeout, url=parsed.display

@@ -7,7 +7,7 @@ from django.core.validators import validate_email
 from django.core.exceptions import ValidationError
 
 from accounts.services import user_create, workspace_create
-from switchboard.api.errors import ApiError
+from switchboard.errors import DomainError
 
 
 class Command(BaseCommand):
@@ -31,7 +31,7 @@ class Command(BaseCommand):
             raise CommandError("Use a password of at least 8 characters.")
         try:
             owner = user_create(email=email, password=password, is_staff=True)
-        except ApiError as exc:
+        except DomainError as exc:
             raise CommandError(exc.message) from exc
         ws = workspace_create(name=workspace, owner=owner)
         self.stdout.write(self.style.SUCCESS(f"Created {owner.email}, owner of '{ws.name}'. Sign in at /login/."))

@@ -23,9 +23,6 @@ from django.core.management.base import BaseCommand, CommandError
 
 from switchboard import config, embedded
 
-CHAT_QUEUES = "chat,tools,default"
-INGEST_QUEUES = "ingest"
-
 
 class Command(BaseCommand):
     help = __doc__
@@ -101,11 +98,11 @@ class Command(BaseCommand):
             # One green-thread process uses one core; more processes use more of the machine.
             for number in range(1, settings.CHAT_WORKER_PROCESSES + 1):
                 self._spawn(f"chat worker {number}", self._worker_argv(
-                    queues=CHAT_QUEUES, pool=settings.CHAT_WORKER_POOL,
+                    queues=",".join(settings.CHAT_WORKER_QUEUES), pool=settings.CHAT_WORKER_POOL,
                     concurrency=settings.CHAT_WORKER_CONCURRENCY, name=f"chat{number}"), role="worker")
             self._spawn("ingest worker", self._worker_argv(
-                queues=INGEST_QUEUES, pool="prefork", concurrency=settings.INGEST_WORKER_CONCURRENCY,
-                name="ingest"), role="ingest-worker")
+                queues=",".join(settings.INGEST_WORKER_QUEUES), pool="prefork",
+                concurrency=settings.INGEST_WORKER_CONCURRENCY, name="ingest"), role="ingest-worker")
 
     def _announce(self, *, host: str, port: int) -> None:
         from accounts.models import User
