@@ -225,7 +225,7 @@ def build(
 def run(*, data_dir: Path, queries: int, seed: int, vectors_kind: str = "local", corpus_kind: str = "prose") -> None:
     from django.db import connection
 
-    from knowledge import conf, embedding, retrieval
+    from knowledge import embedding, retrieval
     from knowledge.models import KnowledgeBase
     from providers import local_embedder
 
@@ -257,18 +257,18 @@ def run(*, data_dir: Path, queries: int, seed: int, vectors_kind: str = "local",
             "small base (1%), forced HNSW",
             ["small"],
             {
-                "SWITCHBOARD_KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS": "0",
-                "SWITCHBOARD_KNOWLEDGE_LOCAL_EXACT_SEARCH_MAX_CHUNKS": "0",
+                "KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS": 0,
+                "KNOWLEDGE_LOCAL_EXACT_SEARCH_MAX_CHUNKS": 0,
             },
         ),
     ]
     rng = np.random.default_rng(seed + 99)
-    import os
+    from django.conf import settings
 
-    for label, names, env in scopes:
-        for key, value in env.items():
-            os.environ[key] = value
-        conf.get.cache_clear()
+    defaults = {key: getattr(settings, key) for _, _, overrides in scopes for key in overrides}
+    for label, names, overrides in scopes:
+        for key, value in overrides.items():
+            setattr(settings, key, value)
         scope_bases = [by_name[n] for n in names]
         mask = np.isin(owner, [index_of[n] for n in names])
         rows = np.flatnonzero(mask)
@@ -341,9 +341,8 @@ def run(*, data_dir: Path, queries: int, seed: int, vectors_kind: str = "local",
             )
         print(f"  similarity of the approximate top 10 / exact top 10: mean {np.mean(closeness):.4f}")
         print(f"  source chunk in top 8: {found / len(latencies):.1%}")
-        for key in env:
-            os.environ.pop(key)
-    conf.get.cache_clear()
+        for key, value in defaults.items():
+            setattr(settings, key, value)
 
 
 def main() -> None:
