@@ -29,10 +29,11 @@ CHROMIUM = Path("/usr/bin/chromium")
 # -- the fast lane: `pytest -m "not integration"` ---------------------------------------------------
 
 # The fixtures that start processes: a Celery worker, the web server, a browser. A test using one,
-# even through another fixture, is marked integration here from the fixtures it uses rather than by
-# hand: a forgotten marker would put a worker in the fast lane, whereas failing collection would
-# only turn a forgotten marker into a chore. Tests that start a process themselves are checked when
-# they do it (tests.processes.guard), since no fixture gives them away.
+# even through another fixture, gets the integration marker here rather than by hand. Failing
+# collection on a missing marker would also keep the fast lane clean, but only once someone noticed;
+# marking from the fixtures makes it hold by construction, also when a fixture a test already uses
+# comes to need a worker. Tests that start a process themselves are checked when they do it
+# (tests.processes.guard), since no fixture gives them away.
 STARTS_PROCESSES = {"celery_worker", "live_server_url", "page"}
 DRIVES_A_BROWSER = {"page"}
 
@@ -286,7 +287,11 @@ def page(live_server_url, monkeypatch) -> Iterator:
     # Playwright's sync API keeps an event loop running in this thread while it is open, and Django
     # then refuses this test's own ORM queries as if they came from async code. The platform under
     # test runs in its own processes, so nothing is hidden by allowing them, for browser tests only
-    # (which is also why the browser is started per test rather than once per session).
+    # (which is also why the browser is started per test rather than once per session). Django also
+    # keeps the connections of such queries apart from the test's usual one: they are closed below,
+    # or the test database could not be dropped at the end.
+    from django.db import connections
+
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
@@ -300,6 +305,7 @@ def page(live_server_url, monkeypatch) -> Iterator:
         try:
             yield tab
         finally:
+            connections.close_all()
             browser.close()
         assert not errors, f"uncaught errors in the page: {errors}"
 

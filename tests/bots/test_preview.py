@@ -175,7 +175,8 @@ def test_a_source_marker_in_an_answer_jumps_to_its_source(script):
     result = script.evaluate("""async () => {
       %s
       const { AssistantBubble } = window.SwitchboardPreview;
-      const chat = { doc: document, scrollToEnd() {}, conversationUrl: () => null, feedback: () => Promise.resolve({}) };
+      const chat = { doc: document, scrollToEnd() {}, conversationUrl: () => null,
+                     feedback: () => Promise.resolve({}) };
       const bubble = new AssistantBubble(chat);
       document.body.appendChild(bubble.node);
       const buttons = () => [...bubble.node.querySelectorAll("button[data-cite]")];
