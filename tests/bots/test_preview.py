@@ -129,7 +129,7 @@ FRAME = "const frame = () => new Promise(resolve => requestAnimationFrame(() => 
 
 def test_the_answer_bubble_follows_resets_tools_and_the_end(script):
     result = script.evaluate("""async () => {
-      %s
+      """ + FRAME + """
       const { AssistantBubble } = window.SwitchboardPreview;
       const decisions = [];
       const chat = { doc: document, scrollToEnd() {}, conversationUrl: id => "/conversations/" + id + "/",
@@ -157,7 +157,7 @@ def test_the_answer_bubble_follows_resets_tools_and_the_end(script):
                  "msg_1", "conv_1");
       await new Promise(resolve => setTimeout(resolve, 10));
       return { beforeReset, afterReset, html: bubble.node.outerHTML, text: bubble.node.textContent, decisions };
-    }""" % FRAME)
+    }""")
     html = result["html"]
     assert result["beforeReset"] == "Let me "  # shown while it streamed ...
     assert "Let me" not in result["afterReset"] and "Let me" not in html  # ... and dropped by the reset
@@ -173,7 +173,7 @@ def test_the_answer_bubble_follows_resets_tools_and_the_end(script):
 
 def test_a_source_marker_in_an_answer_jumps_to_its_source(script):
     result = script.evaluate("""async () => {
-      %s
+      """ + FRAME + """
       const { AssistantBubble } = window.SwitchboardPreview;
       const chat = { doc: document, scrollToEnd() {}, conversationUrl: () => null,
                      feedback: () => Promise.resolve({}) };
@@ -203,7 +203,7 @@ def test_a_source_marker_in_an_answer_jumps_to_its_source(script):
       return { textBeforeSources, beforeSources, afterSources, title: marker.title, closedBefore,
                open: details.open, cited, focused, citedAfter, afterEnd: buttons().length,
                text: bubble.flow.textContent };
-    }""" % FRAME)
+    }""")
     assert result["textBeforeSources"] == "Before any source [1]. "
     assert result["beforeSources"] == 0  # no source yet: the marker is text
     assert result["afterSources"] == ["1"]  # the sources arrived: the marker already shown became a button
