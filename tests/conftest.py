@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -19,9 +18,45 @@ import redis as redis_lib
 from django.conf import settings
 
 from switchboard import embedded
+from tests import processes
 from tests.fake_llm import FakeLLM
+from tests.processes import Process
 
 ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+# -- the fast lane: `pytest -m "not integration"` ---------------------------------------------------
+
+# The fixtures that start processes: a Celery worker, the web server, a browser. A test using one,
+# even through another fixture, gets the integration marker here rather than by hand. Failing
+# collection on a missing marker would also keep the fast lane clean, but only once someone noticed;
+# marking from the fixtures makes it hold by construction, also when a fixture a test already uses
+# comes to need a worker. Tests that start a process themselves are checked when they do it
+# (tests.processes.guard), since no fixture gives them away.
+STARTS_PROCESSES = {"celery_worker", "live_server_url", "page"}
+DRIVES_A_BROWSER = {"page"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own hook deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & STARTS_PROCESSES:
+            item.add_marker(pytest.mark.integration)
+        if used & DRIVES_A_BROWSER:
+            item.add_marker(pytest.mark.browser)
+
+
+_running: list[pytest.Item] = []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item) -> None:
+    _running[:] = [item]
+
+
+processes.guard(lambda: not _running or _running[0].get_closest_marker("integration") is not None)
 
 
 # -- services -------------------------------------------------------------------------------------
@@ -68,58 +103,29 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
-class WorkerProcess:
+class WorkerProcess(Process):
     """A real `celery worker` process on the suite's Redis and test database."""
 
     def __init__(self, *, queues: str = "chat,tools,default", concurrency: int = 100, pool: str = "gevent",
                  role: str = "worker"):
-        self.queues = queues
-        self.concurrency = concurrency
-        self.pool = pool
-        self.role = role
-        self.process: subprocess.Popen | None = None
         self.hostname = f"test-{role}-{os.getpid()}-{time.monotonic_ns()}@localhost"
-        self.log_path = settings.DATA_DIR / f"worker-{self.hostname.split('@')[0]}.log"
+        super().__init__(
+            f"the Celery worker {self.hostname}",
+            [sys.executable, "-m", "celery", "-A", "switchboard", "worker", "--queues", queues,
+             "--concurrency", str(concurrency), "--hostname", self.hostname, "--loglevel", "INFO",
+             "--without-mingle", "--without-gossip", "--pool", pool],
+            env={**_worker_env(), "SWITCHBOARD_PROCESS_ROLE": role}, cwd=ROOT,
+            log_path=settings.DATA_DIR / f"worker-{self.hostname.split('@')[0]}.log")
 
-    def start(self, *, timeout: float = 60.0) -> "WorkerProcess":
+    def start(self, *, timeout: float = 60.0) -> WorkerProcess:
         from switchboard.worker_health import KEY_PREFIX
 
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "switchboard", "worker", "--queues", self.queues,
-             "--concurrency", str(self.concurrency), "--hostname", self.hostname, "--loglevel", "INFO",
-             "--without-mingle", "--without-gossip", "--pool", self.pool],
-            env={**_worker_env(), "SWITCHBOARD_PROCESS_ROLE": self.role}, cwd=ROOT, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )
         client = redis_lib.Redis.from_url(settings.REDIS_URL)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the Celery worker exited at start:\n{self.log()}")
-            if client.exists(KEY_PREFIX + self.hostname):
-                return self
-            time.sleep(0.1)
-        raise RuntimeError(f"the Celery worker did not report ready within {timeout:.0f}s:\n{self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            import signal
-
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        try:
+            super().start(ready=lambda: client.exists(KEY_PREFIX + self.hostname), timeout=timeout)
+        finally:
+            client.close()
+        return self
 
 
 class Workers:
@@ -228,7 +234,7 @@ def api(api_key_secret):
 
 # -- the platform served over real HTTP (ASGI), for streaming and SDK tests ------------------------
 
-class LiveServer:
+class LiveServer(Process):
     """uvicorn serving the project on the test database, like production (ASGI, real sockets)."""
 
     def __init__(self):
@@ -238,45 +244,79 @@ class LiveServer:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = settings.DATA_DIR / f"web-{self.port}.log"
-        self.process: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 60.0) -> "LiveServer":
-        import urllib.request
-
-        self.process = subprocess.Popen(
+        super().__init__(
+            "uvicorn",
             [sys.executable, "-m", "uvicorn", "switchboard.asgi:application", "--host", "127.0.0.1",
              "--port", str(self.port), "--no-access-log", "--timeout-graceful-shutdown", "1"],
             # Keep-alive comments every 2 s instead of 15, so tests see them without waiting long.
             env={**_worker_env(), "SWITCHBOARD_PROCESS_ROLE": "web", "SWITCHBOARD_SSE_PING_SECONDS": "2"},
-            cwd=ROOT, stdout=self.log_path.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"uvicorn exited: {self.log_path.read_text()[-3000:]}")
+            cwd=ROOT, log_path=settings.DATA_DIR / f"web-{self.port}.log")
+
+    def start(self, *, timeout: float = 60.0) -> LiveServer:
+        import urllib.request
+
+        def answers() -> bool:
             try:
                 urllib.request.urlopen(f"{self.url}/healthz/live", timeout=1)
-                return self
             except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("uvicorn did not start")
+                return False
+            return True
 
-    def stop(self) -> None:
-        import signal
-
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
+        super().start(ready=answers, timeout=timeout)
+        return self
 
 
 @pytest.fixture(scope="session")
 def live_server_url(django_db_setup) -> Iterator[str]:
     server = LiveServer().start()
     yield server.url
-    server.stop()
+    server.stop(grace=10)
+
+
+# -- a browser ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def page(live_server_url, monkeypatch) -> Iterator:
+    """A tab of Debian's headless Chromium on the live server (relative URLs go there), driven by
+    Playwright. Fails the test on an uncaught error in the page's scripts."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"The browser tests need Debian's chromium at {CHROMIUM}: apt-get install chromium "
+                    "(the README's test command installs it). Playwright never downloads a browser here.")
+    from playwright.sync_api import expect, sync_playwright
+
+    # Playwright's sync API keeps an event loop running in this thread while it is open, and Django
+    # then refuses this test's own ORM queries as if they came from async code. The platform under
+    # test runs in its own processes, so nothing is hidden by allowing them, for browser tests only
+    # (which is also why the browser is started per test rather than once per session). Django also
+    # keeps the connections of such queries apart from the test's usual one: they are closed below,
+    # or the test database could not be dropped at the end.
+    from django.db import connections
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                             args=["--no-sandbox"] if os.geteuid() == 0 else [])
+        context = browser.new_context(base_url=live_server_url)
+        context.set_default_timeout(20_000)  # a turn goes through the worker and the fake model
+        expect.set_options(timeout=20_000)
+        tab = context.new_page()
+        errors: list[str] = []
+        tab.on("pageerror", lambda error: errors.append(str(error)))
+        try:
+            yield tab
+        finally:
+            connections.close_all()
+            browser.close()
+        assert not errors, f"uncaught errors in the page: {errors}"
+
+
+@pytest.fixture
+def owner_page(page, client, owner, live_server_url):
+    """`page`, signed in as the workspace's owner (the session cookie of a Django test client login)."""
+    client.force_login(owner)
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                               "url": live_server_url}])
+    return page
 
 
 # -- a bot wired to the fake LLM ------------------------------------------------------------------

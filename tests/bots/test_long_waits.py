@@ -13,9 +13,10 @@ import openai
 import pytest
 import redis as redis_lib
 from django.conf import settings
+from httpx_sse import ServerSentEvent, aconnect_sse
 
 from bots.models import Message
-from tests.bots.test_streaming import parse_sse
+from tests import sse
 from tests.fake_llm import HangReply, TextReply, ToolCall as CallOf, ToolCallReply
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -39,26 +40,16 @@ def http(live_server_url, api_key_secret):
         yield client
 
 
-def read_stream(response) -> tuple[list[tuple[str, str, dict]], int]:
-    """(events, keep-alive comments) of a whole SSE response."""
-    pings = 0
-    lines = []
-    for line in response.iter_lines():
-        pings += line == ": ping"
-        lines.append(line)
-    return list(parse_sse(lines)), pings
-
-
 def test_a_model_silent_for_12_seconds_answers_through_every_api(http, live_server_url, api_key_secret,
                                                                  patient_bot, fake_llm, celery_worker):
     fake_llm.script(*[HangReply(SILENCE_SECONDS, then=TextReply("Thought it through.")) for _ in range(4)])
     sdk = openai.OpenAI(base_url=f"{live_server_url}/v1", api_key=api_key_secret, max_retries=0, timeout=120)
 
     def rest_stream():
-        with http.stream("POST", f"/api/v1/bots/{patient_bot.pk}/chat",
-                         json={"message": "think", "stream": True}) as response:
-            assert response.status_code == 200
-            return read_stream(response)
+        with sse.connect(http, "POST", f"/api/v1/bots/{patient_bot.pk}/chat",
+                         json={"message": "think", "stream": True}) as stream:
+            assert stream.response.status_code == 200
+            return list(stream), stream.comments().count(": ping")
 
     def rest_blocking():
         return http.post(f"/api/v1/bots/{patient_bot.pk}/chat", json={"message": "think"})
@@ -76,10 +67,10 @@ def test_a_model_silent_for_12_seconds_answers_through_every_api(http, live_serv
         futures = [pool.submit(call) for call in (rest_stream, rest_blocking, sdk_stream, sdk_blocking)]
         (stream_events, pings), blocking, streamed_text, completion = [f.result() for f in futures]
 
-    names = [event for _, event, _ in stream_events]
+    names = [event.event for event in stream_events]
     assert names[0] == "message.start" and names[-1] == "message.end", names
-    assert stream_events[-1][2]["state"] == "completed"
-    assert "".join(d["text"] for _, e, d in stream_events if e == "delta") == "Thought it through."
+    assert stream_events[-1].json()["state"] == "completed"
+    assert "".join(e.json()["text"] for e in stream_events if e.event == "delta") == "Thought it through."
     # The silence was filled with keep-alive comments (every 2 s on the test server).
     assert pings >= SILENCE_SECONDS // 2 - 2
     assert blocking.status_code == 200, blocking.text
@@ -94,29 +85,25 @@ def test_a_turn_waiting_90_seconds_for_confirmation_keeps_its_stream_open(http, 
     bot = make_bot(actions={"operation_ids": [operations["createOrder"].pk]})
     fake_llm.script(ToolCallReply([CallOf("createOrder", {"body": {"item": "tea"}}, id="call_o")]),
                     TextReply("Your tea is ordered."))
-    seen: list[tuple[str, str, dict]] = []
-    pings = 0
-    with http.stream("POST", f"/api/v1/bots/{bot.pk}/chat", json={"message": "Order tea", "stream": True}) as response:
-        message_id = response.headers["x-message-id"]
-        lines: list[str] = []
-        asked_at = None
-        for line in response.iter_lines():
-            lines.append(line)
-            pings += line == ": ping" and asked_at is not None
-            if line == "" and asked_at is None:
-                seen = list(parse_sse(lines))
-                if any(event == "tool.confirmation_required" for _, event, _ in seen):
-                    asked_at = time.monotonic()
-                    # The person takes a minute and a half to decide, on another connection.
-                    threading.Timer(90, lambda: http.post(
-                        f"/api/v1/messages/{message_id}/confirmations",
-                        json={"tool_call_id": "call_o", "approve": True}).raise_for_status()).start()
-        seen = list(parse_sse(lines))
+    seen: list[ServerSentEvent] = []
+    with sse.connect(http, "POST", f"/api/v1/bots/{bot.pk}/chat",
+                     json={"message": "Order tea", "stream": True}) as stream:
+        message_id = stream.response.headers["x-message-id"]
+        asked_at = asked_mark = None
+        for event in stream:
+            seen.append(event)
+            if event.event == "tool.confirmation_required":
+                asked_at, asked_mark = time.monotonic(), stream.received
+                # The person takes a minute and a half to decide, on another connection.
+                threading.Timer(90, lambda: http.post(
+                    f"/api/v1/messages/{message_id}/confirmations",
+                    json={"tool_call_id": "call_o", "approve": True}).raise_for_status()).start()
+        pings = stream.comments(since=asked_mark).count(": ping")
     waited = time.monotonic() - asked_at
-    names = [event for _, event, _ in seen]
+    names = [event.event for event in seen]
     assert waited >= 90  # the stream outlived the wait
     assert names.count("tool.confirmation_required") == 1 and names[-1] == "message.end", names
-    assert seen[-1][2]["state"] == "completed" and seen[-1][2]["content"] == "Your tea is ordered."
+    assert seen[-1].json()["state"] == "completed" and seen[-1].json()["content"] == "Your tea is ordered."
     assert pings >= 30  # kept alive all along
     assert len(target.calls_to("/orders")) == 1
     assert Message.objects.get(pk=message_id).state == "completed"
@@ -156,18 +143,23 @@ async def _open_streams(base_url: str, api_key: str, bot_id: str, count: int, *,
     async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60,
                                  limits=limits) as client:
         async def one() -> str:
-            async with client.stream("POST", f"/api/v1/bots/{bot_id}/chat",
-                                     json={"message": "wait", "stream": True}) as response:
-                assert response.status_code == 200
-                started = None
-                async for line in response.aiter_lines():
-                    if line.startswith("event: message.start"):
-                        started = time.monotonic()
-                    if line.startswith("event: message.end"):
-                        raise AssertionError("the turn ended while its client still waited")
-                    if started is not None and time.monotonic() - started >= hold_seconds:
+            async with aconnect_sse(client, "POST", f"/api/v1/bots/{bot_id}/chat",
+                                    json={"message": "wait", "stream": True}) as source:
+                assert source.response.status_code == 200
+                events = source.aiter_sse()
+                async for event in events:
+                    if event.event == "message.start":
                         break
-                return response.headers["x-message-id"]
+                try:
+                    async with asyncio.timeout(hold_seconds):  # then the client goes away
+                        async for event in events:
+                            if event.event == "message.end":
+                                raise AssertionError("the turn ended while its client still waited")
+                except TimeoutError:
+                    pass
+                finally:
+                    await events.aclose()
+                return source.response.headers["x-message-id"]
 
         return await asyncio.gather(*(one() for _ in range(count)))
 

@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import json
-
 import httpx
 import openai
 import pytest
+from httpx_sse import ServerSentEvent
 
+from bots.sse import RECONNECT_MILLISECONDS
+from tests import sse
 from tests.fake_llm import TextReply
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def parse_sse(lines):
-    """Yield (id, event, data) from an iterator of SSE lines."""
-    entry = {}
-    for line in lines:
-        if line == "":
-            if "data" in entry:
-                yield entry.get("id"), entry.get("event", "message"), json.loads(entry["data"])
-            entry = {}
-        elif line.startswith(":"):
-            continue
-        else:
-            field, _, value = line.partition(":")
-            entry[field] = value[1:] if value.startswith(" ") else value
 
 
 @pytest.fixture
@@ -39,30 +25,33 @@ def test_sse_stream_resumes_after_a_drop_with_last_event_id(http, make_bot, fake
     bot = make_bot()
     chunks = [f"part{i} " for i in range(12)]
     fake_llm.script(TextReply(chunks=chunks, chunk_delay=0.03))
-    seen = []
-    with http.stream("POST", f"/api/v1/bots/{bot.pk}/chat", json={"message": "go", "stream": True}) as response:
+    seen: list[ServerSentEvent] = []
+    with sse.connect(http, "POST", f"/api/v1/bots/{bot.pk}/chat", json={"message": "go", "stream": True}) as stream:
+        response = stream.response
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         assert response.headers["cache-control"] == "no-cache"
         assert response.headers["x-accel-buffering"] == "no"
         message_id = response.headers["x-message-id"]
-        for entry in parse_sse(response.iter_lines()):
-            seen.append(entry)
-            if sum(1 for _, event, _ in seen if event == "delta") == 4:
+        for event in stream:
+            seen.append(event)
+            if sum(1 for e in seen if e.event == "delta") == 4:
                 break  # the client drops mid-stream
-    assert seen[0][1] == "message.start" and seen[0][2]["message_id"] == message_id
-    last_id = seen[-1][0]
-    with http.stream("GET", f"/api/v1/messages/{message_id}/events", headers={"Last-Event-ID": last_id}) as response:
-        rest = list(parse_sse(response.iter_lines()))
-    ids = [entry_id for entry_id, _, _ in seen + rest]
-    assert len(ids) == len(set(ids)), "an event was delivered twice"
-    text = "".join(data["text"] for _, event, data in seen + rest if event == "delta")
+        assert stream.retry == RECONNECT_MILLISECONDS  # browsers' EventSource wait this long to reconnect
+    assert seen[0].event == "message.start" and seen[0].json()["message_id"] == message_id
+    last_id = seen[-1].id
+    with sse.connect(http, "GET", f"/api/v1/messages/{message_id}/events",
+                     headers={"Last-Event-ID": last_id}) as stream:
+        rest = list(stream)
+    ids = [event.id for event in seen + rest]
+    assert all(ids) and len(ids) == len(set(ids)), "an event was delivered twice (or without its id)"
+    text = "".join(event.json()["text"] for event in seen + rest if event.event == "delta")
     assert text == "".join(chunks)
-    assert rest[-1][1] == "message.end" and rest[-1][2]["state"] == "completed"
+    assert rest[-1].event == "message.end" and rest[-1].json()["state"] == "completed"
     # A client arriving late replays the whole turn.
-    with http.stream("GET", f"/api/v1/messages/{message_id}/events") as response:
-        replay = list(parse_sse(response.iter_lines()))
-    assert [e[0] for e in replay] == ids
+    with sse.connect(http, "GET", f"/api/v1/messages/{message_id}/events") as stream:
+        replay = list(stream)
+    assert [event.id for event in replay] == ids
 
 
 def test_events_of_another_workspace_message_are_404(http, make_bot, celery_worker):

@@ -58,7 +58,7 @@ def test_a_worker_killed_mid_document_leaves_it_retryable(celery_worker, api, pr
     while Document.objects.get(pk=document_id).status != "embedding" or not fake_llm.embedding_requests:
         assert time.monotonic() < deadline, Document.objects.get(pk=document_id).status
         time.sleep(0.05)
-    for child in psutil.Process(celery_worker.ingest.process.pid).children():
+    for child in psutil.Process(celery_worker.ingest.pid).children():
         os.kill(child.pid, signal.SIGKILL)
 
     document = wait(document_id, timeout=45)

@@ -7,9 +7,7 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -18,7 +16,11 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.processes import Process
+
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.integration  # starts the whole platform
+
 SECRET = "sb-run-command-test-0123456789abcdef"
 
 
@@ -46,42 +48,37 @@ def processes_using(path: Path) -> list[psutil.Process]:
     return found
 
 
-class Platform:
+class Platform(Process):
+    """`manage.py run` with no configuration but a data folder of its own."""
+
     def __init__(self, data_dir: Path):
-        self.data_dir = data_dir
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = data_dir.parent / f"{data_dir.name}.log"
-        self.process: subprocess.Popen | None = None
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "DJANGO_"))}
+        env.update(SWITCHBOARD_DATA_DIR=str(data_dir), SWITCHBOARD_BOOTSTRAP_EMAIL="owner@example.com",
+                   SWITCHBOARD_BOOTSTRAP_PASSWORD="run command password", SWITCHBOARD_BOOTSTRAP_API_KEY=SECRET,
+                   SWITCHBOARD_WORKER_CONCURRENCY="1")
+        super().__init__("manage.py run", [sys.executable, "manage.py", "run", "--port", str(self.port)],
+                         env=env, cwd=ROOT, log_path=data_dir.parent / f"{data_dir.name}.log")
 
     def start(self, *, timeout: float = 120, workers: int = 1) -> dict:
         """Start `manage.py run`; healthy once `workers` workers have reported in."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "DJANGO_"))}
-        env.update(SWITCHBOARD_DATA_DIR=str(self.data_dir), SWITCHBOARD_BOOTSTRAP_EMAIL="owner@example.com",
-                   SWITCHBOARD_BOOTSTRAP_PASSWORD="run command password", SWITCHBOARD_BOOTSTRAP_API_KEY=SECRET,
-                   SWITCHBOARD_WORKER_CONCURRENCY="1")
-        self.process = subprocess.Popen([sys.executable, "manage.py", "run", "--port", str(self.port)],
-                                        cwd=ROOT, env=env, stdout=self.log_path.open("a"), stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        body: dict = {}
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log()
+        health: dict = {}
+
+        def healthy() -> bool:
             try:
                 status, body = get_json(f"{self.base}/healthz")
-                if status == 200 and len(body["checks"]["workers"]["workers"]) >= workers:
-                    return body
             except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.5)
-        raise AssertionError(f"not healthy within {timeout}s: {body}\n{self.log()}")
+                return False
+            health.update(body)
+            return status == 200 and len(body["checks"]["workers"]["workers"]) >= workers
+
+        super().start(ready=healthy, timeout=timeout, interval=0.5)
+        return health
 
     def stop(self) -> int:
-        self.process.send_signal(signal.SIGINT)
-        return self.process.wait(60)
-
-    def log(self, *, tail: int | None = 4000) -> str:
-        text = self.log_path.read_text(errors="replace")
-        return text if tail is None else text[-tail:]
+        """Ctrl-C to `manage.py run` alone: stopping what it started is its own job."""
+        return super().stop(signal.SIGINT, grace=60, group=False)
 
 
 @pytest.fixture
