@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from accounts.tenancy import WorkspaceScopedMixin
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -24,18 +23,22 @@ from drf_spectacular.utils import (
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
+
+from accounts.tenancy import WorkspaceScopedMixin
+from actions import auth, importing, invocation, selectors, services
+from actions.models import Action, AuthType, Operation, SourceKind
+from actions.tools import LARGE_TOOL_SCHEMA_BYTES
 from switchboard.api.errors import ApiError
 from switchboard.api.pagination import CursorPagination
 from switchboard.api.schema import error_responses
 from switchboard.errors import NotFound
 
-from actions import auth, importing, invocation, selectors, services
-from actions.models import Action, AuthType, Operation, SourceKind
-from actions.tools import LARGE_TOOL_SCHEMA_BYTES
-
 _errors = error_responses(
-    _413='The spec is larger than SWITCHBOARD_ACTIONS_MAX_SPEC_MB.',
-    _422='The spec cannot be used: malformed JSON/YAML, not OpenAPI, an unsupported version, or a URL that cannot be fetched.',
+    _413="The spec is larger than SWITCHBOARD_ACTIONS_MAX_SPEC_MB.",
+    _422=(
+        "The spec cannot be used: malformed JSON/YAML, not OpenAPI, an unsupported version, or a URL that "
+        "cannot be fetched."
+    ),
 )
 
 
@@ -49,46 +52,78 @@ def _flag(request, name: str) -> bool:
 
 # -- auth (write-only secrets) ------------------------------------------------------------------------
 
+
 @extend_schema_serializer(component_name="ActionAuthInput")
 class AuthInputSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=AuthType.values, required=False,
-                                   help_text="none | api_key | bearer | basic | oauth2_client_credentials. "
-                                             "Omit to keep the current type.")
-    location = serializers.ChoiceField(choices=list(auth.API_KEY_LOCATIONS), required=False, allow_blank=True,
-                                       help_text="api_key: `header` (default) or `query`. Moving the key to "
-                                                 "the query drops a stored header prefix.")
-    name = serializers.CharField(required=False, allow_blank=True, max_length=200,
-                                 help_text="api_key: the header or query parameter name (default X-API-Key in a "
-                                           "header, api_key in the query).")
-    prefix = serializers.CharField(required=False, allow_blank=True, max_length=50,
-                                   help_text="api_key in a header: sent before the key, e.g. `Token`.")
-    token_url = serializers.CharField(required=False, allow_blank=True, max_length=2000,
-                                      help_text="oauth2_client_credentials.")
-    scopes = serializers.ListField(child=serializers.CharField(max_length=200), required=False, max_length=100,
-                                   help_text="oauth2_client_credentials: scopes to request.")
-    audience = serializers.CharField(required=False, allow_blank=True, max_length=500,
-                                     help_text="oauth2_client_credentials: sent as `audience` when set (Auth0).")
-    client_auth = serializers.ChoiceField(choices=list(auth.CLIENT_AUTH_METHODS), required=False, allow_blank=True,
-                                          help_text="oauth2: `basic` (HTTP Basic, default) or `body` (form fields).")
-    api_key = serializers.CharField(required=False, allow_blank=True, allow_null=True, write_only=True,
-                                    trim_whitespace=True, max_length=8000)
-    token = serializers.CharField(required=False, allow_blank=True, allow_null=True, write_only=True,
-                                  max_length=8000)
-    username = serializers.CharField(required=False, allow_blank=True, allow_null=True, write_only=True,
-                                     max_length=8000)
-    password = serializers.CharField(required=False, allow_blank=True, allow_null=True, write_only=True,
-                                     max_length=8000, trim_whitespace=False)
-    client_id = serializers.CharField(required=False, allow_blank=True, allow_null=True, write_only=True,
-                                      max_length=8000)
-    client_secret = serializers.CharField(required=False, allow_blank=True, allow_null=True, write_only=True,
-                                          max_length=8000)
+    type = serializers.ChoiceField(
+        choices=AuthType.values,
+        required=False,
+        help_text="none | api_key | bearer | basic | oauth2_client_credentials. Omit to keep the current type.",
+    )
+    location = serializers.ChoiceField(
+        choices=list(auth.API_KEY_LOCATIONS),
+        required=False,
+        allow_blank=True,
+        help_text="api_key: `header` (default) or `query`. Moving the key to the query drops a stored header prefix.",
+    )
+    name = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="api_key: the header or query parameter name (default X-API-Key in a header, api_key in the query).",
+    )
+    prefix = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=50,
+        help_text="api_key in a header: sent before the key, e.g. `Token`.",
+    )
+    token_url = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, help_text="oauth2_client_credentials."
+    )
+    scopes = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        max_length=100,
+        help_text="oauth2_client_credentials: scopes to request.",
+    )
+    audience = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        help_text="oauth2_client_credentials: sent as `audience` when set (Auth0).",
+    )
+    client_auth = serializers.ChoiceField(
+        choices=list(auth.CLIENT_AUTH_METHODS),
+        required=False,
+        allow_blank=True,
+        help_text="oauth2: `basic` (HTTP Basic, default) or `body` (form fields).",
+    )
+    api_key = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, write_only=True, trim_whitespace=True, max_length=8000
+    )
+    token = serializers.CharField(required=False, allow_blank=True, allow_null=True, write_only=True, max_length=8000)
+    username = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, write_only=True, max_length=8000
+    )
+    password = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, write_only=True, max_length=8000, trim_whitespace=False
+    )
+    client_id = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, write_only=True, max_length=8000
+    )
+    client_secret = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, write_only=True, max_length=8000
+    )
 
 
-_AUTH_HELP = ("How calls authenticate. Secrets (`api_key`, `token`, `username`, `password`, `client_id`, "
-              "`client_secret`) are stored encrypted and never returned; omit one to keep it, send \"\" to "
-              "remove it. Changing `type` drops the old type's settings and secrets, and \"\" or null for a "
-              "field of another type is ignored; a value for one is refused. In multipart requests, send this "
-              "object as a JSON string.")
+_AUTH_HELP = (
+    "How calls authenticate. Secrets (`api_key`, `token`, `username`, `password`, `client_id`, "
+    '`client_secret`) are stored encrypted and never returned; omit one to keep it, send "" to '
+    'remove it. Changing `type` drops the old type\'s settings and secrets, and "" or null for a '
+    "field of another type is ignored; a value for one is refused. In multipart requests, send this "
+    "object as a JSON string."
+)
 
 
 @extend_schema_field(AuthInputSerializer)
@@ -128,15 +163,19 @@ class AuthOutputSerializer(serializers.Serializer):
     client_auth = serializers.CharField(required=False)
     description = serializers.CharField(help_text="Where the credentials go, in words.")
     has_credentials = serializers.BooleanField()
-    missing_credentials = serializers.ListField(child=serializers.CharField(),
-                                                help_text="Secrets this type needs that are not stored yet.")
-    credential_hints = serializers.DictField(child=serializers.CharField(),
-                                             help_text="Last four characters of each stored secret.")
-    token_cached_until = serializers.DateTimeField(allow_null=True, required=False,
-                                                   help_text="oauth2: when the cached access token expires.")
+    missing_credentials = serializers.ListField(
+        child=serializers.CharField(), help_text="Secrets this type needs that are not stored yet."
+    )
+    credential_hints = serializers.DictField(
+        child=serializers.CharField(), help_text="Last four characters of each stored secret."
+    )
+    token_cached_until = serializers.DateTimeField(
+        allow_null=True, required=False, help_text="oauth2: when the cached access token expires."
+    )
 
 
 # -- actions ------------------------------------------------------------------------------------------
+
 
 @extend_schema_serializer(component_name="Action")
 class ActionOutputSerializer(serializers.ModelSerializer):
@@ -150,22 +189,57 @@ class ActionOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Action
-        fields = ["id", "name", "description", "enabled", "source", "spec", "servers", "server_url", "auth",
-                  "security_schemes", "operation_count", "enabled_operation_count", "import_summary", "warnings",
-                  "last_imported_at", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "enabled",
+            "source",
+            "spec",
+            "servers",
+            "server_url",
+            "auth",
+            "security_schemes",
+            "operation_count",
+            "enabled_operation_count",
+            "import_summary",
+            "warnings",
+            "last_imported_at",
+            "created_at",
+            "updated_at",
+        ]
 
-    @extend_schema_field(inline_serializer("ActionSource", fields={
-        "kind": serializers.ChoiceField(choices=SourceKind.values), "url": serializers.CharField(),
-        "filename": serializers.CharField()}))
+    @extend_schema_field(
+        inline_serializer(
+            "ActionSource",
+            fields={
+                "kind": serializers.ChoiceField(choices=SourceKind.values),
+                "url": serializers.CharField(),
+                "filename": serializers.CharField(),
+            },
+        )
+    )
     def get_source(self, action: Action) -> dict[str, str]:
         return {"kind": action.source_kind, "url": action.source_url, "filename": action.source_filename}
 
-    @extend_schema_field(inline_serializer("ActionSpec", fields={
-        "title": serializers.CharField(), "version": serializers.CharField(),
-        "spec_version": serializers.CharField(), "hash": serializers.CharField()}))
+    @extend_schema_field(
+        inline_serializer(
+            "ActionSpec",
+            fields={
+                "title": serializers.CharField(),
+                "version": serializers.CharField(),
+                "spec_version": serializers.CharField(),
+                "hash": serializers.CharField(),
+            },
+        )
+    )
     def get_spec(self, action: Action) -> dict[str, str]:
-        return {"title": action.api_title, "version": action.api_version, "spec_version": action.spec_version,
-                "hash": action.spec_hash}
+        return {
+            "title": action.api_title,
+            "version": action.api_version,
+            "spec_version": action.spec_version,
+            "hash": action.spec_hash,
+        }
 
     @extend_schema_field(AuthOutputSerializer)
     def get_auth(self, action: Action) -> dict[str, Any]:
@@ -179,15 +253,26 @@ class ActionOutputSerializer(serializers.ModelSerializer):
     def get_enabled_operation_count(self, action: Action) -> int:
         return selectors.operation_count(action=action, enabled_only=True)
 
-    @extend_schema_field(inline_serializer("ActionImportSummary", fields={
-        "imported": serializers.IntegerField(), "imported_with_warnings": serializers.IntegerField(),
-        "skipped": serializers.IntegerField(), "total": serializers.IntegerField(),
-        "warnings": serializers.IntegerField(help_text="Spec-level warnings; see …/report.")}))
+    @extend_schema_field(
+        inline_serializer(
+            "ActionImportSummary",
+            fields={
+                "imported": serializers.IntegerField(),
+                "imported_with_warnings": serializers.IntegerField(),
+                "skipped": serializers.IntegerField(),
+                "total": serializers.IntegerField(),
+                "warnings": serializers.IntegerField(help_text="Spec-level warnings; see …/report."),
+            },
+        )
+    )
     def get_import_summary(self, action: Action) -> dict[str, int]:
         return dict(action.import_counts or {})
 
-    @extend_schema_field(inline_serializer("ActionWarning", many=True, fields={
-        "code": serializers.CharField(), "message": serializers.CharField()}))
+    @extend_schema_field(
+        inline_serializer(
+            "ActionWarning", many=True, fields={"code": serializers.CharField(), "message": serializers.CharField()}
+        )
+    )
     def get_warnings(self, action: Action) -> list[dict[str, str]]:
         extra = self.context.get("warnings") or []
         seen = {w["code"] for w in extra}
@@ -210,36 +295,60 @@ class ActionListApi(WorkspaceScopedMixin, generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-_REPORT_SCHEMA = inline_serializer("ActionImportReport", fields={
-    "spec": inline_serializer("ActionImportReportSpec", fields={
-        "title": serializers.CharField(), "version": serializers.CharField(),
-        "spec_version": serializers.CharField(),
-        "servers": serializers.ListField(child=serializers.DictField())}),
-    "server_url": serializers.CharField(allow_null=True, help_text="The base URL calls will use."),
-    "counts": serializers.DictField(child=serializers.IntegerField(),
-                                    help_text="imported, imported_with_warnings, skipped, total."),
-    "warnings": serializers.ListField(child=serializers.DictField(), help_text="Spec-level: {code, message}."),
-    "auth_suggestion": serializers.DictField(allow_null=True, help_text="The auth the spec's security schemes "
-                                                                        "call for (without secrets)."),
-    "operations": serializers.ListField(child=serializers.DictField(), help_text=(
-        "One entry per operation (and per webhook): {status: imported | imported_with_warnings | skipped, kind, "
-        "method, path, name, reason (why skipped), warnings, notes, change (re-import: added | updated | "
-        "unchanged)}.")),
-    "changes": serializers.DictField(required=False, help_text="Re-import only: added, updated, unchanged, "
-                                                               "removed."),
-    "removed": serializers.ListField(child=serializers.DictField(), required=False,
-                                     help_text="Re-import only: operations that are gone from the spec."),
-})
+_REPORT_SCHEMA = inline_serializer(
+    "ActionImportReport",
+    fields={
+        "spec": inline_serializer(
+            "ActionImportReportSpec",
+            fields={
+                "title": serializers.CharField(),
+                "version": serializers.CharField(),
+                "spec_version": serializers.CharField(),
+                "servers": serializers.ListField(child=serializers.DictField()),
+            },
+        ),
+        "server_url": serializers.CharField(allow_null=True, help_text="The base URL calls will use."),
+        "counts": serializers.DictField(
+            child=serializers.IntegerField(), help_text="imported, imported_with_warnings, skipped, total."
+        ),
+        "warnings": serializers.ListField(child=serializers.DictField(), help_text="Spec-level: {code, message}."),
+        "auth_suggestion": serializers.DictField(
+            allow_null=True, help_text="The auth the spec's security schemes call for (without secrets)."
+        ),
+        "operations": serializers.ListField(
+            child=serializers.DictField(),
+            help_text=(
+                "One entry per operation (and per webhook): "
+                "{status: imported | imported_with_warnings | skipped, kind, "
+                "method, path, name, reason (why skipped), warnings, notes, change (re-import: added | updated | "
+                "unchanged)}."
+            ),
+        ),
+        "changes": serializers.DictField(
+            required=False, help_text="Re-import only: added, updated, unchanged, removed."
+        ),
+        "removed": serializers.ListField(
+            child=serializers.DictField(),
+            required=False,
+            help_text="Re-import only: operations that are gone from the spec.",
+        ),
+    },
+)
 
-_IMPORT_RESULT = inline_serializer("ActionImportResult", fields={
-    "action": ActionOutputSerializer(allow_null=True, help_text="null for a dry run."),
-    "created": serializers.BooleanField(),
-    "dry_run": serializers.BooleanField(),
-    "report": _REPORT_SCHEMA,
-})
+_IMPORT_RESULT = inline_serializer(
+    "ActionImportResult",
+    fields={
+        "action": ActionOutputSerializer(allow_null=True, help_text="null for a dry run."),
+        "created": serializers.BooleanField(),
+        "dry_run": serializers.BooleanField(),
+        "report": _REPORT_SCHEMA,
+    },
+)
 
-_SOURCE_HELP = ("Exactly one of: `url` (fetched through the platform's egress rules), `spec` (the text, JSON or "
-                "YAML), or a multipart `file`. OpenAPI 3.0, 3.1 and Swagger 2.0 (converted).")
+_SOURCE_HELP = (
+    "Exactly one of: `url` (fetched through the platform's egress rules), `spec` (the text, JSON or "
+    "YAML), or a multipart `file`. OpenAPI 3.0, 3.1 and Swagger 2.0 (converted)."
+)
 
 
 @extend_schema_serializer(component_name="ActionImportInput")
@@ -247,10 +356,15 @@ class ImportInputSerializer(serializers.Serializer):
     url = serializers.CharField(required=False, max_length=2000, help_text="Where the spec is published.")
     spec = serializers.CharField(required=False, trim_whitespace=False, help_text="The spec text (JSON or YAML).")
     file = serializers.FileField(required=False, help_text="The spec as a file (multipart only).")
-    name = serializers.CharField(required=False, allow_blank=True, max_length=200,
-                                 help_text="Default: the spec's title.")
-    server_url = serializers.CharField(required=False, allow_blank=True, max_length=2000,
-                                       help_text="The base URL to call; default: the spec's first server.")
+    name = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, help_text="Default: the spec's title."
+    )
+    server_url = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="The base URL to call; default: the spec's first server.",
+    )
     auth = AuthField(required=False, help_text=_AUTH_HELP)
 
 
@@ -261,19 +375,26 @@ def _check_declared_size(request) -> None:
     except ValueError:
         declared = 0
     if declared > limit + 1024 * 1024:  # refuse before reading the body (multipart overhead aside)
-        raise ApiError(f"The request is {declared / 1048576:,.1f} MB; the largest spec that can be imported is "
-                       f"{limit // 1048576} MB.", code="spec_too_large", status_code=413, param="spec")
+        raise ApiError(
+            f"The request is {declared / 1048576:,.1f} MB; the largest spec that can be imported is "
+            f"{limit // 1048576} MB.",
+            code="spec_too_large",
+            status_code=413,
+            param="spec",
+        )
 
 
 def _source_from(values: dict[str, Any], *, required: bool) -> importing.SpecSource | None:
     given = [key for key in ("url", "spec", "file") if values.get(key) not in (None, "")]
     if len(given) > 1:
-        raise ApiError(f"Send only one of url, spec and file (got {', '.join(given)}).", code="ambiguous_source",
-                       param=given[1])
+        raise ApiError(
+            f"Send only one of url, spec and file (got {', '.join(given)}).", code="ambiguous_source", param=given[1]
+        )
     if not given:
         if required:
-            raise ApiError("Send the spec: a JSON body with `url` or `spec`, or a multipart `file`.",
-                           code="required", param="spec")
+            raise ApiError(
+                "Send the spec: a JSON body with `url` or `spec`, or a multipart `file`.", code="required", param="spec"
+            )
         return None
     if given[0] == "url":
         return importing.SpecSource(kind=SourceKind.URL, url=values["url"].strip())
@@ -289,8 +410,10 @@ def _import_response(outcome: importing.ImportOutcome, *, status_code: int) -> R
         action_data = ActionOutputSerializer(action, context={"warnings": []}).data
     elif outcome.action is not None:
         action_data = ActionOutputSerializer(outcome.action).data
-    return Response({"action": action_data, "created": outcome.created, "dry_run": outcome.dry_run,
-                     "report": outcome.report}, status=status_code)
+    return Response(
+        {"action": action_data, "created": outcome.created, "dry_run": outcome.dry_run, "report": outcome.report},
+        status=status_code,
+    )
 
 
 class ActionImportApi(WorkspaceScopedMixin, generics.GenericAPIView):
@@ -299,18 +422,26 @@ class ActionImportApi(WorkspaceScopedMixin, generics.GenericAPIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     @extend_schema(
-        operation_id="actions_import", summary="Import an OpenAPI spec as an action",
+        operation_id="actions_import",
+        summary="Import an OpenAPI spec as an action",
         description=(
             f"{_SOURCE_HELP} The report lists every operation as imported, imported with warnings, or skipped "
             "with the reason; a bad operation never stops the rest. With `?dry_run=true` only the report is "
             "returned and nothing is saved. Refused: a spec over the size limit (413); malformed JSON/YAML, "
             "not OpenAPI, an unsupported version, an unreachable or private URL (422). The import is one "
-            "transaction. With an `Idempotency-Key` header, a repeat returns the first import's action (200)."),
+            "transaction. With an `Idempotency-Key` header, a repeat returns the first import's action (200)."
+        ),
         parameters=[
-            OpenApiParameter("dry_run", OpenApiTypes.BOOL, required=False,
-                             description="Only report what would be imported."),
-            OpenApiParameter("Idempotency-Key", location=OpenApiParameter.HEADER, required=False, type=str,
-                             description="Repeat-safe key; a repeat returns the first result."),
+            OpenApiParameter(
+                "dry_run", OpenApiTypes.BOOL, required=False, description="Only report what would be imported."
+            ),
+            OpenApiParameter(
+                "Idempotency-Key",
+                location=OpenApiParameter.HEADER,
+                required=False,
+                type=str,
+                description="Repeat-safe key; a repeat returns the first result.",
+            ),
         ],
         request={"application/json": ImportInputSerializer, "multipart/form-data": ImportInputSerializer},
         responses={201: _IMPORT_RESULT, 200: _IMPORT_RESULT, **_errors(400, 403, 413, 422)},
@@ -322,11 +453,16 @@ class ActionImportApi(WorkspaceScopedMixin, generics.GenericAPIView):
         values = data.validated_data
         dry_run = _flag(request, "dry_run")
         outcome = importing.action_import(
-            workspace=self.workspace, source=_source_from(values, required=True), name=values.get("name"),
-            server_url=values.get("server_url") or None, auth_data=values.get("auth"), dry_run=dry_run,
-            created_by=_user(request), idempotency_key=request.headers.get("Idempotency-Key", ""))
-        return _import_response(outcome, status_code=status.HTTP_201_CREATED if outcome.created else
-                                status.HTTP_200_OK)
+            workspace=self.workspace,
+            source=_source_from(values, required=True),
+            name=values.get("name"),
+            server_url=values.get("server_url") or None,
+            auth_data=values.get("auth"),
+            dry_run=dry_run,
+            created_by=_user(request),
+            idempotency_key=request.headers.get("Idempotency-Key", ""),
+        )
+        return _import_response(outcome, status_code=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)
 
 
 class ActionDetailApi(WorkspaceScopedMixin, generics.RetrieveAPIView):
@@ -339,33 +475,53 @@ class ActionDetailApi(WorkspaceScopedMixin, generics.RetrieveAPIView):
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(required=False, max_length=200)
         description = serializers.CharField(required=False, allow_blank=True)
-        server_url = serializers.CharField(required=False, allow_blank=True, max_length=2000, help_text=(
-            "The base URL calls go to. Checked at once: a private or unresolvable address is accepted with a "
-            "warning in `warnings` (allowlist it, or calls will be refused)."))
+        server_url = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=2000,
+            help_text=(
+                "The base URL calls go to. Checked at once: a private or unresolvable address is accepted with a "
+                "warning in `warnings` (allowlist it, or calls will be refused)."
+            ),
+        )
         enabled = serializers.BooleanField(required=False, help_text="A disabled action offers no tools.")
         auth = AuthField(required=False, help_text=_AUTH_HELP)
 
-    @extend_schema(operation_id="actions_retrieve", summary="Show an action",
-                   responses={200: ActionOutputSerializer, **_errors(404)})
+    @extend_schema(
+        operation_id="actions_retrieve",
+        summary="Show an action",
+        responses={200: ActionOutputSerializer, **_errors(404)},
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(operation_id="actions_update", summary="Change an action (name, base URL, auth, credentials)",
-                   request=InputSerializer, responses={200: ActionOutputSerializer, **_errors(400, 403, 404)})
+    @extend_schema(
+        operation_id="actions_update",
+        summary="Change an action (name, base URL, auth, credentials)",
+        request=InputSerializer,
+        responses={200: ActionOutputSerializer, **_errors(400, 403, 404)},
+    )
     def patch(self, request, pk: str):
         action = self.get_object()
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
-        warnings = services.action_update(action=action, name=values.get("name"),
-                                          description=values.get("description"),
-                                          server_url=values.get("server_url"), enabled=values.get("enabled"),
-                                          auth_data=values.get("auth"))
+        warnings = services.action_update(
+            action=action,
+            name=values.get("name"),
+            description=values.get("description"),
+            server_url=values.get("server_url"),
+            enabled=values.get("enabled"),
+            auth_data=values.get("auth"),
+        )
         action = selectors.action_get(workspace_id=self.workspace.pk, action_id=action.pk)
         return Response(ActionOutputSerializer(action, context={"warnings": warnings}).data)
 
-    @extend_schema(operation_id="actions_destroy", summary="Delete an action and its operations",
-                   responses={204: None, **_errors(403, 404)})
+    @extend_schema(
+        operation_id="actions_destroy",
+        summary="Delete an action and its operations",
+        responses={204: None, **_errors(403, 404)},
+    )
     def delete(self, request, pk: str):
         services.action_delete(action=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -381,16 +537,19 @@ class ActionReimportApi(WorkspaceScopedMixin, generics.GenericAPIView):
         url = serializers.CharField(required=False, max_length=2000)
         spec = serializers.CharField(required=False, trim_whitespace=False)
         file = serializers.FileField(required=False)
-        server_url = serializers.CharField(required=False, allow_blank=True, max_length=2000,
-                                           help_text="Default: keep the action's base URL.")
+        server_url = serializers.CharField(
+            required=False, allow_blank=True, max_length=2000, help_text="Default: keep the action's base URL."
+        )
 
     @extend_schema(
-        operation_id="actions_reimport", summary="Update an action from a new version of its spec",
+        operation_id="actions_reimport",
+        summary="Update an action from a new version of its spec",
         description=(
             "Send a new `url`, `spec` or `file`, or nothing to fetch the spec again from the URL it was imported "
             "from. Operations are matched by method and path (then by operationId): they keep their ids, their "
             "enabled flag and their consequential override; new ones are added, ones gone from the spec are "
-            "removed. The report says what changed. `?dry_run=true` reports without saving."),
+            "removed. The report says what changed. `?dry_run=true` reports without saving."
+        ),
         parameters=[OpenApiParameter("dry_run", OpenApiTypes.BOOL, required=False)],
         request={"application/json": InputSerializer, "multipart/form-data": InputSerializer},
         responses={200: _IMPORT_RESULT, **_errors(400, 403, 404, 413, 422)},
@@ -401,9 +560,12 @@ class ActionReimportApi(WorkspaceScopedMixin, generics.GenericAPIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        outcome = importing.action_reimport(action=action, source=_source_from(values, required=False),
-                                            server_url=values.get("server_url") or None,
-                                            dry_run=_flag(request, "dry_run"))
+        outcome = importing.action_reimport(
+            action=action,
+            source=_source_from(values, required=False),
+            server_url=values.get("server_url") or None,
+            dry_run=_flag(request, "dry_run"),
+        )
         return _import_response(outcome, status_code=status.HTTP_200_OK)
 
 
@@ -411,8 +573,11 @@ class ActionReportApi(WorkspaceScopedMixin, generics.GenericAPIView):
     queryset = Action.objects.defer("spec_text")
     pagination_class = None
 
-    @extend_schema(operation_id="actions_report", summary="The last import report of an action",
-                   responses={200: _REPORT_SCHEMA, **_errors(404)})
+    @extend_schema(
+        operation_id="actions_report",
+        summary="The last import report of an action",
+        responses={200: _REPORT_SCHEMA, **_errors(404)},
+    )
     def get(self, request, pk: str):
         return Response(self.get_object().import_report)
 
@@ -421,10 +586,16 @@ class ActionSpecApi(WorkspaceScopedMixin, generics.GenericAPIView):
     queryset = Action.objects.all()
     pagination_class = None
 
-    @extend_schema(operation_id="actions_spec", summary="The spec as last imported",
-                   description="The original text (JSON or YAML), as it was pasted, uploaded or fetched.",
-                   responses={(200, "application/json"): OpenApiTypes.STR, (200, "application/yaml"): OpenApiTypes.STR,
-                              **_errors(404)})
+    @extend_schema(
+        operation_id="actions_spec",
+        summary="The spec as last imported",
+        description="The original text (JSON or YAML), as it was pasted, uploaded or fetched.",
+        responses={
+            (200, "application/json"): OpenApiTypes.STR,
+            (200, "application/yaml"): OpenApiTypes.STR,
+            **_errors(404),
+        },
+    )
     def get(self, request, pk: str):
         action = self.get_object()
         text = action.spec_text
@@ -437,6 +608,7 @@ class ActionSpecApi(WorkspaceScopedMixin, generics.GenericAPIView):
 
 # -- operations ---------------------------------------------------------------------------------------
 
+
 @extend_schema_serializer(component_name="ActionOperation")
 class OperationOutputSerializer(serializers.ModelSerializer):
     action = serializers.CharField(source="action_id", read_only=True)
@@ -446,10 +618,31 @@ class OperationOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Operation
-        fields = ["id", "action", "name", "method", "path", "operation_id", "summary", "description", "tags",
-                  "enabled", "consequential", "consequential_default", "consequential_override", "deprecated",
-                  "no_credentials", "server_url", "schema_size", "large_schema", "warnings", "notes", "position",
-                  "created_at", "updated_at"]
+        fields = [
+            "id",
+            "action",
+            "name",
+            "method",
+            "path",
+            "operation_id",
+            "summary",
+            "description",
+            "tags",
+            "enabled",
+            "consequential",
+            "consequential_default",
+            "consequential_override",
+            "deprecated",
+            "no_credentials",
+            "server_url",
+            "schema_size",
+            "large_schema",
+            "warnings",
+            "notes",
+            "position",
+            "created_at",
+            "updated_at",
+        ]
 
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_large_schema(self, operation: Operation) -> bool:
@@ -509,33 +702,53 @@ class OperationListApi(_ActionChildMixin, generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Operation.objects.none()
-        return selectors.operation_list(action=self.get_action(), enabled=_optional_bool(self.request, "enabled"),
-                                        consequential=_optional_bool(self.request, "consequential"),
-                                        search=self.request.query_params.get("q", "").strip()[:200])
+        return selectors.operation_list(
+            action=self.get_action(),
+            enabled=_optional_bool(self.request, "enabled"),
+            consequential=_optional_bool(self.request, "consequential"),
+            search=self.request.query_params.get("q", "").strip()[:200],
+        )
 
-    @extend_schema(operation_id="actions_operations_list", summary="List an action's operations", parameters=[
-        OpenApiParameter("enabled", OpenApiTypes.BOOL, required=False),
-        OpenApiParameter("consequential", OpenApiTypes.BOOL, required=False),
-        OpenApiParameter("q", str, required=False, description="Search in name, path and summary."),
-    ], responses={200: OperationOutputSerializer(many=True), **_errors(400, 404)})
+    @extend_schema(
+        operation_id="actions_operations_list",
+        summary="List an action's operations",
+        parameters=[
+            OpenApiParameter("enabled", OpenApiTypes.BOOL, required=False),
+            OpenApiParameter("consequential", OpenApiTypes.BOOL, required=False),
+            OpenApiParameter("q", str, required=False, description="Search in name, path and summary."),
+        ],
+        responses={200: OperationOutputSerializer(many=True), **_errors(400, 404)},
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     @extend_schema_serializer(component_name="ActionOperationsBulkInput")
     class BulkSerializer(serializers.Serializer):
         enabled = serializers.BooleanField()
-        operation_ids = serializers.ListField(child=serializers.CharField(), required=False, max_length=10000,
-                                              help_text="Default: every operation of the action.")
+        operation_ids = serializers.ListField(
+            child=serializers.CharField(),
+            required=False,
+            max_length=10000,
+            help_text="Default: every operation of the action.",
+        )
 
-    @extend_schema(operation_id="actions_operations_bulk_update", summary="Enable or disable many operations",
-                   request=BulkSerializer,
-                   responses={200: inline_serializer("ActionOperationsBulkResult", fields={
-                       "updated": serializers.IntegerField()}), **_errors(400, 403, 404)})
+    @extend_schema(
+        operation_id="actions_operations_bulk_update",
+        summary="Enable or disable many operations",
+        request=BulkSerializer,
+        responses={
+            200: inline_serializer("ActionOperationsBulkResult", fields={"updated": serializers.IntegerField()}),
+            **_errors(400, 403, 404),
+        },
+    )
     def patch(self, request, pk: str):
         data = self.BulkSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        updated = services.operations_set_enabled(action=self.get_action(), enabled=data.validated_data["enabled"],
-                                                  operation_ids=data.validated_data.get("operation_ids"))
+        updated = services.operations_set_enabled(
+            action=self.get_action(),
+            enabled=data.validated_data["enabled"],
+            operation_ids=data.validated_data.get("operation_ids"),
+        )
         return Response({"updated": updated})
 
 
@@ -551,18 +764,26 @@ class OperationDetailApi(_ActionChildMixin, generics.GenericAPIView):
     class InputSerializer(serializers.Serializer):
         enabled = serializers.BooleanField(required=False)
         consequential_override = serializers.BooleanField(
-            required=False, allow_null=True,
+            required=False,
+            allow_null=True,
             help_text="true: always ask the user before calling; false: never; null: as the spec implies "
-                      "(writes ask, reads don't, unless x-openai-isConsequential says otherwise).")
+            "(writes ask, reads don't, unless x-openai-isConsequential says otherwise).",
+        )
 
-    @extend_schema(operation_id="actions_operations_retrieve", summary="Show an operation",
-                   responses={200: OperationDetailSerializer, **_errors(404)})
+    @extend_schema(
+        operation_id="actions_operations_retrieve",
+        summary="Show an operation",
+        responses={200: OperationDetailSerializer, **_errors(404)},
+    )
     def get(self, request, pk: str, op: str):
         return Response(OperationDetailSerializer(self.get_operation()).data)
 
-    @extend_schema(operation_id="actions_operations_update", summary="Enable/disable an operation or override "
-                   "its confirmation", request=InputSerializer,
-                   responses={200: OperationDetailSerializer, **_errors(400, 403, 404)})
+    @extend_schema(
+        operation_id="actions_operations_update",
+        summary="Enable/disable an operation or override its confirmation",
+        request=InputSerializer,
+        responses={200: OperationDetailSerializer, **_errors(400, 403, 404)},
+    )
     def patch(self, request, pk: str, op: str):
         operation = self.get_operation()
         data = self.InputSerializer(data=request.data)
@@ -575,26 +796,45 @@ class OperationDetailApi(_ActionChildMixin, generics.GenericAPIView):
         return Response(OperationDetailSerializer(operation).data)
 
 
-_TEST_RESULT = inline_serializer("ActionOperationTestResult", fields={
-    "ok": serializers.BooleanField(),
-    "error": serializers.CharField(allow_null=True, help_text="Machine code: invalid_arguments, egress_blocked, "
-                                                              "timeout, http_500, …"),
-    "duration_ms": serializers.FloatField(),
-    "problems": serializers.ListField(child=serializers.DictField(), help_text="Argument problems, if any."),
-    "request": inline_serializer("ActionTestRequest", allow_null=True, fields={
-        "method": serializers.CharField(), "url": serializers.CharField(help_text="Credentials masked."),
-        "headers": serializers.ListField(child=serializers.ListField(child=serializers.CharField())),
-        "body": serializers.CharField(allow_null=True), "body_bytes": serializers.IntegerField(),
-        "body_truncated": serializers.BooleanField()}),
-    "response": inline_serializer("ActionTestResponse", allow_null=True, fields={
-        "status": serializers.IntegerField(), "reason": serializers.CharField(),
-        "headers": serializers.ListField(child=serializers.ListField(child=serializers.CharField())),
-        "body": serializers.CharField(), "bytes": serializers.IntegerField(),
-        "content_type": serializers.CharField(), "elapsed_ms": serializers.FloatField(),
-        "body_truncated": serializers.BooleanField(),
-        "redirects": serializers.ListField(child=serializers.DictField())}),
-    "tool_result": serializers.CharField(help_text="Exactly what the model would be told."),
-})
+_TEST_RESULT = inline_serializer(
+    "ActionOperationTestResult",
+    fields={
+        "ok": serializers.BooleanField(),
+        "error": serializers.CharField(
+            allow_null=True, help_text="Machine code: invalid_arguments, egress_blocked, timeout, http_500, …"
+        ),
+        "duration_ms": serializers.FloatField(),
+        "problems": serializers.ListField(child=serializers.DictField(), help_text="Argument problems, if any."),
+        "request": inline_serializer(
+            "ActionTestRequest",
+            allow_null=True,
+            fields={
+                "method": serializers.CharField(),
+                "url": serializers.CharField(help_text="Credentials masked."),
+                "headers": serializers.ListField(child=serializers.ListField(child=serializers.CharField())),
+                "body": serializers.CharField(allow_null=True),
+                "body_bytes": serializers.IntegerField(),
+                "body_truncated": serializers.BooleanField(),
+            },
+        ),
+        "response": inline_serializer(
+            "ActionTestResponse",
+            allow_null=True,
+            fields={
+                "status": serializers.IntegerField(),
+                "reason": serializers.CharField(),
+                "headers": serializers.ListField(child=serializers.ListField(child=serializers.CharField())),
+                "body": serializers.CharField(),
+                "bytes": serializers.IntegerField(),
+                "content_type": serializers.CharField(),
+                "elapsed_ms": serializers.FloatField(),
+                "body_truncated": serializers.BooleanField(),
+                "redirects": serializers.ListField(child=serializers.DictField()),
+            },
+        ),
+        "tool_result": serializers.CharField(help_text="Exactly what the model would be told."),
+    },
+)
 
 
 class OperationTestApi(_ActionChildMixin, generics.GenericAPIView):
@@ -603,17 +843,24 @@ class OperationTestApi(_ActionChildMixin, generics.GenericAPIView):
 
     @extend_schema_serializer(component_name="ActionOperationTestInput")
     class InputSerializer(serializers.Serializer):
-        arguments = serializers.JSONField(required=False, default=dict,
-                                          help_text="The tool arguments, as the model would send them (an object, "
-                                                    "or its JSON text).")
+        arguments = serializers.JSONField(
+            required=False,
+            default=dict,
+            help_text="The tool arguments, as the model would send them (an object, or its JSON text).",
+        )
 
     @extend_schema(
-        operation_id="actions_operations_test", summary="Test console: call an operation with given arguments",
-        description=("Validates the arguments, builds and sends the request exactly as a bot's tool call would "
-                     "(also for disabled operations, and without asking for confirmation), and shows the request "
-                     "with credentials masked, the response, and what the model would be told. Problems are "
-                     "results (200 with ok=false), not errors."),
-        request=InputSerializer, responses={200: _TEST_RESULT, **_errors(400, 403, 404)})
+        operation_id="actions_operations_test",
+        summary="Test console: call an operation with given arguments",
+        description=(
+            "Validates the arguments, builds and sends the request exactly as a bot's tool call would "
+            "(also for disabled operations, and without asking for confirmation), and shows the request "
+            "with credentials masked, the response, and what the model would be told. Problems are "
+            "results (200 with ok=false), not errors."
+        ),
+        request=InputSerializer,
+        responses={200: _TEST_RESULT, **_errors(400, 403, 404)},
+    )
     def post(self, request, pk: str, op: str):
         operation = self.get_operation()
         data = self.InputSerializer(data=request.data)
@@ -622,7 +869,8 @@ class OperationTestApi(_ActionChildMixin, generics.GenericAPIView):
         if arguments is None:
             arguments = {}
         if not isinstance(arguments, (dict, str)):
-            raise ApiError("arguments must be an object (or its JSON text).", code="invalid_arguments",
-                           param="arguments")
+            raise ApiError(
+                "arguments must be an object (or its JSON text).", code="invalid_arguments", param="arguments"
+            )
         result = invocation.invoke_operation(operation, arguments, detailed=True)
         return Response(invocation.invocation_report(result))

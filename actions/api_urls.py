@@ -11,6 +11,5 @@ urlpatterns = [
     path("actions/<str:pk>/spec", api.ActionSpecApi.as_view(), name="action_spec"),
     path("actions/<str:pk>/operations", api.OperationListApi.as_view(), name="action_operation_list"),
     path("actions/<str:pk>/operations/<str:op>", api.OperationDetailApi.as_view(), name="action_operation_detail"),
-    path("actions/<str:pk>/operations/<str:op>/test", api.OperationTestApi.as_view(),
-         name="action_operation_test"),
+    path("actions/<str:pk>/operations/<str:op>/test", api.OperationTestApi.as_view(), name="action_operation_test"),
 ]

@@ -22,10 +22,10 @@ from urllib.parse import quote, quote_plus
 
 from django.conf import settings
 from django.utils import timezone
-from switchboard import egress
-from switchboard.vault import MASK, SecretValue
 
 from actions.models import Action, AuthType
+from switchboard import egress
+from switchboard.vault import MASK, SecretValue
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +51,21 @@ ALL_SECRET_FIELDS = tuple(sorted({name for names in SECRET_FIELDS.values() for n
 ALL_CONFIG_FIELDS = tuple(sorted({name for names in CONFIG_FIELDS.values() for name in names}))
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}$")
-_FORBIDDEN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection", "content-type",
-                                "accept", "accept-encoding", "te", "upgrade", "expect", "proxy-authorization"})
+_FORBIDDEN_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "content-type",
+        "accept",
+        "accept-encoding",
+        "te",
+        "upgrade",
+        "expect",
+        "proxy-authorization",
+    }
+)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Refresh a cached token this long before the server says it expires (at most 10 % of its life).
 _EXPIRY_MARGIN_SECONDS = 30
@@ -76,11 +89,13 @@ class AuthError(Exception):
 
 # -- configuration ----------------------------------------------------------------------------------
 
+
 def clean_config(auth_type: str, config: dict[str, Any]) -> dict[str, Any]:
     """The non-secret settings of ``auth_type``, checked; raises :class:`AuthConfigError`."""
     if auth_type not in AuthType.values:
-        raise AuthConfigError(f"Unknown auth type {auth_type!r}; use one of {', '.join(AuthType.values)}.",
-                              param="auth.type")
+        raise AuthConfigError(
+            f"Unknown auth type {auth_type!r}; use one of {', '.join(AuthType.values)}.", param="auth.type"
+        )
     if auth_type == AuthType.API_KEY:
         location = str(config.get("location") or "header").strip().lower()
         if location not in API_KEY_LOCATIONS:
@@ -91,13 +106,13 @@ def clean_config(auth_type: str, config: dict[str, Any]) -> dict[str, Any]:
             if not _HEADER_NAME.match(name):
                 raise AuthConfigError(f"{name!r} is not a valid header name.", param="auth.name")
             if name.lower() in _FORBIDDEN_HEADERS:
-                raise AuthConfigError(f"The API key cannot go in the {name} header, which the platform sets "
-                                      "itself.", param="auth.name")
+                raise AuthConfigError(
+                    f"The API key cannot go in the {name} header, which the platform sets itself.", param="auth.name"
+                )
         elif not name or len(name) > 200 or _CONTROL.search(name):
             raise AuthConfigError("Give the query parameter's name, e.g. api_key.", param="auth.name")
         if len(prefix) > 50 or _CONTROL.search(prefix):
-            raise AuthConfigError("The prefix is at most 50 characters, without line breaks.",
-                                  param="auth.prefix")
+            raise AuthConfigError("The prefix is at most 50 characters, without line breaks.", param="auth.prefix")
         if prefix and location == "query":
             raise AuthConfigError("A prefix only applies to an API key sent in a header.", param="auth.prefix")
         return {"location": location, "name": name, "prefix": prefix}
@@ -111,15 +126,23 @@ def clean_config(auth_type: str, config: dict[str, Any]) -> dict[str, Any]:
         if isinstance(scopes, str):
             scopes = scopes.replace(",", " ").split()
         if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
-            raise AuthConfigError("scopes is a list of scope names (or one space-separated string).",
-                                  param="auth.scopes")
+            raise AuthConfigError(
+                "scopes is a list of scope names (or one space-separated string).", param="auth.scopes"
+            )
         client_auth = str(config.get("client_auth") or "basic").strip().lower()
         if client_auth not in CLIENT_AUTH_METHODS:
-            raise AuthConfigError("client_auth is 'basic' (HTTP Basic, the OAuth 2.0 default) or 'body' "
-                                  "(client_id and client_secret as form fields).", param="auth.client_auth")
+            raise AuthConfigError(
+                "client_auth is 'basic' (HTTP Basic, the OAuth 2.0 default) or 'body' "
+                "(client_id and client_secret as form fields).",
+                param="auth.client_auth",
+            )
         audience = str(config.get("audience") or "").strip()
-        return {"token_url": token_url, "scopes": [s.strip() for s in scopes if s.strip()], "audience": audience,
-                "client_auth": client_auth}
+        return {
+            "token_url": token_url,
+            "scopes": [s.strip() for s in scopes if s.strip()],
+            "audience": audience,
+            "client_auth": client_auth,
+        }
     return {}
 
 
@@ -136,8 +159,11 @@ def merged_config(auth_type: str, stored: dict[str, Any], given: dict[str, Any])
         return config
     old_location = str(stored.get("location") or "header").strip().lower()
     new_location = str(config.get("location") or "header").strip().lower()
-    if new_location != old_location and "name" not in given \
-            and stored.get("name") == API_KEY_DEFAULT_NAMES.get(old_location):
+    if (
+        new_location != old_location
+        and "name" not in given
+        and stored.get("name") == API_KEY_DEFAULT_NAMES.get(old_location)
+    ):
         config.pop("name", None)  # the old location's default name gives way to the new one's
     if new_location == "query" and not given.get("prefix"):
         config.pop("prefix", None)  # a query parameter has no prefix; one sent explicitly is refused
@@ -173,6 +199,7 @@ def credential_hints(credentials: dict[str, str]) -> dict[str, str]:
 
 # -- applying credentials -----------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class AppliedAuth:
     headers: tuple[tuple[str, str], ...] = ()
@@ -202,17 +229,23 @@ def static_auth(auth_type: str, config: dict[str, Any], credentials: dict[str, s
     if auth_type == AuthType.BASIC:
         username, password = credentials.get("username", ""), credentials.get("password", "")
         token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-        secrets = _variants(password) + (token,)
+        secrets = (*_variants(password), token)
         if len(username) >= 6:
             secrets += _variants(username)
-        return AppliedAuth(headers=(("Authorization", f"Basic {token}"),),
-                           masked_headers=(("Authorization", f"Basic {MASK}"),), secrets=secrets)
+        return AppliedAuth(
+            headers=(("Authorization", f"Basic {token}"),),
+            masked_headers=(("Authorization", f"Basic {MASK}"),),
+            secrets=secrets,
+        )
     return NO_AUTH
 
 
 def bearer_auth(token: str) -> AppliedAuth:
-    return AppliedAuth(headers=(("Authorization", f"Bearer {token}"),),
-                       masked_headers=(("Authorization", f"Bearer {MASK}"),), secrets=_variants(token))
+    return AppliedAuth(
+        headers=(("Authorization", f"Bearer {token}"),),
+        masked_headers=(("Authorization", f"Bearer {MASK}"),),
+        secrets=_variants(token),
+    )
 
 
 def _variants(secret: str) -> tuple[str, ...]:
@@ -232,14 +265,16 @@ def scrub(text: str, secrets: tuple[str, ...] | list[str]) -> str:
 
 # -- OAuth 2.0 client credentials ---------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class OAuthToken:
     access_token: str
     expires_in: int
 
 
-def fetch_client_credentials_token(*, config: dict[str, Any], credentials: dict[str, str],
-                                   policy: egress.EgressPolicy) -> OAuthToken:
+def fetch_client_credentials_token(
+    *, config: dict[str, Any], credentials: dict[str, str], policy: egress.EgressPolicy
+) -> OAuthToken:
     """POST to the token endpoint (RFC 6749 §4.4) through the egress helper."""
     client_id, client_secret = credentials.get("client_id", ""), credentials.get("client_secret", "")
     form: dict[str, str] = {"grant_type": "client_credentials"}
@@ -259,8 +294,9 @@ def fetch_client_credentials_token(*, config: dict[str, Any], credentials: dict[
     try:
         response = egress.request("POST", config["token_url"], policy=policy, headers=headers, data=form)
     except egress.EgressError as exc:
-        raise AuthError("oauth_token_failed",
-                        f"Could not get an access token from the OAuth2 token endpoint: {exc.message}") from None
+        raise AuthError(
+            "oauth_token_failed", f"Could not get an access token from the OAuth2 token endpoint: {exc.message}"
+        ) from None
     try:
         payload = response.json()
     except ValueError:
@@ -270,17 +306,19 @@ def fetch_client_credentials_token(*, config: dict[str, Any], credentials: dict[
         if isinstance(payload, dict):
             detail = " ".join(str(payload.get(key, "")) for key in ("error", "error_description")).strip()
         detail = scrub(detail[:300], secrets)
-        raise AuthError("oauth_token_failed",
-                        f"The OAuth2 token endpoint refused the client credentials (HTTP {response.status_code}"
-                        f"{': ' + detail if detail else ''}); check the client id, secret and scopes.")
-    if not isinstance(payload, dict) or not isinstance(payload.get("access_token"), str) \
-            or not payload["access_token"]:
+        raise AuthError(
+            "oauth_token_failed",
+            f"The OAuth2 token endpoint refused the client credentials (HTTP {response.status_code}"
+            f"{': ' + detail if detail else ''}); check the client id, secret and scopes.",
+        )
+    if not isinstance(payload, dict) or not isinstance(payload.get("access_token"), str) or not payload["access_token"]:
         raise AuthError("oauth_token_failed", "The OAuth2 token endpoint answered without an access_token.")
-    token_type = str(payload.get("token_type") or "bearer").lower()
-    if token_type != "bearer":
-        raise AuthError("oauth_token_failed",
-                        f"The OAuth2 token endpoint issued a {token_type!r} token; only bearer tokens are "
-                        "supported.")
+    scheme = str(payload.get("token_type") or "bearer").lower()
+    if scheme != "bearer":
+        raise AuthError(
+            "oauth_token_failed",
+            f"The OAuth2 token endpoint issued a {scheme!r} token; only bearer tokens are supported.",
+        )
     try:
         expires_in = int(payload.get("expires_in"))
     except (TypeError, ValueError):
@@ -293,8 +331,9 @@ def oauth_token_for(action: Action, *, policy: egress.EgressPolicy, force: bool 
     now = timezone.now()
     if not force and action.oauth_token and action.oauth_token_expires_at and action.oauth_token_expires_at > now:
         return action.oauth_token.reveal(), False
-    token = fetch_client_credentials_token(config=action.auth_config, credentials=action.credential_values(),
-                                           policy=policy)
+    token = fetch_client_credentials_token(
+        config=action.auth_config, credentials=action.credential_values(), policy=policy
+    )
     margin = min(_EXPIRY_MARGIN_SECONDS, token.expires_in / 10)
     expires_at = now + timedelta(seconds=token.expires_in - margin)
     secret = SecretValue(token.access_token)
@@ -307,8 +346,10 @@ def oauth_token_for(action: Action, *, policy: egress.EgressPolicy, force: bool 
 
 # -- what the spec suggests ---------------------------------------------------------------------------
 
-def suggest_auth(security_schemes: dict[str, Any], security: tuple[Any, ...],
-                 operations: list[Any]) -> dict[str, Any] | None:
+
+def suggest_auth(
+    security_schemes: dict[str, Any], security: tuple[Any, ...], operations: list[Any]
+) -> dict[str, Any] | None:
     """The auth settings a spec's security schemes call for (without secrets), or None.
 
     ``security_schemes`` are :class:`actions.spec.SecurityScheme` values; the scheme the
@@ -342,10 +383,14 @@ def suggest_auth(security_schemes: dict[str, Any], security: tuple[Any, ...],
 def _suggest_one(scheme: Any, scopes: list[str], notes: list[str]) -> dict[str, Any] | None:
     if scheme.type == "apiKey":
         if scheme.location in API_KEY_LOCATIONS:
-            return {"type": AuthType.API_KEY, "config": {"location": scheme.location, "name": scheme.name,
-                                                         "prefix": ""}}
-        notes.append(f"Security scheme '{scheme.key}' sends an API key in a cookie; use an API key header named "
-                     "Cookie with the prefix '<name>=' instead.")
+            return {
+                "type": AuthType.API_KEY,
+                "config": {"location": scheme.location, "name": scheme.name, "prefix": ""},
+            }
+        notes.append(
+            f"Security scheme '{scheme.key}' sends an API key in a cookie; use an API key header named "
+            "Cookie with the prefix '<name>=' instead."
+        )
         return None
     if scheme.type == "http" and scheme.scheme == "bearer":
         return {"type": AuthType.BEARER, "config": {}}
@@ -354,16 +399,20 @@ def _suggest_one(scheme: Any, scopes: list[str], notes: list[str]) -> dict[str, 
     if scheme.type == "oauth2":
         for flow in scheme.flows:
             if flow.kind == "clientCredentials" and flow.token_url:
-                return {"type": AuthType.OAUTH2_CLIENT_CREDENTIALS,
-                        "config": {"token_url": flow.token_url, "scopes": scopes, "audience": "",
-                                   "client_auth": "basic"}}
-        notes.append(f"Security scheme '{scheme.key}' signs users in with OAuth2 "
-                     f"({', '.join(f.kind for f in scheme.flows) or 'no flows'}); actions support the client "
-                     "credentials flow, or a token pasted as a bearer token.")
+                return {
+                    "type": AuthType.OAUTH2_CLIENT_CREDENTIALS,
+                    "config": {"token_url": flow.token_url, "scopes": scopes, "audience": "", "client_auth": "basic"},
+                }
+        notes.append(
+            f"Security scheme '{scheme.key}' signs users in with OAuth2 "
+            f"({', '.join(f.kind for f in scheme.flows) or 'no flows'}); actions support the client "
+            "credentials flow, or a token pasted as a bearer token."
+        )
         return None
     if scheme.type == "openIdConnect":
-        notes.append(f"Security scheme '{scheme.key}' uses OpenID Connect; paste an access token as a bearer "
-                     "token instead.")
+        notes.append(
+            f"Security scheme '{scheme.key}' uses OpenID Connect; paste an access token as a bearer token instead."
+        )
         return None
     notes.append(f"Security scheme '{scheme.key}' ({scheme.type}) is not supported.")
     return None

@@ -14,19 +14,31 @@ _URL_ATTRS = {"inputmode": "url", "autocomplete": "off", "spellcheck": "false"}
 
 
 class ImportForm(forms.Form):
-    url = forms.CharField(label="Spec URL", max_length=2000, required=False,
-                          help_text="Where the OpenAPI document is published, e.g. https://api.example.com/openapi.json.",
-                          widget=forms.TextInput(attrs={"placeholder": "https://…/openapi.json", **_URL_ATTRS}))
-    spec = forms.CharField(label="…or paste the spec", required=False, strip=False,
-                           help_text="JSON or YAML: OpenAPI 3.0, 3.1 or Swagger 2.0.",
-                           widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false",
-                                                        "style": "font-family:monospace;font-size:13px"}))
+    url = forms.CharField(
+        label="Spec URL",
+        max_length=2000,
+        required=False,
+        help_text="Where the OpenAPI document is published, e.g. https://api.example.com/openapi.json.",
+        widget=forms.TextInput(attrs={"placeholder": "https://…/openapi.json", **_URL_ATTRS}),
+    )
+    spec = forms.CharField(
+        label="…or paste the spec",
+        required=False,
+        strip=False,
+        help_text="JSON or YAML: OpenAPI 3.0, 3.1 or Swagger 2.0.",
+        widget=forms.Textarea(
+            attrs={"rows": 10, "spellcheck": "false", "style": "font-family:monospace;font-size:13px"}
+        ),
+    )
     file = forms.FileField(label="…or upload a file", required=False)
     name = forms.CharField(max_length=200, required=False, help_text="Default: the spec's title.")
-    server_url = forms.CharField(label="Base URL", max_length=2000, required=False,
-                                 help_text="Default: the spec's first server. Needed when the spec has none.",
-                                 widget=forms.TextInput(attrs={"placeholder": "https://api.example.com/v1",
-                                                               **_URL_ATTRS}))
+    server_url = forms.CharField(
+        label="Base URL",
+        max_length=2000,
+        required=False,
+        help_text="Default: the spec's first server. Needed when the spec has none.",
+        widget=forms.TextInput(attrs={"placeholder": "https://api.example.com/v1", **_URL_ATTRS}),
+    )
     preview = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean(self):
@@ -40,11 +52,20 @@ class ImportForm(forms.Form):
 
 
 class ReimportForm(forms.Form):
-    url = forms.CharField(label="New spec URL", max_length=2000, required=False,
-                          widget=forms.TextInput(attrs={"placeholder": "https://…/openapi.json", **_URL_ATTRS}))
-    spec = forms.CharField(label="…or paste the new spec", required=False, strip=False,
-                           widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false",
-                                                        "style": "font-family:monospace;font-size:13px"}))
+    url = forms.CharField(
+        label="New spec URL",
+        max_length=2000,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "https://…/openapi.json", **_URL_ATTRS}),
+    )
+    spec = forms.CharField(
+        label="…or paste the new spec",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(
+            attrs={"rows": 8, "spellcheck": "false", "style": "font-family:monospace;font-size:13px"}
+        ),
+    )
     file = forms.FileField(label="…or upload it", required=False)
     preview = forms.CharField(required=False, widget=forms.HiddenInput)
 
@@ -57,14 +78,17 @@ class ReimportForm(forms.Form):
 
 class ActionSettingsForm(forms.Form):
     name = forms.CharField(max_length=200)
-    server_url = forms.CharField(label="Base URL", max_length=2000, required=False,
-                                 help_text="Every call goes to this URL + the operation's path.",
-                                 widget=forms.TextInput(attrs=_URL_ATTRS))
+    server_url = forms.CharField(
+        label="Base URL",
+        max_length=2000,
+        required=False,
+        help_text="Every call goes to this URL + the operation's path.",
+        widget=forms.TextInput(attrs=_URL_ATTRS),
+    )
     enabled = forms.BooleanField(required=False, help_text="A disabled action offers no tools to bots.")
 
     def __init__(self, *args, action: Action, **kwargs):
-        kwargs.setdefault("initial", {"name": action.name, "server_url": action.server_url,
-                                      "enabled": action.enabled})
+        kwargs.setdefault("initial", {"name": action.name, "server_url": action.server_url, "enabled": action.enabled})
         super().__init__(*args, **kwargs)
 
 
@@ -74,31 +98,48 @@ _SECRET = forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-pa
 class AuthForm(forms.Form):
     type = forms.ChoiceField(label="Authentication", choices=AuthType.choices)
     location = forms.ChoiceField(choices=[("header", "Header"), ("query", "Query parameter")], required=False)
-    name = forms.CharField(label="Header / parameter name", max_length=200, required=False,
-                           widget=forms.TextInput(attrs={"placeholder": "X-API-Key", "spellcheck": "false"}))
-    prefix = forms.CharField(max_length=50, required=False,
-                             help_text="Sent before the key in the header, e.g. Token or Bearer.")
+    name = forms.CharField(
+        label="Header / parameter name",
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "X-API-Key", "spellcheck": "false"}),
+    )
+    prefix = forms.CharField(
+        max_length=50, required=False, help_text="Sent before the key in the header, e.g. Token or Bearer."
+    )
     api_key = forms.CharField(label="API key", required=False, widget=_SECRET)
     token = forms.CharField(label="Bearer token", required=False, widget=_SECRET)
     username = forms.CharField(label="User name", required=False, widget=_SECRET)
     password = forms.CharField(required=False, strip=False, widget=_SECRET)
-    token_url = forms.CharField(label="Token URL", max_length=2000, required=False,
-                                widget=forms.TextInput(attrs={"placeholder": "https://auth.example.com/oauth/token",
-                                                              **_URL_ATTRS}))
+    token_url = forms.CharField(
+        label="Token URL",
+        max_length=2000,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "https://auth.example.com/oauth/token", **_URL_ATTRS}),
+    )
     scopes = forms.CharField(max_length=2000, required=False, help_text="Space-separated.")
     audience = forms.CharField(max_length=500, required=False, help_text="Only for servers that want one (Auth0).")
-    client_auth = forms.ChoiceField(label="Client authentication", required=False,
-                                    choices=[("basic", "HTTP Basic (standard)"), ("body", "In the form body")])
+    client_auth = forms.ChoiceField(
+        label="Client authentication",
+        required=False,
+        choices=[("basic", "HTTP Basic (standard)"), ("body", "In the form body")],
+    )
     client_id = forms.CharField(label="Client ID", required=False, widget=_SECRET)
     client_secret = forms.CharField(label="Client secret", required=False, widget=_SECRET)
     remove_credentials = forms.BooleanField(label="Remove the stored credentials", required=False)
 
     def __init__(self, *args, action: Action, **kwargs):
         config = action.auth_config or {}
-        initial = {"type": action.auth_type, "location": config.get("location", "header"),
-                   "name": config.get("name", ""), "prefix": config.get("prefix", ""),
-                   "token_url": config.get("token_url", ""), "scopes": " ".join(config.get("scopes") or []),
-                   "audience": config.get("audience", ""), "client_auth": config.get("client_auth", "basic")}
+        initial = {
+            "type": action.auth_type,
+            "location": config.get("location", "header"),
+            "name": config.get("name", ""),
+            "prefix": config.get("prefix", ""),
+            "token_url": config.get("token_url", ""),
+            "scopes": " ".join(config.get("scopes") or []),
+            "audience": config.get("audience", ""),
+            "client_auth": config.get("client_auth", "basic"),
+        }
         kwargs.setdefault("initial", initial)
         kwargs.setdefault("auto_id", "auth_%s")  # shares a page with the settings form ("name")
         super().__init__(*args, **kwargs)
@@ -136,9 +177,14 @@ class AuthForm(forms.Form):
 
 
 class OperationTestForm(forms.Form):
-    arguments = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={
-        "rows": 10, "spellcheck": "false", "style": "font-family:monospace;font-size:13px"}),
-        help_text="A JSON object, as the model would send it.")
+    arguments = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.Textarea(
+            attrs={"rows": 10, "spellcheck": "false", "style": "font-family:monospace;font-size:13px"}
+        ),
+        help_text="A JSON object, as the model would send it.",
+    )
 
     def clean_arguments(self):
         raw = self.cleaned_data.get("arguments") or "{}"

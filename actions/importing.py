@@ -17,13 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
-from accounts.models import Workspace
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from switchboard import egress
-from switchboard.errors import InvalidInput, TooLarge, Unprocessable
 
+from accounts.models import Workspace
 from actions import auth, selectors, services
 from actions.models import Action, AuthType, Operation, SourceKind
 from actions.request_building import BodySpec, ParameterSpec
@@ -31,6 +29,8 @@ from actions.spec import ParsedOperation, ParsedSpec, SpecError, parse_spec_text
 from actions.spec.gcpause import gc_paused
 from actions.spec.operations import media_kind
 from actions.spec.servers import normalize_base_url
+from switchboard import egress
+from switchboard.errors import InvalidInput, TooLarge, Unprocessable
 
 logger = logging.getLogger(__name__)
 
@@ -57,26 +57,34 @@ class ImportOutcome:
 
 # -- reading and parsing ------------------------------------------------------------------------------
 
+
 def spec_fetch(*, workspace_id: str, url: str) -> bytes:
     """The spec at ``url``, through the egress helper under the workspace's allowlist."""
     try:
-        response = egress.request("GET", url, policy=selectors.spec_fetch_policy(workspace_id=workspace_id),
-                                  headers={"Accept": _SPEC_ACCEPT})
+        response = egress.request(
+            "GET", url, policy=selectors.spec_fetch_policy(workspace_id=workspace_id), headers={"Accept": _SPEC_ACCEPT}
+        )
     except egress.ResponseTooLarge:
         limit_mb = settings.ACTIONS_MAX_SPEC_BYTES // (1024 * 1024)
-        raise TooLarge(f"The spec at this URL is larger than {limit_mb} MB, the largest that can be imported.",
-                       code="spec_too_large", param="url") from None
+        raise TooLarge(
+            f"The spec at this URL is larger than {limit_mb} MB, the largest that can be imported.",
+            code="spec_too_large",
+            param="url",
+        ) from None
     except egress.BlockedAddress as exc:
-        raise Unprocessable(f"The spec cannot be fetched: {exc.message}", code="url_not_allowed",
-                            param="url") from None
+        raise Unprocessable(f"The spec cannot be fetched: {exc.message}", code="url_not_allowed", param="url") from None
     except egress.InvalidURL as exc:
         raise InvalidInput(f"url: {exc.message}", code="invalid_url", param="url") from None
     except egress.EgressError as exc:
-        raise Unprocessable(f"The spec could not be fetched: {exc.message}", code="spec_fetch_failed",
-                            param="url") from None
+        raise Unprocessable(
+            f"The spec could not be fetched: {exc.message}", code="spec_fetch_failed", param="url"
+        ) from None
     if not response.is_success:
-        raise Unprocessable(f"Fetching the spec failed: the server answered HTTP {response.status_code}.",
-                            code="spec_fetch_failed", param="url")
+        raise Unprocessable(
+            f"Fetching the spec failed: the server answered HTTP {response.status_code}.",
+            code="spec_fetch_failed",
+            param="url",
+        )
     return response.content
 
 
@@ -84,8 +92,12 @@ def spec_upload_source(upload) -> SpecSource:
     """An uploaded spec file as a source, refused before reading when it is over the limit."""
     limit = settings.ACTIONS_MAX_SPEC_BYTES
     if upload.size is not None and upload.size > limit:
-        raise TooLarge(f"The file is {upload.size / 1048576:,.1f} MB; the largest spec that can be imported is "
-                       f"{limit // 1048576} MB.", code="spec_too_large", param="file")
+        raise TooLarge(
+            f"The file is {upload.size / 1048576:,.1f} MB; the largest spec that can be imported is "
+            f"{limit // 1048576} MB.",
+            code="spec_too_large",
+            param="file",
+        )
     return SpecSource(kind=SourceKind.FILE, text=upload.read(limit + 1), filename=(upload.name or "")[:255])
 
 
@@ -108,8 +120,9 @@ def spec_parse(*, text: str | bytes, source: SpecSource, server_url: str | None)
         error = TooLarge if exc.code == "spec_too_large" else Unprocessable
         raise error(exc.message, code=exc.code, param=_param_for(source)) from None
     except RecursionError:
-        raise Unprocessable("The spec is nested too deeply to be read.", code="spec_too_deep",
-                            param=_param_for(source)) from None
+        raise Unprocessable(
+            "The spec is nested too deeply to be read.", code="spec_too_deep", param=_param_for(source)
+        ) from None
 
 
 def _absolute(url: str | None, source_url: str) -> str | None:
@@ -122,6 +135,7 @@ def _absolute(url: str | None, source_url: str) -> str | None:
 
 
 # -- building rows ------------------------------------------------------------------------------------
+
 
 def _binary_fields(schema: Any) -> list[str]:
     if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
@@ -155,8 +169,9 @@ def operation_values(operation: ParsedOperation, *, source_url: str) -> dict[str
     body_spec = None
     if body is not None:
         binary = _binary_fields(body.schema) if media_kind(body.content_type) == "multipart" else []
-        body_spec = BodySpec(content_type=body.content_type, required=body.required, encoding=body.encoding,
-                             binary_fields=tuple(binary)).as_dict()
+        body_spec = BodySpec(
+            content_type=body.content_type, required=body.required, encoding=body.encoding, binary_fields=tuple(binary)
+        ).as_dict()
     server_url = operation.server_url or ""
     notes = list(operation.notes)
     if server_url and "://" not in server_url:
@@ -174,12 +189,22 @@ def operation_values(operation: ParsedOperation, *, source_url: str) -> dict[str
         "tags": list(operation.tags),
         "input_schema": operation.input_schema,
         "arguments": {arg: {"in": src.location, "name": src.name} for arg, src in operation.arguments.items()},
-        "parameters": [ParameterSpec(name=p.name, location=p.location, style=p.style, explode=p.explode,
-                                     required=p.required, allow_reserved=p.allow_reserved,
-                                     content_type=p.content_type).as_dict() for p in operation.parameters],
+        "parameters": [
+            ParameterSpec(
+                name=p.name,
+                location=p.location,
+                style=p.style,
+                explode=p.explode,
+                required=p.required,
+                allow_reserved=p.allow_reserved,
+                content_type=p.content_type,
+            ).as_dict()
+            for p in operation.parameters
+        ],
         "request_body": body_spec,
-        "security": [{key: list(scopes) for key, scopes in requirement.schemes.items()}
-                     for requirement in operation.security],
+        "security": [
+            {key: list(scopes) for key, scopes in requirement.schemes.items()} for requirement in operation.security
+        ],
         "no_credentials": operation.no_credentials,
         "server_url": server_url[:2000],
         "consequential_default": operation.consequential,
@@ -205,8 +230,9 @@ class _Prepared:
     auth_suggestion: dict[str, Any] | None
 
 
-def _prepare(*, workspace_id: str, source: SpecSource, server_url: str | None,
-             current_server_url: str = "") -> _Prepared:
+def _prepare(
+    *, workspace_id: str, source: SpecSource, server_url: str | None, current_server_url: str = ""
+) -> _Prepared:
     raw = _source_text(workspace_id, source)
     if server_url:
         server_url = services.server_url_clean(server_url)
@@ -220,9 +246,13 @@ def _prepare(*, workspace_id: str, source: SpecSource, server_url: str | None,
         resolved = _absolute(chosen, source.url)
         if resolved:
             warnings = [w for w in warnings if w["code"] != "relative_server_url"]
-            warnings.append({"code": "server_url_resolved",
-                             "message": f"The spec's relative server URL '{chosen}' was taken relative to the "
-                                        f"spec's own URL: {resolved}."})
+            warnings.append(
+                {
+                    "code": "server_url_resolved",
+                    "message": f"The spec's relative server URL '{chosen}' was taken relative to the "
+                    f"spec's own URL: {resolved}.",
+                }
+            )
         chosen = resolved or ""
 
     entries = [_entry(entry) for entry in parsed.report]
@@ -232,24 +262,36 @@ def _prepare(*, workspace_id: str, source: SpecSource, server_url: str | None,
         entry = by_key.get((operation.method, operation.path))
         if len(operation.path) > MAX_PATH_LENGTH:
             if entry is not None:
-                entry.update(status="skipped", name=None, reason=f"its path is longer than {MAX_PATH_LENGTH} "
-                                                                 "characters")
+                entry.update(
+                    status="skipped", name=None, reason=f"its path is longer than {MAX_PATH_LENGTH} characters"
+                )
             continue
         if len(rows) >= settings.ACTIONS_MAX_OPERATIONS:
             if entry is not None:
-                entry.update(status="skipped", name=None,
-                             reason=f"an action holds at most {settings.ACTIONS_MAX_OPERATIONS} operations")
+                entry.update(
+                    status="skipped",
+                    name=None,
+                    reason=f"an action holds at most {settings.ACTIONS_MAX_OPERATIONS} operations",
+                )
             continue
         values = operation_values(operation, source_url=source.url)
         values["position"] = len(rows)
         rows.append(values)
     if len(rows) < len(parsed.operations) and len(parsed.operations) > settings.ACTIONS_MAX_OPERATIONS:
-        warnings.append({"code": "operation_limit",
-                         "message": f"Only the first {settings.ACTIONS_MAX_OPERATIONS} operations were imported "
-                                    "(SWITCHBOARD_ACTIONS_MAX_OPERATIONS)."})
+        warnings.append(
+            {
+                "code": "operation_limit",
+                "message": f"Only the first {settings.ACTIONS_MAX_OPERATIONS} operations were imported "
+                "(SWITCHBOARD_ACTIONS_MAX_OPERATIONS).",
+            }
+        )
     if not rows:
-        warnings.append({"code": "no_operations", "message": "The spec has no operations that can be called; the "
-                                                             "action will offer no tools."})
+        warnings.append(
+            {
+                "code": "no_operations",
+                "message": "The spec has no operations that can be called; the action will offer no tools.",
+            }
+        )
     if chosen:
         warnings.extend(selectors.server_url_warnings(url=chosen, workspace_id=workspace_id))
 
@@ -258,32 +300,58 @@ def _prepare(*, workspace_id: str, source: SpecSource, server_url: str | None,
     for entry in entries:
         counts[entry["status"]] += 1
     report = {
-        "spec": {"title": parsed.title, "version": parsed.version, "spec_version": parsed.spec_version,
-                 "servers": [{"url": _absolute(s.url, source.url) or s.url, "description": s.description}
-                             for s in parsed.servers]},
+        "spec": {
+            "title": parsed.title,
+            "version": parsed.version,
+            "spec_version": parsed.spec_version,
+            "servers": [
+                {"url": _absolute(s.url, source.url) or s.url, "description": s.description} for s in parsed.servers
+            ],
+        },
         "server_url": chosen or None,
         "counts": {**counts, "total": len(entries)},
         "warnings": warnings,
         "auth_suggestion": _public_suggestion(suggestion),
         "operations": entries,
     }
-    return _Prepared(parsed=parsed, text=text, spec_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-                     server_url=chosen, rows=rows, report=report, warnings=warnings, auth_suggestion=suggestion)
+    return _Prepared(
+        parsed=parsed,
+        text=text,
+        spec_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        server_url=chosen,
+        rows=rows,
+        report=report,
+        warnings=warnings,
+        auth_suggestion=suggestion,
+    )
 
 
 def _entry(entry: Any) -> dict[str, Any]:
-    return {"status": entry.status, "kind": entry.kind, "method": entry.method, "path": entry.path,
-            "name": entry.name, "reason": entry.reason, "warnings": list(entry.warnings), "notes": list(entry.notes)}
+    return {
+        "status": entry.status,
+        "kind": entry.kind,
+        "method": entry.method,
+        "path": entry.path,
+        "name": entry.name,
+        "reason": entry.reason,
+        "warnings": list(entry.warnings),
+        "notes": list(entry.notes),
+    }
 
 
 def _public_suggestion(suggestion: dict[str, Any] | None) -> dict[str, Any] | None:
     if suggestion is None:
         return None
-    return {"type": suggestion["type"], **suggestion["config"], "scheme": suggestion.get("scheme"),
-            "notes": suggestion.get("notes", [])}
+    return {
+        "type": suggestion["type"],
+        **suggestion["config"],
+        "scheme": suggestion.get("scheme"),
+        "notes": suggestion.get("notes", []),
+    }
 
 
 # -- import -------------------------------------------------------------------------------------------
+
 
 def _without_cyclic_gc(function):
     """Run an import with the cyclic garbage collector paused.
@@ -292,6 +360,7 @@ def _without_cyclic_gc(function):
     rows are built and serialised walks them all (measured: 3 s of a 5 s import). Nothing here
     creates reference cycles, so reference counting frees everything anyway.
     """
+
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         with gc_paused():
@@ -301,14 +370,25 @@ def _without_cyclic_gc(function):
 
 
 @_without_cyclic_gc
-def action_import(*, workspace: Workspace, source: SpecSource, name: str | None = None, server_url: str | None = None,
-                  auth_data: dict[str, Any] | None = None, dry_run: bool = False, created_by=None,
-                  idempotency_key: str = "") -> ImportOutcome:
+def action_import(
+    *,
+    workspace: Workspace,
+    source: SpecSource,
+    name: str | None = None,
+    server_url: str | None = None,
+    auth_data: dict[str, Any] | None = None,
+    dry_run: bool = False,
+    created_by=None,
+    idempotency_key: str = "",
+) -> ImportOutcome:
     """Import a spec as a new action (or, with ``dry_run``, only report what would be imported)."""
     key = (idempotency_key or "").strip()
     if len(key) > 200:
-        raise InvalidInput("The Idempotency-Key header is longer than 200 characters.", code="invalid_idempotency_key",
-                           param="Idempotency-Key")
+        raise InvalidInput(
+            "The Idempotency-Key header is longer than 200 characters.",
+            code="invalid_idempotency_key",
+            param="Idempotency-Key",
+        )
     if key and not dry_run:
         repeat = Action.objects.for_workspace(workspace).filter(idempotency_key=key).first()
         if repeat is not None:
@@ -316,13 +396,23 @@ def action_import(*, workspace: Workspace, source: SpecSource, name: str | None 
 
     prepared = _prepare(workspace_id=workspace.pk, source=source, server_url=server_url)
     action = Action(
-        workspace=workspace, name=((name or "").strip() or prepared.parsed.title)[:200],
-        description=prepared.parsed.description, source_kind=source.kind, source_url=source.url[:2000],
-        source_filename=source.filename[:255], spec_text=prepared.text, spec_hash=prepared.spec_hash,
-        spec_version=prepared.parsed.spec_version[:20], api_title=prepared.parsed.title[:300],
-        api_version=prepared.parsed.version[:100], servers=prepared.report["spec"]["servers"],
-        server_url=prepared.server_url, security_schemes=_schemes(prepared.parsed),
-        idempotency_key=key, created_by=created_by, last_imported_at=timezone.now(),
+        workspace=workspace,
+        name=((name or "").strip() or prepared.parsed.title)[:200],
+        description=prepared.parsed.description,
+        source_kind=source.kind,
+        source_url=source.url[:2000],
+        source_filename=source.filename[:255],
+        spec_text=prepared.text,
+        spec_hash=prepared.spec_hash,
+        spec_version=prepared.parsed.spec_version[:20],
+        api_title=prepared.parsed.title[:300],
+        api_version=prepared.parsed.version[:100],
+        servers=prepared.report["spec"]["servers"],
+        server_url=prepared.server_url,
+        security_schemes=_schemes(prepared.parsed),
+        idempotency_key=key,
+        created_by=created_by,
+        last_imported_at=timezone.now(),
     )
     if auth_data:
         services.action_auth_apply(action=action, data=auth_data)
@@ -331,9 +421,13 @@ def action_import(*, workspace: Workspace, source: SpecSource, name: str | None 
         action.auth_type = prepared.auth_suggestion["type"]
         action.auth_config = auth.clean_config(action.auth_type, prepared.auth_suggestion["config"])
     if action.auth_type != AuthType.NONE and auth.missing_secrets(action.auth_type, action.credential_values()):
-        prepared.warnings.append({"code": "credentials_needed",
-                                  "message": f"The API expects credentials ({auth.describe(action.auth_type, action.auth_config)}); "
-                                             "add them to the action before its bots call it."})
+        prepared.warnings.append(
+            {
+                "code": "credentials_needed",
+                "message": f"The API expects credentials ({auth.describe(action.auth_type, action.auth_config)}); "
+                "add them to the action before its bots call it.",
+            }
+        )
     action.import_report = prepared.report
     action.import_counts = _counts(prepared.report)
     if dry_run:
@@ -342,8 +436,8 @@ def action_import(*, workspace: Workspace, source: SpecSource, name: str | None 
     with transaction.atomic():
         action.save()
         Operation.objects.bulk_create(
-            [Operation(workspace_id=workspace.pk, action=action, **values) for values in prepared.rows],
-            batch_size=500)
+            [Operation(workspace_id=workspace.pk, action=action, **values) for values in prepared.rows], batch_size=500
+        )
     logger.info("action %s imported: %d operations", action.pk, len(prepared.rows))
     return ImportOutcome(action=action, report=prepared.report, created=True, warnings=prepared.warnings)
 
@@ -353,24 +447,39 @@ def _counts(report: dict[str, Any]) -> dict[str, int]:
 
 
 def _schemes(parsed: ParsedSpec) -> list[dict[str, Any]]:
-    return [{"key": s.key, "type": s.type, "scheme": s.scheme, "in": s.location, "name": s.name,
-             "flows": [f.kind for f in s.flows], "description": s.description[:300]}
-            for s in parsed.security_schemes.values()]
+    return [
+        {
+            "key": s.key,
+            "type": s.type,
+            "scheme": s.scheme,
+            "in": s.location,
+            "name": s.name,
+            "flows": [f.kind for f in s.flows],
+            "description": s.description[:300],
+        }
+        for s in parsed.security_schemes.values()
+    ]
 
 
 # -- re-import ----------------------------------------------------------------------------------------
 
+
 @_without_cyclic_gc
-def action_reimport(*, action: Action, source: SpecSource | None = None, server_url: str | None = None,
-                    dry_run: bool = False) -> ImportOutcome:
+def action_reimport(
+    *, action: Action, source: SpecSource | None = None, server_url: str | None = None, dry_run: bool = False
+) -> ImportOutcome:
     """Update ``action`` from a new version of its spec (by default, fetched again from its URL)."""
     if source is None:
         if action.source_kind != SourceKind.URL or not action.source_url:
-            raise InvalidInput("This action was imported from pasted text or a file; send the new version of the spec "
-                               "(spec or file).", code="source_required", param="spec")
+            raise InvalidInput(
+                "This action was imported from pasted text or a file; send the new version of the spec (spec or file).",
+                code="source_required",
+                param="spec",
+            )
         source = SpecSource(kind=SourceKind.URL, url=action.source_url)
-    prepared = _prepare(workspace_id=action.workspace_id, source=source, server_url=server_url,
-                        current_server_url=action.server_url)
+    prepared = _prepare(
+        workspace_id=action.workspace_id, source=source, server_url=server_url, current_server_url=action.server_url
+    )
     existing = list(Operation.objects.filter(action=action).order_by("position"))
     plan = _match(existing, prepared.rows)
     report = prepared.report
@@ -379,8 +488,9 @@ def action_reimport(*, action: Action, source: SpecSource | None = None, server_
     for values in plan["added"]:
         change_by_key[(values["method"], values["path"])] = "added"
     for old, values in plan["pairs"]:
-        change_by_key[(values["method"], values["path"])] = "unchanged" if old.fingerprint == values["fingerprint"] \
-            else "updated"
+        change_by_key[(values["method"], values["path"])] = (
+            "unchanged" if old.fingerprint == values["fingerprint"] else "updated"
+        )
     for entry in report["operations"]:
         if entry["kind"] == "operation" and entry["status"] != "skipped":
             entry["change"] = change_by_key.get((entry["method"], entry["path"]))
@@ -391,8 +501,9 @@ def action_reimport(*, action: Action, source: SpecSource | None = None, server_
         "removed": len(plan["removed"]),
     }
     if prepared.spec_hash == action.spec_hash:
-        report["warnings"].append({"code": "spec_unchanged", "message": "The spec is the same as the one imported "
-                                                                        "before."})
+        report["warnings"].append(
+            {"code": "spec_unchanged", "message": "The spec is the same as the one imported before."}
+        )
     if dry_run:
         return ImportOutcome(action=action, report=report, dry_run=True, warnings=prepared.warnings)
 
@@ -435,7 +546,8 @@ def action_reimport(*, action: Action, source: SpecSource | None = None, server_
             Operation.objects.bulk_update(moved, ["position"], batch_size=500)
         Operation.objects.bulk_create(
             [Operation(workspace_id=action.workspace_id, action=locked, **values) for values in plan["added"]],
-            batch_size=500)
+            batch_size=500,
+        )
     logger.info("action %s re-imported: %s", action.pk, report["changes"])
     return ImportOutcome(action=locked, report=report, warnings=prepared.warnings)
 

@@ -9,6 +9,7 @@ the test console get masked copies, and every secret is scrubbed from what comes
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -19,8 +20,6 @@ from typing import Any
 from django.conf import settings
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
-from switchboard import egress
-from switchboard.lru import LRUCache
 
 from actions import auth, selectors
 from actions.models import AuthType, Operation
@@ -33,6 +32,8 @@ from actions.request_building import (
     plan_for,
 )
 from actions.truncation import dumps, render_body
+from switchboard import egress
+from switchboard.lru import LRUCache
 
 logger = logging.getLogger(__name__)
 
@@ -57,13 +58,13 @@ _EGRESS_CODES = {
 }
 _ADVICE = {
     "egress_blocked": "The platform does not call this address. This is a configuration matter for the "
-                      "workspace admin, not something to retry.",
+    "workspace admin, not something to retry.",
     "invalid_url": "The action's base URL is not usable; the workspace must fix it. Do not retry.",
     "dns_failure": "The API's host name could not be found; the action's base URL may be wrong. Do not retry.",
     "timeout": "The API did not answer in time. It may be slow or down; try again later at most once.",
     "too_many_redirects": "The API redirected too many times. Do not retry.",
     "response_too_large": "The response is too large to read. Ask for less data (filters, a smaller page "
-                          "size or fewer fields) and call the tool again.",
+    "size or fewer fields) and call the tool again.",
     "connection_error": "The API could not be reached. It may be down; try again later at most once.",
     "invalid_response": "The API sent a response that could not be read. Do not retry.",
     "invalid_request": "The request could not be sent as built from these arguments; correct them.",
@@ -120,18 +121,25 @@ _plans: LRUCache[RequestPlan] = LRUCache(1024)
 
 
 def _validator(operation: Operation) -> Draft202012Validator:
-    return _validators.get((operation.pk, operation.fingerprint),
-                           lambda: Draft202012Validator(operation.input_schema))
+    return _validators.get((operation.pk, operation.fingerprint), lambda: Draft202012Validator(operation.input_schema))
 
 
 def plan_of(operation: Operation) -> RequestPlan:
-    return _plans.get((operation.pk, operation.fingerprint), lambda: plan_for(
-        method=operation.method, path=operation.path, parameters=operation.parameters,
-        request_body=operation.request_body, arguments=operation.arguments,
-        response_content_types=operation.response_content_types))
+    return _plans.get(
+        (operation.pk, operation.fingerprint),
+        lambda: plan_for(
+            method=operation.method,
+            path=operation.path,
+            parameters=operation.parameters,
+            request_body=operation.request_body,
+            arguments=operation.arguments,
+            response_content_types=operation.response_content_types,
+        ),
+    )
 
 
 # -- arguments ----------------------------------------------------------------------------------------
+
 
 def parse_arguments(raw: str | Mapping[str, Any] | None) -> dict[str, Any]:
     if raw is None:
@@ -143,10 +151,13 @@ def parse_arguments(raw: str | Mapping[str, Any] | None) -> dict[str, Any]:
     try:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise _Failure("invalid_arguments", f"The arguments are not valid JSON ({exc.msg} at line {exc.lineno}, "
-                                            f"column {exc.colno}). Send one JSON object.") from None
+        raise _Failure(
+            "invalid_arguments",
+            f"The arguments are not valid JSON ({exc.msg} at line {exc.lineno}, "
+            f"column {exc.colno}). Send one JSON object.",
+        ) from None
     if not isinstance(value, dict):
-        raise _Failure("invalid_arguments", "The arguments must be one JSON object, e.g. {\"id\": \"123\"}.")
+        raise _Failure("invalid_arguments", 'The arguments must be one JSON object, e.g. {"id": "123"}.')
     return value
 
 
@@ -154,7 +165,7 @@ def argument_problems(operation: Operation, arguments: dict[str, Any]) -> list[d
     """What is wrong with ``arguments`` for this operation's schema (empty when they are valid)."""
     try:
         errors = list(_validator(operation).iter_errors(arguments))
-    except Exception:  # noqa: BLE001 - a schema the validator cannot use must not stop the call
+    except Exception:
         logger.warning("the argument schema of operation %s cannot be checked", operation.pk, exc_info=True)
         return []
     errors.sort(key=lambda error: ([str(p) for p in error.absolute_path], str(error.validator)))
@@ -186,8 +197,22 @@ def _cap(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-_EXPECTED_KEYS = ("type", "enum", "const", "format", "pattern", "minimum", "maximum", "exclusiveMinimum",
-                  "exclusiveMaximum", "minLength", "maxLength", "minItems", "maxItems", "multipleOf")
+_EXPECTED_KEYS = (
+    "type",
+    "enum",
+    "const",
+    "format",
+    "pattern",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "multipleOf",
+)
 
 
 def _expected(schema: Any, validator: str) -> dict[str, Any] | None:
@@ -201,8 +226,14 @@ def _expected(schema: Any, validator: str) -> dict[str, Any] | None:
 
 # -- the call -----------------------------------------------------------------------------------------
 
-def invoke_operation(operation: Operation, arguments: str | Mapping[str, Any] | None, *,
-                     policy: egress.EgressPolicy | None = None, detailed: bool = False) -> Invocation:
+
+def invoke_operation(
+    operation: Operation,
+    arguments: str | Mapping[str, Any] | None,
+    *,
+    policy: egress.EgressPolicy | None = None,
+    detailed: bool = False,
+) -> Invocation:
     """Run one call of ``operation`` (whose ``action`` must be loaded). Never raises for the call's problems."""
     started = time.perf_counter()
     call = _Call(operation, started, detailed)
@@ -243,19 +274,26 @@ class _Call:
         arguments = parse_arguments(raw_arguments)
         self.problems = argument_problems(operation, arguments)
         if self.problems:
-            raise _Failure("invalid_arguments", "The arguments do not match this tool's parameters; correct "
-                                                "them and call the tool again.", problems=self.problems)
+            raise _Failure(
+                "invalid_arguments",
+                "The arguments do not match this tool's parameters; correct them and call the tool again.",
+                problems=self.problems,
+            )
         base_url = operation.effective_server_url
         if not base_url:
-            raise _Failure("no_server_url", "This action has no base URL configured; the workspace must set one. "
-                                            "Do not retry.")
+            raise _Failure(
+                "no_server_url", "This action has no base URL configured; the workspace must set one. Do not retry."
+            )
         try:
             return build_request(plan_of(operation), base_url, arguments)
         except RequestBuildError as exc:
             problem = {"argument": exc.param, "message": exc.message}
             self.problems = [problem]
-            raise _Failure("invalid_arguments", f"The request cannot be built: {exc.message}. Correct the "
-                                                "arguments and call the tool again.", problems=[problem]) from None
+            raise _Failure(
+                "invalid_arguments",
+                f"The request cannot be built: {exc.message}. Correct the arguments and call the tool again.",
+                problems=[problem],
+            ) from None
 
     def run(self, raw_arguments: Any, policy: egress.EgressPolicy | None) -> Invocation:
         operation = self.operation
@@ -271,8 +309,9 @@ class _Call:
 
     # -- credentials --------------------------------------------------------------------------------
 
-    def _credentials(self, policy: egress.EgressPolicy, *, force_refresh: bool = False
-                     ) -> tuple[auth.AppliedAuth, bool]:
+    def _credentials(
+        self, policy: egress.EgressPolicy, *, force_refresh: bool = False
+    ) -> tuple[auth.AppliedAuth, bool]:
         action, operation = self.action, self.operation
         if action.auth_type == AuthType.NONE or operation.no_credentials:
             return auth.NO_AUTH, False
@@ -281,16 +320,21 @@ class _Call:
         if missing:
             if _allows_anonymous(operation.security):
                 return auth.NO_AUTH, False
-            raise _Failure("credentials_missing",
-                           f"The action's credentials are not set ({', '.join(missing)} missing); the workspace "
-                           "must add them before this tool can be used. Do not retry.")
+            raise _Failure(
+                "credentials_missing",
+                f"The action's credentials are not set ({', '.join(missing)} missing); the workspace "
+                "must add them before this tool can be used. Do not retry.",
+            )
         if action.auth_type == AuthType.OAUTH2_CLIENT_CREDENTIALS:
             self.secrets = _secret_variants(credentials.get("client_secret", ""))
             try:
                 token, fetched = auth.oauth_token_for(action, policy=policy, force=force_refresh)
             except auth.AuthError as exc:
-                raise _Failure("auth_failed", f"{auth.scrub(exc.message, self.secrets)} This is a configuration "
-                                              "matter for the workspace; do not retry.") from None
+                raise _Failure(
+                    "auth_failed",
+                    f"{auth.scrub(exc.message, self.secrets)} This is a configuration "
+                    "matter for the workspace; do not retry.",
+                ) from None
             applied = auth.bearer_auth(token)
             self.secrets = tuple(dict.fromkeys(self.secrets + _json_variants(applied.secrets)))
             return applied, not fetched
@@ -300,22 +344,25 @@ class _Call:
 
     # -- sending ------------------------------------------------------------------------------------
 
-    def _send(self, built: BuiltRequest, applied: auth.AppliedAuth, policy: egress.EgressPolicy
-              ) -> egress.EgressResponse:
+    def _send(
+        self, built: BuiltRequest, applied: auth.AppliedAuth, policy: egress.EgressPolicy
+    ) -> egress.EgressResponse:
         auth_names = {name.lower() for name, _ in applied.headers}
         headers = [(n, v) for n, v in built.headers if n.lower() not in auth_names] + list(applied.headers)
         url = append_query(built.url, applied.query)
-        self.masked_url = auth.scrub(append_query(built.url, applied.masked_query, encode_values=False),
-                                     self.secrets)
+        self.masked_url = auth.scrub(append_query(built.url, applied.masked_query, encode_values=False), self.secrets)
         if self.detailed:
             shown = [(n, v) for n, v in built.headers if n.lower() not in auth_names] + list(applied.masked_headers)
             body_text = built.body.decode("utf-8", errors="replace") if built.body else None
             truncated = bool(body_text and len(body_text) > CONSOLE_BODY_CHARS)
             self.request_view = RequestView(
-                method=built.method, url=self.masked_url,
+                method=built.method,
+                url=self.masked_url,
                 headers=[(n, auth.scrub(v, self.secrets)) for n, v in shown],
                 body=auth.scrub(body_text[:CONSOLE_BODY_CHARS], self.secrets) if body_text else None,
-                body_bytes=len(built.body or b""), body_truncated=truncated)
+                body_bytes=len(built.body or b""),
+                body_truncated=truncated,
+            )
         try:
             response = egress.request(built.method, url, policy=policy, headers=headers, content=built.body)
         except egress.EgressError as exc:
@@ -340,36 +387,54 @@ class _Call:
         ok = response.is_success
         if ok:
             shown = render_body(body, content_type=content_type, encoding=response.encoding, max_chars=max_chars)
-            content = shown.text or dumps({"status": response.status_code,
-                                           "message": "The request succeeded; the response has no content."})
+            content = shown.text or dumps(
+                {"status": response.status_code, "message": "The request succeeded; the response has no content."}
+            )
             truncated, error = shown.truncated, None
         else:
-            shown = render_body(body, content_type=content_type, encoding=response.encoding,
-                                max_chars=min(ERROR_BODY_CHARS, max_chars))
+            shown = render_body(
+                body, content_type=content_type, encoding=response.encoding, max_chars=min(ERROR_BODY_CHARS, max_chars)
+            )
             error = f"http_{response.status_code}"
             excerpt: Any = shown.text
             if shown.is_json:
-                try:
+                with contextlib.suppress(ValueError):  # not JSON after all: the text it is
                     excerpt = json.loads(shown.text)
-                except ValueError:
-                    pass
-            content = dumps({"error": {"code": error, "status": response.status_code,
-                                       "message": _status_advice(response.status_code, response.reason_phrase),
-                                       "body": excerpt}})
+            content = dumps(
+                {
+                    "error": {
+                        "code": error,
+                        "status": response.status_code,
+                        "message": _status_advice(response.status_code, response.reason_phrase),
+                        "body": excerpt,
+                    }
+                }
+            )
             truncated = shown.truncated
         content = auth.scrub(content, self.secrets)
         if self.detailed:
             raw_text = body.decode(response.encoding, errors="replace")
             self.response_view = ResponseView(
-                status=response.status_code, reason=response.reason_phrase,
+                status=response.status_code,
+                reason=response.reason_phrase,
                 headers=[(n, auth.scrub(v, self.secrets)) for n, v in response.headers.multi_items()],
-                body=raw_text[:CONSOLE_BODY_CHARS], bytes=len(response.content), content_type=content_type,
-                elapsed_ms=self.target_ms or 0.0, body_truncated=len(raw_text) > CONSOLE_BODY_CHARS,
-                redirects=[{"url": auth.scrub(_without_query(hop.url), self.secrets), "status": hop.status_code}
-                           for hop in response.redirects])
-        trace_response = {"status": response.status_code, "bytes": len(response.content),
-                          "content_type": content_type.split(";", 1)[0].strip(), "truncated": truncated,
-                          "redirects": len(response.redirects)}
+                body=raw_text[:CONSOLE_BODY_CHARS],
+                bytes=len(response.content),
+                content_type=content_type,
+                elapsed_ms=self.target_ms or 0.0,
+                body_truncated=len(raw_text) > CONSOLE_BODY_CHARS,
+                redirects=[
+                    {"url": auth.scrub(_without_query(hop.url), self.secrets), "status": hop.status_code}
+                    for hop in response.redirects
+                ],
+            )
+        trace_response = {
+            "status": response.status_code,
+            "bytes": len(response.content),
+            "content_type": content_type.split(";", 1)[0].strip(),
+            "truncated": truncated,
+            "redirects": len(response.redirects),
+        }
         return self._finish(ok=ok, content=content, error=error, response=trace_response)
 
     def failed(self, failure: _Failure) -> Invocation:
@@ -380,8 +445,11 @@ class _Call:
     def _finish(self, *, ok: bool, content: str, error: str | None, response: dict[str, Any] | None) -> Invocation:
         duration_ms = round((time.perf_counter() - self.started) * 1000, 2)
         operation = self.operation
-        trace: dict[str, Any] = {"action_id": operation.action_id, "operation_id": operation.pk,
-                                 "operation": f"{operation.method} {operation.path}"}
+        trace: dict[str, Any] = {
+            "action_id": operation.action_id,
+            "operation_id": operation.pk,
+            "operation": f"{operation.method} {operation.path}",
+        }
         if self.masked_url is not None:
             trace["request"] = {"method": operation.method, "url": self.masked_url}
         if response is not None:
@@ -391,10 +459,24 @@ class _Call:
             trace["overhead_ms"] = round(max(0.0, duration_ms - self.target_ms), 2)
         if error:
             trace["error"] = error
-        logger.info("action call %s %s (%s): %s in %.1f ms", operation.method, operation.path, operation.pk,
-                    error or (response or {}).get("status"), duration_ms)
-        return Invocation(ok=ok, content=content, error=error, duration_ms=duration_ms, trace=trace,
-                          request=self.request_view, response=self.response_view, problems=self.problems)
+        logger.info(
+            "action call %s %s (%s): %s in %.1f ms",
+            operation.method,
+            operation.path,
+            operation.pk,
+            error or (response or {}).get("status"),
+            duration_ms,
+        )
+        return Invocation(
+            ok=ok,
+            content=content,
+            error=error,
+            duration_ms=duration_ms,
+            trace=trace,
+            request=self.request_view,
+            response=self.response_view,
+            problems=self.problems,
+        )
 
 
 def _allows_anonymous(security: list[dict[str, Any]]) -> bool:
@@ -419,8 +501,10 @@ def _without_query(url: str) -> str:
 def _status_advice(status: int, reason: str) -> str:
     head = f"The API answered HTTP {status}{' ' + reason if reason else ''}."
     if status in (401, 403):
-        return f"{head} It refused the action's credentials or permissions; this is a configuration matter " \
-               "for the workspace, not something to fix by changing arguments."
+        return (
+            f"{head} It refused the action's credentials or permissions; this is a configuration matter "
+            "for the workspace, not something to fix by changing arguments."
+        )
     if status == 404:
         return f"{head} Nothing was found: check the identifiers in the arguments."
     if status == 429:
@@ -436,14 +520,32 @@ def invocation_report(result: Invocation) -> dict[str, Any]:
     request = result.request
     response = result.response
     return {
-        "ok": result.ok, "error": result.error, "duration_ms": result.duration_ms, "problems": result.problems,
-        "request": None if request is None else {
-            "method": request.method, "url": request.url, "headers": [list(h) for h in request.headers],
-            "body": request.body, "body_bytes": request.body_bytes, "body_truncated": request.body_truncated},
-        "response": None if response is None else {
-            "status": response.status, "reason": response.reason, "headers": [list(h) for h in response.headers],
-            "body": response.body, "bytes": response.bytes, "content_type": response.content_type,
-            "elapsed_ms": response.elapsed_ms, "body_truncated": response.body_truncated,
-            "redirects": response.redirects},
+        "ok": result.ok,
+        "error": result.error,
+        "duration_ms": result.duration_ms,
+        "problems": result.problems,
+        "request": None
+        if request is None
+        else {
+            "method": request.method,
+            "url": request.url,
+            "headers": [list(h) for h in request.headers],
+            "body": request.body,
+            "body_bytes": request.body_bytes,
+            "body_truncated": request.body_truncated,
+        },
+        "response": None
+        if response is None
+        else {
+            "status": response.status,
+            "reason": response.reason,
+            "headers": [list(h) for h in response.headers],
+            "body": response.body,
+            "bytes": response.bytes,
+            "content_type": response.content_type,
+            "elapsed_ms": response.elapsed_ms,
+            "body_truncated": response.body_truncated,
+            "redirects": response.redirects,
+        },
         "tool_result": result.content,
     }

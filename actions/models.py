@@ -75,8 +75,9 @@ class Action(WorkspaceScopedModel):
     import_counts = models.JSONField(default=dict, blank=True, help_text="The report's counts, for lists.")
     last_imported_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=200, blank=True, db_index=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["name", "created_at"]
@@ -124,8 +125,9 @@ class Operation(WorkspaceScopedModel):
     request_body = models.JSONField(null=True, blank=True)
     security = models.JSONField(default=list, blank=True)
     no_credentials = models.BooleanField(default=False, help_text="The spec says `security: []`.")
-    server_url = models.CharField(max_length=2000, blank=True, help_text="Set when the spec overrides "
-                                                                         "the base URL for this operation.")
+    server_url = models.CharField(
+        max_length=2000, blank=True, help_text="Set when the spec overrides the base URL for this operation."
+    )
     consequential_default = models.BooleanField(help_text="What the spec implies.")
     consequential_override = models.BooleanField(null=True, blank=True, help_text="The owner's choice.")
     enabled = models.BooleanField(default=True)
@@ -140,8 +142,9 @@ class Operation(WorkspaceScopedModel):
         ordering = ["action_id", "position"]
         constraints = [
             # Deferred: a re-import may swap names between operations in one statement.
-            models.UniqueConstraint(fields=["action", "name"], name="operation_name_unique",
-                                    deferrable=models.Deferrable.DEFERRED),
+            models.UniqueConstraint(
+                fields=["action", "name"], name="operation_name_unique", deferrable=models.Deferrable.DEFERRED
+            ),
         ]
         indexes = [models.Index(fields=["action", "position"], name="operation_action_position")]
 
@@ -166,6 +169,7 @@ class Operation(WorkspaceScopedModel):
         return {arg: (source["in"], source["name"]) for arg, source in self.arguments.items()}
 
     def as_tool_schema(self) -> dict[str, Any]:
-        return {"type": "function", "function": {"name": self.name, "description": self.description,
-                                                 "parameters": self.input_schema}}
-
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.input_schema},
+        }

@@ -54,14 +54,26 @@ class ParameterSpec:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> ParameterSpec:
-        return cls(name=raw["name"], location=raw["in"], style=raw.get("style") or _default_style(raw["in"]),
-                   explode=bool(raw.get("explode")), required=bool(raw.get("required")),
-                   allow_reserved=bool(raw.get("allow_reserved")), content_type=raw.get("content_type"))
+        return cls(
+            name=raw["name"],
+            location=raw["in"],
+            style=raw.get("style") or _default_style(raw["in"]),
+            explode=bool(raw.get("explode")),
+            required=bool(raw.get("required")),
+            allow_reserved=bool(raw.get("allow_reserved")),
+            content_type=raw.get("content_type"),
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "in": self.location, "style": self.style, "explode": self.explode,
-                "required": self.required, "allow_reserved": self.allow_reserved,
-                "content_type": self.content_type}
+        return {
+            "name": self.name,
+            "in": self.location,
+            "style": self.style,
+            "explode": self.explode,
+            "required": self.required,
+            "allow_reserved": self.allow_reserved,
+            "content_type": self.content_type,
+        }
 
 
 @dataclass(frozen=True)
@@ -76,13 +88,20 @@ class BodySpec:
         if not raw:
             return None
         encoding = raw.get("encoding")
-        return cls(content_type=raw["content_type"], required=bool(raw.get("required")),
-                   encoding=encoding if isinstance(encoding, dict) else {},
-                   binary_fields=tuple(raw.get("binary_fields") or ()))
+        return cls(
+            content_type=raw["content_type"],
+            required=bool(raw.get("required")),
+            encoding=encoding if isinstance(encoding, dict) else {},
+            binary_fields=tuple(raw.get("binary_fields") or ()),
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"content_type": self.content_type, "required": self.required, "encoding": self.encoding,
-                "binary_fields": list(self.binary_fields)}
+        return {
+            "content_type": self.content_type,
+            "required": self.required,
+            "encoding": self.encoding,
+            "binary_fields": list(self.binary_fields),
+        }
 
 
 @dataclass(frozen=True)
@@ -113,8 +132,9 @@ class BuiltRequest:
         return None
 
 
-def build_request(plan: RequestPlan, base_url: str, arguments: Mapping[str, Any], *,
-                  multipart_boundary: str | None = None) -> BuiltRequest:
+def build_request(
+    plan: RequestPlan, base_url: str, arguments: Mapping[str, Any], *, multipart_boundary: str | None = None
+) -> BuiltRequest:
     """The request for ``arguments`` (already validated against the tool's schema)."""
     by_location: dict[tuple[str, str], Any] = {}
     body_value: Any = _MISSING
@@ -182,6 +202,7 @@ def append_query(url: str, pairs: Iterable[tuple[str, str]], *, encode_values: b
 
 # -- scalars ------------------------------------------------------------------------------------------
 
+
 def scalar_text(value: Any) -> str:
     """How a single value is written in a URL, header or form field."""
     if value is True:
@@ -207,6 +228,7 @@ def _is_scalar(value: Any) -> bool:
 
 # -- path ---------------------------------------------------------------------------------------------
 
+
 def _default_style(location: str) -> str:
     return {"path": "simple", "query": "form", "header": "simple", "cookie": "form"}.get(location, "form")
 
@@ -225,8 +247,7 @@ def _fill_path(plan: RequestPlan, by_location: dict[tuple[str, str], Any]) -> st
         text = _path_value(spec, value)
         bare = text.lstrip(".;")
         if text == "" or (spec.style == "simple" and bare in (".", "..")) or value in (".", ".."):
-            raise RequestBuildError(
-                f"the path parameter '{argument}' must not be empty, '.' or '..'", param=argument)
+            raise RequestBuildError(f"the path parameter '{argument}' must not be empty, '.' or '..'", param=argument)
         return text
 
     return _PATH_TEMPLATE.sub(replace, plan.path)
@@ -269,6 +290,7 @@ def _path_value(spec: ParameterSpec, value: Any) -> str:
 
 # -- query --------------------------------------------------------------------------------------------
 
+
 def _query_pairs(spec: ParameterSpec, value: Any) -> list[str]:
     safe = _RESERVED_KEPT if spec.allow_reserved else ""
 
@@ -292,8 +314,7 @@ def _query_pairs(spec: ParameterSpec, value: Any) -> list[str]:
         if explode:
             return [f"{_encode(k, safe='[]')}={enc(scalar_text(v))}" for k, v in value.items() if v is not None]
         delimiter = _DELIMITERS.get(style, ",")
-        return [f"{name}=" + delimiter.join(f"{enc(k)}{delimiter}{enc(scalar_text(v))}"
-                                            for k, v in value.items())]
+        return [f"{name}=" + delimiter.join(f"{enc(k)}{delimiter}{enc(scalar_text(v))}" for k, v in value.items())]
     return [f"{name}={enc(scalar_text(value))}"]
 
 
@@ -316,6 +337,7 @@ def bracket_pairs(prefix: str, value: Any) -> list[tuple[str, str]]:
 
 # -- headers and cookies ------------------------------------------------------------------------------
 
+
 def _header_value(spec: ParameterSpec, value: Any, argument: str) -> str:
     if spec.content_type:
         text = value if isinstance(value, str) else _json(value)
@@ -327,8 +349,9 @@ def _header_value(spec: ParameterSpec, value: Any, argument: str) -> str:
     else:
         text = scalar_text(value)
     if _HEADER_BAD.search(text):
-        raise RequestBuildError(f"the header parameter '{argument}' must not contain line breaks or control "
-                                "characters", param=argument)
+        raise RequestBuildError(
+            f"the header parameter '{argument}' must not contain line breaks or control characters", param=argument
+        )
     if not text.isascii():
         raise RequestBuildError(f"the header parameter '{argument}' must be ASCII text", param=argument)
     return text.strip()
@@ -348,6 +371,7 @@ def _cookie_pairs(spec: ParameterSpec, value: Any) -> list[str]:
 
 
 # -- bodies -------------------------------------------------------------------------------------------
+
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
@@ -424,8 +448,9 @@ def multipart_body(value: Mapping[str, Any], spec: BodySpec, boundary: str) -> b
             for index, content in enumerate(files):
                 filename = name if len(files) == 1 else f"{name}-{index + 1}"
                 data = content if isinstance(content, str) else _json(content)
-                parts.append(_part(name, data.encode("utf-8"), declared or "application/octet-stream",
-                                   filename=filename))
+                parts.append(
+                    _part(name, data.encode("utf-8"), declared or "application/octet-stream", filename=filename)
+                )
         elif isinstance(item, list) and all(_is_scalar(v) for v in item):
             parts.extend(_part(name, scalar_text(v).encode("utf-8"), declared) for v in item)
         elif isinstance(item, (dict, list)):
@@ -453,6 +478,7 @@ def _quote_header_param(text: str) -> str:
 
 # -- plans from the parser's output -------------------------------------------------------------------
 
+
 def accept_for(content_types: Iterable[str]) -> str:
     kinds = {media_kind(ct) for ct in content_types}
     if kinds & {"json", "json-like"} or not kinds:
@@ -460,11 +486,19 @@ def accept_for(content_types: Iterable[str]) -> str:
     return "*/*"
 
 
-def plan_for(*, method: str, path: str, parameters: Iterable[Mapping[str, Any]], request_body: Mapping[str, Any] | None,
-             arguments: Mapping[str, Mapping[str, str]], response_content_types: Iterable[str] = ()) -> RequestPlan:
+def plan_for(
+    *,
+    method: str,
+    path: str,
+    parameters: Iterable[Mapping[str, Any]],
+    request_body: Mapping[str, Any] | None,
+    arguments: Mapping[str, Mapping[str, str]],
+    response_content_types: Iterable[str] = (),
+) -> RequestPlan:
     """A plan from the stored form of an operation (see ``actions.models.Operation``)."""
     return RequestPlan(
-        method=method.upper(), path=path,
+        method=method.upper(),
+        path=path,
         parameters=tuple(ParameterSpec.from_dict(p) for p in parameters),
         body=BodySpec.from_dict(request_body),
         arguments={arg: (source["in"], source["name"]) for arg, source in arguments.items()},

@@ -6,12 +6,12 @@ from typing import Any
 
 from django.db import transaction
 
+from actions import auth, selectors
+from actions.models import Action, AuthType, Operation
+
 # The network allowlist lives in the network app; these names stay importable from here for
 # callers that set up an action's reach together with the action.
 from network.services import allowlist_entry_create, allowlist_entry_delete  # noqa: F401
-
-from actions import auth, selectors
-from actions.models import Action, AuthType, Operation
 from switchboard import egress
 from switchboard.errors import InvalidInput
 
@@ -19,6 +19,7 @@ _UNSET: Any = object()
 
 
 # -- auth ---------------------------------------------------------------------------------------------
+
 
 def action_auth_apply(*, action: Action, data: dict[str, Any]) -> bool:
     """Apply an auth change to ``action`` in memory (the caller saves). Returns whether anything changed.
@@ -33,13 +34,17 @@ def action_auth_apply(*, action: Action, data: dict[str, Any]) -> bool:
     """
     new_type = data.get("type") or action.auth_type
     if new_type not in AuthType.values:
-        raise InvalidInput(f"Unknown auth type {new_type!r}; use one of {', '.join(AuthType.values)}.",
-                           code="invalid_auth_type", param="auth.type")
+        raise InvalidInput(
+            f"Unknown auth type {new_type!r}; use one of {', '.join(AuthType.values)}.",
+            code="invalid_auth_type",
+            param="auth.type",
+        )
     _refuse_fields_of_other_types(new_type, data)
     type_changed = new_type != action.auth_type
     try:
-        config = auth.clean_config(new_type, auth.merged_config(
-            new_type, {} if type_changed else dict(action.auth_config or {}), data))
+        config = auth.clean_config(
+            new_type, auth.merged_config(new_type, {} if type_changed else dict(action.auth_config or {}), data)
+        )
         credentials = _merged_credentials(new_type, {} if type_changed else action.credential_values(), data)
     except auth.AuthConfigError as exc:
         raise InvalidInput(exc.message, code="invalid_auth", param=exc.param) from None
@@ -59,8 +64,11 @@ def _refuse_fields_of_other_types(auth_type: str, data: dict[str, Any]) -> None:
         if key == "type" or key in applicable or value in (None, "", []):
             continue
         takes = f"it takes {', '.join(applicable)}" if applicable else "it takes no settings or secrets"
-        raise InvalidInput(f"auth.{key} does not apply to auth type {auth_type!r}; {takes}.",
-                           code="invalid_auth_field", param=f"auth.{key}")
+        raise InvalidInput(
+            f"auth.{key} does not apply to auth type {auth_type!r}; {takes}.",
+            code="invalid_auth_field",
+            param=f"auth.{key}",
+        )
 
 
 def _merged_credentials(auth_type: str, stored: dict[str, str], data: dict[str, Any]) -> dict[str, str]:
@@ -79,6 +87,7 @@ def _merged_credentials(auth_type: str, stored: dict[str, str], data: dict[str, 
 
 # -- actions ------------------------------------------------------------------------------------------
 
+
 def server_url_clean(url: str) -> str:
     url = (url or "").strip()
     if not url:
@@ -93,9 +102,15 @@ def server_url_clean(url: str) -> str:
 
 
 @transaction.atomic
-def action_update(*, action: Action, name: str | None = None, description: str | None = None,
-                  server_url: str | None = None, enabled: bool | None = None,
-                  auth_data: dict[str, Any] | None = None) -> list[dict[str, str]]:
+def action_update(
+    *,
+    action: Action,
+    name: str | None = None,
+    description: str | None = None,
+    server_url: str | None = None,
+    enabled: bool | None = None,
+    auth_data: dict[str, Any] | None = None,
+) -> list[dict[str, str]]:
     """Update the given fields; returns warnings about the base URL (blocked, unresolvable)."""
     warnings: list[dict[str, str]] = []
     if name is not None:
@@ -124,9 +139,11 @@ def action_delete(*, action: Action) -> None:
 
 # -- operations ---------------------------------------------------------------------------------------
 
+
 @transaction.atomic
-def operation_update(*, operation: Operation, enabled: bool | None = None,
-                     consequential_override: Any = _UNSET) -> Operation:
+def operation_update(
+    *, operation: Operation, enabled: bool | None = None, consequential_override: Any = _UNSET
+) -> Operation:
     """``consequential_override``: True/False forces it, None returns to the spec's default."""
     fields = ["updated_at"]
     if enabled is not None:

@@ -19,4 +19,3 @@ def tool_invoke(workspace_id: str, operation_id: str, arguments_json: str) -> di
     """
     outcome = tools.invoke_tool(workspace_id=workspace_id, operation_id=operation_id, arguments_json=arguments_json)
     return asdict(outcome)
-

@@ -34,8 +34,10 @@ class Tool:
     consequential: bool
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "function",
-                "function": {"name": self.name, "description": self.description, "parameters": self.parameters}}
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
+        }
 
 
 @dataclass(frozen=True)
@@ -49,10 +51,21 @@ class ToolOutcome:
 
 def _usable_operations(workspace_id: str, operation_ids: list[str]) -> list[Operation]:
     wanted = list(dict.fromkeys(str(op_id) for op_id in operation_ids))
-    rows = (Operation.objects.filter(workspace_id=workspace_id, pk__in=wanted, enabled=True, action__enabled=True)
-            .select_related("action")
-            .only("id", "name", "description", "input_schema", "consequential_default", "consequential_override",
-                  "schema_size", "action__id", "action__name"))
+    rows = (
+        Operation.objects.filter(workspace_id=workspace_id, pk__in=wanted, enabled=True, action__enabled=True)
+        .select_related("action")
+        .only(
+            "id",
+            "name",
+            "description",
+            "input_schema",
+            "consequential_default",
+            "consequential_override",
+            "schema_size",
+            "action__id",
+            "action__name",
+        )
+    )
     by_id = {row.pk: row for row in rows}
     return [by_id[op_id] for op_id in wanted if op_id in by_id]
 
@@ -67,8 +80,15 @@ def tools_for_operations(*, workspace_id: str, operation_ids: list[str]) -> list
     taken: set[str] = set()
     for operation in _usable_operations(workspace_id, operation_ids):
         name = _unique_name(operation.name, operation.action.name, taken)
-        tools.append(Tool(name=name, operation_id=operation.pk, description=operation.description,
-                          parameters=operation.input_schema, consequential=operation.consequential))
+        tools.append(
+            Tool(
+                name=name,
+                operation_id=operation.pk,
+                description=operation.description,
+                parameters=operation.input_schema,
+                consequential=operation.consequential,
+            )
+        )
     return tools
 
 
@@ -96,15 +116,20 @@ def invoke_tool(*, workspace_id: str, operation_id: str, arguments_json: str) ->
     started = time.perf_counter()
     operation = selectors.operation_for_call(workspace_id=workspace_id, operation_id=operation_id)
     if operation is None:
-        return _refusal("unknown_operation", "This tool no longer exists; do not call it again.", started,
-                        operation_id)
+        return _refusal("unknown_operation", "This tool no longer exists; do not call it again.", started, operation_id)
     if not operation.enabled or not operation.action.enabled:
-        return _refusal("operation_disabled", "This tool has been disabled by the workspace; do not call it "
-                                              "again.", started, operation_id)
-    result = invoke_operation(operation, arguments_json,
-                              policy=selectors.tool_policy_for(operation.egress_allowlist or ()))
-    return ToolOutcome(ok=result.ok, content=result.content, error=result.error, duration_ms=result.duration_ms,
-                       trace=result.trace)
+        return _refusal(
+            "operation_disabled",
+            "This tool has been disabled by the workspace; do not call it again.",
+            started,
+            operation_id,
+        )
+    result = invoke_operation(
+        operation, arguments_json, policy=selectors.tool_policy_for(operation.egress_allowlist or ())
+    )
+    return ToolOutcome(
+        ok=result.ok, content=result.content, error=result.error, duration_ms=result.duration_ms, trace=result.trace
+    )
 
 
 def check_tool_call(*, workspace_id: str, operation_id: str, arguments_json: str) -> ToolOutcome | None:
@@ -113,19 +138,23 @@ def check_tool_call(*, workspace_id: str, operation_id: str, arguments_json: str
     started = time.perf_counter()
     operation = selectors.operation_for_call(workspace_id=workspace_id, operation_id=operation_id)
     if operation is None:
-        return _refusal("unknown_operation", "This tool no longer exists; do not call it again.", started,
-                        operation_id)
+        return _refusal("unknown_operation", "This tool no longer exists; do not call it again.", started, operation_id)
     failed = preflight(operation, arguments_json)
     if failed is None:
         return None
-    return ToolOutcome(ok=False, content=failed.content, error=failed.error, duration_ms=failed.duration_ms,
-                       trace=failed.trace)
+    return ToolOutcome(
+        ok=False, content=failed.content, error=failed.error, duration_ms=failed.duration_ms, trace=failed.trace
+    )
 
 
 def _refusal(code: str, message: str, started: float, operation_id: str) -> ToolOutcome:
-    return ToolOutcome(ok=False, content=dumps({"error": {"code": code, "message": message}}), error=code,
-                       duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                       trace={"operation_id": operation_id, "error": code})
+    return ToolOutcome(
+        ok=False,
+        content=dumps({"error": {"code": code, "message": message}}),
+        error=code,
+        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        trace={"operation_id": operation_id, "error": code},
+    )
 
 
 @dataclass(frozen=True)
@@ -142,21 +171,36 @@ def tool_warnings(*, workspace_id: str, operation_ids: list[str]) -> list[ToolWa
     usable = _usable_operations(workspace_id, wanted)
     missing = len(wanted) - len(usable)
     if missing:
-        warnings.append(ToolWarning("unavailable_operations",
-                                    f"{missing} of the chosen operations are unknown or disabled and are not "
-                                    "offered to the model."))
+        warnings.append(
+            ToolWarning(
+                "unavailable_operations",
+                f"{missing} of the chosen operations are unknown or disabled and are not offered to the model.",
+            )
+        )
     if len(usable) > MAX_ENABLED_TOOLS:
-        warnings.append(ToolWarning("too_many_tools",
-                                    f"{len(usable)} tools are chosen; models accept at most {MAX_ENABLED_TOOLS} per "
-                                    "request (OpenAI), so the call will be refused. Choose fewer operations."))
+        warnings.append(
+            ToolWarning(
+                "too_many_tools",
+                f"{len(usable)} tools are chosen; models accept at most {MAX_ENABLED_TOOLS} per "
+                "request (OpenAI), so the call will be refused. Choose fewer operations.",
+            )
+        )
     large = [op for op in usable if op.schema_size > LARGE_TOOL_SCHEMA_BYTES]
     for operation in large[:5]:
-        warnings.append(ToolWarning("large_tool_schema",
-                                    f"The tool {operation.name} has a {operation.schema_size // 1024} KB argument "
-                                    "schema; it takes much of the model's context on every turn."))
+        warnings.append(
+            ToolWarning(
+                "large_tool_schema",
+                f"The tool {operation.name} has a {operation.schema_size // 1024} KB argument "
+                "schema; it takes much of the model's context on every turn.",
+            )
+        )
     total = sum(op.schema_size for op in usable)
     if total > LARGE_TOOLS_TOTAL_BYTES:
-        warnings.append(ToolWarning("large_tool_list",
-                                    f"The chosen tools' schemas total {total // 1024} KB, sent with every model "
-                                    "call; expect higher cost and latency."))
+        warnings.append(
+            ToolWarning(
+                "large_tool_list",
+                f"The chosen tools' schemas total {total // 1024} KB, sent with every model "
+                "call; expect higher cost and latency.",
+            )
+        )
     return warnings

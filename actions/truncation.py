@@ -149,9 +149,17 @@ def is_textual(content_type: str) -> bool:
         return True
     if base.startswith("text/") or base.endswith(("+json", "+xml")):
         return True
-    return base in ("application/json", "application/xml", "application/javascript", "application/yaml",
-                    "application/x-yaml", "application/x-www-form-urlencoded", "application/graphql",
-                    "application/x-ndjson", "application/problem+json")
+    return base in (
+        "application/json",
+        "application/xml",
+        "application/javascript",
+        "application/yaml",
+        "application/x-yaml",
+        "application/x-www-form-urlencoded",
+        "application/graphql",
+        "application/x-ndjson",
+        "application/problem+json",
+    )
 
 
 def render_body(body: bytes, *, content_type: str, encoding: str, max_chars: int) -> Shortened:
@@ -166,8 +174,13 @@ def render_body(body: bytes, *, content_type: str, encoding: str, max_chars: int
         if value is not _NOT_JSON:
             return shorten_json(value, max_chars)
     if not is_textual(content_type) and _looks_binary(body):
-        described = dumps({"content_type": content_type.split(";", 1)[0].strip() or "unknown", "bytes": len(body),
-                           "note": "binary content, not shown"})
+        described = dumps(
+            {
+                "content_type": content_type.split(";", 1)[0].strip() or "unknown",
+                "bytes": len(body),
+                "note": "binary content, not shown",
+            }
+        )
         return Shortened(described, False, len(body), True)
     try:
         text = body.decode(encoding, errors="replace")

@@ -14,10 +14,17 @@ urlpatterns = [
     path("actions/<str:action_id>/report/", views.action_report_view, name="action_report"),
     path("actions/<str:action_id>/reimport/", views.action_reimport_view, name="action_reimport"),
     path("actions/<str:action_id>/operations/", views.operations_bulk_view, name="operations_bulk"),
-    path("actions/<str:action_id>/operations/<str:operation_id>/toggle/", views.operation_toggle_view,
-         name="operation_toggle"),
-    path("actions/<str:action_id>/operations/<str:operation_id>/confirmation/", views.operation_consequential_view,
-         name="operation_consequential"),
-    path("actions/<str:action_id>/operations/<str:operation_id>/test/", views.operation_test_view,
-         name="operation_test"),
+    path(
+        "actions/<str:action_id>/operations/<str:operation_id>/toggle/",
+        views.operation_toggle_view,
+        name="operation_toggle",
+    ),
+    path(
+        "actions/<str:action_id>/operations/<str:operation_id>/confirmation/",
+        views.operation_consequential_view,
+        name="operation_consequential",
+    ),
+    path(
+        "actions/<str:action_id>/operations/<str:operation_id>/test/", views.operation_test_view, name="operation_test"
+    ),
 ]

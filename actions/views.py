@@ -11,16 +11,15 @@ import json
 import secrets
 from typing import Any
 
-from accounts.pages import add_service_error, can_edit, page_access, refused
-from accounts.tenancy import WorkspaceAccess
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
-from switchboard.errors import DomainError, InvalidInput
 
+from accounts.pages import add_service_error, can_edit, page_access, refused
+from accounts.tenancy import WorkspaceAccess
 from actions import importing, invocation, selectors, services
 from actions.forms import (
     ActionSettingsForm,
@@ -33,6 +32,7 @@ from actions.forms import (
 from actions.models import Action, Operation, SourceKind
 from actions.spec import MAX_ENABLED_TOOLS
 from actions.tools import LARGE_TOOL_SCHEMA_BYTES
+from switchboard.errors import DomainError, InvalidInput
 
 _EDITORS_ONLY = "Only editors, admins and owners change actions."
 _PREVIEW_SECONDS = 30 * 60
@@ -63,13 +63,16 @@ def _user(request: HttpRequest):
 
 # -- previews: the spec read once, kept briefly so "Import" does not fetch or upload it again ---------
 
+
 def _preview_store(workspace_id: str, source: importing.SpecSource, text: str | bytes) -> str:
     token = secrets.token_urlsafe(16)
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
-    cache.set(f"actions:preview:{workspace_id}:{token}",
-              {"kind": source.kind, "url": source.url, "filename": source.filename, "text": text},
-              _PREVIEW_SECONDS)
+    cache.set(
+        f"actions:preview:{workspace_id}:{token}",
+        {"kind": source.kind, "url": source.url, "filename": source.filename, "text": text},
+        _PREVIEW_SECONDS,
+    )
     return token
 
 
@@ -79,8 +82,9 @@ def _preview_load(workspace_id: str, token: str) -> importing.SpecSource | None:
     stored = cache.get(f"actions:preview:{workspace_id}:{token}")
     if not stored:
         return None
-    return importing.SpecSource(kind=stored["kind"], text=stored["text"], url=stored["url"],
-                                filename=stored["filename"])
+    return importing.SpecSource(
+        kind=stored["kind"], text=stored["text"], url=stored["url"], filename=stored["filename"]
+    )
 
 
 def _source_from_form(access: WorkspaceAccess, form) -> importing.SpecSource | None:
@@ -98,6 +102,7 @@ def _source_from_form(access: WorkspaceAccess, form) -> importing.SpecSource | N
 
 
 # -- list and import ----------------------------------------------------------------------------------
+
 
 @login_required
 def action_list(request: HttpRequest) -> HttpResponse:
@@ -122,56 +127,95 @@ def action_import_view(request: HttpRequest) -> HttpResponse:
         try:
             source = _source_from_form(access, form)
             if source is None:
-                raise InvalidInput("The preview has expired; give the spec again.", code="preview_expired",
-                                   param="url")
+                raise InvalidInput("The preview has expired; give the spec again.", code="preview_expired", param="url")
             outcome = importing.action_import(
-                workspace=access.workspace, source=source, name=form.cleaned_data.get("name") or None,
-                server_url=form.cleaned_data.get("server_url") or None, dry_run=dry_run, created_by=_user(request))
+                workspace=access.workspace,
+                source=source,
+                name=form.cleaned_data.get("name") or None,
+                server_url=form.cleaned_data.get("server_url") or None,
+                dry_run=dry_run,
+                created_by=_user(request),
+            )
         except DomainError as exc:
             add_service_error(form, exc)
         else:
             if not dry_run:
                 counts = outcome.report["counts"]
-                messages.success(request, f"Imported {outcome.action.name}: {counts['imported']} operations, "
-                                          f"{counts['imported_with_warnings']} with warnings, {counts['skipped']} "
-                                          "skipped.")
+                messages.success(
+                    request,
+                    f"Imported {outcome.action.name}: {counts['imported']} operations, "
+                    f"{counts['imported_with_warnings']} with warnings, {counts['skipped']} "
+                    "skipped.",
+                )
                 return redirect("actions:action_detail", outcome.action.pk)
             report = outcome.report
             token = _preview_store(access.workspace.pk, source, source.text or "")
-            form = ImportForm(initial={"preview": token, "name": form.cleaned_data.get("name") or
-                                       report["spec"]["title"],
-                                       "server_url": form.cleaned_data.get("server_url") or report["server_url"]})
+            form = ImportForm(
+                initial={
+                    "preview": token,
+                    "name": form.cleaned_data.get("name") or report["spec"]["title"],
+                    "server_url": form.cleaned_data.get("server_url") or report["server_url"],
+                }
+            )
     return render(request, "actions/action_import.html", {"form": form, "report": report, "action": None})
 
 
 # -- one action ---------------------------------------------------------------------------------------
 
-def _render_detail(request: HttpRequest, access: WorkspaceAccess, action: Action, *,
-                   settings_form: ActionSettingsForm | None = None, auth_form: AuthForm | None = None,
-                   extra_warnings: list[dict[str, str]] | None = None) -> HttpResponse:
+
+def _render_detail(
+    request: HttpRequest,
+    access: WorkspaceAccess,
+    action: Action,
+    *,
+    settings_form: ActionSettingsForm | None = None,
+    auth_form: AuthForm | None = None,
+    extra_warnings: list[dict[str, str]] | None = None,
+) -> HttpResponse:
     search = request.GET.get("q", "").strip()[:200]
-    operations = list(selectors.operation_list(action=action, search=search)
-                      .only("id", "action_id", "name", "method", "path", "summary", "enabled",
-                            "consequential_default", "consequential_override", "deprecated", "no_credentials",
-                            "schema_size", "warnings", "position"))
-    enabled_count = sum(1 for op in operations if op.enabled) if not search else \
-        selectors.operation_count(action=action, enabled_only=True)
+    operations = list(
+        selectors.operation_list(action=action, search=search).only(
+            "id",
+            "action_id",
+            "name",
+            "method",
+            "path",
+            "summary",
+            "enabled",
+            "consequential_default",
+            "consequential_override",
+            "deprecated",
+            "no_credentials",
+            "schema_size",
+            "warnings",
+            "position",
+        )
+    )
+    enabled_count = (
+        sum(1 for op in operations if op.enabled)
+        if not search
+        else selectors.operation_count(action=action, enabled_only=True)
+    )
     warnings = [*(extra_warnings or []), *selectors.action_warnings(action)]
-    return render(request, "actions/action_detail.html", {
-        "action": action,
-        "auth": selectors.action_auth_summary(action),
-        "operations": operations,
-        "search": search,
-        "enabled_count": enabled_count,
-        "max_tools": MAX_ENABLED_TOOLS,
-        "too_many_enabled": enabled_count > MAX_ENABLED_TOOLS,
-        "large_schema_bytes": LARGE_TOOL_SCHEMA_BYTES,
-        "warnings": warnings,
-        "unreachable": _unreachable(warnings),
-        "settings_form": settings_form or ActionSettingsForm(action=action),
-        "auth_form": auth_form or AuthForm(action=action),
-        "can_edit": can_edit(access),
-    })
+    return render(
+        request,
+        "actions/action_detail.html",
+        {
+            "action": action,
+            "auth": selectors.action_auth_summary(action),
+            "operations": operations,
+            "search": search,
+            "enabled_count": enabled_count,
+            "max_tools": MAX_ENABLED_TOOLS,
+            "too_many_enabled": enabled_count > MAX_ENABLED_TOOLS,
+            "large_schema_bytes": LARGE_TOOL_SCHEMA_BYTES,
+            "warnings": warnings,
+            "unreachable": _unreachable(warnings),
+            "settings_form": settings_form or ActionSettingsForm(action=action),
+            "auth_form": auth_form or AuthForm(action=action),
+            "can_edit": can_edit(access),
+        },
+    )
 
 
 @login_required
@@ -190,9 +234,12 @@ def action_settings_view(request: HttpRequest, action_id: str) -> HttpResponse:
     form = ActionSettingsForm(request.POST, action=action)
     if form.is_valid():
         try:
-            warnings = services.action_update(action=_action(access, action_id), name=form.cleaned_data["name"],
-                                              server_url=form.cleaned_data["server_url"],
-                                              enabled=form.cleaned_data["enabled"])
+            warnings = services.action_update(
+                action=_action(access, action_id),
+                name=form.cleaned_data["name"],
+                server_url=form.cleaned_data["server_url"],
+                enabled=form.cleaned_data["enabled"],
+            )
         except DomainError as exc:
             add_service_error(form, exc)
         else:
@@ -261,19 +308,22 @@ def action_reimport_view(request: HttpRequest, action_id: str) -> HttpResponse:
         else:
             changes = outcome.report["changes"]
             if not dry_run:
-                messages.success(request, f"Updated {action.name}: {changes['added']} added, {changes['updated']} "
-                                          f"updated, {changes['removed']} removed, {changes['unchanged']} unchanged.")
+                messages.success(
+                    request,
+                    f"Updated {action.name}: {changes['added']} added, {changes['updated']} "
+                    f"updated, {changes['removed']} removed, {changes['unchanged']} unchanged.",
+                )
                 return redirect("actions:action_detail", action.pk)
             report = outcome.report
             if source is not None:
-                form = ReimportForm(initial={"preview": _preview_store(access.workspace.pk, source,
-                                                                       source.text or "")})
+                form = ReimportForm(initial={"preview": _preview_store(access.workspace.pk, source, source.text or "")})
             elif action.source_kind == SourceKind.URL:
                 form = ReimportForm()
     return render(request, "actions/action_reimport.html", {"form": form, "report": report, "action": action})
 
 
 # -- operations ---------------------------------------------------------------------------------------
+
 
 @require_POST
 @login_required
@@ -300,7 +350,8 @@ def operation_consequential_view(request: HttpRequest, action_id: str, operation
     override = {"always": True, "never": False}.get(choice)
     services.operation_update(operation=operation, consequential_override=override)
     described = {"always": "always asks for confirmation", "never": "never asks for confirmation"}.get(
-        choice, "asks for confirmation as the spec implies")
+        choice, "asks for confirmation as the spec implies"
+    )
     messages.success(request, f"{operation.name} now {described}.")
     return _back_to_detail(request, action)
 
@@ -340,12 +391,21 @@ def operation_test_view(request: HttpRequest, action_id: str, operation_id: str)
             return refused(request, _EDITORS_ONLY, "actions:operation_test", action.pk, operation.pk)
         form = OperationTestForm(request.POST)
         if form.is_valid():
-            result = invocation.invocation_report(invocation.invoke_operation(operation, form.cleaned_data["arguments"],
-                                                                  detailed=True))
+            result = invocation.invocation_report(
+                invocation.invoke_operation(operation, form.cleaned_data["arguments"], detailed=True)
+            )
     else:
         example = json.dumps(example_arguments(operation.input_schema), indent=2, ensure_ascii=False)
         form = OperationTestForm(initial={"arguments": example})
-    return render(request, "actions/operation_test.html", {
-        "action": action, "operation": operation, "form": form, "result": result, "can_edit": editable,
-        "schema": json.dumps(operation.input_schema, indent=2, ensure_ascii=False),
-    })
+    return render(
+        request,
+        "actions/operation_test.html",
+        {
+            "action": action,
+            "operation": operation,
+            "form": form,
+            "result": result,
+            "can_edit": editable,
+            "schema": json.dumps(operation.input_schema, indent=2, ensure_ascii=False),
+        },
+    )

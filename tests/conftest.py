@@ -78,7 +78,7 @@ def embedded_services() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(embedded_services, django_db_setup):  # noqa: F811 - extends pytest-django's
+def django_db_setup(embedded_services, django_db_setup):
     """pytest-django creates a fresh test database, on the embedded server started first."""
     yield
 
@@ -92,30 +92,53 @@ def redis_client(embedded_services) -> Iterator[redis_lib.Redis]:
 
 # -- Celery worker --------------------------------------------------------------------------------
 
+
 def _worker_env() -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "DJANGO_SETTINGS_MODULE": "switchboard.settings.test",
-        "SWITCHBOARD_USE_TEST_DATABASE": "1",
-        "SWITCHBOARD_DATA_DIR": str(settings.DATA_DIR),
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "platform"), str(ROOT)]),
-    })
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "switchboard.settings.test",
+            "SWITCHBOARD_USE_TEST_DATABASE": "1",
+            "SWITCHBOARD_DATA_DIR": str(settings.DATA_DIR),
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "platform"), str(ROOT)]),
+        }
+    )
     return env
 
 
 class WorkerProcess(Process):
     """A real `celery worker` process on the suite's Redis and test database."""
 
-    def __init__(self, *, queues: str = "chat,tools,default", concurrency: int = 100, pool: str = "gevent",
-                 role: str = "worker"):
+    def __init__(
+        self, *, queues: str = "chat,tools,default", concurrency: int = 100, pool: str = "gevent", role: str = "worker"
+    ):
         self.hostname = f"test-{role}-{os.getpid()}-{time.monotonic_ns()}@localhost"
         super().__init__(
             f"the Celery worker {self.hostname}",
-            [sys.executable, "-m", "celery", "-A", "switchboard", "worker", "--queues", queues,
-             "--concurrency", str(concurrency), "--hostname", self.hostname, "--loglevel", "INFO",
-             "--without-mingle", "--without-gossip", "--pool", pool],
-            env={**_worker_env(), "SWITCHBOARD_PROCESS_ROLE": role}, cwd=ROOT,
-            log_path=settings.DATA_DIR / f"worker-{self.hostname.split('@')[0]}.log")
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "switchboard",
+                "worker",
+                "--queues",
+                queues,
+                "--concurrency",
+                str(concurrency),
+                "--hostname",
+                self.hostname,
+                "--loglevel",
+                "INFO",
+                "--without-mingle",
+                "--without-gossip",
+                "--pool",
+                pool,
+            ],
+            env={**_worker_env(), "SWITCHBOARD_PROCESS_ROLE": role},
+            cwd=ROOT,
+            log_path=settings.DATA_DIR / f"worker-{self.hostname.split('@')[0]}.log",
+        )
 
     def start(self, *, timeout: float = 60.0) -> WorkerProcess:
         from switchboard.worker_health import KEY_PREFIX
@@ -136,7 +159,7 @@ class Workers:
         self.chat = WorkerProcess()
         self.ingest = WorkerProcess(queues="ingest", concurrency=2, pool="prefork", role="ingest-worker")
 
-    def start(self) -> "Workers":
+    def start(self) -> Workers:
         self.chat.start()
         self.ingest.start()
         return self
@@ -162,6 +185,7 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[Workers]:
 
 # -- fake LLM -------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def _fake_llm_server() -> Iterator[FakeLLM]:
     with FakeLLM(api_key="sk-fake-test-key") as server:
@@ -176,6 +200,7 @@ def fake_llm(_fake_llm_server: FakeLLM) -> Iterator[FakeLLM]:
 
 
 # -- API clients ----------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def workspace(db):
@@ -234,6 +259,7 @@ def api(api_key_secret):
 
 # -- the platform served over real HTTP (ASGI), for streaming and SDK tests ------------------------
 
+
 class LiveServer(Process):
     """uvicorn serving the project on the test database, like production (ASGI, real sockets)."""
 
@@ -246,11 +272,24 @@ class LiveServer(Process):
         self.url = f"http://127.0.0.1:{self.port}"
         super().__init__(
             "uvicorn",
-            [sys.executable, "-m", "uvicorn", "switchboard.asgi:application", "--host", "127.0.0.1",
-             "--port", str(self.port), "--no-access-log", "--timeout-graceful-shutdown", "1"],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "switchboard.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+                "--timeout-graceful-shutdown",
+                "1",
+            ],
             # Keep-alive comments every 2 s instead of 15, so tests see them without waiting long.
             env={**_worker_env(), "SWITCHBOARD_PROCESS_ROLE": "web", "SWITCHBOARD_SSE_PING_SECONDS": "2"},
-            cwd=ROOT, log_path=settings.DATA_DIR / f"web-{self.port}.log")
+            cwd=ROOT,
+            log_path=settings.DATA_DIR / f"web-{self.port}.log",
+        )
 
     def start(self, *, timeout: float = 60.0) -> LiveServer:
         import urllib.request
@@ -275,15 +314,16 @@ def live_server_url(django_db_setup) -> Iterator[str]:
 
 # -- a browser ------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def page(live_server_url, monkeypatch) -> Iterator:
     """A tab of Debian's headless Chromium on the live server (relative URLs go there), driven by
     Playwright. Fails the test on an uncaught error in the page's scripts."""
     if not CHROMIUM.exists():
-        pytest.fail(f"The browser tests need Debian's chromium at {CHROMIUM}: apt-get install chromium "
-                    "(the README's test command installs it). Playwright never downloads a browser here.")
-    from playwright.sync_api import expect, sync_playwright
-
+        pytest.fail(
+            f"The browser tests need Debian's chromium at {CHROMIUM}: apt-get install chromium "
+            "(the README's test command installs it). Playwright never downloads a browser here."
+        )
     # Playwright's sync API keeps an event loop running in this thread while it is open, and Django
     # then refuses this test's own ORM queries as if they came from async code. The platform under
     # test runs in its own processes, so nothing is hidden by allowing them, for browser tests only
@@ -291,11 +331,13 @@ def page(live_server_url, monkeypatch) -> Iterator:
     # keeps the connections of such queries apart from the test's usual one: they are closed below,
     # or the test database could not be dropped at the end.
     from django.db import connections
+    from playwright.sync_api import expect, sync_playwright
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                             args=["--no-sandbox"] if os.geteuid() == 0 else [])
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox"] if os.geteuid() == 0 else []
+        )
         context = browser.new_context(base_url=live_server_url)
         context.set_default_timeout(20_000)  # a turn goes through the worker and the fake model
         expect.set_options(timeout=20_000)
@@ -314,21 +356,30 @@ def page(live_server_url, monkeypatch) -> Iterator:
 def owner_page(page, client, owner, live_server_url):
     """`page`, signed in as the workspace's owner (the session cookie of a Django test client login)."""
     client.force_login(owner)
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                               "url": live_server_url}])
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server_url}]
+    )
     return page
 
 
 # -- a bot wired to the fake LLM ------------------------------------------------------------------
 
+
 @pytest.fixture
 def chat_model(workspace, fake_llm):
     from providers.services import provider_create, provider_model_create
 
-    provider = provider_create(workspace=workspace, name="Fake LLM", kind="openai_compatible",
-                               base_url=fake_llm.base_url, api_key="sk-fake-test-key", timeout_seconds=10)
-    return provider_model_create(provider=provider, model="fake-chat", input_price_per_million=1,
-                                 output_price_per_million=2)
+    provider = provider_create(
+        workspace=workspace,
+        name="Fake LLM",
+        kind="openai_compatible",
+        base_url=fake_llm.base_url,
+        api_key="sk-fake-test-key",
+        timeout_seconds=10,
+    )
+    return provider_model_create(
+        provider=provider, model="fake-chat", input_price_per_million=1, output_price_per_million=2
+    )
 
 
 @pytest.fixture

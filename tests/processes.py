@@ -3,6 +3,7 @@ wait for them and make sure none outlives its test."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -25,8 +26,14 @@ def guard(marked_integration: Callable[[], bool]) -> None:
     _marked_integration = marked_integration
 
 
-def wait_until(predicate: Callable[[], T], *, timeout: float, what: str, interval: float = 0.1,
-               detail: Callable[[], str] = lambda: "") -> T:
+def wait_until(
+    predicate: Callable[[], T],
+    *,
+    timeout: float,
+    what: str,
+    interval: float = 0.1,
+    detail: Callable[[], str] = lambda: "",
+) -> T:
     """The first truthy value of `predicate`, polled until `timeout` seconds have passed."""
     deadline = time.monotonic() + timeout
     while True:
@@ -42,8 +49,15 @@ class Process:
     """A child process writing to a log file, in a process group of its own so that stopping it
     also stops what it started (a worker's pool processes, a server's reloader)."""
 
-    def __init__(self, name: str, argv: Sequence[str], *, log_path: Path, env: Mapping[str, str] | None = None,
-                 cwd: Path | None = None):
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        log_path: Path,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+    ):
         self.name = name
         self.argv = list(argv)
         self.log_path = log_path
@@ -54,12 +68,15 @@ class Process:
     def start(self, *, ready: Callable[[], object], timeout: float = 60.0, interval: float = 0.1) -> Process:
         """Start and return once `ready()` is truthy; the log's tail explains a failure."""
         if _marked_integration is not None and not _marked_integration():
-            raise RuntimeError(f"{self.name}: a test that starts a process must be marked integration, "
-                               "or `pytest -m 'not integration'` would start it too")
+            raise RuntimeError(
+                f"{self.name}: a test that starts a process must be marked integration, "
+                "or `pytest -m 'not integration'` would start it too"
+            )
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("a") as log:
-            self.popen = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, stdout=log,
-                                          stderr=subprocess.STDOUT, start_new_session=True)
+            self.popen = subprocess.Popen(
+                self.argv, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
         def started() -> object:
             if self.popen.poll() is not None:
@@ -67,8 +84,7 @@ class Process:
             return ready()
 
         try:
-            wait_until(started, timeout=timeout, interval=interval, what=f"{self.name} to be ready",
-                       detail=self.log)
+            wait_until(started, timeout=timeout, interval=interval, what=f"{self.name} to be ready", detail=self.log)
         except BaseException:
             self.kill()
             raise
@@ -114,13 +130,9 @@ class Process:
             children = psutil.Process(self.popen.pid).children(recursive=True)
         except psutil.NoSuchProcess:
             children = []
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         for child in children:
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 child.kill()
-            except psutil.NoSuchProcess:
-                pass
         self.popen.wait()

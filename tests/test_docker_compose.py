@@ -44,10 +44,19 @@ LONG_RUNNING = ("postgres", "redis", "web", "worker", "worker-ingest")
 QUEUES = {"chat", "tools", "ingest", "default"}
 # Every variable the settings document for deployments (see switchboard.settings).
 DOCUMENTED_VARIABLES = (
-    "DATABASE_URL", "REDIS_URL", "SWITCHBOARD_SECRET_KEY", "SWITCHBOARD_ENCRYPTION_KEYS",
-    "SWITCHBOARD_ALLOWED_HOSTS", "SWITCHBOARD_CSRF_TRUSTED_ORIGINS", "SWITCHBOARD_DEBUG",
-    "SWITCHBOARD_LOG_LEVEL", "SWITCHBOARD_LOG_FORMAT", "SWITCHBOARD_DATA_DIR",
-    "SWITCHBOARD_BOOTSTRAP_EMAIL", "SWITCHBOARD_BOOTSTRAP_PASSWORD", "SWITCHBOARD_BOOTSTRAP_API_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SWITCHBOARD_SECRET_KEY",
+    "SWITCHBOARD_ENCRYPTION_KEYS",
+    "SWITCHBOARD_ALLOWED_HOSTS",
+    "SWITCHBOARD_CSRF_TRUSTED_ORIGINS",
+    "SWITCHBOARD_DEBUG",
+    "SWITCHBOARD_LOG_LEVEL",
+    "SWITCHBOARD_LOG_FORMAT",
+    "SWITCHBOARD_DATA_DIR",
+    "SWITCHBOARD_BOOTSTRAP_EMAIL",
+    "SWITCHBOARD_BOOTSTRAP_PASSWORD",
+    "SWITCHBOARD_BOOTSTRAP_API_KEY",
     "SWITCHBOARD_WORKER_CONCURRENCY",
 )
 # Values standing in for the secrets an operator puts in docker/.env.
@@ -133,6 +142,7 @@ def parse_env_file(path: Path) -> dict[str, str]:
 
 # --- helpers: Dockerfile and its ignore file --------------------------------------------------------
 
+
 def dockerfile_stages(text: str) -> list[list[tuple[str, str]]]:
     """The instructions of each build stage, as (KEYWORD, arguments), continuations joined."""
     instructions, pending = [], ""
@@ -180,7 +190,7 @@ def _ignore_regex(pattern: str) -> re.Pattern:
             regex += "[^/]"
         elif char == "[":
             end = pattern.index("]", index)
-            regex += pattern[index:end + 1]
+            regex += pattern[index : end + 1]
             index = end + 1
             continue
         else:
@@ -214,6 +224,7 @@ def excluded_from_context(relative_path: str, rules) -> bool:
 
 # --- helpers: the repository's own modules ------------------------------------------------------------
 
+
 def pyproject() -> dict:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())
 
@@ -237,6 +248,7 @@ def module_file(dotted: str) -> Path | None:
 
 
 # --- fixtures --------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def compose_text() -> str:
@@ -279,15 +291,19 @@ def schema_errors(schema: dict, document: dict) -> list[str]:
     validator_class = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
     validator_class.check_schema(schema)
     validator = validator_class(schema)
-    return [f"{'/'.join(map(str, error.absolute_path)) or '<root>'}: {error.message}"
-            for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path)))]
+    return [
+        f"{'/'.join(map(str, error.absolute_path)) or '<root>'}: {error.message}"
+        for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path)))
+    ]
 
 
 # --- the Compose specification -------------------------------------------------------------------------
 
+
 def test_vendored_schema_is_the_recorded_compose_spec(schema):
     assert hashlib.sha256(SCHEMA_FILE.read_bytes()).hexdigest() == SCHEMA_SHA256, (
-        "tests/schemas/compose-spec.json changed: record its source and sha256 in tests/schemas/README.md")
+        "tests/schemas/compose-spec.json changed: record its source and sha256 in tests/schemas/README.md"
+    )
     assert schema["title"] == "Compose Specification"
     assert "services" in schema["properties"]
 
@@ -313,6 +329,7 @@ def test_schema_catches_mistakes(schema, compose, breakage):
 
 
 # --- services, health and start-up order -----------------------------------------------------------------
+
 
 def test_services(services):
     assert set(services) == {"postgres", "redis", *APP_SERVICES}
@@ -394,8 +411,9 @@ def test_data_volume_is_the_data_dir(resolved):
 
 
 def test_backends_are_not_reachable_from_outside(compose, services):
-    internal = {name for name, network in (compose.get("networks") or {}).items()
-                if network and network.get("internal")}
+    internal = {
+        name for name, network in (compose.get("networks") or {}).items() if network and network.get("internal")
+    }
     for name in ("postgres", "redis"):
         assert set(services[name]["networks"]) <= internal, f"{name} is on a non-internal network"
     for name in ("web", "worker", "worker-ingest"):
@@ -405,6 +423,7 @@ def test_backends_are_not_reachable_from_outside(compose, services):
 
 
 # --- one image for web, workers and migrations ----------------------------------------------------------
+
 
 def test_app_services_share_one_image_and_build(services):
     first = services[APP_SERVICES[0]]
@@ -425,6 +444,7 @@ def test_build_uses_the_repository_root_and_the_dockerfile(services):
 
 
 # --- commands -----------------------------------------------------------------------------------------
+
 
 def test_web_command_serves_the_asgi_app_on_the_published_port(services, stages):
     web = services["web"]
@@ -489,8 +509,10 @@ def test_worker_healthcheck_pings_its_own_node(services, name):
 
 
 def test_worker_concurrency_and_pool_follow_the_settings_variables(resolved):
-    for name, variable in (("worker", "SWITCHBOARD_WORKER_CONCURRENCY"),
-                           ("worker-ingest", "SWITCHBOARD_INGEST_WORKER_CONCURRENCY")):
+    for name, variable in (
+        ("worker", "SWITCHBOARD_WORKER_CONCURRENCY"),
+        ("worker-ingest", "SWITCHBOARD_INGEST_WORKER_CONCURRENCY"),
+    ):
         service = resolved["services"][name]
         concurrency = _option(service["command"], "--concurrency")
         assert concurrency == service["environment"][variable]
@@ -499,8 +521,10 @@ def test_worker_concurrency_and_pool_follow_the_settings_variables(resolved):
     # Chat turns wait on the network (green threads); ingestion uses the CPU (processes).
     assert _option(chat["command"], "--pool") == chat["environment"]["SWITCHBOARD_WORKER_POOL"] == "gevent"
     assert _option(ingest["command"], "--pool") == "prefork"
-    roles = {name: resolved["services"][name]["environment"].get("SWITCHBOARD_PROCESS_ROLE")
-             for name in ("web", "worker", "worker-ingest")}
+    roles = {
+        name: resolved["services"][name]["environment"].get("SWITCHBOARD_PROCESS_ROLE")
+        for name in ("web", "worker", "worker-ingest")
+    }
     assert roles == {"web": "web", "worker": "worker", "worker-ingest": "ingest-worker"}
 
 
@@ -512,6 +536,7 @@ def test_web_healthcheck_is_the_installed_script(services, stages):
 
 
 # --- variables and secrets ------------------------------------------------------------------------------
+
 
 def test_every_compose_variable_is_in_env_example(compose, example_env):
     documented = set(example_env)
@@ -564,7 +589,7 @@ def test_connection_urls_point_at_the_compose_services(resolved):
 
 
 def test_settings_variables_reach_every_app_container(resolved):
-    settings_dir = (ROOT / "platform" / "switchboard" / "settings")
+    settings_dir = ROOT / "platform" / "switchboard" / "settings"
     read = set(DOCUMENTED_VARIABLES)
     for path in settings_dir.glob("*.py"):
         if path.name != "test.py":
@@ -575,6 +600,7 @@ def test_settings_variables_reach_every_app_container(resolved):
 
 
 # --- the Dockerfile ----------------------------------------------------------------------------------
+
 
 def test_dockerfile_is_multi_stage_on_python_slim(stages):
     requires = pyproject()["project"]["requires-python"]
@@ -637,33 +663,58 @@ def test_dockerfile_copies_only_files_that_exist_and_reach_the_context(stages):
                 assert not excluded_from_context(source, rules), f"COPY {source}: excluded from the context"
 
 
-@pytest.mark.parametrize("path", [
-    "manage.py", "pyproject.toml", "requirements.lock", "platform/switchboard/asgi.py",
-    "platform/switchboard/settings/base.py", "bots/__init__.py", "actions/__init__.py",
-    "templates/base.html", "templates/static/app.css", "docker/healthcheck.py",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "manage.py",
+        "pyproject.toml",
+        "requirements.lock",
+        "platform/switchboard/asgi.py",
+        "platform/switchboard/settings/base.py",
+        "bots/__init__.py",
+        "actions/__init__.py",
+        "templates/base.html",
+        "templates/static/app.css",
+        "docker/healthcheck.py",
+    ],
+)
 def test_build_context_includes(path):
     assert not excluded_from_context(path, ignore_rules(DOCKERIGNORE))
 
 
-@pytest.mark.parametrize("path", [
-    ".env", "docker/.env", "docker/.env.example", ".venv/bin/python", ".git/config", ".data/secret_key",
-    "tests/test_docker_compose.py", "docker/compose.yaml", "platform/switchboard/__pycache__/x.pyc",
-    "staticfiles/admin/base.css",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".env",
+        "docker/.env",
+        "docker/.env.example",
+        ".venv/bin/python",
+        ".git/config",
+        ".data/secret_key",
+        "tests/test_docker_compose.py",
+        "docker/compose.yaml",
+        "platform/switchboard/__pycache__/x.pyc",
+        "staticfiles/admin/base.css",
+    ],
+)
 def test_build_context_excludes(path):
     assert excluded_from_context(path, ignore_rules(DOCKERIGNORE))
 
 
 # --- the web health check script ------------------------------------------------------------------------
 
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     seen_hosts: ClassVar[list[str]] = []
 
     def do_GET(self):
         self.seen_hosts.append(self.headers["Host"])
-        responses = {"/ok": (200, None), "/down": (503, None),
-                     "/https": (301, "https://example.com/https"), "/login": (302, "/accounts/login/")}
+        responses = {
+            "/ok": (200, None),
+            "/down": (503, None),
+            "/https": (301, "https://example.com/https"),
+            "/login": (302, "/accounts/login/"),
+        }
         status, location = responses.get(self.path, (404, None))
         self.send_response(status)
         if location:
@@ -687,13 +738,20 @@ def http_server():
 
 
 def _run_healthcheck(url: str, allowed_hosts: str) -> int:
-    result = subprocess.run([sys.executable, str(HEALTHCHECK_SCRIPT), url], check=False, capture_output=True,
-                            text=True, env={"SWITCHBOARD_ALLOWED_HOSTS": allowed_hosts}, timeout=30)
+    result = subprocess.run(
+        [sys.executable, str(HEALTHCHECK_SCRIPT), url],
+        check=False,
+        capture_output=True,
+        text=True,
+        env={"SWITCHBOARD_ALLOWED_HOSTS": allowed_hosts},
+        timeout=30,
+    )
     return result.returncode
 
 
-@pytest.mark.parametrize(("path", "healthy"), [("/ok", True), ("/down", False), ("/https", True),
-                                               ("/login", False), ("/missing", False)])
+@pytest.mark.parametrize(
+    ("path", "healthy"), [("/ok", True), ("/down", False), ("/https", True), ("/login", False), ("/missing", False)]
+)
 def test_healthcheck_script_exit_status(http_server, path, healthy):
     assert (_run_healthcheck(http_server + path, "chat.example.com") == 0) is healthy
     assert _Handler.seen_hosts == ["chat.example.com"]

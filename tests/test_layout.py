@@ -33,8 +33,13 @@ def test_platform_apps_import_alongside_the_stdlib_module():
 
 
 def test_manage_py_runs_without_pythonpath():
-    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, capture_output=True, text=True,
-                            env={"PATH": "/usr/bin:/bin", "SWITCHBOARD_DATA_DIR": str(ROOT / ".data" / "test")})
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "SWITCHBOARD_DATA_DIR": str(ROOT / ".data" / "test")},
+    )
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
 

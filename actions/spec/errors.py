@@ -11,8 +11,7 @@ class SpecError(Exception):
     the problem has a position in the text (malformed JSON or YAML).
     """
 
-    def __init__(self, code: str, message: str, *, line: int | None = None,
-                 column: int | None = None) -> None:
+    def __init__(self, code: str, message: str, *, line: int | None = None, column: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message

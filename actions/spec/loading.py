@@ -92,8 +92,7 @@ def load_spec_text(text: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
     if size > max_bytes:
         raise SpecError(
             "spec_too_large",
-            f"The spec is {_human_size(size)}; the largest spec that can be imported is "
-            f"{_human_size(max_bytes)}.",
+            f"The spec is {_human_size(size)}; the largest spec that can be imported is {_human_size(max_bytes)}.",
         )
     if isinstance(text, bytes):
         text = _decode(text)
@@ -105,8 +104,7 @@ def load_spec_text(text: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
         document = _parse_text(text)
     if not isinstance(document, dict):
         kind = "a list" if isinstance(document, list) else f"a single {type(document).__name__} value"
-        raise SpecError("not_an_object",
-                        f"The spec must be a JSON or YAML object (a mapping), but it is {kind}.")
+        raise SpecError("not_an_object", f"The spec must be a JSON or YAML object (a mapping), but it is {kind}.")
     detect_version(document)
     return document
 
@@ -147,11 +145,15 @@ def _version_string(value: Any) -> str:
 
 def _decode(data: bytes) -> str:
     # JSON allows UTF-16/32 with a BOM; editors on Windows still produce them.
-    for bom, encoding in ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
-                          (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+    for bom, encoding in (
+        (b"\xff\xfe\x00\x00", "utf-32-le"),
+        (b"\x00\x00\xfe\xff", "utf-32-be"),
+        (b"\xff\xfe", "utf-16-le"),
+        (b"\xfe\xff", "utf-16-be"),
+    ):
         if data.startswith(bom):
             try:
-                return data[len(bom):].decode(encoding)
+                return data[len(bom) :].decode(encoding)
             except UnicodeDecodeError as exc:
                 raise SpecError("bad_encoding", f"The spec is not valid {encoding.upper()} text.") from exc
     try:
@@ -160,7 +162,8 @@ def _decode(data: bytes) -> str:
         line = data.count(b"\n", 0, exc.start) + 1
         raise SpecError(
             "bad_encoding",
-            f"The spec is not valid UTF-8 text (invalid byte at line {line}).", line=line,
+            f"The spec is not valid UTF-8 text (invalid byte at line {line}).",
+            line=line,
         ) from exc
 
 
@@ -180,30 +183,37 @@ def _parse_text(text: str) -> Any:
                     "malformed_json",
                     f"The spec is not valid JSON: {json_error.msg} at line {json_error.lineno}, "
                     f"column {json_error.colno}.",
-                    line=json_error.lineno, column=json_error.colno,
+                    line=json_error.lineno,
+                    column=json_error.colno,
                 ) from json_error
     return _load_yaml(text)
 
 
 def _load_yaml(text: str) -> Any:
     try:
-        document = yaml.load(text, Loader=_SpecLoader)
+        loader = _SpecLoader(text)  # what yaml.load does, with our safe loader named in one place
+        try:
+            document = loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
         if mark is not None:
             line, column = mark.line + 1, mark.column + 1
-            raise SpecError("malformed_yaml",
-                            f"The spec is not valid YAML: {problem} at line {line}, column {column}.",
-                            line=line, column=column) from exc
+            raise SpecError(
+                "malformed_yaml",
+                f"The spec is not valid YAML: {problem} at line {line}, column {column}.",
+                line=line,
+                column=column,
+            ) from exc
         raise SpecError("malformed_yaml", f"The spec is not valid YAML: {problem}.") from exc
     except yaml.YAMLError as exc:
         raise SpecError("malformed_yaml", f"The spec is not valid YAML: {exc}.") from exc
     except RecursionError as exc:
         raise SpecError("malformed_yaml", "The spec is nested too deeply to be read.") from exc
     if _expanded_node_count(document) > _MAX_EXPANDED_NODES:
-        raise SpecError("spec_too_large",
-                        "The spec uses YAML aliases that expand to an unreasonably large document.")
+        raise SpecError("spec_too_large", "The spec uses YAML aliases that expand to an unreasonably large document.")
     return document
 
 

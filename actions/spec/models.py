@@ -195,8 +195,9 @@ def count_report(report: list[ReportEntry] | tuple[ReportEntry, ...]) -> ReportC
     """Tally report entries by status (webhooks and path-level entries count as skipped items)."""
     imported = sum(1 for entry in report if entry.status == IMPORTED)
     with_warnings = sum(1 for entry in report if entry.status == IMPORTED_WITH_WARNINGS)
-    return ReportCounts(imported=imported, imported_with_warnings=with_warnings,
-                        skipped=len(report) - imported - with_warnings)
+    return ReportCounts(
+        imported=imported, imported_with_warnings=with_warnings, skipped=len(report) - imported - with_warnings
+    )
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from .models import (
     BODY_ARGUMENT,
     ArgumentSource,
     Parameter,
+    ParameterLocation,
     RequestBody,
     ResponseInfo,
     SecurityRequirement,
@@ -38,6 +39,12 @@ REDUCED_SCHEMA_BYTES = 8 * 1024
 PARAMETER_LOCATIONS = ("path", "query", "header", "cookie")
 # OpenAPI: header parameters with these names "SHALL be ignored"; the request builder sets them.
 _IGNORED_HEADERS = frozenset({"accept", "content-type", "authorization"})
+_LOCATION_BY_NAME: dict[str, ParameterLocation] = {
+    "path": "path",
+    "query": "query",
+    "header": "header",
+    "cookie": "cookie",
+}
 _DEFAULT_STYLE = {"path": "simple", "query": "form", "header": "simple", "cookie": "form"}
 _PATH_TEMPLATE = re.compile(r"\{([^{}]+)\}")
 _MAX_LISTED = 5
@@ -89,9 +96,15 @@ class BuildSettings:
 
 
 class OperationBuilder:
-    def __init__(self, resolver: RefResolver, *, global_security: tuple[SecurityRequirement, ...],
-                 known_schemes: set[str], settings: BuildSettings,
-                 global_security_empty: bool = False) -> None:
+    def __init__(
+        self,
+        resolver: RefResolver,
+        *,
+        global_security: tuple[SecurityRequirement, ...],
+        known_schemes: set[str],
+        settings: BuildSettings,
+        global_security_empty: bool = False,
+    ) -> None:
         self._resolver = resolver
         self._expander = SchemaExpander(resolver, mode=REQUEST)
         self._output_expander = SchemaExpander(resolver, mode=RESPONSE)
@@ -100,15 +113,18 @@ class OperationBuilder:
         self._known_schemes = known_schemes
         self._settings = settings
 
-    def build(self, *, method: str, path: str, path_item: dict[str, Any], operation: dict[str, Any],
-              server_url: str | None) -> BuiltOperation:
+    def build(
+        self, *, method: str, path: str, path_item: dict[str, Any], operation: dict[str, Any], server_url: str | None
+    ) -> BuiltOperation:
         warnings: list[str] = []
         notes: list[str] = []
         max_bytes = self._settings.max_schema_bytes
         if self.over_work_budget:
             max_bytes = min(max_bytes, self._settings.reduced_schema_bytes)
-            warnings.append("the argument schema was kept small: this spec's schemas are too large "
-                            "to expand in full for every operation")
+            warnings.append(
+                "the argument schema was kept small: this spec's schemas are too large "
+                "to expand in full for every operation"
+            )
         context = ExpansionContext(max_bytes=max_bytes, max_depth=self._settings.max_schema_depth)
 
         parameters = self._parameters(path, path_item, operation, context, warnings, notes)
@@ -154,9 +170,16 @@ class OperationBuilder:
 
     # -- parameters -------------------------------------------------------------------------
 
-    def _parameters(self, path: str, path_item: dict[str, Any], operation: dict[str, Any],
-                    context: ExpansionContext, warnings: list[str], notes: list[str]) -> list[Parameter]:
-        merged: dict[tuple[str, str], dict[str, Any]] = {}
+    def _parameters(
+        self,
+        path: str,
+        path_item: dict[str, Any],
+        operation: dict[str, Any],
+        context: ExpansionContext,
+        warnings: list[str],
+        notes: list[str],
+    ) -> list[Parameter]:
+        merged: dict[tuple[str, ParameterLocation], dict[str, Any]] = {}
         for source in (path_item.get("parameters"), operation.get("parameters")):
             if source is None:
                 continue
@@ -180,16 +203,30 @@ class OperationBuilder:
         for name in template_names:
             if name not in declared:
                 warnings.append(f"path parameter '{name}' is not declared; it is asked for as a string")
-                parameters.append(Parameter(name=name, location="path", required=True,
-                                            schema={"type": "string"}, style="simple", explode=False))
+                parameters.append(
+                    Parameter(
+                        name=name,
+                        location="path",
+                        required=True,
+                        schema={"type": "string"},
+                        style="simple",
+                        explode=False,
+                    )
+                )
         unused = [p.name for p in parameters if p.location == "path" and p.name not in template_names]
         if unused:
             warnings.append(f"path parameter(s) {_listing(unused)} do not appear in the path and were dropped")
             parameters = [p for p in parameters if not (p.location == "path" and p.name in unused)]
         return parameters
 
-    def _parameter(self, name: str, location: str, raw: dict[str, Any], context: ExpansionContext,
-                   warnings: list[str]) -> Parameter:
+    def _parameter(
+        self,
+        name: str,
+        location: ParameterLocation,
+        raw: dict[str, Any],
+        context: ExpansionContext,
+        warnings: list[str],
+    ) -> Parameter:
         content_type: str | None = None
         if "schema" in raw:
             schema = self._expand(f"parameter '{name}'", raw["schema"], context)
@@ -205,16 +242,23 @@ class OperationBuilder:
         required = raw.get("required") is True or location == "path"  # path parameters always are
         description = str_field(raw, "description")
         return Parameter(
-            name=name, location=location, required=required, schema=schema,  # type: ignore[arg-type]
-            style=style, explode=explode, description=cap_text(description, MAX_DESCRIPTION_CHARS),
-            deprecated=raw.get("deprecated") is True, allow_reserved=raw.get("allowReserved") is True,
+            name=name,
+            location=location,
+            required=required,
+            schema=schema,
+            style=style,
+            explode=explode,
+            description=cap_text(description, MAX_DESCRIPTION_CHARS),
+            deprecated=raw.get("deprecated") is True,
+            allow_reserved=raw.get("allowReserved") is True,
             content_type=content_type,
         )
 
     # -- request body -----------------------------------------------------------------------
 
-    def _request_body(self, operation: dict[str, Any], context: ExpansionContext, warnings: list[str],
-                      notes: list[str]) -> RequestBody | None:
+    def _request_body(
+        self, operation: dict[str, Any], context: ExpansionContext, warnings: list[str], notes: list[str]
+    ) -> RequestBody | None:
         if "requestBody" not in operation:
             return None
         body = self._deref("the request body", operation["requestBody"])
@@ -247,18 +291,23 @@ class OperationBuilder:
                 notes.append(f"multipart body has file field(s) {_listing(binary)}")
         description = str_field(body, "description")
         encoding = dict_field(media, "encoding")
-        return RequestBody(content_type=chosen, schema=schema, required=body.get("required") is True,
-                           description=cap_text(description, MAX_DESCRIPTION_CHARS), encoding=encoding,
-                           alternatives=tuple(media for media in media_types if media != chosen))
+        return RequestBody(
+            content_type=chosen,
+            schema=schema,
+            required=body.get("required") is True,
+            description=cap_text(description, MAX_DESCRIPTION_CHARS),
+            encoding=encoding,
+            alternatives=tuple(media for media in media_types if media != chosen),
+        )
 
     # -- the rest ---------------------------------------------------------------------------
 
     def _security(self, operation: dict[str, Any], warnings: list[str]) -> tuple[SecurityRequirement, ...]:
         # Operation-level security replaces the document's; ``security: []`` means none needed.
-        requirements = (parse_requirements(operation["security"]) if "security" in operation
-                        else self._global_security)
-        unknown = sorted({name for requirement in requirements for name in requirement.schemes
-                          if name not in self._known_schemes})
+        requirements = parse_requirements(operation["security"]) if "security" in operation else self._global_security
+        unknown = sorted(
+            {name for requirement in requirements for name in requirement.schemes if name not in self._known_schemes}
+        )
         if unknown:
             warnings.append(f"security refers to undefined scheme(s) {_listing(unknown)}")
         return requirements
@@ -287,10 +336,13 @@ class OperationBuilder:
                 continue
             description = str_field(response, "description")
             content = response.get("content")
-            responses.append(ResponseInfo(
-                status=str(status), description=cap_text(description, MAX_SUMMARY_CHARS),
-                content_types=tuple(str(media) for media in content) if isinstance(content, dict) else (),
-            ))
+            responses.append(
+                ResponseInfo(
+                    status=str(status),
+                    description=cap_text(description, MAX_SUMMARY_CHARS),
+                    content_types=tuple(str(media) for media in content) if isinstance(content, dict) else (),
+                )
+            )
         return tuple(responses)
 
     @property
@@ -317,8 +369,9 @@ class OperationBuilder:
             media = content[choose_media_type(json_types)] if json_types else None
             if not isinstance(media, dict) or "schema" not in media:
                 continue
-            context = ExpansionContext(max_bytes=self._settings.max_output_schema_bytes,
-                                       max_depth=self._settings.max_schema_depth)
+            context = ExpansionContext(
+                max_bytes=self._settings.max_output_schema_bytes, max_depth=self._settings.max_schema_depth
+            )
             try:
                 schema = self._output_expander.expand(media["schema"], context)
                 copy: dict[str, Any] = _json_copy(schema if isinstance(schema, dict) else {})[0]
@@ -330,24 +383,28 @@ class OperationBuilder:
             return None
         return None
 
-    def _schema_findings(self, context: ExpansionContext, size: int, warnings: list[str],
-                         notes: list[str]) -> None:
+    def _schema_findings(self, context: ExpansionContext, size: int, warnings: list[str], notes: list[str]) -> None:
         if context.external_refs:
-            warnings.append(f"external reference(s) {_listing(sorted(context.external_refs))} not followed; "
-                            "those values are accepted as anything")
+            warnings.append(
+                f"external reference(s) {_listing(sorted(context.external_refs))} not followed; "
+                "those values are accepted as anything"
+            )
         if context.depth_cuts:
-            warnings.append(f"the argument schema was cut short: it nests more than "
-                            f"{self._settings.max_schema_depth} levels deep")
+            warnings.append(
+                f"the argument schema was cut short: it nests more than {self._settings.max_schema_depth} levels deep"
+            )
         elif context.truncated:
             warnings.append(f"the argument schema was cut short at about {context.max_bytes // 1024} KB")
         elif size > self._settings.large_schema_bytes:
-            warnings.append(f"the argument schema is large ({size / 1024:.0f} KB); it takes up much of "
-                            "the model's context")
+            warnings.append(
+                f"the argument schema is large ({size / 1024:.0f} KB); it takes up much of the model's context"
+            )
         if context.invalid_nodes:
             warnings.append(f"{context.invalid_nodes} schema(s) were not valid and accept any value")
         if context.recursive_refs:
-            notes.append(f"recursive schema(s) {_listing(sorted(context.recursive_refs))} "
-                         "not expanded where they repeat")
+            notes.append(
+                f"recursive schema(s) {_listing(sorted(context.recursive_refs))} not expanded where they repeat"
+            )
 
     def _deref(self, what: str, raw: Any) -> Any:
         try:
@@ -374,20 +431,23 @@ def _json_copy(schema: Any) -> tuple[Any, int]:
     return json.loads(dumped), len(dumped.encode("utf-8"))
 
 
-def _check_parameter(parameter: Any) -> tuple[str, str]:
+def _check_parameter(parameter: Any) -> tuple[str, ParameterLocation]:
     if not isinstance(parameter, dict):
         raise OperationSkipped("a parameter is not an object")
     name, location = parameter.get("name"), parameter.get("in")
     if not isinstance(name, str) or not name:
         raise OperationSkipped("a parameter has no name")
-    if location not in PARAMETER_LOCATIONS:
-        raise OperationSkipped(f"parameter '{name}' has an invalid location {location!r} "
-                               "(expected path, query, header or cookie)")
-    return name, location
+    checked = _LOCATION_BY_NAME.get(location) if isinstance(location, str) else None
+    if checked is None:
+        raise OperationSkipped(
+            f"parameter '{name}' has an invalid location {location!r} (expected path, query, header or cookie)"
+        )
+    return name, checked
 
 
-def build_input_schema(parameters: list[Parameter], body: RequestBody | None
-                       ) -> tuple[dict[str, Any], dict[str, ArgumentSource]]:
+def build_input_schema(
+    parameters: list[Parameter], body: RequestBody | None
+) -> tuple[dict[str, Any], dict[str, ArgumentSource]]:
     """One object schema for all arguments, and where each argument goes in the request.
 
     Parameters keep their names (made safe for model APIs). When two share a name in
@@ -519,8 +579,7 @@ def _description(method: str, path: str, path_item: dict[str, Any], operation: d
 
 
 # Only well-known formatting tags: text such as "Authorization: Bearer <api_key>" must survive.
-_HTML_TAG = re.compile(r"</?(?:p|br|code|pre|a|b|i|em|strong|span|div|ul|ol|li|h[1-6])(?:\s[^<>]*)?/?>",
-                       re.IGNORECASE)
+_HTML_TAG = re.compile(r"</?(?:p|br|code|pre|a|b|i|em|strong|span|div|ul|ol|li|h[1-6])(?:\s[^<>]*)?/?>", re.IGNORECASE)
 _BLOCK_END = re.compile(r"</(?:p|div|li|h[1-6])>|<br\s*/?>", re.IGNORECASE)
 
 

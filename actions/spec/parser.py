@@ -37,17 +37,23 @@ MAX_SPEC_DESCRIPTION_CHARS = 4000
 _MAX_VALIDATION_NOTICES = 10
 
 
-def parse_spec_text(text: str | bytes, *, server_url: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
-                    validate: bool = True) -> ParsedSpec:
+def parse_spec_text(
+    text: str | bytes, *, server_url: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES, validate: bool = True
+) -> ParsedSpec:
     """:func:`load_spec_text` then :func:`parse_spec`."""
     with gc_paused():
         document = load_spec_text(text, max_bytes=max_bytes)
         return parse_spec(document, server_url=server_url, validate=validate)
 
 
-def parse_spec(spec: dict[str, Any], *, server_url: str | None = None, validate: bool = True,
-               max_schema_bytes: int = DEFAULT_MAX_SCHEMA_BYTES,
-               max_schema_depth: int = DEFAULT_MAX_SCHEMA_DEPTH) -> ParsedSpec:
+def parse_spec(
+    spec: dict[str, Any],
+    *,
+    server_url: str | None = None,
+    validate: bool = True,
+    max_schema_bytes: int = DEFAULT_MAX_SCHEMA_BYTES,
+    max_schema_depth: int = DEFAULT_MAX_SCHEMA_DEPTH,
+) -> ParsedSpec:
     """Turn a loaded document into a :class:`ParsedSpec`.
 
     Only a document that is not OpenAPI at all raises (:class:`SpecError`); problems with
@@ -57,12 +63,18 @@ def parse_spec(spec: dict[str, Any], *, server_url: str | None = None, validate:
     ``spec`` is not modified.
     """
     with gc_paused():
-        return _parse(spec, server_url=server_url, validate=validate, max_schema_bytes=max_schema_bytes,
-                      max_schema_depth=max_schema_depth)
+        return _parse(
+            spec,
+            server_url=server_url,
+            validate=validate,
+            max_schema_bytes=max_schema_bytes,
+            max_schema_depth=max_schema_depth,
+        )
 
 
-def _parse(spec: dict[str, Any], *, server_url: str | None, validate: bool, max_schema_bytes: int,
-           max_schema_depth: int) -> ParsedSpec:
+def _parse(
+    spec: dict[str, Any], *, server_url: str | None, validate: bool, max_schema_bytes: int, max_schema_depth: int
+) -> ParsedSpec:
     if not isinstance(spec, dict):
         raise SpecError("not_an_object", "The spec must be a JSON or YAML object (a mapping).")
     version = detect_version(spec)
@@ -90,7 +102,9 @@ def _parse(spec: dict[str, Any], *, server_url: str | None, validate: bool, max_
     global_security = parse_requirements(document.get("security"))
 
     builder = OperationBuilder(
-        resolver, global_security=global_security, known_schemes=set(security_schemes),
+        resolver,
+        global_security=global_security,
+        known_schemes=set(security_schemes),
         global_security_empty=document.get("security") == [],
         settings=BuildSettings(max_schema_bytes=max_schema_bytes, max_schema_depth=max_schema_depth),
     )
@@ -100,17 +114,21 @@ def _parse(spec: dict[str, Any], *, server_url: str | None, validate: bool, max_
     report.extend(_webhook_entries(document, resolver))
 
     if builder.over_work_budget:
-        warnings.append(Notice(
-            "schemas_shortened",
-            "The spec's schemas are too large to expand in full for every operation; the argument "
-            "schemas of the last operations were kept small.",
-        ))
+        warnings.append(
+            Notice(
+                "schemas_shortened",
+                "The spec's schemas are too large to expand in full for every operation; the argument "
+                "schemas of the last operations were kept small.",
+            )
+        )
     if len(operations) > MAX_ENABLED_TOOLS:
-        warnings.append(Notice(
-            "too_many_operations",
-            f"The spec has {len(operations)} operations; a model can be offered at most {MAX_ENABLED_TOOLS} "
-            "tools at once, so enable only the ones the bot needs.",
-        ))
+        warnings.append(
+            Notice(
+                "too_many_operations",
+                f"The spec has {len(operations)} operations; a model can be offered at most {MAX_ENABLED_TOOLS} "
+                "tools at once, so enable only the ones the bot needs.",
+            )
+        )
 
     description = str_field(info, "description")
     return ParsedSpec(
@@ -131,15 +149,16 @@ def _parse(spec: dict[str, Any], *, server_url: str | None, validate: bool, max_
 def _validate(spec: dict[str, Any], version: SpecVersion, warnings: list[Notice]) -> ValidationFindings:
     try:
         findings = validate_structure(spec, version)
-    except Exception as exc:  # noqa: BLE001 - checking is a courtesy; it must never stop an import
+    except Exception as exc:
         logger.warning("spec validation failed: %s", exc)
         warnings.append(Notice("invalid_document", "The spec could not be checked against the OpenAPI schema."))
         return ValidationFindings()
     for message in findings.document[:_MAX_VALIDATION_NOTICES]:
         warnings.append(Notice("invalid_document", message))
     if len(findings.document) > _MAX_VALIDATION_NOTICES:
-        warnings.append(Notice("invalid_document",
-                               f"… and {len(findings.document) - _MAX_VALIDATION_NOTICES} more problems."))
+        warnings.append(
+            Notice("invalid_document", f"… and {len(findings.document) - _MAX_VALIDATION_NOTICES} more problems.")
+        )
     return findings
 
 
@@ -149,13 +168,18 @@ def _choose_server(servers: list[Server], override: str | None, warnings: list[N
     elif servers:
         url = servers[0].url
     else:
-        warnings.append(Notice("missing_servers",
-                               "The spec declares no server; set the API's base URL before using it."))
+        warnings.append(
+            Notice("missing_servers", "The spec declares no server; set the API's base URL before using it.")
+        )
         return None
     if "://" not in url:
-        warnings.append(Notice("relative_server_url",
-                               f"The server URL '{url}' is relative; set the API's full base URL "
-                               "(e.g. https://api.example.com" + (url if url.startswith("/") else "/" + url) + ")."))
+        warnings.append(
+            Notice(
+                "relative_server_url",
+                f"The server URL '{url}' is relative; set the API's full base URL "
+                "(e.g. https://api.example.com" + (url if url.startswith("/") else "/" + url) + ").",
+            )
+        )
     return url
 
 
@@ -163,8 +187,9 @@ def _choose_server(servers: list[Server], override: str | None, warnings: list[N
 _Slot = ReportEntry | int
 
 
-def _build_operations(document: dict[str, Any], resolver: RefResolver, builder: OperationBuilder,
-                      findings: ValidationFindings) -> tuple[list[BuiltOperation], list[_Slot]]:
+def _build_operations(
+    document: dict[str, Any], resolver: RefResolver, builder: OperationBuilder, findings: ValidationFindings
+) -> tuple[list[BuiltOperation], list[_Slot]]:
     built: list[BuiltOperation] = []
     slots: list[_Slot] = []
     paths = document.get("paths")
@@ -175,12 +200,16 @@ def _build_operations(document: dict[str, Any], resolver: RefResolver, builder: 
         try:
             item = resolver.deref(raw_item)
         except RefError as exc:
-            slots.append(ReportEntry(status=SKIPPED, kind="path", method=None, path=path,
-                                     reason=f"path item: {exc.message}"))
+            slots.append(
+                ReportEntry(status=SKIPPED, kind="path", method=None, path=path, reason=f"path item: {exc.message}")
+            )
             continue
         if not isinstance(item, dict):
-            slots.append(ReportEntry(status=SKIPPED, kind="path", method=None, path=path,
-                                     reason="the path item is not an object"))
+            slots.append(
+                ReportEntry(
+                    status=SKIPPED, kind="path", method=None, path=path, reason="the path item is not an object"
+                )
+            )
             continue
         path_server = _override_server(item)
         for method in _methods_of(item):
@@ -189,20 +218,47 @@ def _build_operations(document: dict[str, Any], resolver: RefResolver, builder: 
             try:
                 if not isinstance(operation, dict):
                     raise OperationSkipped("the operation is not an object")
-                result = builder.build(method=method, path=path, path_item=item, operation=operation,
-                                       server_url=_override_server(operation) or path_server)
+                result = builder.build(
+                    method=method,
+                    path=path,
+                    path_item=item,
+                    operation=operation,
+                    server_url=_override_server(operation) or path_server,
+                )
             except OperationSkipped as exc:
-                slots.append(ReportEntry(status=SKIPPED, kind="operation", method=method.upper(), path=path,
-                                         reason=exc.reason, warnings=tuple(validation_warnings)))
+                slots.append(
+                    ReportEntry(
+                        status=SKIPPED,
+                        kind="operation",
+                        method=method.upper(),
+                        path=path,
+                        reason=exc.reason,
+                        warnings=tuple(validation_warnings),
+                    )
+                )
                 continue
             except RecursionError:
-                slots.append(ReportEntry(status=SKIPPED, kind="operation", method=method.upper(), path=path,
-                                         reason="its schemas are nested too deeply"))
+                slots.append(
+                    ReportEntry(
+                        status=SKIPPED,
+                        kind="operation",
+                        method=method.upper(),
+                        path=path,
+                        reason="its schemas are nested too deeply",
+                    )
+                )
                 continue
             except Exception as exc:
                 logger.exception("unexpected error importing %s %s", method.upper(), path)
-                slots.append(ReportEntry(status=SKIPPED, kind="operation", method=method.upper(), path=path,
-                                         reason=f"it could not be read ({type(exc).__name__})"))
+                slots.append(
+                    ReportEntry(
+                        status=SKIPPED,
+                        kind="operation",
+                        method=method.upper(),
+                        path=path,
+                        reason=f"it could not be read ({type(exc).__name__})",
+                    )
+                )
                 continue
             if not path.startswith("/"):
                 result.warnings.append("the path does not start with '/'")
@@ -247,11 +303,25 @@ def _name_operations(built: list[BuiltOperation]) -> list[ParsedOperation]:
 
     return [
         ParsedOperation(
-            name=names[index], method=op.method, path=op.path, summary=op.summary, description=op.description,
-            operation_id=op.operation_id, tags=op.tags, parameters=op.parameters, request_body=op.request_body,
-            input_schema=op.input_schema, arguments=op.arguments, consequential=op.consequential,
-            deprecated=op.deprecated, security=op.security, server_url=op.server_url, responses=op.responses,
-            schema_size=op.schema_size, output_schema=op.output_schema, no_credentials=op.no_credentials,
+            name=names[index],
+            method=op.method,
+            path=op.path,
+            summary=op.summary,
+            description=op.description,
+            operation_id=op.operation_id,
+            tags=op.tags,
+            parameters=op.parameters,
+            request_body=op.request_body,
+            input_schema=op.input_schema,
+            arguments=op.arguments,
+            consequential=op.consequential,
+            deprecated=op.deprecated,
+            security=op.security,
+            server_url=op.server_url,
+            responses=op.responses,
+            schema_size=op.schema_size,
+            output_schema=op.output_schema,
+            no_credentials=op.no_credentials,
             warnings=tuple(op.warnings),
             notes=tuple(op.notes),
         )
@@ -266,11 +336,17 @@ def _report(slots: list[_Slot], operations: list[ParsedOperation]) -> list[Repor
             report.append(slot)
             continue
         operation = operations[slot]
-        report.append(ReportEntry(
-            status=IMPORTED_WITH_WARNINGS if operation.warnings else IMPORTED, kind="operation",
-            method=operation.method, path=operation.path, name=operation.name,
-            warnings=operation.warnings, notes=operation.notes,
-        ))
+        report.append(
+            ReportEntry(
+                status=IMPORTED_WITH_WARNINGS if operation.warnings else IMPORTED,
+                kind="operation",
+                method=operation.method,
+                path=operation.path,
+                name=operation.name,
+                warnings=operation.warnings,
+                notes=operation.notes,
+            )
+        )
     return report
 
 
@@ -286,8 +362,15 @@ def _webhook_entries(document: dict[str, Any], resolver: RefResolver) -> list[Re
             item = None
         methods: list[str | None] = [*_methods_of(item)] if isinstance(item, dict) else []
         for method in methods or [None]:
-            entries.append(ReportEntry(status=SKIPPED, kind="webhook", method=method.upper() if method else None,
-                                       path=str(name), reason="webhook, not callable"))
+            entries.append(
+                ReportEntry(
+                    status=SKIPPED,
+                    kind="webhook",
+                    method=method.upper() if method else None,
+                    path=str(name),
+                    reason="webhook, not callable",
+                )
+            )
     return entries
 
 

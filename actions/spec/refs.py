@@ -235,8 +235,7 @@ class SchemaExpander:
             ctx.external_refs.add(ref)
             if ctx._stack:
                 ctx._stack[-1].external_refs.add(ref)
-            result: Any = {"description": f"(external reference {ref} — not followed)",
-                           EXTERNAL_MARKER: ref}
+            result: Any = {"description": f"(external reference {ref} — not followed)", EXTERNAL_MARKER: ref}
             ctx.spent += len(ref) * 2 + 60
         elif ref in ctx._active:
             result = self._recursion_marker(ref, ctx)
@@ -255,8 +254,7 @@ class SchemaExpander:
             result = self._merge_siblings(result, siblings, ctx, depth)
         return result
 
-    def _cached(self, ref: str, ctx: ExpansionContext, depth: int, remaining: int,
-                budget: int) -> _CacheEntry | None:
+    def _cached(self, ref: str, ctx: ExpansionContext, depth: int, remaining: int, budget: int) -> _CacheEntry | None:
         entries = self._cache.get(ref)
         if entries is None:
             return None
@@ -283,8 +281,15 @@ class SchemaExpander:
             # Findings are counted again where the result is inserted.
             ctx.spent, ctx.max_bytes, ctx.truncations, ctx.depth_cuts, ctx._deepest = saved
         size, truncated, depth_cut, deepest = measured
-        entry = _CacheEntry(result, size, max(0, deepest - depth), truncated, depth_cut,
-                            frozenset(frame.recursive_refs), frozenset(frame.external_refs))
+        entry = _CacheEntry(
+            result,
+            size,
+            max(0, deepest - depth),
+            truncated,
+            depth_cut,
+            frozenset(frame.recursive_refs),
+            frozenset(frame.external_refs),
+        )
         # The expansion is the same wherever the reference appears (with the same budget and
         # depth left) unless it cut a cycle at a reference that was open *outside* it.
         if frame.lowest_cut >= frame.index:
@@ -320,19 +325,22 @@ class SchemaExpander:
             top.lowest_cut = min(top.lowest_cut, index)
             top.recursive_refs.add(ref)
         ctx.spent += len(ref) * 2 + 80
-        return {**schema_type_hint(self._resolver.lookup(ref)),
-                "description": f"(recursive reference to {ref} — not expanded)",
-                RECURSIVE_MARKER: ref}
+        return {
+            **schema_type_hint(self._resolver.lookup(ref)),
+            "description": f"(recursive reference to {ref} — not expanded)",
+            RECURSIVE_MARKER: ref,
+        }
 
     def _truncated(self, node: dict[str, Any], ctx: ExpansionContext) -> dict[str, Any]:
         ctx.truncations += 1
         ctx.spent += 100
-        return {**schema_type_hint(node),
-                "description": "(not expanded: the schema is too large to show in full)",
-                TRUNCATED_MARKER: True}
+        return {
+            **schema_type_hint(node),
+            "description": "(not expanded: the schema is too large to show in full)",
+            TRUNCATED_MARKER: True,
+        }
 
-    def _merge_siblings(self, result: Any, siblings: dict[str, Any], ctx: ExpansionContext,
-                        depth: int) -> Any:
+    def _merge_siblings(self, result: Any, siblings: dict[str, Any], ctx: ExpansionContext, depth: int) -> Any:
         # Keywords next to $ref: JSON Schema 2020-12 applies both; many 3.0 specs put a
         # description or ``nullable`` there and mean exactly that.
         nullable = siblings.get("nullable") is True

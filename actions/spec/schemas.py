@@ -29,24 +29,48 @@ TRUNCATED_MARKER = "x-switchboard-truncated"
 JSON_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object", "null"})
 
 # Keywords whose value is one schema, a list of schemas, or a map of name -> schema.
-SINGLE_SCHEMA_KEYWORDS = ("additionalProperties", "not", "contains", "propertyNames", "if", "then",
-                          "else", "unevaluatedProperties", "unevaluatedItems")
+SINGLE_SCHEMA_KEYWORDS = (
+    "additionalProperties",
+    "not",
+    "contains",
+    "propertyNames",
+    "if",
+    "then",
+    "else",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+)
 SCHEMA_LIST_KEYWORDS = ("allOf", "anyOf", "oneOf")
 SCHEMA_MAP_KEYWORDS = ("properties", "patternProperties", "dependentSchemas")
-_SUBSCHEMA_KEYWORDS = frozenset(SINGLE_SCHEMA_KEYWORDS + SCHEMA_LIST_KEYWORDS + SCHEMA_MAP_KEYWORDS
-                                + ("items", "prefixItems"))
+_SUBSCHEMA_KEYWORDS = frozenset(
+    SINGLE_SCHEMA_KEYWORDS + SCHEMA_LIST_KEYWORDS + SCHEMA_MAP_KEYWORDS + ("items", "prefixItems")
+)
 
 _STRING_KEYWORDS = frozenset({"title", "format", "contentMediaType", "contentEncoding"})
 _NUMBER_KEYWORDS = frozenset({"minimum", "maximum"})
-_COUNT_KEYWORDS = frozenset({"minLength", "maxLength", "minItems", "maxItems", "minProperties",
-                             "maxProperties", "minContains", "maxContains"})
+_COUNT_KEYWORDS = frozenset(
+    {"minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties", "minContains", "maxContains"}
+)
 _BOOL_KEYWORDS = frozenset({"uniqueItems", "deprecated", "readOnly", "writeOnly"})
 _ANY_VALUE_KEYWORDS = frozenset({"const", "default"})
 
 # Keywords that only describe; safe to copy onto a referenced schema without changing its meaning.
-ANNOTATION_KEYWORDS = frozenset({"title", "description", "default", "deprecated", "readOnly",
-                                 "writeOnly", "example", "examples", "nullable", "externalDocs",
-                                 "xml", "$comment"})
+ANNOTATION_KEYWORDS = frozenset(
+    {
+        "title",
+        "description",
+        "default",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "example",
+        "examples",
+        "nullable",
+        "externalDocs",
+        "xml",
+        "$comment",
+    }
+)
 
 
 def clean_schema(node: dict[str, Any], expand: Expand, *, mode: str = REQUEST) -> dict[str, Any]:
@@ -90,11 +114,10 @@ def clean_schema(node: dict[str, Any], expand: Expand, *, mode: str = REQUEST) -
         elif key == "enum":
             if isinstance(value, list):
                 out["enum"] = value
-        elif key in _ANY_VALUE_KEYWORDS:
+        elif key in _ANY_VALUE_KEYWORDS or (
+            key == "dependentRequired" and isinstance(value, dict) and all(isinstance(v, list) for v in value.values())
+        ):
             out[key] = value
-        elif key == "dependentRequired":
-            if isinstance(value, dict) and all(isinstance(v, list) for v in value.values()):
-                out[key] = value
         # Anything else (x- extensions, example(s), xml, discriminator, externalDocs, $id,
         # nullable...) is dropped or handled below.
 
@@ -113,8 +136,15 @@ def clean_schema(node: dict[str, Any], expand: Expand, *, mode: str = REQUEST) -
     return out
 
 
-def _clean_subschemas(key: str, value: Any, node: dict[str, Any], out: dict[str, Any],
-                      expand: Expand, removed_properties: set[str], mode: str) -> None:
+def _clean_subschemas(
+    key: str,
+    value: Any,
+    node: dict[str, Any],
+    out: dict[str, Any],
+    expand: Expand,
+    removed_properties: set[str],
+    mode: str,
+) -> None:
     if key in SCHEMA_MAP_KEYWORDS:
         if not isinstance(value, dict):
             return
@@ -208,8 +238,9 @@ def make_nullable(schema: dict[str, Any]) -> dict[str, Any]:
             if any(_is_null_schema(option) for option in schema["anyOf"]):
                 return schema
             return {**schema, "anyOf": [*schema["anyOf"], {"type": "null"}]}
-        annotations = {k: v for k, v in schema.items() if k in ("title", "description", "default",
-                                                                  "deprecated", "readOnly")}
+        annotations = {
+            k: v for k, v in schema.items() if k in ("title", "description", "default", "deprecated", "readOnly")
+        }
         rest = {k: v for k, v in schema.items() if k not in annotations}
         return {**annotations, "anyOf": [rest, {"type": "null"}]}
     out = dict(schema)

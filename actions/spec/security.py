@@ -12,8 +12,7 @@ _API_KEY_LOCATIONS = ("header", "query", "cookie")
 _OAUTH_FLOW_KINDS = ("implicit", "password", "clientCredentials", "authorizationCode")
 
 
-def parse_security_schemes(components: Any, resolver: RefResolver) -> tuple[dict[str, SecurityScheme],
-                                                                           list[Notice]]:
+def parse_security_schemes(components: Any, resolver: RefResolver) -> tuple[dict[str, SecurityScheme], list[Notice]]:
     schemes: dict[str, SecurityScheme] = {}
     notices: list[Notice] = []
     raw = components.get("securitySchemes") if isinstance(components, dict) else None
@@ -48,17 +47,18 @@ def _scheme(key: str, raw: Any) -> tuple[SecurityScheme | None, str]:
         if not isinstance(scheme, str) or not scheme:
             return None, "needs a 'scheme' such as bearer or basic"
         bearer_format = str_field(raw, "bearerFormat") or None
-        return SecurityScheme(key=key, type=kind, description=description, scheme=scheme.lower(),
-                              bearer_format=bearer_format), ""
+        return SecurityScheme(
+            key=key, type=kind, description=description, scheme=scheme.lower(), bearer_format=bearer_format
+        ), ""
     if kind == "oauth2":
         flows = dict_field(raw, "flows")
-        parsed = tuple(_flow(name, flows[name]) for name in _OAUTH_FLOW_KINDS
-                       if isinstance(flows.get(name), dict))
+        parsed = tuple(_flow(name, flows[name]) for name in _OAUTH_FLOW_KINDS if isinstance(flows.get(name), dict))
         return SecurityScheme(key=key, type=kind, description=description, flows=parsed), ""
     if kind == "openIdConnect":
         url = raw.get("openIdConnectUrl")
-        return SecurityScheme(key=key, type=kind, description=description,
-                              openid_connect_url=url if isinstance(url, str) else None), ""
+        return SecurityScheme(
+            key=key, type=kind, description=description, openid_connect_url=url if isinstance(url, str) else None
+        ), ""
     if kind == "mutualTLS":
         return SecurityScheme(key=key, type=kind, description=description), ""
     return None, f"has an unknown type {kind!r}"
@@ -70,9 +70,13 @@ def _flow(kind: str, raw: dict[str, Any]) -> OAuthFlow:
         return value if isinstance(value, str) and value else None
 
     scopes = dict_field(raw, "scopes")
-    return OAuthFlow(kind=kind, authorization_url=url("authorizationUrl"), token_url=url("tokenUrl"),
-                     refresh_url=url("refreshUrl"),
-                     scopes={str(name): str(text) if text is not None else "" for name, text in scopes.items()})
+    return OAuthFlow(
+        kind=kind,
+        authorization_url=url("authorizationUrl"),
+        token_url=url("tokenUrl"),
+        refresh_url=url("refreshUrl"),
+        scopes={str(name): str(text) if text is not None else "" for name, text in scopes.items()},
+    )
 
 
 def parse_requirements(raw: Any) -> tuple[SecurityRequirement, ...]:
@@ -83,8 +87,12 @@ def parse_requirements(raw: Any) -> tuple[SecurityRequirement, ...]:
     for entry in raw:
         if not isinstance(entry, dict):
             continue
-        requirements.append(SecurityRequirement(schemes={
-            str(name): tuple(str(scope) for scope in scopes) if isinstance(scopes, list) else ()
-            for name, scopes in entry.items()
-        }))
+        requirements.append(
+            SecurityRequirement(
+                schemes={
+                    str(name): tuple(str(scope) for scope in scopes) if isinstance(scopes, list) else ()
+                    for name, scopes in entry.items()
+                }
+            )
+        )
     return tuple(requirements)

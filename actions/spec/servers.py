@@ -27,18 +27,28 @@ def parse_servers(raw: Any, *, where: str = "servers") -> tuple[list[Server], li
         url = substitute_variables(template, variables)
         unresolved = _VARIABLE.findall(url)
         if unresolved:
-            notices.append(Notice("server_variable_without_default",
-                                  f"Server URL {template} uses {', '.join('{' + v + '}' for v in unresolved)} "
-                                  "without a default value; set the base URL by hand."))
+            notices.append(
+                Notice(
+                    "server_variable_without_default",
+                    f"Server URL {template} uses {', '.join('{' + v + '}' for v in unresolved)} "
+                    "without a default value; set the base URL by hand.",
+                )
+            )
         description = entry.get("description")
-        servers.append(Server(url=normalize_base_url(url), template=template,
-                              description=description if isinstance(description, str) else "",
-                              variables=tuple(variables.values())))
+        servers.append(
+            Server(
+                url=normalize_base_url(url),
+                template=template,
+                description=description if isinstance(description, str) else "",
+                variables=tuple(variables.values()),
+            )
+        )
     return servers, notices
 
 
 def substitute_variables(template: str, variables: dict[str, ServerVariable]) -> str:
     """``{name}`` replaced by the variable's default; unknown names are left as they are."""
+
     def replace(match: re.Match[str]) -> str:
         variable = variables.get(match.group(1))
         return variable.default if variable is not None else match.group(0)
@@ -70,7 +80,9 @@ def _variables(raw: Any) -> dict[str, ServerVariable]:
             continue  # left in the URL, and reported by the caller
         description = spec.get("description")
         variables[str(name)] = ServerVariable(
-            name=str(name), default=str(default), enum=enum,
+            name=str(name),
+            default=str(default),
+            enum=enum,
             description=description if isinstance(description, str) else "",
         )
     return variables

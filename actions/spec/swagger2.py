@@ -32,9 +32,24 @@ _REF_PREFIXES = (
     ("#/responses/", "#/components/responses/"),
 )
 # Keywords of a 2.0 non-body parameter (and of its "items") that belong in its schema.
-_PARAMETER_SCHEMA_KEYS = ("type", "format", "items", "enum", "default", "maximum", "exclusiveMaximum",
-                          "minimum", "exclusiveMinimum", "maxLength", "minLength", "pattern",
-                          "maxItems", "minItems", "uniqueItems", "multipleOf")
+_PARAMETER_SCHEMA_KEYS = (
+    "type",
+    "format",
+    "items",
+    "enum",
+    "default",
+    "maximum",
+    "exclusiveMaximum",
+    "minimum",
+    "exclusiveMinimum",
+    "maxLength",
+    "minLength",
+    "pattern",
+    "maxItems",
+    "minItems",
+    "uniqueItems",
+    "multipleOf",
+)
 _QUERY_STYLES = {  # collectionFormat -> (style, explode)
     "csv": ("form", False),
     "ssv": ("spaceDelimited", False),
@@ -42,8 +57,12 @@ _QUERY_STYLES = {  # collectionFormat -> (style, explode)
     "multi": ("form", True),
     "tsv": ("form", False),  # OpenAPI 3 has no tab-delimited style
 }
-_OAUTH_FLOWS = {"implicit": "implicit", "password": "password", "application": "clientCredentials",
-                "accessCode": "authorizationCode"}
+_OAUTH_FLOWS = {
+    "implicit": "implicit",
+    "password": "password",
+    "application": "clientCredentials",
+    "accessCode": "authorizationCode",
+}
 
 
 def convert_swagger2(document: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -83,12 +102,14 @@ class _Converter:
             components["schemas"] = {name: convert_schema(schema) for name, schema in definitions.items()}
         responses = doc.get("responses")
         if isinstance(responses, dict):
-            components["responses"] = {name: self._response(response, self.produces)
-                                       for name, response in responses.items()}
+            components["responses"] = {
+                name: self._response(response, self.produces) for name, response in responses.items()
+            }
         security_definitions = doc.get("securityDefinitions")
         if isinstance(security_definitions, dict):
-            components["securitySchemes"] = {name: self._security_scheme(name, scheme)
-                                             for name, scheme in security_definitions.items()}
+            components["securitySchemes"] = {
+                name: self._security_scheme(name, scheme) for name, scheme in security_definitions.items()
+            }
         if components:
             out["components"] = components
 
@@ -128,16 +149,16 @@ class _Converter:
     def _operation(self, label: str, operation: dict[str, Any], path_parameters: list[Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in operation.items():
-            if key in ("operationId", "summary", "description", "tags", "deprecated", "security",
-                       "externalDocs") or (isinstance(key, str) and key.startswith("x-")):
+            if key in ("operationId", "summary", "description", "tags", "deprecated", "security", "externalDocs") or (
+                isinstance(key, str) and key.startswith("x-")
+            ):
                 out[key] = value
 
         # Operation parameters override path-level ones with the same name and location.
         merged: dict[tuple[Any, Any], Any] = {}
         for raw in [*path_parameters, *(operation.get("parameters") or [])]:
             parameter = self._resolve_parameter(raw)
-            identity = ((parameter.get("name"), parameter.get("in")) if isinstance(parameter, dict)
-                        else (id(raw), None))
+            identity = (parameter.get("name"), parameter.get("in")) if isinstance(parameter, dict) else (id(raw), None)
             merged[identity] = parameter
 
         parameters: list[Any] = []
@@ -163,8 +184,7 @@ class _Converter:
         produces = _media_list(operation.get("produces")) or self.produces
         responses = operation.get("responses")
         if isinstance(responses, dict):
-            out["responses"] = {str(code): self._response(response, produces)
-                                for code, response in responses.items()}
+            out["responses"] = {str(code): self._response(response, produces) for code, response in responses.items()}
         return out
 
     def _resolve_parameter(self, parameter: Any) -> Any:
@@ -172,7 +192,7 @@ class _Converter:
             ref = parameter["$ref"]
             prefix = "#/parameters/"
             if ref.startswith(prefix):
-                name = ref[len(prefix):].replace("~1", "/").replace("~0", "~")
+                name = ref[len(prefix) :].replace("~1", "/").replace("~0", "~")
                 if isinstance(self.shared_parameters.get(name), dict):
                     return self.shared_parameters[name]
             # A broken or external reference is left for the parser, which skips the operation.
@@ -182,9 +202,12 @@ class _Converter:
     def _parameter(self, label: str, parameter: Any) -> Any:
         if not isinstance(parameter, dict) or "$ref" in parameter:
             return parameter
-        out = {key: value for key, value in parameter.items()
-               if key in ("name", "in", "description", "required", "allowEmptyValue")
-               or (isinstance(key, str) and key.startswith("x-") and key != "x-nullable")}
+        out = {
+            key: value
+            for key, value in parameter.items()
+            if key in ("name", "in", "description", "required", "allowEmptyValue")
+            or (isinstance(key, str) and key.startswith("x-") and key != "x-nullable")
+        }
         out["schema"] = _parameter_schema(parameter)
         if parameter.get("type") == "array":
             style, explode = self._style(label, parameter)
@@ -200,18 +223,24 @@ class _Converter:
         else:
             style, explode = ("form", False) if location == "cookie" else ("simple", False)
             if collection_format not in ("csv", None):
-                self.notes.append(f"{label}: collectionFormat '{collection_format}' of parameter "
-                                  f"'{parameter.get('name')}' is sent comma-separated")
+                self.notes.append(
+                    f"{label}: collectionFormat '{collection_format}' of parameter "
+                    f"'{parameter.get('name')}' is sent comma-separated"
+                )
         if collection_format == "tsv":
-            self.notes.append(f"{label}: tab-separated parameter '{parameter.get('name')}' is sent "
-                              "comma-separated (OpenAPI 3 has no tab style)")
+            self.notes.append(
+                f"{label}: tab-separated parameter '{parameter.get('name')}' is sent "
+                "comma-separated (OpenAPI 3 has no tab style)"
+            )
         return style, explode
 
     def _json_body(self, parameter: dict[str, Any], consumes: list[str]) -> dict[str, Any]:
         schema = convert_schema(parameter.get("schema", {}))
         media_types = consumes or [_JSON]
-        body: dict[str, Any] = {"content": {media: {"schema": schema} for media in media_types},
-                                "required": parameter.get("required") is True}
+        body: dict[str, Any] = {
+            "content": {media: {"schema": schema} for media in media_types},
+            "required": parameter.get("required") is True,
+        }
         if isinstance(parameter.get("description"), str):
             body["description"] = parameter["description"]
         return body
@@ -262,10 +291,12 @@ class _Converter:
         headers = response.get("headers")
         if isinstance(headers, dict):
             out["headers"] = {
-                name: {"schema": _parameter_schema(header),
-                       **({"description": header["description"]}
-                          if isinstance(header.get("description"), str) else {})}
-                for name, header in headers.items() if isinstance(header, dict)
+                name: {
+                    "schema": _parameter_schema(header),
+                    **({"description": header["description"]} if isinstance(header.get("description"), str) else {}),
+                }
+                for name, header in headers.items()
+                if isinstance(header, dict)
             }
         return out
 
@@ -273,8 +304,11 @@ class _Converter:
         if not isinstance(scheme, dict):
             return scheme
         kind = scheme.get("type")
-        extra = {key: value for key, value in scheme.items()
-                 if key == "description" or (isinstance(key, str) and key.startswith("x-"))}
+        extra = {
+            key: value
+            for key, value in scheme.items()
+            if key == "description" or (isinstance(key, str) and key.startswith("x-"))
+        }
         if kind == "basic":
             return {"type": "http", "scheme": "basic", **extra}
         if kind == "apiKey":
@@ -297,7 +331,7 @@ class _Converter:
 def rewrite_ref(ref: str) -> str:
     for old, new in _REF_PREFIXES:
         if ref.startswith(old):
-            return new + ref[len(old):]
+            return new + ref[len(old) :]
     return ref
 
 

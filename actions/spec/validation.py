@@ -23,8 +23,12 @@ import jsonschema_rs
 from .loading import SpecVersion
 
 _SCHEMA_DIR = Path(__file__).parent / "oas_schemas"
-_SCHEMA_FILES = {"2.0": "swagger-2.0.json", "3.0": "openapi-3.0.json", "3.1": "openapi-3.1.json",
-                 "3.2": "openapi-3.2.json"}
+_SCHEMA_FILES = {
+    "2.0": "swagger-2.0.json",
+    "3.0": "openapi-3.0.json",
+    "3.1": "openapi-3.1.json",
+    "3.2": "openapi-3.2.json",
+}
 MAX_MESSAGES_PER_PATH = 5
 MAX_DOCUMENT_MESSAGES = 20
 _MAX_MESSAGE_CHARS = 240
@@ -41,8 +45,12 @@ class ValidationFindings:
     def for_operation(self, path: str, method: str) -> tuple[str, ...]:
         """Findings about one operation, including those about its path item as a whole."""
         item = self.paths.get(path, {})
-        return tuple(message for key, messages in item.items()
-                     if key == method or key not in _METHOD_KEYS for message in messages)
+        return tuple(
+            message
+            for key, messages in item.items()
+            if key == method or key not in _METHOD_KEYS
+            for message in messages
+        )
 
     @property
     def total(self) -> int:
@@ -69,8 +77,9 @@ def validate_structure(document: dict[str, Any], version: SpecVersion) -> Valida
             document_messages.append(message)
     return ValidationFindings(
         document=tuple(document_messages),
-        paths={path: {group: tuple(messages) for group, messages in groups.items()}
-               for path, groups in grouped.items()},
+        paths={
+            path: {group: tuple(messages) for group, messages in groups.items()} for path, groups in grouped.items()
+        },
     )
 
 
@@ -90,8 +99,7 @@ def _most_specific(error: Any, depth: int = 0) -> Any:
     context = getattr(error.kind, "context", None)
     if not context or depth > 16:
         return error
-    candidates = [sub for branch in context
-                  if not all(_is_missing_ref(sub) for sub in branch) for sub in branch]
+    candidates = [sub for branch in context if not all(_is_missing_ref(sub) for sub in branch) for sub in branch]
     if not candidates:
         return error
     deepest = max(candidates, key=lambda sub: len(sub.instance_path))

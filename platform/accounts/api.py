@@ -21,8 +21,12 @@ class WorkspaceApi(APIView):
         id = serializers.CharField(source="workspace.id")
         name = serializers.CharField(source="workspace.name")
         role = serializers.CharField()
-        scope = serializers.ChoiceField(choices=ApiKeyScope.choices, help_text=(
-            "`full`: acts with `role`; `chat`: can only chat with published bots (the role does not apply)."))
+        scope = serializers.ChoiceField(
+            choices=ApiKeyScope.choices,
+            help_text=(
+                "`full`: acts with `role`; `chat`: can only chat with published bots (the role does not apply)."
+            ),
+        )
         created_at = serializers.DateTimeField(source="workspace.created_at")
 
     @extend_schema(responses=OutputSerializer, operation_id="workspace_retrieve")
@@ -52,25 +56,36 @@ class ApiKeyListCreateApi(WorkspaceScopedMixin, generics.ListCreateAPIView):
     @extend_schema_serializer(component_name="ApiKeyCreateInput")
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100)
-        scope = serializers.ChoiceField(choices=ApiKeyScope.choices, default=ApiKeyScope.FULL, help_text=(
-            "`full` (default): the key acts with `role`. `chat`: the key can only chat with published bots "
-            "(chat, its messages, the OpenAI-compatible API); give no role."))
-        role = serializers.ChoiceField(choices=[Role.VIEWER, Role.EDITOR, Role.ADMIN], required=False,
-                                       help_text="For full-scope keys; default editor.")
+        scope = serializers.ChoiceField(
+            choices=ApiKeyScope.choices,
+            default=ApiKeyScope.FULL,
+            help_text=(
+                "`full` (default): the key acts with `role`. `chat`: the key can only chat with published bots "
+                "(chat, its messages, the OpenAI-compatible API); give no role."
+            ),
+        )
+        role = serializers.ChoiceField(
+            choices=[Role.VIEWER, Role.EDITOR, Role.ADMIN],
+            required=False,
+            help_text="For full-scope keys; default editor.",
+        )
 
     @extend_schema(
         request=InputSerializer,
-        responses={201: inline_serializer("ApiKeyCreated", fields={
-            "key": ApiKeyOutputSerializer(), "secret": serializers.CharField()})},
+        responses={
+            201: inline_serializer(
+                "ApiKeyCreated", fields={"key": ApiKeyOutputSerializer(), "secret": serializers.CharField()}
+            )
+        },
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = request.user if getattr(request.user, "pk", None) else None
-        key, secret = api_key_create(workspace=self.workspace, created_by=user, creator_role=self.role,
-                                     **data.validated_data)
-        return Response({"key": ApiKeyOutputSerializer(key).data, "secret": secret},
-                        status=status.HTTP_201_CREATED)
+        key, secret = api_key_create(
+            workspace=self.workspace, created_by=user, creator_role=self.role, **data.validated_data
+        )
+        return Response({"key": ApiKeyOutputSerializer(key).data, "secret": secret}, status=status.HTTP_201_CREATED)
 
 
 class ApiKeyDetailApi(WorkspaceScopedMixin, generics.RetrieveDestroyAPIView):

@@ -34,15 +34,18 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != self.keyword.lower():
             raise exceptions.AuthenticationFailed(
-                "Use an 'Authorization: Bearer <API key>' header.", code="invalid_authorization_header")
+                "Use an 'Authorization: Bearer <API key>' header.", code="invalid_authorization_header"
+            )
         secret = secret.strip()
         if not secret:
-            raise exceptions.AuthenticationFailed("The Authorization header has no API key after 'Bearer'.",
-                                                  code="invalid_api_key")
+            raise exceptions.AuthenticationFailed(
+                "The Authorization header has no API key after 'Bearer'.", code="invalid_api_key"
+            )
         key = api_key_authenticate(secret=secret)
         if key is None:
             raise exceptions.AuthenticationFailed(
-                "Invalid or revoked API key. Create a key under Settings → API keys.", code="invalid_api_key")
+                "Invalid or revoked API key. Create a key under Settings → API keys.", code="invalid_api_key"
+            )
         return ApiKeyPrincipal(key), key
 
     def authenticate_header(self, request) -> str:

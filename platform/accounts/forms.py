@@ -5,16 +5,24 @@ from accounts.models import ApiKeyScope, Role
 
 
 class EmailAuthenticationForm(AuthenticationForm):
-    username = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autofocus": True,
-                                                                            "autocomplete": "email"}))
+    username = forms.EmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
 
 
 class ApiKeyForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="Who or what will use this key, e.g. 'website backend'.")
-    scope = forms.ChoiceField(choices=ApiKeyScope.choices, initial=ApiKeyScope.FULL, label="Access",
-                              help_text="Chat only: the key can chat with published bots and nothing else.")
-    role = forms.ChoiceField(choices=[(Role.VIEWER, "Viewer"), (Role.EDITOR, "Editor"), (Role.ADMIN, "Admin")],
-                             initial=Role.EDITOR, help_text="For full-access keys.")
+    scope = forms.ChoiceField(
+        choices=ApiKeyScope.choices,
+        initial=ApiKeyScope.FULL,
+        label="Access",
+        help_text="Chat only: the key can chat with published bots and nothing else.",
+    )
+    role = forms.ChoiceField(
+        choices=[(Role.VIEWER, "Viewer"), (Role.EDITOR, "Editor"), (Role.ADMIN, "Admin")],
+        initial=Role.EDITOR,
+        help_text="For full-access keys.",
+    )
 
     def clean(self):
         cleaned = super().clean()

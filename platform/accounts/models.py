@@ -94,7 +94,7 @@ class Membership(models.Model):
 
 
 class WorkspaceQuerySet(models.QuerySet):
-    def for_workspace(self, workspace: Workspace | str) -> "WorkspaceQuerySet":
+    def for_workspace(self, workspace: Workspace | str) -> WorkspaceQuerySet:
         workspace_id = workspace if isinstance(workspace, str) else workspace.pk
         return self.filter(workspace_id=workspace_id)
 

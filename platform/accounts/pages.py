@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from switchboard.api.errors import ApiError
-from switchboard.errors import DomainError
 
 from accounts.models import Role, role_at_least
 from accounts.tenancy import WorkspaceAccess
+from switchboard.api.errors import ApiError
+from switchboard.errors import DomainError
 
 
 def page_access(request: HttpRequest) -> WorkspaceAccess:

@@ -8,5 +8,9 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     name = "apiKey"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer", "bearerFormat": "sb-…",
-                "description": "A workspace API key: `Authorization: Bearer sb-…`."}
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "sb-…",
+            "description": "A workspace API key: `Authorization: Bearer sb-…`.",
+        }

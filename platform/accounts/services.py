@@ -31,8 +31,7 @@ def user_create(*, email: str, password: str | None, name: str = "", is_staff: b
     email = email.strip().lower()
     if User.objects.filter(email=email).exists():
         raise Conflict(f"A user with the email {email} already exists.", code="email_taken", param="email")
-    return User.objects.create_user(email=email, password=password, name=name, is_staff=is_staff,
-                                    is_superuser=is_staff)
+    return User.objects.create_user(email=email, password=password, name=name, is_staff=is_staff, is_superuser=is_staff)
 
 
 @transaction.atomic
@@ -65,8 +64,7 @@ def membership_remove(*, workspace: Workspace, user: User) -> None:
 def _ensure_another_owner(workspace: Workspace, user: User) -> None:
     others = Membership.objects.filter(workspace=workspace, role=Role.OWNER).exclude(user=user)
     if not others.exists():
-        raise Conflict("A workspace needs at least one owner: make someone else owner first.",
-                       code="last_owner")
+        raise Conflict("A workspace needs at least one owner: make someone else owner first.", code="last_owner")
 
 
 def _new_secret() -> str:
@@ -74,9 +72,16 @@ def _new_secret() -> str:
 
 
 @transaction.atomic
-def api_key_create(*, workspace: Workspace, name: str, role: str | None = None, scope: str = ApiKeyScope.FULL,
-                   created_by: User | None = None, creator_role: str | None = None,
-                   secret: str | None = None) -> tuple[ApiKey, str]:
+def api_key_create(
+    *,
+    workspace: Workspace,
+    name: str,
+    role: str | None = None,
+    scope: str = ApiKeyScope.FULL,
+    created_by: User | None = None,
+    creator_role: str | None = None,
+    secret: str | None = None,
+) -> tuple[ApiKey, str]:
     """Create a key and return it with its secret, which is never retrievable again.
 
     A `full` key acts with `role` (default editor). A `chat` key has no role to choose: it can chat
@@ -85,8 +90,11 @@ def api_key_create(*, workspace: Workspace, name: str, role: str | None = None, 
     """
     role = _api_key_role(role=role, scope=scope)
     if creator_role is not None and not role_at_least(creator_role, role):
-        raise Forbidden(f"You cannot create a key with more rights ({role}) than your own ({creator_role}).",
-                        code="insufficient_role", param="role")
+        raise Forbidden(
+            f"You cannot create a key with more rights ({role}) than your own ({creator_role}).",
+            code="insufficient_role",
+            param="role",
+        )
     name = name.strip()
     if not name:
         raise InvalidInput("Give the key a name, e.g. the system that will use it.", code="required", param="name")
@@ -94,21 +102,32 @@ def api_key_create(*, workspace: Workspace, name: str, role: str | None = None, 
     secret_hash = hash_secret(secret)
     if ApiKey.objects.filter(secret_hash=secret_hash).exists():
         raise Conflict("That secret is already in use by another key.", code="duplicate_secret")
-    key = ApiKey.objects.create(workspace=workspace, name=name, role=role, scope=scope, created_by=created_by,
-                                prefix=secret[:10], secret_hash=secret_hash)
+    key = ApiKey.objects.create(
+        workspace=workspace,
+        name=name,
+        role=role,
+        scope=scope,
+        created_by=created_by,
+        prefix=secret[:10],
+        secret_hash=secret_hash,
+    )
     return key, secret
 
 
 def _api_key_role(*, role: str | None, scope: str) -> str:
     """The role to store for a key of `scope`, or an InvalidInput saying what is wrong with the pair."""
     if scope not in ApiKeyScope.values:
-        raise InvalidInput(f"An API key's scope must be one of {', '.join(ApiKeyScope.values)}.", code="invalid_scope",
-                           param="scope")
+        raise InvalidInput(
+            f"An API key's scope must be one of {', '.join(ApiKeyScope.values)}.", code="invalid_scope", param="scope"
+        )
     if scope == ApiKeyScope.CHAT:
         if role not in (None, Role.VIEWER):
-            raise InvalidInput("A chat-scope key has no role: it can chat with published bots and nothing else. "
-                               "Leave role out, or use scope 'full' for a key that acts with a role.",
-                               code="role_not_applicable", param="role")
+            raise InvalidInput(
+                "A chat-scope key has no role: it can chat with published bots and nothing else. "
+                "Leave role out, or use scope 'full' for a key that acts with a role.",
+                code="role_not_applicable",
+                param="role",
+            )
         return Role.VIEWER
     role = role or Role.EDITOR
     if role not in (Role.VIEWER, Role.EDITOR, Role.ADMIN):
@@ -125,8 +144,11 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
 
 def api_key_authenticate(*, secret: str) -> ApiKey | None:
     """The active key with this secret, or None. Records when it was last used."""
-    key = (ApiKey.objects.select_related("workspace")
-           .filter(secret_hash=hash_secret(secret), revoked_at__isnull=True).first())
+    key = (
+        ApiKey.objects.select_related("workspace")
+        .filter(secret_hash=hash_secret(secret), revoked_at__isnull=True)
+        .first()
+    )
     if key is None:
         return None
     now = timezone.now()
@@ -152,8 +174,9 @@ def bootstrap_from_environment(environ: Mapping[str, str]) -> str | None:
     if not email or not password:
         raise ConfigError("SWITCHBOARD_BOOTSTRAP_EMAIL and SWITCHBOARD_BOOTSTRAP_PASSWORD must be set together.")
     if api_secret and len(api_secret) < MIN_BOOTSTRAP_SECRET_LENGTH:
-        raise ConfigError(f"SWITCHBOARD_BOOTSTRAP_API_KEY must be at least {MIN_BOOTSTRAP_SECRET_LENGTH} "
-                          "characters of random text.")
+        raise ConfigError(
+            f"SWITCHBOARD_BOOTSTRAP_API_KEY must be at least {MIN_BOOTSTRAP_SECRET_LENGTH} characters of random text."
+        )
     with transaction.atomic():
         # Serialise concurrent starts (web and worker booting together).
         with connection.cursor() as cursor:
@@ -163,8 +186,9 @@ def bootstrap_from_environment(environ: Mapping[str, str]) -> str | None:
         owner = user_create(email=email, password=password, is_staff=True)
         workspace = workspace_create(name="Default workspace", owner=owner)
         if api_secret:
-            api_key_create(workspace=workspace, name="Bootstrap key", role=Role.ADMIN,
-                           created_by=owner, secret=api_secret)
+            api_key_create(
+                workspace=workspace, name="Bootstrap key", role=Role.ADMIN, created_by=owner, secret=api_secret
+            )
     return f"Created owner {owner.email} and workspace '{workspace.name}'" + (
         " with the bootstrap API key." if api_secret else "."
     )

@@ -53,8 +53,9 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     form = ApiKeyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            _, new_secret = api_key_create(workspace=access.workspace, created_by=request.user,
-                                           creator_role=access.role, **form.cleaned_data)
+            _, new_secret = api_key_create(
+                workspace=access.workspace, created_by=request.user, creator_role=access.role, **form.cleaned_data
+            )
             form = ApiKeyForm()
         except DomainError as exc:
             add_service_error(form, exc)

@@ -5,8 +5,6 @@ Reads need the viewer role (hit testing too, though it is a POST); writes need e
 
 from __future__ import annotations
 
-from accounts.models import Role
-from accounts.tenancy import WorkspaceScopedMixin
 from django.conf import settings
 from django.http import Http404
 from drf_spectacular.utils import (
@@ -19,11 +17,9 @@ from drf_spectacular.utils import (
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
-from switchboard.api.errors import ApiError
-from switchboard.api.pagination import CursorPagination
-from switchboard.api.schema import error_responses
-from switchboard.errors import NotFound
 
+from accounts.models import Role
+from accounts.tenancy import WorkspaceScopedMixin
 from knowledge import retrieval, selectors, services
 from knowledge.models import (
     Chunk,
@@ -34,12 +30,16 @@ from knowledge.models import (
     chunk_public_id,
 )
 from knowledge.parsing import formats
+from switchboard.api.errors import ApiError
+from switchboard.api.pagination import CursorPagination
+from switchboard.api.schema import error_responses
+from switchboard.errors import NotFound
 
 _errors = error_responses(
-    _409='Conflicts with existing state: a duplicate name or document.',
-    _413='The file is larger than SWITCHBOARD_MAX_UPLOAD_MB.',
-    _422='The file is empty or cannot be used.',
-    _503='The embedding provider is unavailable; try again.',
+    _409="Conflicts with existing state: a duplicate name or document.",
+    _413="The file is larger than SWITCHBOARD_MAX_UPLOAD_MB.",
+    _422="The file is empty or cannot be used.",
+    _503="The embedding provider is unavailable; try again.",
 )
 
 
@@ -53,22 +53,42 @@ class ChunkPagination(CursorPagination):
 
 # -- serializers --------------------------------------------------------------------------------------
 
+
 @extend_schema_serializer(component_name="KnowledgeBase")
 class KnowledgeBaseOutputSerializer(serializers.ModelSerializer):
     embedding_model = serializers.SerializerMethodField()
     document_count = serializers.IntegerField(read_only=True, default=0)
-    processing_count = serializers.IntegerField(read_only=True, default=0,
-                                                help_text="Documents queued or being indexed.")
+    processing_count = serializers.IntegerField(
+        read_only=True, default=0, help_text="Documents queued or being indexed."
+    )
     failed_count = serializers.IntegerField(read_only=True, default=0)
 
     class Meta:
         model = KnowledgeBase
-        fields = ["id", "name", "description", "embedding_model", "embedding_model_name", "embedding_dimensions",
-                  "chunk_size", "chunk_overlap", "document_count", "processing_count", "failed_count",
-                  "chunk_count", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "embedding_model",
+            "embedding_model_name",
+            "embedding_dimensions",
+            "chunk_size",
+            "chunk_overlap",
+            "document_count",
+            "processing_count",
+            "failed_count",
+            "chunk_count",
+            "created_at",
+            "updated_at",
+        ]
 
-    @extend_schema_field({"type": "string", "example": services.LOCAL_EMBEDDER_ID,
-                          "description": "The provider model's id, or `local-hash-v1` for the built-in embedder."})
+    @extend_schema_field(
+        {
+            "type": "string",
+            "example": services.LOCAL_EMBEDDER_ID,
+            "description": "The provider model's id, or `local-hash-v1` for the built-in embedder.",
+        }
+    )
     def get_embedding_model(self, base: KnowledgeBase) -> str:
         return base.embedding_model_id or services.LOCAL_EMBEDDER_ID
 
@@ -82,27 +102,58 @@ class DocumentOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Document
-        fields = ["id", "knowledge_base", "name", "source_type", "source_url", "file_type", "size_bytes",
-                  "content_hash", "status", "error", "progress", "chunk_count", "token_count", "enabled",
-                  "searchable", "indexed_at", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "knowledge_base",
+            "name",
+            "source_type",
+            "source_url",
+            "file_type",
+            "size_bytes",
+            "content_hash",
+            "status",
+            "error",
+            "progress",
+            "chunk_count",
+            "token_count",
+            "enabled",
+            "searchable",
+            "indexed_at",
+            "created_at",
+            "updated_at",
+        ]
 
-    @extend_schema_field({"type": "object", "nullable": True, "properties": {
-        "code": {"type": "string"}, "message": {"type": "string"}},
-        "description": "Why the last indexing failed (status `failed`); null otherwise."})
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            "description": "Why the last indexing failed (status `failed`); null otherwise.",
+        }
+    )
     def get_error(self, doc: Document) -> dict | None:
         if not doc.error_code and not doc.error_message:
             return None
         return {"code": doc.error_code, "message": doc.error_message}
 
-    @extend_schema_field({"type": "object", "properties": {
-        "done": {"type": "integer"}, "total": {"type": "integer"}, "percent": {"type": "integer"}},
-        "description": "Chunks embedded so far out of the document's chunks (total is 0 until chunked)."})
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {"done": {"type": "integer"}, "total": {"type": "integer"}, "percent": {"type": "integer"}},
+            "description": "Chunks embedded so far out of the document's chunks (total is 0 until chunked).",
+        }
+    )
     def get_progress(self, doc: Document) -> dict:
         return {"done": doc.progress_done, "total": doc.progress_total, "percent": doc.progress_percent}
 
-    @extend_schema_field({"type": "boolean", "description": "Whether queries can find the document now: it is "
-                          "enabled and a complete index of it exists (a re-index keeps the previous one "
-                          "answering until it is done)."})
+    @extend_schema_field(
+        {
+            "type": "boolean",
+            "description": "Whether queries can find the document now: it is "
+            "enabled and a complete index of it exists (a re-index keeps the previous one "
+            "answering until it is done).",
+        }
+    )
     def get_searchable(self, doc: Document) -> bool:
         return doc.enabled and doc.live_generation is not None
 
@@ -117,8 +168,19 @@ class ChunkOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Chunk
-        fields = ["id", "document", "document_name", "knowledge_base", "position", "heading_path", "page", "text",
-                  "token_count", "enabled", "edited_at"]
+        fields = [
+            "id",
+            "document",
+            "document_name",
+            "knowledge_base",
+            "position",
+            "heading_path",
+            "page",
+            "text",
+            "token_count",
+            "enabled",
+            "edited_at",
+        ]
 
     @extend_schema_field({"type": "string", "example": "chk_1234"})
     def get_id(self, chunk: Chunk) -> str:
@@ -127,9 +189,11 @@ class ChunkOutputSerializer(serializers.ModelSerializer):
 
 # -- knowledge bases ----------------------------------------------------------------------------------
 
-_EMBEDDING_HELP = (f"An embedding model's id from GET /api/v1/models/?kind=embedding, or "
-                   f"`{services.LOCAL_EMBEDDER_ID}` (the default) for the built-in local embedder. Fixed once "
-                   "the base has documents.")
+_EMBEDDING_HELP = (
+    f"An embedding model's id from GET /api/v1/models/?kind=embedding, or "
+    f"`{services.LOCAL_EMBEDDER_ID}` (the default) for the built-in local embedder. Fixed once "
+    "the base has documents."
+)
 
 
 class KnowledgeBaseListCreateApi(WorkspaceScopedMixin, generics.ListAPIView):
@@ -142,11 +206,13 @@ class KnowledgeBaseListCreateApi(WorkspaceScopedMixin, generics.ListAPIView):
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100)
         description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-        embedding_model = serializers.CharField(max_length=40, required=False, allow_null=True, default=None,
-                                                help_text=_EMBEDDING_HELP)
+        embedding_model = serializers.CharField(
+            max_length=40, required=False, allow_null=True, default=None, help_text=_EMBEDDING_HELP
+        )
         chunk_size = serializers.IntegerField(required=False, default=512, help_text="Tokens per chunk, 32–8192.")
-        chunk_overlap = serializers.IntegerField(required=False, default=64,
-                                                 help_text="Tokens shared by consecutive chunks, up to half the size.")
+        chunk_overlap = serializers.IntegerField(
+            required=False, default=64, help_text="Tokens shared by consecutive chunks, up to half the size."
+        )
 
     def get_queryset(self):
         return selectors.knowledge_base_list(workspace_id=self.workspace.pk).order_by("-created_at")
@@ -155,16 +221,24 @@ class KnowledgeBaseListCreateApi(WorkspaceScopedMixin, generics.ListAPIView):
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(operation_id="knowledge_bases_create", summary="Create a knowledge base", request=InputSerializer,
-                   responses={201: KnowledgeBaseOutputSerializer, **_errors(400, 403, 409)})
+    @extend_schema(
+        operation_id="knowledge_bases_create",
+        summary="Create a knowledge base",
+        request=InputSerializer,
+        responses={201: KnowledgeBaseOutputSerializer, **_errors(400, 403, 409)},
+    )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
-        base = services.knowledge_base_create(workspace=self.workspace, name=values["name"],
-                                              description=values["description"],
-                                              embedding_model_id=values["embedding_model"],
-                                              chunk_size=values["chunk_size"], chunk_overlap=values["chunk_overlap"])
+        base = services.knowledge_base_create(
+            workspace=self.workspace,
+            name=values["name"],
+            description=values["description"],
+            embedding_model_id=values["embedding_model"],
+            chunk_size=values["chunk_size"],
+            chunk_overlap=values["chunk_overlap"],
+        )
         base = selectors.knowledge_base_get(workspace_id=self.workspace.pk, knowledge_base_id=base.pk)
         return Response(KnowledgeBaseOutputSerializer(base).data, status=status.HTTP_201_CREATED)
 
@@ -179,23 +253,32 @@ class KnowledgeBaseDetailApi(WorkspaceScopedMixin, generics.RetrieveAPIView):
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100, required=False)
         description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-        embedding_model = serializers.CharField(max_length=40, required=False, allow_null=True,
-                                                help_text=_EMBEDDING_HELP)
-        chunk_size = serializers.IntegerField(required=False,
-                                              help_text="Applies to documents indexed from now on; re-index the "
-                                                        "others to apply it to them.")
+        embedding_model = serializers.CharField(
+            max_length=40, required=False, allow_null=True, help_text=_EMBEDDING_HELP
+        )
+        chunk_size = serializers.IntegerField(
+            required=False,
+            help_text="Applies to documents indexed from now on; re-index the others to apply it to them.",
+        )
         chunk_overlap = serializers.IntegerField(required=False)
 
     def get_queryset(self):
         return selectors.knowledge_base_list(workspace_id=self.workspace.pk)
 
-    @extend_schema(operation_id="knowledge_bases_retrieve", summary="Show a knowledge base",
-                   responses={200: KnowledgeBaseOutputSerializer, **_errors(404)})
+    @extend_schema(
+        operation_id="knowledge_bases_retrieve",
+        summary="Show a knowledge base",
+        responses={200: KnowledgeBaseOutputSerializer, **_errors(404)},
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(operation_id="knowledge_bases_update", summary="Change a knowledge base", request=InputSerializer,
-                   responses={200: KnowledgeBaseOutputSerializer, **_errors(400, 403, 404, 409)})
+    @extend_schema(
+        operation_id="knowledge_bases_update",
+        summary="Change a knowledge base",
+        request=InputSerializer,
+        responses={200: KnowledgeBaseOutputSerializer, **_errors(400, 403, 404, 409)},
+    )
     def patch(self, request, pk: str):
         base = self.get_object()
         data = self.InputSerializer(data=request.data)
@@ -207,8 +290,11 @@ class KnowledgeBaseDetailApi(WorkspaceScopedMixin, generics.RetrieveAPIView):
         base = selectors.knowledge_base_get(workspace_id=self.workspace.pk, knowledge_base_id=base.pk)
         return Response(KnowledgeBaseOutputSerializer(base).data)
 
-    @extend_schema(operation_id="knowledge_bases_destroy", summary="Delete a knowledge base with its documents",
-                   responses={204: None, **_errors(403, 404)})
+    @extend_schema(
+        operation_id="knowledge_bases_destroy",
+        summary="Delete a knowledge base with its documents",
+        responses={204: None, **_errors(403, 404)},
+    )
     def delete(self, request, pk: str):
         services.knowledge_base_delete(knowledge_base=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -219,8 +305,9 @@ class _BaseChildMixin(WorkspaceScopedMixin):
 
     def get_knowledge_base(self) -> KnowledgeBase:
         if not hasattr(self, "_knowledge_base"):
-            base = selectors.knowledge_base_get(workspace_id=self.workspace.pk, knowledge_base_id=self.kwargs["pk"],
-                                                with_counts=False)
+            base = selectors.knowledge_base_get(
+                workspace_id=self.workspace.pk, knowledge_base_id=self.kwargs["pk"], with_counts=False
+            )
             if base is None:
                 raise Http404
             self._knowledge_base = base
@@ -231,7 +318,7 @@ class _BaseChildMixin(WorkspaceScopedMixin):
 
 _UPLOAD_DESCRIPTION = (
     "Add a document to the base, either as `multipart/form-data` with a `file` field (and an optional "
-    "`name`), or as JSON `{\"url\": \"https://…\"}` to import a web page or file by URL. Supported: "
+    '`name`), or as JSON `{"url": "https://…"}` to import a web page or file by URL. Supported: '
     f"{formats.SUPPORTED_DESCRIPTION}. The answer comes at once with status `queued`; indexing runs in the "
     "background (`GET /api/v1/documents/{id}` shows status and progress). Refused at once: an unsupported "
     "type (400), a file over the size limit (413), an empty file (422), content already in the base (409). "
@@ -243,7 +330,9 @@ _UPLOAD_DESCRIPTION = (
 
 @extend_schema_serializer(component_name="DocumentUploadInput")
 class DocumentUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(required=False, allow_empty_file=True, help_text=f"The document; {formats.SUPPORTED_DESCRIPTION}.")
+    file = serializers.FileField(
+        required=False, allow_empty_file=True, help_text=f"The document; {formats.SUPPORTED_DESCRIPTION}."
+    )
     url = serializers.CharField(required=False, max_length=2000, help_text="A web page or file to import.")
     name = serializers.CharField(required=False, max_length=255, help_text="Display name (default: file name).")
 
@@ -260,25 +349,46 @@ class DocumentListCreateApi(_BaseChildMixin, generics.ListAPIView):
             return Document.objects.none()
         status_filter = self.request.query_params.get("status")
         if status_filter and status_filter not in DocumentStatus.values:
-            raise ApiError(f"Unknown status {status_filter!r}; use one of {', '.join(DocumentStatus.values)}.",
-                           code="invalid_status", param="status")
+            raise ApiError(
+                f"Unknown status {status_filter!r}; use one of {', '.join(DocumentStatus.values)}.",
+                code="invalid_status",
+                param="status",
+            )
         return selectors.document_list(knowledge_base=self.get_knowledge_base(), status=status_filter)
 
-    @extend_schema(operation_id="knowledge_bases_documents_list", summary="List a base's documents",
-                   parameters=[OpenApiParameter("status", enum=DocumentStatus.values, required=False)],
-                   responses={200: DocumentOutputSerializer(many=True), **_errors(400, 404)})
+    @extend_schema(
+        operation_id="knowledge_bases_documents_list",
+        summary="List a base's documents",
+        parameters=[OpenApiParameter("status", enum=DocumentStatus.values, required=False)],
+        responses={200: DocumentOutputSerializer(many=True), **_errors(400, 404)},
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
-        operation_id="knowledge_bases_documents_create", summary="Upload a document or import one by URL",
+        operation_id="knowledge_bases_documents_create",
+        summary="Upload a document or import one by URL",
         description=_UPLOAD_DESCRIPTION,
-        parameters=[OpenApiParameter("Idempotency-Key", location=OpenApiParameter.HEADER, required=False,
-                                     type=str, description="Repeat-safe key; a repeat returns the first result.")],
-        request={"multipart/form-data": DocumentUploadSerializer,
-                 "application/json": inline_serializer("DocumentImportInput", fields={
-                     "url": serializers.CharField(help_text="A web page or file to import.")})},
-        responses={201: DocumentOutputSerializer, 200: DocumentOutputSerializer, **_errors(400, 403, 404, 409, 413, 422)},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                location=OpenApiParameter.HEADER,
+                required=False,
+                type=str,
+                description="Repeat-safe key; a repeat returns the first result.",
+            )
+        ],
+        request={
+            "multipart/form-data": DocumentUploadSerializer,
+            "application/json": inline_serializer(
+                "DocumentImportInput", fields={"url": serializers.CharField(help_text="A web page or file to import.")}
+            ),
+        },
+        responses={
+            201: DocumentOutputSerializer,
+            200: DocumentOutputSerializer,
+            **_errors(400, 403, 404, 409, 413, 422),
+        },
     )
     def post(self, request, pk: str):
         base = self.get_knowledge_base()
@@ -288,8 +398,12 @@ class DocumentListCreateApi(_BaseChildMixin, generics.ListAPIView):
         except ValueError:
             declared = 0
         if declared > limit + 1024 * 1024:  # refuse before reading the body (multipart overhead aside)
-            raise ApiError(f"The upload is {declared / 1048576:,.1f} MB; the limit is {limit // 1048576} MB.",
-                           code="file_too_large", status_code=413, param="file")
+            raise ApiError(
+                f"The upload is {declared / 1048576:,.1f} MB; the limit is {limit // 1048576} MB.",
+                code="file_too_large",
+                status_code=413,
+                param="file",
+            )
         data = DocumentUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -298,16 +412,25 @@ class DocumentListCreateApi(_BaseChildMixin, generics.ListAPIView):
             raise ApiError("Send either a file or a url, not both.", code="ambiguous_source", param="file")
         if values.get("file") is not None:
             document, created = services.document_create_from_upload(
-                knowledge_base=base, file=values["file"], name=values.get("name"), created_by=_user(request),
-                idempotency_key=key)
+                knowledge_base=base,
+                file=values["file"],
+                name=values.get("name"),
+                created_by=_user(request),
+                idempotency_key=key,
+            )
         elif values.get("url"):
             document, created = services.document_create_from_url(
-                knowledge_base=base, url=values["url"], created_by=_user(request), idempotency_key=key)
+                knowledge_base=base, url=values["url"], created_by=_user(request), idempotency_key=key
+            )
         else:
-            raise ApiError("Send a file (multipart/form-data field `file`) or a JSON body with `url`.",
-                           code="required", param="file")
-        return Response(DocumentOutputSerializer(document).data,
-                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+            raise ApiError(
+                "Send a file (multipart/form-data field `file`) or a JSON body with `url`.",
+                code="required",
+                param="file",
+            )
+        return Response(
+            DocumentOutputSerializer(document).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
 
 
 class DocumentDetailApi(WorkspaceScopedMixin, generics.RetrieveAPIView):
@@ -320,13 +443,20 @@ class DocumentDetailApi(WorkspaceScopedMixin, generics.RetrieveAPIView):
     class InputSerializer(serializers.Serializer):
         enabled = serializers.BooleanField(help_text="A disabled document stays indexed but answers no query.")
 
-    @extend_schema(operation_id="documents_retrieve", summary="Show a document",
-                   responses={200: DocumentOutputSerializer, **_errors(404)})
+    @extend_schema(
+        operation_id="documents_retrieve",
+        summary="Show a document",
+        responses={200: DocumentOutputSerializer, **_errors(404)},
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(operation_id="documents_update", summary="Enable or disable a document", request=InputSerializer,
-                   responses={200: DocumentOutputSerializer, **_errors(400, 403, 404)})
+    @extend_schema(
+        operation_id="documents_update",
+        summary="Enable or disable a document",
+        request=InputSerializer,
+        responses={200: DocumentOutputSerializer, **_errors(400, 403, 404)},
+    )
     def patch(self, request, pk: str):
         document = self.get_object()
         data = self.InputSerializer(data=request.data)
@@ -334,8 +464,11 @@ class DocumentDetailApi(WorkspaceScopedMixin, generics.RetrieveAPIView):
         document = services.document_set_enabled(document=document, enabled=data.validated_data["enabled"])
         return Response(DocumentOutputSerializer(document).data)
 
-    @extend_schema(operation_id="documents_destroy", summary="Delete a document and its chunks",
-                   responses={204: None, **_errors(403, 404)})
+    @extend_schema(
+        operation_id="documents_destroy",
+        summary="Delete a document and its chunks",
+        responses={204: None, **_errors(403, 404)},
+    )
     def delete(self, request, pk: str):
         services.document_delete(document=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -352,14 +485,19 @@ class DocumentReindexApi(WorkspaceScopedMixin, generics.GenericAPIView):
     serializer_class = DocumentOutputSerializer
     pagination_class = None
 
-    @extend_schema(operation_id="documents_reindex", summary="Re-index a document", request=None,
-                   responses={202: DocumentOutputSerializer, **_errors(403, 404, 409)})
+    @extend_schema(
+        operation_id="documents_reindex",
+        summary="Re-index a document",
+        request=None,
+        responses={202: DocumentOutputSerializer, **_errors(403, 404, 409)},
+    )
     def post(self, request, pk: str):
         document = services.document_reindex(document=self.get_object())
         return Response(DocumentOutputSerializer(document).data, status=status.HTTP_202_ACCEPTED)
 
 
 # -- chunks -------------------------------------------------------------------------------------------
+
 
 class ChunkListApi(_BaseChildMixin, generics.ListAPIView):
     """The base's chunks in reading order (documents in the order they were indexed)."""
@@ -371,13 +509,16 @@ class ChunkListApi(_BaseChildMixin, generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Chunk.objects.none()
-        return selectors.chunk_list(knowledge_base=self.get_knowledge_base(),
-                                    document_id=self.request.query_params.get("document") or None)
+        return selectors.chunk_list(
+            knowledge_base=self.get_knowledge_base(), document_id=self.request.query_params.get("document") or None
+        )
 
-    @extend_schema(operation_id="knowledge_bases_chunks_list", summary="List a base's chunks",
-                   parameters=[OpenApiParameter("document", str, required=False,
-                                                description="Only this document's chunks.")],
-                   responses={200: ChunkOutputSerializer(many=True), **_errors(404)})
+    @extend_schema(
+        operation_id="knowledge_bases_chunks_list",
+        summary="List a base's chunks",
+        parameters=[OpenApiParameter("document", str, required=False, description="Only this document's chunks.")],
+        responses={200: ChunkOutputSerializer(many=True), **_errors(404)},
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -391,9 +532,13 @@ class ChunkDetailApi(WorkspaceScopedMixin, generics.GenericAPIView):
 
     @extend_schema_serializer(component_name="ChunkUpdateInput")
     class InputSerializer(serializers.Serializer):
-        text = serializers.CharField(required=False, max_length=100_000, trim_whitespace=False,
-                                     help_text="New text: re-embedded and re-indexed at once. A re-index of the "
-                                               "document makes its chunks again from the source.")
+        text = serializers.CharField(
+            required=False,
+            max_length=100_000,
+            trim_whitespace=False,
+            help_text="New text: re-embedded and re-indexed at once. A re-index of the "
+            "document makes its chunks again from the source.",
+        )
         enabled = serializers.BooleanField(required=False, help_text="A disabled chunk answers no query.")
 
     def get_object(self) -> Chunk:
@@ -404,13 +549,18 @@ class ChunkDetailApi(WorkspaceScopedMixin, generics.GenericAPIView):
             raise Http404
         return chunk
 
-    @extend_schema(operation_id="chunks_retrieve", summary="Show a chunk",
-                   responses={200: ChunkOutputSerializer, **_errors(404)})
+    @extend_schema(
+        operation_id="chunks_retrieve", summary="Show a chunk", responses={200: ChunkOutputSerializer, **_errors(404)}
+    )
     def get(self, request, pk: str):
         return Response(ChunkOutputSerializer(self.get_object()).data)
 
-    @extend_schema(operation_id="chunks_update", summary="Edit or enable/disable a chunk", request=InputSerializer,
-                   responses={200: ChunkOutputSerializer, **_errors(400, 403, 404, 422, 503)})
+    @extend_schema(
+        operation_id="chunks_update",
+        summary="Edit or enable/disable a chunk",
+        request=InputSerializer,
+        responses={200: ChunkOutputSerializer, **_errors(400, 403, 404, 422, 503)},
+    )
     def patch(self, request, pk: str):
         chunk = self.get_object()
         data = self.InputSerializer(data=request.data)
@@ -421,15 +571,21 @@ class ChunkDetailApi(WorkspaceScopedMixin, generics.GenericAPIView):
 
 # -- hit testing ----------------------------------------------------------------------------------------
 
+
 @extend_schema_serializer(component_name="HitTestInput")
 class HitTestInputSerializer(serializers.Serializer):
     query = serializers.CharField(max_length=retrieval.MAX_QUERY_CHARS)
     top_k = serializers.IntegerField(min_value=1, max_value=retrieval.MAX_TOP_K, default=8)
     score_threshold = serializers.FloatField(
-        min_value=0, max_value=1, required=False, allow_null=True, default=None,
+        min_value=0,
+        max_value=1,
+        required=False,
+        allow_null=True,
+        default=None,
         help_text=f"Minimum fused score a bot would use; omitted or null: the default "
-                  f"({retrieval.DEFAULT_SCORE_THRESHOLD}); 0: no minimum. Hits below it are still listed, "
-                  f"marked `passes_threshold: false`.")
+        f"({retrieval.DEFAULT_SCORE_THRESHOLD}); 0: no minimum. Hits below it are still listed, "
+        f"marked `passes_threshold: false`.",
+    )
 
 
 @extend_schema_serializer(component_name="Hit")
@@ -442,14 +598,17 @@ class HitSerializer(serializers.Serializer):
     heading_path = serializers.ListField(child=serializers.CharField())
     page = serializers.IntegerField(allow_null=True)
     text = serializers.CharField()
-    score = serializers.FloatField(help_text="Fused score, 0–1: reciprocal rank fusion of both channels, each "
-                                             "vote weighted by that channel's relevance.")
+    score = serializers.FloatField(
+        help_text="Fused score, 0–1: reciprocal rank fusion of both channels, each "
+        "vote weighted by that channel's relevance."
+    )
     vector_score = serializers.FloatField(allow_null=True, help_text="Cosine similarity to the query.")
     text_score = serializers.FloatField(allow_null=True, help_text="Share of the query's (IDF-weighted) terms found.")
     vector_rank = serializers.IntegerField(allow_null=True)
     text_rank = serializers.IntegerField(allow_null=True)
-    passes_threshold = serializers.BooleanField(help_text="Whether the fused score reaches the threshold: only "
-                                                          "such hits are given to a bot's model and cited.")
+    passes_threshold = serializers.BooleanField(
+        help_text="Whether the fused score reaches the threshold: only such hits are given to a bot's model and cited."
+    )
 
 
 class HitTestApi(_BaseChildMixin, generics.GenericAPIView):
@@ -461,36 +620,60 @@ class HitTestApi(_BaseChildMixin, generics.GenericAPIView):
     write_role = Role.VIEWER  # a read, though a POST (the query can be long)
 
     @extend_schema(
-        operation_id="knowledge_bases_query", summary="Hit testing", request=HitTestInputSerializer,
-        responses={200: inline_serializer("HitTestResult", fields={
-            "data": HitSerializer(many=True),
-            "channels": inline_serializer("HitTestChannel", many=True, fields={
-                "name": serializers.CharField(), "strategy": serializers.CharField(
-                    help_text="exact, hnsw or full-text"),
-                "candidates": serializers.IntegerField(), "ms": serializers.FloatField()}),
-            "terms": serializers.ListField(child=serializers.CharField(),
-                                           help_text="The query's search terms after stemming and CJK bigrams."),
-            "score_threshold": serializers.FloatField(help_text="The minimum fused score applied."),
-            "passing": serializers.IntegerField(help_text="How many hits pass it (a bot with this threshold and "
-                                                          "top_k would use exactly these)."),
-            "took_ms": serializers.FloatField(),
-        }), **_errors(400, 404, 503)},
+        operation_id="knowledge_bases_query",
+        summary="Hit testing",
+        request=HitTestInputSerializer,
+        responses={
+            200: inline_serializer(
+                "HitTestResult",
+                fields={
+                    "data": HitSerializer(many=True),
+                    "channels": inline_serializer(
+                        "HitTestChannel",
+                        many=True,
+                        fields={
+                            "name": serializers.CharField(),
+                            "strategy": serializers.CharField(help_text="exact, hnsw or full-text"),
+                            "candidates": serializers.IntegerField(),
+                            "ms": serializers.FloatField(),
+                        },
+                    ),
+                    "terms": serializers.ListField(
+                        child=serializers.CharField(),
+                        help_text="The query's search terms after stemming and CJK bigrams.",
+                    ),
+                    "score_threshold": serializers.FloatField(help_text="The minimum fused score applied."),
+                    "passing": serializers.IntegerField(
+                        help_text="How many hits pass it (a bot with this threshold and top_k would use exactly these)."
+                    ),
+                    "took_ms": serializers.FloatField(),
+                },
+            ),
+            **_errors(400, 404, 503),
+        },
     )
     def post(self, request, pk: str):
         base = self.get_knowledge_base()
         data = HitTestInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        result = selectors.knowledge_base_hit_test(workspace_id=self.workspace.pk, knowledge_base=base,
-                                                   query=values["query"], top_k=values["top_k"],
-                                                   score_threshold=values["score_threshold"])
-        return Response({
-            "data": [HitSerializer(hit).data for hit in result.hits],
-            "channels": [{"name": c.name, "strategy": c.strategy, "candidates": c.candidates, "ms": round(c.ms, 2)}
-                         for c in result.channels],
-            "terms": result.terms,
-            "score_threshold": result.score_threshold,
-            "passing": len(result.passing),
-            "took_ms": round(result.total_ms, 2),
-        })
-
+        result = selectors.knowledge_base_hit_test(
+            workspace_id=self.workspace.pk,
+            knowledge_base=base,
+            query=values["query"],
+            top_k=values["top_k"],
+            score_threshold=values["score_threshold"],
+        )
+        return Response(
+            {
+                "data": [HitSerializer(hit).data for hit in result.hits],
+                "channels": [
+                    {"name": c.name, "strategy": c.strategy, "candidates": c.candidates, "ms": round(c.ms, 2)}
+                    for c in result.channels
+                ],
+                "terms": result.terms,
+                "score_threshold": result.score_threshold,
+                "passing": len(result.passing),
+                "took_ms": round(result.total_ms, 2),
+            }
+        )

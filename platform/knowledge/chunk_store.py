@@ -10,6 +10,7 @@ statement that inserts the rows, so no text is stored twice and no row is update
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -29,14 +30,16 @@ CREATE TEMP TABLE IF NOT EXISTS knowledge_chunk_load (
     embedding vector, heading_search text, body_search text
 ) ON COMMIT DELETE ROWS
 """
-_COPY = ("COPY knowledge_chunk_load (position, heading_path, page, text, token_count, embedding, "
-         "heading_search, body_search) FROM STDIN (FORMAT BINARY)")
-_INSERT = f"""
+_COPY = (
+    "COPY knowledge_chunk_load (position, heading_path, page, text, token_count, embedding, "
+    "heading_search, body_search) FROM STDIN (FORMAT BINARY)"
+)
+_INSERT = """
 INSERT INTO knowledge_chunk (workspace_id, knowledge_base_id, document_id, generation, position, heading_path,
                              page, text, token_count, enabled, dims, embedding, search_vector)
 SELECT %s, %s, %s, %s, position, heading_path, page, text, token_count, true, %s, embedding,
-       setweight(to_tsvector('{TEXT_SEARCH_CONFIG}', heading_search), 'A')
-       || to_tsvector('{TEXT_SEARCH_CONFIG}', body_search)
+       setweight(to_tsvector(%s::regconfig, heading_search), 'A')
+       || to_tsvector(%s::regconfig, body_search)
 FROM knowledge_chunk_load ORDER BY position
 """
 
@@ -72,15 +75,21 @@ def _vector_oid(cursor) -> int:
     if oid is None:
         cursor.execute("SELECT 'vector'::regtype::oid")
         oid = cursor.fetchone()[0]
-        try:
+        with contextlib.suppress(AttributeError):  # a connection that takes no attributes: look it up each time
             raw._knowledge_vector_oid = oid
-        except AttributeError:
-            pass
     return oid
 
 
-def write_chunks(*, workspace_id: str, knowledge_base_id: str, document_id: str, generation: int, dims: int,
-                 rows: Sequence[ChunkRow], vectors: np.ndarray) -> None:
+def write_chunks(
+    *,
+    workspace_id: str,
+    knowledge_base_id: str,
+    document_id: str,
+    generation: int,
+    dims: int,
+    rows: Sequence[ChunkRow],
+    vectors: np.ndarray,
+) -> None:
     """Insert `rows` with their `vectors` (same order) in one transaction."""
     if len(rows) != len(vectors):
         raise ValueError("one vector per chunk is needed")
@@ -95,9 +104,22 @@ def write_chunks(*, workspace_id: str, knowledge_base_id: str, document_id: str,
         with cursor.copy(_COPY) as copy:
             copy.set_types(["int4", "text[]", "int4", "text", "int4", oid, "text", "text"])
             for row, vector in zip(rows, vectors, strict=True):
-                copy.write_row((row.position, list(row.heading_path), row.page, row.text, row.token_count,
-                                vector, row.heading_search, row.body_search))
-        cursor.execute(_INSERT, (workspace_id, knowledge_base_id, document_id, generation, dims))
+                copy.write_row(
+                    (
+                        row.position,
+                        list(row.heading_path),
+                        row.page,
+                        row.text,
+                        row.token_count,
+                        vector,
+                        row.heading_search,
+                        row.body_search,
+                    )
+                )
+        cursor.execute(
+            _INSERT,
+            (workspace_id, knowledge_base_id, document_id, generation, dims, TEXT_SEARCH_CONFIG, TEXT_SEARCH_CONFIG),
+        )
         # ON COMMIT clears it too, but a caller's outer transaction may hold several batches.
         cursor.execute("DELETE FROM knowledge_chunk_load")
 
@@ -110,16 +132,24 @@ def vector_literal(vector: np.ndarray, dims: int) -> str:
     return Vector(values).to_text()
 
 
-def chunks_delete(*, document_id: str | None = None, knowledge_base_id: str | None = None,
-                  generation: int | None = None, other_than_generation: int | None = None) -> None:
+def chunks_delete(
+    *,
+    document_id: str | None = None,
+    knowledge_base_id: str | None = None,
+    generation: int | None = None,
+    other_than_generation: int | None = None,
+) -> None:
     """Delete the chunks of a document (or of a whole base), of one generation or all but one.
 
     Raw SQL: the ORM would fetch every row (embeddings included) before deleting it.
     """
     if (document_id is None) == (knowledge_base_id is None):
         raise ValueError("give a document or a knowledge base")
-    sql, params = ("DELETE FROM knowledge_chunk WHERE document_id = %s", [document_id]) if document_id else \
-        ("DELETE FROM knowledge_chunk WHERE knowledge_base_id = %s", [knowledge_base_id])
+    sql, params = (
+        ("DELETE FROM knowledge_chunk WHERE document_id = %s", [document_id])
+        if document_id
+        else ("DELETE FROM knowledge_chunk WHERE knowledge_base_id = %s", [knowledge_base_id])
+    )
     if generation is not None:
         sql, params = f"{sql} AND generation = %s", [*params, generation]
     if other_than_generation is not None:
@@ -132,10 +162,18 @@ def chunk_reindex(*, chunk_id: int, vector: np.ndarray, heading_search: str, bod
     """Store an edited chunk's new vector and tsvector (weighted as in the bulk insert)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE knowledge_chunk SET embedding = %s::vector, search_vector = "
-            f"setweight(to_tsvector('{TEXT_SEARCH_CONFIG}', %s), 'A') || to_tsvector('{TEXT_SEARCH_CONFIG}', %s) "
-            f"WHERE id = %s",
-            [vector_literal(vector, len(vector)), heading_search, body_search, chunk_id])
+            "UPDATE knowledge_chunk SET embedding = %s::vector, search_vector = "
+            "setweight(to_tsvector(%s::regconfig, %s), 'A') || to_tsvector(%s::regconfig, %s) "
+            "WHERE id = %s",
+            [
+                vector_literal(vector, len(vector)),
+                TEXT_SEARCH_CONFIG,
+                heading_search,
+                TEXT_SEARCH_CONFIG,
+                body_search,
+                chunk_id,
+            ],
+        )
 
 
 def vector_index_ensure(*, dims: int) -> bool:

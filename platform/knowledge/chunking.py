@@ -31,8 +31,8 @@ _CLOSERS = "\"'”’」』）)】》〉\\]"
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
 _LINE = re.compile(r"\n\s*")
 _SENTENCE = re.compile(
-    rf"[。！？!?；…]+[{_CLOSERS}]*\s*"            # CJK (and !?) ends: no space needed after them
-    rf"|(?<=[^\s.])\.+[{_CLOSERS}]*(?:\s+|$)"   # a period followed by space (not a decimal point)
+    rf"[。！？!?；…]+[{_CLOSERS}]*\s*"  # CJK (and !?) ends: no space needed after them
+    rf"|(?<=[^\s.])\.+[{_CLOSERS}]*(?:\s+|$)"  # a period followed by space (not a decimal point)
 )
 _CLAUSE = re.compile(r"[，、,;：:]\s*")
 _SPACE = re.compile(r"\s+")
@@ -125,8 +125,9 @@ def _block_pieces(block: Block, max_tokens: int, first: bool) -> list[_Piece]:
     else:
         parts = list(_fit(text, max_tokens, _LINE if block.kind is BlockKind.CODE else _SPACE))
     joiner = "" if first else ("\n" if block.kind is BlockKind.ROW else "\n\n")
-    return [_Piece(part, tokens, block.page, joiner if index == 0 else "")
-            for index, (part, tokens) in enumerate(parts)]
+    return [
+        _Piece(part, tokens, block.page, joiner if index == 0 else "") for index, (part, tokens) in enumerate(parts)
+    ]
 
 
 def _sections(blocks: Iterable[Block]) -> Iterator[tuple[tuple[str, ...], list[Block]]]:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from django.conf import settings
+
 from providers import local_embedder
 from providers import selectors as provider_selectors
 from switchboard.errors import DomainError, Unavailable, Unprocessable
@@ -60,11 +61,14 @@ def _embedding_error(exc: ProviderError, provider_name: str) -> EmbeddingError:
     """A failed embedding request as the knowledge base tells it; whether to retry is the provider's call."""
     where = f"The embedding provider '{provider_name}'"
     if exc.code == "provider_auth_error":
-        return EmbeddingError(f"{where} rejected the API key ({exc.status}); a workspace admin should update it "
-                              "under Model providers.", code="provider_auth_error")
+        return EmbeddingError(
+            f"{where} rejected the API key ({exc.status}); a workspace admin should update it under Model providers.",
+            code="provider_auth_error",
+        )
     if exc.code == "provider_rate_limited":
-        return EmbeddingError(f"{where} is rate-limiting requests (429): {exc.detail}", retryable=True,
-                              code="provider_rate_limited")
+        return EmbeddingError(
+            f"{where} is rate-limiting requests (429): {exc.detail}", retryable=True, code="provider_rate_limited"
+        )
     if exc.retryable:
         return EmbeddingError(f"{where} is unavailable: {exc.detail}", retryable=True, code="provider_unavailable")
     return EmbeddingError(f"{where} refused the request: {exc.detail}", code="provider_error")
@@ -72,7 +76,7 @@ def _embedding_error(exc: ProviderError, provider_name: str) -> EmbeddingError:
 
 def _batches(texts: Sequence[str], size: int) -> Iterator[Sequence[str]]:
     for start in range(0, len(texts), size):
-        yield texts[start:start + size]
+        yield texts[start : start + size]
 
 
 def embedder_for(model: EmbeddingModel) -> Callable[[Sequence[str]], np.ndarray]:
@@ -86,8 +90,11 @@ def embedder_for(model: EmbeddingModel) -> Callable[[Sequence[str]], np.ndarray]
     if entry is None:
         raise EmbeddingError("The knowledge base's embedding model no longer exists.", code="model_missing")
     if not provider_selectors.provider_model_is_usable(entry):
-        raise EmbeddingError(f"The embedding model {entry.model} (provider '{entry.provider.name}') is "
-                             "disabled; enable it under Model providers.", code="model_disabled")
+        raise EmbeddingError(
+            f"The embedding model {entry.model} (provider '{entry.provider.name}') is "
+            "disabled; enable it under Model providers.",
+            code="model_disabled",
+        )
 
     def embed(texts: Sequence[str]) -> np.ndarray:
         # Providers refuse empty strings; a lone space embeds as "nothing" everywhere.
@@ -102,7 +109,8 @@ def embedder_for(model: EmbeddingModel) -> Callable[[Sequence[str]], np.ndarray]
             raise EmbeddingError(
                 f"The embedding model {entry.model} returned {got}-dimensional vectors, but the knowledge "
                 f"base was created for {model.dimensions}; check the model's dimensions under Model providers.",
-                code="dimension_mismatch")
+                code="dimension_mismatch",
+            )
         return array
 
     return embed

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from django import forms
-from providers import local_embedder
-from providers import selectors as provider_selectors
 
 from knowledge import retrieval
 from knowledge.chunking import MAX_CHUNK_TOKENS, MIN_CHUNK_TOKENS
 from knowledge.parsing import formats
 from knowledge.services import LOCAL_EMBEDDER_ID
+from providers import local_embedder
+from providers import selectors as provider_selectors
 
 ACCEPT = ",".join(sorted(formats.EXTENSIONS))
 
 
 def embedding_choices(workspace_id: str) -> list[tuple[str, str]]:
-    choices = [(LOCAL_EMBEDDER_ID, f"Built-in local embedder ({local_embedder.DIMENSIONS} dimensions, lexical, "
-                                   "no provider needed)")]
+    choices = [
+        (
+            LOCAL_EMBEDDER_ID,
+            f"Built-in local embedder ({local_embedder.DIMENSIONS} dimensions, lexical, no provider needed)",
+        )
+    ]
     for entry in provider_selectors.embedding_model_usable_list(workspace_id=workspace_id):
         dims = f"{entry.embedding_dimensions} dimensions" if entry.embedding_dimensions else "dimensions unknown"
         choices.append((entry.pk, f"{entry.provider.name}: {entry.model} ({dims})"))
@@ -29,12 +33,21 @@ class KnowledgeBaseForm(forms.Form):
     embedding_model = forms.ChoiceField(
         label="Embedding model",
         help_text="Fixed once the base has documents. The built-in embedder matches shared words only; a "
-                  "provider's embedding model also finds paraphrases.")
-    chunk_size = forms.IntegerField(label="Chunk size (tokens)", min_value=MIN_CHUNK_TOKENS,
-                                    max_value=MAX_CHUNK_TOKENS, initial=512,
-                                    help_text="Longer chunks give more context per hit; shorter ones more precise hits.")
-    chunk_overlap = forms.IntegerField(label="Chunk overlap (tokens)", min_value=0, initial=64,
-                                       help_text="Text repeated between consecutive chunks, up to half the size.")
+        "provider's embedding model also finds paraphrases.",
+    )
+    chunk_size = forms.IntegerField(
+        label="Chunk size (tokens)",
+        min_value=MIN_CHUNK_TOKENS,
+        max_value=MAX_CHUNK_TOKENS,
+        initial=512,
+        help_text="Longer chunks give more context per hit; shorter ones more precise hits.",
+    )
+    chunk_overlap = forms.IntegerField(
+        label="Chunk overlap (tokens)",
+        min_value=0,
+        initial=64,
+        help_text="Text repeated between consecutive chunks, up to half the size.",
+    )
 
     def __init__(self, *args, workspace_id: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -43,11 +56,16 @@ class KnowledgeBaseForm(forms.Form):
 
 class KnowledgeBaseEditForm(KnowledgeBaseForm):
     def __init__(self, *args, knowledge_base, has_documents: bool, **kwargs):
-        kwargs.setdefault("initial", {
-            "name": knowledge_base.name, "description": knowledge_base.description,
-            "embedding_model": knowledge_base.embedding_model_id or LOCAL_EMBEDDER_ID,
-            "chunk_size": knowledge_base.chunk_size, "chunk_overlap": knowledge_base.chunk_overlap,
-        })
+        kwargs.setdefault(
+            "initial",
+            {
+                "name": knowledge_base.name,
+                "description": knowledge_base.description,
+                "embedding_model": knowledge_base.embedding_model_id or LOCAL_EMBEDDER_ID,
+                "chunk_size": knowledge_base.chunk_size,
+                "chunk_overlap": knowledge_base.chunk_overlap,
+            },
+        )
         super().__init__(*args, workspace_id=knowledge_base.workspace_id, **kwargs)
         self.fields["chunk_size"].help_text += " Applies to documents indexed from now on; re-index the others."
         if has_documents:
@@ -60,25 +78,38 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class UploadForm(forms.Form):
-    files = forms.FileField(label="Files", widget=MultipleFileInput(attrs={"multiple": True, "accept": ACCEPT}),
-                            help_text=f"{formats.SUPPORTED_DESCRIPTION}; several at once if you like.")
+    files = forms.FileField(
+        label="Files",
+        widget=MultipleFileInput(attrs={"multiple": True, "accept": ACCEPT}),
+        help_text=f"{formats.SUPPORTED_DESCRIPTION}; several at once if you like.",
+    )
 
 
 class UrlImportForm(forms.Form):
-    url = forms.CharField(label="URL", max_length=2000,
-                          widget=forms.URLInput(attrs={"placeholder": "https://example.com/help/shipping",
-                                                       "inputmode": "url", "spellcheck": "false"}),
-                          help_text="A web page or a file (PDF, Word, …). Private network addresses are refused.")
+    url = forms.CharField(
+        label="URL",
+        max_length=2000,
+        widget=forms.URLInput(
+            attrs={"placeholder": "https://example.com/help/shipping", "inputmode": "url", "spellcheck": "false"}
+        ),
+        help_text="A web page or a file (PDF, Word, …). Private network addresses are refused.",
+    )
 
 
 class HitTestForm(forms.Form):
-    query = forms.CharField(max_length=retrieval.MAX_QUERY_CHARS, widget=forms.TextInput(
-        attrs={"placeholder": "Ask what a user would ask…", "autocomplete": "off"}))
+    query = forms.CharField(
+        max_length=retrieval.MAX_QUERY_CHARS,
+        widget=forms.TextInput(attrs={"placeholder": "Ask what a user would ask…", "autocomplete": "off"}),
+    )
     top_k = forms.IntegerField(label="Top k", min_value=1, max_value=retrieval.MAX_TOP_K, initial=8)
     score_threshold = forms.FloatField(
-        label="Score threshold", min_value=0, max_value=1, required=False,
+        label="Score threshold",
+        min_value=0,
+        max_value=1,
+        required=False,
         widget=forms.NumberInput(attrs={"step": "0.01", "placeholder": str(retrieval.DEFAULT_SCORE_THRESHOLD)}),
-        help_text=f"0–1. Empty: the default a bot uses ({retrieval.DEFAULT_SCORE_THRESHOLD}); 0: no minimum.")
+        help_text=f"0–1. Empty: the default a bot uses ({retrieval.DEFAULT_SCORE_THRESHOLD}); 0: no minimum.",
+    )
 
 
 class ChunkEditForm(forms.Form):

@@ -38,8 +38,13 @@ class Fused:
     relevances: dict[str, float] = field(default_factory=dict)
 
 
-def reciprocal_rank_fusion(channels: Mapping[str, Sequence[Ranked]], *, k: int = RRF_K,
-                           weighted: bool = True, channels_per_item: int | None = None) -> list[Fused]:
+def reciprocal_rank_fusion(
+    channels: Mapping[str, Sequence[Ranked]],
+    *,
+    k: int = RRF_K,
+    weighted: bool = True,
+    channels_per_item: int | None = None,
+) -> list[Fused]:
     """Fuse ranked lists (best first) into one list, best first.
 
     `channels_per_item` is how many channels could have ranked any one item (the normaliser);

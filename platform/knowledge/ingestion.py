@@ -27,8 +27,6 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
-from network import selectors as network_selectors
-from switchboard import egress
 
 from knowledge import chunk_store, embedding, parsing
 from knowledge.chunking import Chunk as TextChunk
@@ -37,6 +35,8 @@ from knowledge.models import Document, DocumentStatus, KnowledgeBase, SourceType
 from knowledge.parsing import formats
 from knowledge.parsing.base import ParseError
 from knowledge.search_text import expand_cjk
+from network import selectors as network_selectors
+from switchboard import egress
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ class Source:
 
 # -- steps ---------------------------------------------------------------------------------------------
 
+
 def _start(document_id: str) -> Run | None:
     with transaction.atomic():
         doc = Document.objects.select_for_update().filter(pk=document_id).first()
@@ -72,15 +73,22 @@ def _start(document_id: str) -> Run | None:
         chunk_store.chunks_delete(document_id=doc.pk, other_than_generation=doc.live_generation)
         generation = secrets.randbits(62)
         Document.objects.filter(pk=doc.pk).update(
-            pending_generation=generation, status=DocumentStatus.PARSING, progress_done=0, progress_total=0,
-            error_code="", error_message="", updated_at=timezone.now())
+            pending_generation=generation,
+            status=DocumentStatus.PARSING,
+            progress_done=0,
+            progress_total=0,
+            error_code="",
+            error_message="",
+            updated_at=timezone.now(),
+        )
         return Run(doc.pk, generation, doc.ingest_request)
 
 
 def _update(run: Run, **fields) -> None:
     """Record progress; Superseded when the run no longer owns the document."""
     updated = Document.objects.filter(pk=run.document_id, pending_generation=run.generation).update(
-        updated_at=timezone.now(), **fields)
+        updated_at=timezone.now(), **fields
+    )
     if not updated:
         raise Superseded()
 
@@ -90,27 +98,42 @@ def _fetch_policy(doc: Document) -> egress.EgressPolicy:
     SWITCHBOARD_KNOWLEDGE_URL_ALLOWLIST."""
     try:
         return network_selectors.workspace_policy(
-            workspace_id=doc.workspace_id, extra=settings.KNOWLEDGE_URL_ALLOWLIST,
-            max_response_bytes=settings.KNOWLEDGE_MAX_UPLOAD_BYTES, total_timeout=120.0, read_timeout=30.0)
+            workspace_id=doc.workspace_id,
+            extra=settings.KNOWLEDGE_URL_ALLOWLIST,
+            max_response_bytes=settings.KNOWLEDGE_MAX_UPLOAD_BYTES,
+            total_timeout=120.0,
+            read_timeout=30.0,
+        )
     except ValueError as exc:
-        raise ParseError(f"SWITCHBOARD_KNOWLEDGE_URL_ALLOWLIST is misconfigured: {exc}",
-                         code="egress_misconfigured") from exc
+        raise ParseError(
+            f"SWITCHBOARD_KNOWLEDGE_URL_ALLOWLIST is misconfigured: {exc}", code="egress_misconfigured"
+        ) from exc
 
 
 def _fetch(doc: Document) -> Source:
     policy = _fetch_policy(doc)
     try:
-        response = egress.request("GET", doc.source_url, policy=policy, headers={
-            "Accept": "text/html,application/xhtml+xml,application/pdf,text/plain,text/markdown,text/csv,*/*;q=0.5"})
+        response = egress.request(
+            "GET",
+            doc.source_url,
+            policy=policy,
+            headers={
+                "Accept": "text/html,application/xhtml+xml,application/pdf,text/plain,text/markdown,text/csv,*/*;q=0.5"
+            },
+        )
     except egress.ResponseTooLarge as exc:
         limit_mb = settings.KNOWLEDGE_MAX_UPLOAD_BYTES // 1048576
-        raise ParseError(f"The document at the URL is larger than the {limit_mb} MB limit.",
-                         code="file_too_large") from exc
+        raise ParseError(
+            f"The document at the URL is larger than the {limit_mb} MB limit.", code="file_too_large"
+        ) from exc
     except egress.EgressError as exc:
         raise ParseError(f"The URL could not be fetched: {exc.message}", code=f"url_{exc.code}") from exc
     if response.status_code != 200:
-        raise ParseError(f"The server answered HTTP {response.status_code} {response.reason_phrase}".rstrip()
-                         + " instead of the document.", code="url_http_error")
+        raise ParseError(
+            f"The server answered HTTP {response.status_code} {response.reason_phrase}".rstrip()
+            + " instead of the document.",
+            code="url_http_error",
+        )
     media_type = response.headers.get("content-type", "")
     path = unquote(doc.source_url.split("?", 1)[0].split("#", 1)[0])
     # What the bytes say first (a PDF is a PDF whatever the header claims), then the URL's
@@ -118,8 +141,11 @@ def _fetch(doc: Document) -> Source:
     file_type = formats.sniff(response.content) or formats.from_name(path) or formats.from_media_type(media_type)
     if file_type is None:
         shown = media_type.split(";", 1)[0] or "unknown"
-        raise ParseError(f"The URL serves content of type '{shown}', which is not supported. Supported: "
-                         f"{formats.SUPPORTED_DESCRIPTION}.", code="unsupported_file_type")
+        raise ParseError(
+            f"The URL serves content of type '{shown}', which is not supported. Supported: "
+            f"{formats.SUPPORTED_DESCRIPTION}.",
+            code="unsupported_file_type",
+        )
     charset = None
     if "charset=" in media_type:
         charset = media_type.split("charset=", 1)[1].split(";", 1)[0].strip().strip('"') or None
@@ -143,11 +169,17 @@ def _record_source(run: Run, doc: Document, source: Source) -> None:
     if doc.source_type != SourceType.URL:
         return
     content_hash = hashlib.sha256(source.data).hexdigest()
-    duplicate = (Document.objects.filter(knowledge_base_id=doc.knowledge_base_id, content_hash=content_hash)
-                 .exclude(pk=doc.pk).exclude(status=DocumentStatus.FAILED).first())
+    duplicate = (
+        Document.objects.filter(knowledge_base_id=doc.knowledge_base_id, content_hash=content_hash)
+        .exclude(pk=doc.pk)
+        .exclude(status=DocumentStatus.FAILED)
+        .first()
+    )
     if duplicate is not None:
-        raise ParseError(f"This content is already in the knowledge base as '{duplicate.name}' ({duplicate.pk}).",
-                         code="duplicate_document")
+        raise ParseError(
+            f"This content is already in the knowledge base as '{duplicate.name}' ({duplicate.pk}).",
+            code="duplicate_document",
+        )
     try:
         with transaction.atomic():
             _update(run, content_hash=content_hash, size_bytes=len(source.data), file_type=source.file_type)
@@ -157,19 +189,28 @@ def _record_source(run: Run, doc: Document, source: Source) -> None:
 
 def _no_text_message(file_type: str) -> str:
     if file_type == formats.PDF:
-        return ("The PDF contains no text that can be extracted: it is probably scanned images. Run it "
-                "through OCR (most PDF tools can) and upload the result.")
+        return (
+            "The PDF contains no text that can be extracted: it is probably scanned images. Run it "
+            "through OCR (most PDF tools can) and upload the result."
+        )
     if file_type in (formats.CSV, formats.XLSX):
         return "The table is empty: it needs a header row and at least one row of values."
     return "The document contains no text."
 
 
 def _rows(chunks: list[TextChunk]) -> list[chunk_store.ChunkRow]:
-    return [chunk_store.ChunkRow(position=chunk.position, heading_path=chunk.heading_path, page=chunk.page,
-                                 text=chunk.text, token_count=chunk.token_count,
-                                 heading_search=expand_cjk(" ".join(chunk.heading_path)),
-                                 body_search=expand_cjk(chunk.text))
-            for chunk in chunks]
+    return [
+        chunk_store.ChunkRow(
+            position=chunk.position,
+            heading_path=chunk.heading_path,
+            page=chunk.page,
+            text=chunk.text,
+            token_count=chunk.token_count,
+            heading_search=expand_cjk(" ".join(chunk.heading_path)),
+            body_search=expand_cjk(chunk.text),
+        )
+        for chunk in chunks
+    ]
 
 
 def _embed_and_write(run: Run, doc: Document, base: KnowledgeBase, chunks: list[TextChunk]) -> None:
@@ -178,12 +219,18 @@ def _embed_and_write(run: Run, doc: Document, base: KnowledgeBase, chunks: list[
     size = embedding.batch_size(model)
     done = 0
     for start in range(0, len(chunks), size):
-        batch = chunks[start:start + size]
+        batch = chunks[start : start + size]
         vectors = embed([search_text(chunk.text, chunk.heading_path) for chunk in batch])
         try:
-            chunk_store.write_chunks(workspace_id=doc.workspace_id, knowledge_base_id=base.pk, document_id=doc.pk,
-                                     generation=run.generation, dims=base.embedding_dimensions,
-                                     rows=_rows(batch), vectors=vectors)
+            chunk_store.write_chunks(
+                workspace_id=doc.workspace_id,
+                knowledge_base_id=base.pk,
+                document_id=doc.pk,
+                generation=run.generation,
+                dims=base.embedding_dimensions,
+                rows=_rows(batch),
+                vectors=vectors,
+            )
         except IntegrityError as exc:  # the document was deleted meanwhile
             raise Superseded() from exc
         done += len(batch)
@@ -200,11 +247,18 @@ def _swap(run: Run, base: KnowledgeBase, chunks: list[TextChunk]) -> None:
             chunk_store.chunks_delete(document_id=doc.pk, generation=doc.live_generation)
         newer_request = doc.ingest_request != run.request
         Document.objects.filter(pk=doc.pk).update(
-            live_generation=run.generation, pending_generation=None,
+            live_generation=run.generation,
+            pending_generation=None,
             status=DocumentStatus.QUEUED if newer_request else DocumentStatus.READY,
-            chunk_count=len(chunks), token_count=sum(chunk.token_count for chunk in chunks),
-            progress_done=len(chunks), progress_total=len(chunks), indexed_at=timezone.now(),
-            error_code="", error_message="", updated_at=timezone.now())
+            chunk_count=len(chunks),
+            token_count=sum(chunk.token_count for chunk in chunks),
+            progress_done=len(chunks),
+            progress_total=len(chunks),
+            indexed_at=timezone.now(),
+            error_code="",
+            error_message="",
+            updated_at=timezone.now(),
+        )
         KnowledgeBase.objects.filter(pk=base.pk).update(chunk_count=F("chunk_count") + len(chunks) - old_count)
 
 
@@ -220,11 +274,17 @@ def fail(run: Run | None, document_id: str, *, code: str, message: str) -> None:
             chunk_store.chunks_delete(document_id=doc.pk, generation=doc.pending_generation)
         newer_request = run is not None and doc.ingest_request != run.request
         Document.objects.filter(pk=doc.pk).update(
-            pending_generation=None, status=DocumentStatus.QUEUED if newer_request else DocumentStatus.FAILED,
-            error_code=code[:50], error_message=message[:2000], progress_done=0, updated_at=timezone.now())
+            pending_generation=None,
+            status=DocumentStatus.QUEUED if newer_request else DocumentStatus.FAILED,
+            error_code=code[:50],
+            error_message=message[:2000],
+            progress_done=0,
+            updated_at=timezone.now(),
+        )
 
 
 # -- the pipeline --------------------------------------------------------------------------------------
+
 
 def document_ingest(*, document_id: str, final_attempt: bool = True) -> str:
     """Index the document; returns the status it ended in ("skipped" when there was nothing to do).
@@ -239,9 +299,16 @@ def document_ingest(*, document_id: str, final_attempt: bool = True) -> str:
     try:
         source = _load(doc)
         _record_source(run, doc, source)
-        parsed = parsing.parse(source.data, source.file_type, charset=source.charset, limits=parsing.Limits(
-            max_uncompressed_bytes=settings.KNOWLEDGE_MAX_UNZIPPED_BYTES, max_pages=settings.KNOWLEDGE_MAX_PDF_PAGES,
-            max_rows=settings.KNOWLEDGE_MAX_TABLE_ROWS))
+        parsed = parsing.parse(
+            source.data,
+            source.file_type,
+            charset=source.charset,
+            limits=parsing.Limits(
+                max_uncompressed_bytes=settings.KNOWLEDGE_MAX_UNZIPPED_BYTES,
+                max_pages=settings.KNOWLEDGE_MAX_PDF_PAGES,
+                max_rows=settings.KNOWLEDGE_MAX_TABLE_ROWS,
+            ),
+        )
         if doc.source_type == SourceType.URL and (parsed.title or source.name):
             _update(run, name=(parsed.title or source.name)[:255])
         _update(run, status=DocumentStatus.CHUNKING)
@@ -264,20 +331,34 @@ def document_ingest(*, document_id: str, final_attempt: bool = True) -> str:
     except (OperationalError, InterfaceError):
         if not final_attempt:
             raise  # the database went away: the next attempt starts this run again
-        fail(run, document_id, code="database_unavailable",
-             message="The database was unavailable while indexing; re-index the document.")
+        fail(
+            run,
+            document_id,
+            code="database_unavailable",
+            message="The database was unavailable while indexing; re-index the document.",
+        )
         return DocumentStatus.FAILED
     except Exception as exc:
         from celery.exceptions import SoftTimeLimitExceeded
 
         if isinstance(exc, SoftTimeLimitExceeded):
-            fail(run, document_id, code="timeout", message=(
-                f"Indexing took longer than {settings.KNOWLEDGE_INGEST_TIME_LIMIT_SECONDS // 60} minutes and was "
-                "stopped; split the document into smaller files."))
+            fail(
+                run,
+                document_id,
+                code="timeout",
+                message=(
+                    f"Indexing took longer than {settings.KNOWLEDGE_INGEST_TIME_LIMIT_SECONDS // 60} minutes and was "
+                    "stopped; split the document into smaller files."
+                ),
+            )
             return DocumentStatus.FAILED
         logger.exception("document ingestion failed", extra={"document_id": document_id})
-        fail(run, document_id, code="internal_error",
-             message="Indexing failed because of an internal error; the server log has the details. "
-                     "Try re-indexing the document.")
+        fail(
+            run,
+            document_id,
+            code="internal_error",
+            message="Indexing failed because of an internal error; the server log has the details. "
+            "Try re-indexing the document.",
+        )
         return DocumentStatus.FAILED
     return DocumentStatus.READY

@@ -9,13 +9,14 @@ chunk therefore belongs to its document's live or pending generation, never to a
 
 from __future__ import annotations
 
-from accounts.models import Workspace, WorkspaceScopedModel
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from pgvector.django import VectorField
+
+from accounts.models import Workspace, WorkspaceScopedModel
 from providers.models import ProviderModel
 from switchboard.ids import id_field
 
@@ -30,8 +31,9 @@ class KnowledgeBase(WorkspaceScopedModel):
     description = models.TextField(blank=True)
     # Null means the built-in local embedder; the name and dimensions are fixed at creation,
     # since every stored vector depends on them.
-    embedding_model = models.ForeignKey(ProviderModel, null=True, blank=True, on_delete=models.PROTECT,
-                                        related_name="+")
+    embedding_model = models.ForeignKey(
+        ProviderModel, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     embedding_model_name = models.CharField(max_length=200)
     embedding_dimensions = models.PositiveIntegerField()
     chunk_size = models.PositiveIntegerField(default=512, help_text="Tokens per chunk (at most).")
@@ -60,8 +62,7 @@ class DocumentStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-PROCESSING_STATUSES = (DocumentStatus.QUEUED, DocumentStatus.PARSING, DocumentStatus.CHUNKING,
-                       DocumentStatus.EMBEDDING)
+PROCESSING_STATUSES = (DocumentStatus.QUEUED, DocumentStatus.PARSING, DocumentStatus.CHUNKING, DocumentStatus.EMBEDDING)
 
 
 class SourceType(models.TextChoices):
@@ -94,8 +95,7 @@ class Document(WorkspaceScopedModel):
     ingest_request = models.PositiveIntegerField(default=0)
     indexed_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=200, blank=True)
-    created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-created_at"]
@@ -103,16 +103,22 @@ class Document(WorkspaceScopedModel):
             models.Index(fields=["knowledge_base", "-created_at"], name="knowledge_doc_kb_created"),
             # What retrieval filters out: few rows, found at once.
             models.Index(fields=["workspace"], condition=Q(enabled=False), name="knowledge_doc_disabled"),
-            models.Index(fields=["workspace"], condition=Q(pending_generation__isnull=False),
-                         name="knowledge_doc_pending"),
+            models.Index(
+                fields=["workspace"], condition=Q(pending_generation__isnull=False), name="knowledge_doc_pending"
+            ),
         ]
         constraints = [
             # The same content twice in one base is refused (a failed copy does not count).
-            models.UniqueConstraint(fields=["knowledge_base", "content_hash"],
-                                    condition=~Q(content_hash="") & ~Q(status="failed"),
-                                    name="knowledge_doc_content_unique"),
-            models.UniqueConstraint(fields=["workspace", "idempotency_key"], condition=~Q(idempotency_key=""),
-                                    name="knowledge_doc_idempotency_unique"),
+            models.UniqueConstraint(
+                fields=["knowledge_base", "content_hash"],
+                condition=~Q(content_hash="") & ~Q(status="failed"),
+                name="knowledge_doc_content_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["workspace", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="knowledge_doc_idempotency_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -141,8 +147,7 @@ class Chunk(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
-    knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="chunks",
-                                       db_index=False)
+    knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="chunks", db_index=False)
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks", db_index=False)
     generation = models.BigIntegerField()
     position = models.PositiveIntegerField()
@@ -182,5 +187,5 @@ def chunk_pk(public_id: str) -> int | None:
     """The row id behind `chk_123`, or None for anything else."""
     if not public_id.startswith(CHUNK_ID_PREFIX):
         return None
-    digits = public_id[len(CHUNK_ID_PREFIX):]
+    digits = public_id[len(CHUNK_ID_PREFIX) :]
     return int(digits) if digits.isdigit() and len(digits) < 19 else None

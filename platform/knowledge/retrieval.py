@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
+from psycopg import sql
 
 from knowledge import embedding, vector_indexes
 from knowledge.chunk_store import vector_literal
@@ -72,13 +73,13 @@ DEFAULT_SCORE_THRESHOLD = 0.05
 
 # The visibility filter shared by both channels (see the module docstring). NOT IN over a
 # subquery runs as a hashed subplan, evaluated once per statement.
-_VISIBLE = """
+_VISIBLE = sql.SQL("""
     c.knowledge_base_id = ANY(%(bases)s) AND c.enabled
     AND c.document_id NOT IN (SELECT d.id FROM knowledge_document d
                               WHERE d.workspace_id = %(workspace)s AND NOT d.enabled)
     AND c.generation NOT IN (SELECT d.pending_generation FROM knowledge_document d
                              WHERE d.workspace_id = %(workspace)s AND d.pending_generation IS NOT NULL)
-"""
+""")
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ class Hit:
 
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[:limit - 1].rstrip() + "…"
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
 @dataclass
@@ -153,37 +154,47 @@ def candidate_pool(top_k: int) -> int:
 
 # -- vector channel -------------------------------------------------------------------------------------
 
+
 def _vector_candidates(bases: Sequence[KnowledgeBase], query_vector, pool: int) -> tuple[list[Ranked], str]:
     dims = bases[0].embedding_dimensions
     visible_chunks = sum(base.chunk_count for base in bases)
     literal = vector_literal(query_vector, dims)
     params = {"bases": [base.pk for base in bases], "workspace": bases[0].workspace_id, "q": literal, "pool": pool}
     cast = vector_indexes.vector_type(dims)
-    limit = (settings.KNOWLEDGE_LOCAL_EXACT_SEARCH_MAX_CHUNKS if bases[0].uses_local_embedder
-             else settings.KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS)
+    limit = (
+        settings.KNOWLEDGE_LOCAL_EXACT_SEARCH_MAX_CHUNKS
+        if bases[0].uses_local_embedder
+        else settings.KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS
+    )
     if visible_chunks <= limit or cast is None:
         strategy = "exact"
         # `embedding <=> q` does not match the indexes' expression: an exact scan by construction.
-        sql = f"""SELECT c.id, c.embedding <=> %(q)s::vector AS distance FROM knowledge_chunk c
-                  WHERE {_VISIBLE} ORDER BY distance LIMIT %(pool)s"""
+        query = sql.SQL(
+            """SELECT c.id, c.embedding <=> %(q)s::vector AS distance FROM knowledge_chunk c
+               WHERE {visible} ORDER BY distance LIMIT %(pool)s"""
+        ).format(visible=_VISIBLE)
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(query, params)
             rows = cursor.fetchall()
     else:
         strategy = "hnsw"
-        sql = f"""WITH candidates AS MATERIALIZED (
-                    SELECT c.id, (c.embedding::{cast}) <=> %(q)s::{cast} AS distance FROM knowledge_chunk c
-                    WHERE c.dims = {int(dims)} AND {_VISIBLE}
-                    ORDER BY (c.embedding::{cast}) <=> %(q)s::{cast} LIMIT %(pool)s)
-                  SELECT id, distance FROM candidates ORDER BY distance"""
+        # The cast and the dimension are literals so the planner matches them to the partial HNSW index.
+        query = sql.SQL(
+            """WITH candidates AS MATERIALIZED (
+                 SELECT c.id, (c.embedding::{cast}) <=> %(q)s::{cast} AS distance FROM knowledge_chunk c
+                 WHERE c.dims = {dims} AND {visible}
+                 ORDER BY (c.embedding::{cast}) <=> %(q)s::{cast} LIMIT %(pool)s)
+               SELECT id, distance FROM candidates ORDER BY distance"""
+        ).format(cast=sql.SQL(cast), dims=sql.Literal(int(dims)), visible=_VISIBLE)
         with transaction.atomic(), connection.cursor() as cursor:
             # relaxed_order: keep walking the graph while filtered-out rows leave the result short.
-            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true), "
-                           "set_config('hnsw.iterative_scan', 'relaxed_order', true), "
-                           "set_config('hnsw.max_scan_tuples', %s, true)",
-                           [str(max(settings.KNOWLEDGE_HNSW_EF_SEARCH, pool)),
-                            str(settings.KNOWLEDGE_HNSW_MAX_SCAN_TUPLES)])
-            cursor.execute(sql, params)
+            cursor.execute(
+                "SELECT set_config('hnsw.ef_search', %s, true), "
+                "set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+                "set_config('hnsw.max_scan_tuples', %s, true)",
+                [str(max(settings.KNOWLEDGE_HNSW_EF_SEARCH, pool)), str(settings.KNOWLEDGE_HNSW_MAX_SCAN_TUPLES)],
+            )
+            cursor.execute(query, params)
             rows = cursor.fetchall()
     return [Ranked(pk, max(0.0, 1.0 - float(distance))) for pk, distance in rows], strategy
 
@@ -227,8 +238,10 @@ def reset_term_stats() -> None:
 def query_lexemes(query: str) -> list[str]:
     """The query's lexemes as the index has them (stemmed, stop words out, CJK bigrams), in order."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT lexeme FROM unnest(to_tsvector('{TEXT_SEARCH_CONFIG}', %s)) "
-                       f"ORDER BY positions[1]", [expand_cjk(query)])
+        cursor.execute(
+            "SELECT lexeme FROM unnest(to_tsvector(%s::regconfig, %s)) ORDER BY positions[1]",
+            [TEXT_SEARCH_CONFIG, expand_cjk(query)],
+        )
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -237,38 +250,55 @@ def _text_candidates(bases: Sequence[KnowledgeBase], terms: list[WeightedTerm], 
     total = sum(term.weight for term in terms)
     if not candidates or total <= 0:
         return []
-    params: dict = {"bases": [base.pk for base in bases], "workspace": bases[0].workspace_id, "pool": pool,
-                    "candidates": or_query(candidates)}
+    params: dict = {
+        "bases": [base.pk for base in bases],
+        "workspace": bases[0].workspace_id,
+        "pool": pool,
+        "candidates": or_query(candidates),
+    }
     parts = []
     for index, term in enumerate(terms):
         params[f"t{index}"] = [term.lexeme]
         params[f"w{index}"] = term.weight / total
-        parts.append(f"(CASE WHEN l.lexemes @> %(t{index})s::text[] THEN %(w{index})s ELSE 0 END)")
+        parts.append(sql.SQL(f"(CASE WHEN l.lexemes @> %(t{index})s::text[] THEN %(w{index})s ELSE 0 END)"))
     # The tsvector is read once per row into an array (OFFSET 0 keeps the subquery from being
     # inlined): testing each term with @@ would decompress the stored tsvector once per term.
-    sql = f"""SELECT c.id, {" + ".join(parts)} AS score
-              FROM knowledge_chunk c
-              CROSS JOIN LATERAL (SELECT tsvector_to_array(c.search_vector) AS lexemes OFFSET 0) l
-              WHERE c.search_vector @@ %(candidates)s::tsquery AND {_VISIBLE}
-              ORDER BY score DESC, c.id LIMIT %(pool)s"""
+    query = sql.SQL(
+        """SELECT c.id, {score} AS score
+           FROM knowledge_chunk c
+           CROSS JOIN LATERAL (SELECT tsvector_to_array(c.search_vector) AS lexemes OFFSET 0) l
+           WHERE c.search_vector @@ %(candidates)s::tsquery AND {visible}
+           ORDER BY score DESC, c.id LIMIT %(pool)s"""
+    ).format(score=sql.SQL(" + ").join(parts), visible=_VISIBLE)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(query, params)
         return [Ranked(pk, float(value)) for pk, value in cursor.fetchall()]
 
 
 # -- assembly -------------------------------------------------------------------------------------------
 
+
 def _details(ids: list[int]) -> dict[int, tuple]:
     with connection.cursor() as cursor:
-        cursor.execute("""
+        cursor.execute(
+            """
             SELECT c.id, c.document_id, d.name, c.knowledge_base_id, c.position, c.heading_path, c.page, c.text
             FROM knowledge_chunk c JOIN knowledge_document d ON d.id = c.document_id
-            WHERE c.id = ANY(%s)""", [ids])
+            WHERE c.id = ANY(%s)""",
+            [ids],
+        )
         return {row[0]: row for row in cursor.fetchall()}
 
 
-def search(*, workspace_id: str, knowledge_base_ids: Sequence[str], query: str, top_k: int = 8,
-           score_threshold: float | None = None, include_below_threshold: bool = False) -> SearchResult:
+def search(
+    *,
+    workspace_id: str,
+    knowledge_base_ids: Sequence[str],
+    query: str,
+    top_k: int = 8,
+    score_threshold: float | None = None,
+    include_below_threshold: bool = False,
+) -> SearchResult:
     """`retrieve` with a report of what each channel did (for hit testing).
 
     With `include_below_threshold`, the `top_k` best candidates come back whatever their score,
@@ -291,8 +321,9 @@ def search(*, workspace_id: str, knowledge_base_ids: Sequence[str], query: str, 
     channels: dict[str, list[Ranked]] = {}
     groups: dict[tuple, list[KnowledgeBase]] = {}
     for base in bases:
-        groups.setdefault((base.embedding_model_id, base.embedding_model_name, base.embedding_dimensions),
-                          []).append(base)
+        groups.setdefault((base.embedding_model_id, base.embedding_model_name, base.embedding_dimensions), []).append(
+            base
+        )
     for (model_id, model_name, dims), members in groups.items():
         began = time.perf_counter()
         model = embedding.EmbeddingModel(model_id, model_name, dims)
@@ -312,8 +343,9 @@ def search(*, workspace_id: str, knowledge_base_ids: Sequence[str], query: str, 
     result.terms = [term.lexeme for term in terms]
     if terms:
         channels["text"] = _text_candidates(bases, terms, pool)
-        result.channels.append(ChannelReport("text", "full-text", len(channels["text"]),
-                                             (time.perf_counter() - began) * 1000))
+        result.channels.append(
+            ChannelReport("text", "full-text", len(channels["text"]), (time.perf_counter() - began) * 1000)
+        )
 
     fused = reciprocal_rank_fusion(channels, channels_per_item=2 if terms else 1)
     if not include_below_threshold:
@@ -325,21 +357,43 @@ def search(*, workspace_id: str, knowledge_base_ids: Sequence[str], query: str, 
         if row is None:
             continue  # deleted between the two statements
         vector_channel = next((name for name in entry.ranks if name.startswith("vector")), None)
-        result.hits.append(Hit(
-            chunk_id=chunk_public_id(row[0]), document_id=row[1], document_name=row[2], knowledge_base_id=row[3],
-            position=row[4], heading_path=tuple(row[5] or ()), page=row[6], text=row[7], score=entry.score,
-            vector_score=entry.relevances.get(vector_channel) if vector_channel else None,
-            text_score=entry.relevances.get("text"),
-            vector_rank=entry.ranks.get(vector_channel) if vector_channel else None,
-            text_rank=entry.ranks.get("text"), passes_threshold=entry.score >= threshold))
+        result.hits.append(
+            Hit(
+                chunk_id=chunk_public_id(row[0]),
+                document_id=row[1],
+                document_name=row[2],
+                knowledge_base_id=row[3],
+                position=row[4],
+                heading_path=tuple(row[5] or ()),
+                page=row[6],
+                text=row[7],
+                score=entry.score,
+                vector_score=entry.relevances.get(vector_channel) if vector_channel else None,
+                text_score=entry.relevances.get("text"),
+                vector_rank=entry.ranks.get(vector_channel) if vector_channel else None,
+                text_rank=entry.ranks.get("text"),
+                passes_threshold=entry.score >= threshold,
+            )
+        )
     result.total_ms = (time.perf_counter() - started) * 1000
     return result
 
 
-def retrieve(*, workspace_id: str, knowledge_base_ids: list[str], query: str, top_k: int = 8,
-             score_threshold: float | None = None) -> list[Hit]:
+def retrieve(
+    *,
+    workspace_id: str,
+    knowledge_base_ids: list[str],
+    query: str,
+    top_k: int = 8,
+    score_threshold: float | None = None,
+) -> list[Hit]:
     """The `top_k` best chunks of the given bases for `query` scoring at least the threshold
     (`DEFAULT_SCORE_THRESHOLD` when None; 0: no minimum), best first; bases of other workspaces
     are ignored. Raises embedding.EmbeddingError when a provider cannot embed the query."""
-    return search(workspace_id=workspace_id, knowledge_base_ids=knowledge_base_ids, query=query, top_k=top_k,
-                  score_threshold=score_threshold).hits
+    return search(
+        workspace_id=workspace_id,
+        knowledge_base_ids=knowledge_base_ids,
+        query=query,
+        top_k=top_k,
+        score_threshold=score_threshold,
+    ).hits

@@ -19,6 +19,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
 from switchboard.text import CJK_LETTERS
 
 # Letters of the scripts written without spaces (punctuation such as 。！？ is not included:
@@ -31,7 +32,7 @@ MAX_QUERY_TERMS = 32
 def _bigrams(run: str) -> str:
     if len(run) == 1:
         return run
-    return " ".join(run[i:i + 2] for i in range(len(run) - 1))
+    return " ".join(run[i : i + 2] for i in range(len(run) - 1))
 
 
 def expand_cjk(text: str) -> str:
@@ -70,14 +71,16 @@ class TermStats:
         return cls(frequencies={}, unknown_frequency=0.01, rows=rows)
 
     @classmethod
-    def from_pg_stats(cls, elements: list[str] | None, frequencies: list[float] | None,
-                      rows: float) -> TermStats:
+    def from_pg_stats(cls, elements: list[str] | None, frequencies: list[float] | None, rows: float) -> TermStats:
         """From pg_stats.most_common_elems/_elem_freqs (freqs end with min, max, null fraction)."""
         if not elements or not frequencies or len(frequencies) < len(elements) + 2:
             return cls.empty(rows)
         lowest = frequencies[len(elements)]
-        return cls(frequencies=dict(zip(elements, frequencies[:len(elements)], strict=False)),
-                   unknown_frequency=max(lowest / 2, 1.0 / max(rows, 1.0)), rows=rows)
+        return cls(
+            frequencies=dict(zip(elements, frequencies[: len(elements)], strict=False)),
+            unknown_frequency=max(lowest / 2, 1.0 / max(rows, 1.0)),
+            rows=rows,
+        )
 
     def frequency(self, lexeme: str) -> float:
         return self.frequencies.get(lexeme, self.unknown_frequency)

@@ -21,18 +21,25 @@ def knowledge_bases_for_workspace(workspace_id: str, ids: Iterable[str]) -> list
 
 
 def knowledge_base_list(*, workspace_id: str) -> QuerySet[KnowledgeBase]:
-    return (KnowledgeBase.objects.filter(workspace_id=workspace_id)
-            .select_related("embedding_model__provider")
-            .annotate(document_count=Count("documents"),
-                      processing_count=Count("documents", filter=Q(documents__status__in=PROCESSING_STATUSES)),
-                      failed_count=Count("documents", filter=Q(documents__status=DocumentStatus.FAILED)))
-            .order_by("name"))
+    return (
+        KnowledgeBase.objects.filter(workspace_id=workspace_id)
+        .select_related("embedding_model__provider")
+        .annotate(
+            document_count=Count("documents"),
+            processing_count=Count("documents", filter=Q(documents__status__in=PROCESSING_STATUSES)),
+            failed_count=Count("documents", filter=Q(documents__status=DocumentStatus.FAILED)),
+        )
+        .order_by("name")
+    )
 
 
 def knowledge_base_get(*, workspace_id: str, knowledge_base_id: str, with_counts: bool = True) -> KnowledgeBase | None:
     """The base, with its document counts unless they are not needed (one aggregate fewer)."""
-    bases = (knowledge_base_list(workspace_id=workspace_id) if with_counts
-             else KnowledgeBase.objects.filter(workspace_id=workspace_id))
+    bases = (
+        knowledge_base_list(workspace_id=workspace_id)
+        if with_counts
+        else KnowledgeBase.objects.filter(workspace_id=workspace_id)
+    )
     return bases.filter(pk=knowledge_base_id).first()
 
 
@@ -44,19 +51,22 @@ def document_list(*, knowledge_base: KnowledgeBase, status: str | None = None) -
 
 
 def document_get(*, workspace_id: str, document_id: str) -> Document | None:
-    return (Document.objects.filter(workspace_id=workspace_id, pk=document_id)
-            .select_related("knowledge_base").first())
+    return Document.objects.filter(workspace_id=workspace_id, pk=document_id).select_related("knowledge_base").first()
 
 
-def chunk_list(*, knowledge_base: KnowledgeBase, document_id: str | None = None,
-               include_pending: bool = False) -> QuerySet[Chunk]:
+def chunk_list(
+    *, knowledge_base: KnowledgeBase, document_id: str | None = None, include_pending: bool = False
+) -> QuerySet[Chunk]:
     """The base's chunks in reading order: each document's live index (not a run in progress)."""
     chunks = Chunk.objects.filter(knowledge_base=knowledge_base).select_related("document")
     if document_id:
         chunks = chunks.filter(document_id=document_id)
     if not include_pending:
-        chunks = chunks.exclude(generation__in=Document.objects.filter(
-            knowledge_base=knowledge_base, pending_generation__isnull=False).values("pending_generation"))
+        chunks = chunks.exclude(
+            generation__in=Document.objects.filter(
+                knowledge_base=knowledge_base, pending_generation__isnull=False
+            ).values("pending_generation")
+        )
     return chunks.defer("embedding", "search_vector").order_by("id")
 
 
@@ -69,15 +79,26 @@ def chunk_get(*, workspace_id: str, chunk_id: str) -> Chunk | None:
     pk = chunk_pk(chunk_id)
     if pk is None:
         return None
-    return (Chunk.objects.filter(workspace_id=workspace_id, pk=pk).defer("embedding", "search_vector")
-            .select_related("document", "knowledge_base").first())
+    return (
+        Chunk.objects.filter(workspace_id=workspace_id, pk=pk)
+        .defer("embedding", "search_vector")
+        .select_related("document", "knowledge_base")
+        .first()
+    )
 
 
-def knowledge_base_hit_test(*, workspace_id: str, knowledge_base: KnowledgeBase, query: str, top_k: int,
-                            score_threshold: float | None) -> retrieval.SearchResult:
+def knowledge_base_hit_test(
+    *, workspace_id: str, knowledge_base: KnowledgeBase, query: str, top_k: int, score_threshold: float | None
+) -> retrieval.SearchResult:
     """A search of one base that also lists the hits below the threshold, to tune it by."""
     try:
-        return retrieval.search(workspace_id=workspace_id, knowledge_base_ids=[knowledge_base.pk], query=query,
-                                top_k=top_k, score_threshold=score_threshold, include_below_threshold=True)
+        return retrieval.search(
+            workspace_id=workspace_id,
+            knowledge_base_ids=[knowledge_base.pk],
+            query=query,
+            top_k=top_k,
+            score_threshold=score_threshold,
+            include_below_threshold=True,
+        )
     except embedding.EmbeddingError as exc:
         raise exc.as_domain_error("The query could not be embedded") from exc

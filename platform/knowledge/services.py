@@ -12,19 +12,14 @@ import logging
 import re
 from pathlib import PurePosixPath
 
-from accounts.models import Workspace
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
-from providers import local_embedder
-from providers import selectors as provider_selectors
-from providers.models import ModelKind, ProviderModel
-from switchboard import egress
-from switchboard.errors import Conflict, InvalidInput, TooLarge, Unprocessable
 
+from accounts.models import Workspace
 from knowledge import chunk_store, chunking, embedding, tasks, vector_indexes
 from knowledge.models import (
     Chunk,
@@ -35,6 +30,11 @@ from knowledge.models import (
 )
 from knowledge.parsing import formats
 from knowledge.search_text import expand_cjk
+from providers import local_embedder
+from providers import selectors as provider_selectors
+from providers.models import ModelKind, ProviderModel
+from switchboard import egress
+from switchboard.errors import Conflict, InvalidInput, TooLarge, Unprocessable
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ LOCAL_EMBEDDER_ID = local_embedder.NAME
 
 # -- knowledge bases ---------------------------------------------------------------------------------
 
+
 def _validate_name(*, workspace_id: str, name: str, exclude_id: str | None = None) -> str:
     name = " ".join((name or "").split())
     if not name:
@@ -51,18 +52,25 @@ def _validate_name(*, workspace_id: str, name: str, exclude_id: str | None = Non
     if len(name) > 100:
         raise InvalidInput("The name is longer than 100 characters.", code="max_length", param="name")
     if KnowledgeBase.objects.filter(workspace_id=workspace_id, name=name).exclude(pk=exclude_id).exists():
-        raise Conflict(f"A knowledge base named {name!r} already exists in this workspace.",
-                       code="duplicate_name", param="name")
+        raise Conflict(
+            f"A knowledge base named {name!r} already exists in this workspace.", code="duplicate_name", param="name"
+        )
     return name
 
 
 def _validate_chunking(chunk_size: int, chunk_overlap: int) -> None:
     if not chunking.MIN_CHUNK_TOKENS <= chunk_size <= chunking.MAX_CHUNK_TOKENS:
-        raise InvalidInput(f"chunk_size must be between {chunking.MIN_CHUNK_TOKENS} and {chunking.MAX_CHUNK_TOKENS} "
-                           "tokens.", code="invalid_chunk_size", param="chunk_size")
+        raise InvalidInput(
+            f"chunk_size must be between {chunking.MIN_CHUNK_TOKENS} and {chunking.MAX_CHUNK_TOKENS} tokens.",
+            code="invalid_chunk_size",
+            param="chunk_size",
+        )
     if not 0 <= chunk_overlap <= chunk_size // 2:
-        raise InvalidInput("chunk_overlap must be between 0 and half of chunk_size.", code="invalid_chunk_overlap",
-                           param="chunk_overlap")
+        raise InvalidInput(
+            "chunk_overlap must be between 0 and half of chunk_size.",
+            code="invalid_chunk_overlap",
+            param="chunk_overlap",
+        )
 
 
 def _embedding_model(*, workspace_id: str, embedding_model_id: str | None) -> tuple[ProviderModel | None, str, int]:
@@ -71,23 +79,38 @@ def _embedding_model(*, workspace_id: str, embedding_model_id: str | None) -> tu
         return None, local_embedder.NAME, local_embedder.DIMENSIONS
     entry = provider_selectors.provider_model_find(workspace_id=workspace_id, id=embedding_model_id)
     if entry is None:
-        raise InvalidInput(f"No model {embedding_model_id!r} in this workspace; use an embedding model's id from "
-                           f"GET /api/v1/models/?kind=embedding, or {LOCAL_EMBEDDER_ID!r} for the built-in embedder.",
-                           code="unknown_model", param="embedding_model")
+        raise InvalidInput(
+            f"No model {embedding_model_id!r} in this workspace; use an embedding model's id from "
+            f"GET /api/v1/models/?kind=embedding, or {LOCAL_EMBEDDER_ID!r} for the built-in embedder.",
+            code="unknown_model",
+            param="embedding_model",
+        )
     if entry.kind != ModelKind.EMBEDDING:
-        raise InvalidInput(f"{entry.model} is a chat model; a knowledge base needs an embedding model.",
-                           code="not_an_embedding_model", param="embedding_model")
+        raise InvalidInput(
+            f"{entry.model} is a chat model; a knowledge base needs an embedding model.",
+            code="not_an_embedding_model",
+            param="embedding_model",
+        )
     if not provider_selectors.provider_model_is_usable(entry):
-        raise InvalidInput(f"{entry.model} is disabled; enable it (and its provider) first.", code="model_disabled",
-                           param="embedding_model")
+        raise InvalidInput(
+            f"{entry.model} is disabled; enable it (and its provider) first.",
+            code="model_disabled",
+            param="embedding_model",
+        )
     if not entry.embedding_dimensions:
-        raise InvalidInput(f"{entry.model} has no embedding dimensions set; set them on the model under Model "
-                           "providers first.", code="missing_dimensions", param="embedding_model")
+        raise InvalidInput(
+            f"{entry.model} has no embedding dimensions set; set them on the model under Model providers first.",
+            code="missing_dimensions",
+            param="embedding_model",
+        )
     if entry.embedding_dimensions > vector_indexes.HALFVEC_MAX_DIMS:
-        raise InvalidInput(f"{entry.model} makes {entry.embedding_dimensions}-dimensional vectors; at most "
-                           f"{vector_indexes.HALFVEC_MAX_DIMS} can be indexed. Many models can be asked for fewer "
-                           "dimensions: add the model again with a smaller value.", code="too_many_dimensions",
-                           param="embedding_model")
+        raise InvalidInput(
+            f"{entry.model} makes {entry.embedding_dimensions}-dimensional vectors; at most "
+            f"{vector_indexes.HALFVEC_MAX_DIMS} can be indexed. Many models can be asked for fewer "
+            "dimensions: add the model again with a smaller value.",
+            code="too_many_dimensions",
+            param="embedding_model",
+        )
     return entry, entry.model, entry.embedding_dimensions
 
 
@@ -96,23 +119,41 @@ def _ensure_index_later(dims: int) -> None:
 
 
 @transaction.atomic
-def knowledge_base_create(*, workspace: Workspace, name: str, description: str = "",
-                          embedding_model_id: str | None = None, chunk_size: int = 512,
-                          chunk_overlap: int = 64) -> KnowledgeBase:
+def knowledge_base_create(
+    *,
+    workspace: Workspace,
+    name: str,
+    description: str = "",
+    embedding_model_id: str | None = None,
+    chunk_size: int = 512,
+    chunk_overlap: int = 64,
+) -> KnowledgeBase:
     _validate_chunking(chunk_size, chunk_overlap)
     entry, model_name, dims = _embedding_model(workspace_id=workspace.pk, embedding_model_id=embedding_model_id)
     base = KnowledgeBase.objects.create(
-        workspace=workspace, name=_validate_name(workspace_id=workspace.pk, name=name),
-        description=description.strip(), embedding_model=entry, embedding_model_name=model_name,
-        embedding_dimensions=dims, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+        workspace=workspace,
+        name=_validate_name(workspace_id=workspace.pk, name=name),
+        description=description.strip(),
+        embedding_model=entry,
+        embedding_model_name=model_name,
+        embedding_dimensions=dims,
+        chunk_size=chunk_size,
+        chunk_overlap=chunk_overlap,
+    )
     _ensure_index_later(dims)
     return base
 
 
 @transaction.atomic
-def knowledge_base_update(*, knowledge_base: KnowledgeBase, name: str | None = None,
-                          description: str | None = None, chunk_size: int | None = None,
-                          chunk_overlap: int | None = None, embedding_model_id=_UNSET) -> KnowledgeBase:
+def knowledge_base_update(
+    *,
+    knowledge_base: KnowledgeBase,
+    name: str | None = None,
+    description: str | None = None,
+    chunk_size: int | None = None,
+    chunk_overlap: int | None = None,
+    embedding_model_id=_UNSET,
+) -> KnowledgeBase:
     """Change the given fields. New chunk sizes apply to documents indexed from now on (re-index
     to apply them to the others); the embedding model can change only while the base is empty."""
     base = KnowledgeBase.objects.select_for_update().get(pk=knowledge_base.pk)
@@ -125,13 +166,17 @@ def knowledge_base_update(*, knowledge_base: KnowledgeBase, name: str | None = N
     _validate_chunking(size, overlap)
     base.chunk_size, base.chunk_overlap = size, overlap
     if embedding_model_id is not _UNSET:
-        entry, model_name, dims = _embedding_model(workspace_id=base.workspace_id,
-                                                   embedding_model_id=embedding_model_id)
+        entry, model_name, dims = _embedding_model(
+            workspace_id=base.workspace_id, embedding_model_id=embedding_model_id
+        )
         if entry != base.embedding_model or model_name != base.embedding_model_name:
             if Document.objects.filter(knowledge_base=base).exists():
-                raise Conflict("The embedding model can only change while the knowledge base has no documents "
-                               "(every stored vector depends on it). Create a new base instead.",
-                               code="knowledge_base_not_empty", param="embedding_model")
+                raise Conflict(
+                    "The embedding model can only change while the knowledge base has no documents "
+                    "(every stored vector depends on it). Create a new base instead.",
+                    code="knowledge_base_not_empty",
+                    param="embedding_model",
+                )
             base.embedding_model, base.embedding_model_name, base.embedding_dimensions = entry, model_name, dims
             _ensure_index_later(dims)
     base.save()
@@ -149,8 +194,9 @@ def _delete_files(paths: list[str]) -> None:
 @transaction.atomic
 def knowledge_base_delete(*, knowledge_base: KnowledgeBase) -> None:
     """Delete the base with its documents, chunks and files."""
-    files = [path for path in Document.objects.filter(knowledge_base=knowledge_base).values_list("file", flat=True)
-             if path]
+    files = [
+        path for path in Document.objects.filter(knowledge_base=knowledge_base).values_list("file", flat=True) if path
+    ]
     chunk_store.chunks_delete(knowledge_base_id=knowledge_base.pk)
     knowledge_base.delete()
     transaction.on_commit(lambda: _delete_files(files))
@@ -178,26 +224,44 @@ def _idempotent_repeat(*, workspace_id: str, idempotency_key: str) -> Document |
     return Document.objects.filter(workspace_id=workspace_id, idempotency_key=idempotency_key).first()
 
 
-def _duplicate_of(*, knowledge_base: KnowledgeBase, content_hash: str, exclude_id: str | None = None) -> Document | None:
-    return (Document.objects.filter(knowledge_base=knowledge_base, content_hash=content_hash)
-            .exclude(status=DocumentStatus.FAILED).exclude(pk=exclude_id).first())
+def _duplicate_of(
+    *, knowledge_base: KnowledgeBase, content_hash: str, exclude_id: str | None = None
+) -> Document | None:
+    return (
+        Document.objects.filter(knowledge_base=knowledge_base, content_hash=content_hash)
+        .exclude(status=DocumentStatus.FAILED)
+        .exclude(pk=exclude_id)
+        .first()
+    )
 
 
 def duplicate_error(existing: Document) -> Conflict:
-    return Conflict(f"This content is already in the knowledge base as '{existing.name}' ({existing.pk}).",
-                    code="duplicate_document", param="file")
+    return Conflict(
+        f"This content is already in the knowledge base as '{existing.name}' ({existing.pk}).",
+        code="duplicate_document",
+        param="file",
+    )
 
 
 def _check_idempotency_key(key: str) -> str:
     key = (key or "").strip()
     if len(key) > 200:
-        raise InvalidInput("The Idempotency-Key header is longer than 200 characters.", code="invalid_idempotency_key",
-                           param="Idempotency-Key")
+        raise InvalidInput(
+            "The Idempotency-Key header is longer than 200 characters.",
+            code="invalid_idempotency_key",
+            param="Idempotency-Key",
+        )
     return key
 
 
-def document_create_from_upload(*, knowledge_base: KnowledgeBase, file: UploadedFile, name: str | None = None,
-                                created_by=None, idempotency_key: str = "") -> tuple[Document, bool]:
+def document_create_from_upload(
+    *,
+    knowledge_base: KnowledgeBase,
+    file: UploadedFile,
+    name: str | None = None,
+    created_by=None,
+    idempotency_key: str = "",
+) -> tuple[Document, bool]:
     """Store an uploaded file and queue it for indexing: (document, created).
 
     `created` is False when `idempotency_key` repeats an earlier request: that request's document
@@ -210,12 +274,16 @@ def document_create_from_upload(*, knowledge_base: KnowledgeBase, file: Uploaded
     display_name = " ".join((name or file.name or "").split())[:255] or "document"
     limit = settings.KNOWLEDGE_MAX_UPLOAD_BYTES
     if file.size is not None and file.size > limit:
-        raise TooLarge(f"The file is {file.size / 1048576:,.1f} MB; the limit is {limit // 1048576} MB.",
-                       code="file_too_large", param="file")
+        raise TooLarge(
+            f"The file is {file.size / 1048576:,.1f} MB; the limit is {limit // 1048576} MB.",
+            code="file_too_large",
+            param="file",
+        )
     file_type = formats.from_name(file.name or display_name)
     if file_type is None:
-        raise InvalidInput(formats.unsupported_reason(file.name or display_name), code="unsupported_file_type",
-                           param="file")
+        raise InvalidInput(
+            formats.unsupported_reason(file.name or display_name), code="unsupported_file_type", param="file"
+        )
     digest = hashlib.sha256()
     size = 0
     for piece in file.chunks():
@@ -228,13 +296,24 @@ def document_create_from_upload(*, knowledge_base: KnowledgeBase, file: Uploaded
     if existing is not None:
         raise duplicate_error(existing)
 
-    document = Document(workspace_id=knowledge_base.workspace_id, knowledge_base=knowledge_base, name=display_name,
-                        source_type=SourceType.UPLOAD, file_type=file_type, size_bytes=size,
-                        content_hash=content_hash, idempotency_key=key, created_by=created_by, ingest_request=1)
+    document = Document(
+        workspace_id=knowledge_base.workspace_id,
+        knowledge_base=knowledge_base,
+        name=display_name,
+        source_type=SourceType.UPLOAD,
+        file_type=file_type,
+        size_bytes=size,
+        content_hash=content_hash,
+        idempotency_key=key,
+        created_by=created_by,
+        ingest_request=1,
+    )
     file.seek(0)
     path = default_storage.save(
-        f"knowledge/{knowledge_base.workspace_id}/{knowledge_base.pk}/{document.pk}/{_storage_name(file.name or display_name)}",
-        file)
+        f"knowledge/{knowledge_base.workspace_id}/{knowledge_base.pk}/{document.pk}/"
+        f"{_storage_name(file.name or display_name)}",
+        file,
+    )
     document.file = path
     try:
         with transaction.atomic():
@@ -256,8 +335,9 @@ def _url_name(parsed: egress.ParsedURL) -> str:
     return parsed.display[:255]
 
 
-def document_create_from_url(*, knowledge_base: KnowledgeBase, url: str, created_by=None,
-                             idempotency_key: str = "") -> tuple[Document, bool]:
+def document_create_from_url(
+    *, knowledge_base: KnowledgeBase, url: str, created_by=None, idempotency_key: str = ""
+) -> tuple[Document, bool]:
     """Queue a web page or file at `url` for import: (document, created).
 
     Only the URL's form is checked here; the fetch (through the egress helper, which refuses
@@ -275,9 +355,16 @@ def document_create_from_url(*, knowledge_base: KnowledgeBase, url: str, created
         raise InvalidInput(exc.message, code="invalid_url", param="url") from exc
     if len(parsed.url) > 2000:
         raise InvalidInput("The URL is longer than 2000 characters.", code="invalid_url", param="url")
-    document = Document(workspace_id=knowledge_base.workspace_id, knowledge_base=knowledge_base,
-                        name=_url_name(parsed), source_type=SourceType.URL, source_url=parsed.url,
-                        idempotency_key=key, created_by=created_by, ingest_request=1)
+    document = Document(
+        workspace_id=knowledge_base.workspace_id,
+        knowledge_base=knowledge_base,
+        name=_url_name(parsed),
+        source_type=SourceType.URL,
+        source_url=parsed.url,
+        idempotency_key=key,
+        created_by=created_by,
+        ingest_request=1,
+    )
     try:
         with transaction.atomic():
             document.save(force_insert=True)
@@ -336,6 +423,7 @@ def document_delete(*, document: Document) -> None:
 
 # -- chunks ------------------------------------------------------------------------------------------
 
+
 def chunk_update(*, chunk: Chunk, text: str | None = None, enabled: bool | None = None) -> Chunk:
     """Edit a chunk's text (re-embedded and re-indexed for full-text search at once) or enable or
     disable it. A later re-index of the document makes its chunks again from the source."""
@@ -345,22 +433,26 @@ def chunk_update(*, chunk: Chunk, text: str | None = None, enabled: bool | None 
     if text is not None:
         text = text.strip()
         if not text:
-            raise InvalidInput("A chunk's text cannot be empty; disable the chunk instead.", code="empty_text",
-                               param="text")
+            raise InvalidInput(
+                "A chunk's text cannot be empty; disable the chunk instead.", code="empty_text", param="text"
+            )
         if len(text) > 100_000:
             raise InvalidInput("The text is longer than 100,000 characters.", code="max_length", param="text")
         base = chunk.knowledge_base
         heading = " > ".join(chunk.heading_path)
         try:
-            vector = embedding.embed_texts(embedding.model_of(base), [chunking.search_text(text, chunk.heading_path)])[0]
+            vector = embedding.embed_texts(embedding.model_of(base), [chunking.search_text(text, chunk.heading_path)])[
+                0
+            ]
         except embedding.EmbeddingError as exc:
             raise exc.as_domain_error("The chunk could not be re-embedded") from exc
         from switchboard.text import count_tokens
 
         fields.update(text=text, token_count=count_tokens(text), edited_at=timezone.now())
         with transaction.atomic():
-            chunk_store.chunk_reindex(chunk_id=chunk.pk, vector=vector, heading_search=expand_cjk(heading),
-                                      body_search=expand_cjk(text))
+            chunk_store.chunk_reindex(
+                chunk_id=chunk.pk, vector=vector, heading_search=expand_cjk(heading), body_search=expand_cjk(text)
+            )
             Chunk.objects.filter(pk=chunk.pk).update(**fields)
     elif fields:
         Chunk.objects.filter(pk=chunk.pk).update(**fields)

@@ -6,17 +6,21 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from switchboard.leases import held_or_retried
 
 from knowledge import chunk_store, embedding, ingestion
+from switchboard.leases import held_or_retried
 
 MAX_RETRIES = 5
 
 
-@shared_task(name="knowledge.document_ingest", bind=True, acks_late=True,
-             reject_on_worker_lost=True,
-             soft_time_limit=settings.KNOWLEDGE_INGEST_TIME_LIMIT_SECONDS,
-             time_limit=settings.KNOWLEDGE_INGEST_TIME_LIMIT_SECONDS + 60)
+@shared_task(
+    name="knowledge.document_ingest",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.KNOWLEDGE_INGEST_TIME_LIMIT_SECONDS,
+    time_limit=settings.KNOWLEDGE_INGEST_TIME_LIMIT_SECONDS + 60,
+)
 def document_ingest(self, document_id: str, failures: int = 0) -> str:
     """`failures`: how many earlier attempts met a provider or database outage."""
     # The lease keeps a redelivered copy of a slow ingestion from running beside it; when the
@@ -26,8 +30,12 @@ def document_ingest(self, document_id: str, failures: int = 0) -> str:
             return ingestion.document_ingest(document_id=document_id, final_attempt=failures >= MAX_RETRIES)
     except (embedding.EmbeddingError, OperationalError, InterfaceError) as exc:
         # Raised only while retries are left: a rate limit, a timeout, a provider or the database down.
-        raise self.retry(countdown=min(300, settings.KNOWLEDGE_RETRY_DELAY_SECONDS * 2 ** failures), exc=exc,
-                         max_retries=None, args=(document_id, failures + 1)) from exc
+        raise self.retry(
+            countdown=min(300, settings.KNOWLEDGE_RETRY_DELAY_SECONDS * 2**failures),
+            exc=exc,
+            max_retries=None,
+            args=(document_id, failures + 1),
+        ) from exc
 
 
 @shared_task(name="knowledge.vector_index_ensure", acks_late=True)

@@ -37,9 +37,11 @@ def create_index_sql(dims: int, *, concurrently: bool = True) -> str:
     if cast is None:
         raise ValueError(f"{dims}-dimensional embeddings cannot be indexed with HNSW")
     opclass = "halfvec_cosine_ops" if cast.startswith("halfvec") else "vector_cosine_ops"
-    return (f"CREATE INDEX {'CONCURRENTLY ' if concurrently else ''}IF NOT EXISTS {index_name(dims)} "
-            f"ON knowledge_chunk USING hnsw ((embedding::{cast}) {opclass}) "
-            f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION}) WHERE dims = {int(dims)}")
+    return (
+        f"CREATE INDEX {'CONCURRENTLY ' if concurrently else ''}IF NOT EXISTS {index_name(dims)} "
+        f"ON knowledge_chunk USING hnsw ((embedding::{cast}) {opclass}) "
+        f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION}) WHERE dims = {int(dims)}"
+    )
 
 
 def drop_index_sql(dims: int) -> str:

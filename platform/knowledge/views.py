@@ -6,16 +6,15 @@ Every member sees them and may run hit tests; editors and above change them.
 
 from __future__ import annotations
 
-from accounts.pages import add_service_error, can_edit, page_access, refused
-from accounts.tenancy import WorkspaceAccess
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
-from switchboard.errors import DomainError
 
+from accounts.pages import add_service_error, can_edit, page_access, refused
+from accounts.tenancy import WorkspaceAccess
 from knowledge import selectors, services
 from knowledge.forms import (
     ChunkEditForm,
@@ -26,6 +25,7 @@ from knowledge.forms import (
     UrlImportForm,
 )
 from knowledge.models import Chunk, Document, KnowledgeBase
+from switchboard.errors import DomainError
 
 _EDITORS_ONLY = "Only editors, admins and owners change knowledge bases."
 
@@ -46,11 +46,15 @@ def _document(access: WorkspaceAccess, document_id: str) -> Document:
 
 # -- bases ---------------------------------------------------------------------------------------------
 
+
 @login_required
 def base_list(request: HttpRequest) -> HttpResponse:
     access = page_access(request)
-    return render(request, "knowledge/base_list.html", {
-        "bases": selectors.knowledge_base_list(workspace_id=access.workspace.pk), "can_edit": can_edit(access)})
+    return render(
+        request,
+        "knowledge/base_list.html",
+        {"bases": selectors.knowledge_base_list(workspace_id=access.workspace.pk), "can_edit": can_edit(access)},
+    )
 
 
 @login_required
@@ -62,9 +66,13 @@ def base_create_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             base = services.knowledge_base_create(
-                workspace=access.workspace, name=form.cleaned_data["name"],
-                description=form.cleaned_data["description"], embedding_model_id=form.cleaned_data["embedding_model"],
-                chunk_size=form.cleaned_data["chunk_size"], chunk_overlap=form.cleaned_data["chunk_overlap"])
+                workspace=access.workspace,
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                embedding_model_id=form.cleaned_data["embedding_model"],
+                chunk_size=form.cleaned_data["chunk_size"],
+                chunk_overlap=form.cleaned_data["chunk_overlap"],
+            )
         except DomainError as exc:
             add_service_error(form, exc)
         else:
@@ -110,7 +118,9 @@ def base_delete_view(request: HttpRequest, base_id: str) -> HttpResponse:
 def _detail_context(access: WorkspaceAccess, base: KnowledgeBase, **forms) -> dict:
     documents = list(selectors.document_list(knowledge_base=base)[:500])
     return {
-        "base": base, "documents": documents, "can_edit": can_edit(access),
+        "base": base,
+        "documents": documents,
+        "can_edit": can_edit(access),
         "processing": any(doc.is_processing for doc in documents),
         "upload_form": forms.get("upload_form") or UploadForm(),
         "url_form": forms.get("url_form") or UrlImportForm(),
@@ -145,8 +155,9 @@ def document_upload_view(request: HttpRequest, base_id: str) -> HttpResponse:
     if not files:
         form = UploadForm()
         form.add_error(None, "Choose at least one file.")
-        return render(request, "knowledge/base_detail.html", _detail_context(access, base, upload_form=form),
-                      status=400)
+        return render(
+            request, "knowledge/base_detail.html", _detail_context(access, base, upload_form=form), status=400
+        )
     added, rejected = [], []
     for upload in files:
         try:
@@ -172,8 +183,9 @@ def document_import_view(request: HttpRequest, base_id: str) -> HttpResponse:
     form = UrlImportForm(request.POST)
     if form.is_valid():
         try:
-            services.document_create_from_url(knowledge_base=base, url=form.cleaned_data["url"],
-                                              created_by=request.user)
+            services.document_create_from_url(
+                knowledge_base=base, url=form.cleaned_data["url"], created_by=request.user
+            )
         except DomainError as exc:
             add_service_error(form, exc)
         else:
@@ -184,21 +196,27 @@ def document_import_view(request: HttpRequest, base_id: str) -> HttpResponse:
 
 # -- documents and chunks ---------------------------------------------------------------------------------
 
+
 @login_required
 def document_detail(request: HttpRequest, document_id: str) -> HttpResponse:
     access = page_access(request)
     document = _document(access, document_id)
     chunks = selectors.chunk_list(knowledge_base=document.knowledge_base, document_id=document.pk)
     page = Paginator(chunks, 50).get_page(request.GET.get("page"))
-    return render(request, "knowledge/document_detail.html", {
-        "document": document, "base": document.knowledge_base, "page": page, "can_edit": can_edit(access)})
+    return render(
+        request,
+        "knowledge/document_detail.html",
+        {"document": document, "base": document.knowledge_base, "page": page, "can_edit": can_edit(access)},
+    )
 
 
 def _document_action(request: HttpRequest, document_id: str, action) -> HttpResponse:
     access = page_access(request)
     document = _document(access, document_id)
     back = request.POST.get("next") == "document"
-    target = ("knowledge:document_detail", document.pk) if back else ("knowledge:base_detail", document.knowledge_base_id)
+    target = (
+        ("knowledge:document_detail", document.pk) if back else ("knowledge:base_detail", document.knowledge_base_id)
+    )
     if not can_edit(access):
         return refused(request, _EDITORS_ONLY, *target)
     try:
@@ -267,8 +285,11 @@ def chunk_edit_view(request: HttpRequest, chunk_id: str) -> HttpResponse:
         else:
             messages.success(request, f"Saved chunk {chunk.position + 1}; it was re-embedded.")
             return redirect("knowledge:document_detail", chunk.document_id)
-    return render(request, "knowledge/chunk_form.html", {"form": form, "chunk": chunk, "document": chunk.document,
-                                                         "base": chunk.knowledge_base})
+    return render(
+        request,
+        "knowledge/chunk_form.html",
+        {"form": form, "chunk": chunk, "document": chunk.document, "base": chunk.knowledge_base},
+    )
 
 
 @require_POST
@@ -285,6 +306,7 @@ def chunk_toggle_view(request: HttpRequest, chunk_id: str) -> HttpResponse:
 
 # -- hit testing ------------------------------------------------------------------------------------------
 
+
 @login_required
 def hit_test_view(request: HttpRequest, base_id: str) -> HttpResponse:
     access = page_access(request)
@@ -294,8 +316,12 @@ def hit_test_view(request: HttpRequest, base_id: str) -> HttpResponse:
     if form.is_bound and form.is_valid():
         try:
             result = selectors.knowledge_base_hit_test(
-                workspace_id=access.workspace.pk, knowledge_base=base, query=form.cleaned_data["query"],
-                top_k=form.cleaned_data["top_k"], score_threshold=form.cleaned_data["score_threshold"])
+                workspace_id=access.workspace.pk,
+                knowledge_base=base,
+                query=form.cleaned_data["query"],
+                top_k=form.cleaned_data["top_k"],
+                score_threshold=form.cleaned_data["score_threshold"],
+            )
         except DomainError as exc:
             add_service_error(form, exc)
     return render(request, "knowledge/hit_test.html", {"base": base, "form": form, "result": result})

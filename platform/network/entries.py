@@ -37,8 +37,10 @@ class Entry:
     def never_message(self) -> str:
         rule = self.never_rule
         assert rule is not None
-        return (f"{self.value} is {rule.description}: the platform never connects to it, whatever is "
-                f"allowlisted, because {rule.why}. An entry for it would have no effect.")
+        return (
+            f"{self.value} is {rule.description}: the platform never connects to it, whatever is "
+            f"allowlisted, because {rule.why}. An entry for it would have no effect."
+        )
 
     def broad_message(self) -> str:
         ranges = sorted(self.ranges, key=_significance)
@@ -49,8 +51,10 @@ class Entry:
             opened = f"a whole special-purpose range and the space around it: {named}"
         else:
             opened = f"{len(ranges)} whole special-purpose ranges and the space around them: {named}"
-        return (f"{self.value} opens {opened}. Every outbound request of the workspace (action calls, spec "
-                "and document imports by URL) could reach these addresses.")
+        return (
+            f"{self.value} opens {opened}. Every outbound request of the workspace (action calls, spec "
+            "and document imports by URL) could reach these addresses."
+        )
 
 
 #: The ranges people recognise first; messages about broad entries name these before the rest.
@@ -110,5 +114,4 @@ def understand(value: str) -> Entry:
     network = _network(value)
     if network is None:
         return Entry(value=value, network=None, never_rule=None, ranges=())
-    return Entry(value=value, network=network, never_rule=egress.never_rule_for(network),
-                 ranges=broad_ranges(network))
+    return Entry(value=value, network=network, never_rule=egress.never_rule_for(network), ranges=broad_ranges(network))

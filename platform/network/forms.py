@@ -6,12 +6,17 @@ from django import forms
 
 
 class AllowlistForm(forms.Form):
-    value = forms.CharField(label="Host or network", max_length=300,
-                            help_text="A CIDR network (10.20.0.0/16), an IP address, or a host name with an optional "
-                                      "port (wiki.corp.example:8443).",
-                            widget=forms.TextInput(attrs={"spellcheck": "false", "autocomplete": "off"}))
+    value = forms.CharField(
+        label="Host or network",
+        max_length=300,
+        help_text="A CIDR network (10.20.0.0/16), an IP address, or a host name with an optional "
+        "port (wiki.corp.example:8443).",
+        widget=forms.TextInput(attrs={"spellcheck": "false", "autocomplete": "off"}),
+    )
     note = forms.CharField(max_length=300, required=False, help_text="Why it is allowed.")
     confirm_broad = forms.BooleanField(
-        label="I mean to open whole address ranges", required=False,
+        label="I mean to open whole address ranges",
+        required=False,
         help_text="Needed for entries such as 0.0.0.0/0 that cover whole private, loopback or link-local ranges "
-                  "and more.")
+        "and more.",
+    )

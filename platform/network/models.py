@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from accounts.models import WorkspaceScopedModel
 from django.conf import settings
 from django.db import models
+
+from accounts.models import WorkspaceScopedModel
 from switchboard.ids import id_field
 
 
@@ -19,8 +20,9 @@ class AllowlistEntry(WorkspaceScopedModel):
     id = id_field("egr")
     value = models.CharField(max_length=300)
     note = models.CharField(max_length=300, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["value"]

@@ -8,10 +8,10 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from django.db.models import QuerySet
-from switchboard import egress
 
 from network import entries
 from network.models import AllowlistEntry
+from switchboard import egress
 
 logger = logging.getLogger(__name__)
 
@@ -28,29 +28,52 @@ def entry_values(*, workspace_id: str) -> tuple[str, ...]:
     return tuple(entry_list(workspace_id=workspace_id).values_list("value", flat=True))
 
 
-def workspace_policy(*, workspace_id: str, extra: Iterable[str] = (), connect_timeout: float = 5.0,
-                     read_timeout: float = 30.0, total_timeout: float = 60.0,
-                     max_response_bytes: int = 5 * 1024 * 1024) -> egress.EgressPolicy:
+def workspace_policy(
+    *,
+    workspace_id: str,
+    extra: Iterable[str] = (),
+    connect_timeout: float = 5.0,
+    read_timeout: float = 30.0,
+    total_timeout: float = 60.0,
+    max_response_bytes: int = 5 * 1024 * 1024,
+) -> egress.EgressPolicy:
     """The policy for a request made on the workspace's behalf, with the given limits.
 
     ``extra`` are allowances of the deployment (environment settings) on top of the workspace's
     entries; unlike stored entries, an invalid one raises ``ValueError`` (a misconfiguration).
     """
-    return policy_for(entry_values(workspace_id=workspace_id), extra=extra, connect_timeout=connect_timeout,
-                      read_timeout=read_timeout, total_timeout=total_timeout,
-                      max_response_bytes=max_response_bytes)
+    return policy_for(
+        entry_values(workspace_id=workspace_id),
+        extra=extra,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        total_timeout=total_timeout,
+        max_response_bytes=max_response_bytes,
+    )
 
 
-def policy_for(values: Iterable[str], *, extra: Iterable[str] = (), connect_timeout: float = 5.0,
-               read_timeout: float = 30.0, total_timeout: float = 60.0,
-               max_response_bytes: int = 5 * 1024 * 1024) -> egress.EgressPolicy:
+def policy_for(
+    values: Iterable[str],
+    *,
+    extra: Iterable[str] = (),
+    connect_timeout: float = 5.0,
+    read_timeout: float = 30.0,
+    total_timeout: float = 60.0,
+    max_response_bytes: int = 5 * 1024 * 1024,
+) -> egress.EgressPolicy:
     """The policy for already loaded entry values (one query fewer on the tool-call path)."""
     return _policy(tuple(values), tuple(extra), connect_timeout, read_timeout, total_timeout, max_response_bytes)
 
 
 @lru_cache(maxsize=256)
-def _policy(values: tuple[str, ...], extra: tuple[str, ...], connect_timeout: float, read_timeout: float,
-            total_timeout: float, max_response_bytes: int) -> egress.EgressPolicy:
+def _policy(
+    values: tuple[str, ...],
+    extra: tuple[str, ...],
+    connect_timeout: float,
+    read_timeout: float,
+    total_timeout: float,
+    max_response_bytes: int,
+) -> egress.EgressPolicy:
     # Cached: building a policy parses every entry, and tool calls ask for one per call.
     usable: list[str] = []
     for value in values:
@@ -62,8 +85,12 @@ def _policy(values: tuple[str, ...], extra: tuple[str, ...], connect_timeout: fl
             continue
         usable.append(value)
     return egress.EgressPolicy.from_allowlist(
-        [*usable, *extra], connect_timeout=connect_timeout, read_timeout=read_timeout,
-        total_timeout=total_timeout, max_response_bytes=max_response_bytes)
+        [*usable, *extra],
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        total_timeout=total_timeout,
+        max_response_bytes=max_response_bytes,
+    )
 
 
 def entry_warnings(entry: AllowlistEntry | str) -> list[dict[str, str]]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from accounts.models import Workspace
 from django.db import IntegrityError, transaction
-from switchboard.errors import Conflict, InvalidInput
 
+from accounts.models import Workspace
 from network import entries
 from network.models import AllowlistEntry
+from switchboard.errors import Conflict, InvalidInput
 
 
 def allowlist_value_clean(value: str, *, confirm_broad: bool = False) -> str:
@@ -16,29 +16,37 @@ def allowlist_value_clean(value: str, *, confirm_broad: bool = False) -> str:
         value = entries.normalize(value)
     except entries.InvalidEntry as exc:
         code = "required" if not (value or "").strip() else "invalid_allowlist_entry"
-        advice = "" if code == "required" else (" Use a host name (optionally with :port), an IP address or a "
-                                                "CIDR network such as 10.20.0.0/16.")
+        advice = (
+            ""
+            if code == "required"
+            else (" Use a host name (optionally with :port), an IP address or a CIDR network such as 10.20.0.0/16.")
+        )
         raise InvalidInput(f"{exc}{advice}", code=code, param="value") from None
     understood = entries.understand(value)
     if understood.never_rule is not None:
         raise InvalidInput(understood.never_message(), code="never_reachable_entry", param="value")
     if understood.is_broad and not confirm_broad:
-        raise InvalidInput(f"{understood.broad_message()} Confirm that this is intended to add it.",
-                           code="confirmation_required", param="confirm_broad")
+        raise InvalidInput(
+            f"{understood.broad_message()} Confirm that this is intended to add it.",
+            code="confirmation_required",
+            param="confirm_broad",
+        )
     return value
 
 
 @transaction.atomic
-def allowlist_entry_create(*, workspace: Workspace, value: str, note: str = "", confirm_broad: bool = False,
-                           created_by=None) -> AllowlistEntry:
+def allowlist_entry_create(
+    *, workspace: Workspace, value: str, note: str = "", confirm_broad: bool = False, created_by=None
+) -> AllowlistEntry:
     value = allowlist_value_clean(value, confirm_broad=confirm_broad)
     duplicate = Conflict(f"{value} is already on the allowlist.", code="duplicate_entry", param="value")
     if AllowlistEntry.objects.filter(workspace=workspace, value=value).exists():
         raise duplicate
     try:
         with transaction.atomic():  # a savepoint: a concurrent twin trips the unique constraint
-            return AllowlistEntry.objects.create(workspace=workspace, value=value,
-                                                 note=(note or "").strip()[:300], created_by=created_by)
+            return AllowlistEntry.objects.create(
+                workspace=workspace, value=value, note=(note or "").strip()[:300], created_by=created_by
+            )
     except IntegrityError:
         raise duplicate from None
 

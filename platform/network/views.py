@@ -3,16 +3,16 @@ owners add or remove them."""
 
 from __future__ import annotations
 
-from accounts.pages import add_service_error, can_admin, page_access, refused
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
-from switchboard.errors import DomainError
 
+from accounts.pages import add_service_error, can_admin, page_access, refused
 from network import selectors, services
 from network.forms import AllowlistForm
+from switchboard.errors import DomainError
 
 _ADMINS_ONLY = "Only workspace admins and owners change the network allowlist."
 
@@ -31,8 +31,9 @@ def allowlist_view(request: HttpRequest) -> HttpResponse:
             return refused(request, _ADMINS_ONLY, "network:allowlist")
         if form.is_valid():
             try:
-                entry = services.allowlist_entry_create(workspace=access.workspace, created_by=_user(request),
-                                                        **form.cleaned_data)
+                entry = services.allowlist_entry_create(
+                    workspace=access.workspace, created_by=_user(request), **form.cleaned_data
+                )
             except DomainError as exc:
                 add_service_error(form, exc)
             else:
@@ -41,10 +42,16 @@ def allowlist_view(request: HttpRequest) -> HttpResponse:
     entries = list(selectors.entry_list(workspace_id=access.workspace.pk))
     for entry in entries:
         entry.warnings = selectors.entry_warnings(entry)
-    return render(request, "network/allowlist.html", {
-        "entries": entries, "form": form, "can_admin": administrable,
-        "warnings": [w for entry in entries for w in entry.warnings],
-    })
+    return render(
+        request,
+        "network/allowlist.html",
+        {
+            "entries": entries,
+            "form": form,
+            "can_admin": administrable,
+            "warnings": [w for entry in entries for w in entry.warnings],
+        },
+    )
 
 
 @require_POST

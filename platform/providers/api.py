@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from accounts.models import Role
-from accounts.tenancy import WorkspaceScopedMixin
 from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
@@ -24,8 +22,9 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
-from switchboard.api.schema import error_responses
 
+from accounts.models import Role
+from accounts.tenancy import WorkspaceScopedMixin
 from providers import local_embedder, selectors
 from providers.models import ModelKind, Provider, ProviderKind, ProviderModel
 from providers.services import (
@@ -37,20 +36,20 @@ from providers.services import (
     provider_test,
     provider_update,
 )
+from switchboard.api.schema import error_responses
 
 _KIND_HELP = (
     "`openai` (base_url empty for api.openai.com), `azure_openai` (base_url "
     "https://<resource>.openai.azure.com and api_version required), or `openai_compatible` "
     "(base_url required, e.g. http://localhost:11434/v1 for Ollama, https://api.deepseek.com/v1)."
 )
-_BAD_KIND = {"invalid_choice": f"Unknown provider kind \"{{input}}\"; use one of {', '.join(ProviderKind.values)}."}
-_BAD_MODEL_KIND = {"invalid_choice": f"Unknown model kind \"{{input}}\"; use one of {', '.join(ModelKind.values)}."}
-
+_BAD_KIND = {"invalid_choice": f'Unknown provider kind "{{input}}"; use one of {", ".join(ProviderKind.values)}.'}
+_BAD_MODEL_KIND = {"invalid_choice": f'Unknown model kind "{{input}}"; use one of {", ".join(ModelKind.values)}.'}
 
 
 _errors = error_responses(
     _403="The caller's role is below admin.",
-    _409='Conflicts with existing state, e.g. a duplicate name or model.',
+    _409="Conflicts with existing state, e.g. a duplicate name or model.",
 )
 
 
@@ -69,6 +68,7 @@ class ModelKindField(serializers.ChoiceField):
 
 # -- providers --------------------------------------------------------------------------------------
 
+
 @extend_schema_serializer(component_name="Provider")
 class ProviderOutputSerializer(serializers.ModelSerializer):
     kind = ProviderKindField(read_only=True)
@@ -77,16 +77,36 @@ class ProviderOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Provider
-        fields = ["id", "name", "kind", "base_url", "effective_base_url", "api_version", "timeout_seconds",
-                  "is_enabled", "has_api_key", "api_key_hint", "last_tested_at", "last_test_ok",
-                  "last_test_message", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "base_url",
+            "effective_base_url",
+            "api_version",
+            "timeout_seconds",
+            "is_enabled",
+            "has_api_key",
+            "api_key_hint",
+            "last_tested_at",
+            "last_test_ok",
+            "last_test_message",
+            "created_at",
+            "updated_at",
+        ]
 
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_has_api_key(self, provider: Provider) -> bool:
         return bool(provider.api_key)
 
-    @extend_schema_field({"type": "string", "nullable": True, "example": "…1234",
-                          "description": "The stored key's last four characters, to recognise it."})
+    @extend_schema_field(
+        {
+            "type": "string",
+            "nullable": True,
+            "example": "…1234",
+            "description": "The stored key's last four characters, to recognise it.",
+        }
+    )
     def get_api_key_hint(self, provider: Provider) -> str | None:
         return provider.api_key.hint if provider.api_key else None
 
@@ -103,18 +123,29 @@ class ProviderListCreateApi(WorkspaceScopedMixin, generics.ListAPIView):
         name = serializers.CharField(max_length=100)
         kind = ProviderKindField(help_text=_KIND_HELP)
         base_url = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-        api_key = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="",
-                                        write_only=True, help_text="Stored encrypted; never returned.")
-        api_version = serializers.CharField(max_length=40, required=False, allow_blank=True, default="",
-                                            help_text="Azure OpenAI only, e.g. 2024-10-21.")
+        api_key = serializers.CharField(
+            max_length=1000,
+            required=False,
+            allow_blank=True,
+            default="",
+            write_only=True,
+            help_text="Stored encrypted; never returned.",
+        )
+        api_version = serializers.CharField(
+            max_length=40, required=False, allow_blank=True, default="", help_text="Azure OpenAI only, e.g. 2024-10-21."
+        )
         timeout_seconds = serializers.IntegerField(min_value=1, max_value=600, required=False, default=60)
 
     @extend_schema(operation_id="providers_list", summary="List providers")
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(operation_id="providers_create", summary="Add a provider", request=InputSerializer,
-                   responses={201: ProviderOutputSerializer, **_errors(400, 403, 409)})
+    @extend_schema(
+        operation_id="providers_create",
+        summary="Add a provider",
+        request=InputSerializer,
+        responses={201: ProviderOutputSerializer, **_errors(400, 403, 409)},
+    )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -135,19 +166,31 @@ class ProviderDetailApi(WorkspaceScopedMixin, generics.RetrieveAPIView):
         kind = ProviderKindField(required=False, help_text=_KIND_HELP)
         base_url = serializers.CharField(max_length=500, required=False, allow_blank=True)
         api_key = serializers.CharField(
-            max_length=1000, required=False, allow_blank=True, allow_null=True, write_only=True,
-            help_text='Omit to keep the stored key; "" (or null) removes it; any other value replaces it.')
+            max_length=1000,
+            required=False,
+            allow_blank=True,
+            allow_null=True,
+            write_only=True,
+            help_text='Omit to keep the stored key; "" (or null) removes it; any other value replaces it.',
+        )
         api_version = serializers.CharField(max_length=40, required=False, allow_blank=True)
         timeout_seconds = serializers.IntegerField(min_value=1, max_value=600, required=False)
         is_enabled = serializers.BooleanField(required=False)
 
-    @extend_schema(operation_id="providers_retrieve", summary="Show a provider",
-                   responses={200: ProviderOutputSerializer, **_errors(404)})
+    @extend_schema(
+        operation_id="providers_retrieve",
+        summary="Show a provider",
+        responses={200: ProviderOutputSerializer, **_errors(404)},
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(operation_id="providers_update", summary="Change a provider", request=InputSerializer,
-                   responses={200: ProviderOutputSerializer, **_errors(400, 403, 404, 409)})
+    @extend_schema(
+        operation_id="providers_update",
+        summary="Change a provider",
+        request=InputSerializer,
+        responses={200: ProviderOutputSerializer, **_errors(400, 403, 404, 409)},
+    )
     def patch(self, request, pk: str):
         provider = self.get_object()
         data = self.InputSerializer(data=request.data)
@@ -155,8 +198,11 @@ class ProviderDetailApi(WorkspaceScopedMixin, generics.RetrieveAPIView):
         provider = provider_update(provider=provider, **data.validated_data)
         return Response(ProviderOutputSerializer(provider).data)
 
-    @extend_schema(operation_id="providers_destroy", summary="Delete a provider and its models",
-                   responses={204: None, **_errors(403, 404, 409)})
+    @extend_schema(
+        operation_id="providers_destroy",
+        summary="Delete a provider and its models",
+        responses={204: None, **_errors(403, 404, 409)},
+    )
     def delete(self, request, pk: str):
         provider_delete(provider=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -179,17 +225,23 @@ class ProviderTestApi(WorkspaceScopedMixin, generics.GenericAPIView):
         ok = serializers.BooleanField()
         message = serializers.CharField()
         latency_ms = serializers.FloatField()
-        models = serializers.ListField(child=serializers.CharField(),
-                                       help_text="Model ids the provider lists (empty when the test failed).")
+        models = serializers.ListField(
+            child=serializers.CharField(), help_text="Model ids the provider lists (empty when the test failed)."
+        )
 
-    @extend_schema(operation_id="providers_test", summary="Test the connection", request=None,
-                   responses={200: OutputSerializer, **_errors(403, 404)})
+    @extend_schema(
+        operation_id="providers_test",
+        summary="Test the connection",
+        request=None,
+        responses={200: OutputSerializer, **_errors(403, 404)},
+    )
     def post(self, request, pk: str):
         result = provider_test(provider=self.get_object())
         return Response(self.OutputSerializer(result).data)
 
 
 # -- a provider's model catalogue -------------------------------------------------------------------
+
 
 @extend_schema_serializer(component_name="ProviderModel")
 class ProviderModelOutputSerializer(serializers.ModelSerializer):
@@ -198,9 +250,23 @@ class ProviderModelOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ProviderModel
-        fields = ["id", "provider", "model", "kind", "display_name", "context_window", "max_output_tokens",
-                  "embedding_dimensions", "supports_tools", "supports_json_mode", "input_price_per_million",
-                  "output_price_per_million", "is_enabled", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "provider",
+            "model",
+            "kind",
+            "display_name",
+            "context_window",
+            "max_output_tokens",
+            "embedding_dimensions",
+            "supports_tools",
+            "supports_json_mode",
+            "input_price_per_million",
+            "output_price_per_million",
+            "is_enabled",
+            "created_at",
+            "updated_at",
+        ]
 
 
 def _count(**kwargs) -> serializers.IntegerField:
@@ -208,8 +274,9 @@ def _count(**kwargs) -> serializers.IntegerField:
 
 
 def _price(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=12, decimal_places=6, min_value=Decimal("0"),
-                                    help_text="US dollars per million tokens.", **kwargs)
+    return serializers.DecimalField(
+        max_digits=12, decimal_places=6, min_value=Decimal("0"), help_text="US dollars per million tokens.", **kwargs
+    )
 
 
 class _ProviderChildMixin(WorkspaceScopedMixin):
@@ -242,27 +309,38 @@ class ProviderModelListCreateApi(_ProviderChildMixin, generics.ListAPIView):
 
     @extend_schema_serializer(component_name="ProviderModelCreateInput")
     class InputSerializer(serializers.Serializer):
-        model = serializers.CharField(max_length=200, help_text="The provider's model id; the deployment "
-                                                                "name for Azure OpenAI.")
+        model = serializers.CharField(
+            max_length=200, help_text="The provider's model id; the deployment name for Azure OpenAI."
+        )
         kind = ModelKindField(default=ModelKind.CHAT)
         display_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
         context_window = _count(required=False, allow_null=True, default=None)
         max_output_tokens = _count(required=False, allow_null=True, default=None)
-        embedding_dimensions = _count(required=False, allow_null=True, default=None,
-                                      help_text="Required for embedding models the catalogue does not know.")
+        embedding_dimensions = _count(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="Required for embedding models the catalogue does not know.",
+        )
         input_price_per_million = _price(required=False, allow_null=True, default=None)
         output_price_per_million = _price(required=False, allow_null=True, default=None)
         supports_tools = serializers.BooleanField(required=False, default=True)
         supports_json_mode = serializers.BooleanField(required=False, default=True)
 
-    @extend_schema(operation_id="providers_models_list", summary="List a provider's models",
-                   responses={200: ProviderModelOutputSerializer(many=True), **_errors(404)})
+    @extend_schema(
+        operation_id="providers_models_list",
+        summary="List a provider's models",
+        responses={200: ProviderModelOutputSerializer(many=True), **_errors(404)},
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(operation_id="providers_models_create", summary="Add a model to a provider",
-                   request=InputSerializer,
-                   responses={201: ProviderModelOutputSerializer, **_errors(400, 403, 404, 409)})
+    @extend_schema(
+        operation_id="providers_models_create",
+        summary="Add a model to a provider",
+        request=InputSerializer,
+        responses={201: ProviderModelOutputSerializer, **_errors(400, 403, 404, 409)},
+    )
     def post(self, request, provider_id: str):
         provider = self.get_provider()
         data = self.InputSerializer(data=request.data)
@@ -293,14 +371,20 @@ class ProviderModelDetailApi(_ProviderChildMixin, generics.RetrieveAPIView):
         supports_json_mode = serializers.BooleanField(required=False)
         is_enabled = serializers.BooleanField(required=False)
 
-    @extend_schema(operation_id="providers_models_retrieve", summary="Show a provider's model",
-                   responses={200: ProviderModelOutputSerializer, **_errors(404)})
+    @extend_schema(
+        operation_id="providers_models_retrieve",
+        summary="Show a provider's model",
+        responses={200: ProviderModelOutputSerializer, **_errors(404)},
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(operation_id="providers_models_update", summary="Change a provider's model",
-                   request=InputSerializer,
-                   responses={200: ProviderModelOutputSerializer, **_errors(400, 403, 404, 409)})
+    @extend_schema(
+        operation_id="providers_models_update",
+        summary="Change a provider's model",
+        request=InputSerializer,
+        responses={200: ProviderModelOutputSerializer, **_errors(400, 403, 404, 409)},
+    )
     def patch(self, request, provider_id: str, model_id: str):
         entry = self.get_object()
         data = self.InputSerializer(data=request.data)
@@ -308,14 +392,18 @@ class ProviderModelDetailApi(_ProviderChildMixin, generics.RetrieveAPIView):
         entry = provider_model_update(provider_model=entry, **data.validated_data)
         return Response(ProviderModelOutputSerializer(entry).data)
 
-    @extend_schema(operation_id="providers_models_destroy", summary="Remove a model from a provider",
-                   responses={204: None, **_errors(403, 404, 409)})
+    @extend_schema(
+        operation_id="providers_models_destroy",
+        summary="Remove a model from a provider",
+        responses={204: None, **_errors(403, 404, 409)},
+    )
     def delete(self, request, provider_id: str, model_id: str):
         provider_model_delete(provider_model=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # -- the models a workspace can use ---------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class BuiltinModel:
@@ -339,7 +427,9 @@ class BuiltinModel:
 
 
 LOCAL_EMBEDDER = BuiltinModel(
-    id=local_embedder.NAME, model=local_embedder.NAME, kind=ModelKind.EMBEDDING,
+    id=local_embedder.NAME,
+    model=local_embedder.NAME,
+    kind=ModelKind.EMBEDDING,
     display_name="Built-in local embedder (lexical, no provider needed)",
     embedding_dimensions=local_embedder.DIMENSIONS,
 )
@@ -383,13 +473,23 @@ class ModelListApi(WorkspaceScopedMixin, generics.GenericAPIView):
         return selectors.provider_model_usable_list(workspace_id=self.workspace.pk)
 
     @extend_schema(
-        operation_id="models_list", summary="List usable models",
-        parameters=[OpenApiParameter("kind", enum=ModelKind.values, required=False,
-                                     description="Only chat or only embedding models.")],
-        responses={200: inline_serializer("AvailableModelList", fields={
-            "data": OutputSerializer(many=True),
-            "next_cursor": serializers.CharField(allow_null=True, help_text="Always null: one page."),
-        }), **_errors(400)},
+        operation_id="models_list",
+        summary="List usable models",
+        parameters=[
+            OpenApiParameter(
+                "kind", enum=ModelKind.values, required=False, description="Only chat or only embedding models."
+            )
+        ],
+        responses={
+            200: inline_serializer(
+                "AvailableModelList",
+                fields={
+                    "data": OutputSerializer(many=True),
+                    "next_cursor": serializers.CharField(allow_null=True, help_text="Always null: one page."),
+                },
+            ),
+            **_errors(400),
+        },
     )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)

@@ -39,11 +39,16 @@ def client_for(provider: Provider, *, max_retries: int = 0) -> openai.OpenAI:
 def _build(provider: Provider, *, max_retries: int) -> openai.OpenAI:
     api_key = provider.api_key.reveal() if provider.api_key else _NO_KEY
     if provider.kind == ProviderKind.AZURE_OPENAI:
-        return openai.AzureOpenAI(azure_endpoint=provider.base_url, api_key=api_key,
-                                  api_version=provider.api_version, timeout=provider.timeout_seconds,
-                                  max_retries=max_retries)
-    return openai.OpenAI(base_url=provider.effective_base_url, api_key=api_key,
-                         timeout=provider.timeout_seconds, max_retries=max_retries)
+        return openai.AzureOpenAI(
+            azure_endpoint=provider.base_url,
+            api_key=api_key,
+            api_version=provider.api_version,
+            timeout=provider.timeout_seconds,
+            max_retries=max_retries,
+        )
+    return openai.OpenAI(
+        base_url=provider.effective_base_url, api_key=api_key, timeout=provider.timeout_seconds, max_retries=max_retries
+    )
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,7 @@ def embed(provider: Provider, *, model: str, texts: list[str], dimensions: int |
 
 # -- chat completions ---------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class TextDelta:
     text: str
@@ -121,8 +127,16 @@ class Completion:
 class ProviderError(Exception):
     """A failed call to a model provider, classified for the retry policy."""
 
-    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False,
-                 retry_after: float | None = None, code: str = "provider_error", detail: str = ""):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        code: str = "provider_error",
+        detail: str = "",
+    ):
         super().__init__(message)
         self.message = message
         self.status = status
@@ -160,34 +174,67 @@ def _classify(exc: Exception, provider: Provider) -> ProviderError:
         return exc
     detail = " ".join(str(getattr(exc, "message", None) or exc or type(exc).__name__).split())[:300]
     if isinstance(exc, openai.APITimeoutError):
-        return ProviderError(f"The model provider '{provider.name}' did not answer within "
-                             f"{provider.timeout_seconds} s.", retryable=True, code="provider_timeout", detail=detail)
+        return ProviderError(
+            f"The model provider '{provider.name}' did not answer within {provider.timeout_seconds} s.",
+            retryable=True,
+            code="provider_timeout",
+            detail=detail,
+        )
     if isinstance(exc, openai.APIConnectionError):
-        return ProviderError(f"Could not connect to the model provider '{provider.name}' "
-                             f"({provider.effective_base_url}).", retryable=True, code="provider_unreachable",
-                             detail=detail)
+        return ProviderError(
+            f"Could not connect to the model provider '{provider.name}' ({provider.effective_base_url}).",
+            retryable=True,
+            code="provider_unreachable",
+            detail=detail,
+        )
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         if status == 429:
-            return ProviderError(f"The model provider '{provider.name}' is rate-limiting requests (429): {detail}",
-                                 status=status, retryable=True, retry_after=_retry_after(exc.response),
-                                 code="provider_rate_limited", detail=detail)
+            return ProviderError(
+                f"The model provider '{provider.name}' is rate-limiting requests (429): {detail}",
+                status=status,
+                retryable=True,
+                retry_after=_retry_after(exc.response),
+                code="provider_rate_limited",
+                detail=detail,
+            )
         if status >= 500 or status in _TRANSIENT_STATUS:
-            return ProviderError(f"The model provider '{provider.name}' failed with HTTP {status}: {detail}",
-                                 status=status, retryable=True, retry_after=_retry_after(exc.response),
-                                 code="provider_server_error", detail=detail)
+            return ProviderError(
+                f"The model provider '{provider.name}' failed with HTTP {status}: {detail}",
+                status=status,
+                retryable=True,
+                retry_after=_retry_after(exc.response),
+                code="provider_server_error",
+                detail=detail,
+            )
         if status in (401, 403):
-            return ProviderError(f"The model provider '{provider.name}' rejected the API key ({status}). "
-                                 "A workspace admin should update it under Model providers.",
-                                 status=status, code="provider_auth_error", detail=detail)
-        return ProviderError(f"The model provider '{provider.name}' refused the request ({status}): {detail}",
-                             status=status, code="provider_bad_request", detail=detail)
+            return ProviderError(
+                f"The model provider '{provider.name}' rejected the API key ({status}). "
+                "A workspace admin should update it under Model providers.",
+                status=status,
+                code="provider_auth_error",
+                detail=detail,
+            )
+        return ProviderError(
+            f"The model provider '{provider.name}' refused the request ({status}): {detail}",
+            status=status,
+            code="provider_bad_request",
+            detail=detail,
+        )
     return ProviderError(f"Unexpected error from the model provider '{provider.name}': {exc}", detail=detail)
 
 
-def stream_chat(provider: Provider, *, model: str, messages: list[dict], tools: list[dict] | None = None,
-                temperature: float | None = None, top_p: float | None = None, max_tokens: int | None = None,
-                json_output: bool = False):
+def stream_chat(
+    provider: Provider,
+    *,
+    model: str,
+    messages: list[dict],
+    tools: list[dict] | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    max_tokens: int | None = None,
+    json_output: bool = False,
+):
     """Stream one chat completion: yields TextDelta items, then returns nothing but a final Completion.
 
     Tool-call fragments are assembled here (they arrive split across chunks, keyed by index), so
@@ -223,9 +270,12 @@ def stream_chat(provider: Provider, *, model: str, messages: list[dict], tools: 
                     break
                 chunk = json.loads(data)
                 if chunk.get("error"):
-                    raise ProviderError(f"The model provider '{provider.name}' reported an error mid-stream: "
-                                        f"{chunk['error'].get('message', chunk['error'])}", retryable=True,
-                                        code="provider_stream_error")
+                    raise ProviderError(
+                        f"The model provider '{provider.name}' reported an error mid-stream: "
+                        f"{chunk['error'].get('message', chunk['error'])}",
+                        retryable=True,
+                        code="provider_stream_error",
+                    )
                 if chunk.get("usage"):
                     usage = chunk["usage"]
                 for choice in chunk.get("choices") or []:
@@ -244,12 +294,16 @@ def stream_chat(provider: Provider, *, model: str, messages: list[dict], tools: 
     except openai.OpenAIError as exc:
         raise _classify(exc, provider) from exc
     except (httpx2.TransportError, json.JSONDecodeError) as exc:
-        raise ProviderError(f"The stream from the model provider '{provider.name}' broke off: {exc}",
-                            retryable=True, code="provider_stream_error") from exc
+        raise ProviderError(
+            f"The stream from the model provider '{provider.name}' broke off: {exc}",
+            retryable=True,
+            code="provider_stream_error",
+        ) from exc
     yield Completion(
         finish_reason=finish_reason,
-        tool_calls=[ToolCallRequest(c["id"] or f"call_{i}", c["name"], c["arguments"] or "{}")
-                    for i, c in sorted(calls.items())],
+        tool_calls=[
+            ToolCallRequest(c["id"] or f"call_{i}", c["name"], c["arguments"] or "{}") for i, c in sorted(calls.items())
+        ],
         input_tokens=int(usage.get("prompt_tokens") or 0),
         output_tokens=int(usage.get("completion_tokens") or 0),
     )

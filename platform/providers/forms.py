@@ -11,51 +11,78 @@ from providers.models import ModelKind, Provider, ProviderKind
 KIND_HELP = {
     ProviderKind.OPENAI: "Leave the base URL empty to use api.openai.com.",
     ProviderKind.AZURE_OPENAI: "Base URL https://<resource>.openai.azure.com and an API version are required; "
-                               "models are your deployment names.",
+    "models are your deployment names.",
     ProviderKind.OPENAI_COMPATIBLE: "Any server speaking the OpenAI API: give its base URL, usually ending in "
-                                    "/v1 — Ollama http://localhost:11434/v1, vLLM http://<host>:8000/v1, "
-                                    "DeepSeek https://api.deepseek.com/v1.",
+    "/v1 — Ollama http://localhost:11434/v1, vLLM http://<host>:8000/v1, "
+    "DeepSeek https://api.deepseek.com/v1.",
 }
 
 
 class ProviderForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="How the workspace will recognise it, e.g. 'OpenAI' or "
-                                                     "'Ollama on gpu-1'.")
+    name = forms.CharField(
+        max_length=100, help_text="How the workspace will recognise it, e.g. 'OpenAI' or 'Ollama on gpu-1'."
+    )
     kind = forms.ChoiceField(choices=ProviderKind.choices, initial=ProviderKind.OPENAI)
     base_url = forms.CharField(
-        label="Base URL", max_length=500, required=False,
+        label="Base URL",
+        max_length=500,
+        required=False,
         help_text="Empty for OpenAI. The endpoint for the others, e.g. http://localhost:11434/v1 (Ollama) or "
-                  "https://<resource>.openai.azure.com (Azure).",
-        widget=forms.TextInput(attrs={"placeholder": "http://localhost:11434/v1", "inputmode": "url",
-                                      "autocomplete": "off", "spellcheck": "false"}),
+        "https://<resource>.openai.azure.com (Azure).",
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": "http://localhost:11434/v1",
+                "inputmode": "url",
+                "autocomplete": "off",
+                "spellcheck": "false",
+            }
+        ),
     )
     # Never rendered back: the page shows the stored key's hint instead.
     api_key = forms.CharField(
-        label="API key", max_length=1000, required=False, strip=True,
+        label="API key",
+        max_length=1000,
+        required=False,
+        strip=True,
         help_text="Stored encrypted. Local servers such as Ollama need none.",
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
-    api_version = forms.CharField(label="API version", max_length=40, required=False,
-                                  help_text="Azure OpenAI only, e.g. 2024-10-21.")
-    timeout_seconds = forms.IntegerField(label="Timeout (seconds)", min_value=1, max_value=600, initial=60,
-                                         help_text="How long to wait for an answer before giving up.")
+    api_version = forms.CharField(
+        label="API version", max_length=40, required=False, help_text="Azure OpenAI only, e.g. 2024-10-21."
+    )
+    timeout_seconds = forms.IntegerField(
+        label="Timeout (seconds)",
+        min_value=1,
+        max_value=600,
+        initial=60,
+        help_text="How long to wait for an answer before giving up.",
+    )
 
 
 class ProviderEditForm(ProviderForm):
     remove_api_key = forms.BooleanField(label="Remove the stored key", required=False)
-    is_enabled = forms.BooleanField(label="Enabled", required=False,
-                                    help_text="A disabled provider's models are not offered to bots.")
+    is_enabled = forms.BooleanField(
+        label="Enabled", required=False, help_text="A disabled provider's models are not offered to bots."
+    )
 
     def __init__(self, *args, provider: Provider, **kwargs):
-        kwargs.setdefault("initial", {
-            "name": provider.name, "kind": provider.kind, "base_url": provider.base_url,
-            "api_version": provider.api_version, "timeout_seconds": provider.timeout_seconds,
-            "is_enabled": provider.is_enabled,
-        })
+        kwargs.setdefault(
+            "initial",
+            {
+                "name": provider.name,
+                "kind": provider.kind,
+                "base_url": provider.base_url,
+                "api_version": provider.api_version,
+                "timeout_seconds": provider.timeout_seconds,
+                "is_enabled": provider.is_enabled,
+            },
+        )
         super().__init__(*args, **kwargs)
         if provider.api_key:
-            self.fields["api_key"].help_text = (f"A key ending in {provider.api_key.hint} is stored. "
-                                                "Leave empty to keep it; type a new one to replace it.")
+            self.fields["api_key"].help_text = (
+                f"A key ending in {provider.api_key.hint} is stored. "
+                "Leave empty to keep it; type a new one to replace it."
+            )
         else:
             del self.fields["remove_api_key"]
             self.fields["api_key"].help_text = "No key is stored. Local servers such as Ollama need none."
@@ -78,15 +105,20 @@ class ProviderEditForm(ProviderForm):
 
 
 class ProviderModelForm(forms.Form):
-    model = forms.CharField(max_length=200, help_text="The provider's model id, e.g. gpt-4o-mini or "
-                                                      "qwen2.5:7b; the deployment name on Azure.",
-                            widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
+    model = forms.CharField(
+        max_length=200,
+        help_text="The provider's model id, e.g. gpt-4o-mini or qwen2.5:7b; the deployment name on Azure.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
     kind = forms.ChoiceField(choices=ModelKind.choices, initial=ModelKind.CHAT)
     display_name = forms.CharField(label="Display name", max_length=200, required=False)
     context_window = forms.IntegerField(label="Context window", min_value=1, required=False)
-    embedding_dimensions = forms.IntegerField(label="Embedding dimensions", min_value=1, required=False,
-                                              help_text="Embedding models only.")
-    input_price_per_million = forms.DecimalField(label="Input $ / 1M tokens", min_value=Decimal("0"),
-                                                 max_digits=12, decimal_places=6, required=False)
-    output_price_per_million = forms.DecimalField(label="Output $ / 1M tokens", min_value=Decimal("0"),
-                                                  max_digits=12, decimal_places=6, required=False)
+    embedding_dimensions = forms.IntegerField(
+        label="Embedding dimensions", min_value=1, required=False, help_text="Embedding models only."
+    )
+    input_price_per_million = forms.DecimalField(
+        label="Input $ / 1M tokens", min_value=Decimal("0"), max_digits=12, decimal_places=6, required=False
+    )
+    output_price_per_million = forms.DecimalField(
+        label="Output $ / 1M tokens", min_value=Decimal("0"), max_digits=12, decimal_places=6, required=False
+    )

@@ -23,6 +23,7 @@ import zlib
 from collections import Counter
 
 import numpy as np
+
 from switchboard.text import CJK_LETTERS
 
 NAME = "local-hash-v1"
@@ -36,14 +37,15 @@ _SIGN_SEED = 0x5BD1E995
 _TRIGRAM_WEIGHT = 0.5
 
 # Function words of English and the most frequent Chinese function characters.
-STOPWORDS = frozenset("""
+_STOPWORD_TEXT = """
 a about above after again against all also am an and any are as at be because been before being below
 between both but by can could did do does doing down during each few for from further had has have
 having he her here hers him his how i if in into is it its itself just me more most my no nor not now
 of off on once only or other our ours out over own same she should so some such than that the their
 theirs them then there these they this those through to too under until up very was we were what when
 where which while who whom why will with would you your yours
-""".split())
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 CJK_STOP_CHARACTERS = frozenset("的了是在和有就都而及与着或一个也这那之其被把让")
 
 
@@ -52,12 +54,12 @@ def features(text: str) -> Counter[str]:
     for token in _TOKEN.findall(text.lower()):
         if _CJK_RUN.match(token):
             counts.update(char for char in token if char not in CJK_STOP_CHARACTERS)
-            counts.update(token[i:i + 2] for i in range(len(token) - 1))
+            counts.update(token[i : i + 2] for i in range(len(token) - 1))
         elif token not in STOPWORDS:
             counts["w:" + token] += 1
             padded = f"<{token}>"
             if len(padded) > 4:
-                counts.update("g:" + padded[i:i + 3] for i in range(len(padded) - 2))
+                counts.update("g:" + padded[i : i + 3] for i in range(len(padded) - 2))
     return counts
 
 

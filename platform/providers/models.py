@@ -24,9 +24,12 @@ class Provider(WorkspaceScopedModel):
     id = id_field("prv")
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=20, choices=ProviderKind.choices)
-    base_url = models.URLField(max_length=500, blank=True,
-                               help_text="Empty for OpenAI; the endpoint (…/v1) for the others; "
-                                         "https://<resource>.openai.azure.com for Azure.")
+    base_url = models.URLField(
+        max_length=500,
+        blank=True,
+        help_text="Empty for OpenAI; the endpoint (…/v1) for the others; "
+        "https://<resource>.openai.azure.com for Azure.",
+    )
     api_key = EncryptedTextField(null=True, blank=True)
     api_version = models.CharField(max_length=40, blank=True, help_text="Azure OpenAI only, e.g. 2024-10-21.")
     timeout_seconds = models.PositiveIntegerField(default=60)
@@ -78,5 +81,7 @@ class ProviderModel(WorkspaceScopedModel):
 
     def cost(self, *, input_tokens: int, output_tokens: int) -> Decimal:
         million = Decimal(1_000_000)
-        return (Decimal(input_tokens) * self.input_price_per_million
-                + Decimal(output_tokens) * self.output_price_per_million) / million
+        return (
+            Decimal(input_tokens) * self.input_price_per_million
+            + Decimal(output_tokens) * self.output_price_per_million
+        ) / million

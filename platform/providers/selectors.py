@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from accounts.models import Workspace
 from django.db.models import Count, F, Q, QuerySet
 
+from accounts.models import Workspace
 from providers.models import ModelKind, Provider, ProviderModel
 
 # A model serves only while it and its provider are both enabled.
@@ -45,9 +45,11 @@ def provider_model_usable_list(*, workspace_id: str, kind: str | None = None) ->
     entries = ProviderModel.objects.filter(USABLE, workspace_id=workspace_id)
     if kind:
         entries = entries.filter(kind=kind)
-    return (entries.select_related("provider")
-            .annotate(provider_name=F("provider__name"), provider_kind=F("provider__kind"))
-            .order_by("provider__name", "kind", "model"))
+    return (
+        entries.select_related("provider")
+        .annotate(provider_name=F("provider__name"), provider_kind=F("provider__kind"))
+        .order_by("provider__name", "kind", "model")
+    )
 
 
 def embedding_model_usable_list(*, workspace_id: str) -> QuerySet[ProviderModel]:

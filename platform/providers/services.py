@@ -26,23 +26,32 @@ def _secret(api_key: str) -> SecretValue | None:
 
 def _validate_endpoint(*, kind: str, base_url: str, api_version: str) -> None:
     if kind not in ProviderKind.values:
-        raise InvalidInput(f"Unknown provider kind {kind!r}; use one of {', '.join(ProviderKind.values)}.",
-                           code="invalid_kind", param="kind")
+        raise InvalidInput(
+            f"Unknown provider kind {kind!r}; use one of {', '.join(ProviderKind.values)}.",
+            code="invalid_kind",
+            param="kind",
+        )
     if base_url:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InvalidInput("base_url must be an http(s) URL such as http://localhost:11434/v1.",
-                               code="invalid_url", param="base_url")
+            raise InvalidInput(
+                "base_url must be an http(s) URL such as http://localhost:11434/v1.",
+                code="invalid_url",
+                param="base_url",
+            )
         if parts.username or parts.password:
             raise InvalidInput("Put the API key in api_key, not in the URL.", code="invalid_url", param="base_url")
     if kind in (ProviderKind.OPENAI_COMPATIBLE, ProviderKind.AZURE_OPENAI) and not base_url:
-        example = "https://<resource>.openai.azure.com" if kind == ProviderKind.AZURE_OPENAI else \
-            "http://localhost:11434/v1"
-        raise InvalidInput(f"base_url is required for this kind of provider, e.g. {example}.",
-                           code="required", param="base_url")
+        example = (
+            "https://<resource>.openai.azure.com" if kind == ProviderKind.AZURE_OPENAI else "http://localhost:11434/v1"
+        )
+        raise InvalidInput(
+            f"base_url is required for this kind of provider, e.g. {example}.", code="required", param="base_url"
+        )
     if kind == ProviderKind.AZURE_OPENAI and not api_version:
-        raise InvalidInput("api_version is required for Azure OpenAI, e.g. 2024-10-21.", code="required",
-                           param="api_version")
+        raise InvalidInput(
+            "api_version is required for Azure OpenAI, e.g. 2024-10-21.", code="required", param="api_version"
+        )
 
 
 def _validate_name(*, workspace: Workspace, name: str, exclude_id: str | None = None) -> str:
@@ -51,26 +60,48 @@ def _validate_name(*, workspace: Workspace, name: str, exclude_id: str | None = 
         raise InvalidInput("Give the provider a name.", code="required", param="name")
     clash = Provider.objects.for_workspace(workspace).filter(name=name).exclude(pk=exclude_id)
     if clash.exists():
-        raise Conflict(f"A provider named {name!r} already exists in this workspace.", code="duplicate_name",
-                       param="name")
+        raise Conflict(
+            f"A provider named {name!r} already exists in this workspace.", code="duplicate_name", param="name"
+        )
     return name
 
 
 @transaction.atomic
-def provider_create(*, workspace: Workspace, name: str, kind: str, base_url: str = "", api_key: str = "",
-                    api_version: str = "", timeout_seconds: int = 60) -> Provider:
+def provider_create(
+    *,
+    workspace: Workspace,
+    name: str,
+    kind: str,
+    base_url: str = "",
+    api_key: str = "",
+    api_version: str = "",
+    timeout_seconds: int = 60,
+) -> Provider:
     base_url = base_url.strip().rstrip("/")
     _validate_endpoint(kind=kind, base_url=base_url, api_version=api_version)
     return Provider.objects.create(
-        workspace=workspace, name=_validate_name(workspace=workspace, name=name), kind=kind, base_url=base_url,
-        api_key=_secret(api_key), api_version=api_version.strip(), timeout_seconds=timeout_seconds,
+        workspace=workspace,
+        name=_validate_name(workspace=workspace, name=name),
+        kind=kind,
+        base_url=base_url,
+        api_key=_secret(api_key),
+        api_version=api_version.strip(),
+        timeout_seconds=timeout_seconds,
     )
 
 
 @transaction.atomic
-def provider_update(*, provider: Provider, name: str | None = None, kind: str | None = None,
-                    base_url: str | None = None, api_key=_UNSET, api_version: str | None = None,
-                    timeout_seconds: int | None = None, is_enabled: bool | None = None) -> Provider:
+def provider_update(
+    *,
+    provider: Provider,
+    name: str | None = None,
+    kind: str | None = None,
+    base_url: str | None = None,
+    api_key=_UNSET,
+    api_version: str | None = None,
+    timeout_seconds: int | None = None,
+    is_enabled: bool | None = None,
+) -> Provider:
     """Update given fields. `api_key`: omitted keeps the stored key, "" removes it.
 
     Validation happens before anything is written, so a rejected update changes nothing. A change
@@ -107,8 +138,10 @@ def provider_delete(*, provider: Provider) -> None:
     try:
         provider.delete()
     except ProtectedError as exc:
-        raise Conflict(f"{provider.name} is still used ({_users(exc)}); switch those to another model first.",
-                       code="provider_in_use") from exc
+        raise Conflict(
+            f"{provider.name} is still used ({_users(exc)}); switch those to another model first.",
+            code="provider_in_use",
+        ) from exc
 
 
 def _users(exc: ProtectedError) -> str:
@@ -119,70 +152,103 @@ def _users(exc: ProtectedError) -> str:
 def provider_test(*, provider: Provider) -> clients.ConnectionTest:
     """Check the connection and record the outcome on the provider (also when it fails)."""
     result = clients.check_connection(provider)
-    secret = provider.api_key.reveal() if provider.api_key else ""
-    if len(secret) >= 8 and secret in result.message:
+    api_key = provider.api_key
+    if api_key is not None and len(api_key.reveal()) >= 8 and api_key.reveal() in result.message:
         # A server may echo what it was sent in an error; the message is stored and shown.
-        result = replace(result, message=result.message.replace(secret, provider.api_key.hint))
+        result = replace(result, message=result.message.replace(api_key.reveal(), api_key.hint))
     provider.last_tested_at = timezone.now()
     provider.last_test_ok = result.ok
     provider.last_test_message = result.message
     # Not save(): that would bump updated_at and with it the cached SDK client.
     Provider.objects.filter(pk=provider.pk).update(
-        last_tested_at=provider.last_tested_at, last_test_ok=result.ok, last_test_message=result.message)
+        last_tested_at=provider.last_tested_at, last_test_ok=result.ok, last_test_message=result.message
+    )
     return result
 
 
 def _validate_model_kind(kind: str) -> None:
     if kind not in ModelKind.values:
-        raise InvalidInput(f"Unknown model kind {kind!r}; use one of {', '.join(ModelKind.values)}.",
-                           code="invalid_kind", param="kind")
+        raise InvalidInput(
+            f"Unknown model kind {kind!r}; use one of {', '.join(ModelKind.values)}.", code="invalid_kind", param="kind"
+        )
 
 
 @transaction.atomic
-def provider_model_create(*, provider: Provider, model: str, kind: str = ModelKind.CHAT, display_name: str = "",
-                          context_window: int | None = None, max_output_tokens: int | None = None,
-                          embedding_dimensions: int | None = None, input_price_per_million: Decimal | None = None,
-                          output_price_per_million: Decimal | None = None, supports_tools: bool = True,
-                          supports_json_mode: bool = True) -> ProviderModel:
+def provider_model_create(
+    *,
+    provider: Provider,
+    model: str,
+    kind: str = ModelKind.CHAT,
+    display_name: str = "",
+    context_window: int | None = None,
+    max_output_tokens: int | None = None,
+    embedding_dimensions: int | None = None,
+    input_price_per_million: Decimal | None = None,
+    output_price_per_million: Decimal | None = None,
+    supports_tools: bool = True,
+    supports_json_mode: bool = True,
+) -> ProviderModel:
     """Add a model; what is not given is filled from the catalogue of well-known models."""
     model = model.strip()
     if not model:
-        raise InvalidInput("model is required: the provider's model id (the deployment name on Azure).",
-                           code="required", param="model")
+        raise InvalidInput(
+            "model is required: the provider's model id (the deployment name on Azure).", code="required", param="model"
+        )
     _validate_model_kind(kind)
     _ensure_not_listed(provider=provider, model=model, kind=kind)
     known = catalogue.lookup(model)
     if known is not None and known.kind != kind:
         known = None
     if kind == ModelKind.EMBEDDING and not embedding_dimensions and not (known and known.embedding_dimensions):
-        raise InvalidInput("embedding_dimensions is required for an embedding model the catalogue does not know.",
-                           code="required", param="embedding_dimensions")
+        raise InvalidInput(
+            "embedding_dimensions is required for an embedding model the catalogue does not know.",
+            code="required",
+            param="embedding_dimensions",
+        )
     return ProviderModel.objects.create(
-        workspace=provider.workspace, provider=provider, model=model, kind=kind, display_name=display_name,
+        workspace=provider.workspace,
+        provider=provider,
+        model=model,
+        kind=kind,
+        display_name=display_name,
         context_window=context_window or (known.context_window if known else None),
         max_output_tokens=max_output_tokens or (known.max_output_tokens if known else None),
         embedding_dimensions=embedding_dimensions or (known.embedding_dimensions if known else None),
-        input_price_per_million=input_price_per_million if input_price_per_million is not None
+        input_price_per_million=input_price_per_million
+        if input_price_per_million is not None
         else (known.input_price if known else Decimal("0")),
-        output_price_per_million=output_price_per_million if output_price_per_million is not None
+        output_price_per_million=output_price_per_million
+        if output_price_per_million is not None
         else (known.output_price if known else Decimal("0")),
-        supports_tools=supports_tools, supports_json_mode=supports_json_mode,
+        supports_tools=supports_tools,
+        supports_json_mode=supports_json_mode,
     )
 
 
 def _ensure_not_listed(*, provider: Provider, model: str, kind: str, exclude_id: str | None = None) -> None:
     clash = ProviderModel.objects.filter(provider=provider, model=model, kind=kind).exclude(pk=exclude_id)
     if clash.exists():
-        raise Conflict(f"{model} ({kind}) is already in this provider's catalogue.", code="duplicate_model",
-                       param="model")
+        raise Conflict(
+            f"{model} ({kind}) is already in this provider's catalogue.", code="duplicate_model", param="model"
+        )
 
 
 @transaction.atomic
-def provider_model_update(*, provider_model: ProviderModel, model: str | None = None, kind: str | None = None,
-                          display_name: str | None = None, context_window=_UNSET, max_output_tokens=_UNSET,
-                          embedding_dimensions=_UNSET, input_price_per_million: Decimal | None = None,
-                          output_price_per_million: Decimal | None = None, supports_tools: bool | None = None,
-                          supports_json_mode: bool | None = None, is_enabled: bool | None = None) -> ProviderModel:
+def provider_model_update(
+    *,
+    provider_model: ProviderModel,
+    model: str | None = None,
+    kind: str | None = None,
+    display_name: str | None = None,
+    context_window=_UNSET,
+    max_output_tokens=_UNSET,
+    embedding_dimensions=_UNSET,
+    input_price_per_million: Decimal | None = None,
+    output_price_per_million: Decimal | None = None,
+    supports_tools: bool | None = None,
+    supports_json_mode: bool | None = None,
+    is_enabled: bool | None = None,
+) -> ProviderModel:
     """Update given fields; the nullable numbers accept None to clear them. Nothing is filled in
     from the catalogue here: an edit states what the workspace wants."""
     entry = provider_model
@@ -197,13 +263,17 @@ def provider_model_update(*, provider_model: ProviderModel, model: str | None = 
         _ensure_not_listed(provider=entry.provider, model=entry.model, kind=entry.kind, exclude_id=entry.pk)
     if display_name is not None:
         entry.display_name = display_name.strip()
-    for field, value in (("context_window", context_window), ("max_output_tokens", max_output_tokens),
-                         ("embedding_dimensions", embedding_dimensions)):
+    for field, value in (
+        ("context_window", context_window),
+        ("max_output_tokens", max_output_tokens),
+        ("embedding_dimensions", embedding_dimensions),
+    ):
         if value is not _UNSET:
             setattr(entry, field, value or None)
     if entry.kind == ModelKind.EMBEDDING and not entry.embedding_dimensions:
-        raise InvalidInput("embedding_dimensions is required for an embedding model.", code="required",
-                           param="embedding_dimensions")
+        raise InvalidInput(
+            "embedding_dimensions is required for an embedding model.", code="required", param="embedding_dimensions"
+        )
     if input_price_per_million is not None:
         entry.input_price_per_million = input_price_per_million
     if output_price_per_million is not None:
@@ -223,5 +293,8 @@ def provider_model_delete(*, provider_model: ProviderModel) -> None:
     try:
         provider_model.delete()
     except ProtectedError as exc:
-        raise Conflict(f"{provider_model} is still used ({_users(exc)}); switch those to another model first, "
-                       "or disable it instead.", code="model_in_use") from exc
+        raise Conflict(
+            f"{provider_model} is still used ({_users(exc)}); switch those to another model first, "
+            "or disable it instead.",
+            code="model_in_use",
+        ) from exc

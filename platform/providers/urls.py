@@ -12,8 +12,14 @@ urlpatterns = [
     path("providers/<str:provider_id>/delete/", views.provider_delete_view, name="provider_delete"),
     path("providers/<str:provider_id>/test/", views.provider_test_view, name="provider_test"),
     path("providers/<str:provider_id>/models/", views.provider_model_add_view, name="provider_model_add"),
-    path("providers/<str:provider_id>/models/<str:model_id>/toggle/", views.provider_model_toggle_view,
-         name="provider_model_toggle"),
-    path("providers/<str:provider_id>/models/<str:model_id>/delete/", views.provider_model_delete_view,
-         name="provider_model_delete"),
+    path(
+        "providers/<str:provider_id>/models/<str:model_id>/toggle/",
+        views.provider_model_toggle_view,
+        name="provider_model_toggle",
+    ),
+    path(
+        "providers/<str:provider_id>/models/<str:model_id>/delete/",
+        views.provider_model_delete_view,
+        name="provider_model_delete",
+    ),
 ]

@@ -6,18 +6,18 @@ API key). The API key is never rendered: pages show its last four characters at 
 
 from __future__ import annotations
 
-from accounts.pages import add_service_error, can_admin, page_access, refused
-from accounts.tenancy import WorkspaceAccess
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
-from switchboard.errors import DomainError
 
+from accounts.pages import add_service_error, can_admin, page_access, refused
+from accounts.tenancy import WorkspaceAccess
 from providers import selectors, services
 from providers.forms import KIND_HELP, ProviderEditForm, ProviderForm, ProviderModelForm
 from providers.models import Provider, ProviderModel
+from switchboard.errors import DomainError
 
 _ADMINS_ONLY = "Only workspace admins and owners change model providers."
 
@@ -39,9 +39,14 @@ def _provider_model(provider: Provider, model_id: str) -> ProviderModel:
 @login_required
 def provider_list(request: HttpRequest) -> HttpResponse:
     access = page_access(request)
-    return render(request, "providers/provider_list.html", {
-        "providers": selectors.provider_list(workspace=access.workspace), "can_manage": can_admin(access),
-    })
+    return render(
+        request,
+        "providers/provider_list.html",
+        {
+            "providers": selectors.provider_list(workspace=access.workspace),
+            "can_manage": can_admin(access),
+        },
+    )
 
 
 @login_required
@@ -58,8 +63,7 @@ def provider_create_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Added {provider.name}. Test the connection, then add its models.")
             return redirect("providers:provider_detail", provider.pk)
-    return render(request, "providers/provider_form.html", {"form": form, "provider": None,
-                                                            "kind_help": KIND_HELP})
+    return render(request, "providers/provider_form.html", {"form": form, "provider": None, "kind_help": KIND_HELP})
 
 
 @login_required
@@ -78,18 +82,22 @@ def provider_edit_view(request: HttpRequest, provider_id: str) -> HttpResponse:
         else:
             messages.success(request, f"Saved {form.cleaned_data['name']}.")
             return redirect("providers:provider_detail", provider.pk)
-    return render(request, "providers/provider_form.html", {"form": form, "provider": provider,
-                                                            "kind_help": KIND_HELP})
+    return render(request, "providers/provider_form.html", {"form": form, "provider": provider, "kind_help": KIND_HELP})
 
 
-def _render_detail(request: HttpRequest, access: WorkspaceAccess, provider: Provider,
-                   model_form: ProviderModelForm | None = None) -> HttpResponse:
-    return render(request, "providers/provider_detail.html", {
-        "provider": provider,
-        "models": selectors.provider_model_list(provider=provider),
-        "model_form": model_form or ProviderModelForm(),
-        "can_manage": can_admin(access),
-    })
+def _render_detail(
+    request: HttpRequest, access: WorkspaceAccess, provider: Provider, model_form: ProviderModelForm | None = None
+) -> HttpResponse:
+    return render(
+        request,
+        "providers/provider_detail.html",
+        {
+            "provider": provider,
+            "models": selectors.provider_model_list(provider=provider),
+            "model_form": model_form or ProviderModelForm(),
+            "can_manage": can_admin(access),
+        },
+    )
 
 
 @login_required

@@ -43,8 +43,11 @@ def _configure_database_connections(sender=None, **_kwargs) -> None:
     for database in settings.DATABASES.values():
         options = database.setdefault("OPTIONS", {})
         if threaded:
-            options["pool"] = {"min_size": 1, "max_size": settings.WORKER_DB_POOL_SIZE,
-                               "timeout": settings.DB_POOL_TIMEOUT_SECONDS}
+            options["pool"] = {
+                "min_size": 1,
+                "max_size": settings.WORKER_DB_POOL_SIZE,
+                "timeout": settings.DB_POOL_TIMEOUT_SECONDS,
+            }
             database["CONN_MAX_AGE"] = 0
         else:
             options.pop("pool", None)

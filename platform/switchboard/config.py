@@ -38,8 +38,9 @@ def _parse(name: str, raw: str, parse: Callable[[str], T], expected: str) -> T:
         raise ConfigError(f"{name}={raw!r} is not valid: expected {expected}.") from exc
 
 
-def env_str(name: str, default: str | None = None, *, environ: Mapping[str, str] | None = None,
-            required: bool = False) -> str | None:
+def env_str(
+    name: str, default: str | None = None, *, environ: Mapping[str, str] | None = None, required: bool = False
+) -> str | None:
     raw = _raw(name, environ)
     if raw is None:
         if required:
@@ -64,8 +65,14 @@ def env_bool(name: str, default: bool, *, environ: Mapping[str, str] | None = No
     return _parse(name, raw, parse, "one of true/false, 1/0, yes/no, on/off")
 
 
-def env_int(name: str, default: int, *, environ: Mapping[str, str] | None = None,
-            minimum: int | None = None, maximum: int | None = None) -> int:
+def env_int(
+    name: str,
+    default: int,
+    *,
+    environ: Mapping[str, str] | None = None,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> int:
     raw = _raw(name, environ)
     if raw is None:
         return default
@@ -77,8 +84,7 @@ def env_int(name: str, default: int, *, environ: Mapping[str, str] | None = None
     return value
 
 
-def env_choice(name: str, default: str, choices: tuple[str, ...], *,
-               environ: Mapping[str, str] | None = None) -> str:
+def env_choice(name: str, default: str, choices: tuple[str, ...], *, environ: Mapping[str, str] | None = None) -> str:
     raw = _raw(name, environ)
     if raw is None:
         return default

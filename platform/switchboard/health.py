@@ -28,11 +28,15 @@ def timed_check(check) -> dict[str, Any]:
 
 def check_database() -> dict[str, Any]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('server_version'), "
-                       "(SELECT extversion FROM pg_extension WHERE extname = 'vector')")
+        cursor.execute(
+            "SELECT current_setting('server_version'), (SELECT extversion FROM pg_extension WHERE extname = 'vector')"
+        )
         server_version, vector_version = cursor.fetchone()
-    result: dict[str, Any] = {"postgres": server_version, "pgvector": vector_version,
-                              "embedded": settings.USES_EMBEDDED_POSTGRES}
+    result: dict[str, Any] = {
+        "postgres": server_version,
+        "pgvector": vector_version,
+        "embedded": settings.USES_EMBEDDED_POSTGRES,
+    }
     if vector_version is None:
         result.update(status="error", error="the pgvector extension is not installed; run migrations")
     return result
@@ -54,10 +58,13 @@ def check_workers() -> dict[str, Any]:
     finally:
         client.close()
     if not workers:
-        return {"status": "error", "workers": [],
-                "error": "no Celery worker has sent a heartbeat in the last "
-                         f"{settings.WORKER_HEARTBEAT_SECONDS * 3} s; start one with "
-                         "`celery -A switchboard worker`"}
+        return {
+            "status": "error",
+            "workers": [],
+            "error": "no Celery worker has sent a heartbeat in the last "
+            f"{settings.WORKER_HEARTBEAT_SECONDS * 3} s; start one with "
+            "`celery -A switchboard worker`",
+        }
     return {"workers": workers}
 
 
@@ -72,14 +79,22 @@ def database_pool_usage() -> dict[str, int] | None:
         return None
     stats = pool.get_stats()
     size, available = stats.get("pool_size", 0), stats.get("pool_available", 0)
-    return {"size": size, "max": stats.get("pool_max", 0), "in_use": size - available,
-            "waiting": stats.get("requests_waiting", 0)}
+    return {
+        "size": size,
+        "max": stats.get("pool_max", 0),
+        "in_use": size - available,
+        "waiting": stats.get("requests_waiting", 0),
+    }
 
 
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     pool = database_pool_usage()
-    checks = {"database": timed_check(check_database), "redis": timed_check(check_redis), "workers": timed_check(check_workers)}
+    checks = {
+        "database": timed_check(check_database),
+        "redis": timed_check(check_redis),
+        "workers": timed_check(check_workers),
+    }
     if pool is not None:
         checks["database"]["pool"] = pool
     # Clients this process is relaying a turn to (SSE streams and blocking calls waiting).

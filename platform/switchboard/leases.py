@@ -9,6 +9,7 @@ finds it expired (the holder died and stopped renewing) takes the work over.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from collections.abc import Iterator
@@ -78,18 +79,17 @@ class Lease:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=1)
-        try:
+        with contextlib.suppress(redis.RedisError):  # it expires on its own
             _script(self.conn, _RELEASE)(keys=[self.key], args=[self.token])
-        except redis.RedisError:
-            pass  # it expires on its own
 
-    def __enter__(self) -> "Lease":
+    def __enter__(self) -> Lease:
         if not self.acquire():
             raise LeaseBusy(self.key)
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.release()
 
 
@@ -104,8 +104,7 @@ def held_or_retried(task, name: str, *, args: tuple[Any, ...] | None = None) -> 
     lease = Lease(name)
     if not lease.acquire():
         busy = LeaseBusy(lease.key)
-        raise task.retry(countdown=max(1, settings.LEASE_SECONDS / 2), exc=busy, max_retries=None,
-                         args=args) from busy
+        raise task.retry(countdown=max(1, settings.LEASE_SECONDS / 2), exc=busy, max_retries=None, args=args) from busy
     try:
         yield lease
     finally:

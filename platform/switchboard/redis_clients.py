@@ -48,8 +48,12 @@ def _pool() -> redis.ConnectionPool:
     # a caller waits for a free connection instead of opening one more (a burst of requests or
     # green threads must not grow the connection count without end).
     return redis.BlockingConnectionPool.from_url(
-        settings.REDIS_URL, socket_timeout=COMMAND_TIMEOUT_SECONDS, max_connections=settings.REDIS_POOL_SIZE,
-        timeout=COMMAND_TIMEOUT_SECONDS, **_common_options())
+        settings.REDIS_URL,
+        socket_timeout=COMMAND_TIMEOUT_SECONDS,
+        max_connections=settings.REDIS_POOL_SIZE,
+        timeout=COMMAND_TIMEOUT_SECONDS,
+        **_common_options(),
+    )
 
 
 def client() -> redis.Redis:
@@ -62,14 +66,16 @@ def blocking_client(block_seconds: float) -> redis.Redis:
 
     Its own connection, not the shared pool's: a blocked connection is unusable for anything else.
     """
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=block_seconds + BLOCKING_MARGIN_SECONDS,
-                                **_common_options())
+    return redis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=block_seconds + BLOCKING_MARGIN_SECONDS, **_common_options()
+    )
 
 
 # Per event loop: asyncio connections belong to the loop that opened them. uvicorn runs one loop
 # per process; code run through async_to_sync gets short-lived loops, whose pools go with them.
 _async_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.ConnectionPool] = (
-    weakref.WeakKeyDictionary())
+    weakref.WeakKeyDictionary()
+)
 
 
 def async_client() -> aioredis.Redis:
@@ -78,16 +84,24 @@ def async_client() -> aioredis.Redis:
     pool = _async_pools.get(loop)
     if pool is None:
         pool = aioredis.BlockingConnectionPool.from_url(
-            settings.REDIS_URL, socket_timeout=COMMAND_TIMEOUT_SECONDS, max_connections=settings.REDIS_POOL_SIZE,
-            timeout=COMMAND_TIMEOUT_SECONDS, **_common_options())
+            settings.REDIS_URL,
+            socket_timeout=COMMAND_TIMEOUT_SECONDS,
+            max_connections=settings.REDIS_POOL_SIZE,
+            timeout=COMMAND_TIMEOUT_SECONDS,
+            **_common_options(),
+        )
         _async_pools[loop] = pool
     return aioredis.Redis(connection_pool=pool)
 
 
 def async_blocking_client(block_seconds: float) -> aioredis.Redis:
     """An asyncio client on a single connection of its own, for one long-lived blocking reader."""
-    return aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=block_seconds + BLOCKING_MARGIN_SECONDS,
-                                   single_connection_client=True, **_common_options())
+    return aioredis.Redis.from_url(
+        settings.REDIS_URL,
+        socket_timeout=block_seconds + BLOCKING_MARGIN_SECONDS,
+        single_connection_client=True,
+        **_common_options(),
+    )
 
 
 def reset_after_fork() -> None:

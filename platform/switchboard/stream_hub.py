@@ -165,8 +165,7 @@ class StreamHub:
 
     def _ensure_reader(self) -> None:
         if self._reader_task is None or self._reader_task.done():
-            self._reader_task = asyncio.get_running_loop().create_task(self._read_forever(),
-                                                                       name="stream-hub-reader")
+            self._reader_task = asyncio.get_running_loop().create_task(self._read_forever(), name="stream-hub-reader")
 
     async def _read_forever(self) -> None:
         reader = redis_clients.async_blocking_client(READ_BLOCK_SECONDS)

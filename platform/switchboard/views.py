@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from network import selectors as network_selectors
 
+from network import selectors as network_selectors
 from switchboard import health
 
 

@@ -7,6 +7,7 @@ is instant, unlike a broadcast `inspect ping`, so /healthz stays cheap enough to
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -30,15 +31,12 @@ def _beat(hostname: str, queues: list[str]) -> None:
     interval = settings.WORKER_HEARTBEAT_SECONDS
     payload = json.dumps({"hostname": hostname, "pid": os.getpid(), "queues": queues})
     while not _stop.is_set():
-        try:
+        # Redis down: the key expires and /healthz reports the worker missing.
+        with contextlib.suppress(redis.RedisError):
             client.set(KEY_PREFIX + hostname, payload, ex=interval * 3)
-        except redis.RedisError:
-            pass  # Redis down: the key expires and /healthz reports the worker missing.
         _stop.wait(interval)
-    try:
+    with contextlib.suppress(redis.RedisError):
         client.delete(KEY_PREFIX + hostname)
-    except redis.RedisError:
-        pass
 
 
 @worker_ready.connect

@@ -107,6 +107,7 @@ def test_malformed_json_is_a_400_not_a_500(api):
 
 # -- scopes -----------------------------------------------------------------------------------------
 
+
 def test_keys_have_the_full_scope_unless_asked(api, workspace):
     response = api.post("/api/v1/api-keys/", {"name": "backend", "role": "editor"}, format="json")
     assert response.status_code == 201
@@ -125,10 +126,13 @@ def test_a_chat_scope_key_is_created_without_a_role_and_listed_with_its_scope(ap
     assert workspace_seen["scope"] == "chat" and workspace_seen["id"] == workspace.pk
 
 
-@pytest.mark.parametrize("body, param, code", [
-    ({"name": "widget", "scope": "chat", "role": "admin"}, "role", "role_not_applicable"),
-    ({"name": "widget", "scope": "everything"}, "scope", "invalid_choice"),
-])
+@pytest.mark.parametrize(
+    "body, param, code",
+    [
+        ({"name": "widget", "scope": "chat", "role": "admin"}, "role", "role_not_applicable"),
+        ({"name": "widget", "scope": "everything"}, "scope", "invalid_choice"),
+    ],
+)
 def test_bad_scope_requests_are_refused_and_create_nothing(api, body, param, code):
     response = api.post("/api/v1/api-keys/", body, format="json")
     assert response.status_code == 400
@@ -155,9 +159,11 @@ def test_keys_that_existed_before_scopes_become_full_scope_keys(workspace):
     executor = MigrationExecutor(connection)
     executor.migrate([("accounts", "0001_initial")])
     with connection.cursor() as cursor:
-        cursor.execute("INSERT INTO accounts_apikey (id, workspace_id, name, prefix, secret_hash, role, created_at, "
-                       "updated_at) VALUES ('key_old', %s, 'old', 'sb-old', 'hash-old', 'editor', now(), now())",
-                       [workspace.pk])
+        cursor.execute(
+            "INSERT INTO accounts_apikey (id, workspace_id, name, prefix, secret_hash, role, created_at, "
+            "updated_at) VALUES ('key_old', %s, 'old', 'sb-old', 'hash-old', 'editor', now(), now())",
+            [workspace.pk],
+        )
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes("accounts"))

@@ -44,10 +44,13 @@ def test_bootstrap_without_variables_does_nothing():
     assert User.objects.count() == 0
 
 
-@pytest.mark.parametrize("env, variable", [
-    ({"SWITCHBOARD_BOOTSTRAP_EMAIL": "a@example.com"}, "SWITCHBOARD_BOOTSTRAP_PASSWORD"),
-    ({**ENV, "SWITCHBOARD_BOOTSTRAP_API_KEY": "short"}, "SWITCHBOARD_BOOTSTRAP_API_KEY"),
-])
+@pytest.mark.parametrize(
+    "env, variable",
+    [
+        ({"SWITCHBOARD_BOOTSTRAP_EMAIL": "a@example.com"}, "SWITCHBOARD_BOOTSTRAP_PASSWORD"),
+        ({**ENV, "SWITCHBOARD_BOOTSTRAP_API_KEY": "short"}, "SWITCHBOARD_BOOTSTRAP_API_KEY"),
+    ],
+)
 def test_incomplete_bootstrap_settings_fail_naming_the_variable(env, variable):
     with pytest.raises(ConfigError, match=variable):
         bootstrap_from_environment(env)

@@ -35,13 +35,13 @@ def loopback_allowed(workspace):
     return services.allowlist_entry_create(workspace=workspace, value="127.0.0.1", note="local test API")
 
 
-
 @pytest.fixture
 def import_spec(workspace):
     def make(document: dict[str, Any] | str, **kwargs: Any) -> Action:
         text = document if isinstance(document, str) else json.dumps(document)
-        outcome = action_import(workspace=kwargs.pop("workspace", workspace),
-                                source=SpecSource(kind=SourceKind.TEXT, text=text), **kwargs)
+        outcome = action_import(
+            workspace=kwargs.pop("workspace", workspace), source=SpecSource(kind=SourceKind.TEXT, text=text), **kwargs
+        )
         assert outcome.action is not None
         return outcome.action
 

@@ -27,8 +27,12 @@ def synthetic_spec(*, operations: int, schemas: int = 200, padding: int = 0) -> 
             properties["next"] = {"$ref": f"#/components/schemas/Model{index + 1}"}
         if index % 10 == 9:
             properties["parent"] = {"$ref": "#/components/schemas/Model0"}
-        components[f"Model{index}"] = {"type": "object", "required": ["name"], "properties": properties,
-                                       "description": f"Model number {index}."}
+        components[f"Model{index}"] = {
+            "type": "object",
+            "required": ["name"],
+            "properties": properties,
+            "description": f"Model number {index}.",
+        }
 
     paths: dict[str, Any] = {}
     methods = ("get", "post", "put", "patch", "delete")
@@ -45,18 +49,34 @@ def synthetic_spec(*, operations: int, schemas: int = 200, padding: int = 0) -> 
                 {"name": "id", "in": "query", "schema": {"type": "string"}},
                 {"name": "id", "in": "header", "schema": {"type": "string"}},
             ],
-            "responses": {"200": {"description": "OK", "content": {"application/json": {
-                "schema": {"$ref": f"#/components/schemas/Model{index % schemas}"}}}}},
+            "responses": {
+                "200": {
+                    "description": "OK",
+                    "content": {
+                        "application/json": {"schema": {"$ref": f"#/components/schemas/Model{index % schemas}"}}
+                    },
+                }
+            },
         }
         if method != "get":
-            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
-                "type": "object",
-                "properties": {
-                    "title": {"type": "string"},
-                    "model": {"$ref": f"#/components/schemas/Model{(index * 7) % schemas}"},
-                    "items": {"type": "array", "items": {"$ref": f"#/components/schemas/Model{index % schemas}"}},
+            operation["requestBody"] = {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "title": {"type": "string"},
+                                "model": {"$ref": f"#/components/schemas/Model{(index * 7) % schemas}"},
+                                "items": {
+                                    "type": "array",
+                                    "items": {"$ref": f"#/components/schemas/Model{index % schemas}"},
+                                },
+                            },
+                        }
+                    }
                 },
-            }}}}
+            }
         paths.setdefault(path, {})[method] = operation
     return {
         "openapi": "3.0.3",

@@ -73,15 +73,28 @@ class TargetAPI:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                seen = Seen(method=self.command, target=self.path, headers=dict(self.headers.items()), body=body,
-                            received_at=time.perf_counter())
+                seen = Seen(
+                    method=self.command,
+                    target=self.path,
+                    headers=dict(self.headers.items()),
+                    body=body,
+                    received_at=time.perf_counter(),
+                )
                 with target._lock:
                     target.seen.append(seen)
                 handler = target.handlers.get(seen.path)
                 reply = handler(seen) if handler else None
                 if reply is None:
-                    reply = Reply(200, {"method": seen.method, "path": seen.path, "query": seen.query,
-                                        "headers": seen.headers, "body": body.decode("utf-8", "replace")})
+                    reply = Reply(
+                        200,
+                        {
+                            "method": seen.method,
+                            "path": seen.path,
+                            "query": seen.query,
+                            "headers": seen.headers,
+                            "body": body.decode("utf-8", "replace"),
+                        },
+                    )
                 if callable(getattr(reply, "stream", None)):
                     reply.stream(self)
                     return
@@ -133,8 +146,13 @@ class TargetAPI:
 class Streamed:
     """A reply written in chunks (for bodies too big to build in memory)."""
 
-    def __init__(self, total_bytes: int, chunk: bytes = b"x" * 65536, content_type: str = "text/plain",
-                 declare_length: bool = True) -> None:
+    def __init__(
+        self,
+        total_bytes: int,
+        chunk: bytes = b"x" * 65536,
+        content_type: str = "text/plain",
+        declare_length: bool = True,
+    ) -> None:
         self.total_bytes = total_bytes
         self.chunk = chunk
         self.content_type = content_type

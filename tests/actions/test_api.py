@@ -43,14 +43,21 @@ def assert_secret_free(response) -> None:
     assert SECRET not in response.content.decode()
 
 
-PETS = spec({
-    "/pets": {"get": operation(operationId="listPets"), "post": operation(operationId="createPet")},
-    "/pets/{id}": {"get": operation(operationId="getPet", parameters=[
-        {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}])},
-})
+PETS = spec(
+    {
+        "/pets": {"get": operation(operationId="listPets"), "post": operation(operationId="createPet")},
+        "/pets/{id}": {
+            "get": operation(
+                operationId="getPet",
+                parameters=[{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            )
+        },
+    }
+)
 
 
 # -- import -------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", SPEC_FILES)
 def test_every_fixture_spec_imports_through_the_api(api, name) -> None:
@@ -69,24 +76,36 @@ def test_every_fixture_spec_imports_through_the_api(api, name) -> None:
 
 
 def test_import_json_body_with_name_server_and_auth(api) -> None:
-    response = import_json(api, PETS, name="Pet store", server_url="https://sandbox.example.com/v1",
-                           auth={"type": "api_key", "location": "header", "name": "Authorization",
-                                 "prefix": "Token", "api_key": SECRET})
+    response = import_json(
+        api,
+        PETS,
+        name="Pet store",
+        server_url="https://sandbox.example.com/v1",
+        auth={"type": "api_key", "location": "header", "name": "Authorization", "prefix": "Token", "api_key": SECRET},
+    )
     assert response.status_code == 201
     action = response.json()["action"]
     assert action["name"] == "Pet store" and action["server_url"] == "https://sandbox.example.com/v1"
-    assert action["auth"] == {"type": "api_key", "location": "header", "name": "Authorization", "prefix": "Token",
-                              "description": "API key in the Authorization header (prefixed 'Token')",
-                              "has_credentials": True, "missing_credentials": [],
-                              "credential_hints": {"api_key": "…41d3"}}
+    assert action["auth"] == {
+        "type": "api_key",
+        "location": "header",
+        "name": "Authorization",
+        "prefix": "Token",
+        "description": "API key in the Authorization header (prefixed 'Token')",
+        "has_credentials": True,
+        "missing_credentials": [],
+        "credential_hints": {"api_key": "…41d3"},
+    }
     assert_secret_free(response)
 
 
 def test_import_multipart_with_auth_as_json_text(api) -> None:
     upload = SimpleUploadedFile("pets.yaml", yaml.safe_dump(PETS).encode(), content_type="application/yaml")
-    response = api.post("/api/v1/actions/import", {"file": upload, "auth": json.dumps({"type": "bearer",
-                                                                                       "token": SECRET})},
-                        format="multipart")
+    response = api.post(
+        "/api/v1/actions/import",
+        {"file": upload, "auth": json.dumps({"type": "bearer", "token": SECRET})},
+        format="multipart",
+    )
     assert response.status_code == 201 and response.json()["action"]["auth"]["has_credentials"]
     assert_secret_free(response)
 
@@ -106,15 +125,18 @@ def test_idempotent_import(api) -> None:
     assert again.json()["action"]["id"] == first.json()["action"]["id"] and Action.objects.count() == 1
 
 
-@pytest.mark.parametrize("payload,code,param", [
-    ({}, "required", "spec"),
-    ({"spec": "{}", "url": "https://example.com/openapi.json"}, "ambiguous_source", "spec"),
-    ({"spec": "openapi: 3.0.0\npaths: [oops"}, "malformed_yaml", "spec"),
-    ({"spec": "{\"openapi\": \"3.0.0\", \"info\": "}, "malformed_json", "spec"),
-    ({"spec": "hello: world"}, "not_openapi", "spec"),
-    ({"spec": "{}", "auth": {"type": "magic"}}, "invalid_choice", "auth.type"),
-    ({"spec": "{}", "auth": {"type": "bearer", "api_key": "x"}}, None, None),
-])
+@pytest.mark.parametrize(
+    "payload,code,param",
+    [
+        ({}, "required", "spec"),
+        ({"spec": "{}", "url": "https://example.com/openapi.json"}, "ambiguous_source", "spec"),
+        ({"spec": "openapi: 3.0.0\npaths: [oops"}, "malformed_yaml", "spec"),
+        ({"spec": '{"openapi": "3.0.0", "info": '}, "malformed_json", "spec"),
+        ({"spec": "hello: world"}, "not_openapi", "spec"),
+        ({"spec": "{}", "auth": {"type": "magic"}}, "invalid_choice", "auth.type"),
+        ({"spec": "{}", "auth": {"type": "bearer", "api_key": "x"}}, None, None),
+    ],
+)
 def test_import_errors_are_specific(api, payload, code, param) -> None:
     if "auth" in payload and payload["auth"].get("api_key"):
         payload = {"spec": json.dumps(PETS), "auth": payload["auth"]}
@@ -156,6 +178,7 @@ def test_import_by_url_with_the_allowlist(api, target, loopback_allowed) -> None
 
 # -- actions ------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def action_id(api) -> str:
     return import_json(api, PETS).json()["action"]["id"]
@@ -172,12 +195,18 @@ def test_list_and_retrieve(api, action_id) -> None:
 
 
 def test_patch_auth_is_write_only_and_keeps_omitted_secrets(api, action_id) -> None:
-    response = api.patch(f"/api/v1/actions/{action_id}", {"auth": {"type": "basic", "username": "alice",
-                                                                   "password": SECRET}}, format="json")
+    response = api.patch(
+        f"/api/v1/actions/{action_id}",
+        {"auth": {"type": "basic", "username": "alice", "password": SECRET}},
+        format="json",
+    )
     assert response.status_code == 200
     auth = response.json()["auth"]
-    assert auth["type"] == "basic" and auth["has_credentials"] and set(auth["credential_hints"]) == {"username",
-                                                                                                    "password"}
+    assert (
+        auth["type"] == "basic"
+        and auth["has_credentials"]
+        and set(auth["credential_hints"]) == {"username", "password"}
+    )
     assert_secret_free(response)
     kept = api.patch(f"/api/v1/actions/{action_id}", {"auth": {"username": "bob"}}, format="json").json()
     stored = Action.objects.get(pk=action_id).credential_values()
@@ -196,8 +225,12 @@ def _patch_auth(api, action_id: str, **auth):
 
 
 def test_moving_an_api_key_to_the_query_drops_the_header_prefix(api, action_id) -> None:
-    assert _patch_auth(api, action_id, type="api_key", location="header", name="Authorization", prefix="Token",
-                       api_key=SECRET).status_code == 200
+    assert (
+        _patch_auth(
+            api, action_id, type="api_key", location="header", name="Authorization", prefix="Token", api_key=SECRET
+        ).status_code
+        == 200
+    )
     moved = _patch_auth(api, action_id, type="api_key", location="query", name="key")
     assert moved.status_code == 200, moved.json()
     auth = moved.json()["auth"]
@@ -207,9 +240,12 @@ def test_moving_an_api_key_to_the_query_drops_the_header_prefix(api, action_id) 
     # A prefix asked for together with the query string is a contradiction, refused, and nothing changes.
     refused = _patch_auth(api, action_id, location="query", prefix="Token")
     assert refused.status_code == 400
-    assert refused.json()["error"] == {"type": "invalid_request_error", "code": "invalid_auth",
-                                       "message": "A prefix only applies to an API key sent in a header.",
-                                       "param": "auth.prefix"}
+    assert refused.json()["error"] == {
+        "type": "invalid_request_error",
+        "code": "invalid_auth",
+        "message": "A prefix only applies to an API key sent in a header.",
+        "param": "auth.prefix",
+    }
     assert Action.objects.get(pk=action_id).auth_config == {"location": "query", "name": "key", "prefix": ""}
 
 
@@ -234,8 +270,11 @@ def test_an_empty_secret_of_another_type_is_accepted_when_switching(api, action_
 
 def test_a_value_for_a_field_of_another_type_is_refused_and_nothing_is_written(api, action_id) -> None:
     assert _patch_auth(api, action_id, type="basic", username="alice", password=SECRET).status_code == 200
-    response = api.patch(f"/api/v1/actions/{action_id}", {"name": "Renamed", "auth": {
-        "type": "bearer", "api_key": "sk-meant-as-the-token"}}, format="json")
+    response = api.patch(
+        f"/api/v1/actions/{action_id}",
+        {"name": "Renamed", "auth": {"type": "bearer", "api_key": "sk-meant-as-the-token"}},
+        format="json",
+    )
     assert response.status_code == 400
     error = response.json()["error"]
     assert (error["code"], error["param"]) == ("invalid_auth_field", "auth.api_key")
@@ -246,8 +285,7 @@ def test_a_value_for_a_field_of_another_type_is_refused_and_nothing_is_written(a
 
 
 def test_an_action_on_a_metadata_address_says_it_can_never_be_called(api, action_id) -> None:
-    patched = api.patch(f"/api/v1/actions/{action_id}", {"server_url": "http://169.254.169.254/latest"},
-                        format="json")
+    patched = api.patch(f"/api/v1/actions/{action_id}", {"server_url": "http://169.254.169.254/latest"}, format="json")
     assert patched.status_code == 200
     warning = next(w for w in patched.json()["warnings"] if w["code"] == "server_url_never_reachable")
     assert "can never be made" in warning["message"] and "metadata" in warning["message"]
@@ -257,8 +295,9 @@ def test_an_action_on_a_metadata_address_says_it_can_never_be_called(api, action
         codes = [w["code"] for w in action["warnings"]]
         assert "server_url_never_reachable" in codes, action["warnings"]
     api.patch(f"/api/v1/actions/{action_id}", {"server_url": "http://0xa9fea9fe/"}, format="json")
-    assert "server_url_never_reachable" in [w["code"] for w in api.get(f"/api/v1/actions/{action_id}").json()[
-        "warnings"]]
+    assert "server_url_never_reachable" in [
+        w["code"] for w in api.get(f"/api/v1/actions/{action_id}").json()["warnings"]
+    ]
 
 
 def test_an_action_on_an_ordinary_private_address_is_not_called_unreachable(api, action_id) -> None:
@@ -269,12 +308,25 @@ def test_an_action_on_an_ordinary_private_address_is_not_called_unreachable(api,
 
 
 def test_secrets_never_appear_in_any_output(api, action_id) -> None:
-    api.patch(f"/api/v1/actions/{action_id}", {"auth": {"type": "oauth2_client_credentials",
-                                                        "token_url": "https://auth.example.com/token",
-                                                        "client_id": "client-123456789", "client_secret": SECRET,
-                                                        "scopes": ["a", "b"]}}, format="json")
-    for path in ("/api/v1/actions/", f"/api/v1/actions/{action_id}", f"/api/v1/actions/{action_id}/operations",
-                 f"/api/v1/actions/{action_id}/report"):
+    api.patch(
+        f"/api/v1/actions/{action_id}",
+        {
+            "auth": {
+                "type": "oauth2_client_credentials",
+                "token_url": "https://auth.example.com/token",
+                "client_id": "client-123456789",
+                "client_secret": SECRET,
+                "scopes": ["a", "b"],
+            }
+        },
+        format="json",
+    )
+    for path in (
+        "/api/v1/actions/",
+        f"/api/v1/actions/{action_id}",
+        f"/api/v1/actions/{action_id}/operations",
+        f"/api/v1/actions/{action_id}/report",
+    ):
         assert_secret_free(api.get(path))
     stored = Action.objects.filter(pk=action_id).values_list("credentials", flat=True)[0]
     assert SECRET not in str(stored)  # encrypted at rest
@@ -310,15 +362,16 @@ def test_reimport_through_the_api(api, action_id) -> None:
 
 # -- operations ---------------------------------------------------------------------------------------
 
+
 def test_operations_list_filters_and_pagination(api, action_id) -> None:
     page = api.get(f"/api/v1/actions/{action_id}/operations?limit=2").json()
     assert [o["name"] for o in page["data"]] == ["listPets", "createPet"] and page["next_cursor"]
     rest = api.get(f"/api/v1/actions/{action_id}/operations?limit=2&cursor={page['next_cursor']}").json()
     assert [o["name"] for o in rest["data"]] == ["getPet"]
-    assert [o["name"] for o in api.get(f"/api/v1/actions/{action_id}/operations?consequential=true").json()["data"]] \
-        == ["createPet"]
-    assert [o["name"] for o in api.get(f"/api/v1/actions/{action_id}/operations?q=getpet").json()["data"]] == \
-        ["getPet"]
+    assert [
+        o["name"] for o in api.get(f"/api/v1/actions/{action_id}/operations?consequential=true").json()["data"]
+    ] == ["createPet"]
+    assert [o["name"] for o in api.get(f"/api/v1/actions/{action_id}/operations?q=getpet").json()["data"]] == ["getPet"]
     assert api.get(f"/api/v1/actions/{action_id}/operations?enabled=maybe").status_code == 400
 
 
@@ -326,11 +379,15 @@ def test_operation_detail_and_update(api, action_id) -> None:
     detail = api.get(f"/api/v1/actions/{action_id}/operations/getPet").json()
     assert detail["input_schema"]["required"] == ["id"] and detail["consequential"] is False
     op_id = detail["id"]
-    updated = api.patch(f"/api/v1/actions/{action_id}/operations/{op_id}",
-                        {"enabled": False, "consequential_override": True}, format="json").json()
+    updated = api.patch(
+        f"/api/v1/actions/{action_id}/operations/{op_id}",
+        {"enabled": False, "consequential_override": True},
+        format="json",
+    ).json()
     assert updated["enabled"] is False and updated["consequential"] is True
-    reset = api.patch(f"/api/v1/actions/{action_id}/operations/{op_id}", {"consequential_override": None},
-                      format="json").json()
+    reset = api.patch(
+        f"/api/v1/actions/{action_id}/operations/{op_id}", {"consequential_override": None}, format="json"
+    ).json()
     assert reset["consequential"] is False and reset["consequential_override"] is None and reset["enabled"] is False
     assert api.get(f"/api/v1/actions/{action_id}/operations/nope").status_code == 404
 
@@ -339,20 +396,32 @@ def test_bulk_enable_disable(api, action_id) -> None:
     response = api.patch(f"/api/v1/actions/{action_id}/operations", {"enabled": False}, format="json")
     assert response.json() == {"updated": 3}
     one = Operation.objects.filter(action_id=action_id).first()
-    response = api.patch(f"/api/v1/actions/{action_id}/operations", {"enabled": True, "operation_ids": [one.pk]},
-                         format="json")
+    response = api.patch(
+        f"/api/v1/actions/{action_id}/operations", {"enabled": True, "operation_ids": [one.pk]}, format="json"
+    )
     assert response.json() == {"updated": 1}
     assert api.get(f"/api/v1/actions/{action_id}").json()["enabled_operation_count"] == 1
 
 
 def test_test_console_shows_masked_request_and_response(api, target, loopback_allowed) -> None:
-    document = target_spec(target.url, {"/pets/{id}": {"get": {"operationId": "getPet", "parameters": [
-        {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
-        "responses": {"200": {"description": "ok"}}}}})
-    action_id = import_json(api, document, auth={"type": "api_key", "location": "query", "name": "key",
-                                                 "api_key": SECRET}).json()["action"]["id"]
-    response = api.post(f"/api/v1/actions/{action_id}/operations/getPet/test", {"arguments": {"id": "42"}},
-                        format="json")
+    document = target_spec(
+        target.url,
+        {
+            "/pets/{id}": {
+                "get": {
+                    "operationId": "getPet",
+                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {"200": {"description": "ok"}},
+                }
+            }
+        },
+    )
+    action_id = import_json(
+        api, document, auth={"type": "api_key", "location": "query", "name": "key", "api_key": SECRET}
+    ).json()["action"]["id"]
+    response = api.post(
+        f"/api/v1/actions/{action_id}/operations/getPet/test", {"arguments": {"id": "42"}}, format="json"
+    )
     assert response.status_code == 200
     result = response.json()
     assert result["ok"] and result["request"]["method"] == "GET"
@@ -362,15 +431,17 @@ def test_test_console_shows_masked_request_and_response(api, target, loopback_al
     assert target.last.query_params["key"] == [SECRET]
     assert_secret_free(response)
 
-    invalid = api.post(f"/api/v1/actions/{action_id}/operations/getPet/test", {"arguments": {"id": 1}},
-                       format="json").json()
+    invalid = api.post(
+        f"/api/v1/actions/{action_id}/operations/getPet/test", {"arguments": {"id": 1}}, format="json"
+    ).json()
     assert not invalid["ok"] and invalid["error"] == "invalid_arguments" and invalid["request"] is None
     assert invalid["problems"][0]["argument"] == "id"
 
 
 def test_test_console_without_allowlist_shows_the_refusal(api, target) -> None:
-    document = target_spec(target.url, {"/x": {"get": {"operationId": "x", "responses": {"200": {
-        "description": "ok"}}}}})
+    document = target_spec(
+        target.url, {"/x": {"get": {"operationId": "x", "responses": {"200": {"description": "ok"}}}}}
+    )
     action_id = import_json(api, document).json()["action"]["id"]
     result = api.post(f"/api/v1/actions/{action_id}/operations/x/test", {}, format="json").json()
     assert result["error"] == "egress_blocked" and result["response"] is None
@@ -378,6 +449,7 @@ def test_test_console_without_allowlist_shows_the_refusal(api, target) -> None:
 
 
 # -- roles and tenancy --------------------------------------------------------------------------------
+
 
 def test_viewers_read_editors_write(client_for_role, action_id) -> None:
     viewer = client_for_role(Role.VIEWER)
@@ -397,12 +469,15 @@ def test_other_workspaces_actions_are_404(action_id) -> None:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
     op_id = Operation.objects.filter(action_id=action_id).first().pk
-    for method, path in [("get", f"/api/v1/actions/{action_id}"), ("patch", f"/api/v1/actions/{action_id}"),
-                         ("delete", f"/api/v1/actions/{action_id}"),
-                         ("get", f"/api/v1/actions/{action_id}/operations"),
-                         ("get", f"/api/v1/actions/{action_id}/operations/{op_id}"),
-                         ("post", f"/api/v1/actions/{action_id}/operations/{op_id}/test"),
-                         ("post", f"/api/v1/actions/{action_id}/reimport")]:
+    for method, path in [
+        ("get", f"/api/v1/actions/{action_id}"),
+        ("patch", f"/api/v1/actions/{action_id}"),
+        ("delete", f"/api/v1/actions/{action_id}"),
+        ("get", f"/api/v1/actions/{action_id}/operations"),
+        ("get", f"/api/v1/actions/{action_id}/operations/{op_id}"),
+        ("post", f"/api/v1/actions/{action_id}/operations/{op_id}/test"),
+        ("post", f"/api/v1/actions/{action_id}/reimport"),
+    ]:
         assert getattr(client, method)(path, {}, format="json").status_code == 404, path
     assert client.get("/api/v1/actions/").json()["data"] == []
 
@@ -410,9 +485,15 @@ def test_other_workspaces_actions_are_404(action_id) -> None:
 def test_schema_documents_the_routes(api) -> None:
     schema = yaml.safe_load(api.get("/api/schema/").content)
     paths = schema["paths"]
-    for route in ("/api/v1/actions/", "/api/v1/actions/import", "/api/v1/actions/{id}",
-                  "/api/v1/actions/{id}/reimport", "/api/v1/actions/{id}/operations",
-                  "/api/v1/actions/{id}/operations/{op}", "/api/v1/actions/{id}/operations/{op}/test"):
+    for route in (
+        "/api/v1/actions/",
+        "/api/v1/actions/import",
+        "/api/v1/actions/{id}",
+        "/api/v1/actions/{id}/reimport",
+        "/api/v1/actions/{id}/operations",
+        "/api/v1/actions/{id}/operations/{op}",
+        "/api/v1/actions/{id}/operations/{op}/test",
+    ):
         assert route in paths, route
     assert "multipart/form-data" in paths["/api/v1/actions/import"]["post"]["requestBody"]["content"]
     components = schema["components"]["schemas"]

@@ -16,11 +16,13 @@ from .helpers import operation, spec
 
 def test_api_key_header_defaults_and_checks() -> None:
     assert auth.clean_config("api_key", {}) == {"location": "header", "name": "X-API-Key", "prefix": ""}
-    assert auth.clean_config("api_key", {"location": "query"}) == {"location": "query", "name": "api_key",
-                                                                   "prefix": ""}
-    for bad, param in [({"name": "Bad Header"}, "auth.name"), ({"name": "Host"}, "auth.name"),
-                       ({"location": "cookie"}, "auth.location"),
-                       ({"location": "query", "prefix": "Token"}, "auth.prefix")]:
+    assert auth.clean_config("api_key", {"location": "query"}) == {"location": "query", "name": "api_key", "prefix": ""}
+    for bad, param in [
+        ({"name": "Bad Header"}, "auth.name"),
+        ({"name": "Host"}, "auth.name"),
+        ({"location": "cookie"}, "auth.location"),
+        ({"location": "query", "prefix": "Token"}, "auth.prefix"),
+    ]:
         with pytest.raises(auth.AuthConfigError) as caught:
             auth.clean_config("api_key", bad)
         assert caught.value.param == param
@@ -29,13 +31,16 @@ def test_api_key_header_defaults_and_checks() -> None:
 HEADER_WITH_PREFIX = {"location": "header", "name": "Authorization", "prefix": "Token"}
 
 
-@pytest.mark.parametrize("given,expected", [
-    ({"location": "query"}, {"location": "query", "name": "Authorization"}),  # the prefix is dropped
-    ({"location": "query", "prefix": ""}, {"location": "query", "name": "Authorization"}),
-    ({"location": "query", "prefix": "Bearer"}, {"location": "query", "name": "Authorization", "prefix": "Bearer"}),
-    ({"name": "X-Key"}, {**HEADER_WITH_PREFIX, "name": "X-Key"}),
-    ({}, HEADER_WITH_PREFIX),
-])
+@pytest.mark.parametrize(
+    "given,expected",
+    [
+        ({"location": "query"}, {"location": "query", "name": "Authorization"}),  # the prefix is dropped
+        ({"location": "query", "prefix": ""}, {"location": "query", "name": "Authorization"}),
+        ({"location": "query", "prefix": "Bearer"}, {"location": "query", "name": "Authorization", "prefix": "Bearer"}),
+        ({"name": "X-Key"}, {**HEADER_WITH_PREFIX, "name": "X-Key"}),
+        ({}, HEADER_WITH_PREFIX),
+    ],
+)
 def test_merged_config_drops_what_the_new_key_location_cannot_use(given, expected) -> None:
     assert auth.merged_config("api_key", HEADER_WITH_PREFIX, given) == expected
 
@@ -50,14 +55,20 @@ def test_merged_config_lets_a_default_name_follow_the_location() -> None:
 def test_merged_config_takes_only_the_types_own_settings() -> None:
     assert auth.merged_config("bearer", {}, {"prefix": "Token", "token": "t"}) == {}
     assert auth.merged_config("oauth2_client_credentials", {}, {"token_url": "https://a/t", "name": "x"}) == {
-        "token_url": "https://a/t"}
+        "token_url": "https://a/t"
+    }
 
 
 def test_oauth_config_is_checked() -> None:
-    cleaned = auth.clean_config("oauth2_client_credentials",
-                                {"token_url": "https://auth.example.com/token", "scopes": "read, write"})
-    assert cleaned == {"token_url": "https://auth.example.com/token", "scopes": ["read", "write"], "audience": "",
-                       "client_auth": "basic"}
+    cleaned = auth.clean_config(
+        "oauth2_client_credentials", {"token_url": "https://auth.example.com/token", "scopes": "read, write"}
+    )
+    assert cleaned == {
+        "token_url": "https://auth.example.com/token",
+        "scopes": ["read", "write"],
+        "audience": "",
+        "client_auth": "basic",
+    }
     with pytest.raises(auth.AuthConfigError, match="token_url"):
         auth.clean_config("oauth2_client_credentials", {"token_url": "ftp://x"})
     with pytest.raises(auth.AuthConfigError):
@@ -82,8 +93,9 @@ def test_missing_secrets_per_type() -> None:
 
 
 def test_api_key_in_a_header_with_prefix() -> None:
-    applied = auth.static_auth("api_key", {"location": "header", "name": "Authorization", "prefix": "Token"},
-                               {"api_key": "sekret-123456"})
+    applied = auth.static_auth(
+        "api_key", {"location": "header", "name": "Authorization", "prefix": "Token"}, {"api_key": "sekret-123456"}
+    )
     assert applied.headers == (("Authorization", "Token sekret-123456"),)
     assert applied.masked_headers == (("Authorization", f"Token {MASK}"),)
     assert "sekret-123456" in applied.secrets
@@ -96,8 +108,7 @@ def test_api_key_in_the_query() -> None:
 
 
 def test_bearer_and_basic() -> None:
-    assert auth.static_auth("bearer", {}, {"token": "tok-abcdef"}).headers == (("Authorization",
-                                                                               "Bearer tok-abcdef"),)
+    assert auth.static_auth("bearer", {}, {"token": "tok-abcdef"}).headers == (("Authorization", "Bearer tok-abcdef"),)
     basic = auth.static_auth("basic", {}, {"username": "alice", "password": "p@ss:word"})
     value = basic.headers[0][1]
     assert base64.b64decode(value.split()[1]).decode() == "alice:p@ss:word"
@@ -116,22 +127,40 @@ def test_credential_hints_show_only_the_end_of_long_secrets() -> None:
 
 
 def _parsed(**components):
-    return parse_spec(spec({"/a": {"get": operation()}}, components={"securitySchemes": components},
-                           security=[{name: []} for name in components][:1]))
+    return parse_spec(
+        spec(
+            {"/a": {"get": operation()}},
+            components={"securitySchemes": components},
+            security=[{name: []} for name in components][:1],
+        )
+    )
 
 
-@pytest.mark.parametrize("scheme,expected_type,config", [
-    ({"type": "apiKey", "in": "header", "name": "X-Token"}, AuthType.API_KEY,
-     {"location": "header", "name": "X-Token", "prefix": ""}),
-    ({"type": "apiKey", "in": "query", "name": "key"}, AuthType.API_KEY,
-     {"location": "query", "name": "key", "prefix": ""}),
-    ({"type": "http", "scheme": "bearer"}, AuthType.BEARER, {}),
-    ({"type": "http", "scheme": "basic"}, AuthType.BASIC, {}),
-    ({"type": "oauth2", "flows": {"clientCredentials": {"tokenUrl": "https://a.example/token",
-                                                        "scopes": {"read": "r"}}}},
-     AuthType.OAUTH2_CLIENT_CREDENTIALS,
-     {"token_url": "https://a.example/token", "scopes": [], "audience": "", "client_auth": "basic"}),
-])
+@pytest.mark.parametrize(
+    "scheme,expected_type,config",
+    [
+        (
+            {"type": "apiKey", "in": "header", "name": "X-Token"},
+            AuthType.API_KEY,
+            {"location": "header", "name": "X-Token", "prefix": ""},
+        ),
+        (
+            {"type": "apiKey", "in": "query", "name": "key"},
+            AuthType.API_KEY,
+            {"location": "query", "name": "key", "prefix": ""},
+        ),
+        ({"type": "http", "scheme": "bearer"}, AuthType.BEARER, {}),
+        ({"type": "http", "scheme": "basic"}, AuthType.BASIC, {}),
+        (
+            {
+                "type": "oauth2",
+                "flows": {"clientCredentials": {"tokenUrl": "https://a.example/token", "scopes": {"read": "r"}}},
+            },
+            AuthType.OAUTH2_CLIENT_CREDENTIALS,
+            {"token_url": "https://a.example/token", "scopes": [], "audience": "", "client_auth": "basic"},
+        ),
+    ],
+)
 def test_suggestion_from_security_schemes(scheme, expected_type, config) -> None:
     parsed = _parsed(main=scheme)
     suggestion = auth.suggest_auth(parsed.security_schemes, parsed.security, parsed.operations)
@@ -139,22 +168,38 @@ def test_suggestion_from_security_schemes(scheme, expected_type, config) -> None
 
 
 def test_unsupported_schemes_suggest_nothing_but_explain() -> None:
-    parsed = _parsed(user={"type": "oauth2", "flows": {"authorizationCode": {
-        "authorizationUrl": "https://a/auth", "tokenUrl": "https://a/token", "scopes": {}}}})
+    parsed = _parsed(
+        user={
+            "type": "oauth2",
+            "flows": {
+                "authorizationCode": {"authorizationUrl": "https://a/auth", "tokenUrl": "https://a/token", "scopes": {}}
+            },
+        }
+    )
     suggestion = auth.suggest_auth(parsed.security_schemes, parsed.security, parsed.operations)
     assert suggestion["type"] == "none" and "client credentials" in suggestion["notes"][0]
     assert auth.suggest_auth({}, (), []) is None
 
 
 def test_suggestion_prefers_the_scheme_the_document_requires() -> None:
-    document = spec({"/a": {"get": operation()}}, security=[{"second": []}], components={"securitySchemes": {
-        "first": {"type": "http", "scheme": "basic"}, "second": {"type": "http", "scheme": "bearer"}}})
+    document = spec(
+        {"/a": {"get": operation()}},
+        security=[{"second": []}],
+        components={
+            "securitySchemes": {
+                "first": {"type": "http", "scheme": "basic"},
+                "second": {"type": "http", "scheme": "bearer"},
+            }
+        },
+    )
     parsed = parse_spec(document)
     assert auth.suggest_auth(parsed.security_schemes, parsed.security, parsed.operations)["type"] == "bearer"
 
 
 def test_describe() -> None:
-    assert auth.describe("api_key", {"location": "header", "name": "X-K", "prefix": "Token"}) == \
-        "API key in the X-K header (prefixed 'Token')"
+    assert (
+        auth.describe("api_key", {"location": "header", "name": "X-K", "prefix": "Token"})
+        == "API key in the X-K header (prefixed 'Token')"
+    )
     assert "query parameter key" in auth.describe("api_key", {"location": "query", "name": "key"})
     assert auth.describe("none", {}) == "No authentication"

@@ -31,19 +31,30 @@ def statuses(report: dict) -> dict[str, str]:
 
 # -- import -------------------------------------------------------------------------------------------
 
+
 def test_import_stores_the_action_and_every_operation(workspace) -> None:
-    document = spec({
-        "/pets": {"get": operation(operationId="listPets", summary="List pets"),
-                  "post": operation(operationId="createPet")},
-        "/pets/{id}": {"get": operation(parameters=[{"name": "id", "in": "path", "required": True,
-                                                     "schema": {"type": "integer"}}])},
-    })
+    document = spec(
+        {
+            "/pets": {
+                "get": operation(operationId="listPets", summary="List pets"),
+                "post": operation(operationId="createPet"),
+            },
+            "/pets/{id}": {
+                "get": operation(
+                    parameters=[{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+                )
+            },
+        }
+    )
     outcome = action_import(workspace=workspace, source=text_source(document))
     action = outcome.action
     assert outcome.created and action.name == "Test API" and action.server_url == "https://api.example.com"
     operations = list(Operation.objects.filter(action=action).order_by("position"))
     assert [(o.method, o.path, o.name) for o in operations] == [
-        ("GET", "/pets", "listPets"), ("POST", "/pets", "createPet"), ("GET", "/pets/{id}", "get_pets_by_id")]
+        ("GET", "/pets", "listPets"),
+        ("POST", "/pets", "createPet"),
+        ("GET", "/pets/{id}", "get_pets_by_id"),
+    ]
     get_one = operations[2]
     assert get_one.arguments == {"id": {"in": "path", "name": "id"}}
     assert get_one.input_schema["properties"]["id"] == {"type": "integer"}
@@ -56,18 +67,19 @@ def test_import_stores_the_action_and_every_operation(workspace) -> None:
 
 
 def test_dry_run_reports_without_saving(workspace) -> None:
-    outcome = action_import(workspace=workspace, source=text_source(spec({"/a": {"get": operation()}})),
-                            dry_run=True)
+    outcome = action_import(workspace=workspace, source=text_source(spec({"/a": {"get": operation()}})), dry_run=True)
     assert outcome.action is None and outcome.dry_run and outcome.report["counts"]["imported"] == 1
     assert not Action.objects.exists() and not Operation.objects.exists()
 
 
 def test_a_bad_operation_is_skipped_with_its_reason_and_the_rest_imported(workspace) -> None:
-    document = spec({
-        "/good": {"get": operation(operationId="good")},
-        "/bad": {"get": operation(parameters=[{"name": "x", "in": "body"}])},
-        "/broken": {"get": operation(parameters=[{"$ref": "#/components/parameters/missing"}])},
-    })
+    document = spec(
+        {
+            "/good": {"get": operation(operationId="good")},
+            "/bad": {"get": operation(parameters=[{"name": "x", "in": "body"}])},
+            "/broken": {"get": operation(parameters=[{"$ref": "#/components/parameters/missing"}])},
+        }
+    )
     outcome = action_import(workspace=workspace, source=text_source(document))
     report = outcome.report
     assert statuses(report) == {"GET /good": "imported", "GET /bad": "skipped", "GET /broken": "skipped"}
@@ -77,31 +89,66 @@ def test_a_bad_operation_is_skipped_with_its_reason_and_the_rest_imported(worksp
 
 
 def test_operations_without_operation_id_are_named_after_their_path(workspace) -> None:
-    outcome = action_import(workspace=workspace, source=text_source(spec({
-        "/users/{user_id}/orders": {"get": operation(parameters=[
-            {"name": "user_id", "in": "path", "required": True, "schema": {"type": "string"}}])}})))
+    outcome = action_import(
+        workspace=workspace,
+        source=text_source(
+            spec(
+                {
+                    "/users/{user_id}/orders": {
+                        "get": operation(
+                            parameters=[
+                                {"name": "user_id", "in": "path", "required": True, "schema": {"type": "string"}}
+                            ]
+                        )
+                    }
+                }
+            )
+        ),
+    )
     assert Operation.objects.get(action=outcome.action).name == "get_users_by_user_id_orders"
 
 
 def test_ref_cycle_imports_with_a_note(workspace) -> None:
-    document = spec({"/nodes": {"post": operation(operationId="createNode", requestBody={"content": {
-        "application/json": {"schema": {"$ref": "#/components/schemas/Node"}}}})}},
-        components={"schemas": {"Node": {"type": "object", "properties": {
-            "name": {"type": "string"}, "children": {"type": "array", "items": {"$ref": "#/components/schemas/Node"}}}}}})
+    document = spec(
+        {
+            "/nodes": {
+                "post": operation(
+                    operationId="createNode",
+                    requestBody={"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Node"}}}},
+                )
+            }
+        },
+        components={
+            "schemas": {
+                "Node": {
+                    "type": "object",
+                    "properties": {
+                        "name": {"type": "string"},
+                        "children": {"type": "array", "items": {"$ref": "#/components/schemas/Node"}},
+                    },
+                }
+            }
+        },
+    )
     outcome = action_import(workspace=workspace, source=text_source(document))
     entry = outcome.report["operations"][0]
     assert entry["status"] == "imported" and any("recursive" in note for note in entry["notes"])
 
 
 def test_multiple_servers_first_by_default_or_the_one_chosen(workspace) -> None:
-    document = spec({"/a": {"get": operation()}}, servers=[
-        {"url": "https://eu.api.example.com/v2", "description": "Europe"},
-        {"url": "https://us.api.example.com/v2", "description": "US"}])
+    document = spec(
+        {"/a": {"get": operation()}},
+        servers=[
+            {"url": "https://eu.api.example.com/v2", "description": "Europe"},
+            {"url": "https://us.api.example.com/v2", "description": "US"},
+        ],
+    )
     first = action_import(workspace=workspace, source=text_source(document)).action
     assert first.server_url == "https://eu.api.example.com/v2"
     assert [s["url"] for s in first.servers] == ["https://eu.api.example.com/v2", "https://us.api.example.com/v2"]
-    chosen = action_import(workspace=workspace, source=text_source(document),
-                           server_url="https://us.api.example.com/v2/").action
+    chosen = action_import(
+        workspace=workspace, source=text_source(document), server_url="https://us.api.example.com/v2/"
+    ).action
     assert chosen.server_url == "https://us.api.example.com/v2"
 
 
@@ -113,8 +160,9 @@ def test_missing_servers_is_a_warning_and_calls_say_so(workspace) -> None:
     assert "missing_servers" in codes and outcome.action.server_url == ""
     from actions.tools import invoke_tool
 
-    result = invoke_tool(workspace_id=workspace.pk, operation_id=operation_named(outcome.action, "a").pk,
-                         arguments_json="{}")
+    result = invoke_tool(
+        workspace_id=workspace.pk, operation_id=operation_named(outcome.action, "a").pk, arguments_json="{}"
+    )
     assert result.error == "no_server_url"
 
 
@@ -128,18 +176,24 @@ def test_server_url_on_a_private_address_is_a_warning_not_an_error(workspace) ->
 
 def test_invalid_server_url_override_is_refused(workspace) -> None:
     with pytest.raises(DomainError) as caught:
-        action_import(workspace=workspace, source=text_source(spec({"/a": {"get": operation()}})),
-                      server_url="ftp://files.example.com")
+        action_import(
+            workspace=workspace,
+            source=text_source(spec({"/a": {"get": operation()}})),
+            server_url="ftp://files.example.com",
+        )
     assert caught.value.code == "invalid_server_url"
 
 
-@pytest.mark.parametrize("text,code,status", [
-    ("openapi: 3.0.0\ninfo: [unclosed", "malformed_yaml", 422),
-    ('{"openapi": "3.0.0", "info": ', "malformed_json", 422),
-    ("title: not a spec\n", "not_openapi", 422),
-    ('{"swagger": "1.2"}', "unsupported_version", 422),
-    ("", "empty", 422),
-])
+@pytest.mark.parametrize(
+    "text,code,status",
+    [
+        ("openapi: 3.0.0\ninfo: [unclosed", "malformed_yaml", 422),
+        ('{"openapi": "3.0.0", "info": ', "malformed_json", 422),
+        ("title: not a spec\n", "not_openapi", 422),
+        ('{"swagger": "1.2"}', "unsupported_version", 422),
+        ("", "empty", 422),
+    ],
+)
 def test_unusable_specs_are_refused_with_a_specific_code(workspace, text, code, status) -> None:
     with pytest.raises(DomainError) as caught:
         action_import(workspace=workspace, source=text_source(text))
@@ -180,8 +234,11 @@ def test_import_is_one_transaction(workspace, monkeypatch) -> None:
 
 
 def test_auth_is_taken_from_the_spec_without_secrets(workspace) -> None:
-    document = spec({"/a": {"get": operation()}}, security=[{"key": []}],
-                    components={"securitySchemes": {"key": {"type": "apiKey", "in": "header", "name": "X-Key"}}})
+    document = spec(
+        {"/a": {"get": operation()}},
+        security=[{"key": []}],
+        components={"securitySchemes": {"key": {"type": "apiKey", "in": "header", "name": "X-Key"}}},
+    )
     outcome = action_import(workspace=workspace, source=text_source(document))
     action = outcome.action
     assert action.auth_type == AuthType.API_KEY and action.auth_config["name"] == "X-Key"
@@ -191,8 +248,11 @@ def test_auth_is_taken_from_the_spec_without_secrets(workspace) -> None:
 
 
 def test_auth_given_at_import_wins(workspace) -> None:
-    outcome = action_import(workspace=workspace, source=text_source(spec({"/a": {"get": operation()}})),
-                            auth_data={"type": "bearer", "token": "tok-1234567890"})
+    outcome = action_import(
+        workspace=workspace,
+        source=text_source(spec({"/a": {"get": operation()}})),
+        auth_data={"type": "bearer", "token": "tok-1234567890"},
+    )
     action = Action.objects.get(pk=outcome.action.pk)
     assert action.auth_type == "bearer" and action.credential_values() == {"token": "tok-1234567890"}
 
@@ -207,12 +267,15 @@ def test_idempotency_key_returns_the_first_import(workspace) -> None:
 
 # -- by URL, through egress ---------------------------------------------------------------------------
 
+
 def test_import_by_url_resolves_a_relative_server(workspace, target, loopback_allowed) -> None:
     document = spec({"/a": {"get": operation()}}, servers=[{"url": "/api/v3"}])
-    target.handlers["/specs/openapi.yaml"] = lambda seen: Reply(200, yaml.safe_dump(document),
-                                                                {"Content-Type": "application/yaml"})
-    outcome = action_import(workspace=workspace, source=SpecSource(kind=SourceKind.URL,
-                                                                   url=f"{target.url}/specs/openapi.yaml"))
+    target.handlers["/specs/openapi.yaml"] = lambda seen: Reply(
+        200, yaml.safe_dump(document), {"Content-Type": "application/yaml"}
+    )
+    outcome = action_import(
+        workspace=workspace, source=SpecSource(kind=SourceKind.URL, url=f"{target.url}/specs/openapi.yaml")
+    )
     action = outcome.action
     assert action.server_url == f"{target.url}/api/v3" and action.source_url.endswith("/specs/openapi.yaml")
     assert "server_url_resolved" in [w["code"] for w in outcome.report["warnings"]]
@@ -234,20 +297,35 @@ def test_import_by_url_reports_http_errors(workspace, target, loopback_allowed) 
 
 # -- re-import ----------------------------------------------------------------------------------------
 
-V1 = spec({
-    "/pets": {"get": operation(operationId="listPets"), "post": operation(operationId="createPet")},
-    "/pets/{id}": {"delete": operation(operationId="deletePet", parameters=[
-        {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}])},
-    "/legacy": {"get": operation(operationId="legacy")},
-})
-V2 = spec({
-    "/pets": {"get": operation(operationId="listPets", parameters=[
-        {"name": "limit", "in": "query", "schema": {"type": "integer"}}]),
-        "post": operation(operationId="createPet")},
-    "/animals/{id}": {"delete": operation(operationId="deletePet", parameters=[
-        {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}])},
-    "/toys": {"get": operation(operationId="listToys")},
-})
+V1 = spec(
+    {
+        "/pets": {"get": operation(operationId="listPets"), "post": operation(operationId="createPet")},
+        "/pets/{id}": {
+            "delete": operation(
+                operationId="deletePet",
+                parameters=[{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            )
+        },
+        "/legacy": {"get": operation(operationId="legacy")},
+    }
+)
+V2 = spec(
+    {
+        "/pets": {
+            "get": operation(
+                operationId="listPets", parameters=[{"name": "limit", "in": "query", "schema": {"type": "integer"}}]
+            ),
+            "post": operation(operationId="createPet"),
+        },
+        "/animals/{id}": {
+            "delete": operation(
+                operationId="deletePet",
+                parameters=[{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            )
+        },
+        "/toys": {"get": operation(operationId="listToys")},
+    }
+)
 
 
 def test_reimport_keeps_ids_and_settings_and_reports_changes(workspace) -> None:
@@ -267,8 +345,7 @@ def test_reimport_keeps_ids_and_settings_and_reports_changes(workspace) -> None:
     assert outcome.report["changes"] == {"added": 1, "updated": 2, "unchanged": 1, "removed": 1}
     assert outcome.report["removed"] == [{"method": "GET", "path": "/legacy", "name": "legacy"}]
     changes = {e["name"]: e["change"] for e in outcome.report["operations"]}
-    assert changes == {"listPets": "updated", "createPet": "unchanged", "deletePet": "updated",
-                       "listToys": "added"}
+    assert changes == {"listPets": "updated", "createPet": "unchanged", "deletePet": "updated", "listToys": "added"}
     assert Action.objects.get(pk=action.pk).import_report["changes"]["added"] == 1
 
 
@@ -276,8 +353,12 @@ def test_reimport_dry_run_changes_nothing(workspace) -> None:
     action = action_import(workspace=workspace, source=text_source(V1)).action
     outcome = action_reimport(action=action, source=text_source(V2), dry_run=True)
     assert outcome.report["changes"]["removed"] == 1
-    assert sorted(Operation.objects.filter(action=action).values_list("name", flat=True)) == \
-        ["createPet", "deletePet", "legacy", "listPets"]
+    assert sorted(Operation.objects.filter(action=action).values_list("name", flat=True)) == [
+        "createPet",
+        "deletePet",
+        "legacy",
+        "listPets",
+    ]
 
 
 def test_reimport_can_swap_tool_names(workspace) -> None:
@@ -291,8 +372,12 @@ def test_reimport_can_swap_tool_names(workspace) -> None:
 
 
 def test_reimport_keeps_the_chosen_server_and_auth(workspace) -> None:
-    action = action_import(workspace=workspace, source=text_source(V1), server_url="https://staging.example.com",
-                           auth_data={"type": "bearer", "token": "tok-abcdefghijkl"}).action
+    action = action_import(
+        workspace=workspace,
+        source=text_source(V1),
+        server_url="https://staging.example.com",
+        auth_data={"type": "bearer", "token": "tok-abcdefghijkl"},
+    ).action
     action_reimport(action=action, source=text_source(V2))
     action = Action.objects.get(pk=action.pk)
     assert action.server_url == "https://staging.example.com"
@@ -302,8 +387,9 @@ def test_reimport_keeps_the_chosen_server_and_auth(workspace) -> None:
 def test_reimport_from_the_source_url(workspace, target, loopback_allowed) -> None:
     current = {"doc": V1}
     target.handlers["/openapi.json"] = lambda seen: Reply(200, current["doc"])
-    action = action_import(workspace=workspace, source=SpecSource(kind=SourceKind.URL,
-                                                                  url=f"{target.url}/openapi.json")).action
+    action = action_import(
+        workspace=workspace, source=SpecSource(kind=SourceKind.URL, url=f"{target.url}/openapi.json")
+    ).action
     current["doc"] = V2
     outcome = action_reimport(action=action)
     assert outcome.report["changes"]["added"] == 1 and len(target.calls_to("/openapi.json")) == 2
@@ -329,5 +415,6 @@ def test_operation_values_are_json_only() -> None:
     parsed = parse_spec(V1)
     values = importing.operation_values(parsed.operations[0], source_url="")
     json.dumps(values)
-    assert values["fingerprint"] == importing.operation_values(parse_spec(V1).operations[0],
-                                                               source_url="")["fingerprint"]
+    assert (
+        values["fingerprint"] == importing.operation_values(parse_spec(V1).operations[0], source_url="")["fingerprint"]
+    )

@@ -29,37 +29,80 @@ SECRET = "sk-live-7c1f09d3b5e84a2e9f33"
 
 PETS_PATHS = {
     "/pets/{pet_id}": {
-        "get": {"operationId": "getPet", "parameters": [
-            {"name": "pet_id", "in": "path", "required": True, "schema": {"type": "string"}},
-            {"name": "fields", "in": "query", "schema": {"type": "array", "items": {"type": "string"}}},
-            {"name": "X-Trace", "in": "header", "schema": {"type": "string"}},
-            {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 100}}],
-            "responses": {"200": {"description": "ok", "content": {"application/json": {}}}}},
-        "delete": {"operationId": "deletePet", "parameters": [
-            {"name": "pet_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"204": {"description": "gone"}}},
+        "get": {
+            "operationId": "getPet",
+            "parameters": [
+                {"name": "pet_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                {"name": "fields", "in": "query", "schema": {"type": "array", "items": {"type": "string"}}},
+                {"name": "X-Trace", "in": "header", "schema": {"type": "string"}},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 100}},
+            ],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {}}}},
+        },
+        "delete": {
+            "operationId": "deletePet",
+            "parameters": [{"name": "pet_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"204": {"description": "gone"}},
+        },
     },
     "/pets": {
-        "post": {"operationId": "createPet", "requestBody": {"required": True, "content": {"application/json": {
-            "schema": {"type": "object", "required": ["name"], "properties": {
-                "name": {"type": "string"}, "age": {"type": "integer", "minimum": 0}}}}}},
-            "responses": {"201": {"description": "created"}}},
+        "post": {
+            "operationId": "createPet",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["name"],
+                            "properties": {"name": {"type": "string"}, "age": {"type": "integer", "minimum": 0}},
+                        }
+                    }
+                },
+            },
+            "responses": {"201": {"description": "created"}},
+        },
     },
     "/charges": {
-        "post": {"operationId": "createCharge", "requestBody": {"content": {"application/x-www-form-urlencoded": {
-            "schema": {"type": "object", "properties": {
-                "amount": {"type": "integer"}, "currency": {"type": "string"},
-                "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
-                "expand": {"type": "array", "items": {"type": "string"}}}},
-            "encoding": {"expand": {"style": "deepObject", "explode": True},
-                         "metadata": {"style": "deepObject", "explode": True}}}}},
-            "responses": {"200": {"description": "ok"}}},
+        "post": {
+            "operationId": "createCharge",
+            "requestBody": {
+                "content": {
+                    "application/x-www-form-urlencoded": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "amount": {"type": "integer"},
+                                "currency": {"type": "string"},
+                                "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
+                                "expand": {"type": "array", "items": {"type": "string"}},
+                            },
+                        },
+                        "encoding": {
+                            "expand": {"style": "deepObject", "explode": True},
+                            "metadata": {"style": "deepObject", "explode": True},
+                        },
+                    }
+                }
+            },
+            "responses": {"200": {"description": "ok"}},
+        },
     },
     "/uploads": {
-        "post": {"operationId": "upload", "requestBody": {"content": {"multipart/form-data": {"schema": {
-            "type": "object", "properties": {"title": {"type": "string"},
-                                             "file": {"type": "string", "format": "binary"}}}}}},
-            "responses": {"200": {"description": "ok"}}},
+        "post": {
+            "operationId": "upload",
+            "requestBody": {
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"title": {"type": "string"}, "file": {"type": "string", "format": "binary"}},
+                        }
+                    }
+                }
+            },
+            "responses": {"200": {"description": "ok"}},
+        },
     },
     "/public": {"get": {"operationId": "publicInfo", "security": [], "responses": {"200": {"description": "ok"}}}},
     "/slow": {"get": {"operationId": "slow", "responses": {"200": {"description": "ok"}}}},
@@ -75,10 +118,15 @@ PETS_PATHS = {
 
 @pytest.fixture
 def pets(target, loopback_allowed, import_spec) -> Action:
-    return import_spec(target_spec(target.url, PETS_PATHS, security=[{"key": []}],
-                                   components={"securitySchemes": {"key": {"type": "apiKey", "in": "header",
-                                                                           "name": "X-API-Key"}}}),
-                       auth_data={"type": "api_key", "name": "X-API-Key", "api_key": SECRET})
+    return import_spec(
+        target_spec(
+            target.url,
+            PETS_PATHS,
+            security=[{"key": []}],
+            components={"securitySchemes": {"key": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}},
+        ),
+        auth_data={"type": "api_key", "name": "X-API-Key", "api_key": SECRET},
+    )
 
 
 def call(action: Action, name: str, arguments: dict | str | None = None):
@@ -99,6 +147,7 @@ def assert_no_secret(outcome, *secrets: str) -> None:
 
 
 # -- auth on the wire ---------------------------------------------------------------------------------
+
 
 def test_api_key_header_with_prefix_is_sent_and_masked_everywhere(pets, target, caplog) -> None:
     caplog.set_level(logging.DEBUG)
@@ -155,6 +204,7 @@ def test_missing_credentials_is_a_clear_error_without_a_request(pets, target) ->
 
 # -- OAuth2 client credentials ------------------------------------------------------------------------
 
+
 class TokenServer:
     def __init__(self, target, *, expires_in: int = 3600):
         self.issued: list[str] = []
@@ -178,8 +228,14 @@ class TokenServer:
 
 @pytest.fixture
 def oauth_pets(pets, target):
-    return set_auth(pets, type="oauth2_client_credentials", token_url=f"{target.url}/oauth/token",
-                    scopes=["pets:read", "pets:write"], client_id="client-abc", client_secret=SECRET)
+    return set_auth(
+        pets,
+        type="oauth2_client_credentials",
+        token_url=f"{target.url}/oauth/token",
+        scopes=["pets:read", "pets:write"],
+        client_id="client-abc",
+        client_secret=SECRET,
+    )
 
 
 def test_oauth2_token_is_fetched_with_basic_client_auth_then_cached(oauth_pets, target) -> None:
@@ -190,8 +246,7 @@ def test_oauth2_token_is_fetched_with_basic_client_auth_then_cached(oauth_pets, 
     token_requests = target.calls_to("/oauth/token")
     assert len(token_requests) == 1  # cached
     request = token_requests[0]
-    assert parse_qs(request.body.decode()) == {"grant_type": ["client_credentials"],
-                                               "scope": ["pets:read pets:write"]}
+    assert parse_qs(request.body.decode()) == {"grant_type": ["client_credentials"], "scope": ["pets:read pets:write"]}
     assert base64.b64decode(request.header("Authorization").split()[1]).decode() == f"client-abc:{SECRET}"
     assert target.calls_to("/pets/1")[-1].header("Authorization") == f"Bearer {tokens.issued[0]}"
     action = Action.objects.get(pk=oauth_pets.pk)
@@ -220,8 +275,14 @@ def test_oauth2_token_revoked_early_is_replaced_once_on_401(oauth_pets, target) 
 
 def test_oauth2_client_auth_in_the_body(pets, target) -> None:
     TokenServer(target)
-    action = set_auth(pets, type="oauth2_client_credentials", token_url=f"{target.url}/oauth/token",
-                      client_auth="body", client_id="client-abc", client_secret=SECRET)
+    action = set_auth(
+        pets,
+        type="oauth2_client_credentials",
+        token_url=f"{target.url}/oauth/token",
+        client_auth="body",
+        client_id="client-abc",
+        client_secret=SECRET,
+    )
     assert call(action, "getPet", {"pet_id": "1"}).ok
     form = parse_qs(target.calls_to("/oauth/token")[0].body.decode())
     assert form["client_id"] == ["client-abc"] and form["client_secret"] == [SECRET]
@@ -229,8 +290,9 @@ def test_oauth2_client_auth_in_the_body(pets, target) -> None:
 
 
 def test_oauth2_token_endpoint_refusal_is_a_clear_error(oauth_pets, target) -> None:
-    target.handlers["/oauth/token"] = lambda seen: Reply(401, {"error": "invalid_client",
-                                                              "error_description": f"bad secret {SECRET}"})
+    target.handlers["/oauth/token"] = lambda seen: Reply(
+        401, {"error": "invalid_client", "error_description": f"bad secret {SECRET}"}
+    )
     outcome = call(oauth_pets, "getPet", {"pet_id": "1"})
     assert not outcome.ok and outcome.error == "auth_failed"
     message = json.loads(outcome.content)["error"]["message"]
@@ -240,6 +302,7 @@ def test_oauth2_token_endpoint_refusal_is_a_clear_error(oauth_pets, target) -> N
 
 
 # -- arguments -> request -----------------------------------------------------------------------------
+
 
 def test_path_escaping_arrays_and_header_parameters_on_the_wire(pets, target) -> None:
     outcome = call(pets, "getPet", {"pet_id": "a b/../c", "fields": ["name", "tags"], "X-Trace": "t-1"})
@@ -258,12 +321,19 @@ def test_json_body_on_the_wire(pets, target) -> None:
 
 
 def test_stripe_style_form_body_on_the_wire(pets, target) -> None:
-    outcome = call(pets, "createCharge", {"body": {"amount": 500, "currency": "eur", "metadata": {"order": "A1"},
-                                                   "expand": ["customer"]}})
+    outcome = call(
+        pets,
+        "createCharge",
+        {"body": {"amount": 500, "currency": "eur", "metadata": {"order": "A1"}, "expand": ["customer"]}},
+    )
     assert outcome.ok
     assert target.last.header("Content-Type") == "application/x-www-form-urlencoded"
-    assert parse_qs(target.last.body.decode()) == {"amount": ["500"], "currency": ["eur"],
-                                                   "metadata[order]": ["A1"], "expand[0]": ["customer"]}
+    assert parse_qs(target.last.body.decode()) == {
+        "amount": ["500"],
+        "currency": ["eur"],
+        "metadata[order]": ["A1"],
+        "expand[0]": ["customer"],
+    }
 
 
 def test_multipart_body_on_the_wire(pets, target) -> None:
@@ -276,13 +346,17 @@ def test_multipart_body_on_the_wire(pets, target) -> None:
 
 # -- invalid arguments --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("arguments,argument,fragment", [
-    ({"pet_id": 5}, "pet_id", "is not of type 'string'"),
-    ({"pet_id": "1", "limit": "ten"}, "limit", "is not of type 'integer'"),
-    ({"pet_id": "1", "limit": 500}, "limit", "greater than the maximum of 100"),
-    ({}, None, "'pet_id' is a required property"),
-    ({"pet_id": "1", "colour": "red"}, None, "'colour' was unexpected"),
-])
+
+@pytest.mark.parametrize(
+    "arguments,argument,fragment",
+    [
+        ({"pet_id": 5}, "pet_id", "is not of type 'string'"),
+        ({"pet_id": "1", "limit": "ten"}, "limit", "is not of type 'integer'"),
+        ({"pet_id": "1", "limit": 500}, "limit", "greater than the maximum of 100"),
+        ({}, None, "'pet_id' is a required property"),
+        ({"pet_id": "1", "colour": "red"}, None, "'colour' was unexpected"),
+    ],
+)
 def test_invalid_arguments_are_a_correctable_result(pets, target, arguments, argument, fragment) -> None:
     outcome = call(pets, "getPet", arguments)
     assert not outcome.ok and outcome.error == "invalid_arguments"
@@ -313,10 +387,12 @@ def test_empty_path_segment_is_refused_before_a_delete_reaches_the_collection(pe
 
 # -- what comes back ----------------------------------------------------------------------------------
 
+
 def test_large_json_responses_are_truncated_inside_the_structure(pets, target, settings) -> None:
     settings.ACTIONS_TOOL_RESPONSE_MAX_CHARS = 2000
-    target.handlers["/list"] = lambda seen: Reply(200, {"data": [{"id": i, "text": "x" * 300} for i in range(500)],
-                                                       "has_more": True})
+    target.handlers["/list"] = lambda seen: Reply(
+        200, {"data": [{"id": i, "text": "x" * 300} for i in range(500)], "has_more": True}
+    )
     outcome = call(pets, "listThings")
     assert outcome.ok and len(outcome.content) <= 2000
     value = json.loads(outcome.content)
@@ -363,8 +439,9 @@ def test_fifty_megabyte_response_is_refused(pets, target, path, declared) -> Non
 
 
 def test_redirect_to_the_metadata_service_is_refused(pets, target) -> None:
-    target.handlers["/to-metadata"] = lambda seen: Reply(302, b"", {"Location": "http://169.254.169.254/latest/"
-                                                                                "meta-data/iam/"})
+    target.handlers["/to-metadata"] = lambda seen: Reply(
+        302, b"", {"Location": "http://169.254.169.254/latest/meta-data/iam/"}
+    )
     outcome = call(pets, "toMetadata")
     assert not outcome.ok and outcome.error == "egress_blocked"
     message = json.loads(outcome.content)["error"]["message"]
@@ -373,30 +450,40 @@ def test_redirect_to_the_metadata_service_is_refused(pets, target) -> None:
 
 # -- SSRF: refused without the allowlist --------------------------------------------------------------
 
-@pytest.mark.parametrize("base_url", [
-    "http://127.0.0.1:{port}",
-    "http://10.0.0.5",
-    "http://169.254.169.254",
-    "http://2130706433:{port}",
-    "http://0x7f.1:{port}",
-    "http://[::1]:{port}",
-    "http://localhost:{port}",
-])
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "http://127.0.0.1:{port}",
+        "http://10.0.0.5",
+        "http://169.254.169.254",
+        "http://2130706433:{port}",
+        "http://0x7f.1:{port}",
+        "http://[::1]:{port}",
+        "http://localhost:{port}",
+    ],
+)
 def test_private_targets_are_refused_without_the_allowlist(workspace, target, import_spec, base_url) -> None:
     url = base_url.format(port=target.port)
-    action = import_spec(target_spec(url, {"/x": {"get": {"operationId": "x", "responses": {"200": {
-        "description": "ok"}}}}}))
+    action = import_spec(
+        target_spec(url, {"/x": {"get": {"operationId": "x", "responses": {"200": {"description": "ok"}}}}})
+    )
     outcome = call(action, "x")
     assert not outcome.ok and outcome.error == "egress_blocked", outcome.content
     assert target.seen == []
-    assert "do not retry" in json.loads(outcome.content)["error"]["message"].lower() or \
-        "not something to retry" in json.loads(outcome.content)["error"]["message"]
+    assert (
+        "do not retry" in json.loads(outcome.content)["error"]["message"].lower()
+        or "not something to retry" in json.loads(outcome.content)["error"]["message"]
+    )
 
 
 def test_allowlisting_a_network_never_opens_the_metadata_service(workspace, target, import_spec) -> None:
     services.allowlist_entry_create(workspace=workspace, value="169.254.0.0/16")
-    action = import_spec(target_spec("http://169.254.169.254", {"/x": {"get": {"operationId": "x", "responses": {
-        "200": {"description": "ok"}}}}}))
+    action = import_spec(
+        target_spec(
+            "http://169.254.169.254", {"/x": {"get": {"operationId": "x", "responses": {"200": {"description": "ok"}}}}}
+        )
+    )
     outcome = call(action, "x")
     assert outcome.error == "egress_blocked" and "never" in json.loads(outcome.content)["error"]["message"]
 
@@ -405,12 +492,15 @@ def test_another_workspace_allowlist_does_not_apply(target, import_spec, loopbac
     from tests.factories import WorkspaceFactory
 
     other = WorkspaceFactory()
-    action = import_spec(target_spec(target.url, {"/x": {"get": {"operationId": "x", "responses": {"200": {
-        "description": "ok"}}}}}), workspace=other)
+    action = import_spec(
+        target_spec(target.url, {"/x": {"get": {"operationId": "x", "responses": {"200": {"description": "ok"}}}}}),
+        workspace=other,
+    )
     assert call(action, "x").error == "egress_blocked"
 
 
 # -- tool lookups -------------------------------------------------------------------------------------
+
 
 def test_unknown_disabled_and_foreign_operations(pets, workspace) -> None:
     outcome = invoke_tool(workspace_id=workspace.pk, operation_id="op_missing", arguments_json="{}")
@@ -420,8 +510,10 @@ def test_unknown_disabled_and_foreign_operations(pets, workspace) -> None:
     assert call(pets, "getPet", {"pet_id": "1"}).error == "operation_disabled"
     from tests.factories import WorkspaceFactory
 
-    assert invoke_tool(workspace_id=WorkspaceFactory().pk, operation_id=operation.pk,
-                       arguments_json="{}").error == "unknown_operation"
+    assert (
+        invoke_tool(workspace_id=WorkspaceFactory().pk, operation_id=operation.pk, arguments_json="{}").error
+        == "unknown_operation"
+    )
 
 
 def test_trace_describes_the_call(pets, target) -> None:

@@ -102,19 +102,28 @@ def _assert_arguments_match_parameters(op: ParsedOperation) -> None:
 
 # -- specific fixtures -----------------------------------------------------------------------
 
+
 def test_uber_swagger2_yaml() -> None:
     parsed = parsed_fixture("oai-v2.0-uber.yaml")
     assert parsed.spec_version == "2.0"
     assert parsed.server_url == "https://api.uber.com/v1"
     assert [op.name for op in parsed.operations] == [
-        "get_products", "get_estimates_price", "get_estimates_time", "get_me", "get_history"]
+        "get_products",
+        "get_estimates_price",
+        "get_estimates_time",
+        "get_me",
+        "get_history",
+    ]
     scheme = parsed.security_schemes["apikey"]
     assert (scheme.type, scheme.name, scheme.location) == ("apiKey", "server_token", "query")
     products = parsed.operation("get_products")
     assert [r.schemes for r in products.security] == [{"apikey": ()}]
     assert parsed.operation("get_me").security == ()
     assert products.input_schema["properties"]["latitude"] == {
-        "type": "number", "format": "double", "description": "Latitude component of location."}
+        "type": "number",
+        "format": "double",
+        "description": "Latitude component of location.",
+    }
     assert products.input_schema["required"] == ["latitude", "longitude"]
     assert not any(op.consequential for op in parsed.operations)
     assert products.output_schema["type"] == "array"
@@ -165,8 +174,13 @@ def test_callback_example() -> None:
 def test_link_example() -> None:
     parsed = parsed_fixture("oai-v3.0-link-example.yaml")
     assert [op.name for op in parsed.operations] == [
-        "getUserByName", "getRepositoriesByOwner", "getRepository", "getPullRequestsByRepository",
-        "getPullRequestsById", "mergePullRequest"]
+        "getUserByName",
+        "getRepositoriesByOwner",
+        "getRepository",
+        "getPullRequestsByRepository",
+        "getPullRequestsById",
+        "mergePullRequest",
+    ]
     assert "missing_servers" in [n.code for n in parsed.warnings]
 
 
@@ -174,7 +188,8 @@ def test_webhook_only_31_spec() -> None:
     parsed = parsed_fixture("oai-v3.1-webhook-example.yaml")
     assert parsed.operations == []
     assert [(e.kind, e.status, e.method, e.path, e.reason) for e in parsed.report] == [
-        ("webhook", "skipped", "POST", "newPet", "webhook, not callable")]
+        ("webhook", "skipped", "POST", "newPet", "webhook, not callable")
+    ]
     assert parsed.counts.skipped == 1
 
 
@@ -186,8 +201,10 @@ def test_amap_chinese_spec_without_responses() -> None:
     assert coordinate.description == "根据POI名称，获得POI的经纬度坐标"
     assert coordinate.input_schema == {
         "type": "object",
-        "properties": {"keywords": {"type": "string", "description": "POI名称，必须是中文"},
-                       "region": {"type": "string", "description": "POI所在的区域名，必须是中文"}},
+        "properties": {
+            "keywords": {"type": "string", "description": "POI名称，必须是中文"},
+            "region": {"type": "string", "description": "POI所在的区域名，必须是中文"},
+        },
         "required": ["keywords"],
         "additionalProperties": False,
     }
@@ -212,7 +229,8 @@ def test_fastapi_private_gpt() -> None:
     content = messages["properties"]["messages"]["items"]["properties"]["content"]
     assert content["anyOf"] == [{"type": "string"}, {"type": "null"}]
     assert parsed.operation("delete_ingested_v1_ingest__doc_id__delete").arguments == {
-        "doc_id": ArgumentSource("path", "doc_id")}
+        "doc_id": ArgumentSource("path", "doc_id")
+    }
     assert parsed.operation("health_health_get").consequential is False
 
 
@@ -247,7 +265,9 @@ def test_openai_imports_despite_schema_errors() -> None:
 def test_stripe_form_bodies_and_recursion() -> None:
     parsed = parsed_fixture("stripe-spec3.json")
     assert {k: (s.type, s.scheme) for k, s in parsed.security_schemes.items()} == {
-        "basicAuth": ("http", "basic"), "bearerAuth": ("http", "bearer")}
+        "basicAuth": ("http", "basic"),
+        "bearerAuth": ("http", "bearer"),
+    }
     customers = parsed.operation("PostCustomers")
     assert customers.request_body.content_type == "application/x-www-form-urlencoded"
     body = customers.input_schema["properties"]["body"]

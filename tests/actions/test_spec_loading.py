@@ -25,9 +25,15 @@ def error_of(text: str | bytes, **kwargs: object) -> SpecError:
 def test_loads_yaml_and_json_to_the_same_document() -> None:
     from_yaml = load_spec_text(MINIMAL_YAML)
     from_json = load_spec_text(json.dumps(from_yaml))
-    assert from_yaml == from_json == {
-        "openapi": "3.0.3", "info": {"title": "Minimal", "version": "1"}, "paths": {},
-    }
+    assert (
+        from_yaml
+        == from_json
+        == {
+            "openapi": "3.0.3",
+            "info": {"title": "Minimal", "version": "1"},
+            "paths": {},
+        }
+    )
 
 
 def test_accepts_bytes_with_utf8_bom_and_utf16() -> None:
@@ -38,7 +44,10 @@ def test_accepts_bytes_with_utf8_bom_and_utf16() -> None:
 
 
 def test_yaml_keys_and_dates_become_strings() -> None:
-    document = load_spec_text(MINIMAL_YAML.replace("paths: {}", """\
+    document = load_spec_text(
+        MINIMAL_YAML.replace(
+            "paths: {}",
+            """\
 paths:
   /x:
     get:
@@ -48,7 +57,9 @@ paths:
         404:
           description: missing
       x-released: 2020-01-31
-"""))
+""",
+        )
+    )
     operation = document["paths"]["/x"]["get"]
     assert list(operation["responses"]) == ["200", "404"]
     assert operation["x-released"] == "2020-01-31"
@@ -102,8 +113,9 @@ def test_empty_text_is_refused() -> None:
     assert error_of(b"").code == "empty"
 
 
-@pytest.mark.parametrize("text, kind", [("- a\n- b\n", "a list"), ("42", "a single int value"),
-                                        ('"just a string"', "a single str value")])
+@pytest.mark.parametrize(
+    "text, kind", [("- a\n- b\n", "a list"), ("42", "a single int value"), ('"just a string"', "a single str value")]
+)
 def test_a_document_that_is_not_an_object_is_refused(text: str, kind: str) -> None:
     error = error_of(text)
     assert error.code == "not_an_object"
@@ -116,30 +128,36 @@ def test_a_document_without_openapi_or_swagger_is_refused() -> None:
     assert "'openapi'" in error.message
 
 
-@pytest.mark.parametrize("document", [
-    {"swagger": "1.2"},
-    {"swagger": "3.0"},
-    {"openapi": "4.0.0"},
-    {"openapi": "3.5.0"},
-    {"openapi": "2.0"},
-    {"openapi": "latest"},
-    {"openapi": None},
-])
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"swagger": "1.2"},
+        {"swagger": "3.0"},
+        {"openapi": "4.0.0"},
+        {"openapi": "3.5.0"},
+        {"openapi": "2.0"},
+        {"openapi": "latest"},
+        {"openapi": None},
+    ],
+)
 def test_unsupported_versions_are_refused(document: dict[str, object]) -> None:
     error = error_of(json.dumps(document))
     assert error.code == "unsupported_version"
 
 
-@pytest.mark.parametrize("value, family, version, minor", [
-    ("2.0", "swagger", "2.0", 0),
-    ("3.0.0", "openapi", "3.0.0", 0),
-    ("3.0.3", "openapi", "3.0.3", 0),
-    ("3.1.0", "openapi", "3.1.0", 1),
-    ("3.1.1-rc1", "openapi", "3.1.1-rc1", 1),
-    ("3.2.0", "openapi", "3.2.0", 2),
-    (3.0, "openapi", "3.0", 0),  # unquoted in YAML
-    (3.1, "openapi", "3.1", 1),
-])
+@pytest.mark.parametrize(
+    "value, family, version, minor",
+    [
+        ("2.0", "swagger", "2.0", 0),
+        ("3.0.0", "openapi", "3.0.0", 0),
+        ("3.0.3", "openapi", "3.0.3", 0),
+        ("3.1.0", "openapi", "3.1.0", 1),
+        ("3.1.1-rc1", "openapi", "3.1.1-rc1", 1),
+        ("3.2.0", "openapi", "3.2.0", 2),
+        (3.0, "openapi", "3.0", 0),  # unquoted in YAML
+        (3.1, "openapi", "3.1", 1),
+    ],
+)
 def test_supported_versions(value: object, family: str, version: str, minor: int) -> None:
     key = "swagger" if family == "swagger" else "openapi"
     detected = detect_version({key: value})
@@ -170,7 +188,7 @@ def test_invalid_utf8_is_refused() -> None:
 
 
 def test_yaml_alias_bomb_is_refused() -> None:
-    lines = ['openapi: 3.0.0', 'a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines = ["openapi: 3.0.0", 'a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
     for level in range(1, 9):
         lines.append(f"a{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * 10) + "]")
     error = error_of("\n".join(lines) + "\n")

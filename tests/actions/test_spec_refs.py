@@ -28,8 +28,9 @@ def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def expand(document: dict[str, Any], schema: Any, *, mode: str = "request",
-           **context: Any) -> tuple[Any, ExpansionContext]:
+def expand(
+    document: dict[str, Any], schema: Any, *, mode: str = "request", **context: Any
+) -> tuple[Any, ExpansionContext]:
     ctx = ExpansionContext(**context)
     return SchemaExpander(RefResolver(document), mode=mode).expand(schema, ctx), ctx
 
@@ -53,37 +54,43 @@ def markers(schema: Any, key: str) -> list[Any]:
 
 # -- pointers and lookups --------------------------------------------------------------------
 
-@pytest.mark.parametrize("pointer, tokens", [
-    ("#", []),
-    ("#/components/schemas/Pet", ["components", "schemas", "Pet"]),
-    ("#/paths/~1pets~1{id}/get", ["paths", "/pets/{id}", "get"]),
-    ("#/a~0b/c~01", ["a~b", "c~1"]),  # ~01 is "~1" literally, not "/"
-    ("#/paths/~1pets%7Bid%7D", ["paths", "/pets{id}"]),
-    ("#/x/%20y", ["x", " y"]),
-])
+
+@pytest.mark.parametrize(
+    "pointer, tokens",
+    [
+        ("#", []),
+        ("#/components/schemas/Pet", ["components", "schemas", "Pet"]),
+        ("#/paths/~1pets~1{id}/get", ["paths", "/pets/{id}", "get"]),
+        ("#/a~0b/c~01", ["a~b", "c~1"]),  # ~01 is "~1" literally, not "/"
+        ("#/paths/~1pets%7Bid%7D", ["paths", "/pets{id}"]),
+        ("#/x/%20y", ["x", " y"]),
+    ],
+)
 def test_pointer_tokens(pointer: str, tokens: list[str]) -> None:
     assert pointer_tokens(pointer) == tokens
 
 
 def test_lookup_follows_objects_and_list_indexes() -> None:
-    document = {"paths": {"/pets/{id}": {"get": {"parameters": [{"name": "a"}, {"name": "b"}]}}},
-                "odd~key": {"x/y": 1}}
+    document = {"paths": {"/pets/{id}": {"get": {"parameters": [{"name": "a"}, {"name": "b"}]}}}, "odd~key": {"x/y": 1}}
     resolver = RefResolver(document)
     assert resolver.lookup("#/paths/~1pets~1{id}/get/parameters/1") == {"name": "b"}
     assert resolver.lookup("#/odd~0key/x~1y") == 1
     assert resolver.lookup("#") is document
 
 
-@pytest.mark.parametrize("bad", ["#/paths/missing", "#/paths/~1pets~1{id}/get/parameters/7",
-                                 "#/paths/~1pets~1{id}/get/parameters/x", "#paths", 42])
+@pytest.mark.parametrize(
+    "bad",
+    ["#/paths/missing", "#/paths/~1pets~1{id}/get/parameters/7", "#/paths/~1pets~1{id}/get/parameters/x", "#paths", 42],
+)
 def test_lookup_of_missing_targets_raises(bad: Any) -> None:
     resolver = RefResolver({"paths": {"/pets/{id}": {"get": {"parameters": [{}]}}}})
     with pytest.raises(RefError):
         resolver.lookup(bad)
 
 
-@pytest.mark.parametrize("remote", ["other.yaml#/Pet", "https://example.com/spec.json#/components/schemas/Pet",
-                                    "./common/schemas.json"])
+@pytest.mark.parametrize(
+    "remote", ["other.yaml#/Pet", "https://example.com/spec.json#/components/schemas/Pet", "./common/schemas.json"]
+)
 def test_remote_refs_are_never_followed(remote: str) -> None:
     with pytest.raises(RemoteRefError) as excinfo:
         RefResolver({}).lookup(remote)
@@ -91,13 +98,20 @@ def test_remote_refs_are_never_followed(remote: str) -> None:
 
 
 def test_deref_follows_chains_and_applies_siblings() -> None:
-    document = {"components": {"parameters": {
-        "A": {"$ref": "#/components/parameters/B", "description": "from A"},
-        "B": {"name": "id", "in": "query", "description": "from B"},
-    }}}
+    document = {
+        "components": {
+            "parameters": {
+                "A": {"$ref": "#/components/parameters/B", "description": "from A"},
+                "B": {"name": "id", "in": "query", "description": "from B"},
+            }
+        }
+    }
     resolver = RefResolver(document)
     assert resolver.deref({"$ref": "#/components/parameters/A"}) == {
-        "name": "id", "in": "query", "description": "from A"}
+        "name": "id",
+        "in": "query",
+        "description": "from A",
+    }
     assert resolver.deref({"$ref": "#/components/parameters/A", "required": True})["required"] is True
     assert resolver.deref({"plain": 1}) == {"plain": 1}
 
@@ -110,28 +124,41 @@ def test_deref_detects_reference_loops() -> None:
 
 # -- schema expansion ------------------------------------------------------------------------
 
+
 def test_nested_refs_are_inlined_and_cleaned() -> None:
     document = schemas_doc(
-        Pet={"type": "object", "required": ["name"], "properties": {
-            "name": {"type": "string", "example": "Rex", "x-order": 1},
-            "owner": ref("Person"),
-            "tags": {"type": "array", "items": ref("Tag")},
-        }},
+        Pet={
+            "type": "object",
+            "required": ["name"],
+            "properties": {
+                "name": {"type": "string", "example": "Rex", "x-order": 1},
+                "owner": ref("Person"),
+                "tags": {"type": "array", "items": ref("Tag")},
+            },
+        },
         Person={"type": "object", "properties": {"name": {"type": "string"}}, "xml": {"name": "person"}},
         Tag={"type": "string", "enum": ["a", "b"]},
     )
     result, ctx = expand(document, ref("Pet"))
-    assert result == {"type": "object", "required": ["name"], "properties": {
-        "name": {"type": "string"},
-        "owner": {"type": "object", "properties": {"name": {"type": "string"}}},
-        "tags": {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}},
-    }}
+    assert result == {
+        "type": "object",
+        "required": ["name"],
+        "properties": {
+            "name": {"type": "string"},
+            "owner": {"type": "object", "properties": {"name": {"type": "string"}}},
+            "tags": {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}},
+        },
+    }
     assert not ctx.truncated and not ctx.recursive_refs
 
 
 def test_self_recursion_is_cut_with_a_marker() -> None:
-    document = schemas_doc(Node={"type": "object", "properties": {
-        "value": {"type": "string"}, "children": {"type": "array", "items": ref("Node")}}})
+    document = schemas_doc(
+        Node={
+            "type": "object",
+            "properties": {"value": {"type": "string"}, "children": {"type": "array", "items": ref("Node")}},
+        }
+    )
     result, ctx = expand(document, ref("Node"))
     child = result["properties"]["children"]["items"]
     assert child == {
@@ -175,8 +202,12 @@ def test_mutual_recursion_markers_only_name_schemas_expanded_above_them() -> Non
 
 
 def test_expansions_are_memoised_per_reference() -> None:
-    document = schemas_doc(Big={"type": "object", "properties": {
-        f"field{i}": {"type": "string", "description": f"Field {i}"} for i in range(50)}})
+    document = schemas_doc(
+        Big={
+            "type": "object",
+            "properties": {f"field{i}": {"type": "string", "description": f"Field {i}"} for i in range(50)},
+        }
+    )
     resolver = RefResolver(document)
     expander = SchemaExpander(resolver)
     first = expander.expand(ref("Big"), ExpansionContext())
@@ -190,8 +221,10 @@ def test_exponential_sharing_is_cut_by_the_size_budget_quickly() -> None:
     # Level n refers to level n-1 twice: fully inlined, level 40 would have 2**40 leaves.
     levels = {"L0": {"type": "string"}}
     for level in range(1, 41):
-        levels[f"L{level}"] = {"type": "object", "properties": {"left": ref(f"L{level - 1}"),
-                                                                "right": ref(f"L{level - 1}")}}
+        levels[f"L{level}"] = {
+            "type": "object",
+            "properties": {"left": ref(f"L{level - 1}"), "right": ref(f"L{level - 1}")},
+        }
     result, ctx = expand(schemas_doc(**levels), ref("L40"), max_bytes=64 * 1024)
     assert ctx.truncated
     # Cut by the budget: the output stays near the 64 kB asked for, far from 2**40 leaves.
@@ -221,8 +254,9 @@ def test_deep_chains_of_references_do_not_exhaust_the_stack() -> None:
 
 
 def test_external_references_become_permissive_placeholders() -> None:
-    result, ctx = expand(schemas_doc(), {"type": "object", "properties": {
-        "pet": {"$ref": "https://example.com/pet.json"}}})
+    result, ctx = expand(
+        schemas_doc(), {"type": "object", "properties": {"pet": {"$ref": "https://example.com/pet.json"}}}
+    )
     placeholder = result["properties"]["pet"]
     assert placeholder[EXTERNAL_MARKER] == "https://example.com/pet.json"
     assert "not followed" in placeholder["description"]
@@ -254,12 +288,19 @@ def test_siblings_of_a_ref() -> None:
 
 
 def test_read_only_properties_are_left_out_of_requests_and_write_only_out_of_responses() -> None:
-    document = schemas_doc(User={"type": "object", "required": ["id", "name", "password"], "properties": {
-        "id": {"type": "string", "readOnly": True},
-        "name": {"type": "string"},
-        "password": {"type": "string", "writeOnly": True},
-        "created": {"allOf": [ref("Timestamp")], "readOnly": True},
-    }}, Timestamp={"type": "string", "format": "date-time"})
+    document = schemas_doc(
+        User={
+            "type": "object",
+            "required": ["id", "name", "password"],
+            "properties": {
+                "id": {"type": "string", "readOnly": True},
+                "name": {"type": "string"},
+                "password": {"type": "string", "writeOnly": True},
+                "created": {"allOf": [ref("Timestamp")], "readOnly": True},
+            },
+        },
+        Timestamp={"type": "string", "format": "date-time"},
+    )
     request, _ = expand(document, ref("User"))
     assert set(request["properties"]) == {"name", "password"}
     assert request["required"] == ["name", "password"]
@@ -269,8 +310,12 @@ def test_read_only_properties_are_left_out_of_requests_and_write_only_out_of_res
 
 
 def test_truncation_placeholders_are_not_repeated_for_every_remaining_property() -> None:
-    document = schemas_doc(Wide={"type": "object", "properties": {
-        f"p{i}": {"type": "string", "description": "x" * 200} for i in range(200)}})
+    document = schemas_doc(
+        Wide={
+            "type": "object",
+            "properties": {f"p{i}": {"type": "string", "description": "x" * 200} for i in range(200)},
+        }
+    )
     result, ctx = expand(document, ref("Wide"), max_bytes=4096)
     placeholders = [v for v in result["properties"].values() if v.get(TRUNCATED_MARKER)]
     assert ctx.truncated and len(placeholders) == 1
@@ -278,8 +323,12 @@ def test_truncation_placeholders_are_not_repeated_for_every_remaining_property()
 
 
 def test_a_truncated_reference_taints_the_operation_even_when_cached() -> None:
-    document = schemas_doc(Wide={"type": "object", "properties": {
-        f"p{i}": {"type": "string", "description": "x" * 200} for i in range(1000)}})
+    document = schemas_doc(
+        Wide={
+            "type": "object",
+            "properties": {f"p{i}": {"type": "string", "description": "x" * 200} for i in range(1000)},
+        }
+    )
     expander = SchemaExpander(RefResolver(document))
     first = ExpansionContext()
     expander.expand(ref("Wide"), first)
@@ -288,7 +337,9 @@ def test_a_truncated_reference_taints_the_operation_even_when_cached() -> None:
     assert first.truncated and second.truncated
 
 
-@pytest.mark.parametrize("remaining, expected", [
-    (200_000, 128 * 1024), (128 * 1024, 128 * 1024), (128 * 1024 - 1, 96 * 1024), (50_000, 41_472)])
+@pytest.mark.parametrize(
+    "remaining, expected",
+    [(200_000, 128 * 1024), (128 * 1024, 128 * 1024), (128 * 1024 - 1, 96 * 1024), (50_000, 41_472)],
+)
 def test_budget_classes(remaining: int, expected: int) -> None:
     assert _budget_class(remaining, 128 * 1024) == expected

@@ -30,19 +30,23 @@ def convert(document: dict[str, Any]) -> dict[str, Any]:
 
 # -- servers ---------------------------------------------------------------------------------
 
+
 def test_host_base_path_and_schemes_become_servers_https_first() -> None:
     converted = convert(swagger())
     assert converted["openapi"].startswith("3.0")
     assert converted["servers"] == [{"url": "https://api.example.com/v1"}, {"url": "http://api.example.com/v1"}]
 
 
-@pytest.mark.parametrize("extra, servers", [
-    ({"schemes": None}, [{"url": "https://api.example.com/v1"}]),
-    ({"basePath": "/"}, [{"url": "https://api.example.com"}, {"url": "http://api.example.com"}]),
-    ({"basePath": "api/"}, [{"url": "https://api.example.com/api"}, {"url": "http://api.example.com/api"}]),
-    ({"host": None}, [{"url": "/v1"}]),
-    ({"host": None, "basePath": None}, None),
-])
+@pytest.mark.parametrize(
+    "extra, servers",
+    [
+        ({"schemes": None}, [{"url": "https://api.example.com/v1"}]),
+        ({"basePath": "/"}, [{"url": "https://api.example.com"}, {"url": "http://api.example.com"}]),
+        ({"basePath": "api/"}, [{"url": "https://api.example.com/api"}, {"url": "http://api.example.com/api"}]),
+        ({"host": None}, [{"url": "/v1"}]),
+        ({"host": None, "basePath": None}, None),
+    ],
+)
 def test_server_edge_cases(extra: dict[str, Any], servers: list[dict[str, str]] | None) -> None:
     document = swagger()
     for key, value in extra.items():
@@ -55,17 +59,24 @@ def test_server_edge_cases(extra: dict[str, Any], servers: list[dict[str, str]] 
 
 # -- schemas and references ------------------------------------------------------------------
 
+
 def test_definitions_become_component_schemas_with_rewritten_refs() -> None:
-    document = swagger(definitions={
-        "Pet": {"type": "object", "properties": {
-            "owner": {"$ref": "#/definitions/Person"},
-            "example": {"$ref": "#/definitions/Person"},  # a property called "example"
-            "friends": {"type": "array", "items": {"$ref": "#/definitions/Pet"}},
-            "tag": {"allOf": [{"$ref": "#/definitions/Tag"}], "x-nullable": True},
-        }, "example": {"$ref": "#/definitions/not-a-schema"}},
-        "Person": {"type": "object", "additionalProperties": {"$ref": "#/definitions/Tag"}},
-        "Tag": {"type": "string", "discriminator": "kind"},
-    })
+    document = swagger(
+        definitions={
+            "Pet": {
+                "type": "object",
+                "properties": {
+                    "owner": {"$ref": "#/definitions/Person"},
+                    "example": {"$ref": "#/definitions/Person"},  # a property called "example"
+                    "friends": {"type": "array", "items": {"$ref": "#/definitions/Pet"}},
+                    "tag": {"allOf": [{"$ref": "#/definitions/Tag"}], "x-nullable": True},
+                },
+                "example": {"$ref": "#/definitions/not-a-schema"},
+            },
+            "Person": {"type": "object", "additionalProperties": {"$ref": "#/definitions/Tag"}},
+            "Tag": {"type": "string", "discriminator": "kind"},
+        }
+    )
     schemas = convert(document)["components"]["schemas"]
     pet = schemas["Pet"]["properties"]
     assert pet["owner"] == {"$ref": "#/components/schemas/Person"}
@@ -79,10 +90,17 @@ def test_definitions_become_component_schemas_with_rewritten_refs() -> None:
 
 
 def test_the_input_document_is_not_modified() -> None:
-    document = swagger({"/pets": {"post": {
-        "parameters": [{"name": "pet", "in": "body", "schema": {"$ref": "#/definitions/Pet"}}],
-        "responses": {"200": {"description": "ok", "schema": {"$ref": "#/definitions/Pet"}}},
-    }}}, definitions={"Pet": {"type": "object", "x-nullable": True}})
+    document = swagger(
+        {
+            "/pets": {
+                "post": {
+                    "parameters": [{"name": "pet", "in": "body", "schema": {"$ref": "#/definitions/Pet"}}],
+                    "responses": {"200": {"description": "ok", "schema": {"$ref": "#/definitions/Pet"}}},
+                }
+            }
+        },
+        definitions={"Pet": {"type": "object", "x-nullable": True}},
+    )
     before = copy.deepcopy(document)
     convert(document)
     parse_spec(document)
@@ -91,42 +109,77 @@ def test_the_input_document_is_not_modified() -> None:
 
 # -- parameters ------------------------------------------------------------------------------
 
+
 def test_body_parameter_becomes_a_request_body_for_each_consumed_type() -> None:
-    document = swagger({"/pets": {"post": {
-        "consumes": ["application/json", "application/xml"],
-        "parameters": [{"name": "pet", "in": "body", "required": True, "description": "The pet",
-                        "schema": {"$ref": "#/definitions/Pet"}}],
-        "responses": {"201": {"description": "created"}},
-    }}}, definitions={"Pet": {"type": "object"}})
+    document = swagger(
+        {
+            "/pets": {
+                "post": {
+                    "consumes": ["application/json", "application/xml"],
+                    "parameters": [
+                        {
+                            "name": "pet",
+                            "in": "body",
+                            "required": True,
+                            "description": "The pet",
+                            "schema": {"$ref": "#/definitions/Pet"},
+                        }
+                    ],
+                    "responses": {"201": {"description": "created"}},
+                }
+            }
+        },
+        definitions={"Pet": {"type": "object"}},
+    )
     body = convert(document)["paths"]["/pets"]["post"]["requestBody"]
     assert body == {
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Pet"}},
-                    "application/xml": {"schema": {"$ref": "#/components/schemas/Pet"}}},
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Pet"}},
+            "application/xml": {"schema": {"$ref": "#/components/schemas/Pet"}},
+        },
         "required": True,
         "description": "The pet",
     }
 
 
 def test_body_without_consumes_defaults_to_json() -> None:
-    document = swagger({"/x": {"put": {
-        "parameters": [{"name": "b", "in": "body", "schema": {"type": "object"}}],
-        "responses": {"200": {"description": "ok"}}}}})
+    document = swagger(
+        {
+            "/x": {
+                "put": {
+                    "parameters": [{"name": "b", "in": "body", "schema": {"type": "object"}}],
+                    "responses": {"200": {"description": "ok"}},
+                }
+            }
+        }
+    )
     body = convert(document)["paths"]["/x"]["put"]["requestBody"]
     assert list(body["content"]) == ["application/json"]
     assert body["required"] is False
 
 
 def test_form_parameters_become_an_urlencoded_body() -> None:
-    document = swagger({"/login": {"post": {
-        "consumes": ["application/x-www-form-urlencoded"],
-        "parameters": [
-            {"name": "user", "in": "formData", "type": "string", "required": True, "description": "Login"},
-            {"name": "remember", "in": "formData", "type": "boolean", "default": False},
-            {"name": "scopes", "in": "formData", "type": "array", "items": {"type": "string"},
-             "collectionFormat": "multi"},
-        ],
-        "responses": {"200": {"description": "ok"}},
-    }}})
+    document = swagger(
+        {
+            "/login": {
+                "post": {
+                    "consumes": ["application/x-www-form-urlencoded"],
+                    "parameters": [
+                        {"name": "user", "in": "formData", "type": "string", "required": True, "description": "Login"},
+                        {"name": "remember", "in": "formData", "type": "boolean", "default": False},
+                        {
+                            "name": "scopes",
+                            "in": "formData",
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "collectionFormat": "multi",
+                        },
+                    ],
+                    "responses": {"200": {"description": "ok"}},
+                }
+            }
+        }
+    )
     body = convert(document)["paths"]["/login"]["post"]["requestBody"]
     media = body["content"]["application/x-www-form-urlencoded"]
     assert media["schema"] == {
@@ -143,12 +196,20 @@ def test_form_parameters_become_an_urlencoded_body() -> None:
 
 
 def test_file_parameters_force_multipart() -> None:
-    document = swagger({"/upload": {"post": {
-        "consumes": ["application/x-www-form-urlencoded", "multipart/form-data"],
-        "parameters": [{"name": "file", "in": "formData", "type": "file", "required": True},
-                       {"name": "note", "in": "formData", "type": "string"}],
-        "responses": {"200": {"description": "ok"}},
-    }}})
+    document = swagger(
+        {
+            "/upload": {
+                "post": {
+                    "consumes": ["application/x-www-form-urlencoded", "multipart/form-data"],
+                    "parameters": [
+                        {"name": "file", "in": "formData", "type": "file", "required": True},
+                        {"name": "note", "in": "formData", "type": "string"},
+                    ],
+                    "responses": {"200": {"description": "ok"}},
+                }
+            }
+        }
+    )
     content = convert(document)["paths"]["/upload"]["post"]["requestBody"]["content"]
     assert list(content) == ["multipart/form-data"]
     parsed = parse_spec(document).operations[0]
@@ -157,35 +218,52 @@ def test_file_parameters_force_multipart() -> None:
 
 
 def test_form_parameters_listing_both_encodings_keep_both() -> None:
-    document = swagger({"/f": {"post": {
-        "consumes": ["multipart/form-data", "application/x-www-form-urlencoded"],
-        "parameters": [{"name": "a", "in": "formData", "type": "string"}],
-        "responses": {"200": {"description": "ok"}}}}})
+    document = swagger(
+        {
+            "/f": {
+                "post": {
+                    "consumes": ["multipart/form-data", "application/x-www-form-urlencoded"],
+                    "parameters": [{"name": "a", "in": "formData", "type": "string"}],
+                    "responses": {"200": {"description": "ok"}},
+                }
+            }
+        }
+    )
     content = convert(document)["paths"]["/f"]["post"]["requestBody"]["content"]
     assert set(content) == {"multipart/form-data", "application/x-www-form-urlencoded"}
     # the parser prefers url-encoded over multipart
     assert parse_spec(document).operations[0].request_body.content_type == "application/x-www-form-urlencoded"
 
 
-@pytest.mark.parametrize("location, collection_format, style, explode", [
-    ("query", None, "form", False),  # csv is the default
-    ("query", "csv", "form", False),
-    ("query", "multi", "form", True),
-    ("query", "ssv", "spaceDelimited", False),
-    ("query", "pipes", "pipeDelimited", False),
-    ("query", "tsv", "form", False),
-    ("path", "csv", "simple", False),
-    ("header", "csv", "simple", False),
-])
-def test_collection_format_becomes_style_and_explode(location: str, collection_format: str | None,
-                                                     style: str, explode: bool) -> None:
-    parameter: dict[str, Any] = {"name": "ids", "in": location, "required": True, "type": "array",
-                                 "items": {"type": "integer", "format": "int64", "collectionFormat": "csv"}}
+@pytest.mark.parametrize(
+    "location, collection_format, style, explode",
+    [
+        ("query", None, "form", False),  # csv is the default
+        ("query", "csv", "form", False),
+        ("query", "multi", "form", True),
+        ("query", "ssv", "spaceDelimited", False),
+        ("query", "pipes", "pipeDelimited", False),
+        ("query", "tsv", "form", False),
+        ("path", "csv", "simple", False),
+        ("header", "csv", "simple", False),
+    ],
+)
+def test_collection_format_becomes_style_and_explode(
+    location: str, collection_format: str | None, style: str, explode: bool
+) -> None:
+    parameter: dict[str, Any] = {
+        "name": "ids",
+        "in": location,
+        "required": True,
+        "type": "array",
+        "items": {"type": "integer", "format": "int64", "collectionFormat": "csv"},
+    }
     if collection_format:
         parameter["collectionFormat"] = collection_format
     path = "/items/{ids}" if location == "path" else "/items"
-    converted, notes = convert_swagger2(swagger({path: {"get": {
-        "parameters": [parameter], "responses": {"200": {"description": "ok"}}}}}))
+    converted, notes = convert_swagger2(
+        swagger({path: {"get": {"parameters": [parameter], "responses": {"200": {"description": "ok"}}}}})
+    )
     result = converted["paths"][path]["get"]["parameters"][0]
     assert (result["style"], result["explode"]) == (style, explode)
     assert result["schema"] == {"type": "array", "items": {"type": "integer", "format": "int64"}}
@@ -194,16 +272,47 @@ def test_collection_format_becomes_style_and_explode(location: str, collection_f
 
 
 def test_non_body_parameter_keywords_move_into_the_schema() -> None:
-    document = swagger({"/x": {"get": {"parameters": [{
-        "name": "limit", "in": "query", "type": "integer", "format": "int32", "minimum": 1, "maximum": 100,
-        "exclusiveMaximum": True, "default": 10, "enum": [10, 50, 100], "description": "Page size",
-        "x-nullable": True, "allowEmptyValue": True,
-    }], "responses": {"200": {"description": "ok"}}}}})
+    document = swagger(
+        {
+            "/x": {
+                "get": {
+                    "parameters": [
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "type": "integer",
+                            "format": "int32",
+                            "minimum": 1,
+                            "maximum": 100,
+                            "exclusiveMaximum": True,
+                            "default": 10,
+                            "enum": [10, 50, 100],
+                            "description": "Page size",
+                            "x-nullable": True,
+                            "allowEmptyValue": True,
+                        }
+                    ],
+                    "responses": {"200": {"description": "ok"}},
+                }
+            }
+        }
+    )
     parameter = convert(document)["paths"]["/x"]["get"]["parameters"][0]
     assert parameter == {
-        "name": "limit", "in": "query", "description": "Page size", "allowEmptyValue": True,
-        "schema": {"type": "integer", "format": "int32", "enum": [10, 50, 100], "default": 10,
-                   "maximum": 100, "exclusiveMaximum": True, "minimum": 1, "nullable": True},
+        "name": "limit",
+        "in": "query",
+        "description": "Page size",
+        "allowEmptyValue": True,
+        "schema": {
+            "type": "integer",
+            "format": "int32",
+            "enum": [10, 50, 100],
+            "default": 10,
+            "maximum": 100,
+            "exclusiveMaximum": True,
+            "minimum": 1,
+            "nullable": True,
+        },
     }
     schema = parse_spec(document).operations[0].input_schema["properties"]["limit"]
     assert schema["exclusiveMaximum"] == 100 and "maximum" not in schema
@@ -212,15 +321,22 @@ def test_non_body_parameter_keywords_move_into_the_schema() -> None:
 
 
 def test_shared_and_path_level_parameters_are_merged_into_each_operation() -> None:
-    document = swagger({"/pets/{id}": {
-        "parameters": [{"$ref": "#/parameters/Id"}, {"name": "verbose", "in": "query", "type": "boolean"}],
-        "get": {"parameters": [{"name": "verbose", "in": "query", "type": "string", "description": "override"}],
-                "responses": {"200": {"description": "ok"}}},
-        "put": {"parameters": [{"$ref": "#/parameters/PetBody"}], "responses": {"200": {"description": "ok"}}},
-    }}, parameters={
-        "Id": {"name": "id", "in": "path", "required": True, "type": "string"},
-        "PetBody": {"name": "pet", "in": "body", "schema": {"type": "object"}},
-    })
+    document = swagger(
+        {
+            "/pets/{id}": {
+                "parameters": [{"$ref": "#/parameters/Id"}, {"name": "verbose", "in": "query", "type": "boolean"}],
+                "get": {
+                    "parameters": [{"name": "verbose", "in": "query", "type": "string", "description": "override"}],
+                    "responses": {"200": {"description": "ok"}},
+                },
+                "put": {"parameters": [{"$ref": "#/parameters/PetBody"}], "responses": {"200": {"description": "ok"}}},
+            }
+        },
+        parameters={
+            "Id": {"name": "id", "in": "path", "required": True, "type": "string"},
+            "PetBody": {"name": "pet", "in": "body", "schema": {"type": "object"}},
+        },
+    )
     item = convert(document)["paths"]["/pets/{id}"]
     assert "parameters" not in item
     get_parameters = {p["name"]: p for p in item["get"]["parameters"]}
@@ -231,9 +347,14 @@ def test_shared_and_path_level_parameters_are_merged_into_each_operation() -> No
 
 
 def test_a_broken_shared_parameter_skips_only_its_operation() -> None:
-    document = swagger({"/a": {"get": {"parameters": [{"$ref": "#/parameters/Missing"}],
-                                       "responses": {"200": {"description": "ok"}}}},
-                        "/b": {"get": {"responses": {"200": {"description": "ok"}}}}})
+    document = swagger(
+        {
+            "/a": {
+                "get": {"parameters": [{"$ref": "#/parameters/Missing"}], "responses": {"200": {"description": "ok"}}}
+            },
+            "/b": {"get": {"responses": {"200": {"description": "ok"}}}},
+        }
+    )
     parsed = parse_spec(document)
     assert [op.path for op in parsed.operations] == ["/b"]
     skipped = [entry for entry in parsed.report if entry.status == "skipped"]
@@ -242,16 +363,27 @@ def test_a_broken_shared_parameter_skips_only_its_operation() -> None:
 
 # -- responses and security ------------------------------------------------------------------
 
+
 def test_produces_becomes_response_media_types() -> None:
-    document = swagger({"/pets": {"get": {
-        "produces": ["application/json", "text/csv"],
-        "responses": {
-            "200": {"description": "ok", "schema": {"type": "array", "items": {"$ref": "#/definitions/Pet"}},
-                    "headers": {"X-Rate": {"type": "integer", "description": "Remaining calls"}}},
-            "default": {"$ref": "#/responses/Error"},
+    document = swagger(
+        {
+            "/pets": {
+                "get": {
+                    "produces": ["application/json", "text/csv"],
+                    "responses": {
+                        "200": {
+                            "description": "ok",
+                            "schema": {"type": "array", "items": {"$ref": "#/definitions/Pet"}},
+                            "headers": {"X-Rate": {"type": "integer", "description": "Remaining calls"}},
+                        },
+                        "default": {"$ref": "#/responses/Error"},
+                    },
+                }
+            }
         },
-    }}}, definitions={"Pet": {"type": "object"}},
-        responses={"Error": {"description": "Error", "schema": {"type": "object"}}})
+        definitions={"Pet": {"type": "object"}},
+        responses={"Error": {"description": "Error", "schema": {"type": "object"}}},
+    )
     converted = convert(document)
     response = converted["paths"]["/pets"]["get"]["responses"]["200"]
     assert set(response["content"]) == {"application/json", "text/csv"}
@@ -261,29 +393,49 @@ def test_produces_becomes_response_media_types() -> None:
     assert converted["components"]["responses"]["Error"]["content"]["application/json"]["schema"] == {"type": "object"}
     parsed = parse_spec(document).operations[0]
     assert [(r.status, r.content_types) for r in parsed.responses] == [
-        ("200", ("application/json", "text/csv")), ("default", ("application/json",))]
+        ("200", ("application/json", "text/csv")),
+        ("default", ("application/json",)),
+    ]
     assert parsed.output_schema == {"type": "array", "items": {"type": "object"}}
 
 
 def test_security_definitions_become_security_schemes() -> None:
-    document = swagger(securityDefinitions={
-        "basic": {"type": "basic", "description": "Basic auth"},
-        "key": {"type": "apiKey", "name": "X-API-Key", "in": "header"},
-        "implicit": {"type": "oauth2", "flow": "implicit", "authorizationUrl": "https://a.example/auth",
-                     "scopes": {"read": "Read"}},
-        "password": {"type": "oauth2", "flow": "password", "tokenUrl": "https://a.example/token", "scopes": {}},
-        "app": {"type": "oauth2", "flow": "application", "tokenUrl": "https://a.example/token",
-                "scopes": {"admin": "Admin"}},
-        "code": {"type": "oauth2", "flow": "accessCode", "authorizationUrl": "https://a.example/auth",
-                 "tokenUrl": "https://a.example/token", "scopes": {"read": "Read"}},
-    }, security=[{"key": []}])
+    document = swagger(
+        securityDefinitions={
+            "basic": {"type": "basic", "description": "Basic auth"},
+            "key": {"type": "apiKey", "name": "X-API-Key", "in": "header"},
+            "implicit": {
+                "type": "oauth2",
+                "flow": "implicit",
+                "authorizationUrl": "https://a.example/auth",
+                "scopes": {"read": "Read"},
+            },
+            "password": {"type": "oauth2", "flow": "password", "tokenUrl": "https://a.example/token", "scopes": {}},
+            "app": {
+                "type": "oauth2",
+                "flow": "application",
+                "tokenUrl": "https://a.example/token",
+                "scopes": {"admin": "Admin"},
+            },
+            "code": {
+                "type": "oauth2",
+                "flow": "accessCode",
+                "authorizationUrl": "https://a.example/auth",
+                "tokenUrl": "https://a.example/token",
+                "scopes": {"read": "Read"},
+            },
+        },
+        security=[{"key": []}],
+    )
     schemes = convert(document)["components"]["securitySchemes"]
     assert schemes["basic"] == {"type": "http", "scheme": "basic", "description": "Basic auth"}
     assert schemes["key"] == {"type": "apiKey", "name": "X-API-Key", "in": "header"}
-    assert schemes["implicit"]["flows"] == {"implicit": {"scopes": {"read": "Read"},
-                                                         "authorizationUrl": "https://a.example/auth"}}
-    assert schemes["app"]["flows"] == {"clientCredentials": {"scopes": {"admin": "Admin"},
-                                                             "tokenUrl": "https://a.example/token"}}
+    assert schemes["implicit"]["flows"] == {
+        "implicit": {"scopes": {"read": "Read"}, "authorizationUrl": "https://a.example/auth"}
+    }
+    assert schemes["app"]["flows"] == {
+        "clientCredentials": {"scopes": {"admin": "Admin"}, "tokenUrl": "https://a.example/token"}
+    }
     assert set(schemes["code"]["flows"]["authorizationCode"]) == {"scopes", "authorizationUrl", "tokenUrl"}
 
     parsed = parse_spec(document)
@@ -295,18 +447,29 @@ def test_security_definitions_become_security_schemes() -> None:
 
 
 def test_unknown_oauth_flow_is_noted() -> None:
-    converted, notes = convert_swagger2(swagger(securityDefinitions={
-        "weird": {"type": "oauth2", "flow": "device"}}))
+    converted, notes = convert_swagger2(swagger(securityDefinitions={"weird": {"type": "oauth2", "flow": "device"}}))
     assert converted["components"]["securitySchemes"]["weird"] == {"type": "oauth2", "flows": {}}
     assert any("device" in note for note in notes)
 
 
 def test_extensions_and_operation_fields_are_kept() -> None:
-    document = swagger({"/x": {"delete": {
-        "operationId": "removeX", "summary": "Remove", "description": "Removes x", "tags": ["x"],
-        "deprecated": True, "security": [], "x-openai-isConsequential": False,
-        "responses": {"204": {"description": "gone"}},
-    }}}, **{"x-logo": "logo.png"})
+    document = swagger(
+        {
+            "/x": {
+                "delete": {
+                    "operationId": "removeX",
+                    "summary": "Remove",
+                    "description": "Removes x",
+                    "tags": ["x"],
+                    "deprecated": True,
+                    "security": [],
+                    "x-openai-isConsequential": False,
+                    "responses": {"204": {"description": "gone"}},
+                }
+            }
+        },
+        **{"x-logo": "logo.png"},
+    )
     converted = convert(document)
     assert converted["x-logo"] == "logo.png"
     operation = converted["paths"]["/x"]["delete"]

@@ -19,12 +19,25 @@ NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
 def items_spec(title: str) -> dict:
-    return spec({
-        "/items": {"get": operation(operationId="list_items", summary="List items"),
-                   "post": operation(operationId="create_item", requestBody={"content": {"application/json": {
-                       "schema": {"type": "object", "properties": {"name": {"type": "string"}}}}}})},
-        "/items/{id}": {"delete": operation(operationId="delete_item", **{"x-openai-isConsequential": False})},
-    }, info={"title": title, "version": "1"})
+    return spec(
+        {
+            "/items": {
+                "get": operation(operationId="list_items", summary="List items"),
+                "post": operation(
+                    operationId="create_item",
+                    requestBody={
+                        "content": {
+                            "application/json": {
+                                "schema": {"type": "object", "properties": {"name": {"type": "string"}}}
+                            }
+                        }
+                    },
+                ),
+            },
+            "/items/{id}": {"delete": operation(operationId="delete_item", **{"x-openai-isConsequential": False})},
+        },
+        info={"title": title, "version": "1"},
+    )
 
 
 def test_tools_follow_the_requested_order_and_skip_what_is_not_usable(workspace, import_spec) -> None:
@@ -37,8 +50,10 @@ def test_tools_follow_the_requested_order_and_skip_what_is_not_usable(workspace,
     create = tools[0]
     assert isinstance(create, Tool) and create.operation_id == ops["create_item"].pk
     assert create.consequential is True and tools[1].consequential is False
-    assert create.schema() == {"type": "function", "function": {
-        "name": "create_item", "description": create.description, "parameters": create.parameters}}
+    assert create.schema() == {
+        "type": "function",
+        "function": {"name": "create_item", "description": create.description, "parameters": create.parameters},
+    }
     assert create.parameters["properties"]["body"]["properties"] == {"name": {"type": "string"}}
 
 
@@ -83,13 +98,16 @@ def test_other_workspaces_operations_are_ignored(workspace, import_spec) -> None
 
 
 def test_warnings_for_too_many_tools_and_large_schemas(workspace, import_spec) -> None:
-    big_schema = {"type": "object", "properties": {f"field_{i}": {"type": "string", "description": "d" * 200}
-                                                   for i in range(120)}}
+    big_schema = {
+        "type": "object",
+        "properties": {f"field_{i}": {"type": "string", "description": "d" * 200} for i in range(120)},
+    }
     paths = {f"/r{i}": {"get": operation(operationId=f"op{i}")} for i in range(130)}
-    paths["/big"] = {"post": operation(operationId="big", requestBody={"content": {"application/json": {
-        "schema": big_schema}}})}
+    paths["/big"] = {
+        "post": operation(operationId="big", requestBody={"content": {"application/json": {"schema": big_schema}}})
+    }
     action = import_spec(spec(paths))
-    ids = list(Operation.objects.filter(action=action).values_list("pk", flat=True)) + ["op_gone"]
+    ids = [*Operation.objects.filter(action=action).values_list("pk", flat=True), "op_gone"]
     codes = [w.code for w in tool_warnings(workspace_id=workspace.pk, operation_ids=ids)]
     assert codes[:3] == ["unavailable_operations", "too_many_tools", "large_tool_schema"]
     assert tool_warnings(workspace_id=workspace.pk, operation_ids=ids[:3]) == []

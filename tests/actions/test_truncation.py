@@ -82,9 +82,17 @@ def test_huge_keys_fall_back_to_an_excerpt_that_is_still_json() -> None:
 
 @pytest.mark.parametrize("limit", [200, 500, 1000, 16_000])
 def test_every_limit_is_respected_for_mixed_documents(limit: int) -> None:
-    doc = {"users": [{"name": "名前" * 20, "emails": [f"u{i}@example.com" for i in range(30)],
-                      "nested": {"deep": [[i] * 20 for i in range(10)]}} for i in range(300)],
-           "meta": {"total": 300, "quote": 'he said "hi"\n\\'}}
+    doc = {
+        "users": [
+            {
+                "name": "名前" * 20,
+                "emails": [f"u{i}@example.com" for i in range(30)],
+                "nested": {"deep": [[i] * 20 for i in range(10)]},
+            }
+            for i in range(300)
+        ],
+        "meta": {"total": 300, "quote": 'he said "hi"\n\\'},
+    }
     result = shorten_json(doc, limit)
     assert len(result.text) <= limit
     json.loads(result.text)
@@ -101,12 +109,15 @@ def test_text_is_cut_with_a_note_within_the_limit() -> None:
     assert shorten_text("short", 100).text == "short"
 
 
-@pytest.mark.parametrize("content_type,body,expected", [
-    ("application/json", b"{}", True),
-    ("application/problem+json; charset=utf-8", b"{}", True),
-    ("text/plain", b'  {"a": 1}', True),
-    ("text/html", b"<html>", False),
-])
+@pytest.mark.parametrize(
+    "content_type,body,expected",
+    [
+        ("application/json", b"{}", True),
+        ("application/problem+json; charset=utf-8", b"{}", True),
+        ("text/plain", b'  {"a": 1}', True),
+        ("text/html", b"<html>", False),
+    ],
+)
 def test_json_detection(content_type: str, body: bytes, expected: bool) -> None:
     assert looks_like_json(content_type, body) is expected
 
@@ -128,8 +139,9 @@ def test_render_body_falls_back_to_text_for_broken_json() -> None:
 
 
 def test_render_body_describes_binary_content() -> None:
-    result = render_body(b"\x89PNG\r\n\x1a\n\x00\x00" + bytes(range(256)) * 10, content_type="image/png",
-                         encoding="utf-8", max_chars=500)
+    result = render_body(
+        b"\x89PNG\r\n\x1a\n\x00\x00" + bytes(range(256)) * 10, content_type="image/png", encoding="utf-8", max_chars=500
+    )
     described = json.loads(result.text)
     assert described["content_type"] == "image/png" and described["bytes"] > 2000
 
@@ -139,6 +151,7 @@ def test_render_body_of_empty_response() -> None:
 
 
 def test_render_body_decodes_declared_charset() -> None:
-    result = render_body("café".encode("latin-1"), content_type="text/plain; charset=latin-1",
-                         encoding="iso8859-1", max_chars=100)
+    result = render_body(
+        "café".encode("latin-1"), content_type="text/plain; charset=latin-1", encoding="iso8859-1", max_chars=100
+    )
     assert result.text == "café"

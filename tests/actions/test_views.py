@@ -18,11 +18,16 @@ from .helpers import operation, spec
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.actions.urls")]
 
 SECRET = "sk-page-test-5e1d7c9a3b20f4e6"
-PETS = spec({
-    "/pets": {"get": operation(operationId="listPets", summary="List pets"),
-              "post": operation(operationId="createPet")},
-    "/bad": {"get": operation(parameters=[{"name": "x", "in": "nowhere"}])},
-}, servers=[{"url": "https://eu.example.com", "description": "EU"}, {"url": "https://us.example.com"}])
+PETS = spec(
+    {
+        "/pets": {
+            "get": operation(operationId="listPets", summary="List pets"),
+            "post": operation(operationId="createPet"),
+        },
+        "/bad": {"get": operation(parameters=[{"name": "x", "in": "nowhere"}])},
+    },
+    servers=[{"url": "https://eu.example.com", "description": "EU"}, {"url": "https://us.example.com"}],
+)
 
 
 @pytest.fixture
@@ -52,8 +57,9 @@ def test_import_preview_then_import(signed_in) -> None:
     assert preview.status_code == 200 and not Action.objects.exists()
     assert "Skipped" in text and "invalid location" in text and "https://us.example.com" in text
     token = preview.context["form"].initial["preview"]
-    done = signed_in.post(url, {"preview": token, "name": "Pets", "server_url": "https://us.example.com",
-                                "step": "import"})
+    done = signed_in.post(
+        url, {"preview": token, "name": "Pets", "server_url": "https://us.example.com", "step": "import"}
+    )
     action = Action.objects.get()
     assert done.status_code == 302 and done["Location"] == reverse("actions:action_detail", args=[action.pk])
     assert action.name == "Pets" and action.server_url == "https://us.example.com"
@@ -81,8 +87,9 @@ def test_detail_page_shows_operations_and_settings(signed_in, action) -> None:
 
 def test_auth_form_stores_secrets_and_never_renders_them(signed_in, action) -> None:
     url = reverse("actions:action_auth", args=[action.pk])
-    response = signed_in.post(url, {"type": "api_key", "location": "header", "name": "X-Key", "prefix": "",
-                                    "api_key": SECRET})
+    response = signed_in.post(
+        url, {"type": "api_key", "location": "header", "name": "X-Key", "prefix": "", "api_key": SECRET}
+    )
     assert response.status_code == 302
     stored = Action.objects.get(pk=action.pk)
     assert stored.credential_values() == {"api_key": SECRET} and stored.auth_config["name"] == "X-Key"
@@ -99,8 +106,9 @@ def test_auth_form_stores_secrets_and_never_renders_them(signed_in, action) -> N
 
 def test_auth_form_moves_an_api_key_to_the_query_without_its_prefix(signed_in, action) -> None:
     url = reverse("actions:action_auth", args=[action.pk])
-    signed_in.post(url, {"type": "api_key", "location": "header", "name": "Authorization", "prefix": "Token",
-                         "api_key": SECRET})
+    signed_in.post(
+        url, {"type": "api_key", "location": "header", "name": "Authorization", "prefix": "Token", "api_key": SECRET}
+    )
     # The page still holds the prefix in its (hidden) field when the key moves to the query string.
     response = signed_in.post(url, {"type": "api_key", "location": "query", "name": "key", "prefix": "Token"})
     assert response.status_code == 302, response.context["auth_form"].errors
@@ -121,8 +129,10 @@ def test_an_action_on_a_metadata_address_shows_why_it_cannot_be_called(signed_in
 
 
 def test_settings_form_warns_about_private_base_urls(signed_in, action) -> None:
-    response = signed_in.post(reverse("actions:action_settings", args=[action.pk]),
-                              {"name": "Renamed", "server_url": "http://10.0.0.7", "enabled": "on"})
+    response = signed_in.post(
+        reverse("actions:action_settings", args=[action.pk]),
+        {"name": "Renamed", "server_url": "http://10.0.0.7", "enabled": "on"},
+    )
     assert response.status_code == 302
     assert any("10.0.0.7" in m and "private" in m for m in flashes(response))
     assert Action.objects.get(pk=action.pk).server_url == "http://10.0.0.7"
@@ -141,9 +151,18 @@ def test_operation_toggles(signed_in, action) -> None:
 
 
 def test_test_console_page(signed_in, workspace, target, loopback_allowed, import_spec) -> None:
-    document = target_spec(target.url, {"/pets/{id}": {"get": {"operationId": "getPet", "parameters": [
-        {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
-        "responses": {"200": {"description": "ok"}}}}})
+    document = target_spec(
+        target.url,
+        {
+            "/pets/{id}": {
+                "get": {
+                    "operationId": "getPet",
+                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {"200": {"description": "ok"}},
+                }
+            }
+        },
+    )
     action = import_spec(document, auth_data={"type": "bearer", "token": SECRET})
     op = operation_named(action, "getPet")
     url = reverse("actions:operation_test", args=[action.pk, op.pk])
@@ -184,8 +203,7 @@ def test_delete(signed_in, action) -> None:
 def test_viewers_see_but_cannot_change(viewer_client, action) -> None:
     page = viewer_client.get(reverse("actions:action_detail", args=[action.pk]))
     assert page.status_code == 200 and "Save authentication" not in html(page)
-    response = viewer_client.post(reverse("actions:action_auth", args=[action.pk]), {"type": "bearer",
-                                                                                    "token": SECRET})
+    response = viewer_client.post(reverse("actions:action_auth", args=[action.pk]), {"type": "bearer", "token": SECRET})
     assert response.status_code == 302 and Action.objects.get(pk=action.pk).auth_type == "none"
     assert viewer_client.get(reverse("actions:action_import")).status_code == 302
 

@@ -15,14 +15,25 @@ from .target_api import Reply
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-def test_tool_call_runs_on_the_worker_and_failures_do_not_stop_it(celery_worker, workspace, target,
-                                                                  loopback_allowed, import_spec) -> None:
-    action = import_spec(target_spec(target.url, {
-        "/items/{id}": {"get": {"operationId": "getItem", "parameters": [
-            {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "ok"}}}},
-        "/boom": {"get": {"operationId": "boom", "responses": {"200": {"description": "ok"}}}},
-    }), auth_data={"type": "bearer", "token": "tok-worker-1234567890"})
+def test_tool_call_runs_on_the_worker_and_failures_do_not_stop_it(
+    celery_worker, workspace, target, loopback_allowed, import_spec
+) -> None:
+    action = import_spec(
+        target_spec(
+            target.url,
+            {
+                "/items/{id}": {
+                    "get": {
+                        "operationId": "getItem",
+                        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                        "responses": {"200": {"description": "ok"}},
+                    }
+                },
+                "/boom": {"get": {"operationId": "boom", "responses": {"200": {"description": "ok"}}}},
+            },
+        ),
+        auth_data={"type": "bearer", "token": "tok-worker-1234567890"},
+    )
     target.handlers["/boom"] = lambda seen: Reply(500, {"error": "boom"})
     get_item = operation_named(action, "getItem").pk
     boom = operation_named(action, "boom").pk

@@ -285,9 +285,7 @@ class _Exchange:
         return None
 
     def _bad_request(self, message: str, param: str | None = None, code: str | None = None) -> None:
-        self.handler.send_json(
-            400, wire.error_payload(message, "invalid_request_error", code, param)
-        )
+        self.handler.send_json(400, wire.error_payload(message, "invalid_request_error", code, param))
 
     def _json_body(self) -> dict[str, Any] | None:
         body = self.record.body
@@ -353,18 +351,14 @@ class _Exchange:
             completion = wire.Completion.build(str(body["model"]), reply, messages)
             self.handler.send_json(200, completion.blocking_payload())
 
-    def _stream(
-        self, reply: TextReply | ToolCallReply, model: str, messages: list[Any], include_usage: bool
-    ) -> None:
+    def _stream(self, reply: TextReply | ToolCallReply, model: str, messages: list[Any], include_usage: bool) -> None:
         completion = wire.Completion.build(model, reply, messages)
         self._wait(reply.delay)
         write = self.handler.start_stream()
         self._write_events(write, completion.stream_payloads(include_usage), reply.chunk_delay)
         self.handler.end_stream(write, _SSE_DONE)
 
-    def _write_events(
-        self, write: Callable[[bytes], object], payloads: Iterable[Any], delay: float
-    ) -> None:
+    def _write_events(self, write: Callable[[bytes], object], payloads: Iterable[Any], delay: float) -> None:
         for position, payload in enumerate(payloads):
             if position:
                 self._wait(delay)
@@ -378,9 +372,7 @@ class _Exchange:
         completion = wire.Completion.build(model, text, messages)
         # The role delta plus `drop_after` content deltas, then nothing: no
         # finish_reason, no [DONE], no chunked terminator.
-        payloads = [completion.chunk(delta, None, False) for delta in completion.deltas()][
-            : reply.drop_after + 1
-        ]
+        payloads = [completion.chunk(delta, None, False) for delta in completion.deltas()][: reply.drop_after + 1]
         write = self.handler.start_stream()
         self._write_events(write, payloads, reply.chunk_delay)
         _shutdown_quietly(self.handler.connection)
@@ -407,9 +399,7 @@ class _Exchange:
             return
         encoding = body.get("encoding_format") or "float"
         if encoding not in ("float", "base64"):
-            self._bad_request(
-                "'encoding_format' must be 'float' or 'base64'.", param="encoding_format"
-            )
+            self._bad_request("'encoding_format' must be 'float' or 'base64'.", param="encoding_format")
             return
         reply = self.fake._next_embedding_reply()
         if isinstance(reply, HangReply):
@@ -418,9 +408,7 @@ class _Exchange:
         if isinstance(reply, ErrorReply):
             self._send_error(reply)
             return
-        self.handler.send_json(
-            200, wire.embeddings_payload(str(body["model"]), texts, dimensions, encoding)
-        )
+        self.handler.send_json(200, wire.embeddings_payload(str(body["model"]), texts, dimensions, encoding))
 
     # -- models ----------------------------------------------------------
 
@@ -433,9 +421,7 @@ class _Exchange:
             self.handler.send_json(200, _model_payload(model))
             return
         message = f"The model '{model}' does not exist or you do not have access to it."
-        self.handler.send_json(
-            404, wire.error_payload(message, "invalid_request_error", "model_not_found", "model")
-        )
+        self.handler.send_json(404, wire.error_payload(message, "invalid_request_error", "model_not_found", "model"))
 
 
 def _include_usage(body: dict[str, Any]) -> bool:
@@ -607,11 +593,7 @@ class FakeLLM:
             return list(self._errors)
 
     def _bodies(self, path: str) -> list[dict[str, Any]]:
-        return [
-            r.body
-            for r in self.requests
-            if r.method == "POST" and r.path == path and isinstance(r.body, dict)
-        ]
+        return [r.body for r in self.requests if r.method == "POST" and r.path == path and isinstance(r.body, dict)]
 
     # -- called from handler threads -------------------------------------
 

@@ -29,9 +29,7 @@ from tests.fake_llm import (
 from tests.fake_llm.wire import split_content
 
 API_KEY = "sk-test-0123456789"
-USER: list[ChatCompletionMessageParam] = [
-    {"role": "user", "content": "What is the weather in Paris?"}
-]
+USER: list[ChatCompletionMessageParam] = [{"role": "user", "content": "What is the weather in Paris?"}]
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +62,7 @@ def test_blocking_completion_echoes_last_user_message(fake: FakeLLM) -> None:
         {"role": "assistant", "content": "ok"},
         {"role": "user", "content": "hello there"},
     ]
-    completion = make_client(fake).chat.completions.create(
-        model="fake-chat", messages=messages, temperature=0.2
-    )
+    completion = make_client(fake).chat.completions.create(model="fake-chat", messages=messages, temperature=0.2)
 
     assert completion.object == "chat.completion"
     assert completion.id.startswith("chatcmpl-")
@@ -89,9 +85,7 @@ def test_blocking_completion_echoes_last_user_message(fake: FakeLLM) -> None:
 
 
 def test_scripted_replies_are_consumed_in_order(fake: FakeLLM) -> None:
-    fake.script(
-        TextReply("one", usage=Usage(prompt_tokens=100, completion_tokens=7)), TextReply("two")
-    )
+    fake.script(TextReply("one", usage=Usage(prompt_tokens=100, completion_tokens=7)), TextReply("two"))
     client = make_client(fake)
 
     first = client.chat.completions.create(model="fake-chat", messages=USER)
@@ -117,9 +111,7 @@ def test_blocking_tool_calls(fake: FakeLLM) -> None:
         {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
     ]
 
-    completion = make_client(fake).chat.completions.create(
-        model="fake-chat", messages=USER, tools=tools
-    )
+    completion = make_client(fake).chat.completions.create(model="fake-chat", messages=USER, tools=tools)
 
     choice = completion.choices[0]
     assert choice.finish_reason == "tool_calls"
@@ -152,9 +144,7 @@ def test_streaming_text_with_usage(fake: FakeLLM) -> None:
     assert chunks[0].choices[0].delta.role == "assistant"
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "Bonjour tout le monde"
-    content_deltas = [
-        c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content
-    ]
+    content_deltas = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
     assert content_deltas == ["Bon", "jour", " tout", " le monde"]
     finishes = [c.choices[0].finish_reason for c in chunks if c.choices]
     assert finishes[-1] == "stop" and set(finishes[:-1]) == {None}
@@ -199,9 +189,7 @@ def test_streamed_parallel_tool_calls_reassemble(fake: FakeLLM) -> None:
     clock = ToolCall("get_time", {"timezone": "Europe/Paris"})
     fake.script(ToolCallReply([weather, clock], argument_chunk_size=5))
 
-    chunks = list(
-        make_client(fake).chat.completions.create(model="fake-chat", messages=USER, stream=True)
-    )
+    chunks = list(make_client(fake).chat.completions.create(model="fake-chat", messages=USER, stream=True))
 
     calls: dict[int, dict[str, str]] = {}
     fragments: dict[int, int] = {}
@@ -209,9 +197,7 @@ def test_streamed_parallel_tool_calls_reassemble(fake: FakeLLM) -> None:
         for delta in chunk.choices[0].delta.tool_calls or []:
             if delta.index not in calls:
                 # The opening delta of a call carries its identity...
-                assert (
-                    delta.id and delta.type == "function" and delta.function and delta.function.name
-                )
+                assert delta.id and delta.type == "function" and delta.function and delta.function.name
                 calls[delta.index] = {"id": delta.id, "name": delta.function.name, "arguments": ""}
             else:
                 # ...and later deltas only argument fragments.
@@ -234,9 +220,7 @@ def test_streamed_parallel_tool_calls_reassemble(fake: FakeLLM) -> None:
 def test_streamed_tool_call_after_leading_text(fake: FakeLLM) -> None:
     fake.script(ToolCallReply([ToolCall("lookup", '{"q":"x"}')], content="Let me check."))
 
-    chunks = list(
-        make_client(fake).chat.completions.create(model="fake-chat", messages=USER, stream=True)
-    )
+    chunks = list(make_client(fake).chat.completions.create(model="fake-chat", messages=USER, stream=True))
 
     text = "".join(c.choices[0].delta.content or "" for c in chunks)
     assert text == "Let me check."
@@ -248,9 +232,7 @@ def test_stream_dropped_mid_way_raises_connection_error(fake: FakeLLM) -> None:
     fake.script(DropReply(chunks=["a", "b", "c", "d"], drop_after=2))
     received: list[str] = []
 
-    stream = make_client(fake).chat.completions.create(
-        model="fake-chat", messages=USER, stream=True
-    )
+    stream = make_client(fake).chat.completions.create(model="fake-chat", messages=USER, stream=True)
     with pytest.raises(openai.APIConnectionError):
         for chunk in stream:
             received.append(chunk.choices[0].delta.content or "")
@@ -302,21 +284,15 @@ def test_server_error_without_retries(fake: FakeLLM) -> None:
     assert len(fake.chat_requests) == 1
 
 
-@pytest.mark.parametrize(
-    ("status", "error"), [(400, openai.BadRequestError), (503, openai.InternalServerError)]
-)
-def test_other_scripted_statuses(
-    fake: FakeLLM, status: int, error: type[openai.APIStatusError]
-) -> None:
+@pytest.mark.parametrize(("status", "error"), [(400, openai.BadRequestError), (503, openai.InternalServerError)])
+def test_other_scripted_statuses(fake: FakeLLM, status: int, error: type[openai.APIStatusError]) -> None:
     fake.script(ErrorReply(status, message="scripted failure", code="custom"))
 
     with pytest.raises(error) as caught:
         make_client(fake).chat.completions.create(model="fake-chat", messages=USER)
 
     assert caught.value.status_code == status
-    assert (
-        isinstance(caught.value.body, dict) and caught.value.body["message"] == "scripted failure"
-    )
+    assert isinstance(caught.value.body, dict) and caught.value.body["message"] == "scripted failure"
     assert caught.value.code == "custom"
 
 
@@ -365,9 +341,7 @@ def test_hang_times_out_the_client(fake: FakeLLM) -> None:
 def test_hang_then_reply(fake: FakeLLM) -> None:
     fake.script(HangReply(seconds=0.05, then=TextReply("late")))
 
-    completion = make_client(fake, timeout=5).chat.completions.create(
-        model="fake-chat", messages=USER
-    )
+    completion = make_client(fake, timeout=5).chat.completions.create(model="fake-chat", messages=USER)
 
     assert completion.choices[0].message.content == "late"
 
@@ -395,9 +369,7 @@ def test_hang_blocks_neither_other_requests_nor_stop() -> None:
 
 def test_wrong_or_missing_api_key(fake: FakeLLM) -> None:
     with pytest.raises(openai.AuthenticationError) as caught:
-        make_client(fake, api_key="sk-wrong-key-000").chat.completions.create(
-            model="fake-chat", messages=USER
-        )
+        make_client(fake, api_key="sk-wrong-key-000").chat.completions.create(model="fake-chat", messages=USER)
     assert caught.value.status_code == 401
     assert caught.value.code == "invalid_api_key"
     assert caught.value.type == "invalid_request_error"
@@ -452,9 +424,7 @@ def test_embeddings_are_deterministic_and_sized(fake: FakeLLM) -> None:
     client = make_client(fake)
 
     first = client.embeddings.create(model="fake-embed", input=["alpha", "beta"], dimensions=16)
-    again = client.embeddings.create(
-        model="fake-embed", input="alpha", dimensions=16, encoding_format="float"
-    )
+    again = client.embeddings.create(model="fake-embed", input="alpha", dimensions=16, encoding_format="float")
     default = client.embeddings.create(model="fake-embed", input="alpha")
 
     assert [e.index for e in first.data] == [0, 1]
@@ -496,20 +466,13 @@ def test_concurrent_requests_all_answered(fake: FakeLLM) -> None:
 
     def ask(i: int) -> str:
         messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": f"question {i}"}]
-        return (
-            client.chat.completions.create(model="fake-chat", messages=messages)
-            .choices[0]
-            .message.content
-            or ""
-        )
+        return client.chat.completions.create(model="fake-chat", messages=messages).choices[0].message.content or ""
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         answers = list(pool.map(ask, range(20)))
 
     # Each scripted reply is served exactly once; the rest fall back to echoes.
-    assert sorted(a for a in answers if a.startswith("scripted")) == sorted(
-        f"scripted {i}" for i in range(10)
-    )
+    assert sorted(a for a in answers if a.startswith("scripted")) == sorted(f"scripted {i}" for i in range(10))
     echoes = {a for a in answers if a.startswith("Echo:")}
     assert len(echoes) == 10 and all(a.removeprefix("Echo: question ").isdigit() for a in echoes)
     assert len(fake.chat_requests) == 20

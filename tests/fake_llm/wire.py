@@ -60,9 +60,7 @@ def message_text(content: Any) -> str:
         return content
     if isinstance(content, list):
         return " ".join(
-            part.get("text", "")
-            for part in content
-            if isinstance(part, dict) and part.get("type") == "text"
+            part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text"
         )
     return ""
 
@@ -128,9 +126,7 @@ def usage_payload(prompt: int, completion: int) -> dict[str, Any]:
     }
 
 
-def error_payload(
-    message: str, type_: str, code: str | None = None, param: str | None = None
-) -> dict[str, Any]:
+def error_payload(message: str, type_: str, code: str | None = None, param: str | None = None) -> dict[str, Any]:
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
@@ -196,9 +192,7 @@ class Completion:
             "system_fingerprint": SYSTEM_FINGERPRINT,
         }
 
-    def chunk(
-        self, delta: dict[str, Any], finish_reason: str | None, include_usage: bool
-    ) -> dict[str, Any]:
+    def chunk(self, delta: dict[str, Any], finish_reason: str | None, include_usage: bool) -> dict[str, Any]:
         chunk: dict[str, Any] = {
             "id": self.id,
             "object": "chat.completion.chunk",
@@ -206,9 +200,7 @@ class Completion:
             "model": self.model,
             "service_tier": "default",
             "system_fingerprint": SYSTEM_FINGERPRINT,
-            "choices": [
-                {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
-            ],
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
         }
         if include_usage:
             # OpenAI sends an explicit null on every chunk but the last.
@@ -232,9 +224,7 @@ class Completion:
         reply = self.reply
         if isinstance(reply, TextReply):
             yield {"role": "assistant", "content": "", "refusal": None}
-            yield from (
-                {"content": piece} for piece in (reply.chunks or split_content(reply.content))
-            )
+            yield from ({"content": piece} for piece in (reply.chunks or split_content(reply.content)))
             return
         if reply.content:
             yield {"role": "assistant", "content": "", "refusal": None}
@@ -244,9 +234,7 @@ class Completion:
             yield from self._tool_call_deltas(reply, first_carries_role=True)
 
     @staticmethod
-    def _tool_call_deltas(
-        reply: ToolCallReply, first_carries_role: bool
-    ) -> Iterator[dict[str, Any]]:
+    def _tool_call_deltas(reply: ToolCallReply, first_carries_role: bool) -> Iterator[dict[str, Any]]:
         for index, call in enumerate(reply.tool_calls):
             opening: dict[str, Any] = {
                 "tool_calls": [
@@ -281,11 +269,7 @@ def embedding_vector(text: str, dimensions: int) -> list[float]:
     values = [rng.gauss(0.0, 1.0) for _ in range(dimensions)]
     norm = math.sqrt(sum(v * v for v in values)) or 1.0
     # Round-trip through float32 so "float" and "base64" encodings agree.
-    return list(
-        struct.unpack(
-            f"<{dimensions}f", struct.pack(f"<{dimensions}f", *(v / norm for v in values))
-        )
-    )
+    return list(struct.unpack(f"<{dimensions}f", struct.pack(f"<{dimensions}f", *(v / norm for v in values))))
 
 
 def encode_base64(vector: list[float]) -> str:
@@ -306,9 +290,7 @@ def embedding_inputs(raw: Any) -> list[str] | None:
     return None
 
 
-def embeddings_payload(
-    model: str, texts: list[str], dimensions: int, encoding_format: str
-) -> dict[str, Any]:
+def embeddings_payload(model: str, texts: list[str], dimensions: int, encoding_format: str) -> dict[str, Any]:
     data = []
     for index, text in enumerate(texts):
         vector = embedding_vector(text, dimensions)

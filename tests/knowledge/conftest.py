@@ -37,8 +37,13 @@ settings.KNOWLEDGE_RETRY_DELAY_SECONDS = 1
 
 # -- files ----------------------------------------------------------------------------------------------
 
-def docx_bytes(*, heading: str = "Employee handbook", section: str = "Holidays",
-               text: str = "Every employee gets twenty-eight days of paid holiday per year.") -> bytes:
+
+def docx_bytes(
+    *,
+    heading: str = "Employee handbook",
+    section: str = "Holidays",
+    text: str = "Every employee gets twenty-eight days of paid holiday per year.",
+) -> bytes:
     import docx
 
     document = docx.Document()
@@ -72,8 +77,10 @@ def pdf_bytes(pages: list[tuple[str, str]] | None = None, *, password: str | Non
 
     pdf = FPDF()
     pdf.set_font("Helvetica", size=12)
-    for title, text in pages or [("Warranty", "The warranty covers manufacturing defects for two years."),
-                                 ("Returns", "Unused products can be returned within thirty days.")]:
+    for title, text in pages or [
+        ("Warranty", "The warranty covers manufacturing defects for two years."),
+        ("Returns", "Unused products can be returned within thirty days."),
+    ]:
         pdf.add_page()
         pdf.start_section(title)
         pdf.multi_cell(0, 8, text)
@@ -106,8 +113,10 @@ sudo apt install vpn-client
 
 SAMPLE_CSV = "城市,人口,省份\n广州,1880万,广东\n成都,2140万,四川\n".encode()
 
-SAMPLE_TEXT = (b"Opening hours\n\nThe support desk is open Monday to Friday from nine to five.\n\n"
-               b"On public holidays the desk is closed.")
+SAMPLE_TEXT = (
+    b"Opening hours\n\nThe support desk is open Monday to Friday from nine to five.\n\n"
+    b"On public holidays the desk is closed."
+)
 
 
 def upload_file(name: str, content: bytes) -> SimpleUploadedFile:
@@ -115,6 +124,7 @@ def upload_file(name: str, content: bytes) -> SimpleUploadedFile:
 
 
 # -- bases and documents ----------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def make_base():
@@ -177,6 +187,7 @@ def wait_for_document(document_id: str, *, statuses=("ready", "failed"), timeout
 
 
 # -- a web server for imports by URL ------------------------------------------------------------------------
+
 
 class DocServer:
     """Serves registered paths: (status, headers, body); `redirect(path, to)` answers 302."""

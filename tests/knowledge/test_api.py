@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from rest_framework.test import APIClient
+
 from accounts.models import Role
 from accounts.services import api_key_create
 from knowledge.models import Chunk, Document
-from rest_framework.test import APIClient
-
 from tests.knowledge.conftest import SAMPLE_TEXT, upload_file
 
 pytestmark = pytest.mark.django_db
@@ -30,8 +30,9 @@ def test_knowledge_base_lifecycle(api, workspace):
     assert (body["chunk_size"], body["chunk_overlap"], body["document_count"], body["chunk_count"]) == (512, 64, 0, 0)
     base_id = body["id"]
     assert api.post("/api/v1/knowledge-bases/", {"name": "Support"}, format="json").status_code == 409
-    response = api.post("/api/v1/knowledge-bases/", {"name": "Bad", "chunk_size": 100, "chunk_overlap": 80},
-                        format="json")
+    response = api.post(
+        "/api/v1/knowledge-bases/", {"name": "Bad", "chunk_size": 100, "chunk_overlap": 80}, format="json"
+    )
     assert (response.status_code, response.json()["error"]["param"]) == (400, "chunk_overlap")
     response = api.post("/api/v1/knowledge-bases/", {"name": "Bad", "embedding_model": "mdl_nope"}, format="json")
     assert (response.status_code, response.json()["error"]["code"]) == (400, "unknown_model")
@@ -59,8 +60,9 @@ def test_documents_chunks_and_hit_testing(api, workspace, make_base, ingest_now)
     assert second["data"][0]["heading_path"] == ["FAQ", "Hours"] and second["data"][0]["document_name"] == "faq.md"
     chunk_id = second["data"][0]["id"]
 
-    result = api.post(f"/api/v1/knowledge-bases/{base.pk}/query", {"query": "when do you open?", "top_k": 1},
-                      format="json").json()
+    result = api.post(
+        f"/api/v1/knowledge-bases/{base.pk}/query", {"query": "when do you open?", "top_k": 1}, format="json"
+    ).json()
     assert [hit["chunk_id"] for hit in result["data"]] == [chunk_id]
     hit = result["data"][0]
     assert set(hit) >= {"score", "vector_score", "text_score", "vector_rank", "text_rank", "heading_path", "text"}
@@ -68,18 +70,22 @@ def test_documents_chunks_and_hit_testing(api, workspace, make_base, ingest_now)
     assert api.post(f"/api/v1/knowledge-bases/{base.pk}/query", {"query": ""}, format="json").status_code == 400
 
     # Editing a chunk re-embeds and re-indexes it at once.
-    response = api.patch(f"/api/v1/chunks/{chunk_id}", {"text": "Our shop is open from seven in the morning."},
-                         format="json")
+    response = api.patch(
+        f"/api/v1/chunks/{chunk_id}", {"text": "Our shop is open from seven in the morning."}, format="json"
+    )
     assert response.status_code == 200 and response.json()["edited_at"]
-    result = api.post(f"/api/v1/knowledge-bases/{base.pk}/query", {"query": "seven morning", "top_k": 1},
-                      format="json").json()
+    result = api.post(
+        f"/api/v1/knowledge-bases/{base.pk}/query", {"query": "seven morning", "top_k": 1}, format="json"
+    ).json()
     assert result["data"][0]["chunk_id"] == chunk_id and result["data"][0]["text_rank"] == 1
     assert api.patch(f"/api/v1/chunks/{chunk_id}", {"enabled": False}, format="json").json()["enabled"] is False
     assert api.patch(f"/api/v1/chunks/{chunk_id}", {"text": "  "}, format="json").status_code == 400
 
     # Disable, re-index, delete the document.
     assert api.patch(f"/api/v1/documents/{doc.pk}", {"enabled": False}, format="json").json()["searchable"] is False
-    assert api.post(f"/api/v1/knowledge-bases/{base.pk}/query", {"query": "refunds"}, format="json").json()["data"] == []
+    assert (
+        api.post(f"/api/v1/knowledge-bases/{base.pk}/query", {"query": "refunds"}, format="json").json()["data"] == []
+    )
     response = api.post(f"/api/v1/documents/{doc.pk}/reindex")
     assert response.status_code == 202 and response.json()["status"] == "queued"
     assert api.delete(f"/api/v1/documents/{doc.pk}").status_code == 204
@@ -104,7 +110,7 @@ def test_hit_testing_marks_which_hits_pass_the_threshold(api, workspace, make_ba
     assert below and all(hit["score"] < DEFAULT_SCORE_THRESHOLD for hit in below)
     assert result["passing"] == len(hits) - len(below)
     # The Chinese chunk shares nothing with the question: 0, below the default.
-    chinese = [hit for hit in hits if hit["document_name"] == "zh.md"][0]
+    chinese = next(hit for hit in hits if hit["document_name"] == "zh.md")
     assert chinese["score"] == 0 and chinese["passes_threshold"] is False
 
     # A Chinese question passes on the Chinese chunk only.
@@ -158,14 +164,28 @@ def test_viewers_read_and_hit_test_but_do_not_write(workspace, make_base, ingest
     doc = ingest_now(base, "faq.md", FAQ)
     viewer = _client(workspace, Role.VIEWER)
     assert viewer.get(f"/api/v1/knowledge-bases/{base.pk}/documents").status_code == 200
-    assert viewer.post(f"/api/v1/knowledge-bases/{base.pk}/query", {"query": "refunds"}, format="json").status_code == 200
-    assert viewer.post(f"/api/v1/knowledge-bases/{base.pk}/documents",
-                       {"file": upload_file("a.txt", SAMPLE_TEXT)}, format="multipart").status_code == 403
+    assert (
+        viewer.post(f"/api/v1/knowledge-bases/{base.pk}/query", {"query": "refunds"}, format="json").status_code == 200
+    )
+    assert (
+        viewer.post(
+            f"/api/v1/knowledge-bases/{base.pk}/documents",
+            {"file": upload_file("a.txt", SAMPLE_TEXT)},
+            format="multipart",
+        ).status_code
+        == 403
+    )
     assert viewer.delete(f"/api/v1/documents/{doc.pk}").status_code == 403
     assert viewer.post("/api/v1/knowledge-bases/", {"name": "x"}, format="json").status_code == 403
     editor = _client(workspace, Role.EDITOR)
-    assert editor.post(f"/api/v1/knowledge-bases/{base.pk}/documents",
-                       {"file": upload_file("a.txt", SAMPLE_TEXT)}, format="multipart").status_code == 201
+    assert (
+        editor.post(
+            f"/api/v1/knowledge-bases/{base.pk}/documents",
+            {"file": upload_file("a.txt", SAMPLE_TEXT)},
+            format="multipart",
+        ).status_code
+        == 201
+    )
 
 
 def test_idempotency_key_repeats_return_the_first_document(api, workspace, make_base):

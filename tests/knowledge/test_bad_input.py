@@ -7,15 +7,16 @@ import io
 import zipfile
 
 import pytest
+
 from knowledge.models import Chunk, Document, KnowledgeBase
 from knowledge.retrieval import retrieve
-
 from tests.knowledge.conftest import SAMPLE_HTML, SAMPLE_TEXT, docx_bytes, pdf_bytes, upload_file
 
 
 def _post_file(api, base, name: str, content: bytes):
-    return api.post(f"/api/v1/knowledge-bases/{base.pk}/documents", {"file": upload_file(name, content)},
-                    format="multipart")
+    return api.post(
+        f"/api/v1/knowledge-bases/{base.pk}/documents", {"file": upload_file(name, content)}, format="multipart"
+    )
 
 
 def _bomb(member: str, *, size: int = 60 * 1024 * 1024) -> bytes:
@@ -31,6 +32,7 @@ def _bomb(member: str, *, size: int = 60 * 1024 * 1024) -> bytes:
 
 
 # -- refused at upload ------------------------------------------------------------------------------------
+
 
 @pytest.mark.django_db
 def test_unsupported_types_are_refused_with_a_json_error(api, workspace, make_base):
@@ -51,11 +53,20 @@ def test_files_over_the_limit_are_refused_with_413(api, workspace, make_base, se
     base = make_base(workspace)
     response = _post_file(api, base, "big.txt", b"a" * (1024 * 1024 + 10))
     assert response.status_code == 413
-    assert response.json()["error"] == {"type": "invalid_request_error", "code": "file_too_large",
-                                        "message": "The file is 1.0 MB; the limit is 1 MB.", "param": "file"}
+    assert response.json()["error"] == {
+        "type": "invalid_request_error",
+        "code": "file_too_large",
+        "message": "The file is 1.0 MB; the limit is 1 MB.",
+        "param": "file",
+    }
     # A body declared far over the limit is refused before it is read.
-    response = api.generic("POST", f"/api/v1/knowledge-bases/{base.pk}/documents", data=b"x" * 10,
-                           content_type="multipart/form-data; boundary=x", CONTENT_LENGTH=str(5 * 1024 * 1024))
+    response = api.generic(
+        "POST",
+        f"/api/v1/knowledge-bases/{base.pk}/documents",
+        data=b"x" * 10,
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(5 * 1024 * 1024),
+    )
     assert response.status_code == 413
     assert not Document.objects.exists()
 
@@ -73,8 +84,11 @@ def test_empty_files_duplicates_and_bad_urls_are_refused(api, workspace, make_ba
     assert again.json()["error"]["code"] == "duplicate_document"
     assert first.json()["id"] in again.json()["error"]["message"]
 
-    for url, fragment in [("ftp://example.com/a.pdf", "only http:// and https://"),
-                          ("http://user:pw@example.com/", "user name or password"), ("example.com/a", "scheme")]:
+    for url, fragment in [
+        ("ftp://example.com/a.pdf", "only http:// and https://"),
+        ("http://user:pw@example.com/", "user name or password"),
+        ("example.com/a", "scheme"),
+    ]:
         response = api.post(f"/api/v1/knowledge-bases/{base.pk}/documents", {"url": url}, format="json")
         assert response.status_code == 400, url
         assert response.json()["error"]["code"] == "invalid_url" and fragment in response.json()["error"]["message"]
@@ -85,10 +99,12 @@ def test_empty_files_duplicates_and_bad_urls_are_refused(api, workspace, make_ba
 
 # -- failed in the worker ------------------------------------------------------------------------------------
 
+
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_bad_documents_fail_with_reasons_and_change_nothing_else(celery_worker, api, workspace, make_base, wait,
-                                                                  doc_server):
+def test_bad_documents_fail_with_reasons_and_change_nothing_else(
+    celery_worker, api, workspace, make_base, wait, doc_server
+):
     base = make_base(workspace)
     good = _post_file(api, base, "notes.txt", SAMPLE_TEXT).json()["id"]
     assert wait(good).status == "ready"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
+
 from knowledge.chunking import Chunk, chunk_blocks, search_text, validate_sizes
 from knowledge.parsing.base import Block, BlockKind, heading, paragraph, table_row
 from switchboard.text import count_tokens
@@ -18,8 +21,16 @@ def test_a_short_document_is_one_chunk_with_its_paragraphs():
 
 
 def test_headings_start_new_chunks_and_give_each_its_heading_path():
-    blocks = [heading("Guide", 1), paragraph("Intro."), heading("Billing", 2), paragraph("Pay monthly."),
-              heading("Refunds", 3), paragraph("Within 30 days."), heading("Support", 2), paragraph("Call us.")]
+    blocks = [
+        heading("Guide", 1),
+        paragraph("Intro."),
+        heading("Billing", 2),
+        paragraph("Pay monthly."),
+        heading("Refunds", 3),
+        paragraph("Within 30 days."),
+        heading("Support", 2),
+        paragraph("Call us."),
+    ]
     chunks = chunk_blocks(blocks)
     assert [(c.heading_path, c.text) for c in chunks] == [
         (("Guide",), "Intro."),
@@ -31,8 +42,15 @@ def test_headings_start_new_chunks_and_give_each_its_heading_path():
 
 
 def test_a_title_heading_stays_above_level_one_sections():
-    chunks = chunk_blocks([heading("Handbook", 0), heading("Holidays", 1), paragraph("28 days."),
-                           heading("Pay", 1), paragraph("Monthly.")])
+    chunks = chunk_blocks(
+        [
+            heading("Handbook", 0),
+            heading("Holidays", 1),
+            paragraph("28 days."),
+            heading("Pay", 1),
+            paragraph("Monthly."),
+        ]
+    )
     assert [c.heading_path for c in chunks] == [("Handbook", "Holidays"), ("Handbook", "Pay")]
 
 
@@ -44,8 +62,10 @@ def test_paragraphs_stay_whole_when_they_fit_and_move_to_the_next_chunk_otherwis
 
 
 def test_long_paragraphs_are_cut_at_sentence_ends_within_the_limit():
-    sentences = [f"Sentence number {word} is here." for word in
-                 ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]]
+    sentences = [
+        f"Sentence number {word} is here."
+        for word in ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+    ]
     chunks = chunk_blocks([paragraph(" ".join(sentences))], chunk_tokens=32, overlap_tokens=0)
     assert len(chunks) > 1
     for chunk in chunks:
@@ -89,7 +109,7 @@ def test_consecutive_chunks_overlap_by_whole_sentences():
     sentences = [f"Fact {n} is important." for n in range(12)]  # 6 tokens each
     chunks = chunk_blocks([paragraph(" ".join(sentences))], chunk_tokens=32, overlap_tokens=12)
     assert len(chunks) >= 3
-    for first, second in zip(chunks, chunks[1:]):
+    for first, second in itertools.pairwise(chunks):
         last_two = " ".join(first.text.split(" ")[-8:])  # two sentences: 12 tokens
         assert second.text.startswith(last_two), (first.text, second.text)
         assert second.token_count <= 32
@@ -104,8 +124,11 @@ def test_overlap_does_not_cross_headings():
 
 
 def test_pages_are_where_each_chunk_starts_its_own_text():
-    blocks = [paragraph("Page one text is here. " * 5, page=1), paragraph("Page two text is here. " * 5, page=2),
-              paragraph("Page three. " * 3, page=3)]
+    blocks = [
+        paragraph("Page one text is here. " * 5, page=1),
+        paragraph("Page two text is here. " * 5, page=2),
+        paragraph("Page three. " * 3, page=3),
+    ]
     chunks = chunk_blocks(blocks, chunk_tokens=40, overlap_tokens=8)
     assert [c.page for c in chunks] == [1, 2, 3]
     # The second chunk opens with overlap from page 1, but its own text starts on page 2.

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from knowledge.models import Chunk, Document
 from knowledge.retrieval import retrieve
-
 from tests.knowledge.conftest import (
     SAMPLE_CSV,
     SAMPLE_HTML,
@@ -21,8 +21,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 def _upload(api, base, name: str, content: bytes):
-    response = api.post(f"/api/v1/knowledge-bases/{base.pk}/documents", {"file": upload_file(name, content)},
-                        format="multipart")
+    response = api.post(
+        f"/api/v1/knowledge-bases/{base.pk}/documents", {"file": upload_file(name, content)}, format="multipart"
+    )
     assert response.status_code == 201, response.json()
     assert response.json()["status"] == "queued"
     return response.json()["id"]
@@ -51,7 +52,8 @@ def test_every_supported_type_is_indexed_by_the_worker(celery_worker, workspace,
     txt = _chunks(ids["notes.txt"])
     assert [c.text for c in txt] == [
         "Opening hours\n\nThe support desk is open Monday to Friday from nine to five.\n\n"
-        "On public holidays the desk is closed."]
+        "On public holidays the desk is closed."
+    ]
 
     md = _chunks(ids["onboarding.md"])
     assert [c.heading_path for c in md] == [["Onboarding", "Laptop setup"], ["Onboarding", "报销流程"]]

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
+
 from knowledge import chunk_store, ingestion, services
 from knowledge.chunking import chunk_blocks, search_text
 from knowledge.models import Chunk, Document, DocumentStatus, KnowledgeBase
 from knowledge.parsing import parse
 from knowledge.retrieval import DEFAULT_SCORE_THRESHOLD, Hit, effective_threshold, retrieve, search
 from providers import local_embedder
-
 from tests.knowledge.conftest import upload_file
 
 pytestmark = pytest.mark.django_db
@@ -55,13 +57,19 @@ def test_ranked_hits_carry_both_channels_and_citations(workspace, make_base, ing
     assert best.vector_rank == 1 and best.text_rank == 1
     assert 0 < best.vector_score <= 1 and 0 < best.text_score <= 1
     assert best.score == pytest.approx((best.vector_score + best.text_score) / 2)
-    assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
+    assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
     chunk = Chunk.objects.get(pk=int(best.chunk_id.removeprefix("chk_")))
     assert chunk.text == best.text
     citation = best.citation()
-    assert citation == {"document_id": doc.pk, "document_name": "faq.md", "chunk_id": best.chunk_id,
-                        "position": chunk.position, "page": None, "score": round(best.score, 4),
-                        "snippet": best.text[:200]}
+    assert citation == {
+        "document_id": doc.pk,
+        "document_name": "faq.md",
+        "chunk_id": best.chunk_id,
+        "position": chunk.position,
+        "page": None,
+        "score": round(best.score, 4),
+        "snippet": best.text[:200],
+    }
 
 
 def test_chinese_questions_find_chinese_passages_through_both_channels(workspace, make_base, ingest_now):
@@ -85,30 +93,53 @@ def test_fusion_lets_the_text_channel_rescue_what_vectors_miss(workspace, make_b
 def test_score_threshold_applies_to_the_fused_score(workspace, make_base, ingest_now):
     base = make_base(workspace)
     ingest_now(base, "faq.md", FAQ)
-    everything = retrieve(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], query="express shipping price",
-                          top_k=10, score_threshold=0)
+    everything = retrieve(
+        workspace_id=workspace.pk,
+        knowledge_base_ids=[base.pk],
+        query="express shipping price",
+        top_k=10,
+        score_threshold=0,
+    )
     assert len(everything) >= 2
     cut = (everything[0].score + everything[1].score) / 2
-    kept = retrieve(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], query="express shipping price",
-                    top_k=10, score_threshold=cut)
+    kept = retrieve(
+        workspace_id=workspace.pk,
+        knowledge_base_ids=[base.pk],
+        query="express shipping price",
+        top_k=10,
+        score_threshold=cut,
+    )
     assert [hit.chunk_id for hit in kept] == [everything[0].chunk_id]
-    assert retrieve(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], query="quantum chromodynamics lattice",
-                    score_threshold=0.3) == []
+    assert (
+        retrieve(
+            workspace_id=workspace.pk,
+            knowledge_base_ids=[base.pk],
+            query="quantum chromodynamics lattice",
+            score_threshold=0.3,
+        )
+        == []
+    )
 
 
 def test_by_default_passages_unrelated_to_the_question_are_left_out(workspace, make_base, ingest_now):
     base = make_base(workspace)
     ingest_now(base, "faq.md", FAQ)
     zh = ingest_now(base, "zh.md", ZH)
-    everything = retrieve(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], top_k=20,
-                          query="How do I reset my password?", score_threshold=0)
+    everything = retrieve(
+        workspace_id=workspace.pk,
+        knowledge_base_ids=[base.pk],
+        top_k=20,
+        query="How do I reset my password?",
+        score_threshold=0,
+    )
     # Without a minimum, the Chinese passages come back although they share nothing with the question.
     unrelated = [hit for hit in everything if hit.document_id == zh.pk]
     assert unrelated and all(hit.score == 0 and hit.text_rank is None for hit in unrelated)
     assert len(everything) == Chunk.objects.filter(knowledge_base=base).count()
 
-    default = retrieve(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], top_k=20,
-                       query="How do I reset my password?")
+    default = retrieve(
+        workspace_id=workspace.pk, knowledge_base_ids=[base.pk], top_k=20, query="How do I reset my password?"
+    )
     assert default[0].heading_path == ("Help centre", "Accounts")
     assert all(hit.score >= DEFAULT_SCORE_THRESHOLD for hit in default)
     assert zh.pk not in _ids(default) and len(default) < len(everything)
@@ -129,8 +160,13 @@ def test_hit_testing_lists_the_hits_below_the_threshold_marked(workspace, make_b
     base = make_base(workspace)
     ingest_now(base, "faq.md", FAQ)
     ingest_now(base, "zh.md", ZH)
-    result = search(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], query="reset password", top_k=20,
-                    include_below_threshold=True)
+    result = search(
+        workspace_id=workspace.pk,
+        knowledge_base_ids=[base.pk],
+        query="reset password",
+        top_k=20,
+        include_below_threshold=True,
+    )
     assert result.score_threshold == DEFAULT_SCORE_THRESHOLD
     flags = [hit.passes_threshold for hit in result.hits]
     assert flags[0] and not flags[-1]
@@ -139,15 +175,22 @@ def test_hit_testing_lists_the_hits_below_the_threshold_marked(workspace, make_b
     used = retrieve(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], query="reset password", top_k=20)
     assert [hit.chunk_id for hit in result.passing] == [hit.chunk_id for hit in used]
     # top_k counts every hit listed, as it counts the hits a bot gets.
-    two = search(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], query="reset password", top_k=2,
-                 score_threshold=0.99, include_below_threshold=True)
+    two = search(
+        workspace_id=workspace.pk,
+        knowledge_base_ids=[base.pk],
+        query="reset password",
+        top_k=2,
+        score_threshold=0.99,
+        include_below_threshold=True,
+    )
     assert len(two.hits) == 2 and two.passing == [] and two.score_threshold == 0.99
 
 
 def test_only_the_requested_bases_of_the_callers_workspace_answer(workspace, other_workspace, make_base, ingest_now):
     bases = [make_base(workspace) for _ in range(4)]
-    docs = [ingest_now(base, f"faq-{i}.md", FAQ.replace("Help centre", f"Help centre {i}"))
-            for i, base in enumerate(bases)]
+    docs = [
+        ingest_now(base, f"faq-{i}.md", FAQ.replace("Help centre", f"Help centre {i}")) for i, base in enumerate(bases)
+    ]
     foreign = make_base(other_workspace)
     ingest_now(foreign, "foreign.md", FAQ)
     hits = retrieve(workspace_id=workspace.pk, knowledge_base_ids=[bases[2].pk, foreign.pk], query="refund card")
@@ -163,8 +206,9 @@ def test_disabled_documents_and_chunks_are_invisible(workspace, make_base, inges
     zh = ingest_now(base, "zh.md", ZH)
     services.document_set_enabled(document=faq, enabled=False)
     # No minimum score: every visible chunk answers, whatever its relevance.
-    assert set(_ids(retrieve(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], query="refund",
-                             score_threshold=0))) == {zh.pk}
+    assert set(
+        _ids(retrieve(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], query="refund", score_threshold=0))
+    ) == {zh.pk}
     services.document_set_enabled(document=faq, enabled=True)
     hits = retrieve(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], query="refund original card")
     top = Chunk.objects.get(pk=int(hits[0].chunk_id[4:]))
@@ -177,17 +221,26 @@ def test_a_document_mid_ingestion_is_invisible_until_it_is_complete(workspace, m
     base = make_base(workspace, chunk_size=32, chunk_overlap=0)
     ingest_now(base, "faq.md", FAQ)
     document, _ = services.document_create_from_upload(
-        knowledge_base=base, file=upload_file("warehouse.txt", b"The warehouse robot Zorblax sorts parcels. " * 30))
+        knowledge_base=base, file=upload_file("warehouse.txt", b"The warehouse robot Zorblax sorts parcels. " * 30)
+    )
     run = ingestion._start(document.pk)
-    chunks = chunk_blocks(parse(b"The warehouse robot Zorblax sorts parcels. " * 30, "txt").blocks,
-                          chunk_tokens=32, overlap_tokens=0)
+    chunks = chunk_blocks(
+        parse(b"The warehouse robot Zorblax sorts parcels. " * 30, "txt").blocks, chunk_tokens=32, overlap_tokens=0
+    )
     half = chunks[: len(chunks) // 2]
-    chunk_store.write_chunks(workspace_id=workspace.pk, knowledge_base_id=base.pk, document_id=document.pk,
-                             generation=run.generation, dims=384, rows=ingestion._rows(half),
-                             vectors=local_embedder.embed([search_text(c.text, c.heading_path) for c in half]))
+    chunk_store.write_chunks(
+        workspace_id=workspace.pk,
+        knowledge_base_id=base.pk,
+        document_id=document.pk,
+        generation=run.generation,
+        dims=384,
+        rows=ingestion._rows(half),
+        vectors=local_embedder.embed([search_text(c.text, c.heading_path) for c in half]),
+    )
     assert Chunk.objects.filter(document=document).count() == len(half)
-    assert document.pk not in _ids(retrieve(workspace_id=workspace.pk, knowledge_base_ids=[base.pk],
-                                            query="Zorblax warehouse robot", top_k=20))
+    assert document.pk not in _ids(
+        retrieve(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], query="Zorblax warehouse robot", top_k=20)
+    )
     # A worker dying here leaves the run's chunks behind; the next run starts clean and completes.
     assert ingestion.document_ingest(document_id=document.pk) == DocumentStatus.READY
     document.refresh_from_db()
@@ -230,10 +283,16 @@ def test_bases_with_different_embedding_models_are_searched_together(workspace, 
     from providers import services as provider_services
     from providers.models import ModelKind
 
-    provider = provider_services.provider_create(workspace=workspace, name="Fake", kind="openai_compatible",
-                                                 base_url=fake_llm.base_url, api_key="sk-fake-test-key")
-    model = provider_services.provider_model_create(provider=provider, model="fake-embed", kind=ModelKind.EMBEDDING,
-                                                    embedding_dimensions=8)
+    provider = provider_services.provider_create(
+        workspace=workspace,
+        name="Fake",
+        kind="openai_compatible",
+        base_url=fake_llm.base_url,
+        api_key="sk-fake-test-key",
+    )
+    model = provider_services.provider_model_create(
+        provider=provider, model="fake-embed", kind=ModelKind.EMBEDDING, embedding_dimensions=8
+    )
     remote = make_base(workspace, embedding_model_id=model.pk)
     local = make_base(workspace)
     assert (remote.embedding_dimensions, remote.embedding_model_name) == (8, "fake-embed")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from knowledge.fusion import Ranked, reciprocal_rank_fusion
 from knowledge.search_text import TermStats, expand_cjk, idf, or_query, tsquery_literal, weigh_terms
 from switchboard.text import count_tokens, token_spans, truncate
@@ -10,26 +11,31 @@ from switchboard.text import count_tokens, token_spans, truncate
 # -- tokens ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text,tokens,cl100k", [
-    ("The quick brown fox jumps over the lazy dog.", 10, 10),
-    ("Hello, world!", 4, 4),
-    ("internationalization", 4, 2),       # long words: estimated high, never low
-    ("2024-01-05", 6, 6),
-    ("1234567", 3, 3),
-    ("退款政策很简单。", 8, 9),            # a token per CJK character (cl100k: 9, o200k: 6)
-    ("東京は晴れです", 7, 7),
-    ("안녕하세요", 5, 5),
-    ("", 0, 0),
-    ("   \n\t ", 0, 0),
-])
+@pytest.mark.parametrize(
+    "text,tokens,cl100k",
+    [
+        ("The quick brown fox jumps over the lazy dog.", 10, 10),
+        ("Hello, world!", 4, 4),
+        ("internationalization", 4, 2),  # long words: estimated high, never low
+        ("2024-01-05", 6, 6),
+        ("1234567", 3, 3),
+        ("退款政策很简单。", 8, 9),  # a token per CJK character (cl100k: 9, o200k: 6)
+        ("東京は晴れです", 7, 7),
+        ("안녕하세요", 5, 5),
+        ("", 0, 0),
+        ("   \n\t ", 0, 0),
+    ],
+)
 def test_token_estimates_are_close_to_real_bpe_counts(text, tokens, cl100k):
     assert count_tokens(text) == tokens
     assert tokens >= cl100k * 0.85  # the estimate errs high, so chunks fit real limits
 
 
 def test_english_prose_is_estimated_within_a_fifth_of_cl100k():
-    prose = ("Refunds are paid back to the original card within five working days after we receive the "
-             "returned parcel. If you paid by bank transfer, we need your account details.")
+    prose = (
+        "Refunds are paid back to the original card within five working days after we receive the "
+        "returned parcel. If you paid by bank transfer, we need your account details."
+    )
     assert 33 <= count_tokens(prose) <= 33 * 1.25  # cl100k: 33 tokens
 
 
@@ -44,6 +50,7 @@ def test_spans_cover_every_counted_token_and_truncate_respects_the_budget():
 
 
 # -- CJK and tsquery --------------------------------------------------------------------------------------
+
 
 def test_cjk_runs_become_bigrams_and_other_text_is_untouched():
     assert expand_cjk("退款政策") == " 退款 款政 政策 "
@@ -76,9 +83,12 @@ def test_rare_terms_weigh_more_and_only_rare_terms_select_candidates():
 
 # -- fusion -------------------------------------------------------------------------------------------------
 
+
 def test_rrf_prefers_items_both_channels_rank_high():
-    fused = reciprocal_rank_fusion({"vector": [Ranked("a"), Ranked("b"), Ranked("c")],
-                                    "text": [Ranked("b"), Ranked("d"), Ranked("c")]}, weighted=False)
+    fused = reciprocal_rank_fusion(
+        {"vector": [Ranked("a"), Ranked("b"), Ranked("c")], "text": [Ranked("b"), Ranked("d"), Ranked("c")]},
+        weighted=False,
+    )
     assert [f.key for f in fused] == ["b", "c", "a", "d"]
     assert fused[0].ranks == {"vector": 2, "text": 1}
     assert fused[0].score == pytest.approx((61 / 62 + 1) / 2)  # normalised: #1 in both would be 1
@@ -89,15 +99,15 @@ def test_rrf_scores_read_as_zero_to_one_and_relevance_weights_the_votes():
     assert fused[0].score == pytest.approx(1.0)
     weak = reciprocal_rank_fusion({"vector": [Ranked("a", 0.2)], "text": []}, channels_per_item=2)
     assert weak[0].score == pytest.approx(0.1)
-    fused = reciprocal_rank_fusion({"vector": [Ranked("x", 0.9), Ranked("y", 0.85)],
-                                    "text": [Ranked("y", 0.9)]})
+    fused = reciprocal_rank_fusion({"vector": [Ranked("x", 0.9), Ranked("y", 0.85)], "text": [Ranked("y", 0.9)]})
     assert [f.key for f in fused] == ["y", "x"]
     assert fused[0].relevances == {"vector": 0.85, "text": 0.9}
 
 
 def test_rrf_is_deterministic_and_counts_an_item_once_per_channel():
-    fused = reciprocal_rank_fusion({"v": [Ranked("a"), Ranked("a"), Ranked("b")], "t": [Ranked("b"), Ranked("a")]},
-                                   weighted=False)
+    fused = reciprocal_rank_fusion(
+        {"v": [Ranked("a"), Ranked("a"), Ranked("b")], "t": [Ranked("b"), Ranked("a")]}, weighted=False
+    )
     assert fused[0].ranks == {"v": 1, "t": 2} and fused[1].ranks == {"v": 2, "t": 1}
     assert [f.key for f in fused] == ["a", "b"]  # a tie: first seen first
     assert reciprocal_rank_fusion({}) == []

@@ -4,9 +4,9 @@ deployment's SWITCHBOARD_KNOWLEDGE_URL_ALLOWLIST; refusals say what is wrong and
 from __future__ import annotations
 
 import pytest
+
 from knowledge import ingestion, services
 from knowledge.models import Document
-
 from tests.knowledge.conftest import SAMPLE_HTML, SAMPLE_TEXT
 
 pytestmark = pytest.mark.django_db

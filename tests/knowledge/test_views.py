@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from accounts.models import Membership, Role
 from django.core.files.uploadedfile import SimpleUploadedFile
-from knowledge.models import Chunk, Document, KnowledgeBase
 
+from accounts.models import Membership, Role
+from knowledge.models import Chunk, Document, KnowledgeBase
 from tests.factories import UserFactory
 from tests.knowledge.conftest import SAMPLE_TEXT
 
@@ -20,25 +20,40 @@ def test_create_a_base_and_upload_and_import_documents(signed_in, workspace):
     assert page.status_code == 200 and b"No knowledge bases yet" in page.content
     form = signed_in.get("/knowledge/new/")
     assert b"Built-in local embedder" in form.content
-    response = signed_in.post("/knowledge/new/", {"name": "Support", "description": "", "embedding_model": "local-hash-v1",
-                                                 "chunk_size": 256, "chunk_overlap": 32})
+    response = signed_in.post(
+        "/knowledge/new/",
+        {
+            "name": "Support",
+            "description": "",
+            "embedding_model": "local-hash-v1",
+            "chunk_size": 256,
+            "chunk_overlap": 32,
+        },
+    )
     base = KnowledgeBase.objects.get(workspace=workspace, name="Support")
     assert response.status_code == 302 and response.url == f"/knowledge/{base.pk}/"
     assert (base.chunk_size, base.chunk_overlap) == (256, 32)
-    duplicate = signed_in.post("/knowledge/new/", {"name": "Support", "embedding_model": "local-hash-v1",
-                                                  "chunk_size": 256, "chunk_overlap": 32})
+    duplicate = signed_in.post(
+        "/knowledge/new/",
+        {"name": "Support", "embedding_model": "local-hash-v1", "chunk_size": 256, "chunk_overlap": 32},
+    )
     assert duplicate.status_code == 200 and b"already exists" in duplicate.content
 
-    response = signed_in.post(f"/knowledge/{base.pk}/upload/", {"files": [
-        SimpleUploadedFile("a.txt", SAMPLE_TEXT), SimpleUploadedFile("b.exe", b"MZ")]}, follow=True)
-    assert b"Added 1 file" in response.content and b"b.exe: &#x27;.exe&#x27; files are not supported" in response.content
+    response = signed_in.post(
+        f"/knowledge/{base.pk}/upload/",
+        {"files": [SimpleUploadedFile("a.txt", SAMPLE_TEXT), SimpleUploadedFile("b.exe", b"MZ")]},
+        follow=True,
+    )
+    assert (
+        b"Added 1 file" in response.content and b"b.exe: &#x27;.exe&#x27; files are not supported" in response.content
+    )
     response = signed_in.post(f"/knowledge/{base.pk}/import/", {"url": "https://example.com/help"}, follow=True)
     assert b"Import started" in response.content
     assert signed_in.post(f"/knowledge/{base.pk}/import/", {"url": "ftp://x"}).status_code == 400
 
     # Queued documents show progress, and the table is polled while they are processed.
     detail = signed_in.get(f"/knowledge/{base.pk}/")
-    assert b"<progress" in detail.content and b"data-processing=\"1\"" in detail.content
+    assert b"<progress" in detail.content and b'data-processing="1"' in detail.content
     fragment = signed_in.get(f"/knowledge/{base.pk}/documents/")
     assert fragment.status_code == 200 and b"a.txt" in fragment.content and b"<html" not in fragment.content
     assert Document.objects.filter(knowledge_base=base).count() == 2
@@ -48,7 +63,7 @@ def test_document_actions_chunks_and_hit_testing(signed_in, workspace, make_base
     base = make_base(workspace)
     doc = ingest_now(base, "faq.md", FAQ)
     detail = signed_in.get(f"/knowledge/{base.pk}/")
-    assert b"Ready" in detail.content and b"data-processing=\"1\"" not in detail.content
+    assert b"Ready" in detail.content and b'data-processing="1"' not in detail.content
 
     page = signed_in.get(f"/knowledge/documents/{doc.pk}/")
     assert b"FAQ \xe2\x80\xba Refunds" in page.content and b"We open at nine." in page.content
@@ -63,15 +78,17 @@ def test_document_actions_chunks_and_hit_testing(signed_in, workspace, make_base
     assert b"vector: exact" in result.content and b"text: full-text" in result.content
     html = result.content.decode()
     # Both chunks are listed; the refunds chunk shares nothing with the question and is below the default.
-    assert "1 of 2 hits passes the threshold 0.05 <span class=\"small muted\">(default)</span>" in html
+    assert '1 of 2 hits passes the threshold 0.05 <span class="small muted">(default)</span>' in html
     assert html.count('data-passes="1"') == 1 and html.count('data-passes="0"') == 1
     assert html.index("We open at eight now.") < html.index('class="below-threshold"') < html.index("Refunds reach")
     assert "Nothing relevant found" not in html
-    every = signed_in.get(f"/knowledge/{base.pk}/test/", {"query": "when do you open", "top_k": 3,
-                                                           "score_threshold": "0"}).content.decode()
-    assert "2 of 2 hits pass the threshold 0.0 <span class=\"small muted\">(no minimum)</span>" in every
-    none = signed_in.get(f"/knowledge/{base.pk}/test/", {"query": "zebra migration", "top_k": 3,
-                                                          "score_threshold": "0.9"})
+    every = signed_in.get(
+        f"/knowledge/{base.pk}/test/", {"query": "when do you open", "top_k": 3, "score_threshold": "0"}
+    ).content.decode()
+    assert '2 of 2 hits pass the threshold 0.0 <span class="small muted">(no minimum)</span>' in every
+    none = signed_in.get(
+        f"/knowledge/{base.pk}/test/", {"query": "zebra migration", "top_k": 3, "score_threshold": "0.9"}
+    )
     assert b"Nothing relevant found above the threshold" in none.content and b"0 of 2 hits pass" in none.content
     bad = signed_in.get(f"/knowledge/{base.pk}/test/", {"query": "when", "score_threshold": "2"})
     assert bad.status_code == 200 and b"less than or equal to 1" in bad.content and b"hits pass" not in bad.content

@@ -9,8 +9,8 @@ import time
 
 import psutil
 import pytest
-from knowledge.models import Chunk, Document
 
+from knowledge.models import Chunk, Document
 from tests.fake_llm import ErrorReply, HangReply
 from tests.knowledge.conftest import upload_file
 
@@ -24,22 +24,32 @@ def provider_base(workspace, fake_llm, make_base):
     from providers import services as provider_services
     from providers.models import ModelKind
 
-    provider = provider_services.provider_create(workspace=workspace, name="Fake", kind="openai_compatible",
-                                                 base_url=fake_llm.base_url, api_key="sk-fake-test-key")
-    model = provider_services.provider_model_create(provider=provider, model="fake-embed", kind=ModelKind.EMBEDDING,
-                                                    embedding_dimensions=8)
+    provider = provider_services.provider_create(
+        workspace=workspace,
+        name="Fake",
+        kind="openai_compatible",
+        base_url=fake_llm.base_url,
+        api_key="sk-fake-test-key",
+    )
+    model = provider_services.provider_model_create(
+        provider=provider, model="fake-embed", kind=ModelKind.EMBEDDING, embedding_dimensions=8
+    )
     return make_base(workspace, embedding_model_id=model.pk, chunk_size=32, chunk_overlap=0)
 
 
 def _upload(api, base, name: str, content: str) -> str:
-    response = api.post(f"/api/v1/knowledge-bases/{base.pk}/documents",
-                        {"file": upload_file(name, content.encode())}, format="multipart")
+    response = api.post(
+        f"/api/v1/knowledge-bases/{base.pk}/documents",
+        {"file": upload_file(name, content.encode())},
+        format="multipart",
+    )
     assert response.status_code == 201, response.json()
     return response.json()["id"]
 
 
-def test_a_rejected_key_fails_the_document_and_a_rate_limit_is_retried(celery_worker, api, provider_base, fake_llm,
-                                                                       wait):
+def test_a_rejected_key_fails_the_document_and_a_rate_limit_is_retried(
+    celery_worker, api, provider_base, fake_llm, wait
+):
     fake_llm.script_embeddings(ErrorReply(401))
     refused = wait(_upload(api, provider_base, "a.txt", "First document about invoices."))
     assert refused.status == "failed" and refused.error_code == "provider_auth_error"

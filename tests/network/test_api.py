@@ -43,8 +43,9 @@ def test_allowlist_crud(api) -> None:
     assert list(AllowlistEntry.objects.values_list("value", flat=True)) == ["10.20.0.0/16"]
 
 
-@pytest.mark.parametrize("value", ["169.254.169.254", "169.254.169.254/32", "fd00:ec2::254",
-                                   "::ffff:169.254.169.254", "100.100.100.200"])
+@pytest.mark.parametrize(
+    "value", ["169.254.169.254", "169.254.169.254/32", "fd00:ec2::254", "::ffff:169.254.169.254", "100.100.100.200"]
+)
 def test_a_metadata_address_is_refused_with_the_reason(api, value) -> None:
     response = api.post(URL, {"value": value, "note": "cloud"}, format="json")
     assert response.status_code == 400

@@ -25,8 +25,14 @@ def test_entries_move_with_their_ids_notes_and_dates(workspace, owner) -> None:
     executor = _migrate(BEFORE)
     try:
         old = executor.loader.project_state(BEFORE).apps.get_model("actions", "EgressAllowlistEntry")
-        old.objects.create(id="egr_kept0000000001", workspace_id=workspace.pk, value="10.20.0.0/16",
-                           note="intranet", created_by_id=owner.pk, created_at=PAST)
+        old.objects.create(
+            id="egr_kept0000000001",
+            workspace_id=workspace.pk,
+            value="10.20.0.0/16",
+            note="intranet",
+            created_by_id=owner.pk,
+            created_at=PAST,
+        )
         old.objects.create(id="egr_kept0000000002", workspace_id=workspace.pk, value="wiki.corp.example:8443")
         old.objects.filter(pk="egr_kept0000000001").update(updated_at=PAST)
     finally:
@@ -36,7 +42,11 @@ def test_entries_move_with_their_ids_notes_and_dates(workspace, owner) -> None:
     assert set(moved) == {"egr_kept0000000001", "egr_kept0000000002"}
     first = moved["egr_kept0000000001"]
     assert (first.workspace_id, first.value, first.note, first.created_by_id) == (
-        workspace.pk, "10.20.0.0/16", "intranet", owner.pk)
+        workspace.pk,
+        "10.20.0.0/16",
+        "intranet",
+        owner.pk,
+    )
     assert first.created_at == PAST and first.updated_at == PAST
     assert moved["egr_kept0000000002"].value == "wiki.corp.example:8443"
     assert "actions_egressallowlistentry" not in connection.introspection.table_names()

@@ -15,8 +15,9 @@ pytestmark = pytest.mark.django_db
 def test_the_policy_holds_the_workspace_entries_and_the_extras(workspace) -> None:
     services.allowlist_entry_create(workspace=workspace, value="10.20.0.0/16")
     services.allowlist_entry_create(workspace=workspace, value="wiki.corp.example:8443")
-    policy = selectors.workspace_policy(workspace_id=workspace.pk, extra=("docs.corp.example",),
-                                        total_timeout=7.0, max_response_bytes=1234)
+    policy = selectors.workspace_policy(
+        workspace_id=workspace.pk, extra=("docs.corp.example",), total_timeout=7.0, max_response_bytes=1234
+    )
     assert policy.allowed_networks == (ipaddress.ip_network("10.20.0.0/16"),)
     assert policy.is_host_allowlisted("wiki.corp.example", 8443)
     assert not policy.is_host_allowlisted("wiki.corp.example", 443)

@@ -27,8 +27,13 @@ def make_provider():
 @pytest.fixture
 def fake_provider(workspace, fake_llm, make_provider):
     """An OpenAI-compatible provider pointing at the fake LLM with the right key."""
-    return make_provider(workspace, name="Fake", kind=ProviderKind.OPENAI_COMPATIBLE,
-                         base_url=fake_llm.base_url, api_key="sk-fake-test-key")
+    return make_provider(
+        workspace,
+        name="Fake",
+        kind=ProviderKind.OPENAI_COMPATIBLE,
+        base_url=fake_llm.base_url,
+        api_key="sk-fake-test-key",
+    )
 
 
 @pytest.fixture

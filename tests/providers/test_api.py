@@ -33,6 +33,7 @@ def _create(api, **fields):
 
 # -- CRUD -----------------------------------------------------------------------------------------
 
+
 def test_provider_create_list_retrieve_update_delete(api, workspace):
     created = _create(api, name="DeepSeek", kind="openai_compatible", base_url="https://api.deepseek.com/v1/")
     assert created.status_code == 201, created.json()
@@ -53,11 +54,17 @@ def test_provider_create_list_retrieve_update_delete(api, workspace):
     assert detail.status_code == 200
     assert detail.json()["name"] == "DeepSeek"
 
-    patched = api.patch(f"{PROVIDERS}{provider['id']}", {"name": "DeepSeek main", "timeout_seconds": 30,
-                                                          "is_enabled": False}, format="json")
+    patched = api.patch(
+        f"{PROVIDERS}{provider['id']}",
+        {"name": "DeepSeek main", "timeout_seconds": 30, "is_enabled": False},
+        format="json",
+    )
     assert patched.status_code == 200, patched.json()
-    assert (patched.json()["name"], patched.json()["timeout_seconds"], patched.json()["is_enabled"]) == \
-        ("DeepSeek main", 30, False)
+    assert (patched.json()["name"], patched.json()["timeout_seconds"], patched.json()["is_enabled"]) == (
+        "DeepSeek main",
+        30,
+        False,
+    )
     stored = Provider.objects.get(pk=provider["id"])
     assert (stored.name, stored.timeout_seconds, stored.is_enabled) == ("DeepSeek main", 30, False)
 
@@ -87,6 +94,7 @@ def test_requests_without_an_api_key_are_401(client, db):
 
 
 # -- the API key ---------------------------------------------------------------------------------
+
 
 def test_no_response_ever_contains_the_plaintext_key(api, fake_llm):
     created = _create(api, name="Fake", kind="openai_compatible", base_url=fake_llm.base_url)
@@ -127,15 +135,19 @@ def test_patch_without_api_key_keeps_it_and_empty_string_removes_it(api, workspa
 
 # -- validation ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("payload", "param", "words"), [
-    ({"kind": "anthropic"}, "kind", "openai_compatible"),
-    ({"kind": "openai_compatible"}, "base_url", "required"),
-    ({"kind": "azure_openai", "base_url": "https://acme.openai.azure.com"}, "api_version", "required"),
-    ({"kind": "openai_compatible", "base_url": "http://user:pass@localhost:11434/v1"}, "base_url", "api_key"),
-    ({"kind": "openai_compatible", "base_url": "localhost:11434"}, "base_url", "http"),
-    ({"name": "  "}, "name", ""),
-    ({"timeout_seconds": 0}, "timeout_seconds", ""),
-])
+
+@pytest.mark.parametrize(
+    ("payload", "param", "words"),
+    [
+        ({"kind": "anthropic"}, "kind", "openai_compatible"),
+        ({"kind": "openai_compatible"}, "base_url", "required"),
+        ({"kind": "azure_openai", "base_url": "https://acme.openai.azure.com"}, "api_version", "required"),
+        ({"kind": "openai_compatible", "base_url": "http://user:pass@localhost:11434/v1"}, "base_url", "api_key"),
+        ({"kind": "openai_compatible", "base_url": "localhost:11434"}, "base_url", "http"),
+        ({"name": "  "}, "name", ""),
+        ({"timeout_seconds": 0}, "timeout_seconds", ""),
+    ],
+)
 def test_invalid_provider_is_400_naming_the_field(api, payload, param, words):
     response = _create(api, **payload)
     assert response.status_code == 400, response.json()
@@ -156,8 +168,9 @@ def test_duplicate_provider_name_is_409(api):
 
 
 def test_rejected_patch_changes_nothing(api, workspace, make_provider):
-    provider = make_provider(workspace, name="Local", kind=ProviderKind.OPENAI_COMPATIBLE,
-                             base_url="http://localhost:11434/v1")
+    provider = make_provider(
+        workspace, name="Local", kind=ProviderKind.OPENAI_COMPATIBLE, base_url="http://localhost:11434/v1"
+    )
     response = api.patch(f"{PROVIDERS}{provider.pk}", {"name": "Renamed", "base_url": ""}, format="json")
     assert response.status_code == 400
     assert _error(response)["param"] == "base_url"
@@ -166,6 +179,7 @@ def test_rejected_patch_changes_nothing(api, workspace, make_provider):
 
 
 # -- connection test -------------------------------------------------------------------------------
+
 
 def test_connection_test_succeeds_with_the_right_key(api, fake_provider):
     response = api.post(f"{PROVIDERS}{fake_provider.pk}/test")
@@ -182,8 +196,13 @@ def test_connection_test_succeeds_with_the_right_key(api, fake_provider):
 
 
 def test_connection_test_with_a_wrong_key_explains_the_401(api, workspace, fake_llm, make_provider):
-    provider = make_provider(workspace, name="Fake", kind=ProviderKind.OPENAI_COMPATIBLE,
-                             base_url=fake_llm.base_url, api_key="sk-wrong-key-000000000000")
+    provider = make_provider(
+        workspace,
+        name="Fake",
+        kind=ProviderKind.OPENAI_COMPATIBLE,
+        base_url=fake_llm.base_url,
+        api_key="sk-wrong-key-000000000000",
+    )
     response = api.post(f"{PROVIDERS}{provider.pk}/test")
     assert response.status_code == 200  # the failure is the result
     result = response.json()
@@ -196,8 +215,9 @@ def test_connection_test_with_a_wrong_key_explains_the_401(api, workspace, fake_
 
 
 def test_connection_test_of_an_unreachable_server_says_so(api, workspace, make_provider):
-    provider = make_provider(workspace, name="Nowhere", kind=ProviderKind.OPENAI_COMPATIBLE,
-                             base_url="http://127.0.0.1:9/v1")
+    provider = make_provider(
+        workspace, name="Nowhere", kind=ProviderKind.OPENAI_COMPATIBLE, base_url="http://127.0.0.1:9/v1"
+    )
     result = api.post(f"{PROVIDERS}{provider.pk}/test").json()
     assert result["ok"] is False
     assert "Could not connect to http://127.0.0.1:9/v1" in result["message"]
@@ -205,8 +225,13 @@ def test_connection_test_of_an_unreachable_server_says_so(api, workspace, make_p
 
 
 def test_a_new_key_is_used_at_once_after_patch(api, workspace, fake_llm, make_provider):
-    provider = make_provider(workspace, name="Fake", kind=ProviderKind.OPENAI_COMPATIBLE,
-                             base_url=fake_llm.base_url, api_key="sk-wrong-key-000000000000")
+    provider = make_provider(
+        workspace,
+        name="Fake",
+        kind=ProviderKind.OPENAI_COMPATIBLE,
+        base_url=fake_llm.base_url,
+        api_key="sk-wrong-key-000000000000",
+    )
     assert api.post(f"{PROVIDERS}{provider.pk}/test").json()["ok"] is False
     patched = api.patch(f"{PROVIDERS}{provider.pk}", {"api_key": "sk-fake-test-key"}, format="json").json()
     assert patched["last_test_ok"] is None  # the old result says nothing about the new key
@@ -214,6 +239,7 @@ def test_a_new_key_is_used_at_once_after_patch(api, workspace, fake_llm, make_pr
 
 
 # -- roles and tenancy ---------------------------------------------------------------------------
+
 
 def test_viewer_can_read_but_not_write(viewer_api, workspace, make_provider):
     provider = make_provider(workspace)
@@ -228,8 +254,7 @@ def test_viewer_can_read_but_not_write(viewer_api, workspace, make_provider):
     assert _error(refused)["code"] == "insufficient_role"
     assert viewer_api.patch(f"{PROVIDERS}{provider.pk}", {"name": "X"}, format="json").status_code == 403
     assert viewer_api.post(f"{PROVIDERS}{provider.pk}/test").status_code == 403
-    assert viewer_api.post(f"{PROVIDERS}{provider.pk}/models/", {"model": "o4-mini"}, format="json") \
-        .status_code == 403
+    assert viewer_api.post(f"{PROVIDERS}{provider.pk}/models/", {"model": "o4-mini"}, format="json").status_code == 403
     assert viewer_api.delete(f"{PROVIDERS}{provider.pk}").status_code == 403
     assert Provider.objects.get(pk=provider.pk).name == "OpenAI"
     assert Provider.objects.get(pk=provider.pk).last_tested_at is None
@@ -277,6 +302,7 @@ def test_a_model_id_under_the_wrong_provider_is_404(api, workspace, make_provide
 
 # -- model catalogue -------------------------------------------------------------------------------
 
+
 def test_adding_a_known_model_fills_context_window_and_prices(api, workspace, make_provider):
     provider = make_provider(workspace)
     response = api.post(f"{PROVIDERS}{provider.pk}/models/", {"model": "gpt-4o-mini"}, format="json")
@@ -292,25 +318,33 @@ def test_adding_a_known_model_fills_context_window_and_prices(api, workspace, ma
 
 def test_given_values_win_over_the_catalogue(api, workspace, make_provider):
     provider = make_provider(workspace)
-    entry = api.post(f"{PROVIDERS}{provider.pk}/models/", {
-        "model": "gpt-4o-mini", "context_window": 32_000, "input_price_per_million": "0",
-    }, format="json").json()
+    entry = api.post(
+        f"{PROVIDERS}{provider.pk}/models/",
+        {
+            "model": "gpt-4o-mini",
+            "context_window": 32_000,
+            "input_price_per_million": "0",
+        },
+        format="json",
+    ).json()
     assert entry["context_window"] == 32_000
     assert float(entry["input_price_per_million"]) == 0  # zero is a price, not "unset"
     assert float(entry["output_price_per_million"]) == 0.60
 
 
 def test_embedding_model_unknown_to_the_catalogue_needs_dimensions(api, workspace, make_provider):
-    provider = make_provider(workspace, name="Ollama", kind=ProviderKind.OPENAI_COMPATIBLE,
-                             base_url="http://localhost:11434/v1", api_key="")
+    provider = make_provider(
+        workspace, name="Ollama", kind=ProviderKind.OPENAI_COMPATIBLE, base_url="http://localhost:11434/v1", api_key=""
+    )
     url = f"{PROVIDERS}{provider.pk}/models/"
     refused = api.post(url, {"model": "mxbai-embed-large", "kind": "embedding"}, format="json")
     assert refused.status_code == 400
     assert _error(refused)["param"] == "embedding_dimensions"
     assert not ProviderModel.objects.exists()
 
-    accepted = api.post(url, {"model": "mxbai-embed-large", "kind": "embedding", "embedding_dimensions": 1024},
-                        format="json")
+    accepted = api.post(
+        url, {"model": "mxbai-embed-large", "kind": "embedding", "embedding_dimensions": 1024}, format="json"
+    )
     assert accepted.status_code == 201
     known = api.post(url, {"model": "nomic-embed-text:latest", "kind": "embedding"}, format="json")
     assert known.status_code == 201, known.json()
@@ -339,8 +373,9 @@ def test_model_retrieve_update_delete(api, workspace, make_provider):
     url = f"{PROVIDERS}{provider.pk}/models/{entry.pk}"
     assert api.get(url).json()["model"] == "gpt-4o-mini"
 
-    patched = api.patch(url, {"is_enabled": False, "output_price_per_million": "0.5", "context_window": None},
-                        format="json")
+    patched = api.patch(
+        url, {"is_enabled": False, "output_price_per_million": "0.5", "context_window": None}, format="json"
+    )
     assert patched.status_code == 200, patched.json()
     entry.refresh_from_db()
     assert entry.is_enabled is False
@@ -355,8 +390,7 @@ def test_model_retrieve_update_delete(api, workspace, make_provider):
 def test_an_embedding_models_dimensions_cannot_be_cleared(api, workspace, make_provider):
     provider = make_provider(workspace)
     entry = provider_model_create(provider=provider, model="text-embedding-3-small", kind=ModelKind.EMBEDDING)
-    response = api.patch(f"{PROVIDERS}{provider.pk}/models/{entry.pk}", {"embedding_dimensions": None},
-                         format="json")
+    response = api.patch(f"{PROVIDERS}{provider.pk}/models/{entry.pk}", {"embedding_dimensions": None}, format="json")
     assert response.status_code == 400
     assert _error(response)["param"] == "embedding_dimensions"
     entry.refresh_from_db()
@@ -365,8 +399,8 @@ def test_an_embedding_models_dimensions_cannot_be_cleared(api, workspace, make_p
 
 # -- the workspace's usable models -------------------------------------------------------------------
 
-def test_usable_models_list_enabled_models_and_the_local_embedder(api, workspace, other_workspace,
-                                                                 make_provider):
+
+def test_usable_models_list_enabled_models_and_the_local_embedder(api, workspace, other_workspace, make_provider):
     openai = make_provider(workspace, name="OpenAI")
     provider_model_create(provider=openai, model="gpt-4o-mini")
     provider_model_create(provider=openai, model="text-embedding-3-small", kind=ModelKind.EMBEDDING)
@@ -402,6 +436,7 @@ def test_usable_models_rejects_an_unknown_kind(api):
 
 
 # -- pagination and schema ---------------------------------------------------------------------------
+
 
 def test_provider_and_model_lists_are_cursor_paginated(api, workspace, make_provider):
     for name in ("A", "B", "C"):

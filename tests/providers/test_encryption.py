@@ -9,6 +9,7 @@ from cryptography.fernet import Fernet
 from django.core import serializers
 from django.core.management import call_command
 from django.db import connection
+from psycopg import sql
 
 from providers.models import Provider
 from switchboard import vault
@@ -19,13 +20,15 @@ pytestmark = pytest.mark.django_db
 
 def _raw_api_key(provider_id: str) -> str:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT api_key FROM {Provider._meta.db_table} WHERE id = %s", [provider_id])
+        query = sql.SQL("SELECT api_key FROM {} WHERE id = %s").format(sql.Identifier(Provider._meta.db_table))
+        cursor.execute(query, [provider_id])
         return cursor.fetchone()[0]
 
 
 def test_key_is_stored_encrypted(api):
-    response = api.post("/api/v1/providers/", {"name": "OpenAI", "kind": "openai", "api_key": PLAINTEXT_KEY},
-                        format="json")
+    response = api.post(
+        "/api/v1/providers/", {"name": "OpenAI", "kind": "openai", "api_key": PLAINTEXT_KEY}, format="json"
+    )
     raw = _raw_api_key(response.json()["id"])
     assert raw and raw != PLAINTEXT_KEY
     assert PLAINTEXT_KEY not in raw

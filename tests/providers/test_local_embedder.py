@@ -21,11 +21,20 @@ def _cosine(a: str, b: str) -> float:
 
 
 def _embed_in_subprocess(hash_seed: str) -> np.ndarray:
-    script = ("import json, sys; from providers import local_embedder; "
-              "print(json.dumps(local_embedder.embed(json.loads(sys.argv[1])).tolist()))")
+    script = (
+        "import json, sys; from providers import local_embedder; "
+        "print(json.dumps(local_embedder.embed(json.loads(sys.argv[1])).tolist()))"
+    )
     env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(ROOT / "platform")}
-    out = subprocess.run([sys.executable, "-c", script, json.dumps(TEXTS)], env=env, cwd=ROOT,
-                         capture_output=True, text=True, check=True, timeout=60).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(TEXTS)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
     return np.array(json.loads(out), dtype=np.float32)
 
 

@@ -29,11 +29,15 @@ def test_blank_key_is_stored_as_no_key(workspace, make_provider):
 
 
 def test_rejected_update_writes_nothing(workspace, make_provider):
-    provider = make_provider(workspace, name="Azure", kind=ProviderKind.AZURE_OPENAI,
-                             base_url="https://acme.openai.azure.com", api_version="2024-10-21")
+    provider = make_provider(
+        workspace,
+        name="Azure",
+        kind=ProviderKind.AZURE_OPENAI,
+        base_url="https://acme.openai.azure.com",
+        api_version="2024-10-21",
+    )
     with pytest.raises(DomainError) as raised:
-        services.provider_update(provider=provider, name="Azure prod", api_key="sk-new-key-0000000000",
-                                 api_version="")
+        services.provider_update(provider=provider, name="Azure prod", api_key="sk-new-key-0000000000", api_version="")
     assert raised.value.param == "api_version"
     stored = Provider.objects.get(pk=provider.pk)
     assert (stored.name, stored.api_version, stored.api_key.reveal()) == ("Azure", "2024-10-21", PLAINTEXT_KEY)
@@ -44,21 +48,25 @@ def test_kind_can_change_when_the_new_kind_is_complete(workspace, make_provider)
     with pytest.raises(DomainError) as raised:
         services.provider_update(provider=Provider.objects.get(pk=provider.pk), kind=ProviderKind.OPENAI_COMPATIBLE)
     assert raised.value.param == "base_url"
-    updated = services.provider_update(provider=Provider.objects.get(pk=provider.pk),
-                                       kind=ProviderKind.OPENAI_COMPATIBLE, base_url="http://vllm:8000/v1/")
+    updated = services.provider_update(
+        provider=Provider.objects.get(pk=provider.pk),
+        kind=ProviderKind.OPENAI_COMPATIBLE,
+        base_url="http://vllm:8000/v1/",
+    )
     assert (updated.kind, updated.effective_base_url) == (ProviderKind.OPENAI_COMPATIBLE, "http://vllm:8000/v1")
 
 
 def test_last_test_is_cleared_only_when_the_connection_settings_change(workspace, fake_provider):
     services.provider_test(provider=fake_provider)
-    renamed = services.provider_update(provider=Provider.objects.get(pk=fake_provider.pk), name="Renamed",
-                                       timeout_seconds=5)
+    renamed = services.provider_update(
+        provider=Provider.objects.get(pk=fake_provider.pk), name="Renamed", timeout_seconds=5
+    )
     assert renamed.last_test_ok is True  # a new name does not change what the test proved
-    same_key = services.provider_update(provider=Provider.objects.get(pk=fake_provider.pk),
-                                        api_key="sk-fake-test-key")
+    same_key = services.provider_update(provider=Provider.objects.get(pk=fake_provider.pk), api_key="sk-fake-test-key")
     assert same_key.last_test_ok is True
-    moved = services.provider_update(provider=Provider.objects.get(pk=fake_provider.pk),
-                                     base_url="http://127.0.0.1:9/v1")
+    moved = services.provider_update(
+        provider=Provider.objects.get(pk=fake_provider.pk), base_url="http://127.0.0.1:9/v1"
+    )
     assert moved.last_test_ok is None and moved.last_tested_at is None and moved.last_test_message == ""
     assert Provider.objects.get(pk=fake_provider.pk).last_test_ok is None
 
@@ -91,8 +99,9 @@ def test_model_create_fills_a_dated_snapshot_from_its_base_entry(workspace, make
 
 
 def test_model_of_the_wrong_kind_gets_nothing_from_the_catalogue(workspace, make_provider):
-    entry = services.provider_model_create(provider=make_provider(workspace), model="text-embedding-3-small",
-                                           kind=ModelKind.CHAT)
+    entry = services.provider_model_create(
+        provider=make_provider(workspace), model="text-embedding-3-small", kind=ModelKind.CHAT
+    )
     assert entry.embedding_dimensions is None and entry.context_window is None
     assert entry.input_price_per_million == 0
 

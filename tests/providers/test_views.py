@@ -28,9 +28,17 @@ def test_owner_adds_a_provider_and_sees_it_listed(signed_in):
     assert form.status_code == 200
     assert 'type="password"' in _html(form) and "csrfmiddlewaretoken" in _html(form)
 
-    response = signed_in.post(NEW, {"name": "DeepSeek", "kind": "openai_compatible",
-                                    "base_url": "https://api.deepseek.com/v1", "api_key": PLAINTEXT_KEY,
-                                    "api_version": "", "timeout_seconds": "60"})
+    response = signed_in.post(
+        NEW,
+        {
+            "name": "DeepSeek",
+            "kind": "openai_compatible",
+            "base_url": "https://api.deepseek.com/v1",
+            "api_key": PLAINTEXT_KEY,
+            "api_version": "",
+            "timeout_seconds": "60",
+        },
+    )
     provider = Provider.objects.get()
     assert response.status_code == 302 and response.url == f"/providers/{provider.pk}/"
     assert provider.api_key.reveal() == PLAINTEXT_KEY
@@ -51,8 +59,16 @@ def test_the_key_appears_in_no_page(signed_in, workspace, make_provider):
 
 
 def test_a_bad_form_shows_the_error_and_saves_nothing(signed_in):
-    response = signed_in.post(NEW, {"name": "Ollama", "kind": "openai_compatible", "base_url": "",
-                                    "api_key": PLAINTEXT_KEY, "timeout_seconds": "60"})
+    response = signed_in.post(
+        NEW,
+        {
+            "name": "Ollama",
+            "kind": "openai_compatible",
+            "base_url": "",
+            "api_key": PLAINTEXT_KEY,
+            "timeout_seconds": "60",
+        },
+    )
     assert response.status_code == 200
     html = _html(response)
     assert "base_url is required for this kind of provider" in html
@@ -61,12 +77,15 @@ def test_a_bad_form_shows_the_error_and_saves_nothing(signed_in):
     assert not Provider.objects.exists()
 
 
-@pytest.mark.parametrize(("fields", "message"), [
-    ({"kind": "azure_openai", "base_url": "https://acme.openai.azure.com"}, "api_version is required"),
-    ({"kind": "openai_compatible", "base_url": "http://me:pw@localhost/v1"}, "not in the URL"),
-    ({"kind": "gemini"}, "Select a valid choice"),
-    ({"timeout_seconds": "0"}, "greater than or equal to 1"),
-])
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"kind": "azure_openai", "base_url": "https://acme.openai.azure.com"}, "api_version is required"),
+        ({"kind": "openai_compatible", "base_url": "http://me:pw@localhost/v1"}, "not in the URL"),
+        ({"kind": "gemini"}, "Select a valid choice"),
+        ({"timeout_seconds": "0"}, "greater than or equal to 1"),
+    ],
+)
 def test_form_validation_messages(signed_in, fields, message):
     data = {"name": "P", "kind": "openai", "base_url": "", "api_key": "", "timeout_seconds": "60", **fields}
     response = signed_in.post(NEW, data)
@@ -88,8 +107,15 @@ def test_edit_keeps_the_key_when_left_empty_and_removes_it_on_request(signed_in,
     page = _html(signed_in.get(url))
     assert "Leave empty to keep it" in page and 'value="OpenAI"' in page
 
-    data = {"name": "OpenAI prod", "kind": "openai", "base_url": "", "api_key": "", "api_version": "",
-            "timeout_seconds": "30", "is_enabled": "on"}
+    data = {
+        "name": "OpenAI prod",
+        "kind": "openai",
+        "base_url": "",
+        "api_key": "",
+        "api_version": "",
+        "timeout_seconds": "30",
+        "is_enabled": "on",
+    }
     assert signed_in.post(url, data).status_code == 302
     provider.refresh_from_db()
     assert (provider.name, provider.timeout_seconds, provider.api_key.reveal()) == ("OpenAI prod", 30, PLAINTEXT_KEY)
@@ -100,16 +126,28 @@ def test_edit_keeps_the_key_when_left_empty_and_removes_it_on_request(signed_in,
 
 
 def test_rejected_edit_changes_nothing(signed_in, workspace, make_provider):
-    provider = make_provider(workspace, name="Local", kind=ProviderKind.OPENAI_COMPATIBLE,
-                             base_url="http://localhost:11434/v1")
-    response = signed_in.post(f"/providers/{provider.pk}/edit/", {
-        "name": "Renamed", "kind": "openai_compatible", "base_url": "", "api_key": "sk-other-key-00000000",
-        "timeout_seconds": "60", "is_enabled": "on"})
+    provider = make_provider(
+        workspace, name="Local", kind=ProviderKind.OPENAI_COMPATIBLE, base_url="http://localhost:11434/v1"
+    )
+    response = signed_in.post(
+        f"/providers/{provider.pk}/edit/",
+        {
+            "name": "Renamed",
+            "kind": "openai_compatible",
+            "base_url": "",
+            "api_key": "sk-other-key-00000000",
+            "timeout_seconds": "60",
+            "is_enabled": "on",
+        },
+    )
     assert response.status_code == 200
     assert "base_url is required" in _html(response)
     provider.refresh_from_db()
-    assert (provider.name, provider.base_url, provider.api_key.reveal()) == \
-        ("Local", "http://localhost:11434/v1", PLAINTEXT_KEY)
+    assert (provider.name, provider.base_url, provider.api_key.reveal()) == (
+        "Local",
+        "http://localhost:11434/v1",
+        PLAINTEXT_KEY,
+    )
 
 
 def test_test_connection_button_shows_the_result(signed_in, fake_provider):
@@ -124,8 +162,9 @@ def test_test_connection_button_shows_the_result(signed_in, fake_provider):
 
 
 def test_failed_test_is_shown_as_an_error(signed_in, workspace, make_provider):
-    provider = make_provider(workspace, name="Nowhere", kind=ProviderKind.OPENAI_COMPATIBLE,
-                             base_url="http://127.0.0.1:9/v1")
+    provider = make_provider(
+        workspace, name="Nowhere", kind=ProviderKind.OPENAI_COMPATIBLE, base_url="http://127.0.0.1:9/v1"
+    )
     response = signed_in.post(f"/providers/{provider.pk}/test/", follow=True)
     assert "Could not connect to http://127.0.0.1:9/v1" in _html(response)
     assert "Failing" in _html(signed_in.get(LIST))
@@ -152,8 +191,9 @@ def test_model_catalogue_add_toggle_delete(signed_in, workspace, make_provider):
 
 def test_model_form_errors_are_shown_and_nothing_is_added(signed_in, workspace, make_provider):
     provider = make_provider(workspace)
-    response = signed_in.post(f"/providers/{provider.pk}/models/", {"model": "mxbai-embed-large",
-                                                                    "kind": ModelKind.EMBEDDING})
+    response = signed_in.post(
+        f"/providers/{provider.pk}/models/", {"model": "mxbai-embed-large", "kind": ModelKind.EMBEDDING}
+    )
     assert response.status_code == 200
     assert "embedding_dimensions is required" in _html(response)
     assert 'value="mxbai-embed-large"' in _html(response)
@@ -177,9 +217,12 @@ def test_viewer_cannot_write_through_the_pages(viewer_client, workspace, make_pr
     response = viewer_client.post(NEW, {"name": "Sneaky", "kind": "openai", "timeout_seconds": "60"})
     assert response.status_code == 302
     assert "Only workspace admins and owners" in " ".join(_messages(response))
-    for url in (f"/providers/{provider.pk}/test/", f"/providers/{provider.pk}/delete/",
-                f"/providers/{provider.pk}/models/{entry.pk}/toggle/",
-                f"/providers/{provider.pk}/models/{entry.pk}/delete/"):
+    for url in (
+        f"/providers/{provider.pk}/test/",
+        f"/providers/{provider.pk}/delete/",
+        f"/providers/{provider.pk}/models/{entry.pk}/toggle/",
+        f"/providers/{provider.pk}/models/{entry.pk}/delete/",
+    ):
         assert viewer_client.post(url).status_code == 302, url
     assert [p.name for p in Provider.objects.all()] == ["OpenAI"]
     entry.refresh_from_db()
@@ -199,8 +242,12 @@ def test_another_workspaces_provider_is_404(signed_in, other_workspace, make_pro
     entry = provider_model_create(provider=theirs, model="gpt-4o")
     for url in (f"/providers/{theirs.pk}/", f"/providers/{theirs.pk}/edit/"):
         assert signed_in.get(url).status_code == 404, url
-    for url in (f"/providers/{theirs.pk}/test/", f"/providers/{theirs.pk}/delete/",
-                f"/providers/{theirs.pk}/models/", f"/providers/{theirs.pk}/models/{entry.pk}/delete/"):
+    for url in (
+        f"/providers/{theirs.pk}/test/",
+        f"/providers/{theirs.pk}/delete/",
+        f"/providers/{theirs.pk}/models/",
+        f"/providers/{theirs.pk}/models/{entry.pk}/delete/",
+    ):
         assert signed_in.post(url).status_code == 404, url
     assert "Theirs" not in _html(signed_in.get(LIST))
     assert Provider.objects.filter(pk=theirs.pk).exists() and ProviderModel.objects.filter(pk=entry.pk).exists()

@@ -37,8 +37,10 @@ def test_cursor_pagination_walks_every_row_once(api, workspace):
     assert len(seen) == len(set(seen)) == 6  # five plus the fixture's own key
 
 
-@pytest.mark.parametrize("query, param", [("limit=0", "limit"), ("limit=abc", "limit"),
-                                          ("limit=1000", "limit"), ("cursor=garbage", "cursor")])
+@pytest.mark.parametrize(
+    "query, param",
+    [("limit=0", "limit"), ("limit=abc", "limit"), ("limit=1000", "limit"), ("cursor=garbage", "cursor")],
+)
 def test_bad_pagination_parameters_are_400s(api, query, param):
     response = api.get(f"/api/v1/api-keys/?{query}")
     assert response.status_code == 400
@@ -51,8 +53,7 @@ def test_request_id_is_generated_echoed_and_logged(api, caplog):
     request_id = response["X-Request-ID"]
     assert len(request_id) == 32
     logged = [r.msg for r in caplog.records if r.name == "switchboard.request"]
-    assert any(isinstance(m, dict) and m.get("request_id") == request_id and m.get("status") == 200
-               for m in logged)
+    assert any(isinstance(m, dict) and m.get("request_id") == request_id and m.get("status") == 200 for m in logged)
 
 
 def test_incoming_request_id_is_kept_and_junk_is_replaced(api):

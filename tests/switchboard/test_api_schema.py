@@ -78,8 +78,7 @@ def probe(monkeypatch) -> Probe:
 
     def is_valid(serializer, *args, **kwargs):
         # The first serializer given the request's own data is the one that parses the body.
-        if probe.serializer is None and any(getattr(serializer, "initial_data", None) is read
-                                            for read in probe.reads):
+        if probe.serializer is None and any(getattr(serializer, "initial_data", None) is read for read in probe.reads):
             validate(serializer)
             probe.serializer = serializer
             raise _BodyValidated
@@ -93,7 +92,9 @@ def probe(monkeypatch) -> Probe:
 # -- the objects the path parameters name ---------------------------------------------------------
 
 _SPEC = {
-    "openapi": "3.0.3", "info": {"title": "Shop", "version": "1"}, "servers": [{"url": "https://shop.example.com"}],
+    "openapi": "3.0.3",
+    "info": {"title": "Shop", "version": "1"},
+    "servers": [{"url": "https://shop.example.com"}],
     "paths": {"/orders": {"post": {"operationId": "createOrder", "responses": {"201": {"description": "made"}}}}},
 }
 
@@ -107,7 +108,7 @@ class World:
         def value(match: re.Match) -> str:
             name = match.group(1)
             if name == "id":
-                resource = template[:match.start()].rstrip("/").rsplit("/", 1)[-1]
+                resource = template[: match.start()].rstrip("/").rsplit("/", 1)[-1]
                 found = self.by_resource.get(resource)
             else:
                 found = self.by_name.get(name)
@@ -132,27 +133,40 @@ def world(workspace, api_key_secret, chat_model, make_bot) -> World:
     bot = make_bot()
     base = knowledge_services.knowledge_base_create(workspace=workspace, name="Handbook")
     document, _ = knowledge_services.document_create_from_upload(
-        knowledge_base=base, file=SimpleUploadedFile("refunds.txt", b"Refunds take five working days."))
+        knowledge_base=base, file=SimpleUploadedFile("refunds.txt", b"Refunds take five working days.")
+    )
     assert ingestion.document_ingest(document_id=document.pk) == "ready"
     chunk = Chunk.objects.filter(document=document).first()
     action = action_import(workspace=workspace, source=SpecSource(kind=SourceKind.TEXT, text=json.dumps(_SPEC))).action
     entry = action_services.allowlist_entry_create(workspace=workspace, value="10.0.0.0/8")
     conversation = Conversation.objects.create(workspace=workspace, bot=bot, end_user="someone", version_number=1)
-    message = Message.objects.create(workspace=workspace, conversation=conversation, role="assistant",
-                                     content="Hello.", state=MessageState.COMPLETED)
+    message = Message.objects.create(
+        workspace=workspace, conversation=conversation, role="assistant", content="Hello.", state=MessageState.COMPLETED
+    )
     return World(
         by_resource={
-            "actions": action.pk, "api-keys": ApiKey.objects.for_workspace(workspace).get().pk, "bots": bot.pk,
-            "chunks": chunk.public_id, "conversations": conversation.pk, "documents": document.pk,
-            "egress-allowlist": entry.pk, "knowledge-bases": base.pk, "messages": message.pk,
+            "actions": action.pk,
+            "api-keys": ApiKey.objects.for_workspace(workspace).get().pk,
+            "bots": bot.pk,
+            "chunks": chunk.public_id,
+            "conversations": conversation.pk,
+            "documents": document.pk,
+            "egress-allowlist": entry.pk,
+            "knowledge-bases": base.pk,
+            "messages": message.pk,
             "providers": chat_model.provider_id,
         },
-        by_name={"op": action.operations.get().pk, "number": "1", "provider_id": chat_model.provider_id,
-                 "model_id": chat_model.pk},
+        by_name={
+            "op": action.operations.get().pk,
+            "number": "1",
+            "provider_id": chat_model.provider_id,
+            "model_id": chat_model.pk,
+        },
     )
 
 
 # -- the documented schema ------------------------------------------------------------------------
+
 
 class Schema:
     def __init__(self, document: dict[str, Any]):
@@ -219,6 +233,7 @@ def schema(client) -> Schema:
 
 # -- sending the documented request ---------------------------------------------------------------
 
+
 def _form_value(value: Any) -> Any:
     # Form encodings have no objects or lists: the views read such fields as JSON text.
     if isinstance(value, (dict, list)):
@@ -252,24 +267,38 @@ def _outcome(client, method: str, path: str, media_type: str, body: dict[str, An
 
 # -- comparing ------------------------------------------------------------------------------------
 
+
 def _input_fields(serializer: serializers.BaseSerializer) -> dict[str, serializers.Field]:
     return {name: f for name, f in serializer.fields.items() if not f.read_only}
 
 
-def _serializer_problems(label: str, schema: Schema, media_schema: dict[str, Any],
-                         serializer: serializers.BaseSerializer, *, required_by_view: set[str]) -> list[str]:
+def _serializer_problems(
+    label: str,
+    schema: Schema,
+    media_schema: dict[str, Any],
+    serializer: serializers.BaseSerializer,
+    *,
+    required_by_view: set[str],
+) -> list[str]:
     documented, documented_required = schema.properties(media_schema)
     fields = _input_fields(serializer)
     name = type(serializer).__qualname__
-    problems = [f"{label}: documents `{prop}`, which {name} does not read" for prop in documented
-                if prop not in fields]
+    problems = [f"{label}: documents `{prop}`, which {name} does not read" for prop in documented if prop not in fields]
     required = set() if serializer.partial else {n for n, f in fields.items() if f.required}
-    problems += [f"{label}: {name} requires `{n}`, documented as optional"
-                 for n in sorted(required - documented_required) if n in documented]
-    problems += [f"{label}: documents `{n}` as required, but {name} does not require it"
-                 for n in sorted(documented_required - required - required_by_view)]
-    missing = [n for n, errors in (serializer.errors or {}).items()
-               if any(getattr(e, "code", None) == "required" for e in errors)]
+    problems += [
+        f"{label}: {name} requires `{n}`, documented as optional"
+        for n in sorted(required - documented_required)
+        if n in documented
+    ]
+    problems += [
+        f"{label}: documents `{n}` as required, but {name} does not require it"
+        for n in sorted(documented_required - required - required_by_view)
+    ]
+    missing = [
+        n
+        for n, errors in (serializer.errors or {}).items()
+        if any(getattr(e, "code", None) == "required" for e in errors)
+    ]
     problems += [f"{label}: the documented example was refused: `{n}` is required" for n in missing]
     return problems
 
@@ -308,14 +337,21 @@ def _documented_request_problems(schema: Schema, client, probe: Probe, world: Wo
             documented_anywhere |= set(properties)
             serializer, response = _outcome(client, method, path, media_type, schema.example(media_schema), probe)
             if serializer is not None:
-                problems += _serializer_problems(label, schema, media_schema, serializer, required_by_view=(
-                    REQUIRED_BY_THE_VIEW.get((method, template, media_type), set())))
+                problems += _serializer_problems(
+                    label,
+                    schema,
+                    media_schema,
+                    serializer,
+                    required_by_view=(REQUIRED_BY_THE_VIEW.get((method, template, media_type), set())),
+                )
                 fields = _input_fields(serializer)
                 read[media_type] = set(fields)
                 problems += _upload_problems(label, schema, media_type, body, fields)
             elif not probe.reads:
-                problems.append(f"{label}: the view answered {response.status_code} without reading the body: "
-                                f"{response.content[:300]!r}")
+                problems.append(
+                    f"{label}: the view answered {response.status_code} without reading the body: "
+                    f"{response.content[:300]!r}"
+                )
             else:
                 problems += _undocumented_refusal(label, schema, media_schema, response)
         for name in sorted(set().union(*read.values()) - documented_anywhere) if read else []:
@@ -323,8 +359,9 @@ def _documented_request_problems(schema: Schema, client, probe: Probe, world: Wo
     return problems
 
 
-def _upload_problems(label: str, schema: Schema, media_type: str, body: dict[str, Any],
-                     fields: dict[str, serializers.Field]) -> list[str]:
+def _upload_problems(
+    label: str, schema: Schema, media_type: str, body: dict[str, Any], fields: dict[str, serializers.Field]
+) -> list[str]:
     """A file field must be documented as a binary part of a multipart body."""
     files = [name for name, f in fields.items() if isinstance(f, serializers.FileField)]
     if not files or media_type in FORM_TYPES:
@@ -333,8 +370,11 @@ def _upload_problems(label: str, schema: Schema, media_type: str, body: dict[str
     if multipart is None:
         return [f"{label}: reads the file field `{files[0]}` but documents no multipart/form-data body"]
     properties, _ = schema.properties(multipart["schema"])
-    return [f"{label}: `{name}` is not documented as a binary multipart field" for name in files
-            if schema.resolve(properties.get(name, {})).get("format") != "binary"]
+    return [
+        f"{label}: `{name}` is not documented as a binary multipart field"
+        for name in files
+        if schema.resolve(properties.get(name, {})).get("format") != "binary"
+    ]
 
 
 def _undocumented_body_problems(schema: Schema, client, probe: Probe, world: World) -> list[str]:
@@ -353,6 +393,7 @@ def _undocumented_body_problems(schema: Schema, client, probe: Probe, world: Wor
 
 
 # -- the tests ------------------------------------------------------------------------------------
+
 
 def test_every_documented_request_body_is_what_the_view_reads(api, schema, probe, world):
     problems = _documented_request_problems(schema, api, probe, world)
@@ -382,8 +423,11 @@ def test_bodies_that_were_documented_wrongly_are_documented_as_read(schema):
 
 
 def test_uploads_are_documented_as_multipart_and_json_bodies_as_json(schema):
-    content = {(method, template): set(operation["requestBody"]["content"])
-               for template, method, operation in schema.operations() if "requestBody" in operation}
+    content = {
+        (method, template): set(operation["requestBody"]["content"])
+        for template, method, operation in schema.operations()
+        if "requestBody" in operation
+    }
     assert content[("post", "/api/v1/knowledge-bases/{id}/documents")] == {"multipart/form-data", "application/json"}
     assert content[("post", "/api/v1/actions/import")] == {"multipart/form-data", "application/json"}
     assert content[("post", "/api/v1/bots/{id}/chat")] == {"application/json"}

@@ -39,8 +39,9 @@ def test_each_domain_error_has_one_status_and_the_openai_body(error_class, statu
     error = error_class("The spec is empty: paste one.", code="empty_spec", param="spec")
     response = _raising_view(error)(APIRequestFactory().get("/api/v1/anything"))
     assert response.status_code == status
-    assert response.data == {"error": {"type": error_type, "code": "empty_spec",
-                                       "message": "The spec is empty: paste one.", "param": "spec"}}
+    assert response.data == {
+        "error": {"type": error_type, "code": "empty_spec", "message": "The spec is empty: paste one.", "param": "spec"}
+    }
 
 
 def test_subclasses_inherit_their_parents_status():

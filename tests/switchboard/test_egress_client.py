@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
 from switchboard import egress
 
 MB = 1024 * 1024
@@ -316,7 +317,7 @@ def test_head_requests_and_concurrent_callers(server, state):
                 resp = egress.request("GET", server.url(f"/ok?w={n}&i={i}"), policy=local())
                 assert resp.json()["path"] == f"/ok?w={n}&i={i}"
                 results.append(resp.status_code)
-        except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
@@ -398,15 +399,11 @@ def test_redirects_can_be_left_to_the_caller(server, state):
 
 
 def test_303_becomes_get_and_307_keeps_method_and_body(server, state):
-    resp = egress.request(
-        "POST", server.url("/redirect?code=303&to=/ok"), policy=local(), json={"a": 1}
-    )
+    resp = egress.request("POST", server.url("/redirect?code=303&to=/ok"), policy=local(), json={"a": 1})
     echo = resp.json()
     assert echo["method"] == "GET" and echo["body"] == ""
     assert "Content-Type" not in echo["headers"]
-    resp = egress.request(
-        "POST", server.url("/redirect?code=307&to=/ok"), policy=local(), json={"a": 1}
-    )
+    resp = egress.request("POST", server.url("/redirect?code=307&to=/ok"), policy=local(), json={"a": 1})
     echo = resp.json()
     assert echo["method"] == "POST" and json.loads(echo["body"]) == {"a": 1}
     assert resp.redirects[0].status_code == 307
@@ -425,9 +422,7 @@ def test_credentials_are_dropped_when_a_redirect_changes_origin(server, state):
     kept = same.json()["headers"]
     assert kept["Authorization"] == "Bearer sekrit" and kept["X-Api-Key"] == "k"
     to = server.url("/ok", host="elsewhere.example")
-    moved = egress.request(
-        "GET", server.url(f"/redirect?to={to}"), headers=secret, policy=local(resolver=resolver)
-    )
+    moved = egress.request("GET", server.url(f"/redirect?to={to}"), headers=secret, policy=local(resolver=resolver))
     got = moved.json()["headers"]
     for name in ("Authorization", "X-Api-Key", "Cookie", "X-Custom-Auth"):
         assert name not in got
@@ -502,9 +497,7 @@ def test_read_timeout(server, state):
 def test_overall_deadline_stops_a_trickling_server(server, state):
     started = time.monotonic()
     with pytest.raises(egress.DeadlineExceeded) as info:
-        egress.request(
-            "GET", server.url("/trickle"), policy=local(read_timeout=2, total_timeout=0.5)
-        )
+        egress.request("GET", server.url("/trickle"), policy=local(read_timeout=2, total_timeout=0.5))
     assert time.monotonic() - started < 1.5
     assert info.value.code == "deadline_exceeded"
 
@@ -569,9 +562,7 @@ def test_rebinding_resolution_happens_once_and_the_pinned_address_is_used(monkey
 
     monkeypatch.setattr(socket, "create_connection", fake_create_connection)
     with pytest.raises(egress.ConnectionFailed):
-        egress.request(
-            "GET", "http://rebind.example/x", policy=egress.EgressPolicy(resolver=resolver)
-        )
+        egress.request("GET", "http://rebind.example/x", policy=egress.EgressPolicy(resolver=resolver))
     assert resolver.calls == 1
     assert connected == [("93.184.216.34", 80)]
 
@@ -664,9 +655,7 @@ def pki():
             ),
             critical=True,
         )
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
-        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
@@ -679,21 +668,15 @@ def pki():
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName("svc.example")]), critical=False)
-        .add_extension(
-            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-        )
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     pem = serialization.Encoding.PEM
     return {
         "ca": ca_cert.public_bytes(pem).decode(),
         "cert": cert.public_bytes(pem),
-        "key": key.private_bytes(
-            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ),
+        "key": key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
     }
 
 
@@ -716,14 +699,10 @@ def tls_server(pki, tmp_path_factory):
 def test_https_connects_to_pinned_ip_but_verifies_the_real_host_name(tls_server, pki):
     client_ctx = ssl.create_default_context(cadata=pki["ca"])
     resolver = StubResolver({"svc.example": ["127.0.0.1"], "other.example": ["127.0.0.1"]})
-    p = egress.EgressPolicy(
-        resolver=resolver, ssl_context=client_ctx, allow_hosts=("svc.example", "other.example")
-    )
+    p = egress.EgressPolicy(resolver=resolver, ssl_context=client_ctx, allow_hosts=("svc.example", "other.example"))
     tls_server.seen_sni.clear()
 
-    resp = egress.request(
-        "GET", tls_server.url("/ok", host="svc.example", scheme="https"), policy=p
-    )
+    resp = egress.request("GET", tls_server.url("/ok", host="svc.example", scheme="https"), policy=p)
     assert resp.status_code == 200
     assert resp.address == "127.0.0.1"
     assert resp.json()["headers"]["Host"] == f"svc.example:{tls_server.port}"

@@ -6,6 +6,7 @@ import ipaddress
 import socket
 
 import pytest
+
 from switchboard import egress
 from switchboard.egress.addresses import (
     Disposition,
@@ -111,9 +112,7 @@ def test_refused_when_a_name_resolves_there(address, canonical, why):
     assert resolver.calls == [("victim.example", 443)]
 
 
-@pytest.mark.parametrize(
-    "address,canonical,why", [row for row in REFUSED_ADDRESSES if "%" not in row[0]]
-)
+@pytest.mark.parametrize("address,canonical,why", [row for row in REFUSED_ADDRESSES if "%" not in row[0]])
 def test_refused_as_literal_in_url(address, canonical, why):
     ip = ipaddress.ip_address(address)
     host = f"[{address}]" if ip.version == 6 else address
@@ -551,13 +550,9 @@ def test_dns_failures():
     assert info.value.code == "dns_failure"
     assert "nonexistent.example" in info.value.message
     with pytest.raises(egress.DNSFailure):
-        egress.check_url(
-            "https://empty.example/", policy(resolver=StubResolver({"empty.example": []}))
-        )
+        egress.check_url("https://empty.example/", policy(resolver=StubResolver({"empty.example": []})))
     with pytest.raises(egress.BlockedAddress):
-        egress.check_url(
-            "https://junk.example/", policy(resolver=StubResolver({"junk.example": ["not-an-ip"]}))
-        )
+        egress.check_url("https://junk.example/", policy(resolver=StubResolver({"junk.example": ["not-an-ip"]})))
 
 
 def test_system_resolver_is_used_by_default_and_checked():
@@ -571,56 +566,85 @@ def test_system_resolver_is_used_by_default_and_checked():
 
 # --- whole networks, as allowlist entries name them ---------------------------------
 
-@pytest.mark.parametrize("network,words", [
-    ("169.254.169.254/32", "metadata"),
-    ("100.100.100.200/32", "metadata"),
-    ("fd00:ec2::254/128", "metadata"),
-    ("::ffff:169.254.169.254/128", "metadata"),  # judged as the IPv4 address it maps to
-    ("64:ff9b::a9fe:a9fe/128", "metadata"),  # NAT64 wrapping 169.254.169.254
-    ("2002:a9fe:a9fe::/48", "metadata"),  # 6to4 wrapping 169.254.169.254
-    ("224.0.0.0/8", "multicast"),
-    ("0.0.0.0/32", "unspecified"),
-])
+
+@pytest.mark.parametrize(
+    "network,words",
+    [
+        ("169.254.169.254/32", "metadata"),
+        ("100.100.100.200/32", "metadata"),
+        ("fd00:ec2::254/128", "metadata"),
+        ("::ffff:169.254.169.254/128", "metadata"),  # judged as the IPv4 address it maps to
+        ("64:ff9b::a9fe:a9fe/128", "metadata"),  # NAT64 wrapping 169.254.169.254
+        ("2002:a9fe:a9fe::/48", "metadata"),  # 6to4 wrapping 169.254.169.254
+        ("224.0.0.0/8", "multicast"),
+        ("0.0.0.0/32", "unspecified"),
+    ],
+)
 def test_networks_that_are_never_reachable_name_their_rule(network, words):
     rule = never_rule_for(ipaddress.ip_network(network))
     assert rule is not None and words in rule.description
 
 
-@pytest.mark.parametrize("network", [
-    "169.254.0.0/16",  # link-local: allowlistable, although it contains metadata addresses
-    "169.254.169.0/24", "10.0.0.0/8", "127.0.0.1/32", "0.0.0.0/8", "8.8.8.8/32", "fd00::/8",
-    "0.0.0.0/0",
-])
+@pytest.mark.parametrize(
+    "network",
+    [
+        "169.254.0.0/16",  # link-local: allowlistable, although it contains metadata addresses
+        "169.254.169.0/24",
+        "10.0.0.0/8",
+        "127.0.0.1/32",
+        "0.0.0.0/8",
+        "8.8.8.8/32",
+        "fd00::/8",
+        "0.0.0.0/0",
+    ],
+)
 def test_networks_with_reachable_addresses_have_no_never_rule(network):
     assert never_rule_for(ipaddress.ip_network(network)) is None
 
 
-@pytest.mark.parametrize("network,expected", [
-    ("::ffff:10.0.0.0/104", "10.0.0.0/8"),
-    ("::ffff:0:0/96", "0.0.0.0/0"),
-    ("64:ff9b::/96", "0.0.0.0/0"),
-    ("2002:c0a8::/32", "192.168.0.0/16"),
-    ("2002:c0a8:101::/64", "192.168.1.1/32"),
-    ("2001:db8::/32", None),
-    ("10.0.0.0/8", None),
-])
+@pytest.mark.parametrize(
+    "network,expected",
+    [
+        ("::ffff:10.0.0.0/104", "10.0.0.0/8"),
+        ("::ffff:0:0/96", "0.0.0.0/0"),
+        ("64:ff9b::/96", "0.0.0.0/0"),
+        ("2002:c0a8::/32", "192.168.0.0/16"),
+        ("2002:c0a8:101::/64", "192.168.1.1/32"),
+        ("2001:db8::/32", None),
+        ("10.0.0.0/8", None),
+    ],
+)
 def test_ipv4_equivalent_of_networks_carrying_ipv4(network, expected):
     result = ipv4_equivalent(ipaddress.ip_network(network))
     assert (str(result) if result else None) == expected
 
 
-@pytest.mark.parametrize("network,inside", [
-    ("0.0.0.0/0", "10.0.0.0/8"),
-    ("10.0.0.0/7", "10.0.0.0/8"),
-    ("::/0", "::1/128"),
-    ("::ffff:0:0/96", "127.0.0.0/8"),
-    ("64:ff9b::/96", "192.168.0.0/16"),
-])
+@pytest.mark.parametrize(
+    "network,inside",
+    [
+        ("0.0.0.0/0", "10.0.0.0/8"),
+        ("10.0.0.0/7", "10.0.0.0/8"),
+        ("::/0", "::1/128"),
+        ("::ffff:0:0/96", "127.0.0.0/8"),
+        ("64:ff9b::/96", "192.168.0.0/16"),
+    ],
+)
 def test_ranges_inside_lists_the_whole_ranges_a_network_exceeds(network, inside):
     assert inside in {str(rule.network) for rule in ranges_inside(ipaddress.ip_network(network))}
 
 
-@pytest.mark.parametrize("network", ["10.0.0.0/8", "10.20.0.0/16", "127.0.0.1/32", "169.254.0.0/16",
-                                     "172.16.0.0/12", "fc00::/7", "100.64.0.0/10", "8.8.8.0/24"])
+@pytest.mark.parametrize(
+    "network",
+    [
+        "10.0.0.0/8",
+        "10.20.0.0/16",
+        "127.0.0.1/32",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "fc00::/7",
+        "100.64.0.0/10",
+        "8.8.8.0/24",
+    ],
+)
 def test_ranges_inside_is_empty_for_one_range_or_less(network):
     assert ranges_inside(ipaddress.ip_network(network)) == ()

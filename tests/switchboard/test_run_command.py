@@ -55,11 +55,20 @@ class Platform(Process):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "DJANGO_"))}
-        env.update(SWITCHBOARD_DATA_DIR=str(data_dir), SWITCHBOARD_BOOTSTRAP_EMAIL="owner@example.com",
-                   SWITCHBOARD_BOOTSTRAP_PASSWORD="run command password", SWITCHBOARD_BOOTSTRAP_API_KEY=SECRET,
-                   SWITCHBOARD_WORKER_CONCURRENCY="1")
-        super().__init__("manage.py run", [sys.executable, "manage.py", "run", "--port", str(self.port)],
-                         env=env, cwd=ROOT, log_path=data_dir.parent / f"{data_dir.name}.log")
+        env.update(
+            SWITCHBOARD_DATA_DIR=str(data_dir),
+            SWITCHBOARD_BOOTSTRAP_EMAIL="owner@example.com",
+            SWITCHBOARD_BOOTSTRAP_PASSWORD="run command password",
+            SWITCHBOARD_BOOTSTRAP_API_KEY=SECRET,
+            SWITCHBOARD_WORKER_CONCURRENCY="1",
+        )
+        super().__init__(
+            "manage.py run",
+            [sys.executable, "manage.py", "run", "--port", str(self.port)],
+            env=env,
+            cwd=ROOT,
+            log_path=data_dir.parent / f"{data_dir.name}.log",
+        )
 
     def start(self, *, timeout: float = 120, workers: int = 1) -> dict:
         """Start `manage.py run`; healthy once `workers` workers have reported in."""

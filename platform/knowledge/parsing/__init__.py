@@ -25,8 +25,11 @@ def parse(data: bytes, file_type: str, *, limits: Limits = Limits(), charset: st
     if not data.strip():
         raise ParseError("The document is empty.", code="empty_document")
     if file_type in (formats.DOCX, formats.XLSX) and formats.is_ole(data):
-        raise ParseError("The file is password-protected or in an old Office format (97-2003). Remove the "
-                         "password, or save it as .docx/.xlsx, and upload it again.", code="encrypted_file")
+        raise ParseError(
+            "The file is password-protected or in an old Office format (97-2003). Remove the "
+            "password, or save it as .docx/.xlsx, and upload it again.",
+            code="encrypted_file",
+        )
     if file_type == formats.TXT:
         from knowledge.parsing import plain
 
@@ -55,5 +58,7 @@ def parse(data: bytes, file_type: str, *, limits: Limits = Limits(), charset: st
         from knowledge.parsing import delimited
 
         return delimited.parse(data, max_rows=limits.max_rows)
-    raise ParseError(f"Files of type '{file_type}' are not supported. Supported: "
-                     f"{formats.SUPPORTED_DESCRIPTION}.", code="unsupported_file_type")
+    raise ParseError(
+        f"Files of type '{file_type}' are not supported. Supported: {formats.SUPPORTED_DESCRIPTION}.",
+        code="unsupported_file_type",
+    )

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 class BlockKind(enum.Enum):
     HEADING = "heading"
-    TEXT = "text"      # a paragraph, a list, a quotation
-    CODE = "code"      # preformatted text: split only at lines
-    ROW = "row"        # one table row, written with its header ("Name: Ada; Role: engineer")
+    TEXT = "text"  # a paragraph, a list, a quotation
+    CODE = "code"  # preformatted text: split only at lines
+    ROW = "row"  # one table row, written with its header ("Name: Ada; Role: engineer")
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,9 @@ def table_row(header: list[str], values: list[str], page: int | None = None) -> 
         value = " ".join(str(value).split())
         if not value:
             continue
-        name = " ".join(header[index].split()) if index < len(header) and header[index].strip() else \
-            f"Column {index + 1}"
+        name = (
+            " ".join(header[index].split()) if index < len(header) and header[index].strip() else f"Column {index + 1}"
+        )
         parts.append(f"{name}: {value}")
     if not parts:
         return None

@@ -10,8 +10,13 @@ from charset_normalizer import from_bytes
 from knowledge.parsing.base import ParseError
 from switchboard.text import HAN
 
-_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 _HAN = re.compile(f"[{HAN}]")
@@ -54,11 +59,14 @@ def decode_text(data: bytes, *, declared: str | None = None) -> str:
     if text is None:
         best = from_bytes(data[:1_000_000]).best()
         if best is None or best.encoding is None:
-            raise ParseError("The file is not text in any encoding we recognise; if it is a binary "
-                             "document, upload it with its usual extension (.pdf, .docx, .xlsx).",
-                             code="not_text")
+            raise ParseError(
+                "The file is not text in any encoding we recognise; if it is a binary "
+                "document, upload it with its usual extension (.pdf, .docx, .xlsx).",
+                code="not_text",
+            )
         text = data.decode(best.encoding, errors="replace")
     if "\x00" in text[:100_000]:
-        raise ParseError("The file contains binary data, not text; upload it in one of the supported "
-                         "formats.", code="not_text")
+        raise ParseError(
+            "The file contains binary data, not text; upload it in one of the supported formats.", code="not_text"
+        )
     return text.replace("\r\n", "\n").replace("\r", "\n")

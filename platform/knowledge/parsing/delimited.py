@@ -21,7 +21,7 @@ def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
 def parse(data: bytes, *, max_rows: int) -> ParsedDocument:
     text = decode_text(data)
     csv.field_size_limit(10 * 1024 * 1024)
-    reader = csv.reader(io.StringIO(text), _dialect(text[:64 * 1024]))
+    reader = csv.reader(io.StringIO(text), _dialect(text[: 64 * 1024]))
     blocks: list[Block] = []
     header: list[str] | None = None
     try:
@@ -32,8 +32,11 @@ def parse(data: bytes, *, max_rows: int) -> ParsedDocument:
                 header = values
                 continue
             if count > max_rows:
-                raise ParseError(f"The file has more than {max_rows:,} rows, more than we index in one "
-                                 "document; split it into smaller files.", code="too_many_rows")
+                raise ParseError(
+                    f"The file has more than {max_rows:,} rows, more than we index in one "
+                    "document; split it into smaller files.",
+                    code="too_many_rows",
+                )
             block = make_row(header, values)
             if block is not None:
                 blocks.append(block)

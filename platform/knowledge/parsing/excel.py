@@ -18,8 +18,9 @@ def cell_text(value) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ", timespec="minutes") if (value.hour or value.minute) else \
-            value.date().isoformat()
+        return (
+            value.isoformat(sep=" ", timespec="minutes") if (value.hour or value.minute) else value.date().isoformat()
+        )
     if isinstance(value, (dt.date, dt.time)):
         return value.isoformat()
     if isinstance(value, float):
@@ -32,13 +33,16 @@ def parse(data: bytes, *, max_uncompressed: int, max_rows: int) -> ParsedDocumen
 
     archive = open_checked(data, max_uncompressed=max_uncompressed, what="Excel")
     if "xl/workbook.xml" not in archive.namelist():
-        raise ParseError("The file is not an Excel workbook (.xlsx); it may be another kind of zip file.",
-                         code="corrupt_file")
+        raise ParseError(
+            "The file is not an Excel workbook (.xlsx); it may be another kind of zip file.", code="corrupt_file"
+        )
     try:
         workbook = openpyxl.load_workbook(archive.fp, read_only=True, data_only=True)
     except Exception as exc:
-        raise ParseError("The Excel workbook is damaged and could not be read; open it in Excel and "
-                         "save it again.", code="corrupt_file") from exc
+        raise ParseError(
+            "The Excel workbook is damaged and could not be read; open it in Excel and save it again.",
+            code="corrupt_file",
+        ) from exc
     blocks: list[Block] = []
     rows_read = 0
     try:
@@ -54,16 +58,20 @@ def parse(data: bytes, *, max_uncompressed: int, max_rows: int) -> ParsedDocumen
                     continue
                 rows_read += 1
                 if rows_read > max_rows:
-                    raise ParseError(f"The workbook has more than {max_rows:,} rows, more than we index in "
-                                     "one document; split it into smaller files.", code="too_many_rows")
+                    raise ParseError(
+                        f"The workbook has more than {max_rows:,} rows, more than we index in "
+                        "one document; split it into smaller files.",
+                        code="too_many_rows",
+                    )
                 block = table_row(header, cells)
                 if block is not None:
                     blocks.append(block)
     except ParseError:
         raise
     except Exception as exc:
-        raise ParseError("The Excel workbook is damaged and could not be read completely.",
-                         code="corrupt_file") from exc
+        raise ParseError(
+            "The Excel workbook is damaged and could not be read completely.", code="corrupt_file"
+        ) from exc
     finally:
         workbook.close()
     return ParsedDocument(blocks=blocks)

@@ -10,17 +10,36 @@ TXT, MARKDOWN, PDF, DOCX, HTML, CSV, XLSX = "txt", "md", "pdf", "docx", "html", 
 SUPPORTED = (TXT, MARKDOWN, PDF, DOCX, HTML, CSV, XLSX)
 
 EXTENSIONS = {
-    ".txt": TXT, ".text": TXT, ".md": MARKDOWN, ".markdown": MARKDOWN, ".pdf": PDF, ".docx": DOCX,
-    ".html": HTML, ".htm": HTML, ".csv": CSV, ".tsv": CSV, ".xlsx": XLSX,
+    ".txt": TXT,
+    ".text": TXT,
+    ".md": MARKDOWN,
+    ".markdown": MARKDOWN,
+    ".pdf": PDF,
+    ".docx": DOCX,
+    ".html": HTML,
+    ".htm": HTML,
+    ".csv": CSV,
+    ".tsv": CSV,
+    ".xlsx": XLSX,
 }
 MEDIA_TYPES = {
-    "text/plain": TXT, "text/markdown": MARKDOWN, "text/x-markdown": MARKDOWN, "application/pdf": PDF,
-    "text/html": HTML, "application/xhtml+xml": HTML, "text/csv": CSV, "text/tab-separated-values": CSV,
+    "text/plain": TXT,
+    "text/markdown": MARKDOWN,
+    "text/x-markdown": MARKDOWN,
+    "application/pdf": PDF,
+    "text/html": HTML,
+    "application/xhtml+xml": HTML,
+    "text/csv": CSV,
+    "text/tab-separated-values": CSV,
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": DOCX,
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": XLSX,
 }
-OLD_OFFICE = {".doc": "Word 97-2003 (.doc)", ".xls": "Excel 97-2003 (.xls)", ".ppt": "PowerPoint (.ppt)",
-              ".pptx": "PowerPoint (.pptx)"}
+OLD_OFFICE = {
+    ".doc": "Word 97-2003 (.doc)",
+    ".xls": "Excel 97-2003 (.xls)",
+    ".ppt": "PowerPoint (.ppt)",
+    ".pptx": "PowerPoint (.pptx)",
+}
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 SUPPORTED_DESCRIPTION = ".txt, .md, .pdf, .docx, .html, .csv and .xlsx"
@@ -33,8 +52,10 @@ def from_name(name: str) -> str | None:
 def unsupported_reason(name: str) -> str:
     suffix = PurePosixPath(name.lower()).suffix
     if suffix in OLD_OFFICE:
-        return (f"{OLD_OFFICE[suffix]} files are not supported; save the file as .docx/.xlsx, or as PDF, "
-                f"and upload that. Supported: {SUPPORTED_DESCRIPTION}.")
+        return (
+            f"{OLD_OFFICE[suffix]} files are not supported; save the file as .docx/.xlsx, or as PDF, "
+            f"and upload that. Supported: {SUPPORTED_DESCRIPTION}."
+        )
     shown = f"'{suffix}' files" if suffix else "Files without an extension"
     return f"{shown} are not supported. Supported: {SUPPORTED_DESCRIPTION}."
 

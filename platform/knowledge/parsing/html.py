@@ -13,8 +13,25 @@ from markdownify import MarkdownConverter
 from knowledge.parsing.base import ParsedDocument
 from knowledge.parsing.markdown import parse_markdown
 
-_NOISE = ["script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "embed",
-          "nav", "footer", "aside", "form", "button", "select", "input", "textarea"]
+_NOISE = [
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "svg",
+    "canvas",
+    "iframe",
+    "object",
+    "embed",
+    "nav",
+    "footer",
+    "aside",
+    "form",
+    "button",
+    "select",
+    "input",
+    "textarea",
+]
 _TITLES = ["h1", "h2", "h3"]
 
 
@@ -26,8 +43,13 @@ class _Converter(MarkdownConverter):
         return text
 
 
-_CONVERTER_OPTIONS = {"heading_style": "ATX", "bullets": "-", "escape_asterisks": False,
-                      "escape_underscores": False, "escape_misc": False}
+_CONVERTER_OPTIONS = {
+    "heading_style": "ATX",
+    "bullets": "-",
+    "escape_asterisks": False,
+    "escape_underscores": False,
+    "escape_misc": False,
+}
 
 
 def parse(data: bytes, *, charset: str | None = None) -> ParsedDocument:

@@ -87,7 +87,7 @@ def parse_markdown(source: str) -> ParsedDocument:
             blocks.append(heading(text, int(token.tag[1:])))
             title = title or text
         elif token.type in _PROSE and token.map:
-            blocks.append(paragraph("\n".join(lines[token.map[0]:token.map[1]]).rstrip()))
+            blocks.append(paragraph("\n".join(lines[token.map[0] : token.map[1]]).rstrip()))
         elif token.type in ("fence", "code_block"):
             if token.content.strip():
                 blocks.append(Block(BlockKind.CODE, token.content.rstrip("\n")))

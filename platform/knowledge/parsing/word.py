@@ -61,13 +61,16 @@ def parse(data: bytes, *, max_uncompressed: int) -> ParsedDocument:
 
     archive = open_checked(data, max_uncompressed=max_uncompressed, what="Word")
     if "word/document.xml" not in archive.namelist():
-        raise ParseError("The file is not a Word document (.docx); it may be another kind of zip file.",
-                         code="corrupt_file")
+        raise ParseError(
+            "The file is not a Word document (.docx); it may be another kind of zip file.", code="corrupt_file"
+        )
     try:
         document = docx.Document(archive.fp)
     except Exception as exc:
-        raise ParseError("The Word document is damaged and could not be read; open it in Word and save "
-                         "it again.", code="corrupt_file") from exc
+        raise ParseError(
+            "The Word document is damaged and could not be read; open it in Word and save it again.",
+            code="corrupt_file",
+        ) from exc
     blocks: list[Block] = []
     title = None
     for item in document.iter_inner_content():

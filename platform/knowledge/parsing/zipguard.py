@@ -32,23 +32,33 @@ def open_checked(data: bytes, *, max_uncompressed: int, what: str) -> zipfile.Zi
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
-        raise ParseError(f"The file is not a valid {what} file (it is damaged or not really a {what}).",
-                         code="corrupt_file") from exc
+        raise ParseError(
+            f"The file is not a valid {what} file (it is damaged or not really a {what}).", code="corrupt_file"
+        ) from exc
     if len(members) > MAX_MEMBERS:
-        raise ParseError(f"The {what} file holds {len(members):,} parts, more than the {MAX_MEMBERS:,} "
-                         "we accept; it looks like a zip bomb.", code="zip_bomb")
+        raise ParseError(
+            f"The {what} file holds {len(members):,} parts, more than the {MAX_MEMBERS:,} "
+            "we accept; it looks like a zip bomb.",
+            code="zip_bomb",
+        )
     total = 0
     for member in members:
         if member.flag_bits & 0x1:
-            raise ParseError(f"The {what} file is encrypted (password-protected); remove the password "
-                             "and upload it again.", code="encrypted_file")
+            raise ParseError(
+                f"The {what} file is encrypted (password-protected); remove the password and upload it again.",
+                code="encrypted_file",
+            )
         total += member.file_size
         if member.file_size > RATIO_FLOOR_BYTES and member.file_size > MAX_RATIO * max(member.compress_size, 1):
             raise ParseError(
                 f"The {what} file would expand {member.file_size // max(member.compress_size, 1):,} times "
-                f"when unpacked; it looks like a zip bomb and was not opened.", code="zip_bomb")
+                f"when unpacked; it looks like a zip bomb and was not opened.",
+                code="zip_bomb",
+            )
     if total > max_uncompressed:
         raise ParseError(
             f"The {what} file would unpack to {_mb(total)} MB, more than the {_mb(max_uncompressed)} MB limit; "
-            "it looks like a zip bomb or is too large to index.", code="zip_bomb")
+            "it looks like a zip bomb or is too large to index.",
+            code="zip_bomb",
+        )
     return archive

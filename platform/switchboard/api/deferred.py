@@ -81,6 +81,12 @@ def json_response(data: Any, *, status: int = 200, headers: dict[str, str] | Non
 
 
 def api_error_response(error: ApiError) -> HttpResponse:
-    body = error_body(message=error.message, code=error.error_code, status_code=error.status_code,
-                      param=error.param, error_type=error.error_type, **error.extra)
+    body = error_body(
+        message=error.message,
+        code=error.error_code,
+        status_code=error.status_code,
+        param=error.param,
+        error_type=error.error_type,
+        **error.extra,
+    )
     return json_response(body, status=error.status_code, headers=error.headers)

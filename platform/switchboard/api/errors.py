@@ -61,8 +61,16 @@ def status_for(error: domain.DomainError) -> int:
 class ApiError(exceptions.APIException):
     """A domain error raised by a service or view with a specific code and message."""
 
-    def __init__(self, message: str, *, code: str, status_code: int = 400, param: str | None = None,
-                 error_type: str | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        status_code: int = 400,
+        param: str | None = None,
+        error_type: str | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(detail=message, code=code)
         self.status_code = status_code
         self.message = message
@@ -73,18 +81,25 @@ class ApiError(exceptions.APIException):
         self.extra: dict[str, Any] = {}
 
     @classmethod
-    def from_domain(cls, error: domain.DomainError) -> "ApiError":
+    def from_domain(cls, error: domain.DomainError) -> ApiError:
         """The HTTP form of a domain error: its status from its class, its fields unchanged."""
         status_code = status_for(error)
         headers = {"Retry-After": str(max(1, round(error.retry_after)))} if error.retry_after is not None else None
-        api_error = cls(error.message, code=error.code, status_code=status_code, param=error.param,
-                        error_type=_TYPE_BY_DOMAIN_ERROR.get(type(error)), headers=headers)
+        api_error = cls(
+            error.message,
+            code=error.code,
+            status_code=status_code,
+            param=error.param,
+            error_type=_TYPE_BY_DOMAIN_ERROR.get(type(error)),
+            headers=headers,
+        )
         api_error.extra = dict(error.details)
         return api_error
 
 
-def error_body(*, message: str, code: str, status_code: int, param: str | None = None,
-               error_type: str | None = None, **extra: Any) -> dict[str, Any]:
+def error_body(
+    *, message: str, code: str, status_code: int, param: str | None = None, error_type: str | None = None, **extra: Any
+) -> dict[str, Any]:
     body = {
         "type": error_type or _TYPE_BY_STATUS.get(status_code, "api_error"),
         "code": code,
@@ -95,10 +110,14 @@ def error_body(*, message: str, code: str, status_code: int, param: str | None =
     return {"error": body}
 
 
-def json_error(*, message: str, code: str, status_code: int, param: str | None = None,
-               headers: dict[str, str] | None = None) -> JsonResponse:
-    response = JsonResponse(error_body(message=message, code=code, status_code=status_code, param=param),
-                            status=status_code, json_dumps_params={"ensure_ascii": False})
+def json_error(
+    *, message: str, code: str, status_code: int, param: str | None = None, headers: dict[str, str] | None = None
+) -> JsonResponse:
+    response = JsonResponse(
+        error_body(message=message, code=code, status_code=status_code, param=param),
+        status=status_code,
+        json_dumps_params={"ensure_ascii": False},
+    )
     for name, value in (headers or {}).items():
         response[name] = value
     return response
@@ -141,8 +160,14 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     set_rollback()
     headers: dict[str, str] = {}
     if isinstance(exc, ApiError):
-        body = error_body(message=exc.message, code=exc.error_code, status_code=exc.status_code,
-                          param=exc.param, error_type=exc.error_type, **exc.extra)
+        body = error_body(
+            message=exc.message,
+            code=exc.error_code,
+            status_code=exc.status_code,
+            param=exc.param,
+            error_type=exc.error_type,
+            **exc.extra,
+        )
         headers.update(exc.headers)
     elif isinstance(exc, exceptions.ValidationError):
         problems = _flatten_validation(exc.detail) or [("", "invalid", "Invalid input.")]
@@ -150,8 +175,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         extra = {}
         if len(problems) > 1:
             extra["errors"] = [{"param": p or None, "code": c, "message": m} for p, c, m in problems]
-        body = error_body(message=_validation_message(param, message), code=code, status_code=400,
-                          param=param or None, **extra)
+        body = error_body(
+            message=_validation_message(param, message), code=code, status_code=400, param=param or None, **extra
+        )
     else:
         code = _code_for(exc)
         body = error_body(message=str(exc.detail), code=code, status_code=exc.status_code)
@@ -192,8 +218,9 @@ def _is_api_path(path: str) -> bool:
 
 def handler404(request, exception=None):
     if _is_api_path(request.path):
-        return json_error(message=f"No route matches {request.method} {request.path}.",
-                          code="route_not_found", status_code=404)
+        return json_error(
+            message=f"No route matches {request.method} {request.path}.", code="route_not_found", status_code=404
+        )
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
@@ -201,8 +228,12 @@ def handler404(request, exception=None):
 
 def handler500(request):
     if _is_api_path(request.path):
-        return json_error(message="Internal server error. The request id in the X-Request-ID header "
-                          "identifies it in the server logs.", code="internal_error", status_code=500)
+        return json_error(
+            message="Internal server error. The request id in the X-Request-ID header "
+            "identifies it in the server logs.",
+            code="internal_error",
+            status_code=500,
+        )
     from django.views.defaults import server_error
 
     return server_error(request)

@@ -23,16 +23,18 @@ class CursorPagination(pagination.CursorPagination):
     def paginate_queryset(self, queryset, request, view=None):
         raw_limit = request.query_params.get(self.page_size_query_param)
         if raw_limit is not None and (not raw_limit.isdigit() or not 1 <= int(raw_limit) <= self.max_page_size):
-            raise ApiError(f"limit must be an integer between 1 and {self.max_page_size}.",
-                           code="invalid_limit", param="limit")
+            raise ApiError(
+                f"limit must be an integer between 1 and {self.max_page_size}.", code="invalid_limit", param="limit"
+            )
         try:
             return super().paginate_queryset(queryset, request, view)
         except Exception as exc:  # DRF raises NotFound for a mangled cursor; that is a 400
             from rest_framework.exceptions import NotFound
 
             if isinstance(exc, NotFound):
-                raise ApiError("The cursor is invalid or expired; start again without it.",
-                               code="invalid_cursor", param="cursor") from exc
+                raise ApiError(
+                    "The cursor is invalid or expired; start again without it.", code="invalid_cursor", param="cursor"
+                ) from exc
             raise
 
     def _cursor_value(self, link: str | None) -> str | None:
@@ -49,7 +51,10 @@ class CursorPagination(pagination.CursorPagination):
             "required": ["data", "next_cursor"],
             "properties": {
                 "data": schema,
-                "next_cursor": {"type": "string", "nullable": True,
-                                "description": "Pass as ?cursor= to get the next page; null on the last page."},
+                "next_cursor": {
+                    "type": "string",
+                    "nullable": True,
+                    "description": "Pass as ?cursor= to get the next page; null on the last page.",
+                },
             },
         }

@@ -65,15 +65,11 @@ class AddressRule:
 
 
 #: Why ``NEVER`` addresses stay refused, in words a workspace admin can act on.
-_WHY_METADATA = (
-    "cloud metadata and platform services hand out the credentials of the machine the platform "
-    "runs on"
-)
+_WHY_METADATA = "cloud metadata and platform services hand out the credentials of the machine the platform runs on"
 _WHY_NOT_A_SERVER = "it does not name one server an HTTP request could go to"
 
 
-def _rule(cidr: str, description: str, disposition: Disposition = Disposition.BLOCK,
-          why: str = "") -> AddressRule:
+def _rule(cidr: str, description: str, disposition: Disposition = Disposition.BLOCK, why: str = "") -> AddressRule:
     if disposition is Disposition.NEVER and not why:
         why = _WHY_NOT_A_SERVER
     return AddressRule(ipaddress.ip_network(cidr), description, disposition, why)
@@ -89,14 +85,12 @@ ADDRESS_RULES: tuple[AddressRule, ...] = (
     _rule("0.0.0.0/8", "a 'this network' address (0.0.0.0/8)"),
     _rule("10.0.0.0/8", "a private address"),
     _rule("100.64.0.0/10", "a carrier-grade NAT (shared address space) address"),
-    _rule("100.100.100.200/32", "a cloud metadata service address (Alibaba Cloud)", _N,
-          _WHY_METADATA),
+    _rule("100.100.100.200/32", "a cloud metadata service address (Alibaba Cloud)", _N, _WHY_METADATA),
     _rule("127.0.0.0/8", "a loopback address"),
     _rule("169.254.0.0/16", "a link-local address"),
     _rule("169.254.169.254/32", "the cloud metadata service address", _N, _WHY_METADATA),
     _rule("169.254.170.2/32", "a container metadata service address (AWS ECS)", _N, _WHY_METADATA),
-    _rule("168.63.129.16/32", "a cloud platform service address (Azure WireServer)", _N,
-          _WHY_METADATA),
+    _rule("168.63.129.16/32", "a cloud platform service address (Azure WireServer)", _N, _WHY_METADATA),
     _rule("172.16.0.0/12", "a private address"),
     _rule("192.0.0.0/24", "an IETF protocol assignment address (192.0.0.0/24)"),
     _rule("192.0.2.0/24", "a documentation address (TEST-NET-1)"),
@@ -134,20 +128,20 @@ ADDRESS_RULES: tuple[AddressRule, ...] = (
 )
 
 _GLOBAL_UNICAST_V6 = ipaddress.ip_network("2000::/3")
-_OUTSIDE_UNICAST_V6 = AddressRule(
-    ipaddress.ip_network("::/0"), "a reserved IPv6 address (outside 2000::/3)", _B
-)
+_OUTSIDE_UNICAST_V6 = AddressRule(ipaddress.ip_network("::/0"), "a reserved IPv6 address (outside 2000::/3)", _B)
 _NOT_GLOBAL = AddressRule(ipaddress.ip_network("0.0.0.0/0"), "not a globally routable address", _B)
-_SCOPED_V6 = AddressRule(ipaddress.ip_network("::/0"), "a zone-scoped IPv6 address", _N,
-                         "a zone-scoped address means a different host on every network interface")
+_SCOPED_V6 = AddressRule(
+    ipaddress.ip_network("::/0"),
+    "a zone-scoped IPv6 address",
+    _N,
+    "a zone-scoped address means a different host on every network interface",
+)
 
 
 def _compile(version: int) -> tuple[tuple[int, int, AddressRule], ...]:
     rules = [r for r in ADDRESS_RULES if r.network.version == version]
     rules.sort(key=lambda r: r.network.prefixlen, reverse=True)
-    return tuple(
-        (int(r.network.network_address), int(r.network.broadcast_address), r) for r in rules
-    )
+    return tuple((int(r.network.network_address), int(r.network.broadcast_address), r) for r in rules)
 
 
 _COMPILED = {4: _compile(4), 6: _compile(6)}
@@ -194,10 +188,7 @@ class AddressVerdict:
 
 
 def _in_networks(address: IPAddress, networks: Iterable[IPNetwork]) -> bool:
-    for net in networks:
-        if net.version == address.version and address in net:
-            return True
-    return False
+    return any(net.version == address.version and address in net for net in networks)
 
 
 def judge_address(
@@ -216,8 +207,9 @@ def judge_address(
     listed = host_allowlisted or _in_networks(address, allow_networks)
     if isinstance(address, ipaddress.IPv6Address):
         if address.scope_id:
-            return AddressVerdict(address, False, _SCOPED_V6.description, allowlistable=False,
-                                  listed=listed, why=_SCOPED_V6.why)
+            return AddressVerdict(
+                address, False, _SCOPED_V6.description, allowlistable=False, listed=listed, why=_SCOPED_V6.why
+            )
         mapped = address.ipv4_mapped
         if mapped is not None:
             inner = judge_address(mapped, allow_networks, host_allowlisted)
@@ -225,8 +217,13 @@ def judge_address(
                 return AddressVerdict(address, True, inner.reason, True, True, True)
             reason = inner.reason and f"an IPv4-mapped IPv6 address for {mapped}, {inner.reason}"
             return AddressVerdict(
-                address, inner.allowed, reason, inner.allowlistable, inner.allowlisted,
-                listed or inner.listed, inner.why,
+                address,
+                inner.allowed,
+                reason,
+                inner.allowlistable,
+                inner.allowlisted,
+                listed or inner.listed,
+                inner.why,
             )
 
     rule = matching_rule(address)
@@ -294,9 +291,11 @@ def never_rule_for(network: IPNetwork) -> AddressRule | None:
             continue
         # The most specific rule wins: a more specific rule inside would decide part of it.
         inner = [
-            r for r in ADDRESS_RULES
+            r
+            for r in ADDRESS_RULES
             if r.network.version == judged.version
-            and r.network.prefixlen > rule.network.prefixlen and r.network.overlaps(judged)
+            and r.network.prefixlen > rule.network.prefixlen
+            and r.network.overlaps(judged)
         ]
         never = Disposition.NEVER
         if rule.disposition is never and all(r.disposition is never for r in inner):
@@ -314,9 +313,12 @@ def ranges_inside(network: IPNetwork) -> tuple[AddressRule, ...]:
     """
     judged = _judged_network(network)
     return tuple(
-        rule for rule in ADDRESS_RULES
-        if rule.disposition is not Disposition.NEVER and rule.network.version == judged.version
-        and rule.network != judged and rule.network.subnet_of(judged)
+        rule
+        for rule in ADDRESS_RULES
+        if rule.disposition is not Disposition.NEVER
+        and rule.network.version == judged.version
+        and rule.network != judged
+        and rule.network.subnet_of(judged)
     )
 
 

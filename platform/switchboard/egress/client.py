@@ -126,9 +126,7 @@ MAX_CONNECT_ATTEMPTS = 3
 
 # --- deadline-aware network backend -----------------------------------------
 
-_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
-    "switchboard_egress_deadline", default=None
-)
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("switchboard_egress_deadline", default=None)
 
 
 def _bounded(timeout: float | None) -> float | None:
@@ -160,9 +158,7 @@ class _DeadlineStream(httpcore.NetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.NetworkStream:
-        return _DeadlineStream(
-            self._inner.start_tls(ssl_context, server_hostname, _bounded(timeout))
-        )
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, _bounded(timeout)))
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
@@ -185,12 +181,8 @@ class _PinnedBackend(httpcore.NetworkBackend):
         try:
             ipaddress.ip_address(host)
         except ValueError:
-            raise httpcore.ConnectError(
-                f"refusing to connect to unresolved host {host!r}"
-            ) from None
-        return _DeadlineStream(
-            self._inner.connect_tcp(host, port, _bounded(timeout), local_address, socket_options)
-        )
+            raise httpcore.ConnectError(f"refusing to connect to unresolved host {host!r}") from None
+        return _DeadlineStream(self._inner.connect_tcp(host, port, _bounded(timeout), local_address, socket_options))
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
@@ -239,16 +231,19 @@ class _PoolRegistry:
         key = (scheme, ip, port, sni, id(ctx) if ctx is not None else None)
         # A pool dropped from the cache is not closed explicitly: a request may still be using it.
         # Its idle sockets are closed when it is garbage collected.
-        return self._pools.get(key, lambda: httpcore.ConnectionPool(
-            ssl_context=ctx,
-            max_connections=16,
-            max_keepalive_connections=8,
-            keepalive_expiry=30.0,
-            http1=True,
-            http2=False,
-            retries=0,
-            network_backend=_BACKEND,
-        ))
+        return self._pools.get(
+            key,
+            lambda: httpcore.ConnectionPool(
+                ssl_context=ctx,
+                max_connections=16,
+                max_keepalive_connections=8,
+                keepalive_expiry=30.0,
+                http1=True,
+                http2=False,
+                retries=0,
+                network_backend=_BACKEND,
+            ),
+        )
 
     def close(self) -> None:
         for pool in self._pools.clear():
@@ -302,9 +297,7 @@ class _Zlib:
                 self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
                 self._started = True
                 return self.decode(data, max_out)
-            raise InvalidResponse(
-                f"The response body could not be decoded as {self._encoding}."
-            ) from None
+            raise InvalidResponse(f"The response body could not be decoded as {self._encoding}.") from None
         self._started = True
         return out
 
@@ -419,9 +412,7 @@ def _prepare_headers(
             value = value if isinstance(value, str) else str(value)
             if _HEADER_VALUE_BAD.search(value):
                 # Name only: the value may be a credential.
-                raise InvalidRequest(
-                    f"The value of the header {name} contains a line break or NUL byte."
-                )
+                raise InvalidRequest(f"The value of the header {name} contains a line break or NUL byte.")
             lower = name.lower()
             if lower in _CONTROLLED_HEADERS:
                 continue
@@ -436,11 +427,7 @@ def _prepare_headers(
 
 
 def _body_kwargs(json: Any, data: Any, content: Any) -> dict[str, Any]:
-    given = [
-        name
-        for name, value in (("json", json), ("data", data), ("content", content))
-        if value is not None
-    ]
+    given = [name for name, value in (("json", json), ("data", data), ("content", content)) if value is not None]
     if len(given) > 1:
         raise InvalidRequest(f"Pass only one of json, data and content (got {', '.join(given)}).")
     if json is not None:
@@ -464,13 +451,7 @@ def _same_origin(a: ParsedURL, b: ParsedURL) -> bool:
     if a.origin == b.origin:
         return True
     # http://host -> https://host on default ports is an upgrade, not a new origin.
-    return (
-        a.scheme == "http"
-        and b.scheme == "https"
-        and a.host == b.host
-        and a.port == 80
-        and b.port == 443
-    )
+    return a.scheme == "http" and b.scheme == "https" and a.host == b.host and a.port == 80 and b.port == 443
 
 
 def _redirect_method(method: str, status: int) -> str:
@@ -501,11 +482,7 @@ def _cert_error(exc: BaseException) -> ssl.SSLError | None:
 def _map_transport_error(
     exc: Exception, target: ResolvedTarget, address: str, policy: EgressPolicy, deadline: float
 ) -> EgressError:
-    where = (
-        f"{target.host} ({address}:{target.port})"
-        if target.host != address
-        else f"{address}:{target.port}"
-    )
+    where = f"{target.host} ({address}:{target.port})" if target.host != address else f"{address}:{target.port}"
     url = target.parsed.display
     if isinstance(exc, httpcore.TimeoutException) and _is_past(deadline):
         return DeadlineExceeded(
@@ -550,9 +527,7 @@ def _map_transport_error(
             url=url,
         )
     detail = str(exc) or type(exc).__name__
-    return ConnectionFailed(
-        f"The connection to {where} failed during the request ({detail}).", url=url
-    )
+    return ConnectionFailed(f"The connection to {where} failed during the request ({detail}).", url=url)
 
 
 def _send(
@@ -658,9 +633,7 @@ def _read_body(
         resp.close()
 
 
-def _build(
-    method: str, parsed: ParsedURL, headers: httpx.Headers, params: Any, body: dict[str, Any]
-) -> httpx.Request:
+def _build(method: str, parsed: ParsedURL, headers: httpx.Headers, params: Any, body: dict[str, Any]) -> httpx.Request:
     headers["Host"] = parsed.netloc
     try:
         target_url = httpx.URL(parsed.url)
@@ -668,9 +641,7 @@ def _build(
             target_url = target_url.copy_merge_params(params)  # merge, as httpx.Client does
         req = httpx.Request(method, target_url, headers=headers, **body)
     except (TypeError, ValueError, httpx.InvalidURL) as exc:
-        raise InvalidRequest(
-            f"The request could not be built: {exc}.", url=parsed.display
-        ) from None
+        raise InvalidRequest(f"The request could not be built: {exc}.", url=parsed.display) from None
     if req.url.raw_host.decode("ascii").lower() != parsed.hostinfo.host or req.url.port not in (
         None,
         parsed.port,
@@ -730,9 +701,7 @@ def request(
                     )
                 location = locations[0].strip() if locations else None
             if not location:
-                content_bytes = _read_body(
-                    resp, response_headers, target, address, policy, deadline, method
-                )
+                content_bytes = _read_body(resp, response_headers, target, address, policy, deadline, method)
                 elapsed = time.monotonic() - started
                 reason = resp.extensions.get("reason_phrase", b"")
                 result = EgressResponse(
@@ -744,9 +713,7 @@ def request(
                     redirects=tuple(hops),
                     elapsed=elapsed,
                     address=address,
-                    reason_phrase=reason.decode("latin-1")
-                    if isinstance(reason, bytes)
-                    else str(reason),
+                    reason_phrase=reason.decode("latin-1") if isinstance(reason, bytes) else str(reason),
                 )
                 logger.debug(
                     "egress %s %s -> %s (%d bytes, %.1f ms, %d redirects, via %s)",
@@ -773,9 +740,7 @@ def request(
             try:
                 next_parsed = parse_url(urljoin(sent_url, location))
             except InvalidURL as exc:
-                exc.message = (
-                    f"{parsed.display} redirected to a URL that is not allowed: {exc.message}"
-                )
+                exc.message = f"{parsed.display} redirected to a URL that is not allowed: {exc.message}"
                 exc.args = (exc.message,)
                 raise
             new_method = _redirect_method(method, resp.status)
@@ -794,8 +759,7 @@ def request(
                 target = check_parsed(parsed, policy, deadline=deadline)
             except EgressError as exc:
                 exc.message = (
-                    f"Refused to follow the redirect from {previous.display} to "
-                    f"{parsed.display}: {exc.message}"
+                    f"Refused to follow the redirect from {previous.display} to {parsed.display}: {exc.message}"
                 )
                 exc.args = (exc.message,)
                 raise

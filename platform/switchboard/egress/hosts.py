@@ -48,15 +48,11 @@ def normalize_host(raw: str, *, url: str | None = None) -> HostInfo:
     if raw.startswith("[") and raw.endswith("]"):
         inner = raw[1:-1]
         if "%" in inner:
-            raise InvalidURL(
-                f"The host {safe_text(raw)} has an IPv6 zone identifier, which is not allowed.", url=url
-            )
+            raise InvalidURL(f"The host {safe_text(raw)} has an IPv6 zone identifier, which is not allowed.", url=url)
         try:
             ip6 = ipaddress.IPv6Address(inner)
         except ValueError:
-            raise InvalidURL(
-                f"The host {safe_text(raw)} is not a valid IPv6 address.", url=url
-            ) from None
+            raise InvalidURL(f"The host {safe_text(raw)} is not a valid IPv6 address.", url=url) from None
         return HostInfo(str(ip6), ip6, written)
 
     if not raw:

@@ -35,9 +35,7 @@ def _parse_host_entry(entry: str) -> tuple[str, int | None]:
     try:
         info = normalize_host(host_text)
     except InvalidURL as exc:
-        raise ValueError(
-            f"allow_hosts entry {entry!r} is not a valid host: {exc.message}"
-        ) from None
+        raise ValueError(f"allow_hosts entry {entry!r} is not a valid host: {exc.message}") from None
     return info.host, port
 
 
@@ -85,15 +83,11 @@ class EgressPolicy:
             try:
                 networks.append(ipaddress.ip_network(str(entry).strip(), strict=True))
             except ValueError as exc:
-                raise ValueError(
-                    f"allow_networks entry {entry!r} is not a CIDR network: {exc}"
-                ) from None
+                raise ValueError(f"allow_networks entry {entry!r} is not a CIDR network: {exc}") from None
         object.__setattr__(self, "allow_networks", tuple(self.allow_networks))
         object.__setattr__(self, "allow_hosts", tuple(self.allow_hosts))
         object.__setattr__(self, "allowed_networks", tuple(networks))
-        object.__setattr__(
-            self, "_hosts", frozenset(_parse_host_entry(h) for h in self.allow_hosts)
-        )
+        object.__setattr__(self, "_hosts", frozenset(_parse_host_entry(h) for h in self.allow_hosts))
 
         for name in ("connect_timeout", "read_timeout", "total_timeout"):
             if not getattr(self, name) > 0:
@@ -124,9 +118,7 @@ class EgressPolicy:
                 continue
             except ValueError:
                 if "/" in entry:
-                    raise ValueError(
-                        f"allowlist entry {raw!r} is not a valid CIDR network"
-                    ) from None
+                    raise ValueError(f"allowlist entry {raw!r} is not a valid CIDR network") from None
             _parse_host_entry(entry)  # validate now, with a useful message
             hosts.append(entry)
         return cls(allow_networks=tuple(networks), allow_hosts=tuple(hosts), **kwargs)

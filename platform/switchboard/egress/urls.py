@@ -134,13 +134,9 @@ def parse_url(url: str) -> ParsedURL:
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
         what = f"the scheme '{safe_text(scheme, 20)[1:-1]}:'" if scheme else "no scheme"
-        raise InvalidURL(
-            f"The URL has {what}; only http:// and https:// URLs are allowed.", url=shown
-        )
+        raise InvalidURL(f"The URL has {what}; only http:// and https:// URLs are allowed.", url=shown)
     if not url[len(scheme) + 1 :].startswith("//"):
-        raise InvalidURL(
-            "The URL must start with http:// or https:// followed by a host.", url=shown
-        )
+        raise InvalidURL("The URL must start with http:// or https:// followed by a host.", url=shown)
 
     netloc = parts.netloc
     if "@" in netloc:
@@ -173,9 +169,7 @@ def parse_url(url: str) -> ParsedURL:
         port = DEFAULT_PORTS[scheme]
     else:
         if not PORT_PATTERN.match(raw_port) or not 0 < int(raw_port) < 65536:
-            raise InvalidURL(
-                f"The URL's port {safe_text(raw_port)} is not a number between 1 and 65535.", url=shown
-            )
+            raise InvalidURL(f"The URL's port {safe_text(raw_port)} is not a number between 1 and 65535.", url=shown)
         port = int(raw_port)
 
     target = parts.path or "/"
@@ -197,9 +191,7 @@ def _executor() -> concurrent.futures.ThreadPoolExecutor:
     if _dns_executor is None:
         with _dns_lock:
             if _dns_executor is None:
-                _dns_executor = concurrent.futures.ThreadPoolExecutor(
-                    max_workers=8, thread_name_prefix="egress-dns"
-                )
+                _dns_executor = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="egress-dns")
     return _dns_executor
 
 
@@ -216,16 +208,13 @@ if hasattr(os, "register_at_fork"):
 
 def system_resolve(host: str, port: int, timeout: float | None) -> list[str]:
     """``getaddrinfo`` with a timeout (the C call itself cannot be interrupted)."""
-    future = _executor().submit(
-        socket.getaddrinfo, host, port, 0, socket.SOCK_STREAM, socket.IPPROTO_TCP
-    )
+    future = _executor().submit(socket.getaddrinfo, host, port, 0, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         infos = future.result(timeout=timeout)
     except concurrent.futures.TimeoutError:
         future.cancel()
         raise DNSFailure(
-            f"Looking up the host {host} timed out after {timeout:g} s; check the host name "
-            "or try again later."
+            f"Looking up the host {host} timed out after {timeout:g} s; check the host name or try again later."
         ) from None
     finally:
         # The future holds a failed lookup's exception, whose traceback holds this frame: drop
@@ -234,9 +223,7 @@ def system_resolve(host: str, port: int, timeout: float | None) -> list[str]:
     return [info[4][0] for info in infos]
 
 
-def _lookup(
-    host: str, port: int, policy: EgressPolicy, deadline: float | None, url: str
-) -> tuple[IPAddress, ...]:
+def _lookup(host: str, port: int, policy: EgressPolicy, deadline: float | None, url: str) -> tuple[IPAddress, ...]:
     try:
         if policy.resolver is not None:
             raw = list(policy.resolver(host, port))
@@ -250,9 +237,7 @@ def _lookup(
         raise
     except (OSError, UnicodeError) as exc:
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise DNSFailure(
-            f"Could not resolve the host {host} ({detail}); check the host name.", url=url
-        ) from None
+        raise DNSFailure(f"Could not resolve the host {host} ({detail}); check the host name.", url=url) from None
 
     addresses: list[IPAddress] = []
     for item in raw:
@@ -342,9 +327,7 @@ def check_url(url: str, policy: EgressPolicy | None = None) -> ResolvedTarget:
     if policy is None:
         policy = DEFAULT_POLICY
     parsed = parse_url(url)
-    return check_parsed(
-        parsed, policy, deadline=time.monotonic() + policy.total_timeout, url=parsed.display
-    )
+    return check_parsed(parsed, policy, deadline=time.monotonic() + policy.total_timeout, url=parsed.display)
 
 
 __all__ = [

@@ -8,4 +8,4 @@ the test settings could choose theirs, and the suite would share the developer's
 import os
 
 if os.environ.get("DJANGO_SETTINGS_MODULE", "switchboard.settings") == "switchboard.settings":
-    from switchboard.settings.base import *  # noqa: F401,F403
+    from switchboard.settings.base import *  # noqa: F403

@@ -54,8 +54,8 @@ for _index, _key in enumerate(ENCRYPTION_KEYS):
     except (ValueError, TypeError) as _exc:
         raise ConfigError(
             f"SWITCHBOARD_ENCRYPTION_KEYS entry #{_index + 1} is not a valid Fernet key "
-            "(32 url-safe base64-encoded bytes). Generate one with: python -c \"from "
-            "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())\""
+            '(32 url-safe base64-encoded bytes). Generate one with: python -c "from '
+            'cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
         ) from _exc
 
 ALLOWED_HOSTS = config.env_list("SWITCHBOARD_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
@@ -218,18 +218,21 @@ LEASE_SECONDS = config.env_int("SWITCHBOARD_LEASE_SECONDS", 10, minimum=1)
 # take a configured pool over an explicit `--pool prefork` on the command line.)
 CHAT_WORKER_POOL = config.env_choice("SWITCHBOARD_WORKER_POOL", "gevent", ("gevent", "threads", "prefork"))
 _DEFAULT_CONCURRENCY = {"gevent": 500, "threads": 64, "prefork": os.cpu_count() or 2}
-CHAT_WORKER_CONCURRENCY = config.env_int("SWITCHBOARD_WORKER_CONCURRENCY",
-                                           _DEFAULT_CONCURRENCY[CHAT_WORKER_POOL], minimum=1, maximum=5000)
+CHAT_WORKER_CONCURRENCY = config.env_int(
+    "SWITCHBOARD_WORKER_CONCURRENCY", _DEFAULT_CONCURRENCY[CHAT_WORKER_POOL], minimum=1, maximum=5000
+)
 # One green-thread process runs on one core, and its single consumer picks up tasks one at a time
 # between the wake-ups of hundreds of streaming turns; two share the load (bench/chat_load.py).
-CHAT_WORKER_PROCESSES = config.env_int("SWITCHBOARD_CHAT_WORKER_PROCESSES", min(2, os.cpu_count() or 1),
-                                       minimum=1, maximum=64)
+CHAT_WORKER_PROCESSES = config.env_int(
+    "SWITCHBOARD_CHAT_WORKER_PROCESSES", min(2, os.cpu_count() or 1), minimum=1, maximum=64
+)
 # Every task of the chat worker acknowledges its message on a broker connection of its own when it
 # ends; kombu's pool for those is not blocking and allows 10 by default, so a burst of turns ending
 # together would fail their acks ("Too many connections") and make the consumer reconnect.
 CELERY_BROKER_TRANSPORT_OPTIONS["max_connections"] = CHAT_WORKER_CONCURRENCY + 20
-INGEST_WORKER_CONCURRENCY = config.env_int("SWITCHBOARD_INGEST_WORKER_CONCURRENCY", max(1, (os.cpu_count() or 2) // 2),
-                                           minimum=1, maximum=256)
+INGEST_WORKER_CONCURRENCY = config.env_int(
+    "SWITCHBOARD_INGEST_WORKER_CONCURRENCY", max(1, (os.cpu_count() or 2) // 2), minimum=1, maximum=256
+)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Every queue, the worker that consumes it, and the tasks routed to it: the one place they are
 # declared (a task not routed goes to CELERY_TASK_DEFAULT_QUEUE).
@@ -372,18 +375,17 @@ KNOWLEDGE_URL_ALLOWLIST = tuple(config.env_list("SWITCHBOARD_KNOWLEDGE_URL_ALLOW
 KNOWLEDGE_EMBED_BATCH_SIZE = config.env_int("SWITCHBOARD_KNOWLEDGE_EMBED_BATCH", 64, minimum=1, maximum=2048)
 # Up to this many chunks in the searched bases, vector search is exact (no index): perfect recall,
 # and faster than a filtered HNSW scan at that size.
-KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS = config.env_int("SWITCHBOARD_KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS", 20_000,
-                                                   minimum=0)
+KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS = config.env_int("SWITCHBOARD_KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS", 20_000, minimum=0)
 # The same for bases on the built-in local embedder, whose lexical vectors HNSW indexes poorly (see
 # the benchmark notes): exact search is worth more time there.
-KNOWLEDGE_LOCAL_EXACT_SEARCH_MAX_CHUNKS = config.env_int("SWITCHBOARD_KNOWLEDGE_LOCAL_EXACT_SEARCH_MAX_CHUNKS",
-                                                         50_000, minimum=0)
+KNOWLEDGE_LOCAL_EXACT_SEARCH_MAX_CHUNKS = config.env_int(
+    "SWITCHBOARD_KNOWLEDGE_LOCAL_EXACT_SEARCH_MAX_CHUNKS", 50_000, minimum=0
+)
 # HNSW candidate list size for approximate vector search. 400 keeps recall@10 above 0.95 over
 # 100,000 chunks of prose with the built-in embedder (0.93 at 100) for ~6 ms more.
 KNOWLEDGE_HNSW_EF_SEARCH = config.env_int("SWITCHBOARD_KNOWLEDGE_HNSW_EF_SEARCH", 400, minimum=10, maximum=1000)
 # Most index tuples one filtered (iterative) HNSW scan may visit.
-KNOWLEDGE_HNSW_MAX_SCAN_TUPLES = config.env_int("SWITCHBOARD_KNOWLEDGE_HNSW_MAX_SCAN_TUPLES", 50_000,
-                                                minimum=1000)
+KNOWLEDGE_HNSW_MAX_SCAN_TUPLES = config.env_int("SWITCHBOARD_KNOWLEDGE_HNSW_MAX_SCAN_TUPLES", 50_000, minimum=1000)
 # Hard time limit of one document's ingestion.
 KNOWLEDGE_INGEST_TIME_LIMIT_SECONDS = config.env_int("SWITCHBOARD_KNOWLEDGE_INGEST_TIME_LIMIT", 1800, minimum=10)
 # First wait before retrying a document after a provider's rate limit or outage (doubles).
@@ -396,19 +398,22 @@ ACTIONS_MAX_SPEC_BYTES = config.env_int("SWITCHBOARD_ACTIONS_MAX_SPEC_MB", 10, m
 # Operations one action may hold; the rest of a bigger spec is reported as skipped.
 ACTIONS_MAX_OPERATIONS = config.env_int("SWITCHBOARD_ACTIONS_MAX_OPERATIONS", 5000, minimum=1, maximum=100_000)
 # What the model is told of a response is cut to this many characters (kept valid JSON).
-ACTIONS_TOOL_RESPONSE_MAX_CHARS = config.env_int("SWITCHBOARD_TOOL_RESPONSE_MAX_CHARS", 16_000, minimum=500,
-                                                 maximum=1_000_000)
+ACTIONS_TOOL_RESPONSE_MAX_CHARS = config.env_int(
+    "SWITCHBOARD_TOOL_RESPONSE_MAX_CHARS", 16_000, minimum=500, maximum=1_000_000
+)
 # Largest response body read from a target API; a bigger one is an error, not a truncation.
-ACTIONS_TOOL_MAX_RESPONSE_BYTES = config.env_int("SWITCHBOARD_TOOL_MAX_RESPONSE_MB", 5, minimum=1,
-                                                 maximum=1024) * _MB
+ACTIONS_TOOL_MAX_RESPONSE_BYTES = config.env_int("SWITCHBOARD_TOOL_MAX_RESPONSE_MB", 5, minimum=1, maximum=1024) * _MB
 # Overall limit of one call to a target API (connect, redirects, body).
 ACTIONS_TOOL_TIMEOUT_SECONDS = float(config.env_int("SWITCHBOARD_TOOL_TIMEOUT_SECONDS", 30, minimum=1, maximum=600))
 # Limit on connecting (DNS, TCP, TLS) to a target API.
-ACTIONS_TOOL_CONNECT_TIMEOUT_SECONDS = float(config.env_int("SWITCHBOARD_TOOL_CONNECT_TIMEOUT_SECONDS", 5,
-                                                            minimum=1, maximum=120))
+ACTIONS_TOOL_CONNECT_TIMEOUT_SECONDS = float(
+    config.env_int("SWITCHBOARD_TOOL_CONNECT_TIMEOUT_SECONDS", 5, minimum=1, maximum=120)
+)
 # Limit of fetching a spec by URL.
-ACTIONS_SPEC_FETCH_TIMEOUT_SECONDS = float(config.env_int("SWITCHBOARD_ACTIONS_SPEC_FETCH_TIMEOUT_SECONDS", 30,
-                                                          minimum=1, maximum=600))
+ACTIONS_SPEC_FETCH_TIMEOUT_SECONDS = float(
+    config.env_int("SWITCHBOARD_ACTIONS_SPEC_FETCH_TIMEOUT_SECONDS", 30, minimum=1, maximum=600)
+)
 # Access tokens of OAuth2 servers that do not say how long they last are kept this long.
-ACTIONS_OAUTH_DEFAULT_TOKEN_SECONDS = config.env_int("SWITCHBOARD_ACTIONS_OAUTH_DEFAULT_TOKEN_SECONDS", 3600,
-                                                     minimum=30)
+ACTIONS_OAUTH_DEFAULT_TOKEN_SECONDS = config.env_int(
+    "SWITCHBOARD_ACTIONS_OAUTH_DEFAULT_TOKEN_SECONDS", 3600, minimum=30
+)

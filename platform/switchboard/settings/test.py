@@ -5,12 +5,10 @@ from pathlib import Path
 
 # Before base reads the environment: tests keep their embedded servers apart from a developer's
 # running platform, and never pick up a developer's DATABASE_URL by accident unless asked to.
-os.environ.setdefault(
-    "SWITCHBOARD_DATA_DIR", str(Path(__file__).resolve().parents[3] / ".data" / "test")
-)
+os.environ.setdefault("SWITCHBOARD_DATA_DIR", str(Path(__file__).resolve().parents[3] / ".data" / "test"))
 
-from switchboard.settings.base import *  # noqa: E402,F401,F403
-from switchboard.settings.base import DATABASES  # noqa: E402
+from switchboard.settings.base import *  # noqa: F403
+from switchboard.settings.base import DATABASES
 
 # Fast hashing: password hashing is not what the tests measure.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

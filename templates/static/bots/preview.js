@@ -12,8 +12,8 @@
  * Source markers the model writes ([1], [1, 2], 【1】) become buttons that jump to that source in
  * the answer's list of citations; a marker with no such source stays text.
  *
- * The parts that do not touch the page (SSEParser, TurnClient, renderMarkdown with a given
- * document, fillTemplate) are exported under Node for tests.
+ * Its parts (SSEParser, TurnClient, renderMarkdown with a given document, fillTemplate, …) are
+ * also reachable as window.SwitchboardPreview, where the browser tests drive them one by one.
  */
 (function (root) {
   "use strict";
@@ -1130,16 +1130,10 @@
 
   var api = { SSEParser: SSEParser, TurnClient: TurnClient, ApiError: ApiError, renderMarkdown: renderMarkdown,
               fillTemplate: fillTemplate, AssistantBubble: AssistantBubble, PreviewChat: PreviewChat, start: start };
-  if (typeof module === "object" && module.exports) {
-    module.exports = api;
+  root.SwitchboardPreview = api;
+  if (root.document.readyState === "loading") {
+    root.document.addEventListener("DOMContentLoaded", function () { start(root.document); });
   } else {
-    root.SwitchboardPreview = api;
-    if (root.document) {
-      if (root.document.readyState === "loading") {
-        root.document.addEventListener("DOMContentLoaded", function () { start(root.document); });
-      } else {
-        start(root.document);
-      }
-    }
+    start(root.document);
   }
-})(typeof window !== "undefined" ? window : globalThis);
+})(window);

@@ -2,9 +2,9 @@
 
 import getpass
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
-from django.core.exceptions import ValidationError
 
 from accounts.services import user_create, workspace_create
 from switchboard.errors import DomainError

@@ -3,6 +3,7 @@
 from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from psycopg import sql
 
 from switchboard.vault import EncryptedTextField, rotate
 
@@ -19,7 +20,7 @@ class Command(BaseCommand):
             names = [f.attname for f in fields]
             with transaction.atomic():
                 for pk, *tokens in _raw_rows(model, names):
-                    updates = {name: rotate(token) for name, token in zip(names, tokens) if token}
+                    updates = {name: rotate(token) for name, token in zip(names, tokens, strict=True) if token}
                     if updates:
                         _write_raw(model, pk, updates)
                         total += 1
@@ -30,19 +31,25 @@ def _raw_rows(model, names):
     """Ciphertext as stored (the field's from_db_value would decrypt it)."""
     from django.db import connection
 
-    table = connection.ops.quote_name(model._meta.db_table)
-    pk_column = connection.ops.quote_name(model._meta.pk.column)
-    columns = ", ".join(connection.ops.quote_name(model._meta.get_field(n).column) for n in names)
+    query = sql.SQL("SELECT {pk}, {columns} FROM {table} FOR UPDATE").format(
+        pk=sql.Identifier(model._meta.pk.column),
+        columns=sql.SQL(", ").join(sql.Identifier(model._meta.get_field(n).column) for n in names),
+        table=sql.Identifier(model._meta.db_table),
+    )
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {pk_column}, {columns} FROM {table} FOR UPDATE")
+        cursor.execute(query)
         return cursor.fetchall()
 
 
 def _write_raw(model, pk, updates):
     from django.db import connection
 
-    table = connection.ops.quote_name(model._meta.db_table)
-    pk_column = connection.ops.quote_name(model._meta.pk.column)
-    assignments = ", ".join(f"{connection.ops.quote_name(model._meta.get_field(n).column)} = %s" for n in updates)
+    query = sql.SQL("UPDATE {table} SET {assignments} WHERE {pk} = %s").format(
+        table=sql.Identifier(model._meta.db_table),
+        assignments=sql.SQL(", ").join(
+            sql.SQL("{} = %s").format(sql.Identifier(model._meta.get_field(n).column)) for n in updates
+        ),
+        pk=sql.Identifier(model._meta.pk.column),
+    )
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET {assignments} WHERE {pk_column} = %s", [*updates.values(), pk])
+        cursor.execute(query, [*updates.values(), pk])

@@ -10,6 +10,7 @@ outlives it.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 import subprocess
@@ -29,11 +30,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=config.env_str("SWITCHBOARD_HOST", "127.0.0.1"))
-        parser.add_argument("--port", type=int, default=config.env_int("SWITCHBOARD_PORT", 8000, minimum=1,
-                                                                        maximum=65535))
+        parser.add_argument(
+            "--port", type=int, default=config.env_int("SWITCHBOARD_PORT", 8000, minimum=1, maximum=65535)
+        )
         parser.add_argument("--no-worker", action="store_true", help="Do not start the Celery workers.")
-        parser.add_argument("--web-workers", type=int,
-                            default=config.env_int("SWITCHBOARD_WEB_WORKERS", 1, minimum=1, maximum=64))
+        parser.add_argument(
+            "--web-workers", type=int, default=config.env_int("SWITCHBOARD_WEB_WORKERS", 1, minimum=1, maximum=64)
+        )
 
     def handle(self, *args, host: str, port: int, no_worker: bool, web_workers: int, **options):
         self._services: list = []
@@ -73,8 +76,7 @@ class Command(BaseCommand):
         env = dict(os.environ)
         root = Path(settings.BASE_DIR)
         # Children import `switchboard` whether or not the project is pip-installed.
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root / "platform"), str(root),
-                                                          env.get("PYTHONPATH")]))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root / "platform"), str(root), env.get("PYTHONPATH")]))
         env["SWITCHBOARD_DATA_DIR"] = str(settings.DATA_DIR)
         env.setdefault("DJANGO_SETTINGS_MODULE", os.environ.get("DJANGO_SETTINGS_MODULE", "switchboard.settings"))
         return env
@@ -85,38 +87,89 @@ class Command(BaseCommand):
         self._children.append((name, process))
 
     def _worker_argv(self, *, queues: str, pool: str, concurrency: int, name: str) -> list[str]:
-        return [sys.executable, "-m", "celery", "-A", "switchboard", "worker", "--queues", queues,
-                "--loglevel", settings.LOG_LEVEL, "--concurrency", str(concurrency), "--pool", pool,
-                "--without-mingle", "--without-gossip", "--hostname", f"{name}-{os.getpid()}@%h"]
+        return [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "switchboard",
+            "worker",
+            "--queues",
+            queues,
+            "--loglevel",
+            settings.LOG_LEVEL,
+            "--concurrency",
+            str(concurrency),
+            "--pool",
+            pool,
+            "--without-mingle",
+            "--without-gossip",
+            "--hostname",
+            f"{name}-{os.getpid()}@%h",
+        ]
 
     def _start_children(self, *, host: str, port: int, no_worker: bool, web_workers: int) -> None:
         python = sys.executable
-        self._spawn("web", [python, "-m", "uvicorn", "switchboard.asgi:application", "--host", host,
-                            "--port", str(port), "--workers", str(web_workers), "--no-access-log",
-                            "--timeout-graceful-shutdown", "5"], role="web")
+        self._spawn(
+            "web",
+            [
+                python,
+                "-m",
+                "uvicorn",
+                "switchboard.asgi:application",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--workers",
+                str(web_workers),
+                "--no-access-log",
+                "--timeout-graceful-shutdown",
+                "5",
+            ],
+            role="web",
+        )
         if not no_worker:
             # One green-thread process uses one core; more processes use more of the machine.
             for number in range(1, settings.CHAT_WORKER_PROCESSES + 1):
-                self._spawn(f"chat worker {number}", self._worker_argv(
-                    queues=",".join(settings.CHAT_WORKER_QUEUES), pool=settings.CHAT_WORKER_POOL,
-                    concurrency=settings.CHAT_WORKER_CONCURRENCY, name=f"chat{number}"), role="worker")
-            self._spawn("ingest worker", self._worker_argv(
-                queues=",".join(settings.INGEST_WORKER_QUEUES), pool="prefork",
-                concurrency=settings.INGEST_WORKER_CONCURRENCY, name="ingest"), role="ingest-worker")
+                self._spawn(
+                    f"chat worker {number}",
+                    self._worker_argv(
+                        queues=",".join(settings.CHAT_WORKER_QUEUES),
+                        pool=settings.CHAT_WORKER_POOL,
+                        concurrency=settings.CHAT_WORKER_CONCURRENCY,
+                        name=f"chat{number}",
+                    ),
+                    role="worker",
+                )
+            self._spawn(
+                "ingest worker",
+                self._worker_argv(
+                    queues=",".join(settings.INGEST_WORKER_QUEUES),
+                    pool="prefork",
+                    concurrency=settings.INGEST_WORKER_CONCURRENCY,
+                    name="ingest",
+                ),
+                role="ingest-worker",
+            )
 
     def _announce(self, *, host: str, port: int) -> None:
         from accounts.models import User
 
-        shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
+        shown_host = "localhost" if _is_local_or_any(host) else host
         url = f"http://{shown_host}:{port}/"
-        self.stdout.write(self.style.SUCCESS(f"Switchboard is starting on {url} "
-                                             f"(health: {url}healthz, API docs: {url}api/docs/)."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Switchboard is starting on {url} (health: {url}healthz, API docs: {url}api/docs/).")
+        )
         if not User.objects.exists():
-            self.stdout.write(self.style.WARNING(
-                "No account exists yet. Create the first owner in another terminal with:\n"
-                "    .venv/bin/python manage.py createowner --email you@example.com\n"
-                "(or set SWITCHBOARD_BOOTSTRAP_EMAIL and SWITCHBOARD_BOOTSTRAP_PASSWORD and restart), "
-                f"then sign in at {url}login/"))
+            self.stdout.write(
+                self.style.WARNING(
+                    "No account exists yet. Create the first owner in another terminal with:\n"
+                    "    .venv/bin/python manage.py createowner --email you@example.com\n"
+                    "(or set SWITCHBOARD_BOOTSTRAP_EMAIL and SWITCHBOARD_BOOTSTRAP_PASSWORD and restart), "
+                    f"then sign in at {url}login/"
+                )
+            )
         self.stdout.write("Press Ctrl-C to stop everything.")
 
     # -- running and stopping ------------------------------------------------------------------
@@ -128,8 +181,10 @@ class Command(BaseCommand):
         while not self._stopping:
             for name, process in self._children:
                 if process.poll() is not None:
-                    raise CommandError(f"The {name} process exited with code {process.returncode}; "
-                                       "stopping everything (see its output above).")
+                    raise CommandError(
+                        f"The {name} process exited with code {process.returncode}; "
+                        "stopping everything (see its output above)."
+                    )
             time.sleep(0.2)
 
     def _shutdown(self) -> None:
@@ -153,3 +208,12 @@ class Command(BaseCommand):
         embedded.stop_all(self._services)
         if had_services or self._children:
             self.stdout.write("Stopped.")
+
+
+def _is_local_or_any(host: str) -> bool:
+    """Loopback or "every interface": either way a browser on this machine reaches it as localhost."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host == "localhost"
+    return address.is_loopback or address.is_unspecified
