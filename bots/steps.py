@@ -1,9 +1,9 @@
-"""The worker side of a chat turn: retrieve → generate → tools → generate … → finish.
+"""The steps of a chat turn, as the worker runs them: retrieve, generate, run a tool call.
 
-Each step is its own Celery task and is idempotent on (message, step): the message row records
-the step the turn is at, a task for another step does nothing, and a lease (switchboard.leases)
-keeps a redelivered task from running beside a live one. Text streams to the client through
-Redis; the database is written when a step ends, not per token.
+Each step is idempotent on (message, step): the message row records the step the turn is at, a
+task for another step does nothing, and a lease (held by bots.tasks) keeps a redelivered task
+from running beside a live one. States change and next steps are sent through bots.lifecycle.
+Text streams to the client through Redis; the database is written when a step ends, not per token.
 """
 
 from __future__ import annotations
@@ -18,11 +18,15 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from bots import events
+from actions.tools import check_tool_call, invoke_tool, tools_for_operations
+from bots import events, lifecycle, tool_rounds
 from bots.delta_batching import DeltaBatcher
+from bots.lifecycle import Ended, ms_since
 from bots.models import Message, MessageState, ToolCall, ToolCallState
 from bots.prompting import ContextSource, HistoryMessage, build_messages, fill_template
-from bots.turns import turn_config
+from bots.selectors import turn_config
+from knowledge.retrieval import retrieve
+from providers.clients import Completion, ProviderError, TextDelta, stream_chat
 from switchboard.db_connections import release_pooled_connections
 
 logger = structlog.get_logger(__name__)
@@ -33,54 +37,10 @@ CANCEL_CHECK_SECONDS = 0.25
 BACKOFF_BASE_SECONDS = 0.5
 
 
-def _ms_since(start) -> float:
-    return round((timezone.now() - start).total_seconds() * 1000, 2)
-
-
 def _load(message_id: str) -> Message | None:
     return (Message.objects.select_related("conversation__bot__published_version", "reply_to",
                                            "provider_model__provider")
             .filter(pk=message_id).first())
-
-
-# -- finishing --------------------------------------------------------------------------------------
-
-def _end_payload(message: Message) -> dict[str, Any]:
-    return {
-        "state": message.state,
-        "content": message.content,
-        "conversation_id": message.conversation_id,
-        "usage": {"input_tokens": message.input_tokens, "output_tokens": message.output_tokens,
-                  "total_tokens": message.input_tokens + message.output_tokens},
-        "cost": str(message.cost),
-        "latency": {"queue_ms": message.queue_ms, "ttft_ms": message.ttft_ms, "total_ms": message.total_ms},
-        "citations": message.citations,
-        "error": message.error,
-    }
-
-
-def _finish(message: Message, *, state: str, fields: dict[str, Any] | None = None) -> None:
-    message.state = state
-    message.finished_at = timezone.now()
-    message.total_ms = _ms_since(message.created_at)
-    for name, value in (fields or {}).items():
-        setattr(message, name, value)
-    message.save()
-    if message.error:
-        events.emit(message.pk, events.ERROR, message.error)
-    events.emit(message.pk, events.MESSAGE_END, _end_payload(message))
-
-
-def finish_cancelled(message: Message, *, partial_text: str | None = None) -> None:
-    fields = {"content": partial_text} if partial_text is not None else {}
-    _finish(message, state=MessageState.CANCELLED, fields=fields)
-
-
-def _fail(message: Message, *, code: str, text: str, content: str | None = None) -> None:
-    fields: dict[str, Any] = {"error": {"code": code, "message": text}}
-    if content is not None:
-        fields["content"] = content
-    _finish(message, state=MessageState.FAILED, fields=fields)
 
 
 # -- retrieval ----------------------------------------------------------------------------------------
@@ -88,14 +48,12 @@ def _fail(message: Message, *, code: str, text: str, content: str | None = None)
 def turn_retrieve(*, message_id: str) -> bool:
     """Run retrieval for the turn; returns whether generation should follow."""
     message = _load(message_id)
-    if message is None or message.is_finished or any(s.get("type") == "retrieval" for s in message.trace):
+    if message is None or message.is_finished or message.retrieved_at is not None:
         return message is not None and not message.is_finished
-    _start(message)
+    lifecycle.start(message)
     config = turn_config(message.conversation.bot, message.conversation.version_number)
     knowledge = config["knowledge"]
     started = time.perf_counter()
-    from knowledge.retrieval import retrieve
-
     try:
         hits = retrieve(workspace_id=message.workspace_id, knowledge_base_ids=knowledge["knowledge_base_ids"],
                         query=message.reply_to.content, top_k=knowledge["top_k"],
@@ -111,28 +69,21 @@ def turn_retrieve(*, message_id: str) -> bool:
                       "text_score": hit.text_score} for hit in hits],
         })
     message.citations = [hit.citation() for hit in hits]
-    message.save(update_fields=["trace", "citations", "updated_at"])
-    events.emit(message.pk, events.RETRIEVAL, {"citations": message.citations})
+    message.context = [{"label": citation.get("document_name", "document"), "text": hit.text,
+                        "page": citation.get("page")} for hit, citation in zip(hits, message.citations, strict=True)]
+    message.retrieved_at = timezone.now()
+    message.save(update_fields=["trace", "citations", "context", "retrieved_at", "updated_at"])
+    events.emit(message.pk, events.Retrieval(citations=message.citations))
     if not hits and knowledge.get("no_match_reply"):
         reply = knowledge["no_match_reply"]
-        events.emit(message.pk, events.DELTA, {"text": reply})
-        message.ttft_ms = _ms_since(message.created_at)
-        _finish(message, state=MessageState.COMPLETED, fields={"content": reply})
+        events.emit(message.pk, events.Delta(text=reply))
+        message.ttft_ms = ms_since(message.created_at)
+        lifecycle.finish(message, content=reply)
         return False
     return True
 
 
 # -- generation ---------------------------------------------------------------------------------------
-
-def _start(message: Message) -> None:
-    """queued → running, once; the first worker to pick the turn up records the queue wait."""
-    if message.state != MessageState.QUEUED:
-        return
-    message.queue_ms = _ms_since(message.created_at)
-    Message.objects.filter(pk=message.pk, state=MessageState.QUEUED).update(
-        state=MessageState.RUNNING, queue_ms=message.queue_ms, updated_at=timezone.now())
-    message.state = MessageState.RUNNING
-
 
 def _history(message: Message, max_turns: int) -> list[HistoryMessage]:
     if max_turns <= 0:
@@ -147,11 +98,8 @@ def _history(message: Message, max_turns: int) -> list[HistoryMessage]:
 
 
 def _context(message: Message) -> list[ContextSource]:
-    for step in message.trace:
-        if step.get("type") == "retrieval":
-            return [ContextSource(label=hit.get("document_name", "document"), text=hit.get("text", ""),
-                                  page=hit.get("page")) for hit in step.get("hits", [])]
-    return []
+    return [ContextSource(label=source["label"], text=source["text"], page=source.get("page"))
+            for source in message.context]
 
 
 @dataclass
@@ -163,8 +111,6 @@ class _Outcome:
 
 
 def _stream_once(message: Message, call_kwargs: dict[str, Any], conn) -> _Outcome:
-    from providers.clients import Completion, TextDelta, stream_chat
-
     provider_model = message.provider_model
     text_parts: list[str] = []
     completion = None
@@ -178,7 +124,7 @@ def _stream_once(message: Message, call_kwargs: dict[str, Any], conn) -> _Outcom
         for item in stream_chat(provider_model.provider, model=provider_model.model, **call_kwargs):
             if isinstance(item, TextDelta):
                 if ttft is None:
-                    ttft = _ms_since(message.created_at)
+                    ttft = ms_since(message.created_at)
                 text_parts.append(item.text)
                 deltas.add(item.text)
             elif isinstance(item, Completion):
@@ -203,8 +149,6 @@ def _sleep_unless_cancelled(message_id: str, seconds: float, conn) -> bool:
 
 def turn_generate(*, message_id: str, step: int) -> None:
     """One model call of the turn (step N), then finish it or hand over to tools."""
-    from providers.clients import ProviderError
-
     message = _load(message_id)
     if message is None or message.is_finished or message.step != step:
         return  # stale delivery: the turn moved on or ended
@@ -212,9 +156,9 @@ def turn_generate(*, message_id: str, step: int) -> None:
         return
     conn = events.client()
     if events.cancel_requested(message.pk, conn=conn):
-        finish_cancelled(message)
+        lifecycle.cancel(message)
         return
-    _start(message)
+    lifecycle.start(message)
     attempt_key = f"turn-attempt:{message.pk}:{step}"
     pipe = conn.pipeline(transaction=False)
     pipe.incr(attempt_key)
@@ -222,13 +166,13 @@ def turn_generate(*, message_id: str, step: int) -> None:
     attempts, _ = pipe.execute()
     if attempts > 1:
         # A previous delivery of this step died mid-stream: clients drop that partial text.
-        events.emit(message.pk, events.MESSAGE_RESET, {"step": step, "reason": "worker_restarted"}, conn=conn)
+        events.emit(message.pk, events.MessageReset(step=step, reason="worker_restarted"), conn=conn)
 
     bot = message.conversation.bot
     config = turn_config(bot, message.conversation.version_number)
     provider_model = message.provider_model
     if provider_model is None or not provider_model.is_enabled or not provider_model.provider.is_enabled:
-        _fail(message, code="model_not_configured",
+        lifecycle.fail(message, code="model_not_configured",
               text=f"Bot {bot.slug!r} has no usable chat model: a workspace admin should choose one in its settings.")
         return
 
@@ -258,21 +202,20 @@ def turn_generate(*, message_id: str, step: int) -> None:
                                   "duration_ms": round((time.perf_counter() - call_started) * 1000, 2)})
             if not error.retryable or attempt >= settings.LLM_MAX_ATTEMPTS:
                 attempts = f" after {attempt} attempts" if attempt > 1 else ""
-                _fail(message, code=error.code, text=error.message + attempts, content=prior_text)
+                lifecycle.fail(message, code=error.code, text=error.message + attempts, content=prior_text)
                 return
             wait = min(error.retry_after if error.retry_after is not None else BACKOFF_BASE_SECONDS * 2 ** (attempt - 1),
                        settings.LLM_MAX_RETRY_WAIT_SECONDS)
-            events.emit(message.pk, events.MESSAGE_RESET, {"step": step, "reason": error.code, "retry_in": wait},
-                        conn=conn)
+            events.emit(message.pk, events.MessageReset(step=step, reason=error.code, retry_in=wait), conn=conn)
             if not _sleep_unless_cancelled(message.pk, wait, conn):
-                finish_cancelled(message, partial_text=prior_text)
+                lifecycle.cancel(message, partial_text=prior_text)
                 return
 
     text = prior_text + outcome.text
     if message.ttft_ms is None and outcome.ttft_ms is not None:
         message.ttft_ms = outcome.ttft_ms
     if outcome.cancelled:
-        finish_cancelled(message, partial_text=text)
+        lifecycle.cancel(message, partial_text=text)
         return
     completion = outcome.completion
     usage = {"input_tokens": message.input_tokens + completion.input_tokens,
@@ -286,7 +229,7 @@ def turn_generate(*, message_id: str, step: int) -> None:
         _begin_tool_round(message, step=step, text=outcome.text, completion=completion, tools=tools,
                           content=text, usage=usage, cost=cost)
         return
-    _finish(message, state=MessageState.COMPLETED, fields={"content": text, "cost": cost, **usage})
+    lifecycle.finish(message, content=text, cost=cost, **usage)
 
 
 # -- tools --------------------------------------------------------------------------------------------
@@ -295,8 +238,6 @@ def _tools_for(message: Message, config: dict[str, Any]) -> list:
     operation_ids = config["actions"]["operation_ids"]
     if not operation_ids:
         return []
-    from actions.tools import tools_for_operations
-
     return tools_for_operations(workspace_id=message.workspace_id, operation_ids=operation_ids)
 
 
@@ -333,34 +274,28 @@ def _begin_tool_round(message: Message, *, step: int, text: str, completion, too
         for tool_call in refused:
             # Settled at once, without asking anybody: the model learns what to correct.
             outcome = unrunnable[tool_call.call_id]
-            _settle_tool_call(tool_call, ok=False, content=outcome.content, error=outcome.error or "invalid_arguments",
+            tool_rounds.settle_tool_call(tool_call, ok=False, content=outcome.content,
+                                         error=outcome.error or "invalid_arguments",
                               duration_ms=outcome.duration_ms)
         needs_confirmation = [tc for tc in created if tc.consequential and tc.state == ToolCallState.PENDING]
         for tool_call in needs_confirmation:
             tool_call.state = ToolCallState.AWAITING_CONFIRMATION
             tool_call.save(update_fields=["state", "updated_at"])
-        message.trace = [*message.trace, *(_tool_trace(tc, unrunnable[tc.call_id].trace) for tc in refused)]
-        message.tool_rounds = [*locked.tool_rounds, {"assistant": assistant_turn, "results": []}]
-        message.step = step + 1
-        message.content = content
-        message.cost = cost
-        message.input_tokens, message.output_tokens = usage["input_tokens"], usage["output_tokens"]
-        message.state = MessageState.AWAITING_CONFIRMATION if needs_confirmation else MessageState.RUNNING
-        message.save()
+        lifecycle.move(
+            message, MessageState.AWAITING_CONFIRMATION if needs_confirmation else MessageState.RUNNING,
+            trace=[*message.trace, *(tool_rounds.tool_trace(tc, unrunnable[tc.call_id].trace) for tc in refused)],
+            tool_rounds=[*locked.tool_rounds, {"assistant": assistant_turn, "results": []}], step=step + 1,
+            content=content, cost=cost, input_tokens=usage["input_tokens"], output_tokens=usage["output_tokens"])
         runnable = [tc.pk for tc in created if tc.state == ToolCallState.PENDING]
-        transaction.on_commit(lambda: _enqueue_tool_calls(runnable))
+        lifecycle.schedule_next(message.pk, Ended.TOOL_ROUND_BEGUN, tool_call_ids=runnable)
     for tool_call in created:
-        events.emit(message.pk, events.TOOL_CALL, {"tool_call_id": tool_call.call_id, "name": tool_call.name,
-                                                   "arguments": tool_call.arguments,
-                                                   "consequential": tool_call.consequential})
+        events.emit(message.pk, events.ToolCallRequested.of(tool_call))
     for tool_call in refused:
-        _emit_tool_result(tool_call)
+        events.emit(message.pk, events.ToolResult.of(tool_call))
     for tool_call in needs_confirmation:
-        events.emit(message.pk, events.TOOL_CONFIRMATION_REQUIRED, {
-            "tool_call_id": tool_call.call_id, "name": tool_call.name, "arguments": tool_call.arguments,
-            "confirm_url": f"/api/v1/messages/{message.pk}/confirmations"})
-    if not runnable_exists(created):
-        maybe_continue(message.pk)
+        events.emit(message.pk, events.ToolConfirmationRequired.of(tool_call))
+    if not tool_rounds.runnable_exists(created):
+        tool_rounds.continue_when_settled(message.pk)
 
 
 def _unrunnable_consequential_calls(message: Message, calls: list, by_name: dict) -> dict[str, Any]:
@@ -369,8 +304,6 @@ def _unrunnable_consequential_calls(message: Message, calls: list, by_name: dict
     A person is asked to approve only calls that can actually be sent: approving a call whose
     arguments are wrong would only lead to a second question once the model corrected them.
     """
-    from actions.tools import check_tool_call
-
     refused = {}
     for call in calls:
         tool = by_name.get(call.name)
@@ -383,121 +316,32 @@ def _unrunnable_consequential_calls(message: Message, calls: list, by_name: dict
     return refused
 
 
-def runnable_exists(tool_calls: list[ToolCall]) -> bool:
-    return any(tc.state in (ToolCallState.PENDING, ToolCallState.RUNNING) for tc in tool_calls)
-
-
-def _enqueue_tool_calls(tool_call_ids: list[str]) -> None:
-    from bots.tasks import tool_call_run
-
-    for tool_call_id in tool_call_ids:
-        tool_call_run.delay(tool_call_id)
-
-
 def tool_call_execute(*, tool_call_id: str) -> None:
     """Run one tool call (idempotently) and, if it was the round's last, continue the turn."""
     tool_call = ToolCall.objects.select_related("message").filter(pk=tool_call_id).first()
     if tool_call is None or tool_call.state not in (ToolCallState.PENDING, ToolCallState.RUNNING):
         if tool_call is not None:
-            maybe_continue(tool_call.message_id)
+            tool_rounds.continue_when_settled(tool_call.message_id)
         return
     if tool_call.state == ToolCallState.RUNNING and tool_call.consequential:
         # An earlier attempt died mid-call: it may have had its effect, so it is not repeated.
-        _record_tool_result(tool_call, ok=False, content="The action was interrupted and was not retried, "
-                            "because repeating it could do it twice. Ask the user whether to try again.",
-                            error="interrupted", duration_ms=None)
-        maybe_continue(tool_call.message_id)
+        tool_rounds.record_tool_result(
+            tool_call, ok=False, error="interrupted", duration_ms=None,
+            content="The action was interrupted and was not retried, because repeating it could do it twice. "
+                    "Ask the user whether to try again.")
+        tool_rounds.continue_when_settled(tool_call.message_id)
         return
     ToolCall.objects.filter(pk=tool_call.pk).update(state=ToolCallState.RUNNING, updated_at=timezone.now())
     started = time.perf_counter()
     if not tool_call.operation_id:
         content = json.dumps({"error": f"Unknown tool {tool_call.name!r}. Use one of the tools provided."})
-        _record_tool_result(tool_call, ok=False, content=content, error="unknown_tool",
-                            duration_ms=round((time.perf_counter() - started) * 1000, 2))
+        tool_rounds.record_tool_result(tool_call, ok=False, content=content, error="unknown_tool",
+                                       duration_ms=round((time.perf_counter() - started) * 1000, 2))
     else:
-        from actions.tools import invoke_tool
-
         release_pooled_connections()  # a target API may take seconds; nothing is read meanwhile
         outcome = invoke_tool(workspace_id=tool_call.workspace_id, operation_id=tool_call.operation_id,
                               arguments_json=tool_call.raw_arguments or json.dumps(tool_call.arguments))
-        _record_tool_result(tool_call, ok=outcome.ok, content=outcome.content, error=outcome.error or "",
-                            duration_ms=outcome.duration_ms, trace=outcome.trace)
-    maybe_continue(tool_call.message_id)
-
-
-def _record_tool_result(tool_call: ToolCall, *, ok: bool, content: str, error: str,
-                        duration_ms: float | None, trace: dict[str, Any] | None = None) -> None:
-    _settle_tool_call(tool_call, ok=ok, content=content, error=error, duration_ms=duration_ms)
-    _emit_tool_result(tool_call)
-    if trace:
-        with transaction.atomic():
-            message = Message.objects.select_for_update().get(pk=tool_call.message_id)
-            message.trace = [*message.trace, _tool_trace(tool_call, trace)]
-            message.save(update_fields=["trace", "updated_at"])
-
-
-def _settle_tool_call(tool_call: ToolCall, *, ok: bool, content: str, error: str, duration_ms: float | None) -> None:
-    tool_call.state = ToolCallState.COMPLETED if ok else ToolCallState.FAILED
-    tool_call.result = content
-    tool_call.error = error
-    tool_call.duration_ms = duration_ms
-    tool_call.save(update_fields=["state", "result", "error", "duration_ms", "updated_at"])
-
-
-def _emit_tool_result(tool_call: ToolCall) -> None:
-    events.emit(tool_call.message_id, events.TOOL_RESULT, {
-        "tool_call_id": tool_call.call_id, "name": tool_call.name, "ok": tool_call.state == ToolCallState.COMPLETED,
-        "error": tool_call.error or None, "duration_ms": tool_call.duration_ms, "result": tool_call.result[:2000]})
-
-
-def _tool_trace(tool_call: ToolCall, trace: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "tool_call", "tool_call_id": tool_call.call_id, "name": tool_call.name,
-            "ok": tool_call.state == ToolCallState.COMPLETED, "duration_ms": tool_call.duration_ms, **trace}
-
-
-def tool_call_decide(*, tool_call: ToolCall, approve: bool) -> ToolCall:
-    """The user's answer to a consequential call."""
-    from switchboard.api.errors import ApiError
-
-    with transaction.atomic():
-        locked = ToolCall.objects.select_for_update().get(pk=tool_call.pk)
-        if locked.state != ToolCallState.AWAITING_CONFIRMATION:
-            raise ApiError(f"Tool call {locked.call_id} is not waiting for confirmation (it is {locked.state}).",
-                           code="not_awaiting_confirmation", status_code=409, param="tool_call_id")
-        if approve:
-            locked.state = ToolCallState.PENDING
-            locked.save(update_fields=["state", "updated_at"])
-            transaction.on_commit(lambda: _enqueue_tool_calls([locked.pk]))
-    if not approve:
-        _record_tool_result(locked, ok=False, content=json.dumps({
-            "error": "The user denied this action. Do not retry it; tell the user it was not done."}),
-            error="denied_by_user", duration_ms=None)
-        ToolCall.objects.filter(pk=locked.pk).update(state=ToolCallState.DENIED)
-        maybe_continue(locked.message_id)
-    locked.refresh_from_db()
-    return locked
-
-
-def maybe_continue(message_id: str) -> None:
-    """When every call of the latest round has an outcome, hand the results to the model (once)."""
-    from bots.tasks import turn_generate as turn_generate_task
-
-    with transaction.atomic():
-        message = Message.objects.select_for_update().get(pk=message_id)
-        if message.is_finished or not message.tool_rounds or message.tool_rounds[-1]["results"]:
-            return
-        round_step = message.step - 1
-        calls = list(ToolCall.objects.filter(message=message, step=round_step))
-        if any(tc.state in (ToolCallState.PENDING, ToolCallState.RUNNING, ToolCallState.AWAITING_CONFIRMATION)
-               for tc in calls):
-            return  # the last call to finish (or the last confirmation) continues the turn
-        order = {call["id"]: i for i, call in enumerate(message.tool_rounds[-1]["assistant"]["tool_calls"])}
-        results = [{"role": "tool", "tool_call_id": tc.call_id, "content": tc.result or "{}"}
-                   for tc in sorted(calls, key=lambda tc: order.get(tc.call_id, 0))]
-        rounds = list(message.tool_rounds)
-        rounds[-1] = {**rounds[-1], "results": results}
-        message.tool_rounds = rounds
-        message.state = MessageState.RUNNING
-        message.save(update_fields=["tool_rounds", "state", "updated_at"])
-        step = message.step
-        transaction.on_commit(lambda: turn_generate_task.delay(message_id, step))
+        tool_rounds.record_tool_result(tool_call, ok=outcome.ok, content=outcome.content,
+                                       error=outcome.error or "", duration_ms=outcome.duration_ms,
+                                       trace=outcome.trace)
+    tool_rounds.continue_when_settled(tool_call.message_id)
