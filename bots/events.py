@@ -94,8 +94,8 @@ class ToolResult(Event):
 
     @classmethod
     def of(cls, tool_call: ToolCall) -> ToolResult:
-        return cls(tool_call.call_id, tool_call.name, tool_call.state == ToolCallState.COMPLETED, tool_call.error or None, tool_call.duration_ms,
-                   tool_call.result[:2000])
+        return cls(tool_call.call_id, tool_call.name, ok=tool_call.state == ToolCallState.COMPLETED,
+                   error=tool_call.error or None, duration_ms=tool_call.duration_ms, result=tool_call.result[:2000])
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The life of a chat turn: its states, the moves between them, and what runs next.
 
 An assistant message is the turn. Its `state` changes only through `move` (or `start`, the one
-move that must win a race), which refuses any move the table below does not allow. The work of a
+move that must win a race), which refuses any move the table below does not allow; the tool calls
+of a turn have their own table and `move_tool_call`. The work of a
 turn runs as Celery tasks, one per step (retrieve → generate → tools → generate … → end), and
 `schedule_next` is the only place that sends them: callers say which step just ended and it
 decides what follows. Tasks are sent by name, so this module does not depend on the task code
@@ -20,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from bots import events
-from bots.models import Message, MessageState
+from bots.models import Message, MessageState, ToolCall, ToolCallState
 from switchboard.celery_app import app
 from switchboard.errors import Conflict
 
@@ -35,6 +36,19 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.CANCELLED: frozenset(),
 }
 
+T = ToolCallState
+TOOL_CALL_TRANSITIONS: dict[str, frozenset[str]] = {
+    # pending → failed: refused before running (arguments a person should not be asked to approve).
+    T.PENDING: frozenset({T.RUNNING, T.AWAITING_CONFIRMATION, T.FAILED}),
+    T.AWAITING_CONFIRMATION: frozenset({T.PENDING, T.DENIED}),
+    T.RUNNING: frozenset({T.COMPLETED, T.FAILED}),
+    T.COMPLETED: frozenset(),
+    T.FAILED: frozenset(),
+    T.DENIED: frozenset(),
+}
+# A call that still holds its round open: the turn continues once none of them is left.
+TOOL_CALL_OPEN_STATES = (T.PENDING, T.RUNNING, T.AWAITING_CONFIRMATION)
+
 TASK_RETRIEVE = "bots.turn_retrieve"
 TASK_GENERATE = "bots.turn_generate"
 TASK_TOOL_CALL = "bots.tool_call_run"
@@ -44,9 +58,10 @@ class IllegalTransition(Conflict):
     pass
 
 
-def check_move(current: str, to: str) -> None:
-    if to not in TRANSITIONS[current]:
-        raise IllegalTransition(f"A turn cannot go from {current} to {to}.", code="illegal_transition")
+def check_move(current: str, to: str, *, table: dict[str, frozenset[str]] = TRANSITIONS,
+               what: str = "A turn") -> None:
+    if to not in table[current]:
+        raise IllegalTransition(f"{what} cannot go from {current} to {to}.", code="illegal_transition")
 
 
 def ms_since(start) -> float:
@@ -63,6 +78,24 @@ def move(message: Message, to: str, *, update_fields: Iterable[str] | None = Non
         message.save()
     else:
         message.save(update_fields=sorted({"state", "updated_at", *update_fields, *fields}))
+
+
+def move_tool_call(tool_call: ToolCall, to: str, **fields: Any) -> None:
+    check_move(tool_call.state, to, table=TOOL_CALL_TRANSITIONS, what="A tool call")
+    tool_call.state = to
+    for name, value in fields.items():
+        setattr(tool_call, name, value)
+    tool_call.save(update_fields=sorted({"state", "updated_at", *fields}))
+
+
+def count_attempt(message_id: str, step: int, conn) -> int:
+    """How many deliveries have started this step (1 for the first): more means one died mid-way."""
+    key = f"turn-attempt:{message_id}:{step}"
+    pipe = conn.pipeline(transaction=False)
+    pipe.incr(key)
+    pipe.expire(key, events.STREAM_TTL_SECONDS)
+    attempts, _ = pipe.execute()
+    return attempts
 
 
 def start(message: Message) -> None:

@@ -159,12 +159,7 @@ def turn_generate(*, message_id: str, step: int) -> None:
         lifecycle.cancel(message)
         return
     lifecycle.start(message)
-    attempt_key = f"turn-attempt:{message.pk}:{step}"
-    pipe = conn.pipeline(transaction=False)
-    pipe.incr(attempt_key)
-    pipe.expire(attempt_key, events.STREAM_TTL_SECONDS)
-    attempts, _ = pipe.execute()
-    if attempts > 1:
+    if lifecycle.count_attempt(message.pk, step, conn) > 1:
         # A previous delivery of this step died mid-stream: clients drop that partial text.
         events.emit(message.pk, events.MessageReset(step=step, reason="worker_restarted"), conn=conn)
 
@@ -180,9 +175,9 @@ def turn_generate(*, message_id: str, step: int) -> None:
     withhold_tools = len(message.tool_rounds) >= config["max_tool_iterations"]
     system_prompt = fill_template(config["system_prompt"], message.conversation.inputs)
     messages = build_messages(
-        system_prompt=system_prompt, history=_history(message, config["memory"]["max_turns"]), user_message=message.reply_to.content,
-        max_turns=config["memory"]["max_turns"], max_tokens=config["memory"]["max_tokens"],
-        context=_context(message), tool_rounds=message.tool_rounds)
+        system_prompt=system_prompt, history=_history(message, config["memory"]["max_turns"]),
+        user_message=message.reply_to.content, max_turns=config["memory"]["max_turns"],
+        max_tokens=config["memory"]["max_tokens"], context=_context(message), tool_rounds=message.tool_rounds)
     model_settings = config["model"]
     call_kwargs = {"messages": messages, "tools": None if withhold_tools else [t.schema() for t in tools] or None,
                    "temperature": model_settings["temperature"], "top_p": model_settings["top_p"],
@@ -204,7 +199,8 @@ def turn_generate(*, message_id: str, step: int) -> None:
                 attempts = f" after {attempt} attempts" if attempt > 1 else ""
                 lifecycle.fail(message, code=error.code, text=error.message + attempts, content=prior_text)
                 return
-            wait = min(error.retry_after if error.retry_after is not None else BACKOFF_BASE_SECONDS * 2 ** (attempt - 1),
+            backoff = BACKOFF_BASE_SECONDS * 2 ** (attempt - 1)
+            wait = min(error.retry_after if error.retry_after is not None else backoff,
                        settings.LLM_MAX_RETRY_WAIT_SECONDS)
             events.emit(message.pk, events.MessageReset(step=step, reason=error.code, retry_in=wait), conn=conn)
             if not _sleep_unless_cancelled(message.pk, wait, conn):
@@ -274,13 +270,12 @@ def _begin_tool_round(message: Message, *, step: int, text: str, completion, too
         for tool_call in refused:
             # Settled at once, without asking anybody: the model learns what to correct.
             outcome = unrunnable[tool_call.call_id]
-            tool_rounds.settle_tool_call(tool_call, ok=False, content=outcome.content,
+            tool_rounds.settle_tool_call(tool_call, ToolCallState.FAILED, content=outcome.content,
                                          error=outcome.error or "invalid_arguments",
                               duration_ms=outcome.duration_ms)
         needs_confirmation = [tc for tc in created if tc.consequential and tc.state == ToolCallState.PENDING]
         for tool_call in needs_confirmation:
-            tool_call.state = ToolCallState.AWAITING_CONFIRMATION
-            tool_call.save(update_fields=["state", "updated_at"])
+            lifecycle.move_tool_call(tool_call, ToolCallState.AWAITING_CONFIRMATION)
         lifecycle.move(
             message, MessageState.AWAITING_CONFIRMATION if needs_confirmation else MessageState.RUNNING,
             trace=[*message.trace, *(tool_rounds.tool_trace(tc, unrunnable[tc.call_id].trace) for tc in refused)],
@@ -326,22 +321,24 @@ def tool_call_execute(*, tool_call_id: str) -> None:
     if tool_call.state == ToolCallState.RUNNING and tool_call.consequential:
         # An earlier attempt died mid-call: it may have had its effect, so it is not repeated.
         tool_rounds.record_tool_result(
-            tool_call, ok=False, error="interrupted", duration_ms=None,
+            tool_call, ToolCallState.FAILED, error="interrupted", duration_ms=None,
             content="The action was interrupted and was not retried, because repeating it could do it twice. "
                     "Ask the user whether to try again.")
         tool_rounds.continue_when_settled(tool_call.message_id)
         return
-    ToolCall.objects.filter(pk=tool_call.pk).update(state=ToolCallState.RUNNING, updated_at=timezone.now())
+    if tool_call.state == ToolCallState.PENDING:  # a redelivered read-only call simply runs again
+        lifecycle.move_tool_call(tool_call, ToolCallState.RUNNING)
     started = time.perf_counter()
     if not tool_call.operation_id:
         content = json.dumps({"error": f"Unknown tool {tool_call.name!r}. Use one of the tools provided."})
-        tool_rounds.record_tool_result(tool_call, ok=False, content=content, error="unknown_tool",
+        tool_rounds.record_tool_result(tool_call, ToolCallState.FAILED, content=content, error="unknown_tool",
                                        duration_ms=round((time.perf_counter() - started) * 1000, 2))
     else:
         release_pooled_connections()  # a target API may take seconds; nothing is read meanwhile
         outcome = invoke_tool(workspace_id=tool_call.workspace_id, operation_id=tool_call.operation_id,
                               arguments_json=tool_call.raw_arguments or json.dumps(tool_call.arguments))
-        tool_rounds.record_tool_result(tool_call, ok=outcome.ok, content=outcome.content,
+        tool_rounds.record_tool_result(tool_call, ToolCallState.COMPLETED if outcome.ok else ToolCallState.FAILED,
+                                       content=outcome.content,
                                        error=outcome.error or "", duration_ms=outcome.duration_ms,
                                        trace=outcome.trace)
     tool_rounds.continue_when_settled(tool_call.message_id)

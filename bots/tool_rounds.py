@@ -17,12 +17,14 @@ from bots.models import Message, MessageState, ToolCall, ToolCallState
 
 
 def runnable_exists(tool_calls: list[ToolCall]) -> bool:
+    """Whether a call of the round is still to run (or running): the last one continues the turn."""
     return any(tc.state in (ToolCallState.PENDING, ToolCallState.RUNNING) for tc in tool_calls)
 
 
-def record_tool_result(tool_call: ToolCall, *, ok: bool, content: str, error: str,
+def record_tool_result(tool_call: ToolCall, outcome: str, *, content: str, error: str,
                        duration_ms: float | None, trace: dict[str, Any] | None = None) -> None:
-    settle_tool_call(tool_call, ok=ok, content=content, error=error, duration_ms=duration_ms)
+    """Settle the call (`outcome`: completed, failed or denied), tell the client, log its trace."""
+    settle_tool_call(tool_call, outcome, content=content, error=error, duration_ms=duration_ms)
     events.emit(tool_call.message_id, events.ToolResult.of(tool_call))
     if trace:
         with transaction.atomic():
@@ -31,12 +33,9 @@ def record_tool_result(tool_call: ToolCall, *, ok: bool, content: str, error: st
             message.save(update_fields=["trace", "updated_at"])
 
 
-def settle_tool_call(tool_call: ToolCall, *, ok: bool, content: str, error: str, duration_ms: float | None) -> None:
-    tool_call.state = ToolCallState.COMPLETED if ok else ToolCallState.FAILED
-    tool_call.result = content
-    tool_call.error = error
-    tool_call.duration_ms = duration_ms
-    tool_call.save(update_fields=["state", "result", "error", "duration_ms", "updated_at"])
+def settle_tool_call(tool_call: ToolCall, outcome: str, *, content: str, error: str,
+                     duration_ms: float | None) -> None:
+    lifecycle.move_tool_call(tool_call, outcome, result=content, error=error, duration_ms=duration_ms)
 
 
 def tool_trace(tool_call: ToolCall, trace: dict[str, Any]) -> dict[str, Any]:
@@ -52,8 +51,7 @@ def continue_when_settled(message_id: str) -> None:
             return
         round_step = message.step - 1
         calls = list(ToolCall.objects.filter(message=message, step=round_step))
-        if any(tc.state in (ToolCallState.PENDING, ToolCallState.RUNNING, ToolCallState.AWAITING_CONFIRMATION)
-               for tc in calls):
+        if any(tc.state in lifecycle.TOOL_CALL_OPEN_STATES for tc in calls):
             return  # the last call to finish (or the last confirmation) continues the turn
         order = {call["id"]: i for i, call in enumerate(message.tool_rounds[-1]["assistant"]["tool_calls"])}
         results = [{"role": "tool", "tool_call_id": tc.call_id, "content": tc.result or "{}"}

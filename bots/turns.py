@@ -162,14 +162,12 @@ def tool_call_decide(*, tool_call: ToolCall, approve: bool) -> ToolCall:
             raise Conflict(f"Tool call {locked.call_id} is not waiting for confirmation (it is {locked.state}).",
                            code="not_awaiting_confirmation", param="tool_call_id")
         if approve:
-            locked.state = ToolCallState.PENDING
-            locked.save(update_fields=["state", "updated_at"])
+            lifecycle.move_tool_call(locked, ToolCallState.PENDING)
             lifecycle.schedule_next(locked.message_id, Ended.CONFIRMED, tool_call_ids=[locked.pk])
     if not approve:
-        tool_rounds.record_tool_result(locked, ok=False, content=json.dumps({
+        tool_rounds.record_tool_result(locked, ToolCallState.DENIED, content=json.dumps({
             "error": "The user denied this action. Do not retry it; tell the user it was not done."}),
             error="denied_by_user", duration_ms=None)
-        ToolCall.objects.filter(pk=locked.pk).update(state=ToolCallState.DENIED)
         tool_rounds.continue_when_settled(locked.message_id)
     locked.refresh_from_db()
     return locked
