@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from bots.config import normalise
+from bots.config import BotConfig, normalise
 from bots.models import Bot
 from switchboard.errors import NotFound
 
@@ -21,13 +19,13 @@ def bot_warnings(*, bot: Bot) -> list[dict[str, str]]:
             for w in tool_warnings(workspace_id=bot.workspace_id, operation_ids=operation_ids)]
 
 
-def turn_config(bot: Bot, version_number: int | None) -> dict[str, Any]:
+def turn_config(bot: Bot, version_number: int | None) -> BotConfig:
     """The configuration a conversation runs on: a published version's, or the draft's (None)."""
     if version_number is None:
-        return normalise(bot.config)
+        return BotConfig.load(bot.config)
     if bot.published_version_id and bot.published_version.number == version_number:
-        return normalise(bot.published_version.config)
+        return BotConfig.load(bot.published_version.config)
     version = bot.versions.filter(number=version_number).first()
     if version is None:
         raise NotFound(f"Bot {bot.slug!r} has no version {version_number}.", code="not_found")
-    return normalise(version.config)
+    return BotConfig.load(version.config)

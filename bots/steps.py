@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from actions.tools import check_tool_call, invoke_tool, tools_for_operations
 from bots import events, lifecycle, tool_rounds
+from bots.config import BotConfig
 from bots.delta_batching import DeltaBatcher
 from bots.lifecycle import Ended, ms_since
 from bots.models import Message, MessageState, ToolCall, ToolCallState
@@ -52,12 +53,12 @@ def turn_retrieve(*, message_id: str) -> bool:
         return message is not None and not message.is_finished
     lifecycle.start(message)
     config = turn_config(message.conversation.bot, message.conversation.version_number)
-    knowledge = config["knowledge"]
+    knowledge = config.knowledge
     started = time.perf_counter()
     try:
-        hits = retrieve(workspace_id=message.workspace_id, knowledge_base_ids=knowledge["knowledge_base_ids"],
-                        query=message.reply_to.content, top_k=knowledge["top_k"],
-                        score_threshold=knowledge["score_threshold"])
+        hits = retrieve(workspace_id=message.workspace_id, knowledge_base_ids=knowledge.knowledge_base_ids,
+                        query=message.reply_to.content, top_k=knowledge.top_k,
+                        score_threshold=knowledge.score_threshold)
     except Exception as exc:  # retrieval trouble must not cost the user the answer
         logger.exception("retrieval failed", message_id=message_id)
         hits = []
@@ -74,8 +75,8 @@ def turn_retrieve(*, message_id: str) -> bool:
     message.retrieved_at = timezone.now()
     message.save(update_fields=["trace", "citations", "context", "retrieved_at", "updated_at"])
     events.emit(message.pk, events.Retrieval(citations=message.citations))
-    if not hits and knowledge.get("no_match_reply"):
-        reply = knowledge["no_match_reply"]
+    if not hits and knowledge.no_match_reply:
+        reply = knowledge.no_match_reply
         events.emit(message.pk, events.Delta(text=reply))
         message.ttft_ms = ms_since(message.created_at)
         lifecycle.finish(message, content=reply)
@@ -172,16 +173,16 @@ def turn_generate(*, message_id: str, step: int) -> None:
         return
 
     tools = _tools_for(message, config)
-    withhold_tools = len(message.tool_rounds) >= config["max_tool_iterations"]
-    system_prompt = fill_template(config["system_prompt"], message.conversation.inputs)
+    withhold_tools = len(message.tool_rounds) >= config.max_tool_iterations
+    system_prompt = fill_template(config.system_prompt, message.conversation.inputs)
     messages = build_messages(
-        system_prompt=system_prompt, history=_history(message, config["memory"]["max_turns"]),
-        user_message=message.reply_to.content, max_turns=config["memory"]["max_turns"],
-        max_tokens=config["memory"]["max_tokens"], context=_context(message), tool_rounds=message.tool_rounds)
-    model_settings = config["model"]
+        system_prompt=system_prompt, history=_history(message, config.memory.max_turns),
+        user_message=message.reply_to.content, max_turns=config.memory.max_turns,
+        max_tokens=config.memory.max_tokens, context=_context(message), tool_rounds=message.tool_rounds)
+    model_settings = config.model
     call_kwargs = {"messages": messages, "tools": None if withhold_tools else [t.schema() for t in tools] or None,
-                   "temperature": model_settings["temperature"], "top_p": model_settings["top_p"],
-                   "max_tokens": model_settings["max_output_tokens"], "json_output": model_settings["json_output"]}
+                   "temperature": model_settings.temperature, "top_p": model_settings.top_p,
+                   "max_tokens": model_settings.max_output_tokens, "json_output": model_settings.json_output}
 
     prior_text = message.content
     attempt = 0
@@ -230,8 +231,8 @@ def turn_generate(*, message_id: str, step: int) -> None:
 
 # -- tools --------------------------------------------------------------------------------------------
 
-def _tools_for(message: Message, config: dict[str, Any]) -> list:
-    operation_ids = config["actions"]["operation_ids"]
+def _tools_for(message: Message, config: BotConfig) -> list:
+    operation_ids = config.actions.operation_ids
     if not operation_ids:
         return []
     return tools_for_operations(workspace_id=message.workspace_id, operation_ids=operation_ids)

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from bots import events, lifecycle, tool_rounds
+from bots.config import BotConfig
 from bots.lifecycle import Ended
 from bots.models import Bot, Channel, Conversation, Message, MessageState, ToolCall, ToolCallState
 from bots.prompting import VariableError, resolve_inputs
@@ -43,8 +44,8 @@ def _choose_version(bot: Bot, *, use_draft: bool) -> int | None:
     return bot.published_version.number
 
 
-def _check_model(workspace: Workspace, config: dict[str, Any], bot: Bot) -> ProviderModel:
-    model_id = config["model"].get("provider_model_id")
+def _check_model(workspace: Workspace, config: BotConfig, bot: Bot) -> ProviderModel:
+    model_id = config.model.provider_model_id
     model = None
     if model_id:
         model = (ProviderModel.objects.for_workspace(workspace).select_related("provider")
@@ -95,7 +96,7 @@ def turn_accept(*, workspace: Workspace, bot: Bot, text: Any, inputs: dict[str, 
     provider_model = _check_model(workspace, config, bot)
     merged_inputs = {**(conversation.inputs if conversation else {}), **(inputs or {})}
     try:
-        resolved = resolve_inputs(config["variables"], merged_inputs)
+        resolved = resolve_inputs(config.variables, merged_inputs)
     except VariableError as exc:
         raise InvalidInput(exc.message, code=exc.code, param=exc.param) from exc
 
@@ -123,12 +124,12 @@ def turn_accept(*, workspace: Workspace, bot: Bot, text: Any, inputs: dict[str, 
     return AcceptedTurn(conversation, user_message, assistant)
 
 
-def _start_turn(assistant: Message, config: dict[str, Any]) -> None:
+def _start_turn(assistant: Message, config: BotConfig) -> None:
     # message.start goes into the stream before the task exists, so it is always the first event
     # and a client learns the ids at once, whatever the queue is doing.
     events.emit(assistant.pk, events.MessageStart(conversation_id=assistant.conversation_id,
                                                   user_message_id=assistant.reply_to_id, model=assistant.model))
-    lifecycle.schedule_next(assistant.pk, Ended.ACCEPTED, retrieve=bool(config["knowledge"]["knowledge_base_ids"]))
+    lifecycle.schedule_next(assistant.pk, Ended.ACCEPTED, retrieve=bool(config.knowledge.knowledge_base_ids))
 
 
 def turn_stop(*, message: Message) -> Message:
