@@ -15,8 +15,7 @@ from accounts.tenancy import WorkspaceScopedMixin
 from bots import events, sse
 from bots.chat_scope import require_published_for_chat_scope
 from bots.models import Bot, Channel, Conversation, Message, ToolCall
-from bots.runtime import tool_call_decide
-from bots.turns import turn_accept, turn_feedback, turn_stop
+from bots.turns import tool_call_decide, turn_accept, turn_feedback, turn_stop
 from switchboard.api.deferred import DeferredResponse, json_response
 from switchboard.api.errors import ApiError
 
@@ -43,11 +42,10 @@ class MessageSerializer(serializers.ModelSerializer):
                   "finished_at"]
 
     def get_usage(self, message: Message) -> dict:
-        return {"input_tokens": message.input_tokens, "output_tokens": message.output_tokens,
-                "total_tokens": message.input_tokens + message.output_tokens}
+        return events.usage_of(message)
 
     def get_latency(self, message: Message) -> dict:
-        return {"queue_ms": message.queue_ms, "ttft_ms": message.ttft_ms, "total_ms": message.total_ms}
+        return events.latency_of(message)
 
 
 class ConversationSerializer(serializers.ModelSerializer):
@@ -148,10 +146,7 @@ class MessageEventsApi(_MessageMixin, APIView):
                            code="invalid_last_event_id", param="Last-Event-ID")
         if message.is_finished and not events.client().exists(events.stream_key(message.pk)):
             # The stream expired: the stored message is the whole story.
-            from bots.runtime import _end_payload
-
-            frame = events.sse_frame("0-1", events.MESSAGE_END, {"message_id": message.pk, **_end_payload(message)})
-            return sse.sse_response(_once(frame))
+            return sse.sse_response(_once(events.stored_end_frame(message)))
         return sse.sse_response(sse.relay(message.pk, after=after))
 
 

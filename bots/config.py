@@ -1,13 +1,16 @@
 """A bot's configuration: its shape, defaults and validation.
 
 The draft lives in `Bot.config`; publishing snapshots it into a `BotVersion`. Both are plain JSON
-so old versions stay readable; `normalise()` fills defaults for keys added since.
+so old versions stay readable; `normalise()` fills defaults for keys added since, and
+`BotConfig.load()` gives a stored one (however old) as typed values for the code that runs turns.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from rest_framework import serializers
@@ -39,6 +42,64 @@ def normalise(config: dict[str, Any] | None) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    provider_model_id: str | None
+    temperature: float
+    top_p: float
+    max_output_tokens: int | None
+    json_output: bool
+
+
+@dataclass(frozen=True)
+class MemorySettings:
+    max_turns: int
+    max_tokens: int
+
+
+@dataclass(frozen=True)
+class KnowledgeSettings:
+    knowledge_base_ids: list[str]
+    top_k: int
+    score_threshold: float | None
+    no_match_reply: str
+
+
+@dataclass(frozen=True)
+class ActionsSettings:
+    operation_ids: list[str]
+
+
+def _section(cls, values: dict[str, Any]):
+    # Keys a later version dropped are ignored, so every stored version still loads.
+    return cls(**{f.name: values[f.name] for f in dataclasses.fields(cls)})
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    """A stored configuration, read. Validation stays with `validate_config` (writes only)."""
+
+    system_prompt: str
+    variables: list[dict[str, Any]]
+    model: ModelSettings
+    memory: MemorySettings
+    opening_message: str
+    starter_questions: list[str]
+    max_tool_iterations: int
+    knowledge: KnowledgeSettings
+    actions: ActionsSettings
+
+    @classmethod
+    def load(cls, stored: dict[str, Any] | None) -> BotConfig:
+        config = normalise(stored)
+        return cls(system_prompt=config["system_prompt"], variables=config["variables"],
+                   model=_section(ModelSettings, config["model"]), memory=_section(MemorySettings, config["memory"]),
+                   opening_message=config["opening_message"], starter_questions=config["starter_questions"],
+                   max_tool_iterations=config["max_tool_iterations"],
+                   knowledge=_section(KnowledgeSettings, config["knowledge"]),
+                   actions=_section(ActionsSettings, config["actions"]))
 
 
 class VariableSerializer(serializers.Serializer):

@@ -28,30 +28,33 @@ MAX_AVATAR_TEXT = 16
 _ID_SEPARATORS = re.compile(r"[\s,;]+")
 _PATH_PART = re.compile(r"\[(\d+)\]|\.?([^.\[\]]+)")
 
-# Where an error about a config path is shown: the longest matching prefix wins.
+# Which part of a bot's configuration each form field edits: the form builds the config from this
+# and shows a service error about a config path next to the field it names.
+CONFIG_FIELDS: dict[str, tuple[str, ...]] = {
+    "system_prompt": ("system_prompt",),
+    "variables": ("variables",),
+    "provider_model_id": ("model", "provider_model_id"),
+    "temperature": ("model", "temperature"),
+    "top_p": ("model", "top_p"),
+    "max_output_tokens": ("model", "max_output_tokens"),
+    "json_output": ("model", "json_output"),
+    "memory_max_turns": ("memory", "max_turns"),
+    "memory_max_tokens": ("memory", "max_tokens"),
+    "opening_message": ("opening_message",),
+    "starter_questions": ("starter_questions",),
+    "max_tool_iterations": ("max_tool_iterations",),
+    "knowledge_base_ids": ("knowledge", "knowledge_base_ids"),
+    "knowledge_top_k": ("knowledge", "top_k"),
+    "knowledge_score_threshold": ("knowledge", "score_threshold"),
+    "knowledge_no_match_reply": ("knowledge", "no_match_reply"),
+    "operation_ids": ("actions", "operation_ids"),
+}
+# Where an error about a parameter path is shown: the longest matching prefix wins. An error
+# about the model section as a whole belongs with the model choice.
 _PARAM_FIELDS = {
-    "name": "name",
-    "slug": "slug",
-    "description": "description",
-    "avatar": "avatar",
-    "config.system_prompt": "system_prompt",
-    "config.variables": "variables",
+    **{name: name for name in ("name", "slug", "description", "avatar")},
     "config.model": "provider_model_id",
-    "config.model.provider_model_id": "provider_model_id",
-    "config.model.temperature": "temperature",
-    "config.model.top_p": "top_p",
-    "config.model.max_output_tokens": "max_output_tokens",
-    "config.model.json_output": "json_output",
-    "config.memory.max_turns": "memory_max_turns",
-    "config.memory.max_tokens": "memory_max_tokens",
-    "config.opening_message": "opening_message",
-    "config.starter_questions": "starter_questions",
-    "config.max_tool_iterations": "max_tool_iterations",
-    "config.knowledge.knowledge_base_ids": "knowledge_base_ids",
-    "config.knowledge.top_k": "knowledge_top_k",
-    "config.knowledge.score_threshold": "knowledge_score_threshold",
-    "config.knowledge.no_match_reply": "knowledge_no_match_reply",
-    "config.actions.operation_ids": "operation_ids",
+    **{"config." + ".".join(path): field for field, path in CONFIG_FIELDS.items()},
 }
 
 
@@ -265,21 +268,16 @@ class BotForm(forms.Form):
 
     @staticmethod
     def _initial(bot, config: dict[str, Any]) -> dict[str, Any]:
-        model, memory, knowledge = config["model"], config["memory"], config["knowledge"]
-        initial = {
-            "system_prompt": config["system_prompt"],
-            "provider_model_id": model.get("provider_model_id") or "",
-            "temperature": model["temperature"], "top_p": model["top_p"],
-            "max_output_tokens": model["max_output_tokens"], "json_output": model["json_output"],
-            "memory_max_turns": memory["max_turns"], "memory_max_tokens": memory["max_tokens"],
-            "opening_message": config["opening_message"],
-            "starter_questions": "\n".join(config["starter_questions"]),
-            "max_tool_iterations": config["max_tool_iterations"],
-            "knowledge_base_ids": "\n".join(knowledge["knowledge_base_ids"]),
-            "knowledge_top_k": knowledge["top_k"], "knowledge_score_threshold": knowledge["score_threshold"],
-            "knowledge_no_match_reply": knowledge["no_match_reply"],
-            "operation_ids": "\n".join(config["actions"]["operation_ids"]),
-        }
+        initial: dict[str, Any] = {}
+        for field, path in CONFIG_FIELDS.items():
+            if field == "variables":
+                continue  # the variables table has rows of its own
+            value: Any = config
+            for key in path:
+                value = value.get(key)
+            # Lists of ids and questions are edited one per line.
+            initial[field] = "\n".join(value) if isinstance(value, list) else value
+        initial["provider_model_id"] = initial["provider_model_id"] or ""
         if bot is not None:
             initial.update(name=bot.name, slug=bot.slug, description=bot.description, avatar=bot.avatar)
         return initial
@@ -352,22 +350,14 @@ class BotForm(forms.Form):
     # -- service arguments --------------------------------------------------------------------------
 
     def config(self) -> dict[str, Any]:
-        data = self.cleaned_data
-        return {
-            "system_prompt": data["system_prompt"],
-            "variables": data["variables"],
-            "model": {"provider_model_id": data["provider_model_id"] or None, "temperature": data["temperature"],
-                      "top_p": data["top_p"], "max_output_tokens": data["max_output_tokens"],
-                      "json_output": data["json_output"]},
-            "memory": {"max_turns": data["memory_max_turns"], "max_tokens": data["memory_max_tokens"]},
-            "opening_message": data["opening_message"],
-            "starter_questions": data["starter_questions"],
-            "max_tool_iterations": data["max_tool_iterations"],
-            "knowledge": {"knowledge_base_ids": data["knowledge_base_ids"], "top_k": data["knowledge_top_k"],
-                          "score_threshold": data["knowledge_score_threshold"],
-                          "no_match_reply": data["knowledge_no_match_reply"]},
-            "actions": {"operation_ids": data["operation_ids"]},
-        }
+        data = {**self.cleaned_data, "provider_model_id": self.cleaned_data["provider_model_id"] or None}
+        config: dict[str, Any] = {}
+        for field, path in CONFIG_FIELDS.items():
+            section = config
+            for key in path[:-1]:
+                section = section.setdefault(key, {})
+            section[path[-1]] = data[field]
+        return config
 
     def service_arguments(self) -> dict[str, Any]:
         data = self.cleaned_data

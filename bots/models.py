@@ -104,7 +104,12 @@ class Message(WorkspaceScopedModel):
     # The step the turn is at: each generate/tool round increments it, so a redelivered task for
     # an earlier step sees it is stale and does nothing.
     step = models.PositiveIntegerField(default=0)
+    # A log of what happened, for people reading it; nothing reads it back to run the turn.
     trace = models.JSONField(default=list, blank=True)
+    # The passages retrieval found ({label, text, page}), given to the model at every step; set
+    # with retrieved_at, which also marks retrieval as done so a redelivered task does not repeat it.
+    context = models.JSONField(default=list, blank=True)
+    retrieved_at = models.DateTimeField(null=True, blank=True)
     citations = models.JSONField(default=list, blank=True)
     # Tool-call rounds of this turn, as the model's messages (assistant tool_calls + tool results).
     tool_rounds = models.JSONField(default=list, blank=True)

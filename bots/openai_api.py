@@ -56,7 +56,8 @@ def _text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text")
+        return "".join(part.get("text", "") for part in content
+                       if isinstance(part, dict) and part.get("type") == "text")
     return ""
 
 
@@ -82,9 +83,7 @@ def _extension(message: Message) -> dict[str, Any]:
                              "citations": message.citations}
     if message.state == MessageState.AWAITING_CONFIRMATION:
         waiting = ToolCall.objects.filter(message=message, state=ToolCallState.AWAITING_CONFIRMATION)
-        extra["confirmation_required"] = [{
-            "tool_call_id": tc.call_id, "name": tc.name, "arguments": tc.arguments,
-            "confirm_url": f"/api/v1/messages/{message.pk}/confirmations"} for tc in waiting]
+        extra["confirmation_required"] = [events.ToolConfirmationRequired.of(tc).data() for tc in waiting]
     return extra
 
 
@@ -132,10 +131,14 @@ def _completion_body(message_id: str, *, completion_id: str, created: int, model
         "id": completion_id, "object": "chat.completion", "created": created, "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": finished.content},
                      "logprobs": None, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": finished.input_tokens, "completion_tokens": finished.output_tokens,
-                  "total_tokens": finished.input_tokens + finished.output_tokens},
+        "usage": _openai_usage(events.usage_of(finished)),
         "switchboard": _extension(finished),
     }
+
+
+def _openai_usage(usage: dict[str, int]) -> dict[str, int]:
+    return {"prompt_tokens": usage["input_tokens"], "completion_tokens": usage["output_tokens"],
+            "total_tokens": usage["total_tokens"]}
 
 
 def _chunk(completion_id: str, created: int, model: str, delta: dict, finish_reason: str | None = None,
@@ -153,24 +156,22 @@ def _openai_stream(message_id: str, *, completion_id: str, created: int, model: 
         if not state["role_sent"]:
             state["role_sent"] = True
             frames.append(_chunk(completion_id, created, model, {"role": "assistant", "content": ""}))
-        if event == events.DELTA:
-            frames.append(_chunk(completion_id, created, model, {"content": data["text"]}))
-        elif event == events.TOOL_CONFIRMATION_REQUIRED:
+        parsed = events.parse(event, data)
+        if isinstance(parsed, events.Delta):
+            frames.append(_chunk(completion_id, created, model, {"content": parsed.text}))
+        elif isinstance(parsed, events.ToolConfirmationRequired):
+            # As stored, message_id included: what streaming clients have always received.
             frames.append(_chunk(completion_id, created, model, {}, "stop", switchboard={
                 "message_id": message_id, "confirmation_required": [data]}))
-        elif event == events.ERROR:
+        elif isinstance(parsed, events.Error):
             frames.append(f"data: {json.dumps({'error': {'type': 'api_error', **data}})}\n\n".encode())
-        elif event == events.MESSAGE_END:
-            extension = {"message_id": message_id, "conversation_id": data.get("conversation_id"),
-                         "citations": data.get("citations", []), "state": data.get("state")}
+        elif isinstance(parsed, events.MessageEnd):
+            extension = {"message_id": message_id, "conversation_id": parsed.conversation_id,
+                         "citations": parsed.citations, "state": parsed.state}
             frames.append(_chunk(completion_id, created, model, {}, "stop", switchboard=extension))
             if include_usage:
-                usage = data.get("usage", {})
                 payload = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
-                           "model": model, "choices": [],
-                           "usage": {"prompt_tokens": usage.get("input_tokens", 0),
-                                     "completion_tokens": usage.get("output_tokens", 0),
-                                     "total_tokens": usage.get("total_tokens", 0)}}
+                           "model": model, "choices": [], "usage": _openai_usage(parsed.usage)}
                 frames.append(f"data: {json.dumps(payload, separators=(',', ':'))}\n\n".encode())
         return frames
 

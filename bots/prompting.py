@@ -11,25 +11,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from switchboard.text import count_tokens
+
 _VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
-_WORD = re.compile(r"[^\s\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
 
 # Per-message overhead of the chat format (role markers), as OpenAI documents for its models.
 MESSAGE_OVERHEAD_TOKENS = 4
-
-
-def estimate_tokens(text: str) -> int:
-    """A tokenizer-free estimate: one token per CJK character, ~4/3 per other word.
-
-    Close enough for budgeting a memory window (it errs slightly high for English), and it needs
-    no vocabulary file, which could not be downloaded at run time.
-    """
-    if not text:
-        return 0
-    cjk = len(_CJK.findall(text))
-    words = _WORD.findall(text)
-    return cjk + sum(max(1, round(len(word) / 4 + 0.33)) for word in words)
 
 
 class VariableError(ValueError):
@@ -142,7 +129,7 @@ def memory_window(history: list[HistoryMessage], *, max_turns: int, max_tokens: 
     budget = max_tokens - reserved_tokens
     kept: list[list[HistoryMessage]] = []
     for turn in reversed(turns):
-        cost = sum(estimate_tokens(m.content) + MESSAGE_OVERHEAD_TOKENS for m in turn)
+        cost = sum(count_tokens(m.content) + MESSAGE_OVERHEAD_TOKENS for m in turn)
         if cost > budget:
             break
         budget -= cost
@@ -184,7 +171,7 @@ def build_messages(*, system_prompt: str, history: list[HistoryMessage], user_me
     if context:
         system_parts.append(context_block(context))
     system = "\n\n".join(system_parts)
-    reserved = estimate_tokens(system) + estimate_tokens(user_message) + 2 * MESSAGE_OVERHEAD_TOKENS
+    reserved = count_tokens(system) + count_tokens(user_message) + 2 * MESSAGE_OVERHEAD_TOKENS
     messages: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
     for message in memory_window(history, max_turns=max_turns, max_tokens=max_tokens, reserved_tokens=reserved):
         messages.append({"role": message.role, "content": message.content})

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bots.config import normalise
+from bots.config import BotConfig, normalise
 from bots.models import Bot
+from switchboard.errors import NotFound
 
 
 def bot_warnings(*, bot: Bot) -> list[dict[str, str]]:
@@ -16,3 +17,15 @@ def bot_warnings(*, bot: Bot) -> list[dict[str, str]]:
 
     return [{"code": w.code, "message": w.message}
             for w in tool_warnings(workspace_id=bot.workspace_id, operation_ids=operation_ids)]
+
+
+def turn_config(bot: Bot, version_number: int | None) -> BotConfig:
+    """The configuration a conversation runs on: a published version's, or the draft's (None)."""
+    if version_number is None:
+        return BotConfig.load(bot.config)
+    if bot.published_version_id and bot.published_version.number == version_number:
+        return BotConfig.load(bot.published_version.config)
+    version = bot.versions.filter(number=version_number).first()
+    if version is None:
+        raise NotFound(f"Bot {bot.slug!r} has no version {version_number}.", code="not_found")
+    return BotConfig.load(version.config)

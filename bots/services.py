@@ -11,7 +11,7 @@ from django.utils.text import slugify
 from accounts.models import User, Workspace
 from bots.config import normalise, validate_config
 from bots.models import Bot, BotVersion
-from switchboard.api.errors import ApiError
+from switchboard.errors import Conflict, InvalidInput, NotFound
 
 
 def _unique_slug(workspace: Workspace, base: str, *, exclude_id: str | None = None) -> str:
@@ -29,8 +29,9 @@ def _check_references(workspace: Workspace, config: dict[str, Any]) -> None:
     model_id = config["model"].get("provider_model_id")
     if model_id and not ProviderModel.objects.for_workspace(workspace).filter(pk=model_id,
                                                                                kind=ModelKind.CHAT).exists():
-        raise ApiError(f"No chat model {model_id!r} in this workspace. List them with GET /api/v1/models/?kind=chat.",
-                       code="unknown_model", param="config.model.provider_model_id")
+        raise InvalidInput(f"No chat model {model_id!r} in this workspace. List them with "
+                           "GET /api/v1/models/?kind=chat.", code="unknown_model",
+                           param="config.model.provider_model_id")
     base_ids = config["knowledge"]["knowledge_base_ids"]
     if base_ids:
         from knowledge.selectors import knowledge_bases_for_workspace
@@ -38,8 +39,8 @@ def _check_references(workspace: Workspace, config: dict[str, Any]) -> None:
         found = {kb.pk for kb in knowledge_bases_for_workspace(workspace.pk, base_ids)}
         missing = [i for i in base_ids if i not in found]
         if missing:
-            raise ApiError(f"No knowledge base {missing[0]!r} in this workspace.", code="unknown_knowledge_base",
-                           param="config.knowledge.knowledge_base_ids")
+            raise InvalidInput(f"No knowledge base {missing[0]!r} in this workspace.",
+                               code="unknown_knowledge_base", param="config.knowledge.knowledge_base_ids")
     _check_operations(workspace, config["actions"]["operation_ids"])
 
 
@@ -53,9 +54,9 @@ def _check_operations(workspace: Workspace, operation_ids: list[str]) -> None:
     found = set(Operation.objects.for_workspace(workspace).filter(pk__in=operation_ids).values_list("pk", flat=True))
     missing = [op_id for op_id in operation_ids if op_id not in found]
     if missing:
-        raise ApiError(f"No action operation {missing[0]!r} in this workspace. List them with "
-                       "GET /api/v1/actions/{id}/operations.", code="unknown_operation",
-                       param="config.actions.operation_ids")
+        raise InvalidInput(f"No action operation {missing[0]!r} in this workspace. List them with "
+                           "GET /api/v1/actions/{id}/operations.", code="unknown_operation",
+                           param="config.actions.operation_ids")
 
 
 @transaction.atomic
@@ -63,18 +64,16 @@ def bot_create(*, workspace: Workspace, name: str, slug: str = "", description: 
                config: dict[str, Any] | None = None, created_by: User | None = None) -> Bot:
     name = name.strip()
     if not name:
-        raise ApiError("Give the bot a name.", code="required", param="name")
+        raise InvalidInput("Give the bot a name.", code="required", param="name")
     validated = validate_config(config or {}, partial_base={})
     _check_references(workspace, validated)
     if slug and Bot.objects.for_workspace(workspace).filter(slug=slug).exists():
-        raise ApiError(f"The slug {slug!r} is taken in this workspace.", code="duplicate_slug", status_code=409,
-                       param="slug")
+        raise Conflict(f"The slug {slug!r} is taken in this workspace.", code="duplicate_slug", param="slug")
     try:
         return Bot.objects.create(workspace=workspace, name=name, slug=slug or _unique_slug(workspace, name),
                                   description=description, avatar=avatar, config=validated, created_by=created_by)
     except IntegrityError as exc:
-        raise ApiError("The slug is taken in this workspace.", code="duplicate_slug", status_code=409,
-                       param="slug") from exc
+        raise Conflict("The slug is taken in this workspace.", code="duplicate_slug", param="slug") from exc
 
 
 @transaction.atomic
@@ -83,12 +82,11 @@ def bot_update(*, bot: Bot, name: str | None = None, slug: str | None = None, de
     """Update the draft. `config` is merged over the current draft section by section."""
     if name is not None:
         if not name.strip():
-            raise ApiError("The name cannot be empty.", code="required", param="name")
+            raise InvalidInput("The name cannot be empty.", code="required", param="name")
         bot.name = name.strip()
     if slug is not None and slug != bot.slug:
         if Bot.objects.for_workspace(bot.workspace_id).filter(slug=slug).exclude(pk=bot.pk).exists():
-            raise ApiError(f"The slug {slug!r} is taken in this workspace.", code="duplicate_slug",
-                           status_code=409, param="slug")
+            raise Conflict(f"The slug {slug!r} is taken in this workspace.", code="duplicate_slug", param="slug")
         bot.slug = slug
     if description is not None:
         bot.description = description
@@ -109,8 +107,8 @@ def bot_publish(*, bot: Bot, note: str = "", published_by: User | None = None) -
     config = validate_config(bot.config, partial_base={})
     _check_references(bot.workspace, config)
     if not config["model"].get("provider_model_id"):
-        raise ApiError("Choose a chat model before publishing (config.model.provider_model_id).",
-                       code="model_not_configured", status_code=409, param="config.model.provider_model_id")
+        raise Conflict("Choose a chat model before publishing (config.model.provider_model_id).",
+                       code="model_not_configured", param="config.model.provider_model_id")
     number = (bot.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     version = BotVersion.objects.create(bot=bot, number=number, config=config, note=note[:200],
                                         created_by=published_by)
@@ -124,7 +122,7 @@ def bot_restore_version(*, bot: Bot, number: int) -> Bot:
     """Copy a version's configuration into the draft (publish again to serve it)."""
     version = bot.versions.filter(number=number).first()
     if version is None:
-        raise ApiError(f"Bot {bot.slug!r} has no version {number}.", code="not_found", status_code=404)
+        raise NotFound(f"Bot {bot.slug!r} has no version {number}.", code="not_found")
     bot.config = normalise(version.config)
     bot.save(update_fields=["config", "updated_at"])
     return bot

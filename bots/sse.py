@@ -32,7 +32,6 @@ from switchboard.stream_hub import StreamUnavailable, hub
 
 # Sent once at the start: how long an EventSource waits before reconnecting by itself.
 RECONNECT_MILLISECONDS = 2000
-STREAM_ERROR = "stream.error"
 
 Transform = Callable[[str, str, dict], list[bytes]]
 
@@ -47,11 +46,6 @@ class EventStreamRenderer(BaseRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None):
         # Only error bodies reach a renderer (streams bypass it): keep them JSON.
         return data if isinstance(data, bytes) else json.dumps(data, ensure_ascii=False).encode()
-
-
-def stream_error_frame(code: str, message: str) -> bytes:
-    payload = json.dumps({"code": code, "message": message}, ensure_ascii=False)
-    return f"event: {STREAM_ERROR}\ndata: {payload}\n\n".encode()
 
 
 def _interruption(code: str) -> tuple[str, str]:
@@ -83,7 +77,9 @@ async def relay(message_id: str, *, after: str = "0-0", transform: Transform | N
     def interruption_frames(code: str) -> list[bytes]:
         code, message = _interruption(code)
         message = message.replace("{id}", message_id)
-        return interrupted(code, message) if interrupted else [stream_error_frame(code, message)]
+        if interrupted:
+            return interrupted(code, message)
+        return [events.stream_error_frame(events.StreamError(code, message))]
 
     try:
         subscription = await hub().subscribe(events.stream_key(message_id), after)
@@ -136,7 +132,7 @@ async def wait_for_turn(message_id: str, *, timeout: float) -> TurnWait:
                 _, event, _ = events.decode(raw_id, fields)
                 if event in events.TERMINAL_EVENTS:
                     return TurnWait.ENDED
-                if event == events.TOOL_CONFIRMATION_REQUIRED:
+                if event == events.ToolConfirmationRequired.event_name:
                     return TurnWait.NEEDS_CONFIRMATION
         return TurnWait.TIMED_OUT
     finally:

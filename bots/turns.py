@@ -1,4 +1,4 @@
-"""Accepting a chat turn (web side) and controlling a running one (stop, confirm).
+"""Accepting a chat turn (web side) and controlling a running one (stop, confirm, rate).
 
 Accepting is the hot path: validate, store the user message and a queued assistant message in
 one transaction, enqueue the turn once it commits, and return. No model call, no retrieval, no
@@ -7,6 +7,7 @@ title generation happens here.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -16,11 +17,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Workspace
-from bots import events
-from bots.config import normalise
-from bots.models import Bot, Channel, Conversation, Message, MessageState
+from bots import events, lifecycle, tool_rounds
+from bots.config import BotConfig
+from bots.lifecycle import Ended
+from bots.models import Bot, Channel, Conversation, Message, MessageState, ToolCall, ToolCallState
 from bots.prompting import VariableError, resolve_inputs
-from switchboard.api.errors import ApiError
+from bots.selectors import turn_config
+from providers.models import ModelKind, ProviderModel
+from switchboard.errors import Conflict, InvalidInput, NotFound, TooLarge
 
 
 @dataclass(frozen=True)
@@ -30,74 +34,61 @@ class AcceptedTurn:
     assistant_message: Message
 
 
-def turn_config(bot: Bot, version_number: int | None) -> dict[str, Any]:
-    if version_number is None:
-        return normalise(bot.config)
-    if bot.published_version_id and bot.published_version.number == version_number:
-        return normalise(bot.published_version.config)
-    version = bot.versions.filter(number=version_number).first()
-    if version is None:
-        raise ApiError(f"Bot {bot.slug!r} has no version {version_number}.", code="not_found", status_code=404)
-    return normalise(version.config)
-
-
 def _choose_version(bot: Bot, *, use_draft: bool) -> int | None:
     if use_draft:
         return None
     if bot.published_version_id is None:
-        raise ApiError(f"Bot {bot.slug!r} is not published yet: publish it (POST /api/v1/bots/{bot.pk}/publish) "
+        raise Conflict(f"Bot {bot.slug!r} is not published yet: publish it (POST /api/v1/bots/{bot.pk}/publish) "
                        'or send "version": "draft" to talk to the draft.', code="bot_not_published",
-                       status_code=409, param="version")
+                       param="version")
     return bot.published_version.number
 
 
-def _check_model(workspace: Workspace, config: dict[str, Any], bot: Bot):
-    from providers.models import ModelKind, ProviderModel
-
-    model_id = config["model"].get("provider_model_id")
+def _check_model(workspace: Workspace, config: BotConfig, bot: Bot) -> ProviderModel:
+    model_id = config.model.provider_model_id
     model = None
     if model_id:
         model = (ProviderModel.objects.for_workspace(workspace).select_related("provider")
                  .filter(pk=model_id, kind=ModelKind.CHAT).first())
     if model is None:
-        raise ApiError(f"Bot {bot.slug!r} has no chat model configured. Add a model provider under Model "
+        raise Conflict(f"Bot {bot.slug!r} has no chat model configured. Add a model provider under Model "
                        "providers, then choose one of its chat models in the bot's settings "
-                       "(config.model.provider_model_id).", code="model_not_configured", status_code=409)
+                       "(config.model.provider_model_id).", code="model_not_configured")
     if not model.is_enabled or not model.provider.is_enabled:
-        raise ApiError(f"Bot {bot.slug!r} uses {model.model} on provider {model.provider.name!r}, which is "
-                       "disabled. Enable it or choose another model.", code="model_disabled", status_code=409)
+        raise Conflict(f"Bot {bot.slug!r} uses {model.model} on provider {model.provider.name!r}, which is "
+                       "disabled. Enable it or choose another model.", code="model_disabled")
     return model
 
 
 def _check_text(text: Any) -> str:
     if not isinstance(text, str) or not text.strip():
-        raise ApiError("The message is empty.", code="empty_message", param="message")
+        raise InvalidInput("The message is empty.", code="empty_message", param="message")
     if len(text) > settings.MAX_MESSAGE_CHARS:
-        raise ApiError(f"The message has {len(text):,} characters; the limit is {settings.MAX_MESSAGE_CHARS:,}.",
-                       code="message_too_long", status_code=413, param="message")
+        raise TooLarge(f"The message has {len(text):,} characters; the limit is {settings.MAX_MESSAGE_CHARS:,}.",
+                       code="message_too_long", param="message")
     return text
 
 
 def turn_accept(*, workspace: Workspace, bot: Bot, text: Any, inputs: dict[str, Any] | None = None,
                 conversation_id: str | None = None, end_user: str = "", channel: str = Channel.API,
                 use_draft: bool = False, history: list[dict[str, str]] | None = None) -> AcceptedTurn:
-    """Validate and store a new turn, then enqueue it. Raises ApiError; writes nothing on error.
+    """Validate and store a new turn, then enqueue it. Raises a DomainError; writes nothing on error.
 
     `history` (OpenAI-compatible API) is the client's own record of the earlier messages: it is
     stored as the conversation's first messages so memory and traces work the same way.
     """
     text = _check_text(text)
     if inputs is not None and not isinstance(inputs, dict):
-        raise ApiError("inputs must be an object of variable values.", code="invalid_inputs", param="inputs")
+        raise InvalidInput("inputs must be an object of variable values.", code="invalid_inputs", param="inputs")
     conversation = None
     if conversation_id:
         conversation = Conversation.objects.for_workspace(workspace).filter(pk=conversation_id).first()
         if conversation is None:
-            raise ApiError(f"No conversation {conversation_id!r} in this workspace.", code="conversation_not_found",
-                           status_code=404, param="conversation_id")
+            raise NotFound(f"No conversation {conversation_id!r} in this workspace.", code="conversation_not_found",
+                           param="conversation_id")
         if conversation.bot_id != bot.pk:
-            raise ApiError(f"Conversation {conversation_id!r} belongs to another bot.",
-                           code="conversation_bot_mismatch", status_code=409, param="conversation_id")
+            raise Conflict(f"Conversation {conversation_id!r} belongs to another bot.",
+                           code="conversation_bot_mismatch", param="conversation_id")
         version_number = conversation.version_number
     else:
         version_number = _choose_version(bot, use_draft=use_draft)
@@ -105,9 +96,9 @@ def turn_accept(*, workspace: Workspace, bot: Bot, text: Any, inputs: dict[str, 
     provider_model = _check_model(workspace, config, bot)
     merged_inputs = {**(conversation.inputs if conversation else {}), **(inputs or {})}
     try:
-        resolved = resolve_inputs(config["variables"], merged_inputs)
+        resolved = resolve_inputs(config.variables, merged_inputs)
     except VariableError as exc:
-        raise ApiError(exc.message, code=exc.code, param=exc.param) from exc
+        raise InvalidInput(exc.message, code=exc.code, param=exc.param) from exc
 
     with transaction.atomic():
         if conversation is None:
@@ -133,46 +124,51 @@ def turn_accept(*, workspace: Workspace, bot: Bot, text: Any, inputs: dict[str, 
     return AcceptedTurn(conversation, user_message, assistant)
 
 
-def _start_turn(assistant: Message, config: dict[str, Any]) -> None:
-    from bots import tasks
-
+def _start_turn(assistant: Message, config: BotConfig) -> None:
     # message.start goes into the stream before the task exists, so it is always the first event
     # and a client learns the ids at once, whatever the queue is doing.
-    events.emit(assistant.pk, events.MESSAGE_START, {
-        "conversation_id": assistant.conversation_id, "user_message_id": assistant.reply_to_id,
-        "model": assistant.model})
-    message_id = assistant.pk
-    if config["knowledge"]["knowledge_base_ids"]:
-        tasks.turn_retrieve.delay(message_id)
-    else:
-        tasks.turn_generate.delay(message_id, 0)
+    events.emit(assistant.pk, events.MessageStart(conversation_id=assistant.conversation_id,
+                                                  user_message_id=assistant.reply_to_id, model=assistant.model))
+    lifecycle.schedule_next(assistant.pk, Ended.ACCEPTED, retrieve=bool(config.knowledge.knowledge_base_ids))
 
 
 def turn_stop(*, message: Message) -> Message:
     """Cancel a turn. A queued turn ends at once; a running one stops at its next delta and keeps
     the text produced so far, marked cancelled."""
     if message.is_finished:
-        raise ApiError(f"Message {message.pk} already ended ({message.state}).", code="turn_already_finished",
-                       status_code=409)
+        raise Conflict(f"Message {message.pk} already ended ({message.state}).", code="turn_already_finished")
     events.request_cancel(message.pk)
     with transaction.atomic():
         locked = Message.objects.select_for_update().get(pk=message.pk)
         if locked.state in (MessageState.QUEUED, MessageState.AWAITING_CONFIRMATION):
-            from bots.runtime import finish_cancelled
-
-            finish_cancelled(locked)
+            lifecycle.cancel(locked)
     message.refresh_from_db()
     return message
 
 
 def turn_feedback(*, message: Message, rating: int | None, comment: str = "") -> Message:
     if message.role != "assistant":
-        raise ApiError("Feedback applies to assistant messages.", code="invalid_message", status_code=409)
+        raise Conflict("Feedback applies to assistant messages.", code="invalid_message")
     message.rating = rating
     message.feedback = comment[:4000]
     message.save(update_fields=["rating", "feedback", "updated_at"])
     return message
 
 
-def now_ms_since(start) -> float:
-    return round((timezone.now() - start).total_seconds() * 1000, 2)
+def tool_call_decide(*, tool_call: ToolCall, approve: bool) -> ToolCall:
+    """The user's answer to a consequential call."""
+    with transaction.atomic():
+        locked = ToolCall.objects.select_for_update().get(pk=tool_call.pk)
+        if locked.state != ToolCallState.AWAITING_CONFIRMATION:
+            raise Conflict(f"Tool call {locked.call_id} is not waiting for confirmation (it is {locked.state}).",
+                           code="not_awaiting_confirmation", param="tool_call_id")
+        if approve:
+            lifecycle.move_tool_call(locked, ToolCallState.PENDING)
+            lifecycle.schedule_next(locked.message_id, Ended.CONFIRMED, tool_call_ids=[locked.pk])
+    if not approve:
+        tool_rounds.record_tool_result(locked, ToolCallState.DENIED, content=json.dumps({
+            "error": "The user denied this action. Do not retry it; tell the user it was not done."}),
+            error="denied_by_user", duration_ms=None)
+        tool_rounds.continue_when_settled(locked.message_id)
+    locked.refresh_from_db()
+    return locked

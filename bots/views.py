@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from providers.models import ModelKind, ProviderModel
 from rest_framework.exceptions import ValidationError as ApiValidationError
-from switchboard.api.errors import ApiError
+from switchboard.errors import DomainError
 
 from bots import services
 from bots.config import normalise
@@ -96,7 +96,7 @@ def _save(form: BotForm, save) -> Bot | None:
     """Run a service with the form's arguments; its errors go next to the fields. None on error."""
     try:
         return save(**form.service_arguments())
-    except ApiError as exc:
+    except DomainError as exc:
         form.add_service_error(exc.param, exc.message)
     except ApiValidationError as exc:
         form.add_validation_errors(exc.detail)
@@ -186,7 +186,7 @@ def bot_publish_view(request: HttpRequest, bot_id: str) -> HttpResponse:
     note = form.cleaned_data["note"] if form.is_valid() else ""
     try:
         version = services.bot_publish(bot=bot, note=note, published_by=request.user)
-    except ApiError as exc:
+    except DomainError as exc:
         messages.error(request, exc.message)
     except ApiValidationError as exc:
         problems = "; ".join(f"{param}: {message}" if param else message
@@ -207,7 +207,7 @@ def bot_restore_view(request: HttpRequest, bot_id: str, number: int) -> HttpResp
         return refused(request, _EDITORS_ONLY, "bots:bot_detail", bot.pk)
     try:
         services.bot_restore_version(bot=bot, number=number)
-    except ApiError as exc:
+    except DomainError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Copied version {number} into the draft. Publish to serve it.")
