@@ -20,15 +20,30 @@ class BotWarningSerializer(serializers.Serializer):
 
 class BotOutputSerializer(serializers.ModelSerializer):
     config = BotConfigSerializer(help_text="The draft configuration.")
-    published_version = serializers.IntegerField(source="published_version.number", allow_null=True,
-                                                 default=None, help_text="Number of the version public channels serve.")
-    warnings = serializers.SerializerMethodField(help_text="Problems with the draft worth fixing, e.g. more "
-                                                           "tools than a model accepts (128).")
+    published_version = serializers.IntegerField(
+        source="published_version.number",
+        allow_null=True,
+        default=None,
+        help_text="Number of the version public channels serve.",
+    )
+    warnings = serializers.SerializerMethodField(
+        help_text="Problems with the draft worth fixing, e.g. more tools than a model accepts (128)."
+    )
 
     class Meta:
         model = Bot
-        fields = ["id", "name", "slug", "description", "avatar", "config", "published_version", "warnings",
-                  "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "description",
+            "avatar",
+            "config",
+            "published_version",
+            "warnings",
+            "created_at",
+            "updated_at",
+        ]
 
     @extend_schema_field(BotWarningSerializer(many=True))
     def get_warnings(self, bot: Bot) -> list[dict[str, str]]:
@@ -42,8 +57,10 @@ class BotInputSerializer(serializers.Serializer):
     slug = serializers.SlugField(max_length=64, required=False)
     description = serializers.CharField(allow_blank=True, required=False, max_length=2000)
     avatar = serializers.CharField(allow_blank=True, required=False, max_length=500)
-    config = serializers.DictField(required=False, help_text="Sections given replace the draft's sections "
-                                                             "key by key; the result is validated whole.")
+    config = serializers.DictField(
+        required=False,
+        help_text="Sections given replace the draft's sections key by key; the result is validated whole.",
+    )
 
 
 class BotCreateInputSerializer(BotInputSerializer):
@@ -101,8 +118,13 @@ class BotPublishApi(_BotChildMixin, APIView):
 
     @extend_schema_serializer(component_name="BotPublishInput")
     class InputSerializer(serializers.Serializer):
-        note = serializers.CharField(required=False, allow_blank=True, max_length=200, default="",
-                                     help_text="What changed, shown in the version history.")
+        note = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=200,
+            default="",
+            help_text="What changed, shown in the version history.",
+        )
 
     @extend_schema(request=InputSerializer, responses={201: BotVersionSerializer})
     def post(self, request, pk: str):

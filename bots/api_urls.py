@@ -9,8 +9,7 @@ urlpatterns = [
     path("bots/<str:pk>/publish", api.BotPublishApi.as_view(), name="bot_publish"),
     path("bots/<str:pk>/versions", api.BotVersionListApi.as_view(), name="bot_versions"),
     path("bots/<str:pk>/versions/<int:number>", api.BotVersionDetailApi.as_view(), name="bot_version_detail"),
-    path("bots/<str:pk>/versions/<int:number>/restore", api.BotVersionRestoreApi.as_view(),
-         name="bot_version_restore"),
+    path("bots/<str:pk>/versions/<int:number>/restore", api.BotVersionRestoreApi.as_view(), name="bot_version_restore"),
     # Blocking chat calls wait for the turn on the event loop, not in a thread (see deferred_api_view).
     path("bots/<str:pk>/chat", deferred_api_view(chat_api.BotChatApi), name="bot_chat"),
     path("messages/<str:pk>", chat_api.MessageDetailApi.as_view(), name="message_detail"),
@@ -20,6 +19,5 @@ urlpatterns = [
     path("messages/<str:pk>/feedback", chat_api.MessageFeedbackApi.as_view(), name="message_feedback"),
     path("conversations/", chat_api.ConversationListApi.as_view(), name="conversation_list"),
     path("conversations/<str:pk>", chat_api.ConversationDetailApi.as_view(), name="conversation_detail"),
-    path("conversations/<str:pk>/messages", chat_api.ConversationMessagesApi.as_view(),
-         name="conversation_messages"),
+    path("conversations/<str:pk>/messages", chat_api.ConversationMessagesApi.as_view(), name="conversation_messages"),
 ]

@@ -25,8 +25,17 @@ class ToolCallSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ToolCall
-        fields = ["tool_call_id", "name", "arguments", "consequential", "state", "result", "error", "duration_ms",
-                  "step"]
+        fields = [
+            "tool_call_id",
+            "name",
+            "arguments",
+            "consequential",
+            "state",
+            "result",
+            "error",
+            "duration_ms",
+            "step",
+        ]
 
 
 class MessageSerializer(serializers.ModelSerializer):
@@ -37,9 +46,26 @@ class MessageSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Message
-        fields = ["id", "conversation_id", "role", "content", "state", "error", "reply_to_id", "model", "usage",
-                  "cost", "latency", "citations", "trace", "tool_calls", "rating", "feedback", "created_at",
-                  "finished_at"]
+        fields = [
+            "id",
+            "conversation_id",
+            "role",
+            "content",
+            "state",
+            "error",
+            "reply_to_id",
+            "model",
+            "usage",
+            "cost",
+            "latency",
+            "citations",
+            "trace",
+            "tool_calls",
+            "rating",
+            "feedback",
+            "created_at",
+            "finished_at",
+        ]
 
     def get_usage(self, message: Message) -> dict:
         return events.usage_of(message)
@@ -54,16 +80,20 @@ class ConversationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Conversation
-        fields = ["id", "bot_id", "user", "channel", "inputs", "version_number", "title", "created_at",
-                  "updated_at"]
+        fields = ["id", "bot_id", "user", "channel", "inputs", "version_number", "title", "created_at", "updated_at"]
 
 
 class ChatInputSerializer(serializers.Serializer):
     message = serializers.CharField(trim_whitespace=False, allow_blank=True)
     inputs = serializers.DictField(required=False, default=dict, help_text="Values for the bot's variables.")
     conversation_id = serializers.CharField(required=False, allow_null=True, default=None)
-    user = serializers.CharField(required=False, allow_blank=True, max_length=255, default="",
-                                 help_text="Your identifier for the end user; conversations can be listed by it.")
+    user = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=255,
+        default="",
+        help_text="Your identifier for the end user; conversations can be listed by it.",
+    )
     stream = serializers.BooleanField(default=False, help_text="true: Server-Sent Events; false: the final message.")
     version = serializers.ChoiceField(choices=["published", "draft"], default="published")
 
@@ -81,30 +111,49 @@ class BotChatApi(WorkspaceScopedMixin, APIView):
     renderer_classes = [JSONRenderer, sse.EventStreamRenderer]
     chat_scope_allowed = True  # chat-scope keys: published versions only (require_published_for_chat_scope)
 
-    @extend_schema(request=ChatInputSerializer, responses={
-        200: OpenApiResponse(MessageSerializer, description="The finished message (stream=false), or an "
-                                                            "text/event-stream (stream=true).")})
+    @extend_schema(
+        request=ChatInputSerializer,
+        responses={
+            200: OpenApiResponse(
+                MessageSerializer,
+                description="The finished message (stream=false), or an text/event-stream (stream=true).",
+            )
+        },
+    )
     def post(self, request, pk: str):
-        bot = generics.get_object_or_404(Bot.objects.filter(workspace=self.workspace).select_related(
-            "published_version"), pk=pk)
+        bot = generics.get_object_or_404(
+            Bot.objects.filter(workspace=self.workspace).select_related("published_version"), pk=pk
+        )
         data = ChatInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         params = data.validated_data
-        require_published_for_chat_scope(request, workspace=self.workspace, draft=params["version"] == "draft",
-                                         conversation_id=params["conversation_id"])
+        require_published_for_chat_scope(
+            request,
+            workspace=self.workspace,
+            draft=params["version"] == "draft",
+            conversation_id=params["conversation_id"],
+        )
         end_user = params["user"] or (f"user:{request.user.pk}" if getattr(request.user, "pk", None) else "api")
         # A signed-in person talking to the draft is the admin UI's preview.
         from accounts.authentication import ApiKeyPrincipal
 
         preview = params["version"] == "draft" and not isinstance(request.user, ApiKeyPrincipal)
-        accepted = turn_accept(workspace=self.workspace, bot=bot, text=params["message"], inputs=params["inputs"],
-                               conversation_id=params["conversation_id"], end_user=end_user,
-                               channel=Channel.PREVIEW if preview else Channel.API,
-                               use_draft=params["version"] == "draft")
+        accepted = turn_accept(
+            workspace=self.workspace,
+            bot=bot,
+            text=params["message"],
+            inputs=params["inputs"],
+            conversation_id=params["conversation_id"],
+            end_user=end_user,
+            channel=Channel.PREVIEW if preview else Channel.API,
+            use_draft=params["version"] == "draft",
+        )
         assistant = accepted.assistant_message
         if params["stream"]:
-            return sse.sse_response(sse.relay(assistant.pk), headers={
-                "X-Message-Id": assistant.pk, "X-Conversation-Id": accepted.conversation.pk})
+            return sse.sse_response(
+                sse.relay(assistant.pk),
+                headers={"X-Message-Id": assistant.pk, "X-Conversation-Id": accepted.conversation.pk},
+            )
         return DeferredResponse(lambda: _blocking_answer(assistant.pk))
 
 
@@ -136,14 +185,19 @@ class MessageEventsApi(_MessageMixin, APIView):
 
     renderer_classes = [JSONRenderer, sse.EventStreamRenderer]  # errors are JSON
 
-    @extend_schema(parameters=[OpenApiParameter("Last-Event-ID", str, OpenApiParameter.HEADER, required=False)],
-                   responses={(200, "text/event-stream"): OpenApiResponse(description="Server-Sent Events")})
+    @extend_schema(
+        parameters=[OpenApiParameter("Last-Event-ID", str, OpenApiParameter.HEADER, required=False)],
+        responses={(200, "text/event-stream"): OpenApiResponse(description="Server-Sent Events")},
+    )
     def get(self, request, pk: str):
         message = self.get_message(pk)
         after = request.headers.get("Last-Event-ID") or request.query_params.get("last_event_id") or "0-0"
         if not _valid_stream_id(after):
-            raise ApiError("Last-Event-ID must be an event id from this stream (like 1700000000000-0).",
-                           code="invalid_last_event_id", param="Last-Event-ID")
+            raise ApiError(
+                "Last-Event-ID must be an event id from this stream (like 1700000000000-0).",
+                code="invalid_last_event_id",
+                param="Last-Event-ID",
+            )
         if message.is_finished and not events.client().exists(events.stream_key(message.pk)):
             # The stream expired: the stored message is the whole story.
             return sse.sse_response(_once(events.stored_end_frame(message)))
@@ -157,8 +211,12 @@ async def _once(frame: bytes):
 def _valid_stream_id(value: str) -> bool:
     left, _, right = value.partition("-")
     # Both halves of a Redis Stream id are unsigned 64-bit numbers.
-    return (left.isascii() and left.isdigit() and int(left) < 2**64
-            and (right == "" or (right.isascii() and right.isdigit() and int(right) < 2**64)))
+    return (
+        left.isascii()
+        and left.isdigit()
+        and int(left) < 2**64
+        and (right == "" or (right.isascii() and right.isdigit() and int(right) < 2**64))
+    )
 
 
 class MessageStopApi(_MessageMixin, APIView):
@@ -184,8 +242,12 @@ class MessageConfirmationApi(_MessageMixin, APIView):
         data.is_valid(raise_exception=True)
         tool_call = ToolCall.objects.filter(message=message, call_id=data.validated_data["tool_call_id"]).first()
         if tool_call is None:
-            raise ApiError(f"Message {message.pk} has no tool call {data.validated_data['tool_call_id']!r}.",
-                           code="tool_call_not_found", status_code=404, param="tool_call_id")
+            raise ApiError(
+                f"Message {message.pk} has no tool call {data.validated_data['tool_call_id']!r}.",
+                code="tool_call_not_found",
+                status_code=404,
+                param="tool_call_id",
+            )
         decided = tool_call_decide(tool_call=tool_call, approve=data.validated_data["approve"])
         return Response(ToolCallSerializer(decided).data)
 
@@ -200,8 +262,9 @@ class MessageFeedbackApi(_MessageMixin, APIView):
     def post(self, request, pk: str):
         data = FeedbackInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        message = turn_feedback(message=self.get_message(pk), rating=data.validated_data["rating"],
-                                comment=data.validated_data["comment"])
+        message = turn_feedback(
+            message=self.get_message(pk), rating=data.validated_data["rating"], comment=data.validated_data["comment"]
+        )
         return Response(MessageSerializer(message).data)
 
 
@@ -211,8 +274,9 @@ def _datetime_param(request, name: str):
         return None
     value = parse_datetime(raw)
     if value is None:
-        raise ApiError(f"{name} must be an ISO 8601 date-time such as 2026-01-31T12:00:00Z.", code="invalid_date",
-                       param=name)
+        raise ApiError(
+            f"{name} must be an ISO 8601 date-time such as 2026-01-31T12:00:00Z.", code="invalid_date", param=name
+        )
     return value
 
 
@@ -222,8 +286,14 @@ class ConversationListApi(WorkspaceScopedMixin, generics.ListAPIView):
     queryset = Conversation.objects.all()
     serializer_class = ConversationSerializer
 
-    @extend_schema(parameters=[OpenApiParameter("bot", str), OpenApiParameter("user", str),
-                               OpenApiParameter("created_after", str), OpenApiParameter("created_before", str)])
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("bot", str),
+            OpenApiParameter("user", str),
+            OpenApiParameter("created_after", str),
+            OpenApiParameter("created_before", str),
+        ]
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -253,8 +323,9 @@ class ConversationMessagesApi(WorkspaceScopedMixin, generics.ListAPIView):
     serializer_class = MessageSerializer
 
     def get_queryset(self) -> QuerySet[Message]:
-        conversation = generics.get_object_or_404(Conversation.objects.filter(workspace=self.workspace),
-                                                  pk=self.kwargs["pk"])
+        conversation = generics.get_object_or_404(
+            Conversation.objects.filter(workspace=self.workspace), pk=self.kwargs["pk"]
+        )
         return conversation.messages.prefetch_related("tool_calls")
 
     @property

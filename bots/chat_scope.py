@@ -17,7 +17,13 @@ def require_published_for_chat_scope(request, *, workspace, draft: bool, convers
         return
     if draft:
         refuse_for_chat_scope(request, 'Chatting with the draft ("version": "draft")', param="version")
-    if isinstance(conversation_id, str) and conversation_id and Conversation.objects.for_workspace(workspace).filter(
-            pk=conversation_id, version_number__isnull=True).exists():
-        refuse_for_chat_scope(request, f"Continuing conversation {conversation_id!r}, which talks to the draft,",
-                              param="conversation_id")
+    if (
+        isinstance(conversation_id, str)
+        and conversation_id
+        and Conversation.objects.for_workspace(workspace)
+        .filter(pk=conversation_id, version_number__isnull=True)
+        .exists()
+    ):
+        refuse_for_chat_scope(
+            request, f"Continuing conversation {conversation_id!r}, which talks to the draft,", param="conversation_id"
+        )

@@ -21,14 +21,18 @@ VARIABLE_TYPES = ("string", "number", "boolean", "select")
 DEFAULT_CONFIG: dict[str, Any] = {
     "system_prompt": "You are a helpful assistant.",
     "variables": [],
-    "model": {"provider_model_id": None, "temperature": 0.7, "top_p": 1.0, "max_output_tokens": None,
-              "json_output": False},
+    "model": {
+        "provider_model_id": None,
+        "temperature": 0.7,
+        "top_p": 1.0,
+        "max_output_tokens": None,
+        "json_output": False,
+    },
     "memory": {"max_turns": 10, "max_tokens": 4000},
     "opening_message": "",
     "starter_questions": [],
     "max_tool_iterations": 5,
-    "knowledge": {"knowledge_base_ids": [], "top_k": 5, "score_threshold": None,
-                  "no_match_reply": ""},
+    "knowledge": {"knowledge_base_ids": [], "top_k": 5, "score_threshold": None, "no_match_reply": ""},
     "actions": {"operation_ids": []},
 }
 
@@ -94,12 +98,17 @@ class BotConfig:
     @classmethod
     def load(cls, stored: dict[str, Any] | None) -> BotConfig:
         config = normalise(stored)
-        return cls(system_prompt=config["system_prompt"], variables=config["variables"],
-                   model=_section(ModelSettings, config["model"]), memory=_section(MemorySettings, config["memory"]),
-                   opening_message=config["opening_message"], starter_questions=config["starter_questions"],
-                   max_tool_iterations=config["max_tool_iterations"],
-                   knowledge=_section(KnowledgeSettings, config["knowledge"]),
-                   actions=_section(ActionsSettings, config["actions"]))
+        return cls(
+            system_prompt=config["system_prompt"],
+            variables=config["variables"],
+            model=_section(ModelSettings, config["model"]),
+            memory=_section(MemorySettings, config["memory"]),
+            opening_message=config["opening_message"],
+            starter_questions=config["starter_questions"],
+            max_tool_iterations=config["max_tool_iterations"],
+            knowledge=_section(KnowledgeSettings, config["knowledge"]),
+            actions=_section(ActionsSettings, config["actions"]),
+        )
 
 
 class VariableSerializer(serializers.Serializer):
@@ -108,13 +117,15 @@ class VariableSerializer(serializers.Serializer):
     required = serializers.BooleanField(default=False)
     default = serializers.JSONField(required=False, allow_null=True, default=None)
     description = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
-    options = serializers.ListField(child=serializers.CharField(max_length=200), required=False, default=list,
-                                    max_length=100)
+    options = serializers.ListField(
+        child=serializers.CharField(max_length=200), required=False, default=list, max_length=100
+    )
 
     def validate_name(self, value: str) -> str:
         if not VARIABLE_NAME.match(value):
             raise serializers.ValidationError(
-                "Use letters, digits and underscores, starting with a letter (e.g. customer_name).")
+                "Use letters, digits and underscores, starting with a letter (e.g. customer_name)."
+            )
         return value
 
     def validate(self, data):
@@ -148,14 +159,14 @@ class ActionsSettingsSerializer(serializers.Serializer):
 
 
 class BotConfigSerializer(serializers.Serializer):
-    system_prompt = serializers.CharField(allow_blank=True, max_length=100_000, trim_whitespace=False,
-                                          default=DEFAULT_CONFIG["system_prompt"])
+    system_prompt = serializers.CharField(
+        allow_blank=True, max_length=100_000, trim_whitespace=False, default=DEFAULT_CONFIG["system_prompt"]
+    )
     variables = VariableSerializer(many=True, default=list)
     model = ModelSettingsSerializer(default=dict)
     memory = MemorySerializer(default=dict)
     opening_message = serializers.CharField(allow_blank=True, max_length=4000, default="")
-    starter_questions = serializers.ListField(child=serializers.CharField(max_length=300), max_length=10,
-                                              default=list)
+    starter_questions = serializers.ListField(child=serializers.CharField(max_length=300), max_length=10, default=list)
     max_tool_iterations = serializers.IntegerField(min_value=1, max_value=20, default=5)
     knowledge = KnowledgeSettingsSerializer(default=dict)
     actions = ActionsSettingsSerializer(default=dict)
@@ -176,8 +187,11 @@ class BotConfigSerializer(serializers.Serializer):
         for field, label in (("system_prompt", "The prompt"), ("opening_message", "The opening message")):
             undeclared = sorted(template_variables(data.get(field, "")) - declared)
             if undeclared:
-                problems[field] = (f"{label} uses undeclared variables: "
-                                   + ", ".join(f"{{{{{n}}}}}" for n in undeclared) + ". Declare them under variables.")
+                problems[field] = (
+                    f"{label} uses undeclared variables: "
+                    + ", ".join(f"{{{{{n}}}}}" for n in undeclared)
+                    + ". Declare them under variables."
+                )
         if problems:
             raise serializers.ValidationError(problems)
         return data

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import redis
 
@@ -32,8 +32,11 @@ class Event:
 
     def data(self) -> dict[str, Any]:
         """The payload without `message_id` (the stream adds it); optional fields left out when unset."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if not (f.metadata.get("optional") and getattr(self, f.name) is None)}
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if not (f.metadata.get("optional") and getattr(self, f.name) is None)
+        }
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Any:
@@ -78,8 +81,12 @@ class ToolConfirmationRequired(Event):
 
     @classmethod
     def of(cls, tool_call: ToolCall) -> ToolConfirmationRequired:
-        return cls(tool_call.call_id, tool_call.name, tool_call.arguments,
-                   f"/api/v1/messages/{tool_call.message_id}/confirmations")
+        return cls(
+            tool_call.call_id,
+            tool_call.name,
+            tool_call.arguments,
+            f"/api/v1/messages/{tool_call.message_id}/confirmations",
+        )
 
 
 @dataclass(frozen=True)
@@ -94,8 +101,14 @@ class ToolResult(Event):
 
     @classmethod
     def of(cls, tool_call: ToolCall) -> ToolResult:
-        return cls(tool_call.call_id, tool_call.name, ok=tool_call.state == ToolCallState.COMPLETED,
-                   error=tool_call.error or None, duration_ms=tool_call.duration_ms, result=tool_call.result[:2000])
+        return cls(
+            tool_call.call_id,
+            tool_call.name,
+            ok=tool_call.state == ToolCallState.COMPLETED,
+            error=tool_call.error or None,
+            duration_ms=tool_call.duration_ms,
+            result=tool_call.result[:2000],
+        )
 
 
 @dataclass(frozen=True)
@@ -137,9 +150,16 @@ class MessageEnd(Event):
 
     @classmethod
     def of(cls, message: Message) -> MessageEnd:
-        return cls(state=message.state, content=message.content, conversation_id=message.conversation_id,
-                   usage=usage_of(message), cost=str(message.cost), latency=latency_of(message),
-                   citations=message.citations, error=message.error)
+        return cls(
+            state=message.state,
+            content=message.content,
+            conversation_id=message.conversation_id,
+            usage=usage_of(message),
+            cost=str(message.cost),
+            latency=latency_of(message),
+            citations=message.citations,
+            error=message.error,
+        )
 
 
 @dataclass(frozen=True)
@@ -152,17 +172,31 @@ class StreamError(Event):
 
 
 def usage_of(message: Message) -> dict[str, int]:
-    return {"input_tokens": message.input_tokens, "output_tokens": message.output_tokens,
-            "total_tokens": message.input_tokens + message.output_tokens}
+    return {
+        "input_tokens": message.input_tokens,
+        "output_tokens": message.output_tokens,
+        "total_tokens": message.input_tokens + message.output_tokens,
+    }
 
 
 def latency_of(message: Message) -> dict[str, float | None]:
     return {"queue_ms": message.queue_ms, "ttft_ms": message.ttft_ms, "total_ms": message.total_ms}
 
 
-EVENT_TYPES: dict[str, type[Event]] = {cls.event_name: cls for cls in (
-    MessageStart, Retrieval, ToolCallRequested, ToolConfirmationRequired, ToolResult, Delta, MessageReset, Error,
-    MessageEnd)}
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.event_name: cls
+    for cls in (
+        MessageStart,
+        Retrieval,
+        ToolCallRequested,
+        ToolConfirmationRequired,
+        ToolResult,
+        Delta,
+        MessageReset,
+        Error,
+        MessageEnd,
+    )
+}
 # The event after which a turn's stream holds nothing more.
 TERMINAL_EVENTS = (MessageEnd.event_name,)
 
@@ -174,6 +208,7 @@ def parse(event: str, data: dict[str, Any]) -> Event | None:
 
 
 # -- transport ---------------------------------------------------------------------------------------
+
 
 def stream_key(message_id: str) -> str:
     return f"turn:{message_id}"
@@ -196,8 +231,12 @@ def emit(message_id: str, event: Event, *, conn: redis.Redis | None = None) -> s
     conn = conn or client()
     key = stream_key(message_id)
     pipe = conn.pipeline(transaction=False)
-    pipe.xadd(key, {"event": event.event_name, "data": _dumps({"message_id": message_id, **event.data()})},
-              maxlen=STREAM_MAX_LENGTH, approximate=True)
+    pipe.xadd(
+        key,
+        {"event": event.event_name, "data": _dumps({"message_id": message_id, **event.data()})},
+        maxlen=STREAM_MAX_LENGTH,
+        approximate=True,
+    )
     pipe.expire(key, STREAM_TTL_SECONDS)
     entry_id, _ = pipe.execute()
     return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
@@ -206,13 +245,18 @@ def emit(message_id: str, event: Event, *, conn: redis.Redis | None = None) -> s
 def emit_delta(message_id: str, text: str, *, conn: redis.Redis | None = None) -> None:
     """A `delta` event: the hot path, one command (the stream's expiry was set by message.start
     and is renewed by every other event)."""
-    (conn or client()).xadd(stream_key(message_id), {"event": Delta.event_name, "data": _dumps(
-        {"message_id": message_id, "text": text})}, maxlen=STREAM_MAX_LENGTH, approximate=True)
+    (conn or client()).xadd(
+        stream_key(message_id),
+        {"event": Delta.event_name, "data": _dumps({"message_id": message_id, "text": text})},
+        maxlen=STREAM_MAX_LENGTH,
+        approximate=True,
+    )
 
 
 def read_all(message_id: str) -> list[tuple[str, str, dict[str, Any]]]:
     """Every event of a turn so far: [(id, event, data)]."""
-    entries = client().xrange(stream_key(message_id))
+    # redis-py types XRANGE's reply loosely; it is [(id, {field: value})].
+    entries = cast("list[tuple[bytes, dict[bytes, bytes]]]", client().xrange(stream_key(message_id)))
     return [decode(entry_id, fields) for entry_id, fields in entries]
 
 

@@ -94,12 +94,21 @@ def _parse_path(param: str) -> list[str | int]:
 
 # -- variables --------------------------------------------------------------------------------------
 
+
 class VariableRow:
     """One row of the variables table as the browser sent it, with its own errors."""
 
-
-    def __init__(self, index: int, *, name: str = "", type: str = "string", required: bool = False,
-                 default: str = "", options: str = "", description: str = ""):
+    def __init__(
+        self,
+        index: int,
+        *,
+        name: str = "",
+        type: str = "string",
+        required: bool = False,
+        default: str = "",
+        options: str = "",
+        description: str = "",
+    ):
         self.index = index
         self.name = name
         self.type = type if type in VARIABLE_TYPES else "string"
@@ -126,17 +135,28 @@ class VariableRow:
             shown = "true" if default else "false"
         else:
             shown = str(default)
-        return cls(index, name=variable.get("name", ""), type=variable.get("type", "string"),
-                   required=bool(variable.get("required")), default=shown,
-                   options=", ".join(variable.get("options") or []), description=variable.get("description", ""))
+        return cls(
+            index,
+            name=variable.get("name", ""),
+            type=variable.get("type", "string"),
+            required=bool(variable.get("required")),
+            default=shown,
+            options=", ".join(variable.get("options") or []),
+            description=variable.get("description", ""),
+        )
 
     @classmethod
     def from_post(cls, data, index: int) -> VariableRow:
         prefix = f"var-{index}-"
-        return cls(index, name=data.get(prefix + "name", "").strip(), type=data.get(prefix + "type", "string"),
-                   required=data.get(prefix + "required") in ("on", "true", "1"),
-                   default=data.get(prefix + "default", "").strip(), options=data.get(prefix + "options", ""),
-                   description=data.get(prefix + "description", "").strip())
+        return cls(
+            index,
+            name=data.get(prefix + "name", "").strip(),
+            type=data.get(prefix + "type", "string"),
+            required=data.get(prefix + "required") in ("on", "true", "1"),
+            default=data.get(prefix + "default", "").strip(),
+            options=data.get(prefix + "options", ""),
+            description=data.get(prefix + "description", "").strip(),
+        )
 
     def option_list(self) -> list[str]:
         return [option.strip() for option in re.split(r"[,\n]", self.options) if option.strip()]
@@ -162,25 +182,44 @@ class VariableRow:
             elif self.type == "select" and default not in options:
                 self.errors.append("The default must be one of the options.")
                 return None
-        return {"name": self.name, "type": self.type, "required": self.required, "default": default,
-                "description": self.description, "options": options}
+        return {
+            "name": self.name,
+            "type": self.type,
+            "required": self.required,
+            "default": default,
+            "description": self.description,
+            "options": options,
+        }
 
 
 def variable_rows_from_post(data) -> list[VariableRow]:
     """The rows sent, in order, without blank rows and rows ticked for removal."""
-    indexes = sorted({int(match.group(1)) for key in data
-                      if (match := re.fullmatch(r"var-(\d+)-name", key)) and int(match.group(1)) < MAX_VARIABLE_ROWS})
-    rows = [VariableRow.from_post(data, index) for index in indexes
-            if data.get(f"var-{index}-delete") not in ("on", "true", "1")]
+    indexes = sorted(
+        {
+            int(match.group(1))
+            for key in data
+            if (match := re.fullmatch(r"var-(\d+)-name", key)) and int(match.group(1)) < MAX_VARIABLE_ROWS
+        }
+    )
+    rows = [
+        VariableRow.from_post(data, index)
+        for index in indexes
+        if data.get(f"var-{index}-delete") not in ("on", "true", "1")
+    ]
     return [row for row in rows if not row.is_blank]
 
 
 # -- the bot form ----------------------------------------------------------------------------------
 
+
 def chat_model_choices(workspace, current_id: str | None = None) -> list[tuple[str, str]]:
     """Enabled chat models of the workspace (and the bot's current model even if disabled)."""
-    models = (ProviderModel.objects.for_workspace(workspace).filter(kind=ModelKind.CHAT)
-              .select_related("provider").order_by("provider__name", "model"))
+    models = (
+        ProviderModel.objects.for_workspace(workspace)
+        .filter(kind=ModelKind.CHAT)
+        .select_related("provider")
+        .order_by("provider__name", "model")
+    )
     choices = [("", "— choose a chat model —")]
     for entry in models:
         usable = entry.is_enabled and entry.provider.is_enabled
@@ -192,59 +231,117 @@ def chat_model_choices(workspace, current_id: str | None = None) -> list[tuple[s
 
 class BotForm(forms.Form):
     name = forms.CharField(max_length=100)
-    slug = forms.SlugField(max_length=64, required=False,
-                           help_text="Letters, digits, hyphens. The bot's model name on the OpenAI-compatible API; "
-                                     "left empty, it is made from the name.",
-                           widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
+    slug = forms.SlugField(
+        max_length=64,
+        required=False,
+        help_text="Letters, digits, hyphens. The bot's model name on the OpenAI-compatible API; "
+        "left empty, it is made from the name.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
     description = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    avatar = forms.CharField(max_length=500, required=False,
-                             help_text="An emoji (🤖) or an image URL (https://…).",
-                             widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    avatar = forms.CharField(
+        max_length=500,
+        required=False,
+        help_text="An emoji (🤖) or an image URL (https://…).",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
     system_prompt = forms.CharField(
-        label="System prompt", required=False, strip=False, max_length=100_000,
+        label="System prompt",
+        required=False,
+        strip=False,
+        max_length=100_000,
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
         help_text="Instructions the model gets before every conversation. {{variable}} is replaced by the value "
-                  "of a variable declared below.")
+        "of a variable declared below.",
+    )
     provider_model_id = forms.ChoiceField(label="Chat model", required=False)
-    temperature = forms.FloatField(min_value=0, max_value=2, initial=0.7,
-                                   widget=forms.NumberInput(attrs={"step": "0.1"}),
-                                   help_text="0 = focused and repeatable, 2 = most varied.")
-    top_p = forms.FloatField(label="Top p", min_value=0, max_value=1, initial=1.0,
-                             widget=forms.NumberInput(attrs={"step": "0.05"}))
-    max_output_tokens = forms.IntegerField(label="Max output tokens", min_value=1, max_value=200_000, required=False,
-                                           help_text="Empty: the model's own limit.")
-    json_output = forms.BooleanField(label="JSON output", required=False,
-                                     help_text="Ask the model to answer with a JSON object (JSON mode).")
-    memory_max_turns = forms.IntegerField(label="Memory: turns", min_value=0, max_value=200, initial=10,
-                                          help_text="Earlier question/answer turns sent with each message (0: none).")
-    memory_max_tokens = forms.IntegerField(label="Memory: tokens", min_value=100, max_value=2_000_000, initial=4000,
-                                           help_text="Budget for the prompt, context and remembered turns.")
-    opening_message = forms.CharField(label="Opening message", max_length=4000, required=False, strip=False,
-                                      widget=forms.Textarea(attrs={"rows": 2}),
-                                      help_text="Shown before the user writes anything. {{variable}} is replaced "
-                                                "by the variable's value, as in the system prompt.")
-    starter_questions = forms.CharField(label="Starter questions", required=False,
-                                        widget=forms.Textarea(attrs={"rows": 3}),
-                                        help_text="One per line, at most 10. Shown as buttons to start a conversation.")
-    max_tool_iterations = forms.IntegerField(label="Max tool iterations", min_value=1, max_value=20, initial=5,
-                                             help_text="Rounds of action calls per answer before the model must reply.")
-    knowledge_base_ids = forms.CharField(label="Knowledge base ids", required=False,
-                                         widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
-                                         help_text="Separated by commas or new lines, e.g. kb_…")
+    temperature = forms.FloatField(
+        min_value=0,
+        max_value=2,
+        initial=0.7,
+        widget=forms.NumberInput(attrs={"step": "0.1"}),
+        help_text="0 = focused and repeatable, 2 = most varied.",
+    )
+    top_p = forms.FloatField(
+        label="Top p", min_value=0, max_value=1, initial=1.0, widget=forms.NumberInput(attrs={"step": "0.05"})
+    )
+    max_output_tokens = forms.IntegerField(
+        label="Max output tokens",
+        min_value=1,
+        max_value=200_000,
+        required=False,
+        help_text="Empty: the model's own limit.",
+    )
+    json_output = forms.BooleanField(
+        label="JSON output", required=False, help_text="Ask the model to answer with a JSON object (JSON mode)."
+    )
+    memory_max_turns = forms.IntegerField(
+        label="Memory: turns",
+        min_value=0,
+        max_value=200,
+        initial=10,
+        help_text="Earlier question/answer turns sent with each message (0: none).",
+    )
+    memory_max_tokens = forms.IntegerField(
+        label="Memory: tokens",
+        min_value=100,
+        max_value=2_000_000,
+        initial=4000,
+        help_text="Budget for the prompt, context and remembered turns.",
+    )
+    opening_message = forms.CharField(
+        label="Opening message",
+        max_length=4000,
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Shown before the user writes anything. {{variable}} is replaced "
+        "by the variable's value, as in the system prompt.",
+    )
+    starter_questions = forms.CharField(
+        label="Starter questions",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line, at most 10. Shown as buttons to start a conversation.",
+    )
+    max_tool_iterations = forms.IntegerField(
+        label="Max tool iterations",
+        min_value=1,
+        max_value=20,
+        initial=5,
+        help_text="Rounds of action calls per answer before the model must reply.",
+    )
+    knowledge_base_ids = forms.CharField(
+        label="Knowledge base ids",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+        help_text="Separated by commas or new lines, e.g. kb_…",
+    )
     knowledge_top_k = forms.IntegerField(label="Passages retrieved", min_value=1, max_value=50, initial=5)
     knowledge_score_threshold = forms.FloatField(
-        label="Minimum score", min_value=0, max_value=1, required=False,
+        label="Minimum score",
+        min_value=0,
+        max_value=1,
+        required=False,
         widget=forms.NumberInput(attrs={"step": "0.01", "placeholder": str(DEFAULT_SCORE_THRESHOLD)}),
         help_text=f"Fused score (0–1) a passage needs to be given to the model and cited. Empty: the default, "
-                  f"{DEFAULT_SCORE_THRESHOLD}, which leaves out passages with nothing in common with the question; "
-                  f"0: keep every passage. Hit testing shows which passages pass.")
-    knowledge_no_match_reply = forms.CharField(label="Reply when nothing matches", max_length=2000, required=False,
-                                               widget=forms.Textarea(attrs={"rows": 2}),
-                                               help_text="Given instead of calling the model when the knowledge "
-                                                         "bases have nothing relevant. Empty: the model answers.")
-    operation_ids = forms.CharField(label="Action operation ids", required=False,
-                                    widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
-                                    help_text="Separated by commas or new lines. The model may call these operations.")
+        f"{DEFAULT_SCORE_THRESHOLD}, which leaves out passages with nothing in common with the question; "
+        f"0: keep every passage. Hit testing shows which passages pass.",
+    )
+    knowledge_no_match_reply = forms.CharField(
+        label="Reply when nothing matches",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Given instead of calling the model when the knowledge "
+        "bases have nothing relevant. Empty: the model answers.",
+    )
+    operation_ids = forms.CharField(
+        label="Action operation ids",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+        help_text="Separated by commas or new lines. The model may call these operations.",
+    )
 
     def __init__(self, data=None, *, workspace, bot=None, add_rows: int = 0):
         self.bot = bot
@@ -256,8 +353,9 @@ class BotForm(forms.Form):
         self.has_chat_models = len(self.fields["provider_model_id"].choices) > 1
         if bot is not None:
             self.fields["slug"].required = True
-            self.fields["slug"].help_text = ("The bot's model name on the OpenAI-compatible API; changing it "
-                                             "breaks clients that use the old one.")
+            self.fields["slug"].help_text = (
+                "The bot's model name on the OpenAI-compatible API; changing it breaks clients that use the old one."
+            )
         if data is None:
             self.variable_rows = [VariableRow.from_config(i, v) for i, v in enumerate(config["variables"])]
         else:
@@ -336,8 +434,14 @@ class BotForm(forms.Form):
             # The services will not run while other fields are invalid: check the texts with
             # variables and the variables now, so every problem shows on the first submission.
             try:
-                validate_config({"system_prompt": cleaned["system_prompt"], "variables": variables,
-                                 "opening_message": cleaned.get("opening_message", "")}, partial_base={})
+                validate_config(
+                    {
+                        "system_prompt": cleaned["system_prompt"],
+                        "variables": variables,
+                        "opening_message": cleaned.get("opening_message", ""),
+                    },
+                    partial_base={},
+                )
             except DrfValidationError as exc:
                 self.add_validation_errors(exc.detail)
         cleaned["variables"] = variables
@@ -361,8 +465,12 @@ class BotForm(forms.Form):
 
     def service_arguments(self) -> dict[str, Any]:
         data = self.cleaned_data
-        arguments = {"name": data["name"], "description": data["description"], "avatar": data["avatar"],
-                     "config": self.config()}
+        arguments = {
+            "name": data["name"],
+            "description": data["description"],
+            "avatar": data["avatar"],
+            "config": self.config(),
+        }
         if data["slug"] or self.bot is not None:
             arguments["slug"] = data["slug"]
         return arguments
@@ -375,8 +483,13 @@ class BotForm(forms.Form):
             index = path[2]
             if index < len(self.variable_rows):
                 field = path[3] if len(path) > 3 else None
-                label = {"name": "Name", "type": "Type", "default": "Default", "options": "Options",
-                         "description": "Description"}.get(field, "")
+                label = {
+                    "name": "Name",
+                    "type": "Type",
+                    "default": "Default",
+                    "options": "Options",
+                    "description": "Description",
+                }.get(field, "")
                 self.variable_rows[index].errors.append(f"{label}: {message}" if label else message)
                 self._flag_variables()
                 return
@@ -406,10 +519,10 @@ class BotForm(forms.Form):
 
 
 class PublishForm(forms.Form):
-    note = forms.CharField(max_length=200, required=False,
-                           widget=forms.TextInput(attrs={"placeholder": "What changed (optional)"}))
+    note = forms.CharField(
+        max_length=200, required=False, widget=forms.TextInput(attrs={"placeholder": "What changed (optional)"})
+    )
 
 
 def pretty_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=False, default=str)
-

@@ -58,8 +58,7 @@ class IllegalTransition(Conflict):
     pass
 
 
-def check_move(current: str, to: str, *, table: dict[str, frozenset[str]] = TRANSITIONS,
-               what: str = "A turn") -> None:
+def check_move(current: str, to: str, *, table: dict[str, frozenset[str]] = TRANSITIONS, what: str = "A turn") -> None:
     if to not in table[current]:
         raise IllegalTransition(f"{what} cannot go from {current} to {to}.", code="illegal_transition")
 
@@ -105,11 +104,13 @@ def start(message: Message) -> None:
     check_move(S.QUEUED, S.RUNNING)
     message.queue_ms = ms_since(message.created_at)
     Message.objects.filter(pk=message.pk, state=S.QUEUED).update(
-        state=S.RUNNING, queue_ms=message.queue_ms, updated_at=timezone.now())
+        state=S.RUNNING, queue_ms=message.queue_ms, updated_at=timezone.now()
+    )
     message.state = S.RUNNING
 
 
 # -- ending --------------------------------------------------------------------------------------------
+
 
 def _end(message: Message, state: str, fields: dict[str, Any]) -> None:
     move(message, state, finished_at=timezone.now(), total_ms=ms_since(message.created_at), **fields)
@@ -135,6 +136,7 @@ def fail(message: Message, *, code: str, text: str, content: str | None = None) 
 
 # -- what runs next ------------------------------------------------------------------------------------
 
+
 class Ended(Enum):
     """The step that just ended, as `schedule_next` needs to know it."""
 
@@ -145,14 +147,16 @@ class Ended(Enum):
     TOOL_ROUND = "tool_round"  # every call of the round has an outcome
 
 
-def schedule_next(message_id: str, ended: Ended, *, step: int = 0, retrieve: bool = False,
-                  tool_call_ids: Iterable[str] = ()) -> None:
+def schedule_next(
+    message_id: str, ended: Ended, *, step: int = 0, retrieve: bool = False, tool_call_ids: Iterable[str] = ()
+) -> None:
     """Send the task(s) for the step after `ended`, once the current transaction commits.
 
     accepted → retrieve (when the bot has knowledge) or generate step 0; retrieval → generate
     step 0; a tool round begun or a confirmation → run those calls; a tool round ended → generate
     `step`. A turn ends from inside a step (lifecycle.finish/fail/cancel), never from here.
     """
+    sends: list[tuple[str, list[str | int]]]
     if ended is Ended.ACCEPTED and retrieve:
         sends = [(TASK_RETRIEVE, [message_id])]
     elif ended in (Ended.ACCEPTED, Ended.RETRIEVAL):

@@ -19,10 +19,12 @@ class Bot(WorkspaceScopedModel):
     description = models.TextField(blank=True)
     avatar = models.CharField(max_length=500, blank=True, help_text="An emoji or an image URL.")
     config = models.JSONField(default=dict, help_text="The draft configuration (see bots.config).")
-    published_version = models.ForeignKey("BotVersion", null=True, blank=True, on_delete=models.SET_NULL,
-                                          related_name="+")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    published_version = models.ForeignKey(
+        "BotVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["name"]
@@ -41,12 +43,16 @@ class BotVersion(models.Model):
     config = models.JSONField()
     note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-number"]
         constraints = [models.UniqueConstraint(fields=["bot", "number"], name="bot_version_number_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.bot_id} v{self.number}"
 
 
 class Channel(models.TextChoices):
@@ -59,8 +65,9 @@ class Channel(models.TextChoices):
 class Conversation(WorkspaceScopedModel):
     id = id_field("conv")
     bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="conversations")
-    end_user = models.CharField(max_length=255, db_index=True,
-                                help_text="The API caller's `user`, a widget visitor id, or the UI user.")
+    end_user = models.CharField(
+        max_length=255, db_index=True, help_text="The API caller's `user`, a widget visitor id, or the UI user."
+    )
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.API)
     inputs = models.JSONField(default=dict, help_text="Values of the bot's variables for this conversation.")
     version_number = models.PositiveIntegerField(null=True, blank=True, help_text="Null: the draft.")
@@ -93,8 +100,9 @@ class Message(WorkspaceScopedModel):
     reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     # What produced an assistant message, and what it cost.
     model = models.CharField(max_length=200, blank=True)
-    provider_model = models.ForeignKey("providers.ProviderModel", null=True, blank=True, on_delete=models.SET_NULL,
-                                       related_name="+")
+    provider_model = models.ForeignKey(
+        "providers.ProviderModel", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)
     cost = models.DecimalField(max_digits=14, decimal_places=8, default=Decimal("0"))

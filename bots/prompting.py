@@ -36,17 +36,19 @@ def resolve_inputs(declared: list[dict[str, Any]], inputs: dict[str, Any] | None
     inputs = dict(inputs or {})
     unknown = sorted(set(inputs) - {v["name"] for v in declared})
     if unknown:
-        raise VariableError(f"Unknown variable '{unknown[0]}'. This bot declares: "
-                            f"{', '.join(v['name'] for v in declared) or 'no variables'}.",
-                            code="unknown_variable", param=f"inputs.{unknown[0]}")
+        raise VariableError(
+            f"Unknown variable '{unknown[0]}'. This bot declares: "
+            f"{', '.join(v['name'] for v in declared) or 'no variables'}.",
+            code="unknown_variable",
+            param=f"inputs.{unknown[0]}",
+        )
     resolved: dict[str, Any] = {}
     for variable in declared:
         name = variable["name"]
         value = inputs.get(name, variable.get("default"))
         if value is None or value == "":
             if variable.get("required"):
-                raise VariableError(f"Variable '{name}' is required.", code="missing_variable",
-                                    param=f"inputs.{name}")
+                raise VariableError(f"Variable '{name}' is required.", code="missing_variable", param=f"inputs.{name}")
             resolved[name] = ""
             continue
         resolved[name] = _check_type(variable, value)
@@ -61,8 +63,9 @@ def _check_type(variable: dict[str, Any], value: Any) -> Any:
             try:
                 return float(value) if "." in str(value) else int(value)
             except (TypeError, ValueError):
-                raise VariableError(f"Variable '{name}' must be a number.", code="invalid_variable",
-                                    param=param) from None
+                raise VariableError(
+                    f"Variable '{name}' must be a number.", code="invalid_variable", param=param
+                ) from None
         return value
     if kind == "boolean":
         if isinstance(value, bool):
@@ -70,8 +73,11 @@ def _check_type(variable: dict[str, Any], value: Any) -> Any:
         raise VariableError(f"Variable '{name}' must be true or false.", code="invalid_variable", param=param)
     if kind == "select":
         if str(value) not in variable.get("options", []):
-            raise VariableError(f"Variable '{name}' must be one of: {', '.join(variable['options'])}.",
-                                code="invalid_variable", param=param)
+            raise VariableError(
+                f"Variable '{name}' must be one of: {', '.join(variable['options'])}.",
+                code="invalid_variable",
+                param=param,
+            )
         return str(value)
     if not isinstance(value, (str, int, float)):
         raise VariableError(f"Variable '{name}' must be text.", code="invalid_variable", param=param)
@@ -116,8 +122,9 @@ def answered_turns(history: list[HistoryMessage]) -> list[list[HistoryMessage]]:
     return turns
 
 
-def memory_window(history: list[HistoryMessage], *, max_turns: int, max_tokens: int,
-                  reserved_tokens: int = 0) -> list[HistoryMessage]:
+def memory_window(
+    history: list[HistoryMessage], *, max_turns: int, max_tokens: int, reserved_tokens: int = 0
+) -> list[HistoryMessage]:
     """The most recent answered turns that fit: at most `max_turns`, and within the token budget.
 
     Whole turns are dropped, oldest first, so the model never sees an answer without its question.
@@ -163,9 +170,17 @@ def context_block(sources: list[ContextSource]) -> str:
     return "\n".join(parts)
 
 
-def build_messages(*, system_prompt: str, history: list[HistoryMessage], user_message: str,
-                   max_turns: int, max_tokens: int, context: list[ContextSource] | None = None,
-                   extra_system: str = "", tool_rounds: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+def build_messages(
+    *,
+    system_prompt: str,
+    history: list[HistoryMessage],
+    user_message: str,
+    max_turns: int,
+    max_tokens: int,
+    context: list[ContextSource] | None = None,
+    extra_system: str = "",
+    tool_rounds: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """The chat-completions `messages` for one model call."""
     system_parts = [part for part in (system_prompt, extra_system) if part]
     if context:

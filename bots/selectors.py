@@ -15,16 +15,19 @@ def bot_warnings(*, bot: Bot) -> list[dict[str, str]]:
         return []
     from actions.tools import tool_warnings
 
-    return [{"code": w.code, "message": w.message}
-            for w in tool_warnings(workspace_id=bot.workspace_id, operation_ids=operation_ids)]
+    return [
+        {"code": w.code, "message": w.message}
+        for w in tool_warnings(workspace_id=bot.workspace_id, operation_ids=operation_ids)
+    ]
 
 
 def turn_config(bot: Bot, version_number: int | None) -> BotConfig:
     """The configuration a conversation runs on: a published version's, or the draft's (None)."""
     if version_number is None:
         return BotConfig.load(bot.config)
-    if bot.published_version_id and bot.published_version.number == version_number:
-        return BotConfig.load(bot.published_version.config)
+    published = bot.published_version  # None without a query when nothing is published
+    if published is not None and published.number == version_number:
+        return BotConfig.load(published.config)
     version = bot.versions.filter(number=version_number).first()
     if version is None:
         raise NotFound(f"Bot {bot.slug!r} has no version {version_number}.", code="not_found")

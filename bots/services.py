@@ -27,11 +27,15 @@ def _check_references(workspace: Workspace, config: dict[str, Any]) -> None:
     from providers.models import ModelKind, ProviderModel
 
     model_id = config["model"].get("provider_model_id")
-    if model_id and not ProviderModel.objects.for_workspace(workspace).filter(pk=model_id,
-                                                                               kind=ModelKind.CHAT).exists():
-        raise InvalidInput(f"No chat model {model_id!r} in this workspace. List them with "
-                           "GET /api/v1/models/?kind=chat.", code="unknown_model",
-                           param="config.model.provider_model_id")
+    if (
+        model_id
+        and not ProviderModel.objects.for_workspace(workspace).filter(pk=model_id, kind=ModelKind.CHAT).exists()
+    ):
+        raise InvalidInput(
+            f"No chat model {model_id!r} in this workspace. List them with GET /api/v1/models/?kind=chat.",
+            code="unknown_model",
+            param="config.model.provider_model_id",
+        )
     base_ids = config["knowledge"]["knowledge_base_ids"]
     if base_ids:
         from knowledge.selectors import knowledge_bases_for_workspace
@@ -39,8 +43,11 @@ def _check_references(workspace: Workspace, config: dict[str, Any]) -> None:
         found = {kb.pk for kb in knowledge_bases_for_workspace(workspace.pk, base_ids)}
         missing = [i for i in base_ids if i not in found]
         if missing:
-            raise InvalidInput(f"No knowledge base {missing[0]!r} in this workspace.",
-                               code="unknown_knowledge_base", param="config.knowledge.knowledge_base_ids")
+            raise InvalidInput(
+                f"No knowledge base {missing[0]!r} in this workspace.",
+                code="unknown_knowledge_base",
+                param="config.knowledge.knowledge_base_ids",
+            )
     _check_operations(workspace, config["actions"]["operation_ids"])
 
 
@@ -54,14 +61,25 @@ def _check_operations(workspace: Workspace, operation_ids: list[str]) -> None:
     found = set(Operation.objects.for_workspace(workspace).filter(pk__in=operation_ids).values_list("pk", flat=True))
     missing = [op_id for op_id in operation_ids if op_id not in found]
     if missing:
-        raise InvalidInput(f"No action operation {missing[0]!r} in this workspace. List them with "
-                           "GET /api/v1/actions/{id}/operations.", code="unknown_operation",
-                           param="config.actions.operation_ids")
+        raise InvalidInput(
+            f"No action operation {missing[0]!r} in this workspace. List them with "
+            "GET /api/v1/actions/{id}/operations.",
+            code="unknown_operation",
+            param="config.actions.operation_ids",
+        )
 
 
 @transaction.atomic
-def bot_create(*, workspace: Workspace, name: str, slug: str = "", description: str = "", avatar: str = "",
-               config: dict[str, Any] | None = None, created_by: User | None = None) -> Bot:
+def bot_create(
+    *,
+    workspace: Workspace,
+    name: str,
+    slug: str = "",
+    description: str = "",
+    avatar: str = "",
+    config: dict[str, Any] | None = None,
+    created_by: User | None = None,
+) -> Bot:
     name = name.strip()
     if not name:
         raise InvalidInput("Give the bot a name.", code="required", param="name")
@@ -70,15 +88,29 @@ def bot_create(*, workspace: Workspace, name: str, slug: str = "", description: 
     if slug and Bot.objects.for_workspace(workspace).filter(slug=slug).exists():
         raise Conflict(f"The slug {slug!r} is taken in this workspace.", code="duplicate_slug", param="slug")
     try:
-        return Bot.objects.create(workspace=workspace, name=name, slug=slug or _unique_slug(workspace, name),
-                                  description=description, avatar=avatar, config=validated, created_by=created_by)
+        return Bot.objects.create(
+            workspace=workspace,
+            name=name,
+            slug=slug or _unique_slug(workspace, name),
+            description=description,
+            avatar=avatar,
+            config=validated,
+            created_by=created_by,
+        )
     except IntegrityError as exc:
         raise Conflict("The slug is taken in this workspace.", code="duplicate_slug", param="slug") from exc
 
 
 @transaction.atomic
-def bot_update(*, bot: Bot, name: str | None = None, slug: str | None = None, description: str | None = None,
-               avatar: str | None = None, config: dict[str, Any] | None = None) -> Bot:
+def bot_update(
+    *,
+    bot: Bot,
+    name: str | None = None,
+    slug: str | None = None,
+    description: str | None = None,
+    avatar: str | None = None,
+    config: dict[str, Any] | None = None,
+) -> Bot:
     """Update the draft. `config` is merged over the current draft section by section."""
     if name is not None:
         if not name.strip():
@@ -107,11 +139,13 @@ def bot_publish(*, bot: Bot, note: str = "", published_by: User | None = None) -
     config = validate_config(bot.config, partial_base={})
     _check_references(bot.workspace, config)
     if not config["model"].get("provider_model_id"):
-        raise Conflict("Choose a chat model before publishing (config.model.provider_model_id).",
-                       code="model_not_configured", param="config.model.provider_model_id")
+        raise Conflict(
+            "Choose a chat model before publishing (config.model.provider_model_id).",
+            code="model_not_configured",
+            param="config.model.provider_model_id",
+        )
     number = (bot.versions.aggregate(n=Max("number"))["n"] or 0) + 1
-    version = BotVersion.objects.create(bot=bot, number=number, config=config, note=note[:200],
-                                        created_by=published_by)
+    version = BotVersion.objects.create(bot=bot, number=number, config=config, note=note[:200], created_by=published_by)
     bot.published_version = version
     bot.save(update_fields=["published_version", "updated_at"])
     return version

@@ -50,17 +50,26 @@ class EventStreamRenderer(BaseRenderer):
 
 def _interruption(code: str) -> tuple[str, str]:
     if code == "stream_time_limit":
-        return code, (f"This stream reached its time limit ({settings.STREAM_MAX_SECONDS} s) while the turn goes "
-                      "on. Reconnect to GET /api/v1/messages/{id}/events with the last event id as "
-                      "Last-Event-ID to follow the rest.")
-    return code, ("The event store is not answering, so this stream stopped; the turn goes on. Reconnect to "
-                  "GET /api/v1/messages/{id}/events with the last event id as Last-Event-ID.")
+        return code, (
+            f"This stream reached its time limit ({settings.STREAM_MAX_SECONDS} s) while the turn goes "
+            "on. Reconnect to GET /api/v1/messages/{id}/events with the last event id as "
+            "Last-Event-ID to follow the rest."
+        )
+    return code, (
+        "The event store is not answering, so this stream stopped; the turn goes on. Reconnect to "
+        "GET /api/v1/messages/{id}/events with the last event id as Last-Event-ID."
+    )
 
 
-async def relay(message_id: str, *, after: str = "0-0", transform: Transform | None = None,
-                closing: Callable[[], list[bytes]] | None = None,
-                interrupted: Callable[[str, str], list[bytes]] | None = None,
-                reconnect_hint: bool = True) -> AsyncIterator[bytes]:
+async def relay(
+    message_id: str,
+    *,
+    after: str = "0-0",
+    transform: Transform | None = None,
+    closing: Callable[[], list[bytes]] | None = None,
+    interrupted: Callable[[str, str], list[bytes]] | None = None,
+    reconnect_hint: bool = True,
+) -> AsyncIterator[bytes]:
     """Yield the turn's events after `after` until message.end, with keep-alive pings.
 
     `transform` turns one stored event into frames (the OpenAI-compatible API's chunks);
@@ -109,7 +118,7 @@ async def relay(message_id: str, *, after: str = "0-0", transform: Transform | N
                 for frame in frames:
                     yield frame
                 if event in events.TERMINAL_EVENTS:
-                    for frame in (closing() if closing else []):
+                    for frame in closing() if closing else []:
                         yield frame
                     return
     finally:
@@ -144,15 +153,22 @@ async def await_turn_or_raise(message_id: str) -> TurnWait:
     try:
         outcome = await wait_for_turn(message_id, timeout=settings.CHAT_BLOCKING_TIMEOUT_SECONDS)
     except (StreamUnavailable, redis.RedisError) as exc:
-        raise ApiError(f"The event store is not answering, so the end of turn {message_id} cannot be awaited; "
-                       f"the turn goes on. Fetch it later with GET /api/v1/messages/{message_id}.",
-                       code="stream_unavailable", status_code=503) from exc
+        raise ApiError(
+            f"The event store is not answering, so the end of turn {message_id} cannot be awaited; "
+            f"the turn goes on. Fetch it later with GET /api/v1/messages/{message_id}.",
+            code="stream_unavailable",
+            status_code=503,
+        ) from exc
     if outcome is TurnWait.TIMED_OUT:
-        raise ApiError(f"The turn did not end within {settings.CHAT_BLOCKING_TIMEOUT_SECONDS} s, the limit for "
-                       "blocking calls (SWITCHBOARD_CHAT_BLOCKING_TIMEOUT). It goes on: follow it with "
-                       f"GET /api/v1/messages/{message_id}/events or fetch the result later with "
-                       f"GET /api/v1/messages/{message_id}; send stream: true to receive it as it is written.",
-                       code="turn_timeout", status_code=504, error_type="timeout_error")
+        raise ApiError(
+            f"The turn did not end within {settings.CHAT_BLOCKING_TIMEOUT_SECONDS} s, the limit for "
+            "blocking calls (SWITCHBOARD_CHAT_BLOCKING_TIMEOUT). It goes on: follow it with "
+            f"GET /api/v1/messages/{message_id}/events or fetch the result later with "
+            f"GET /api/v1/messages/{message_id}; send stream: true to receive it as it is written.",
+            code="turn_timeout",
+            status_code=504,
+            error_type="timeout_error",
+        )
     return outcome
 
 

@@ -39,12 +39,15 @@ BACKOFF_BASE_SECONDS = 0.5
 
 
 def _load(message_id: str) -> Message | None:
-    return (Message.objects.select_related("conversation__bot__published_version", "reply_to",
-                                           "provider_model__provider")
-            .filter(pk=message_id).first())
+    return (
+        Message.objects.select_related("conversation__bot__published_version", "reply_to", "provider_model__provider")
+        .filter(pk=message_id)
+        .first()
+    )
 
 
 # -- retrieval ----------------------------------------------------------------------------------------
+
 
 def turn_retrieve(*, message_id: str) -> bool:
     """Run retrieval for the turn; returns whether generation should follow."""
@@ -56,22 +59,33 @@ def turn_retrieve(*, message_id: str) -> bool:
     knowledge = config.knowledge
     started = time.perf_counter()
     try:
-        hits = retrieve(workspace_id=message.workspace_id, knowledge_base_ids=knowledge.knowledge_base_ids,
-                        query=message.reply_to.content, top_k=knowledge.top_k,
-                        score_threshold=knowledge.score_threshold)
+        hits = retrieve(
+            workspace_id=message.workspace_id,
+            knowledge_base_ids=knowledge.knowledge_base_ids,
+            query=message.reply_to.content,
+            top_k=knowledge.top_k,
+            score_threshold=knowledge.score_threshold,
+        )
     except Exception as exc:  # retrieval trouble must not cost the user the answer
         logger.exception("retrieval failed", message_id=message_id)
         hits = []
         message.trace.append({"type": "retrieval", "error": str(exc), "hits": []})
     else:
-        message.trace.append({
-            "type": "retrieval", "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-            "hits": [{**hit.citation(), "text": hit.text, "vector_score": hit.vector_score,
-                      "text_score": hit.text_score} for hit in hits],
-        })
+        message.trace.append(
+            {
+                "type": "retrieval",
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "hits": [
+                    {**hit.citation(), "text": hit.text, "vector_score": hit.vector_score, "text_score": hit.text_score}
+                    for hit in hits
+                ],
+            }
+        )
     message.citations = [hit.citation() for hit in hits]
-    message.context = [{"label": citation.get("document_name", "document"), "text": hit.text,
-                        "page": citation.get("page")} for hit, citation in zip(hits, message.citations, strict=True)]
+    message.context = [
+        {"label": citation.get("document_name", "document"), "text": hit.text, "page": citation.get("page")}
+        for hit, citation in zip(hits, message.citations, strict=True)
+    ]
     message.retrieved_at = timezone.now()
     message.save(update_fields=["trace", "citations", "context", "retrieved_at", "updated_at"])
     events.emit(message.pk, events.Retrieval(citations=message.citations))
@@ -86,21 +100,26 @@ def turn_retrieve(*, message_id: str) -> bool:
 
 # -- generation ---------------------------------------------------------------------------------------
 
+
 def _history(message: Message, max_turns: int) -> list[HistoryMessage]:
     if max_turns <= 0:
         return []
     # Newest first with a limit (a turn can have several assistant replies), then back in order.
-    earlier = list(Message.objects.filter(conversation_id=message.conversation_id,
-                                          created_at__lt=message.reply_to.created_at)
-                   .exclude(state=MessageState.FAILED).exclude(content="")
-                   .order_by("-created_at").values_list("role", "content")[:max_turns * 4])
+    earlier = list(
+        Message.objects.filter(conversation_id=message.conversation_id, created_at__lt=message.reply_to.created_at)
+        .exclude(state=MessageState.FAILED)
+        .exclude(content="")
+        .order_by("-created_at")
+        .values_list("role", "content")[: max_turns * 4]
+    )
     earlier.reverse()
     return [HistoryMessage(role, content) for role, content in earlier]
 
 
 def _context(message: Message) -> list[ContextSource]:
-    return [ContextSource(label=source["label"], text=source["text"], page=source.get("page"))
-            for source in message.context]
+    return [
+        ContextSource(label=source["label"], text=source["text"], page=source.get("page")) for source in message.context
+    ]
 
 
 @dataclass
@@ -118,8 +137,9 @@ def _stream_once(message: Message, call_kwargs: dict[str, Any], conn) -> _Outcom
     ttft = None
     # The model may think for seconds or minutes: the database connection is not needed meanwhile.
     release_pooled_connections()
-    deltas = DeltaBatcher(lambda text: events.emit_delta(message.pk, text, conn=conn),
-                          linger=settings.STREAM_DELTA_LINGER_MS / 1000)
+    deltas = DeltaBatcher(
+        lambda text: events.emit_delta(message.pk, text, conn=conn), linger=settings.STREAM_DELTA_LINGER_MS / 1000
+    )
     next_check = time.monotonic() + CANCEL_CHECK_SECONDS
     try:
         for item in stream_chat(provider_model.provider, model=provider_model.model, **call_kwargs):
@@ -168,21 +188,34 @@ def turn_generate(*, message_id: str, step: int) -> None:
     config = turn_config(bot, message.conversation.version_number)
     provider_model = message.provider_model
     if provider_model is None or not provider_model.is_enabled or not provider_model.provider.is_enabled:
-        lifecycle.fail(message, code="model_not_configured",
-              text=f"Bot {bot.slug!r} has no usable chat model: a workspace admin should choose one in its settings.")
+        lifecycle.fail(
+            message,
+            code="model_not_configured",
+            text=f"Bot {bot.slug!r} has no usable chat model: a workspace admin should choose one in its settings.",
+        )
         return
 
     tools = _tools_for(message, config)
     withhold_tools = len(message.tool_rounds) >= config.max_tool_iterations
     system_prompt = fill_template(config.system_prompt, message.conversation.inputs)
     messages = build_messages(
-        system_prompt=system_prompt, history=_history(message, config.memory.max_turns),
-        user_message=message.reply_to.content, max_turns=config.memory.max_turns,
-        max_tokens=config.memory.max_tokens, context=_context(message), tool_rounds=message.tool_rounds)
+        system_prompt=system_prompt,
+        history=_history(message, config.memory.max_turns),
+        user_message=message.reply_to.content,
+        max_turns=config.memory.max_turns,
+        max_tokens=config.memory.max_tokens,
+        context=_context(message),
+        tool_rounds=message.tool_rounds,
+    )
     model_settings = config.model
-    call_kwargs = {"messages": messages, "tools": None if withhold_tools else [t.schema() for t in tools] or None,
-                   "temperature": model_settings.temperature, "top_p": model_settings.top_p,
-                   "max_tokens": model_settings.max_output_tokens, "json_output": model_settings.json_output}
+    call_kwargs = {
+        "messages": messages,
+        "tools": None if withhold_tools else [t.schema() for t in tools] or None,
+        "temperature": model_settings.temperature,
+        "top_p": model_settings.top_p,
+        "max_tokens": model_settings.max_output_tokens,
+        "json_output": model_settings.json_output,
+    }
 
     prior_text = message.content
     attempt = 0
@@ -193,16 +226,25 @@ def turn_generate(*, message_id: str, step: int) -> None:
             outcome = _stream_once(message, call_kwargs, conn)
             break
         except ProviderError as error:
-            message.trace.append({"type": "model_error", "step": step, "attempt": attempt, "code": error.code,
-                                  "status": error.status, "message": error.message,
-                                  "duration_ms": round((time.perf_counter() - call_started) * 1000, 2)})
+            message.trace.append(
+                {
+                    "type": "model_error",
+                    "step": step,
+                    "attempt": attempt,
+                    "code": error.code,
+                    "status": error.status,
+                    "message": error.message,
+                    "duration_ms": round((time.perf_counter() - call_started) * 1000, 2),
+                }
+            )
             if not error.retryable or attempt >= settings.LLM_MAX_ATTEMPTS:
                 attempts = f" after {attempt} attempts" if attempt > 1 else ""
                 lifecycle.fail(message, code=error.code, text=error.message + attempts, content=prior_text)
                 return
             backoff = BACKOFF_BASE_SECONDS * 2 ** (attempt - 1)
-            wait = min(error.retry_after if error.retry_after is not None else backoff,
-                       settings.LLM_MAX_RETRY_WAIT_SECONDS)
+            wait = min(
+                error.retry_after if error.retry_after is not None else backoff, settings.LLM_MAX_RETRY_WAIT_SECONDS
+            )
             events.emit(message.pk, events.MessageReset(step=step, reason=error.code, retry_in=wait), conn=conn)
             if not _sleep_unless_cancelled(message.pk, wait, conn):
                 lifecycle.cancel(message, partial_text=prior_text)
@@ -215,21 +257,40 @@ def turn_generate(*, message_id: str, step: int) -> None:
         lifecycle.cancel(message, partial_text=text)
         return
     completion = outcome.completion
-    usage = {"input_tokens": message.input_tokens + completion.input_tokens,
-             "output_tokens": message.output_tokens + completion.output_tokens}
+    usage = {
+        "input_tokens": message.input_tokens + completion.input_tokens,
+        "output_tokens": message.output_tokens + completion.output_tokens,
+    }
     cost = provider_model.cost(**usage)
-    message.trace.append({"type": "generation", "step": step, "model": provider_model.model,
-                          "finish_reason": completion.finish_reason, "attempts": attempt,
-                          "input_tokens": completion.input_tokens, "output_tokens": completion.output_tokens,
-                          "duration_ms": round((time.perf_counter() - call_started) * 1000, 2)})
+    message.trace.append(
+        {
+            "type": "generation",
+            "step": step,
+            "model": provider_model.model,
+            "finish_reason": completion.finish_reason,
+            "attempts": attempt,
+            "input_tokens": completion.input_tokens,
+            "output_tokens": completion.output_tokens,
+            "duration_ms": round((time.perf_counter() - call_started) * 1000, 2),
+        }
+    )
     if completion.tool_calls and not withhold_tools and tools:
-        _begin_tool_round(message, step=step, text=outcome.text, completion=completion, tools=tools,
-                          content=text, usage=usage, cost=cost)
+        _begin_tool_round(
+            message,
+            step=step,
+            text=outcome.text,
+            completion=completion,
+            tools=tools,
+            content=text,
+            usage=usage,
+            cost=cost,
+        )
         return
     lifecycle.finish(message, content=text, cost=cost, **usage)
 
 
 # -- tools --------------------------------------------------------------------------------------------
+
 
 def _tools_for(message: Message, config: BotConfig) -> list:
     operation_ids = config.actions.operation_ids
@@ -246,12 +307,18 @@ def _parse_arguments(raw: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _begin_tool_round(message: Message, *, step: int, text: str, completion, tools: list, content: str,
-                      usage: dict[str, int], cost) -> None:
+def _begin_tool_round(
+    message: Message, *, step: int, text: str, completion, tools: list, content: str, usage: dict[str, int], cost
+) -> None:
     by_name = {tool.name: tool for tool in tools}
-    assistant_turn = {"role": "assistant", "content": text or None, "tool_calls": [
-        {"id": call.call_id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
-        for call in completion.tool_calls]}
+    assistant_turn = {
+        "role": "assistant",
+        "content": text or None,
+        "tool_calls": [
+            {"id": call.call_id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
+            for call in completion.tool_calls
+        ],
+    }
     unrunnable = _unrunnable_consequential_calls(message, completion.tool_calls, by_name)
     created: list[ToolCall] = []
     with transaction.atomic():
@@ -261,27 +328,44 @@ def _begin_tool_round(message: Message, *, step: int, text: str, completion, too
         for call in completion.tool_calls:
             tool = by_name.get(call.name)
             tool_call, _ = ToolCall.objects.get_or_create(
-                message=locked, call_id=call.call_id,
-                defaults={"workspace_id": locked.workspace_id, "step": step, "name": call.name[:64],
-                          "operation_id": tool.operation_id if tool else "", "raw_arguments": call.arguments,
-                          "arguments": _parse_arguments(call.arguments),
-                          "consequential": bool(tool and tool.consequential)})
+                message=locked,
+                call_id=call.call_id,
+                defaults={
+                    "workspace_id": locked.workspace_id,
+                    "step": step,
+                    "name": call.name[:64],
+                    "operation_id": tool.operation_id if tool else "",
+                    "raw_arguments": call.arguments,
+                    "arguments": _parse_arguments(call.arguments),
+                    "consequential": bool(tool and tool.consequential),
+                },
+            )
             created.append(tool_call)
         refused = [tc for tc in created if tc.call_id in unrunnable and tc.state == ToolCallState.PENDING]
         for tool_call in refused:
             # Settled at once, without asking anybody: the model learns what to correct.
             outcome = unrunnable[tool_call.call_id]
-            tool_rounds.settle_tool_call(tool_call, ToolCallState.FAILED, content=outcome.content,
-                                         error=outcome.error or "invalid_arguments",
-                              duration_ms=outcome.duration_ms)
+            tool_rounds.settle_tool_call(
+                tool_call,
+                ToolCallState.FAILED,
+                content=outcome.content,
+                error=outcome.error or "invalid_arguments",
+                duration_ms=outcome.duration_ms,
+            )
         needs_confirmation = [tc for tc in created if tc.consequential and tc.state == ToolCallState.PENDING]
         for tool_call in needs_confirmation:
             lifecycle.move_tool_call(tool_call, ToolCallState.AWAITING_CONFIRMATION)
         lifecycle.move(
-            message, MessageState.AWAITING_CONFIRMATION if needs_confirmation else MessageState.RUNNING,
+            message,
+            MessageState.AWAITING_CONFIRMATION if needs_confirmation else MessageState.RUNNING,
             trace=[*message.trace, *(tool_rounds.tool_trace(tc, unrunnable[tc.call_id].trace) for tc in refused)],
-            tool_rounds=[*locked.tool_rounds, {"assistant": assistant_turn, "results": []}], step=step + 1,
-            content=content, cost=cost, input_tokens=usage["input_tokens"], output_tokens=usage["output_tokens"])
+            tool_rounds=[*locked.tool_rounds, {"assistant": assistant_turn, "results": []}],
+            step=step + 1,
+            content=content,
+            cost=cost,
+            input_tokens=usage["input_tokens"],
+            output_tokens=usage["output_tokens"],
+        )
         runnable = [tc.pk for tc in created if tc.state == ToolCallState.PENDING]
         lifecycle.schedule_next(message.pk, Ended.TOOL_ROUND_BEGUN, tool_call_ids=runnable)
     for tool_call in created:
@@ -305,8 +389,9 @@ def _unrunnable_consequential_calls(message: Message, calls: list, by_name: dict
         tool = by_name.get(call.name)
         if tool is None or not tool.consequential:
             continue
-        outcome = check_tool_call(workspace_id=message.workspace_id, operation_id=tool.operation_id,
-                                  arguments_json=call.arguments)
+        outcome = check_tool_call(
+            workspace_id=message.workspace_id, operation_id=tool.operation_id, arguments_json=call.arguments
+        )
         if outcome is not None:
             refused[call.call_id] = outcome
     return refused
@@ -322,9 +407,13 @@ def tool_call_execute(*, tool_call_id: str) -> None:
     if tool_call.state == ToolCallState.RUNNING and tool_call.consequential:
         # An earlier attempt died mid-call: it may have had its effect, so it is not repeated.
         tool_rounds.record_tool_result(
-            tool_call, ToolCallState.FAILED, error="interrupted", duration_ms=None,
+            tool_call,
+            ToolCallState.FAILED,
+            error="interrupted",
+            duration_ms=None,
             content="The action was interrupted and was not retried, because repeating it could do it twice. "
-                    "Ask the user whether to try again.")
+            "Ask the user whether to try again.",
+        )
         tool_rounds.continue_when_settled(tool_call.message_id)
         return
     if tool_call.state == ToolCallState.PENDING:  # a redelivered read-only call simply runs again
@@ -332,14 +421,26 @@ def tool_call_execute(*, tool_call_id: str) -> None:
     started = time.perf_counter()
     if not tool_call.operation_id:
         content = json.dumps({"error": f"Unknown tool {tool_call.name!r}. Use one of the tools provided."})
-        tool_rounds.record_tool_result(tool_call, ToolCallState.FAILED, content=content, error="unknown_tool",
-                                       duration_ms=round((time.perf_counter() - started) * 1000, 2))
+        tool_rounds.record_tool_result(
+            tool_call,
+            ToolCallState.FAILED,
+            content=content,
+            error="unknown_tool",
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
     else:
         release_pooled_connections()  # a target API may take seconds; nothing is read meanwhile
-        outcome = invoke_tool(workspace_id=tool_call.workspace_id, operation_id=tool_call.operation_id,
-                              arguments_json=tool_call.raw_arguments or json.dumps(tool_call.arguments))
-        tool_rounds.record_tool_result(tool_call, ToolCallState.COMPLETED if outcome.ok else ToolCallState.FAILED,
-                                       content=outcome.content,
-                                       error=outcome.error or "", duration_ms=outcome.duration_ms,
-                                       trace=outcome.trace)
+        outcome = invoke_tool(
+            workspace_id=tool_call.workspace_id,
+            operation_id=tool_call.operation_id,
+            arguments_json=tool_call.raw_arguments or json.dumps(tool_call.arguments),
+        )
+        tool_rounds.record_tool_result(
+            tool_call,
+            ToolCallState.COMPLETED if outcome.ok else ToolCallState.FAILED,
+            content=outcome.content,
+            error=outcome.error or "",
+            duration_ms=outcome.duration_ms,
+            trace=outcome.trace,
+        )
     tool_rounds.continue_when_settled(tool_call.message_id)

@@ -38,9 +38,12 @@ def _choose_version(bot: Bot, *, use_draft: bool) -> int | None:
     if use_draft:
         return None
     if bot.published_version_id is None:
-        raise Conflict(f"Bot {bot.slug!r} is not published yet: publish it (POST /api/v1/bots/{bot.pk}/publish) "
-                       'or send "version": "draft" to talk to the draft.', code="bot_not_published",
-                       param="version")
+        raise Conflict(
+            f"Bot {bot.slug!r} is not published yet: publish it (POST /api/v1/bots/{bot.pk}/publish) "
+            'or send "version": "draft" to talk to the draft.',
+            code="bot_not_published",
+            param="version",
+        )
     return bot.published_version.number
 
 
@@ -48,15 +51,25 @@ def _check_model(workspace: Workspace, config: BotConfig, bot: Bot) -> ProviderM
     model_id = config.model.provider_model_id
     model = None
     if model_id:
-        model = (ProviderModel.objects.for_workspace(workspace).select_related("provider")
-                 .filter(pk=model_id, kind=ModelKind.CHAT).first())
+        model = (
+            ProviderModel.objects.for_workspace(workspace)
+            .select_related("provider")
+            .filter(pk=model_id, kind=ModelKind.CHAT)
+            .first()
+        )
     if model is None:
-        raise Conflict(f"Bot {bot.slug!r} has no chat model configured. Add a model provider under Model "
-                       "providers, then choose one of its chat models in the bot's settings "
-                       "(config.model.provider_model_id).", code="model_not_configured")
+        raise Conflict(
+            f"Bot {bot.slug!r} has no chat model configured. Add a model provider under Model "
+            "providers, then choose one of its chat models in the bot's settings "
+            "(config.model.provider_model_id).",
+            code="model_not_configured",
+        )
     if not model.is_enabled or not model.provider.is_enabled:
-        raise Conflict(f"Bot {bot.slug!r} uses {model.model} on provider {model.provider.name!r}, which is "
-                       "disabled. Enable it or choose another model.", code="model_disabled")
+        raise Conflict(
+            f"Bot {bot.slug!r} uses {model.model} on provider {model.provider.name!r}, which is "
+            "disabled. Enable it or choose another model.",
+            code="model_disabled",
+        )
     return model
 
 
@@ -64,14 +77,26 @@ def _check_text(text: Any) -> str:
     if not isinstance(text, str) or not text.strip():
         raise InvalidInput("The message is empty.", code="empty_message", param="message")
     if len(text) > settings.MAX_MESSAGE_CHARS:
-        raise TooLarge(f"The message has {len(text):,} characters; the limit is {settings.MAX_MESSAGE_CHARS:,}.",
-                       code="message_too_long", param="message")
+        raise TooLarge(
+            f"The message has {len(text):,} characters; the limit is {settings.MAX_MESSAGE_CHARS:,}.",
+            code="message_too_long",
+            param="message",
+        )
     return text
 
 
-def turn_accept(*, workspace: Workspace, bot: Bot, text: Any, inputs: dict[str, Any] | None = None,
-                conversation_id: str | None = None, end_user: str = "", channel: str = Channel.API,
-                use_draft: bool = False, history: list[dict[str, str]] | None = None) -> AcceptedTurn:
+def turn_accept(
+    *,
+    workspace: Workspace,
+    bot: Bot,
+    text: Any,
+    inputs: dict[str, Any] | None = None,
+    conversation_id: str | None = None,
+    end_user: str = "",
+    channel: str = Channel.API,
+    use_draft: bool = False,
+    history: list[dict[str, str]] | None = None,
+) -> AcceptedTurn:
     """Validate and store a new turn, then enqueue it. Raises a DomainError; writes nothing on error.
 
     `history` (OpenAI-compatible API) is the client's own record of the earlier messages: it is
@@ -84,11 +109,17 @@ def turn_accept(*, workspace: Workspace, bot: Bot, text: Any, inputs: dict[str, 
     if conversation_id:
         conversation = Conversation.objects.for_workspace(workspace).filter(pk=conversation_id).first()
         if conversation is None:
-            raise NotFound(f"No conversation {conversation_id!r} in this workspace.", code="conversation_not_found",
-                           param="conversation_id")
+            raise NotFound(
+                f"No conversation {conversation_id!r} in this workspace.",
+                code="conversation_not_found",
+                param="conversation_id",
+            )
         if conversation.bot_id != bot.pk:
-            raise Conflict(f"Conversation {conversation_id!r} belongs to another bot.",
-                           code="conversation_bot_mismatch", param="conversation_id")
+            raise Conflict(
+                f"Conversation {conversation_id!r} belongs to another bot.",
+                code="conversation_bot_mismatch",
+                param="conversation_id",
+            )
         version_number = conversation.version_number
     else:
         version_number = _choose_version(bot, use_draft=use_draft)
@@ -103,23 +134,44 @@ def turn_accept(*, workspace: Workspace, bot: Bot, text: Any, inputs: dict[str, 
     with transaction.atomic():
         if conversation is None:
             conversation = Conversation.objects.create(
-                workspace=workspace, bot=bot, end_user=end_user[:255], channel=channel, inputs=resolved,
-                version_number=version_number, title=text.strip()[:80])
+                workspace=workspace,
+                bot=bot,
+                end_user=end_user[:255],
+                channel=channel,
+                inputs=resolved,
+                version_number=version_number,
+                title=text.strip()[:80],
+            )
             # One INSERT for the whole history; created_at steps by a microsecond so the order holds.
             base_time = timezone.now()
-            Message.objects.bulk_create([
-                Message(workspace=workspace, conversation=conversation, role=earlier["role"],
-                        content=earlier["content"], state=MessageState.COMPLETED,
-                        created_at=base_time + timedelta(microseconds=position))
-                for position, earlier in enumerate(history or [])])
+            Message.objects.bulk_create(
+                [
+                    Message(
+                        workspace=workspace,
+                        conversation=conversation,
+                        role=earlier["role"],
+                        content=earlier["content"],
+                        state=MessageState.COMPLETED,
+                        created_at=base_time + timedelta(microseconds=position),
+                    )
+                    for position, earlier in enumerate(history or [])
+                ]
+            )
         elif resolved != conversation.inputs:
             conversation.inputs = resolved
             conversation.save(update_fields=["inputs", "updated_at"])
-        user_message = Message.objects.create(workspace=workspace, conversation=conversation, role="user",
-                                              content=text, state=MessageState.COMPLETED)
-        assistant = Message.objects.create(workspace=workspace, conversation=conversation, role="assistant",
-                                           state=MessageState.QUEUED, reply_to=user_message,
-                                           model=provider_model.model, provider_model=provider_model)
+        user_message = Message.objects.create(
+            workspace=workspace, conversation=conversation, role="user", content=text, state=MessageState.COMPLETED
+        )
+        assistant = Message.objects.create(
+            workspace=workspace,
+            conversation=conversation,
+            role="assistant",
+            state=MessageState.QUEUED,
+            reply_to=user_message,
+            model=provider_model.model,
+            provider_model=provider_model,
+        )
         transaction.on_commit(lambda: _start_turn(assistant, config))
     return AcceptedTurn(conversation, user_message, assistant)
 
@@ -127,8 +179,12 @@ def turn_accept(*, workspace: Workspace, bot: Bot, text: Any, inputs: dict[str, 
 def _start_turn(assistant: Message, config: BotConfig) -> None:
     # message.start goes into the stream before the task exists, so it is always the first event
     # and a client learns the ids at once, whatever the queue is doing.
-    events.emit(assistant.pk, events.MessageStart(conversation_id=assistant.conversation_id,
-                                                  user_message_id=assistant.reply_to_id, model=assistant.model))
+    events.emit(
+        assistant.pk,
+        events.MessageStart(
+            conversation_id=assistant.conversation_id, user_message_id=assistant.reply_to_id, model=assistant.model
+        ),
+    )
     lifecycle.schedule_next(assistant.pk, Ended.ACCEPTED, retrieve=bool(config.knowledge.knowledge_base_ids))
 
 
@@ -160,15 +216,24 @@ def tool_call_decide(*, tool_call: ToolCall, approve: bool) -> ToolCall:
     with transaction.atomic():
         locked = ToolCall.objects.select_for_update().get(pk=tool_call.pk)
         if locked.state != ToolCallState.AWAITING_CONFIRMATION:
-            raise Conflict(f"Tool call {locked.call_id} is not waiting for confirmation (it is {locked.state}).",
-                           code="not_awaiting_confirmation", param="tool_call_id")
+            raise Conflict(
+                f"Tool call {locked.call_id} is not waiting for confirmation (it is {locked.state}).",
+                code="not_awaiting_confirmation",
+                param="tool_call_id",
+            )
         if approve:
             lifecycle.move_tool_call(locked, ToolCallState.PENDING)
             lifecycle.schedule_next(locked.message_id, Ended.CONFIRMED, tool_call_ids=[locked.pk])
     if not approve:
-        tool_rounds.record_tool_result(locked, ToolCallState.DENIED, content=json.dumps({
-            "error": "The user denied this action. Do not retry it; tell the user it was not done."}),
-            error="denied_by_user", duration_ms=None)
+        tool_rounds.record_tool_result(
+            locked,
+            ToolCallState.DENIED,
+            content=json.dumps(
+                {"error": "The user denied this action. Do not retry it; tell the user it was not done."}
+            ),
+            error="denied_by_user",
+            duration_ms=None,
+        )
         tool_rounds.continue_when_settled(locked.message_id)
     locked.refresh_from_db()
     return locked

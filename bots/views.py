@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from accounts.pages import can_edit, page_access, refused
-from accounts.tenancy import WorkspaceAccess
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Prefetch
@@ -18,24 +16,26 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
-from providers.models import ModelKind, ProviderModel
 from rest_framework.exceptions import ValidationError as ApiValidationError
-from switchboard.errors import DomainError
 
+from accounts.pages import can_edit, page_access, refused
+from accounts.tenancy import WorkspaceAccess
 from bots import services
 from bots.config import normalise
 from bots.forms import BotForm, PublishForm, flatten_errors, pretty_json
 from bots.models import Bot, Conversation, Message, MessageState, ToolCall
+from providers.models import ModelKind, ProviderModel
+from switchboard.errors import DomainError
 
 _EDITORS_ONLY = "Only workspace editors, admins and owners change bots."
-_PREVIEW_EDITORS_ONLY = ("Only workspace editors, admins and owners use the preview: each message is a model call "
-                         "billed to the workspace.")
+_PREVIEW_EDITORS_ONLY = (
+    "Only workspace editors, admins and owners use the preview: each message is a model call billed to the workspace."
+)
 RECENT_CONVERSATIONS = 20
 
 
 def _bot(access: WorkspaceAccess, bot_id: str) -> Bot:
-    bot = (Bot.objects.for_workspace(access.workspace).select_related("published_version")
-           .filter(pk=bot_id).first())
+    bot = Bot.objects.for_workspace(access.workspace).select_related("published_version").filter(pk=bot_id).first()
     if bot is None:
         raise Http404("No such bot.")
     return bot
@@ -45,8 +45,10 @@ def _models_by_id(access: WorkspaceAccess, ids) -> dict[str, ProviderModel]:
     ids = [i for i in set(ids) if i]
     if not ids:
         return {}
-    return {m.pk: m for m in ProviderModel.objects.for_workspace(access.workspace).filter(pk__in=ids)
-            .select_related("provider")}
+    return {
+        m.pk: m
+        for m in ProviderModel.objects.for_workspace(access.workspace).filter(pk__in=ids).select_related("provider")
+    }
 
 
 def _model_summary(model_id: str | None, models: dict[str, ProviderModel]) -> dict[str, Any]:
@@ -57,8 +59,12 @@ def _model_summary(model_id: str | None, models: dict[str, ProviderModel]) -> di
     if entry is None or entry.kind != ModelKind.CHAT:
         return {"label": model_id, "usable": False, "problem": "This model no longer exists."}
     usable = entry.is_enabled and entry.provider.is_enabled
-    return {"label": entry.display_name or entry.model, "provider": entry.provider.name, "usable": usable,
-            "problem": "" if usable else "This model or its provider is disabled."}
+    return {
+        "label": entry.display_name or entry.model,
+        "provider": entry.provider.name,
+        "usable": usable,
+        "problem": "" if usable else "This model or its provider is disabled.",
+    }
 
 
 def _member_emails(access: WorkspaceAccess, end_users) -> dict[str, str]:
@@ -68,25 +74,34 @@ def _member_emails(access: WorkspaceAccess, end_users) -> dict[str, str]:
     ids = {value.removeprefix("user:") for value in end_users if value.startswith("user:")}
     if not ids:
         return {}
-    members = Membership.objects.filter(workspace=access.workspace, user_id__in=ids).values_list("user_id",
-                                                                                                  "user__email")
+    members = Membership.objects.filter(workspace=access.workspace, user_id__in=ids).values_list(
+        "user_id", "user__email"
+    )
     return {f"user:{user_id}": email for user_id, email in members}
 
 
 # -- list ------------------------------------------------------------------------------------------
 
+
 @login_required
 def bot_list(request: HttpRequest) -> HttpResponse:
     access = page_access(request)
-    bots = list(Bot.objects.for_workspace(access.workspace).select_related("published_version")
-                .annotate(conversation_count=Count("conversations")).order_by("name"))
+    bots = list(
+        Bot.objects.for_workspace(access.workspace)
+        .select_related("published_version")
+        .annotate(conversation_count=Count("conversations"))
+        .order_by("name")
+    )
     models = _models_by_id(access, [normalise(b.config)["model"].get("provider_model_id") for b in bots])
-    rows = [{"bot": bot, "model": _model_summary(normalise(bot.config)["model"].get("provider_model_id"), models)}
-            for bot in bots]
+    rows = [
+        {"bot": bot, "model": _model_summary(normalise(bot.config)["model"].get("provider_model_id"), models)}
+        for bot in bots
+    ]
     return render(request, "bots/bot_list.html", {"rows": rows, "can_edit": can_edit(access)})
 
 
 # -- create / edit ----------------------------------------------------------------------------------
+
 
 def _add_rows_requested(request: HttpRequest) -> bool:
     return request.method == "POST" and "add_variable_row" in request.POST
@@ -116,8 +131,10 @@ def bot_create_view(request: HttpRequest) -> HttpResponse:
         return _render_form(request, BotForm(request.POST, workspace=access.workspace, add_rows=1), None)
     form = BotForm(request.POST if request.method == "POST" else None, workspace=access.workspace)
     if request.method == "POST" and form.is_valid():
-        bot = _save(form, lambda **arguments: services.bot_create(workspace=access.workspace,
-                                                                   created_by=request.user, **arguments))
+        bot = _save(
+            form,
+            lambda **arguments: services.bot_create(workspace=access.workspace, created_by=request.user, **arguments),
+        )
         if bot is not None:
             messages.success(request, f"Created {bot.name}. Try it in the preview, then publish it.")
             return redirect("bots:bot_detail", bot.pk)
@@ -137,13 +154,15 @@ def bot_edit_view(request: HttpRequest, bot_id: str) -> HttpResponse:
         # A fresh copy: a rejected update must not leave half-applied values on the page's bot.
         saved = _save(form, lambda **arguments: services.bot_update(bot=_bot(access, bot_id), **arguments))
         if saved is not None:
-            messages.success(request, f"Saved the draft of {saved.name}. Publish it to serve it on the API "
-                                      "and the widget.")
+            messages.success(
+                request, f"Saved the draft of {saved.name}. Publish it to serve it on the API and the widget."
+            )
             return redirect("bots:bot_detail", saved.pk)
     return _render_form(request, form, bot)
 
 
 # -- detail, publish, restore -----------------------------------------------------------------------
+
 
 def _has_unpublished_changes(bot: Bot) -> bool:
     if bot.published_version is None:
@@ -157,22 +176,30 @@ def bot_detail(request: HttpRequest, bot_id: str) -> HttpResponse:
     bot = _bot(access, bot_id)
     config = normalise(bot.config)
     model_id = config["model"].get("provider_model_id")
-    conversations = list(Conversation.objects.for_workspace(access.workspace).filter(bot=bot)
-                         .annotate(message_count=Count("messages")).order_by("-created_at")[:RECENT_CONVERSATIONS])
+    conversations = list(
+        Conversation.objects.for_workspace(access.workspace)
+        .filter(bot=bot)
+        .annotate(message_count=Count("messages"))
+        .order_by("-created_at")[:RECENT_CONVERSATIONS]
+    )
     emails = _member_emails(access, [c.end_user for c in conversations])
     for conversation in conversations:
         conversation.member_email = emails.get(conversation.end_user, "")
-    return render(request, "bots/bot_detail.html", {
-        "bot": bot,
-        "config": config,
-        "model": _model_summary(model_id, _models_by_id(access, [model_id])),
-        "versions": bot.versions.select_related("created_by").order_by("-number"),
-        "conversations": conversations,
-        "conversation_total": Conversation.objects.for_workspace(access.workspace).filter(bot=bot).count(),
-        "unpublished_changes": _has_unpublished_changes(bot),
-        "publish_form": PublishForm(),
-        "can_edit": can_edit(access),
-    })
+    return render(
+        request,
+        "bots/bot_detail.html",
+        {
+            "bot": bot,
+            "config": config,
+            "model": _model_summary(model_id, _models_by_id(access, [model_id])),
+            "versions": bot.versions.select_related("created_by").order_by("-number"),
+            "conversations": conversations,
+            "conversation_total": Conversation.objects.for_workspace(access.workspace).filter(bot=bot).count(),
+            "unpublished_changes": _has_unpublished_changes(bot),
+            "publish_form": PublishForm(),
+            "can_edit": can_edit(access),
+        },
+    )
 
 
 @require_POST
@@ -189,12 +216,14 @@ def bot_publish_view(request: HttpRequest, bot_id: str) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     except ApiValidationError as exc:
-        problems = "; ".join(f"{param}: {message}" if param else message
-                             for param, message in flatten_errors(exc.detail))
+        problems = "; ".join(
+            f"{param}: {message}" if param else message for param, message in flatten_errors(exc.detail)
+        )
         messages.error(request, f"The draft cannot be published until it is fixed: {problems}")
     else:
-        messages.success(request, f"Published version {version.number} of {bot.name}: the API and the widget "
-                                  "serve it now.")
+        messages.success(
+            request, f"Published version {version.number} of {bot.name}: the API and the widget serve it now."
+        )
     return redirect("bots:bot_detail", bot.pk)
 
 
@@ -216,6 +245,7 @@ def bot_restore_view(request: HttpRequest, bot_id: str, number: int) -> HttpResp
 
 # -- preview ----------------------------------------------------------------------------------------
 
+
 @login_required
 def bot_preview(request: HttpRequest, bot_id: str) -> HttpResponse:
     access = page_access(request)
@@ -231,21 +261,38 @@ def bot_preview(request: HttpRequest, bot_id: str) -> HttpResponse:
         "conversation_url": reverse("bots:conversation_detail", args=["CONVERSATION_ID"]),
         "opening_message": config["opening_message"],
         "starter_questions": config["starter_questions"],
-        "variables": [{"name": v["name"], "type": v.get("type", "string"), "required": bool(v.get("required")),
-                       "default": v.get("default"), "description": v.get("description", ""),
-                       "options": v.get("options") or []} for v in config["variables"]],
+        "variables": [
+            {
+                "name": v["name"],
+                "type": v.get("type", "string"),
+                "required": bool(v.get("required")),
+                "default": v.get("default"),
+                "description": v.get("description", ""),
+                "options": v.get("options") or [],
+            }
+            for v in config["variables"]
+        ],
     }
-    return render(request, "bots/bot_preview.html", {
-        "bot": bot, "preview": preview,
-        "model": _model_summary(model_id, _models_by_id(access, [model_id])),
-    })
+    return render(
+        request,
+        "bots/bot_preview.html",
+        {
+            "bot": bot,
+            "preview": preview,
+            "model": _model_summary(model_id, _models_by_id(access, [model_id])),
+        },
+    )
 
 
 # -- conversations ----------------------------------------------------------------------------------
 
+
 def _latency(message: Message) -> list[tuple[str, float]]:
-    return [(label, value) for label, value in (("queue", message.queue_ms), ("first token", message.ttft_ms),
-                                                ("total", message.total_ms)) if value is not None]
+    return [
+        (label, value)
+        for label, value in (("queue", message.queue_ms), ("first token", message.ttft_ms), ("total", message.total_ms))
+        if value is not None
+    ]
 
 
 def _trace_steps(message: Message) -> list[dict[str, Any]]:
@@ -257,11 +304,20 @@ def _trace_steps(message: Message) -> list[dict[str, Any]]:
         details = {k: v for k, v in step.items() if k not in ("type", "hits")}
         hits = None
         if kind == "retrieval":
-            hits = [{**hit, "passage": hit.get("text") or hit.get("snippet") or ""}
-                    for hit in step.get("hits") or [] if isinstance(hit, dict)]
-        steps.append({"type": kind, "hits": hits,
-                      "duration_ms": step.get("duration_ms"), "details": details,
-                      "details_json": pretty_json(details)})
+            hits = [
+                {**hit, "passage": hit.get("text") or hit.get("snippet") or ""}
+                for hit in step.get("hits") or []
+                if isinstance(hit, dict)
+            ]
+        steps.append(
+            {
+                "type": kind,
+                "hits": hits,
+                "duration_ms": step.get("duration_ms"),
+                "details": details,
+                "details_json": pretty_json(details),
+            }
+        )
     return steps
 
 
@@ -271,29 +327,41 @@ _STATE_BADGES = {MessageState.COMPLETED: "ok", MessageState.FAILED: "bad", Messa
 @login_required
 def conversation_detail(request: HttpRequest, conversation_id: str) -> HttpResponse:
     access = page_access(request)
-    conversation = (Conversation.objects.for_workspace(access.workspace).select_related("bot")
-                    .filter(pk=conversation_id).first())
+    conversation = (
+        Conversation.objects.for_workspace(access.workspace).select_related("bot").filter(pk=conversation_id).first()
+    )
     if conversation is None:
         raise Http404("No such conversation.")
     rows = []
     total_cost = 0
     total_tokens = 0
     for message in conversation.messages.order_by("created_at").prefetch_related(
-            Prefetch("tool_calls", queryset=ToolCall.objects.order_by("step", "created_at"))):
+        Prefetch("tool_calls", queryset=ToolCall.objects.order_by("step", "created_at"))
+    ):
         total_cost += message.cost
         total_tokens += message.input_tokens + message.output_tokens
-        rows.append({
-            "message": message,
-            "badge": _STATE_BADGES.get(message.state, ""),
-            "latency": _latency(message),
-            "trace": _trace_steps(message),
-            "tool_calls": [{"call": call, "arguments_json": pretty_json(call.arguments)}
-                           for call in message.tool_calls.all()],
-            "error": message.error if isinstance(message.error, dict) else None,
-        })
-    return render(request, "bots/conversation_detail.html", {
-        "conversation": conversation, "bot": conversation.bot, "rows": rows,
-        "member_email": _member_emails(access, [conversation.end_user]).get(conversation.end_user, ""),
-        "inputs_json": pretty_json(conversation.inputs) if conversation.inputs else "",
-        "total_cost": total_cost, "total_tokens": total_tokens,
-    })
+        rows.append(
+            {
+                "message": message,
+                "badge": _STATE_BADGES.get(message.state, ""),
+                "latency": _latency(message),
+                "trace": _trace_steps(message),
+                "tool_calls": [
+                    {"call": call, "arguments_json": pretty_json(call.arguments)} for call in message.tool_calls.all()
+                ],
+                "error": message.error if isinstance(message.error, dict) else None,
+            }
+        )
+    return render(
+        request,
+        "bots/conversation_detail.html",
+        {
+            "conversation": conversation,
+            "bot": conversation.bot,
+            "rows": rows,
+            "member_email": _member_emails(access, [conversation.end_user]).get(conversation.end_user, ""),
+            "inputs_json": pretty_json(conversation.inputs) if conversation.inputs else "",
+            "total_cost": total_cost,
+            "total_tokens": total_tokens,
+        },
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.utils import timezone
@@ -93,8 +95,12 @@ class Membership(models.Model):
         return f"{self.user} in {self.workspace} ({self.role})"
 
 
-class WorkspaceQuerySet(models.QuerySet):
-    def for_workspace(self, workspace: Workspace | str) -> WorkspaceQuerySet:
+# Generic in the model, so that `Bot.objects.for_workspace(...)` is known to give bots.
+_ScopedModel = TypeVar("_ScopedModel", bound=models.Model)
+
+
+class WorkspaceQuerySet(models.QuerySet[_ScopedModel, _ScopedModel]):
+    def for_workspace(self, workspace: Workspace | str) -> WorkspaceQuerySet[_ScopedModel]:
         workspace_id = workspace if isinstance(workspace, str) else workspace.pk
         return self.filter(workspace_id=workspace_id)
 

@@ -30,17 +30,37 @@ def operations(workspace, target):
     """getWeather (GET) and createOrder (POST, so consequential), imported from a spec."""
     action_services.allowlist_entry_create(workspace=workspace, value="127.0.0.1", note="the test target")
     spec = {
-        "openapi": "3.0.3", "info": {"title": "Shop", "version": "1"}, "servers": [{"url": target.url}],
+        "openapi": "3.0.3",
+        "info": {"title": "Shop", "version": "1"},
+        "servers": [{"url": target.url}],
         "paths": {
-            "/weather": {"get": {"operationId": "getWeather", "summary": "Weather in a city",
-                                 "parameters": [{"name": "city", "in": "query", "required": True,
-                                                 "schema": {"type": "string"}}],
-                                 "responses": {"200": {"description": "ok"}}}},
-            "/orders": {"post": {"operationId": "createOrder", "summary": "Order an item",
-                                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                                     "type": "object", "required": ["item"],
-                                     "properties": {"item": {"type": "string"}}}}}},
-                                 "responses": {"201": {"description": "created"}}}},
+            "/weather": {
+                "get": {
+                    "operationId": "getWeather",
+                    "summary": "Weather in a city",
+                    "parameters": [{"name": "city", "in": "query", "required": True, "schema": {"type": "string"}}],
+                    "responses": {"200": {"description": "ok"}},
+                }
+            },
+            "/orders": {
+                "post": {
+                    "operationId": "createOrder",
+                    "summary": "Order an item",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["item"],
+                                    "properties": {"item": {"type": "string"}},
+                                }
+                            }
+                        },
+                    },
+                    "responses": {"201": {"description": "created"}},
+                }
+            },
         },
     }
     outcome = action_import(workspace=workspace, source=SpecSource(kind=SourceKind.TEXT, text=json.dumps(spec)))

@@ -54,46 +54,68 @@ def assert_needs_full_scope(response, *, param: str | None = None) -> None:
 
 # -- refused ----------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def objects(workspace, chat_model, make_bot):
     bot = make_bot(system_prompt="Secret instructions.")
     conversation = Conversation.objects.create(workspace=workspace, bot=bot, end_user="someone", version_number=1)
-    return {"bot": bot.pk, "conversation": conversation.pk, "provider": chat_model.provider_id,
-            "key": ApiKey.objects.for_workspace(workspace).first().pk}
+    return {
+        "bot": bot.pk,
+        "conversation": conversation.pk,
+        "provider": chat_model.provider_id,
+        "key": ApiKey.objects.for_workspace(workspace).first().pk,
+    }
 
 
 REFUSED = [
     # bot configurations, drafts and versions
-    ("get", "/api/v1/bots/", None), ("post", "/api/v1/bots/", {"name": "Mine now"}),
-    ("get", "/api/v1/bots/{bot}", None), ("patch", "/api/v1/bots/{bot}", {"config": {"system_prompt": "Pwned."}}),
-    ("delete", "/api/v1/bots/{bot}", None), ("post", "/api/v1/bots/{bot}/publish", {}),
-    ("get", "/api/v1/bots/{bot}/versions", None), ("get", "/api/v1/bots/{bot}/versions/1", None),
+    ("get", "/api/v1/bots/", None),
+    ("post", "/api/v1/bots/", {"name": "Mine now"}),
+    ("get", "/api/v1/bots/{bot}", None),
+    ("patch", "/api/v1/bots/{bot}", {"config": {"system_prompt": "Pwned."}}),
+    ("delete", "/api/v1/bots/{bot}", None),
+    ("post", "/api/v1/bots/{bot}/publish", {}),
+    ("get", "/api/v1/bots/{bot}/versions", None),
+    ("get", "/api/v1/bots/{bot}/versions/1", None),
     ("post", "/api/v1/bots/{bot}/versions/1/restore", None),
     # the workspace's conversations
-    ("get", "/api/v1/conversations/", None), ("get", "/api/v1/conversations/{conversation}", None),
+    ("get", "/api/v1/conversations/", None),
+    ("get", "/api/v1/conversations/{conversation}", None),
     ("get", "/api/v1/conversations/{conversation}/messages", None),
     ("delete", "/api/v1/conversations/{conversation}", None),
     # keys, providers and their credentials, actions and theirs, knowledge
-    ("get", "/api/v1/api-keys/", None), ("post", "/api/v1/api-keys/", {"name": "escalate", "role": "admin"}),
-    ("get", "/api/v1/api-keys/{key}", None), ("delete", "/api/v1/api-keys/{key}", None),
-    ("get", "/api/v1/providers/", None), ("post", "/api/v1/providers/{provider}/test", None),
-    ("get", "/api/v1/models/", None), ("get", "/api/v1/actions/", None),
-    ("post", "/api/v1/actions/import", {"spec": "{}"}), ("get", "/api/v1/knowledge-bases/", None),
+    ("get", "/api/v1/api-keys/", None),
+    ("post", "/api/v1/api-keys/", {"name": "escalate", "role": "admin"}),
+    ("get", "/api/v1/api-keys/{key}", None),
+    ("delete", "/api/v1/api-keys/{key}", None),
+    ("get", "/api/v1/providers/", None),
+    ("post", "/api/v1/providers/{provider}/test", None),
+    ("get", "/api/v1/models/", None),
+    ("get", "/api/v1/actions/", None),
+    ("post", "/api/v1/actions/import", {"spec": "{}"}),
+    ("get", "/api/v1/knowledge-bases/", None),
 ]
 
 
 @pytest.mark.parametrize("method, template, body", REFUSED, ids=[f"{m} {t}" for m, t, _ in REFUSED])
-def test_a_chat_key_is_refused_outside_the_chat_routes_and_changes_nothing(chat_key, objects, method, template,
-                                                                          body):
+def test_a_chat_key_is_refused_outside_the_chat_routes_and_changes_nothing(chat_key, objects, method, template, body):
     path = template.format(**objects)
-    before = (list(Bot.objects.values("pk", "config", "published_version")), BotVersion.objects.count(),
-              Conversation.objects.count(), list(ApiKey.objects.values("pk", "revoked_at")))
+    before = (
+        list(Bot.objects.values("pk", "config", "published_version")),
+        BotVersion.objects.count(),
+        Conversation.objects.count(),
+        list(ApiKey.objects.values("pk", "revoked_at")),
+    )
     response = getattr(chat_key, method)(path, body, format="json")
     assert_needs_full_scope(response)
     assert f"{method.upper()} {path}" in response.json()["error"]["message"]
     assert "Secret instructions." not in response.content.decode()
-    after = (list(Bot.objects.values("pk", "config", "published_version")), BotVersion.objects.count(),
-             Conversation.objects.count(), list(ApiKey.objects.values("pk", "revoked_at")))
+    after = (
+        list(Bot.objects.values("pk", "config", "published_version")),
+        BotVersion.objects.count(),
+        Conversation.objects.count(),
+        list(ApiKey.objects.values("pk", "revoked_at")),
+    )
     assert after == before
 
 
@@ -107,8 +129,11 @@ def test_a_chat_key_reaches_exactly_the_chat_routes(client, chat_key):
         for method in item.keys() & {"get", "post", "put", "patch", "delete"}:
             path = re.sub(r"\{\w+\}", "zz_nothing", template.replace("{number}", "999999"))
             response = getattr(chat_key, method)(path, {}, format="json")
-            error = response.json().get("error", {}) if response.get("Content-Type", "").startswith(
-                "application/json") else {}
+            error = (
+                response.json().get("error", {})
+                if response.get("Content-Type", "").startswith("application/json")
+                else {}
+            )
             if response.status_code == 403 and error.get("code") == "insufficient_scope":
                 assert "full scope" in error["message"], (method, template)
             else:
@@ -118,6 +143,7 @@ def test_a_chat_key_reaches_exactly_the_chat_routes(client, chat_key):
 
 
 # -- the chat routes, published versions only --------------------------------------------------------
+
 
 def test_a_chat_key_cannot_talk_to_the_draft(chat_key, make_bot):
     bot = make_bot()
@@ -130,15 +156,19 @@ def test_a_chat_key_cannot_talk_to_the_draft(chat_key, make_bot):
 @pytest.mark.parametrize("route", ["rest", "openai"])
 def test_a_chat_key_cannot_continue_a_conversation_held_on_the_draft(chat_key, make_bot, workspace, route):
     bot = make_bot()
-    draft = Conversation.objects.create(workspace=workspace, bot=bot, end_user="owner", channel="preview",
-                                        version_number=None)
+    draft = Conversation.objects.create(
+        workspace=workspace, bot=bot, end_user="owner", channel="preview", version_number=None
+    )
     if route == "rest":
-        response = chat_key.post(f"/api/v1/bots/{bot.pk}/chat", {"message": "hi", "conversation_id": draft.pk},
-                                 format="json")
+        response = chat_key.post(
+            f"/api/v1/bots/{bot.pk}/chat", {"message": "hi", "conversation_id": draft.pk}, format="json"
+        )
     else:
-        response = chat_key.post("/v1/chat/completions", {
-            "model": bot.slug, "messages": [{"role": "user", "content": "hi"}], "conversation_id": draft.pk},
-            format="json")
+        response = chat_key.post(
+            "/v1/chat/completions",
+            {"model": bot.slug, "messages": [{"role": "user", "content": "hi"}], "conversation_id": draft.pk},
+            format="json",
+        )
     assert_needs_full_scope(response, param="conversation_id")
     assert Message.objects.count() == 0
 
@@ -159,22 +189,29 @@ def test_a_chat_key_rates_and_reads_a_message_of_its_workspace_only(chat_key, ma
 
     bot = make_bot()
     conversation = Conversation.objects.create(workspace=workspace, bot=bot, end_user="u", version_number=1)
-    message = Message.objects.create(workspace=workspace, conversation=conversation, role="assistant",
-                                     content="Hello.", state="completed")
+    message = Message.objects.create(
+        workspace=workspace, conversation=conversation, role="assistant", content="Hello.", state="completed"
+    )
     rated = chat_key.post(f"/api/v1/messages/{message.pk}/feedback", {"rating": 1}, format="json")
     assert rated.status_code == 200 and rated.json()["rating"] == 1
     assert chat_key.get(f"/api/v1/messages/{message.pk}").json()["content"] == "Hello."
 
     other = WorkspaceFactory()
-    theirs = Message.objects.create(workspace=other, role="assistant", content="Theirs.", state="completed",
-                                    conversation=Conversation.objects.create(
-                                        workspace=other, bot=Bot.objects.create(workspace=other, name="T", slug="t"),
-                                        end_user="u"))
+    theirs = Message.objects.create(
+        workspace=other,
+        role="assistant",
+        content="Theirs.",
+        state="completed",
+        conversation=Conversation.objects.create(
+            workspace=other, bot=Bot.objects.create(workspace=other, name="T", slug="t"), end_user="u"
+        ),
+    )
     assert chat_key.get(f"/api/v1/messages/{theirs.pk}").status_code == 404
     assert chat_key.post(f"/api/v1/messages/{theirs.pk}/feedback", {"rating": -1}, format="json").status_code == 404
 
 
 # -- full-scope keys keep their roles --------------------------------------------------------------
+
 
 def test_a_full_scope_viewer_key_still_cannot_chat_and_is_told_about_chat_keys(workspace, make_bot):
     bot = make_bot()
@@ -194,6 +231,7 @@ def test_a_full_scope_viewer_key_still_reads_bots(workspace, make_bot):
 
 # -- a real turn ------------------------------------------------------------------------------------
 
+
 @pytest.mark.django_db(transaction=True)
 def test_a_chat_key_chats_with_a_published_bot_over_rest_and_openai(chat_key, make_bot, fake_llm, celery_worker):
     from tests.fake_llm import TextReply
@@ -209,8 +247,11 @@ def test_a_chat_key_chats_with_a_published_bot_over_rest_and_openai(chat_key, ma
     assert stopped.status_code == 409 and stopped.json()["error"]["code"] == "turn_already_finished"
 
     fake_llm.script(TextReply("And over the OpenAI API."))
-    completion = chat_key.post("/v1/chat/completions", {
-        "model": bot.slug, "messages": [{"role": "user", "content": "Hi again"}]}, format="json")
+    completion = chat_key.post(
+        "/v1/chat/completions",
+        {"model": bot.slug, "messages": [{"role": "user", "content": "Hi again"}]},
+        format="json",
+    )
     assert completion.status_code == 200, completion.content
     assert completion.json()["choices"][0]["message"]["content"] == "And over the OpenAI API."
     assert chat_key.get(f"/api/v1/conversations/{message['conversation_id']}").status_code == 403

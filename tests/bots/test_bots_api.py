@@ -9,9 +9,18 @@ pytestmark = pytest.mark.django_db
 
 
 def test_create_bot_fills_defaults_and_slug(api, chat_model):
-    response = api.post("/api/v1/bots/", {"name": "Support Bot", "config": {
-        "system_prompt": "You help {{customer}}.", "model": {"provider_model_id": chat_model.pk},
-        "variables": [{"name": "customer", "required": True}]}}, format="json")
+    response = api.post(
+        "/api/v1/bots/",
+        {
+            "name": "Support Bot",
+            "config": {
+                "system_prompt": "You help {{customer}}.",
+                "model": {"provider_model_id": chat_model.pk},
+                "variables": [{"name": "customer", "required": True}],
+            },
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     bot = response.json()
     assert bot["slug"] == "support-bot"
@@ -30,10 +39,12 @@ def test_model_of_another_workspace_is_rejected(api):
     from providers.services import provider_create, provider_model_create
 
     other = WorkspaceFactory()
-    foreign = provider_model_create(provider=provider_create(workspace=other, name="p", kind="openai"),
-                                    model="gpt-4o-mini")
-    response = api.post("/api/v1/bots/", {"name": "x", "config": {"model": {"provider_model_id": foreign.pk}}},
-                        format="json")
+    foreign = provider_model_create(
+        provider=provider_create(workspace=other, name="p", kind="openai"), model="gpt-4o-mini"
+    )
+    response = api.post(
+        "/api/v1/bots/", {"name": "x", "config": {"model": {"provider_model_id": foreign.pk}}}, format="json"
+    )
     assert response.status_code == 400 and response.json()["error"]["code"] == "unknown_model"
 
 
@@ -44,9 +55,12 @@ def _operation(workspace, operation_id: str = "createOrder"):
     from actions.importing import SpecSource, action_import
     from actions.models import SourceKind
 
-    spec = {"openapi": "3.0.3", "info": {"title": "Shop", "version": "1"},
-            "servers": [{"url": "https://shop.example.com"}],
-            "paths": {"/orders": {"post": {"operationId": operation_id, "responses": {"201": {"description": "ok"}}}}}}
+    spec = {
+        "openapi": "3.0.3",
+        "info": {"title": "Shop", "version": "1"},
+        "servers": [{"url": "https://shop.example.com"}],
+        "paths": {"/orders": {"post": {"operationId": operation_id, "responses": {"201": {"description": "ok"}}}}},
+    }
     action = action_import(workspace=workspace, source=SpecSource(kind=SourceKind.TEXT, text=json.dumps(spec))).action
     return action.operations.get()
 
@@ -54,8 +68,9 @@ def _operation(workspace, operation_id: str = "createOrder"):
 @pytest.mark.parametrize("whose", ["another workspace's", "unknown"])
 def test_operation_not_of_this_workspace_is_rejected_on_create(api, whose):
     operation_id = _operation(WorkspaceFactory()).pk if whose == "another workspace's" else "op_doesnotexist"
-    response = api.post("/api/v1/bots/", {"name": "x", "config": {"actions": {"operation_ids": [operation_id]}}},
-                        format="json")
+    response = api.post(
+        "/api/v1/bots/", {"name": "x", "config": {"actions": {"operation_ids": [operation_id]}}}, format="json"
+    )
     assert response.status_code == 400, response.json()
     error = response.json()["error"]
     assert error["code"] == "unknown_operation" and error["param"] == "config.actions.operation_ids"
@@ -67,8 +82,11 @@ def test_operation_of_another_workspace_is_rejected_on_update_and_the_draft_kept
     own = _operation(workspace)
     bot = make_bot(publish=False, actions={"operation_ids": [own.pk]})
     foreign = _operation(WorkspaceFactory())
-    response = api.patch(f"/api/v1/bots/{bot.pk}", {"config": {
-        "system_prompt": "Changed.", "actions": {"operation_ids": [own.pk, foreign.pk]}}}, format="json")
+    response = api.patch(
+        f"/api/v1/bots/{bot.pk}",
+        {"config": {"system_prompt": "Changed.", "actions": {"operation_ids": [own.pk, foreign.pk]}}},
+        format="json",
+    )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "unknown_operation"
     bot.refresh_from_db()
@@ -80,8 +98,9 @@ def test_own_disabled_operation_is_accepted_with_a_warning(api, workspace):
     from actions.services import operation_update
 
     operation = operation_update(operation=_operation(workspace), enabled=False)
-    response = api.post("/api/v1/bots/", {"name": "x", "config": {"actions": {"operation_ids": [operation.pk]}}},
-                        format="json")
+    response = api.post(
+        "/api/v1/bots/", {"name": "x", "config": {"actions": {"operation_ids": [operation.pk]}}}, format="json"
+    )
     assert response.status_code == 201, response.json()
     assert response.json()["config"]["actions"]["operation_ids"] == [operation.pk]
     assert [w["code"] for w in response.json()["warnings"]] == ["unavailable_operations"]
@@ -107,13 +126,16 @@ def test_patch_merges_config_sections(api, make_bot):
     assert response.json()["config"]["model"]["provider_model_id"] == bot.config["model"]["provider_model_id"]
 
 
-@pytest.mark.parametrize("body, status, code", [
-    ({"message": ""}, 400, "empty_message"),
-    ({"message": "   "}, 400, "empty_message"),
-    ({"message": "x" * 40_000}, 413, "message_too_long"),
-    ({"message": "hi", "conversation_id": "conv_doesnotexist"}, 404, "conversation_not_found"),
-    ({"message": "hi", "inputs": {"city": ""}}, 400, "missing_variable"),
-])
+@pytest.mark.parametrize(
+    "body, status, code",
+    [
+        ({"message": ""}, 400, "empty_message"),
+        ({"message": "   "}, 400, "empty_message"),
+        ({"message": "x" * 40_000}, 413, "message_too_long"),
+        ({"message": "hi", "conversation_id": "conv_doesnotexist"}, 404, "conversation_not_found"),
+        ({"message": "hi", "inputs": {"city": ""}}, 400, "missing_variable"),
+    ],
+)
 def test_bad_chat_requests_write_nothing(api, make_bot, body, status, code):
     bot = make_bot(system_prompt="Weather in {{city}}", variables=[{"name": "city", "required": True}])
     response = api.post(f"/api/v1/bots/{bot.pk}/chat", body, format="json")
@@ -155,8 +177,9 @@ def test_conversation_of_another_bot_is_refused(api, make_bot):
 
     first, second = make_bot(name="one"), make_bot(name="two")
     accepted = turn_accept(workspace=first.workspace, bot=first, text="hello")
-    response = api.post(f"/api/v1/bots/{second.pk}/chat",
-                        {"message": "hi", "conversation_id": accepted.conversation.pk}, format="json")
+    response = api.post(
+        f"/api/v1/bots/{second.pk}/chat", {"message": "hi", "conversation_id": accepted.conversation.pk}, format="json"
+    )
     assert response.status_code == 409 and response.json()["error"]["code"] == "conversation_bot_mismatch"
 
 
@@ -169,8 +192,9 @@ def test_openai_models_lists_published_bots_only(api, make_bot):
 
 
 def test_openai_unknown_model_is_an_openai_style_404(api):
-    response = api.post("/v1/chat/completions", {"model": "nope", "messages": [{"role": "user", "content": "x"}]},
-                        format="json")
+    response = api.post(
+        "/v1/chat/completions", {"model": "nope", "messages": [{"role": "user", "content": "x"}]}, format="json"
+    )
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "model_not_found" and response.json()["error"]["param"] == "model"
 
@@ -181,6 +205,9 @@ def test_undeclared_opening_message_variable_is_rejected(api):
     error = response.json()["error"]
     assert error["param"] == "config.opening_message" and "{{guest}}" in error["message"]
     assert Bot.objects.count() == 0
-    response = api.post("/api/v1/bots/", {"name": "x", "config": {"opening_message": "Hi {{ guest }}",
-                                                                  "variables": [{"name": "guest"}]}}, format="json")
+    response = api.post(
+        "/api/v1/bots/",
+        {"name": "x", "config": {"opening_message": "Hi {{ guest }}", "variables": [{"name": "guest"}]}},
+        format="json",
+    )
     assert response.status_code == 201

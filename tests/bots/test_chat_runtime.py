@@ -30,8 +30,7 @@ def wait_for_events(message_id: str, predicate, timeout: float = 20.0):
     raise AssertionError(f"timed out; events so far: {[e for _, e, _ in events.read_all(message_id)]}")
 
 
-def test_blocking_chat_returns_the_finished_message_with_usage_cost_and_latency(api, make_bot, fake_llm,
-                                                                                 celery_worker):
+def test_blocking_chat_returns_the_finished_message_with_usage_cost_and_latency(api, make_bot, fake_llm, celery_worker):
     bot = make_bot(system_prompt="Be brief.")
     fake_llm.script(TextReply("Hello there!"))
     message = chat(api, bot, "Hi")
@@ -62,10 +61,13 @@ def test_multi_turn_conversation_keeps_the_memory_window(api, make_bot, fake_llm
 
 
 def test_variables_fill_the_system_prompt_for_the_conversation(api, make_bot, fake_llm, celery_worker):
-    bot = make_bot(system_prompt="You are a guide to {{city}} ({{units}}).",
-                   variables=[{"name": "city", "required": True},
-                              {"name": "units", "type": "select", "options": ["metric", "imperial"],
-                               "default": "metric"}])
+    bot = make_bot(
+        system_prompt="You are a guide to {{city}} ({{units}}).",
+        variables=[
+            {"name": "city", "required": True},
+            {"name": "units", "type": "select", "options": ["metric", "imperial"], "default": "metric"},
+        ],
+    )
     first = chat(api, bot, "What to see?", inputs={"city": "杭州"})
     assert fake_llm.last_chat_request["messages"][0]["content"] == "You are a guide to 杭州 (metric)."
     chat(api, bot, "And to eat?", conversation_id=first["conversation_id"])  # inputs kept
@@ -113,7 +115,7 @@ def test_stop_keeps_the_partial_text_marked_cancelled(api, make_bot, fake_llm, c
     response = api.post(f"/api/v1/messages/{message_id}/stop")
     assert response.status_code == 200
     stream = wait_for_events(message_id, lambda s: any(e == "message.end" for _, e, _ in s))
-    end = [data for _, e, data in stream if e == "message.end"][0]
+    end = next(data for _, e, data in stream if e == "message.end")
     assert end["state"] == "cancelled"
     message = Message.objects.get(pk=message_id)
     assert message.state == "cancelled"
@@ -167,8 +169,9 @@ def test_conversations_are_listed_filtered_and_deleted(api, make_bot, fake_llm, 
 def test_feedback_is_recorded_on_assistant_messages(api, make_bot, fake_llm, celery_worker):
     bot = make_bot()
     message = chat(api, bot, "hi")
-    response = api.post(f"/api/v1/messages/{message['id']}/feedback", {"rating": -1, "comment": "too short"},
-                        format="json")
+    response = api.post(
+        f"/api/v1/messages/{message['id']}/feedback", {"rating": -1, "comment": "too short"}, format="json"
+    )
     assert response.status_code == 200 and response.json()["rating"] == -1
     user_message = Message.objects.get(pk=message["reply_to_id"])
     assert api.post(f"/api/v1/messages/{user_message.pk}/feedback", {"rating": 1}, format="json").status_code == 409

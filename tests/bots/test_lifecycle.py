@@ -29,9 +29,28 @@ def test_events_keep_their_wire_names_and_fields():
     reset = events.MessageReset(step=1, reason="worker_restarted")
     assert reset.data() == {"step": 1, "reason": "worker_restarted"}  # retry_in only when retrying
     assert events.MessageReset(step=0, reason="rate_limited", retry_in=0.5).data()["retry_in"] == 0.5
-    parsed = events.parse("tool.result", {"message_id": "msg_1", "tool_call_id": "c1", "name": "get", "ok": True,
-                                          "error": None, "duration_ms": 3.0, "result": "{}"})
+    parsed = events.parse(
+        "tool.result",
+        {
+            "message_id": "msg_1",
+            "tool_call_id": "c1",
+            "name": "get",
+            "ok": True,
+            "error": None,
+            "duration_ms": 3.0,
+            "result": "{}",
+        },
+    )
     assert isinstance(parsed, events.ToolResult) and parsed.name == "get" and parsed.ok
     assert events.parse("something.new", {}) is None
-    assert set(events.EVENT_TYPES) == {"message.start", "retrieval", "tool.call", "tool.confirmation_required",
-                                       "tool.result", "delta", "message.reset", "error", "message.end"}
+    assert set(events.EVENT_TYPES) == {
+        "message.start",
+        "retrieval",
+        "tool.call",
+        "tool.confirmation_required",
+        "tool.result",
+        "delta",
+        "message.reset",
+        "error",
+        "message.end",
+    }

@@ -17,7 +17,8 @@ from httpx_sse import ServerSentEvent, aconnect_sse
 
 from bots.models import Message
 from tests import sse
-from tests.fake_llm import HangReply, TextReply, ToolCall as CallOf, ToolCallReply
+from tests.fake_llm import HangReply, TextReply, ToolCallReply
+from tests.fake_llm import ToolCall as CallOf
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -35,19 +36,24 @@ def patient_bot(make_bot, chat_model):
 
 @pytest.fixture
 def http(live_server_url, api_key_secret):
-    with httpx.Client(base_url=live_server_url, headers={"Authorization": f"Bearer {api_key_secret}"},
-                      timeout=httpx.Timeout(10, read=120)) as client:
+    with httpx.Client(
+        base_url=live_server_url,
+        headers={"Authorization": f"Bearer {api_key_secret}"},
+        timeout=httpx.Timeout(10, read=120),
+    ) as client:
         yield client
 
 
-def test_a_model_silent_for_12_seconds_answers_through_every_api(http, live_server_url, api_key_secret,
-                                                                 patient_bot, fake_llm, celery_worker):
+def test_a_model_silent_for_12_seconds_answers_through_every_api(
+    http, live_server_url, api_key_secret, patient_bot, fake_llm, celery_worker
+):
     fake_llm.script(*[HangReply(SILENCE_SECONDS, then=TextReply("Thought it through.")) for _ in range(4)])
     sdk = openai.OpenAI(base_url=f"{live_server_url}/v1", api_key=api_key_secret, max_retries=0, timeout=120)
 
     def rest_stream():
-        with sse.connect(http, "POST", f"/api/v1/bots/{patient_bot.pk}/chat",
-                         json={"message": "think", "stream": True}) as stream:
+        with sse.connect(
+            http, "POST", f"/api/v1/bots/{patient_bot.pk}/chat", json={"message": "think", "stream": True}
+        ) as stream:
             assert stream.response.status_code == 200
             return list(stream), stream.comments().count(": ping")
 
@@ -55,8 +61,9 @@ def test_a_model_silent_for_12_seconds_answers_through_every_api(http, live_serv
         return http.post(f"/api/v1/bots/{patient_bot.pk}/chat", json={"message": "think"})
 
     def sdk_stream():
-        chunks = list(sdk.chat.completions.create(model="thinker", stream=True,
-                                                  messages=[{"role": "user", "content": "think"}]))
+        chunks = list(
+            sdk.chat.completions.create(model="thinker", stream=True, messages=[{"role": "user", "content": "think"}])
+        )
         return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
 
     def sdk_blocking():
@@ -80,14 +87,18 @@ def test_a_model_silent_for_12_seconds_answers_through_every_api(http, live_serv
     assert len(fake_llm.chat_requests) == 4
 
 
-def test_a_turn_waiting_90_seconds_for_confirmation_keeps_its_stream_open(http, make_bot, fake_llm, target,
-                                                                         operations, celery_worker):
+def test_a_turn_waiting_90_seconds_for_confirmation_keeps_its_stream_open(
+    http, make_bot, fake_llm, target, operations, celery_worker
+):
     bot = make_bot(actions={"operation_ids": [operations["createOrder"].pk]})
-    fake_llm.script(ToolCallReply([CallOf("createOrder", {"body": {"item": "tea"}}, id="call_o")]),
-                    TextReply("Your tea is ordered."))
+    fake_llm.script(
+        ToolCallReply([CallOf("createOrder", {"body": {"item": "tea"}}, id="call_o")]),
+        TextReply("Your tea is ordered."),
+    )
     seen: list[ServerSentEvent] = []
-    with sse.connect(http, "POST", f"/api/v1/bots/{bot.pk}/chat",
-                     json={"message": "Order tea", "stream": True}) as stream:
+    with sse.connect(
+        http, "POST", f"/api/v1/bots/{bot.pk}/chat", json={"message": "Order tea", "stream": True}
+    ) as stream:
         message_id = stream.response.headers["x-message-id"]
         asked_at = asked_mark = None
         for event in stream:
@@ -95,9 +106,12 @@ def test_a_turn_waiting_90_seconds_for_confirmation_keeps_its_stream_open(http, 
             if event.event == "tool.confirmation_required":
                 asked_at, asked_mark = time.monotonic(), stream.received
                 # The person takes a minute and a half to decide, on another connection.
-                threading.Timer(90, lambda: http.post(
-                    f"/api/v1/messages/{message_id}/confirmations",
-                    json={"tool_call_id": "call_o", "approve": True}).raise_for_status()).start()
+                threading.Timer(
+                    90,
+                    lambda: http.post(
+                        f"/api/v1/messages/{message_id}/confirmations", json={"tool_call_id": "call_o", "approve": True}
+                    ).raise_for_status(),
+                ).start()
         pings = stream.comments(since=asked_mark).count(": ping")
     waited = time.monotonic() - asked_at
     names = [event.event for event in seen]
@@ -132,19 +146,25 @@ def _health(http) -> dict:
     response = http.get("/healthz", timeout=5)  # a starved pool used to hold every request for 10 s
     assert response.status_code == 200, response.text
     checks = response.json()["checks"]
-    return {"db_in_use": checks["database"]["pool"]["in_use"], "db_waiting": checks["database"]["pool"]["waiting"],
-            "streams": checks["redis"]["streams_followed"]}
+    return {
+        "db_in_use": checks["database"]["pool"]["in_use"],
+        "db_waiting": checks["database"]["pool"]["waiting"],
+        "streams": checks["redis"]["streams_followed"],
+    }
 
 
 async def _open_streams(base_url: str, api_key: str, bot_id: str, count: int, *, hold_seconds: float) -> list[str]:
     """Open `count` chat streams at once, read each up to its first event, keep reading it for
     `hold_seconds`, then drop it (the client goes away without a word)."""
     limits = httpx.Limits(max_connections=count + 5)
-    async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60,
-                                 limits=limits) as client:
+    async with httpx.AsyncClient(
+        base_url=base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60, limits=limits
+    ) as client:
+
         async def one() -> str:
-            async with aconnect_sse(client, "POST", f"/api/v1/bots/{bot_id}/chat",
-                                    json={"message": "wait", "stream": True}) as source:
+            async with aconnect_sse(
+                client, "POST", f"/api/v1/bots/{bot_id}/chat", json={"message": "wait", "stream": True}
+            ) as source:
                 assert source.response.status_code == 200
                 events = source.aiter_sse()
                 async for event in events:
@@ -174,13 +194,15 @@ def _wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_cut_and_waiting_streams_hold_no_connections(http, live_server_url, api_key_secret, patient_bot, fake_llm,
-                                                     celery_worker):
+def test_cut_and_waiting_streams_hold_no_connections(
+    http, live_server_url, api_key_secret, patient_bot, fake_llm, celery_worker
+):
     # Every turn's model stays silent longer than any client here stays: streams only wait.
     fake_llm.default_reply = lambda messages: HangReply(24, then=TextReply("late"))
     try:
         run = lambda n, hold: asyncio.run(  # noqa: E731
-            _open_streams(live_server_url, api_key_secret, patient_bot.pk, n, hold_seconds=hold))
+            _open_streams(live_server_url, api_key_secret, patient_bot.pk, n, hold_seconds=hold)
+        )
         run(50, 0)  # 50 streams cut right after they started (this also warms the pools up)
         _wait_for(lambda: _health(http)["streams"] == 0, 10, "the cut streams to be released")
         run(50, 0)  # 50 more cut streams: nothing grows
@@ -210,13 +232,15 @@ def test_cut_and_waiting_streams_hold_no_connections(http, live_server_url, api_
         assert len(_web_redis_connections()) <= POOL_BOUND
         assert _health(http)["db_in_use"] == 0
         # The turns themselves went on without their clients and finished.
-        _wait_for(lambda: Message.objects.filter(pk__in=held_ids, state="completed").count() == 50, 60,
-                  "the abandoned turns to finish")
+        _wait_for(
+            lambda: Message.objects.filter(pk__in=held_ids, state="completed").count() == 50,
+            60,
+            "the abandoned turns to finish",
+        )
     finally:
         fake_llm.default_reply = None
         # Let the other turns of this test end before the next test scripts the fake.
-        _wait_for(lambda: not Message.objects.filter(state__in=("queued", "running")).exists(), 60,
-                  "every turn to end")
+        _wait_for(lambda: not Message.objects.filter(state__in=("queued", "running")).exists(), 60, "every turn to end")
 
 
 def test_many_turns_stream_at_once_on_one_worker(api, make_bot, fake_llm, celery_worker):
@@ -228,10 +252,12 @@ def test_many_turns_stream_at_once_on_one_worker(api, make_bot, fake_llm, celery
     # 6 s per answer, so that accepting the 50 turns one after another (slower on a busy machine)
     # still ends long before the first answers do.
     fake_llm.script(*[TextReply(chunks=chunks, chunk_delay=0.2) for _ in range(50)])
-    accepted = [turn_accept(workspace=bot.workspace, bot=bot, text=f"question {n}").assistant_message.pk
-                for n in range(50)]
-    _wait_for(lambda: Message.objects.filter(pk__in=accepted, state="completed").count() == 50, 120,
-              "50 turns to complete")
+    accepted = [
+        turn_accept(workspace=bot.workspace, bot=bot, text=f"question {n}").assistant_message.pk for n in range(50)
+    ]
+    _wait_for(
+        lambda: Message.objects.filter(pk__in=accepted, state="completed").count() == 50, 120, "50 turns to complete"
+    )
     # One worker process ran (nearly) all of them at the same moment, not four at a time.
     assert fake_llm.peak_concurrent_chats >= 40
     contents = set(Message.objects.filter(pk__in=accepted).values_list("content", flat=True))

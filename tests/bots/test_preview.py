@@ -29,6 +29,7 @@ def test_the_preview_script_never_writes_html():
 
 # -- the script's parts ------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def script(page: Page) -> Page:
     """A page of the live server with the preview script added as the preview page adds it (the
@@ -59,9 +60,12 @@ RENDER = """([texts, sources]) => {
 
 
 def test_the_preview_script_parses_sse_split_anywhere(script):
-    stream = (': connected\r\n\r\nid: 1-0\r\nevent: delta\r\ndata: {"text":"Hé"}\r\n\r\n'
-              ': ping\n\nid: 2-0\nevent: message.end\ndata: {"a":1,\ndata: "b":2}\n\n')
-    result = script.evaluate("""stream => {
+    stream = (
+        ': connected\r\n\r\nid: 1-0\r\nevent: delta\r\ndata: {"text":"Hé"}\r\n\r\n'
+        ': ping\n\nid: 2-0\nevent: message.end\ndata: {"a":1,\ndata: "b":2}\n\n'
+    )
+    result = script.evaluate(
+        """stream => {
       const { SSEParser } = window.SwitchboardPreview;
       const out = [];
       for (let size = 1; size <= stream.length; size++) {
@@ -71,41 +75,54 @@ def test_the_preview_script_parses_sse_split_anywhere(script):
         out.push(events);
       }
       return out;
-    }""", stream)
-    expected = [{"id": "1-0", "event": "delta", "data": '{"text":"Hé"}'},
-                {"id": "2-0", "event": "message.end", "data": '{"a":1,\n"b":2}'}]
+    }""",
+        stream,
+    )
+    expected = [
+        {"id": "1-0", "event": "delta", "data": '{"text":"Hé"}'},
+        {"id": "2-0", "event": "message.end", "data": '{"a":1,\n"b":2}'},
+    ]
     assert len(result) == len(stream)
     assert all(events == expected for events in result), result
 
 
 def test_the_preview_renders_markdown_only_as_elements_it_builds(script):
-    texts = ["<script>alert(1)</script> and <img src=x onerror=alert(1)>",
-             "# Title\nSome **bold**, *em* and `a<b>`.\nNext line\n\n- one\n- [two](https://example.org/x)\n\n1. first",
-             "[click](javascript:alert(1))", "```html\n<b>raw</b>\n```", "```py\nprint(1)"]
+    texts = [
+        "<script>alert(1)</script> and <img src=x onerror=alert(1)>",
+        "# Title\nSome **bold**, *em* and `a<b>`.\nNext line\n\n- one\n- [two](https://example.org/x)\n\n1. first",
+        "[click](javascript:alert(1))",
+        "```html\n<b>raw</b>\n```",
+        "```py\nprint(1)",
+    ]
     script_, rich, unsafe, code, streaming = script.evaluate(RENDER, [texts, 0])
-    assert script_ == ("<div><p>&lt;script&gt;alert(1)&lt;/script&gt; and "
-                       "&lt;img src=x onerror=alert(1)&gt;</p></div>")
+    assert script_ == ("<div><p>&lt;script&gt;alert(1)&lt;/script&gt; and &lt;img src=x onerror=alert(1)&gt;</p></div>")
     assert rich == (
         "<div><h3>Title</h3><p>Some <strong>bold</strong>, <em>em</em> and <code>a&lt;b&gt;</code>.<br>Next line</p>"
         '<ul><li>one</li><li><a href="https://example.org/x" target="_blank" rel="noopener noreferrer nofollow">two</a>'
-        "</li></ul><ol><li>first</li></ol></div>")
+        "</li></ul><ol><li>first</li></ol></div>"
+    )
     assert unsafe == "<div><p>[click](javascript:alert(1))</p></div>"
     assert code == '<div><pre><code data-language="html">&lt;b&gt;raw&lt;/b&gt;</code></pre></div>'
     assert streaming == '<div><pre><code data-language="py">print(1)</code></pre></div>'
 
 
 def test_source_markers_become_buttons_only_for_sources_that_exist(script):
-    texts = ["Two years [1][2], see [1, 3] and [7]. Built in [2024]; `x[1]` is code.",
-             "- **Covered [2]**\n- 保修两年【1】，退货三十天[1，2]。", "<img src=x onerror=alert(1)>[1]"]
+    texts = [
+        "Two years [1][2], see [1, 3] and [7]. Built in [2024]; `x[1]` is code.",
+        "- **Covered [2]**\n- 保修两年【1】，退货三十天[1，2]。",
+        "<img src=x onerror=alert(1)>[1]",
+    ]
     plain, rich, html = script.evaluate(RENDER, [texts, 2])
     (without,) = script.evaluate(RENDER, [["Two years [1]."], 0])
     assert plain == (
         '<div><p>Two years [<button data-cite="1">1</button>][<button data-cite="2">2</button>], see '
-        '[<button data-cite="1">1</button>, 3] and [7]. Built in [2024]; <code>x[1]</code> is code.</p></div>')
+        '[<button data-cite="1">1</button>, 3] and [7]. Built in [2024]; <code>x[1]</code> is code.</p></div>'
+    )
     assert rich == (
         '<div><ul><li><strong>Covered [<button data-cite="2">2</button>]</strong></li>'
         '<li>保修两年【<button data-cite="1">1</button>】，退货三十天'
-        '[<button data-cite="1">1</button>，<button data-cite="2">2</button>]。</li></ul></div>')
+        '[<button data-cite="1">1</button>，<button data-cite="2">2</button>]。</li></ul></div>'
+    )
     assert html == '<div><p>&lt;img src=x onerror=alert(1)&gt;[<button data-cite="1">1</button>]</p></div>'
     assert without == "<div><p>Two years [1].</p></div>"
 
@@ -114,11 +131,20 @@ def test_the_preview_fills_variables_exactly_as_the_server_fills_the_system_prom
     from bots.prompting import fill_template
 
     values = {"name": "Zoë <b>", "city": "上海", "vip": True, "trial": False, "count": 3, "ratio": 2.5, "empty": ""}
-    templates = ["Hi {{name}}, welcome to {{ city }}!", "{{vip}}/{{trial}}/{{count}}/{{ratio}}/{{empty}}",
-                 "{{unknown}} stays empty, {{name}}{{name}} twice", "欢迎来到{{city}}，{{ name }}。",
-                 "{{ 1bad }} {name} {{na-me}} are not variables", "", "no variables at all"]
-    result = script.evaluate("""([templates, values]) =>
-      templates.map(t => window.SwitchboardPreview.fillTemplate(t, values))""", [templates, values])
+    templates = [
+        "Hi {{name}}, welcome to {{ city }}!",
+        "{{vip}}/{{trial}}/{{count}}/{{ratio}}/{{empty}}",
+        "{{unknown}} stays empty, {{name}}{{name}} twice",
+        "欢迎来到{{city}}，{{ name }}。",
+        "{{ 1bad }} {name} {{na-me}} are not variables",
+        "",
+        "no variables at all",
+    ]
+    result = script.evaluate(
+        """([templates, values]) =>
+      templates.map(t => window.SwitchboardPreview.fillTemplate(t, values))""",
+        [templates, values],
+    )
     assert result == [fill_template(template, values) for template in templates]
     assert result[0] == "Hi Zoë <b>, welcome to 上海!" and result[1] == "true/false/3/2.5/"
 
@@ -128,8 +154,11 @@ FRAME = "const frame = () => new Promise(resolve => requestAnimationFrame(() => 
 
 
 def test_the_answer_bubble_follows_resets_tools_and_the_end(script):
-    result = script.evaluate("""async () => {
-      """ + FRAME + """
+    result = script.evaluate(
+        """async () => {
+      """
+        + FRAME
+        + """
       const { AssistantBubble } = window.SwitchboardPreview;
       const decisions = [];
       const chat = { doc: document, scrollToEnd() {}, conversationUrl: id => "/conversations/" + id + "/",
@@ -157,7 +186,8 @@ def test_the_answer_bubble_follows_resets_tools_and_the_end(script):
                  "msg_1", "conv_1");
       await new Promise(resolve => setTimeout(resolve, 10));
       return { beforeReset, afterReset, html: bubble.node.outerHTML, text: bubble.node.textContent, decisions };
-    }""")
+    }"""
+    )
     html = result["html"]
     assert result["beforeReset"] == "Let me "  # shown while it streamed ...
     assert "Let me" not in result["afterReset"] and "Let me" not in html  # ... and dropped by the reset
@@ -172,8 +202,11 @@ def test_the_answer_bubble_follows_resets_tools_and_the_end(script):
 
 
 def test_a_source_marker_in_an_answer_jumps_to_its_source(script):
-    result = script.evaluate("""async () => {
-      """ + FRAME + """
+    result = script.evaluate(
+        """async () => {
+      """
+        + FRAME
+        + """
       const { AssistantBubble } = window.SwitchboardPreview;
       const chat = { doc: document, scrollToEnd() {}, conversationUrl: () => null,
                      feedback: () => Promise.resolve({}) };
@@ -203,7 +236,8 @@ def test_a_source_marker_in_an_answer_jumps_to_its_source(script):
       return { textBeforeSources, beforeSources, afterSources, title: marker.title, closedBefore,
                open: details.open, cited, focused, citedAfter, afterEnd: buttons().length,
                text: bubble.flow.textContent };
-    }""")
+    }"""
+    )
     assert result["textBeforeSources"] == "Before any source [1]. "
     assert result["beforeSources"] == 0  # no source yet: the marker is text
     assert result["afterSources"] == ["1"]  # the sources arrived: the marker already shown became a button
@@ -216,14 +250,16 @@ def test_a_source_marker_in_an_answer_jumps_to_its_source(script):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_preview_client_resumes_a_cut_stream_against_the_real_server(script, api_key_secret, make_bot,
-                                                                          fake_llm, celery_worker):
+def test_the_preview_client_resumes_a_cut_stream_against_the_real_server(
+    script, api_key_secret, make_bot, fake_llm, celery_worker
+):
     from tests.fake_llm import TextReply
 
     bot = make_bot(publish=False)
     chunks = [f"piece{i} " for i in range(15)]
     fake_llm.script(TextReply(chunks=chunks, chunk_delay=0.04))
-    result = script.evaluate("""async ({ key, bot }) => {
+    result = script.evaluate(
+        """async ({ key, bot }) => {
       const { TurnClient } = window.SwitchboardPreview;
       let cut = false;
       async function cuttingFetch(url, init) {
@@ -249,7 +285,9 @@ def test_the_preview_client_resumes_a_cut_stream_against_the_real_server(script,
       await client.send("/api/v1/bots/" + bot + "/chat", { message: "tell me", stream: true, version: "draft" });
       return { seen, reconnects: client.reconnects, messageId: client.messageId,
                conversationId: client.conversationId };
-    }""", {"key": api_key_secret, "bot": bot.pk})
+    }""",
+        {"key": api_key_secret, "bot": bot.pk},
+    )
     seen = result["seen"]
     ids = [entry_id for entry_id, _, _ in seen]
     assert len(ids) == len(set(ids)), "an event was delivered twice"
@@ -263,6 +301,7 @@ def test_the_preview_client_resumes_a_cut_stream_against_the_real_server(script,
 
 
 # -- the preview page --------------------------------------------------------------------------------
+
 
 def say(page: Page, text: str) -> None:
     page.locator("[data-role=composer] textarea").fill(text)
@@ -278,8 +317,13 @@ def test_the_preview_chats_with_the_draft_in_a_browser(owner_page, make_bot, fak
     from tests.fake_llm import TextReply
 
     page = owner_page
-    bot = make_bot(publish=False, opening_message="Welcome to **the hotel**.", starter_questions=["Where is the pool?"],
-                   system_prompt="You help guests in {{city}}.", variables=[{"name": "city", "required": True}])
+    bot = make_bot(
+        publish=False,
+        opening_message="Welcome to **the hotel**.",
+        starter_questions=["Where is the pool?"],
+        system_prompt="You help guests in {{city}}.",
+        variables=[{"name": "city", "required": True}],
+    )
     page.goto(f"/bots/{bot.pk}/preview/")
     expect(page.locator(".chat-message.opening strong")).to_have_text("the hotel")
 
@@ -288,8 +332,9 @@ def test_the_preview_chats_with_the_draft_in_a_browser(owner_page, make_bot, fak
     expect(page.locator("[data-error-for=city]")).to_have_text("Required.")
     assert fake_llm.chat_requests == []
 
-    fake_llm.script(TextReply(chunks=["<img src=x onerror=\"window.pwned=1\"> ", "**Top floor**, ", "open 7–22."],
-                              chunk_delay=0.05))
+    fake_llm.script(
+        TextReply(chunks=['<img src=x onerror="window.pwned=1"> ', "**Top floor**, ", "open 7–22."], chunk_delay=0.05)
+    )
     page.locator("[data-variable=city]").fill("Lisbon")
     page.locator(".preview-starters button").click()
     answer = page.locator(".chat-message.assistant:not(.opening)")
@@ -310,8 +355,11 @@ def test_the_preview_chats_with_the_draft_in_a_browser(owner_page, make_bot, fak
     conversation = Conversation.objects.get(bot=bot)
     assert conversation.inputs == {"city": "Lisbon"} and conversation.version_number is None
     assert [m.content for m in conversation.messages.order_by("created_at")] == [
-        "Where is the pool?", '<img src=x onerror="window.pwned=1"> **Top floor**, open 7–22.', "And towels?",
-        "Towels are at the desk."]
+        "Where is the pool?",
+        '<img src=x onerror="window.pwned=1"> **Top floor**, open 7–22.',
+        "And towels?",
+        "Towels are at the desk.",
+    ]
 
     # Stop keeps what was said so far.
     fake_llm.script(TextReply(chunks=[f"word{i} " for i in range(80)], chunk_delay=0.05))
@@ -330,17 +378,24 @@ def test_the_preview_chats_with_the_draft_in_a_browser(owner_page, make_bot, fak
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_preview_fills_the_opening_message_with_the_variables_as_they_are_typed(owner_page, make_bot, fake_llm,
-                                                                                    celery_worker):
+def test_the_preview_fills_the_opening_message_with_the_variables_as_they_are_typed(
+    owner_page, make_bot, fake_llm, celery_worker
+):
     from tests.fake_llm import TextReply
 
     page = owner_page
-    bot = make_bot(publish=False, opening_message="Hello **{{guest}}**! Your room in {{ city }} is ready. "
-                                                  "VIP: {{vip}}. Plan: {{plan}}. Nights: {{nights}}.",
-                   variables=[{"name": "guest", "default": "friend"}, {"name": "city", "required": True},
-                              {"name": "vip", "type": "boolean", "default": False},
-                              {"name": "plan", "type": "select", "options": ["basic", "gold"], "default": "basic"},
-                              {"name": "nights", "type": "number", "default": 2}])
+    bot = make_bot(
+        publish=False,
+        opening_message="Hello **{{guest}}**! Your room in {{ city }} is ready. "
+        "VIP: {{vip}}. Plan: {{plan}}. Nights: {{nights}}.",
+        variables=[
+            {"name": "guest", "default": "friend"},
+            {"name": "city", "required": True},
+            {"name": "vip", "type": "boolean", "default": False},
+            {"name": "plan", "type": "select", "options": ["basic", "gold"], "default": "basic"},
+            {"name": "nights", "type": "number", "default": 2},
+        ],
+    )
     page.goto(f"/bots/{bot.pk}/preview/")
     opening = page.locator(".chat-message.opening .bubble")
 
@@ -350,13 +405,14 @@ def test_the_preview_fills_the_opening_message_with_the_variables_as_they_are_ty
     # The defaults, before anything is typed; a variable with neither value nor default is empty.
     assert opening.text_content() == "Hello friend! Your room in  is ready. VIP: false. Plan: basic. Nights: 2."
     assert page.locator(".chat-message.opening strong").text_content() == "friend"
-    field("guest").fill("<img src=x onerror=\"window.pwned=1\">Zoë")
+    field("guest").fill('<img src=x onerror="window.pwned=1">Zoë')
     field("city").fill("上海")
     field("nights").fill("3.50")
     field("vip").click()
     field("plan").select_option("gold")
-    assert opening.text_content() == ('Hello <img src=x onerror="window.pwned=1">Zoë! Your room in 上海 is ready. '
-                                      "VIP: true. Plan: gold. Nights: 3.5.")
+    assert opening.text_content() == (
+        'Hello <img src=x onerror="window.pwned=1">Zoë! Your room in 上海 is ready. VIP: true. Plan: gold. Nights: 3.5.'
+    )
     assert page.locator(".chat-message img").count() == 0
     assert page.evaluate("window.pwned === undefined")
     field("guest").fill("  ")  # cleared: the default again, as the server would use it
@@ -366,8 +422,13 @@ def test_the_preview_fills_the_opening_message_with_the_variables_as_they_are_ty
     fake_llm.script(TextReply("Welcome!"))
     say(page, "Hi")
     expect(page.locator(".chat-message.assistant .metrics")).to_have_count(1)
-    assert Conversation.objects.get(bot=bot).inputs == {"guest": "friend", "city": "上海", "vip": True,
-                                                        "plan": "gold", "nights": 3.5}
+    assert Conversation.objects.get(bot=bot).inputs == {
+        "guest": "friend",
+        "city": "上海",
+        "vip": True,
+        "plan": "gold",
+        "nights": 3.5,
+    }
     page.locator("[data-action=new-conversation]").click()
     field("guest").fill("Ann")
     assert opening.text_content().startswith("Hello Ann! Your room in 上海 is ready. VIP: true.")
@@ -394,26 +455,31 @@ Every employee gets twenty-eight days of paid holiday per year.
 
 
 @pytest.mark.django_db(transaction=True)
-def test_source_markers_in_the_preview_jump_to_their_sources_in_a_browser(owner_page, workspace, make_bot, fake_llm,
-                                                                          celery_worker):
+def test_source_markers_in_the_preview_jump_to_their_sources_in_a_browser(
+    owner_page, workspace, make_bot, fake_llm, celery_worker
+):
     from knowledge import services as knowledge_services
     from knowledge.retrieval import DEFAULT_SCORE_THRESHOLD
-
     from tests.fake_llm import TextReply
     from tests.knowledge.conftest import upload_file, wait_for_document
 
     page = owner_page
-    base = knowledge_services.knowledge_base_create(workspace=workspace, name="Handbook", chunk_size=64,
-                                                    chunk_overlap=0)
+    base = knowledge_services.knowledge_base_create(
+        workspace=workspace, name="Handbook", chunk_size=64, chunk_overlap=0
+    )
     document, _ = knowledge_services.document_create_from_upload(
-        knowledge_base=base, file=upload_file("handbook.md", HANDBOOK.encode()))
+        knowledge_base=base, file=upload_file("handbook.md", HANDBOOK.encode())
+    )
     assert wait_for_document(document.pk).status == "ready"  # indexed by the worker
     bot = make_bot(publish=False, knowledge={"knowledge_base_ids": [base.pk], "top_k": 10})
     page.goto(f"/bots/{bot.pk}/preview/")
 
     filler = "\n\n".join(f"Detail {i} of the answer." for i in range(40))  # long: the sources start off-screen
-    fake_llm.script(TextReply(chunks=["Defects are covered for two years [1]. ", "<b>Bold</b> claim [99].\n\n",
-                                      filler], chunk_delay=0.02))
+    fake_llm.script(
+        TextReply(
+            chunks=["Defects are covered for two years [1]. ", "<b>Bold</b> claim [99].\n\n", filler], chunk_delay=0.02
+        )
+    )
     say(page, "How long does the warranty cover defects?")
     expect(page.locator(".chat-message.assistant .metrics")).to_have_count(1)
 
@@ -450,8 +516,9 @@ def test_source_markers_in_the_preview_jump_to_their_sources_in_a_browser(owner_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_preview_shows_retries_failures_and_refusals_in_a_browser(owner_page, workspace, make_bot, fake_llm,
-                                                                      celery_worker):
+def test_the_preview_shows_retries_failures_and_refusals_in_a_browser(
+    owner_page, workspace, make_bot, fake_llm, celery_worker
+):
     from tests.fake_llm import DropReply, ErrorReply, TextReply
 
     page = owner_page
@@ -460,8 +527,9 @@ def test_the_preview_shows_retries_failures_and_refusals_in_a_browser(owner_page
     # A model stream that breaks off is retried: the partial text is dropped (message.reset).
     bot = make_bot(publish=False)
     page.goto(f"/bots/{bot.pk}/preview/")
-    fake_llm.script(DropReply(chunks=["partial ", "answer "], drop_after=2, chunk_delay=0.05),
-                    TextReply("whole answer"))
+    fake_llm.script(
+        DropReply(chunks=["partial ", "answer "], drop_after=2, chunk_delay=0.05), TextReply("whole answer")
+    )
     say(page, "hi")
     expect(metrics).to_have_count(1)
     assert page.locator(".chat-message.assistant .flow").text_content() == "whole answer"

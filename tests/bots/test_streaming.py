@@ -16,8 +16,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def http(live_server_url, api_key_secret):
-    with httpx.Client(base_url=live_server_url, headers={"Authorization": f"Bearer {api_key_secret}"},
-                      timeout=30) as client:
+    with httpx.Client(
+        base_url=live_server_url, headers={"Authorization": f"Bearer {api_key_secret}"}, timeout=30
+    ) as client:
         yield client
 
 
@@ -40,8 +41,9 @@ def test_sse_stream_resumes_after_a_drop_with_last_event_id(http, make_bot, fake
         assert stream.retry == RECONNECT_MILLISECONDS  # browsers' EventSource wait this long to reconnect
     assert seen[0].event == "message.start" and seen[0].json()["message_id"] == message_id
     last_id = seen[-1].id
-    with sse.connect(http, "GET", f"/api/v1/messages/{message_id}/events",
-                     headers={"Last-Event-ID": last_id}) as stream:
+    with sse.connect(
+        http, "GET", f"/api/v1/messages/{message_id}/events", headers={"Last-Event-ID": last_id}
+    ) as stream:
         rest = list(stream)
     ids = [event.id for event in seen + rest]
     assert all(ids) and len(ids) == len(set(ids)), "an event was delivered twice (or without its id)"
@@ -55,9 +57,9 @@ def test_sse_stream_resumes_after_a_drop_with_last_event_id(http, make_bot, fake
 
 
 def test_events_of_another_workspace_message_are_404(http, make_bot, celery_worker):
+    from bots.services import bot_create
     from bots.turns import turn_accept
     from tests.factories import WorkspaceFactory
-    from bots.services import bot_create
 
     other = bot_create(workspace=WorkspaceFactory(), name="theirs")
     from bots.models import Conversation, Message
@@ -77,11 +79,10 @@ def test_bad_last_event_id_is_a_400(http, make_bot, fake_llm, celery_worker):
 
 
 def test_openai_sdk_completes_a_blocking_chat(live_server_url, api_key_secret, make_bot, fake_llm, celery_worker):
-    bot = make_bot(name="Concierge", system_prompt="Be nice.")
+    make_bot(name="Concierge", system_prompt="Be nice.")
     client = openai.OpenAI(base_url=f"{live_server_url}/v1", api_key=api_key_secret)
     fake_llm.script(TextReply("Bonjour!"))
-    completion = client.chat.completions.create(
-        model="concierge", messages=[{"role": "user", "content": "Say hello"}])
+    completion = client.chat.completions.create(model="concierge", messages=[{"role": "user", "content": "Say hello"}])
     assert completion.choices[0].message.content == "Bonjour!"
     assert completion.choices[0].finish_reason == "stop"
     assert completion.usage.total_tokens == completion.usage.prompt_tokens + completion.usage.completion_tokens > 0
@@ -94,10 +95,15 @@ def test_openai_sdk_streams_and_sends_history(live_server_url, api_key_secret, m
     client = openai.OpenAI(base_url=f"{live_server_url}/v1", api_key=api_key_secret)
     fake_llm.script(TextReply(chunks=["你好", "，", "世界"]))
     stream = client.chat.completions.create(
-        model="streamer", stream=True, stream_options={"include_usage": True},
-        messages=[{"role": "user", "content": "earlier question"},
-                  {"role": "assistant", "content": "earlier answer"},
-                  {"role": "user", "content": "说你好"}])
+        model="streamer",
+        stream=True,
+        stream_options={"include_usage": True},
+        messages=[
+            {"role": "user", "content": "earlier question"},
+            {"role": "assistant", "content": "earlier answer"},
+            {"role": "user", "content": "说你好"},
+        ],
+    )
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "你好，世界"

@@ -11,7 +11,8 @@ from actions import services as action_services
 from bots import events
 from bots.models import Message, ToolCall
 from tests.actions.target_api import Reply
-from tests.fake_llm import TextReply, ToolCall as CallOf, ToolCallReply
+from tests.fake_llm import TextReply, ToolCallReply
+from tests.fake_llm import ToolCall as CallOf
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,14 +33,17 @@ def tool_messages(request_body):
     return [m for m in request_body["messages"] if m["role"] == "tool"]
 
 
-def test_parallel_tool_calls_run_at_once_and_results_go_back_to_the_model(api, make_bot, fake_llm, target,
-                                                                           operations, celery_worker):
+def test_parallel_tool_calls_run_at_once_and_results_go_back_to_the_model(
+    api, make_bot, fake_llm, target, operations, celery_worker
+):
     target.handlers["/weather"] = slow_weather
     bot = make_bot(actions={"operation_ids": [operations["getWeather"].pk]})
     fake_llm.script(
-        ToolCallReply([CallOf("getWeather", {"city": "Paris"}, id="call_p"),
-                       CallOf("getWeather", {"city": "東京"}, id="call_t")]),
-        TextReply("Paris and Tokyo are both 21 °C."))
+        ToolCallReply(
+            [CallOf("getWeather", {"city": "Paris"}, id="call_p"), CallOf("getWeather", {"city": "東京"}, id="call_t")]
+        ),
+        TextReply("Paris and Tokyo are both 21 °C."),
+    )
     message = chat(api, bot, "Weather in Paris and Tokyo?")
     assert message["state"] == "completed" and message["content"] == "Paris and Tokyo are both 21 °C."
     first, second = fake_llm.chat_requests
@@ -56,34 +60,41 @@ def test_parallel_tool_calls_run_at_once_and_results_go_back_to_the_model(api, m
     assert {tc["state"] for tc in message["tool_calls"]} == {"completed"}
 
 
-def test_consequential_call_waits_for_confirmation_then_runs(api, make_bot, fake_llm, target, operations,
-                                                             celery_worker):
+def test_consequential_call_waits_for_confirmation_then_runs(
+    api, make_bot, fake_llm, target, operations, celery_worker
+):
     bot = make_bot(actions={"operation_ids": [operations["createOrder"].pk]})
-    fake_llm.script(ToolCallReply([CallOf("createOrder", {"body": {"item": "tea"}}, id="call_o")]),
-                    TextReply("Ordered your tea."))
+    fake_llm.script(
+        ToolCallReply([CallOf("createOrder", {"body": {"item": "tea"}}, id="call_o")]), TextReply("Ordered your tea.")
+    )
     paused = chat(api, bot, "Order tea")
     assert paused["state"] == "awaiting_confirmation"
     assert target.calls_to("/orders") == []
     names = [event for _, event, _ in events.read_all(paused["id"])]
     assert "tool.confirmation_required" in names and "message.end" not in names
-    response = api.post(f"/api/v1/messages/{paused['id']}/confirmations", {"tool_call_id": "call_o", "approve": True},
-                        format="json")
+    response = api.post(
+        f"/api/v1/messages/{paused['id']}/confirmations", {"tool_call_id": "call_o", "approve": True}, format="json"
+    )
     assert response.status_code == 200
     message = wait_finished(paused["id"])
     assert message.state == "completed" and message.content == "Ordered your tea."
     assert [json.loads(c.body) for c in target.calls_to("/orders")] == [{"item": "tea"}]
-    again = api.post(f"/api/v1/messages/{paused['id']}/confirmations", {"tool_call_id": "call_o", "approve": True},
-                     format="json")
+    again = api.post(
+        f"/api/v1/messages/{paused['id']}/confirmations", {"tool_call_id": "call_o", "approve": True}, format="json"
+    )
     assert again.status_code == 409
 
 
 def test_denied_call_never_runs_and_the_model_is_told(api, make_bot, fake_llm, target, operations, celery_worker):
     bot = make_bot(actions={"operation_ids": [operations["createOrder"].pk]})
-    fake_llm.script(ToolCallReply([CallOf("createOrder", {"body": {"item": "car"}}, id="call_c")]),
-                    TextReply("Understood, I did not order it."))
+    fake_llm.script(
+        ToolCallReply([CallOf("createOrder", {"body": {"item": "car"}}, id="call_c")]),
+        TextReply("Understood, I did not order it."),
+    )
     paused = chat(api, bot, "Order a car")
-    api.post(f"/api/v1/messages/{paused['id']}/confirmations", {"tool_call_id": "call_c", "approve": False},
-             format="json")
+    api.post(
+        f"/api/v1/messages/{paused['id']}/confirmations", {"tool_call_id": "call_c", "approve": False}, format="json"
+    )
     message = wait_finished(paused["id"])
     assert message.state == "completed"
     assert target.calls_to("/orders") == []
@@ -92,12 +103,15 @@ def test_denied_call_never_runs_and_the_model_is_told(api, make_bot, fake_llm, t
     assert ToolCall.objects.get(message_id=paused["id"]).state == "denied"
 
 
-def test_invalid_arguments_come_back_to_the_model_which_corrects_them(api, make_bot, fake_llm, target, operations,
-                                                                      celery_worker):
+def test_invalid_arguments_come_back_to_the_model_which_corrects_them(
+    api, make_bot, fake_llm, target, operations, celery_worker
+):
     bot = make_bot(actions={"operation_ids": [operations["getWeather"].pk]})
-    fake_llm.script(ToolCallReply([CallOf("getWeather", {"city": 42}, id="bad")]),
-                    ToolCallReply([CallOf("getWeather", {"city": "Oslo"}, id="good")]),
-                    TextReply("Oslo: 21 °C"))
+    fake_llm.script(
+        ToolCallReply([CallOf("getWeather", {"city": 42}, id="bad")]),
+        ToolCallReply([CallOf("getWeather", {"city": "Oslo"}, id="good")]),
+        TextReply("Oslo: 21 °C"),
+    )
     message = chat(api, bot, "Weather in Oslo?")
     assert message["state"] == "completed" and message["content"] == "Oslo: 21 °C"
     assert [c.query_params["city"][0] for c in target.calls_to("/weather")] == ["Oslo"]
@@ -134,11 +148,14 @@ def test_bot_warns_when_it_would_offer_a_disabled_tool(api, make_bot, operations
 
 
 def test_a_consequential_call_that_cannot_run_goes_back_to_the_model_before_anyone_is_asked(
-        api, make_bot, fake_llm, target, operations, celery_worker):
+    api, make_bot, fake_llm, target, operations, celery_worker
+):
     bot = make_bot(actions={"operation_ids": [operations["createOrder"].pk]})
-    fake_llm.script(ToolCallReply([CallOf("createOrder", {"body": {"quantity": 2}}, id="call_bad")]),  # no "item"
-                    ToolCallReply([CallOf("createOrder", {"body": {"item": "tea"}}, id="call_good")]),
-                    TextReply("Ordered your tea."))
+    fake_llm.script(
+        ToolCallReply([CallOf("createOrder", {"body": {"quantity": 2}}, id="call_bad")]),  # no "item"
+        ToolCallReply([CallOf("createOrder", {"body": {"item": "tea"}}, id="call_good")]),
+        TextReply("Ordered your tea."),
+    )
     paused = chat(api, bot, "Order tea")
     assert paused["state"] == "awaiting_confirmation"
     calls = {tc["tool_call_id"]: tc for tc in paused["tool_calls"]}
@@ -151,8 +168,9 @@ def test_a_consequential_call_that_cannot_run_goes_back_to_the_model_before_anyo
     assert correction[0]["tool_call_id"] == "call_bad"
     assert json.loads(correction[0]["content"])["error"]["code"] == "invalid_arguments"
     assert "item" in correction[0]["content"]
-    response = api.post(f"/api/v1/messages/{paused['id']}/confirmations",
-                        {"tool_call_id": "call_good", "approve": True}, format="json")
+    response = api.post(
+        f"/api/v1/messages/{paused['id']}/confirmations", {"tool_call_id": "call_good", "approve": True}, format="json"
+    )
     assert response.status_code == 200
     message = wait_finished(paused["id"])
     assert message.state == "completed" and message.content == "Ordered your tea."

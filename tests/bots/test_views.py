@@ -31,21 +31,47 @@ def _messages(response) -> list[str]:
 def form_data(**overrides) -> dict:
     """A complete bot form as the browser posts it."""
     data = {
-        "name": "Concierge", "slug": "", "description": "Answers guests.", "avatar": "🛎️",
-        "system_prompt": "You help guests of the hotel.", "provider_model_id": "",
-        "temperature": "0.3", "top_p": "0.9", "max_output_tokens": "", "memory_max_turns": "6",
-        "memory_max_tokens": "3000", "opening_message": "", "starter_questions": "",
-        "max_tool_iterations": "5", "knowledge_base_ids": "", "knowledge_top_k": "5",
-        "knowledge_score_threshold": "", "knowledge_no_match_reply": "", "operation_ids": "",
+        "name": "Concierge",
+        "slug": "",
+        "description": "Answers guests.",
+        "avatar": "🛎️",
+        "system_prompt": "You help guests of the hotel.",
+        "provider_model_id": "",
+        "temperature": "0.3",
+        "top_p": "0.9",
+        "max_output_tokens": "",
+        "memory_max_turns": "6",
+        "memory_max_tokens": "3000",
+        "opening_message": "",
+        "starter_questions": "",
+        "max_tool_iterations": "5",
+        "knowledge_base_ids": "",
+        "knowledge_top_k": "5",
+        "knowledge_score_threshold": "",
+        "knowledge_no_match_reply": "",
+        "operation_ids": "",
     }
     data.update(overrides)
     return data
 
 
-def variable(index: int, name: str, type: str = "string", *, required: bool = False, default: str = "",
-             options: str = "", description: str = "") -> dict:
-    row = {f"var-{index}-name": name, f"var-{index}-type": type, f"var-{index}-default": default,
-           f"var-{index}-options": options, f"var-{index}-description": description}
+def variable(
+    index: int,
+    name: str,
+    type: str = "string",
+    *,
+    required: bool = False,
+    default: str = "",
+    options: str = "",
+    description: str = "",
+) -> dict:
+    row = {
+        f"var-{index}-name": name,
+        f"var-{index}-type": type,
+        f"var-{index}-default": default,
+        f"var-{index}-options": options,
+        f"var-{index}-description": description,
+    }
     if required:
         row[f"var-{index}-required"] = "on"
     return row
@@ -56,16 +82,21 @@ def operations(workspace, *names: str) -> list[str]:
     from actions.importing import SpecSource, action_import
     from actions.models import SourceKind
 
-    spec = {"openapi": "3.0.3", "info": {"title": "Hotel", "version": "1"},
-            "servers": [{"url": "https://hotel.example.com"}],
-            "paths": {f"/{name}": {"get": {"operationId": name, "responses": {"200": {"description": "ok"}}}}
-                      for name in names}}
+    spec = {
+        "openapi": "3.0.3",
+        "info": {"title": "Hotel", "version": "1"},
+        "servers": [{"url": "https://hotel.example.com"}],
+        "paths": {
+            f"/{name}": {"get": {"operationId": name, "responses": {"200": {"description": "ok"}}}} for name in names
+        },
+    }
     action = action_import(workspace=workspace, source=SpecSource(kind=SourceKind.TEXT, text=json.dumps(spec))).action
     by_name = {op.name: op.pk for op in action.operations.all()}
     return [by_name[name] for name in names]
 
 
 # -- list --------------------------------------------------------------------------------------------
+
 
 def test_list_shows_bots_with_their_model_and_published_version(signed_in, make_bot):
     make_bot(name="Concierge")
@@ -92,11 +123,11 @@ def test_pages_need_a_signed_in_user(client, make_bot):
 
 # -- create -------------------------------------------------------------------------------------------
 
+
 def test_the_form_offers_the_workspace_chat_models(signed_in, chat_model, workspace):
     from providers.services import provider_model_create
 
-    provider_model_create(provider=chat_model.provider, model="fake-embedder", kind="embedding",
-                          embedding_dimensions=8)
+    provider_model_create(provider=chat_model.provider, model="fake-embedder", kind="embedding", embedding_dimensions=8)
     html = _html(signed_in.get(NEW))
     assert f'value="{chat_model.pk}"' in html and "Fake LLM · fake-chat" in html
     assert "fake-embedder" not in html
@@ -112,10 +143,15 @@ def test_the_form_links_to_providers_when_there_is_no_chat_model(signed_in):
 def test_owner_creates_a_bot_with_every_setting(signed_in, chat_model, workspace):
     op_one, op_two = operations(workspace, "bookTable", "callTaxi")
     data = form_data(
-        system_prompt="You help guests in {{city}}. Tone: {{tone}}.", provider_model_id=chat_model.pk,
-        max_output_tokens="800", json_output="on", opening_message="Welcome!",
-        starter_questions="Where is breakfast?\n\n  When is checkout?  \n", max_tool_iterations="3",
-        operation_ids=f"{op_one}, {op_two}\n{op_one}", knowledge_score_threshold="0.2",
+        system_prompt="You help guests in {{city}}. Tone: {{tone}}.",
+        provider_model_id=chat_model.pk,
+        max_output_tokens="800",
+        json_output="on",
+        opening_message="Welcome!",
+        starter_questions="Where is breakfast?\n\n  When is checkout?  \n",
+        max_tool_iterations="3",
+        operation_ids=f"{op_one}, {op_two}\n{op_one}",
+        knowledge_score_threshold="0.2",
         **variable(0, "city", required=True, description="Where the guest is"),
         **variable(1, "tone", "select", default="warm", options="warm, formal"),
         **variable(2, "nights", "number", default="2"),
@@ -126,14 +162,22 @@ def test_owner_creates_a_bot_with_every_setting(signed_in, chat_model, workspace
     assert response.status_code == 302 and response.url == f"/bots/{bot.pk}/"
     assert bot.workspace == workspace and bot.slug == "concierge" and bot.avatar == "🛎️"
     config = bot.config
-    assert config["model"] == {"provider_model_id": chat_model.pk, "temperature": 0.3, "top_p": 0.9,
-                               "max_output_tokens": 800, "json_output": True}
+    assert config["model"] == {
+        "provider_model_id": chat_model.pk,
+        "temperature": 0.3,
+        "top_p": 0.9,
+        "max_output_tokens": 800,
+        "json_output": True,
+    }
     assert config["memory"] == {"max_turns": 6, "max_tokens": 3000}
     assert config["starter_questions"] == ["Where is breakfast?", "When is checkout?"]
     assert config["actions"]["operation_ids"] == [op_one, op_two]
     assert config["knowledge"]["score_threshold"] == 0.2 and config["max_tool_iterations"] == 3
     assert [(v["name"], v["type"], v["required"], v["default"]) for v in config["variables"]] == [
-        ("city", "string", True, None), ("tone", "select", False, "warm"), ("nights", "number", False, 2)]
+        ("city", "string", True, None),
+        ("tone", "select", False, "warm"),
+        ("nights", "number", False, 2),
+    ]
     assert config["variables"][1]["options"] == ["warm", "formal"]
     assert bot.published_version is None
     assert any("Created Concierge" in m for m in _messages(response))
@@ -163,14 +207,17 @@ def test_an_undeclared_prompt_variable_is_shown_at_the_prompt_and_nothing_is_sav
     assert not Bot.objects.exists()
 
 
-@pytest.mark.parametrize(("rows", "message"), [
-    (variable(0, "2fast"), "Use letters, digits and underscores"),
-    (variable(0, "nights", "number", default="many"), "must be a number"),
-    (variable(0, "mood", "select"), "A select variable needs at least one option."),
-    (variable(0, "tone", "select", default="loud", options="warm, formal"), "must be one of the options"),
-    ({**variable(0, "city"), **variable(1, "city")}, "Variable names must be unique: city."),
-    (variable(0, "", description="no name"), "Give the variable a name."),
-])
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (variable(0, "2fast"), "Use letters, digits and underscores"),
+        (variable(0, "nights", "number", default="many"), "must be a number"),
+        (variable(0, "mood", "select"), "A select variable needs at least one option."),
+        (variable(0, "tone", "select", default="loud", options="warm, formal"), "must be one of the options"),
+        ({**variable(0, "city"), **variable(1, "city")}, "Variable names must be unique: city."),
+        (variable(0, "", description="no name"), "Give the variable a name."),
+    ],
+)
 def test_bad_variables_are_reported_in_the_table_and_nothing_is_saved(signed_in, rows, message):
     response = signed_in.post(NEW, form_data(**rows))
     assert response.status_code == 200
@@ -212,14 +259,19 @@ def test_an_operation_of_another_workspace_is_a_form_error(signed_in, workspace)
 
 
 def test_every_problem_shows_on_the_first_submission(signed_in):
-    response = signed_in.post(NEW, form_data(temperature="5", system_prompt="Hi {{ghost}} in {{city}}",
-                                             **variable(0, "city"), **variable(1, "9lives")))
+    response = signed_in.post(
+        NEW,
+        form_data(
+            temperature="5", system_prompt="Hi {{ghost}} in {{city}}", **variable(0, "city"), **variable(1, "9lives")
+        ),
+    )
     html = _html(response)
     assert 'id="id_temperature_error"' in html
     assert "Nothing was saved" in html
     assert "Use letters, digits and underscores" in html  # the variables are checked too
-    response = signed_in.post(NEW, form_data(temperature="5", system_prompt="Hi {{ghost}} in {{city}}",
-                                             **variable(0, "city")))
+    response = signed_in.post(
+        NEW, form_data(temperature="5", system_prompt="Hi {{ghost}} in {{city}}", **variable(0, "city"))
+    )
     assert 'id="id_system_prompt_error"' in _html(response) and "{{ghost}}" in _html(response)
     assert not Bot.objects.exists()
 
@@ -234,18 +286,31 @@ def test_add_a_row_keeps_the_input_and_saves_nothing(signed_in):
 
 # -- edit ---------------------------------------------------------------------------------------------
 
+
 def test_edit_shows_the_draft_and_saves_it(signed_in, make_bot, chat_model):
-    bot = make_bot(system_prompt="Greet {{name}}.", variables=[{"name": "name", "required": True}],
-                   starter_questions=["Hi?"], memory={"max_turns": 4})
+    bot = make_bot(
+        system_prompt="Greet {{name}}.",
+        variables=[{"name": "name", "required": True}],
+        starter_questions=["Hi?"],
+        memory={"max_turns": 4},
+    )
     url = f"/bots/{bot.pk}/edit/"
     html = _html(signed_in.get(url))
     assert "Greet {{name}}." in html and 'name="var-0-name" value="name"' in html
     assert f'<option value="{chat_model.pk}" selected>' in html
     assert 'name="memory_max_turns" value="4"' in html
 
-    response = signed_in.post(url, form_data(name="Greeter", slug="greeter", system_prompt="Greet {{who}} warmly.",
-                                             provider_model_id=chat_model.pk, starter_questions="Hello?",
-                                             **variable(0, "who", required=True)))
+    response = signed_in.post(
+        url,
+        form_data(
+            name="Greeter",
+            slug="greeter",
+            system_prompt="Greet {{who}} warmly.",
+            provider_model_id=chat_model.pk,
+            starter_questions="Hello?",
+            **variable(0, "who", required=True),
+        ),
+    )
     assert response.status_code == 302 and response.url == f"/bots/{bot.pk}/"
     bot.refresh_from_db()
     assert bot.name == "Greeter" and bot.slug == "greeter"
@@ -257,9 +322,16 @@ def test_edit_shows_the_draft_and_saves_it(signed_in, make_bot, chat_model):
 
 def test_a_variable_ticked_for_removal_is_removed(signed_in, make_bot, chat_model):
     bot = make_bot(variables=[{"name": "a"}, {"name": "b"}])
-    response = signed_in.post(f"/bots/{bot.pk}/edit/", form_data(
-        slug=bot.slug, provider_model_id=chat_model.pk, **variable(0, "a"), **variable(1, "b"),
-        **{"var-0-delete": "on"}))
+    response = signed_in.post(
+        f"/bots/{bot.pk}/edit/",
+        form_data(
+            slug=bot.slug,
+            provider_model_id=chat_model.pk,
+            **variable(0, "a"),
+            **variable(1, "b"),
+            **{"var-0-delete": "on"},
+        ),
+    )
     assert response.status_code == 302
     bot.refresh_from_db()
     assert [v["name"] for v in bot.config["variables"]] == ["b"]
@@ -268,8 +340,10 @@ def test_a_variable_ticked_for_removal_is_removed(signed_in, make_bot, chat_mode
 def test_a_rejected_edit_changes_nothing(signed_in, make_bot, chat_model):
     bot = make_bot(name="Original")
     before = (bot.name, bot.slug, bot.config, bot.updated_at)
-    response = signed_in.post(f"/bots/{bot.pk}/edit/", form_data(
-        name="Renamed", slug=bot.slug, provider_model_id=chat_model.pk, system_prompt="Hi {{ghost}}"))
+    response = signed_in.post(
+        f"/bots/{bot.pk}/edit/",
+        form_data(name="Renamed", slug=bot.slug, provider_model_id=chat_model.pk, system_prompt="Hi {{ghost}}"),
+    )
     assert response.status_code == 200 and "undeclared variables" in _html(response)
     assert 'value="Renamed"' in _html(response)
     bot.refresh_from_db()
@@ -278,18 +352,21 @@ def test_a_rejected_edit_changes_nothing(signed_in, make_bot, chat_model):
 
 def test_an_editor_may_edit(editor_client, make_bot, chat_model):
     bot = make_bot()
-    response = editor_client.post(f"/bots/{bot.pk}/edit/", form_data(slug=bot.slug, name="By editor",
-                                                                      provider_model_id=chat_model.pk))
+    response = editor_client.post(
+        f"/bots/{bot.pk}/edit/", form_data(slug=bot.slug, name="By editor", provider_model_id=chat_model.pk)
+    )
     assert response.status_code == 302
     assert Bot.objects.get(pk=bot.pk).name == "By editor"
 
 
 # -- detail, publish, restore ----------------------------------------------------------------------
 
+
 def test_detail_shows_summary_versions_and_recent_conversations(signed_in, make_bot, workspace, owner):
     bot = make_bot(name="Concierge", system_prompt="Be kind.")
-    conversation = Conversation.objects.create(workspace=workspace, bot=bot, end_user="guest-42", channel="widget",
-                                               title="Where is the pool?")
+    conversation = Conversation.objects.create(
+        workspace=workspace, bot=bot, end_user="guest-42", channel="widget", title="Where is the pool?"
+    )
     Conversation.objects.create(workspace=workspace, bot=bot, end_user=f"user:{owner.pk}", title="From the UI")
     html = _html(signed_in.get(f"/bots/{bot.pk}/"))
     assert owner.email in html and f"user:{owner.pk}" not in html
@@ -344,6 +421,7 @@ def test_publish_and_restore_only_accept_post(signed_in, make_bot):
 
 # -- roles and tenancy -------------------------------------------------------------------------------
 
+
 def test_a_viewer_reads_but_cannot_change_anything(viewer_client, make_bot):
     bot = make_bot(publish=False, system_prompt="Original")
     listing = _html(viewer_client.get(LIST))
@@ -380,8 +458,7 @@ def test_another_workspace_bot_and_conversation_are_404(signed_in):
     conversation = Conversation.objects.create(workspace=other, bot=theirs, end_user="x")
     for url in (f"/bots/{theirs.pk}/", f"/bots/{theirs.pk}/edit/", f"/bots/{theirs.pk}/preview/"):
         assert signed_in.get(url).status_code == 404, url
-    for url in (f"/bots/{theirs.pk}/publish/", f"/bots/{theirs.pk}/versions/1/restore/",
-                f"/bots/{theirs.pk}/edit/"):
+    for url in (f"/bots/{theirs.pk}/publish/", f"/bots/{theirs.pk}/versions/1/restore/", f"/bots/{theirs.pk}/edit/"):
         assert signed_in.post(url, form_data()).status_code == 404, url
     assert signed_in.get(f"/conversations/{conversation.pk}/").status_code == 404
     assert "Theirs" not in _html(signed_in.get(LIST))
@@ -390,17 +467,23 @@ def test_another_workspace_bot_and_conversation_are_404(signed_in):
 
 # -- preview ------------------------------------------------------------------------------------------
 
+
 def test_the_preview_page_carries_the_bot_and_its_script(signed_in, make_bot):
-    bot = make_bot(opening_message="Hi! </script><script>alert(1)</script>", starter_questions=["What's on?"],
-                   system_prompt="Help in {{city}} ({{level}}).",
-                   variables=[{"name": "city", "required": True},
-                              {"name": "level", "type": "select", "options": ["a", "b"], "default": "b"}])
+    bot = make_bot(
+        opening_message="Hi! </script><script>alert(1)</script>",
+        starter_questions=["What's on?"],
+        system_prompt="Help in {{city}} ({{level}}).",
+        variables=[
+            {"name": "city", "required": True},
+            {"name": "level", "type": "select", "options": ["a", "b"], "default": "b"},
+        ],
+    )
     html = _html(signed_in.get(f"/bots/{bot.pk}/preview/"))
     assert f'data-bot-id="{bot.pk}"' in html
     assert '<script src="/static/bots/preview.js" defer></script>' in html
     assert "<script>alert(1)</script>" not in html  # json_script escapes < > &
     start = html.index('id="bot-preview-config"')
-    config = json.loads(html[html.index(">", start) + 1:html.index("</script>", start)])
+    config = json.loads(html[html.index(">", start) + 1 : html.index("</script>", start)])
     assert config["bot_id"] == bot.pk and config["chat_url"] == f"/api/v1/bots/{bot.pk}/chat"
     assert config["opening_message"].startswith("Hi! </script>")
     assert config["starter_questions"] == ["What's on?"]
@@ -423,27 +506,75 @@ def test_an_editor_may_use_the_preview(editor_client, make_bot):
 
 # -- conversation view --------------------------------------------------------------------------------
 
+
 def test_the_conversation_view_shows_metrics_trace_and_escapes_model_output(signed_in, make_bot, workspace):
     bot = make_bot()
-    conversation = Conversation.objects.create(workspace=workspace, bot=bot, end_user="user:1", title="<b>hi</b>",
-                                               inputs={"city": "<i>Paris</i>"})
-    question = Message.objects.create(workspace=workspace, conversation=conversation, role="user",
-                                      content="<img src=x onerror=alert(1)>")
+    conversation = Conversation.objects.create(
+        workspace=workspace, bot=bot, end_user="user:1", title="<b>hi</b>", inputs={"city": "<i>Paris</i>"}
+    )
+    question = Message.objects.create(
+        workspace=workspace, conversation=conversation, role="user", content="<img src=x onerror=alert(1)>"
+    )
     answer = Message.objects.create(
-        workspace=workspace, conversation=conversation, role="assistant", reply_to=question,
-        content="<script>alert(1)</script>\nsecond line", state=MessageState.COMPLETED, model="fake-chat",
-        input_tokens=12, output_tokens=34, cost="0.00012300", queue_ms=5.2, ttft_ms=120.4, total_ms=980.6,
+        workspace=workspace,
+        conversation=conversation,
+        role="assistant",
+        reply_to=question,
+        content="<script>alert(1)</script>\nsecond line",
+        state=MessageState.COMPLETED,
+        model="fake-chat",
+        input_tokens=12,
+        output_tokens=34,
+        cost="0.00012300",
+        queue_ms=5.2,
+        ttft_ms=120.4,
+        total_ms=980.6,
         citations=[{"document_name": "Guide <x>.pdf", "page": 3, "score": 0.81, "snippet": "Pool opens at 7"}],
-        trace=[{"type": "retrieval", "duration_ms": 12.5, "hits": [
-                   {"document_name": "Guide <x>.pdf", "page": 3, "score": 0.81, "vector_score": 0.7,
-                    "text_score": 0.0, "text": "The pool opens at 7 <script>"}]},
-               {"type": "generation", "step": 0, "model": "fake-chat", "finish_reason": "tool_calls",
-                "input_tokens": 12, "output_tokens": 34, "duration_ms": 800}])
-    ToolCall.objects.create(workspace=workspace, message=answer, step=0, call_id="call_1", name="book_table",
-                            arguments={"time": "<19:00>"}, state="completed", result='{"ok": "<yes>"}',
-                            duration_ms=42)
-    Message.objects.create(workspace=workspace, conversation=conversation, role="assistant", reply_to=question,
-                           state=MessageState.FAILED, error={"code": "provider_error", "message": "Upstream <down>"})
+        trace=[
+            {
+                "type": "retrieval",
+                "duration_ms": 12.5,
+                "hits": [
+                    {
+                        "document_name": "Guide <x>.pdf",
+                        "page": 3,
+                        "score": 0.81,
+                        "vector_score": 0.7,
+                        "text_score": 0.0,
+                        "text": "The pool opens at 7 <script>",
+                    }
+                ],
+            },
+            {
+                "type": "generation",
+                "step": 0,
+                "model": "fake-chat",
+                "finish_reason": "tool_calls",
+                "input_tokens": 12,
+                "output_tokens": 34,
+                "duration_ms": 800,
+            },
+        ],
+    )
+    ToolCall.objects.create(
+        workspace=workspace,
+        message=answer,
+        step=0,
+        call_id="call_1",
+        name="book_table",
+        arguments={"time": "<19:00>"},
+        state="completed",
+        result='{"ok": "<yes>"}',
+        duration_ms=42,
+    )
+    Message.objects.create(
+        workspace=workspace,
+        conversation=conversation,
+        role="assistant",
+        reply_to=question,
+        state=MessageState.FAILED,
+        error={"code": "provider_error", "message": "Upstream <down>"},
+    )
 
     response = signed_in.get(f"/conversations/{conversation.pk}/")
     assert response.status_code == 200

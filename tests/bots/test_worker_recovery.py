@@ -56,13 +56,16 @@ def start_slow_turn(make_bot, fake_llm):
 
 
 def assert_completed_once(message_id: str):
-    stream = wait_until(lambda: (lambda s: s if any(e == "message.end" for _, e, _ in s) else None)(
-        events.read_all(message_id)), 60, "message.end")
+    stream = wait_until(
+        lambda: (lambda s: s if any(e == "message.end" for _, e, _ in s) else None)(events.read_all(message_id)),
+        60,
+        "message.end",
+    )
     names = [event for _, event, _ in stream]
     assert names.count("message.end") == 1
     assert "message.reset" in names, "clients must be told to drop the dead attempt's partial text"
-    after_reset = names[len(names) - 1 - names[::-1].index("message.reset"):]
-    text = "".join(d["text"] for (_, e, d) in stream[len(names) - len(after_reset):] if e == "delta")
+    after_reset = names[len(names) - 1 - names[::-1].index("message.reset") :]
+    text = "".join(d["text"] for (_, e, d) in stream[len(names) - len(after_reset) :] if e == "delta")
     assert text == "".join(CHUNKS)
     message = Message.objects.get(pk=message_id)
     assert message.state == "completed" and message.content == "".join(CHUNKS)
