@@ -26,9 +26,11 @@ from rest_framework.response import Response
 
 from accounts.tenancy import WorkspaceScopedMixin
 from actions import auth, importing, invocation, selectors, services
+from actions.filters import OperationFilter
 from actions.models import Action, AuthType, Operation, SourceKind
 from actions.tools import LARGE_TOOL_SCHEMA_BYTES
 from switchboard.api.errors import ApiError
+from switchboard.api.filters import FilterBackend
 from switchboard.api.pagination import CursorPagination
 from switchboard.api.schema import error_responses
 from switchboard.errors import NotFound
@@ -681,42 +683,23 @@ class _ActionChildMixin(WorkspaceScopedMixin):
         return operation
 
 
-def _optional_bool(request, name: str) -> bool | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    if raw.lower() in ("true", "1", "yes"):
-        return True
-    if raw.lower() in ("false", "0", "no"):
-        return False
-    raise ApiError(f"{name} must be true or false.", code="invalid_filter", param=name)
-
-
 class OperationListApi(_ActionChildMixin, generics.ListAPIView):
     """The action's operations in spec order; enable or disable many at once."""
 
     queryset = Operation.objects.all()
     serializer_class = OperationOutputSerializer
     pagination_class = OperationPagination
+    filter_backends = [FilterBackend]
+    filterset_class = OperationFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Operation.objects.none()
-        return selectors.operation_list(
-            action=self.get_action(),
-            enabled=_optional_bool(self.request, "enabled"),
-            consequential=_optional_bool(self.request, "consequential"),
-            search=self.request.query_params.get("q", "").strip()[:200],
-        )
+        return selectors.operation_list(action=self.get_action())
 
     @extend_schema(
         operation_id="actions_operations_list",
         summary="List an action's operations",
-        parameters=[
-            OpenApiParameter("enabled", OpenApiTypes.BOOL, required=False),
-            OpenApiParameter("consequential", OpenApiTypes.BOOL, required=False),
-            OpenApiParameter("q", str, required=False, description="Search in name, path and summary."),
-        ],
         responses={200: OperationOutputSerializer(many=True), **_errors(400, 404)},
     )
     def get(self, request, *args, **kwargs):

@@ -39,19 +39,27 @@ def action_get(*, workspace_id: str, action_id: str, with_report: bool = False) 
 def operation_list(
     *, action: Action, enabled: bool | None = None, search: str = "", consequential: bool | None = None
 ) -> QuerySet[Operation]:
-    operations = Operation.objects.filter(action=action).order_by("position")
+    operations: QuerySet[Operation] = Operation.objects.filter(action=action).order_by("position")
     if enabled is not None:
         operations = operations.filter(enabled=enabled)
     if search:
-        operations = operations.filter(
-            Q(name__icontains=search) | Q(path__icontains=search) | Q(summary__icontains=search)
-        )
+        operations = operations_matching(operations, search=search)
     if consequential is not None:
-        operations = operations.filter(
-            Q(consequential_override=consequential)
-            | Q(consequential_override__isnull=True, consequential_default=consequential)
-        )
+        operations = operations_consequential(operations, consequential=consequential)
     return operations
+
+
+def operations_matching(operations: QuerySet[Operation], *, search: str) -> QuerySet[Operation]:
+    """Those whose name, path or summary contains `search` (any case)."""
+    return operations.filter(Q(name__icontains=search) | Q(path__icontains=search) | Q(summary__icontains=search))
+
+
+def operations_consequential(operations: QuerySet[Operation], *, consequential: bool) -> QuerySet[Operation]:
+    """Those that are (or are not) consequential: the owner's override, else what the spec implies."""
+    return operations.filter(
+        Q(consequential_override=consequential)
+        | Q(consequential_override__isnull=True, consequential_default=consequential)
+    )
 
 
 def operation_count(*, action: Action, enabled_only: bool = False) -> int:

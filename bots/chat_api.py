@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from asgiref.sync import sync_to_async
 from django.db.models import QuerySet
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.renderers import JSONRenderer
@@ -14,10 +13,12 @@ from rest_framework.views import APIView
 from accounts.tenancy import WorkspaceScopedMixin
 from bots import events, sse
 from bots.chat_scope import require_published_for_chat_scope
+from bots.filters import ConversationFilter
 from bots.models import Bot, Channel, Conversation, Message, ToolCall
 from bots.turns import tool_call_decide, turn_accept, turn_feedback, turn_stop
 from switchboard.api.deferred import DeferredResponse, json_response
 from switchboard.api.errors import ApiError
+from switchboard.api.filters import FilterBackend
 
 
 class ToolCallSerializer(serializers.ModelSerializer):
@@ -268,48 +269,13 @@ class MessageFeedbackApi(_MessageMixin, APIView):
         return Response(MessageSerializer(message).data)
 
 
-def _datetime_param(request, name: str):
-    raw = request.query_params.get(name)
-    if raw is None:
-        return None
-    value = parse_datetime(raw)
-    if value is None:
-        raise ApiError(
-            f"{name} must be an ISO 8601 date-time such as 2026-01-31T12:00:00Z.", code="invalid_date", param=name
-        )
-    return value
-
-
 class ConversationListApi(WorkspaceScopedMixin, generics.ListAPIView):
     """Conversations, newest first; filter with ?bot=, ?user=, ?created_after=, ?created_before=."""
 
     queryset = Conversation.objects.all()
     serializer_class = ConversationSerializer
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("bot", str),
-            OpenApiParameter("user", str),
-            OpenApiParameter("created_after", str),
-            OpenApiParameter("created_before", str),
-        ]
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-    def get_queryset(self) -> QuerySet[Conversation]:
-        queryset = super().get_queryset()
-        params = self.request.query_params
-        if params.get("bot"):
-            queryset = queryset.filter(bot_id=params["bot"])
-        if params.get("user"):
-            queryset = queryset.filter(end_user=params["user"])
-        after, before = _datetime_param(self.request, "created_after"), _datetime_param(self.request, "created_before")
-        if after:
-            queryset = queryset.filter(created_at__gte=after)
-        if before:
-            queryset = queryset.filter(created_at__lt=before)
-        return queryset
+    filter_backends = [FilterBackend]
+    filterset_class = ConversationFilter
 
 
 class ConversationDetailApi(WorkspaceScopedMixin, generics.RetrieveDestroyAPIView):

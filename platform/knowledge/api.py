@@ -21,16 +21,17 @@ from rest_framework.response import Response
 from accounts.models import Role
 from accounts.tenancy import WorkspaceScopedMixin
 from knowledge import retrieval, selectors, services
+from knowledge.filters import DocumentFilter
 from knowledge.models import (
     Chunk,
     Document,
-    DocumentStatus,
     KnowledgeBase,
     chunk_pk,
     chunk_public_id,
 )
 from knowledge.parsing import formats
 from switchboard.api.errors import ApiError
+from switchboard.api.filters import FilterBackend
 from switchboard.api.pagination import CursorPagination
 from switchboard.api.schema import error_responses
 from switchboard.errors import NotFound
@@ -343,23 +344,17 @@ class DocumentListCreateApi(_BaseChildMixin, generics.ListAPIView):
     queryset = Document.objects.all()
     serializer_class = DocumentOutputSerializer
     parser_classes = [MultiPartParser, FormParser, JSONParser]
+    filter_backends = [FilterBackend]
+    filterset_class = DocumentFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Document.objects.none()
-        status_filter = self.request.query_params.get("status")
-        if status_filter and status_filter not in DocumentStatus.values:
-            raise ApiError(
-                f"Unknown status {status_filter!r}; use one of {', '.join(DocumentStatus.values)}.",
-                code="invalid_status",
-                param="status",
-            )
-        return selectors.document_list(knowledge_base=self.get_knowledge_base(), status=status_filter)
+        return selectors.document_list(knowledge_base=self.get_knowledge_base())
 
     @extend_schema(
         operation_id="knowledge_bases_documents_list",
         summary="List a base's documents",
-        parameters=[OpenApiParameter("status", enum=DocumentStatus.values, required=False)],
         responses={200: DocumentOutputSerializer(many=True), **_errors(400, 404)},
     )
     def get(self, request, *args, **kwargs):

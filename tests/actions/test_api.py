@@ -372,7 +372,16 @@ def test_operations_list_filters_and_pagination(api, action_id) -> None:
         o["name"] for o in api.get(f"/api/v1/actions/{action_id}/operations?consequential=true").json()["data"]
     ] == ["createPet"]
     assert [o["name"] for o in api.get(f"/api/v1/actions/{action_id}/operations?q=getpet").json()["data"]] == ["getPet"]
-    assert api.get(f"/api/v1/actions/{action_id}/operations?enabled=maybe").status_code == 400
+    bad = api.get(f"/api/v1/actions/{action_id}/operations?enabled=maybe")
+    assert bad.status_code == 400
+    assert bad.json()["error"] | {"type": None} == {
+        "type": None,
+        "code": "invalid_filter",
+        "message": "enabled must be true or false.",
+        "param": "enabled",
+    }
+    disabled = api.get(f"/api/v1/actions/{action_id}/operations?enabled=false").json()["data"]
+    assert disabled == []  # all three are enabled
 
 
 def test_operation_detail_and_update(api, action_id) -> None:

@@ -160,6 +160,8 @@ def test_conversations_are_listed_filtered_and_deleted(api, make_bot, fake_llm, 
     assert api.get("/api/v1/conversations/?created_after=2999-01-01T00:00:00Z").json()["data"] == []
     bad = api.get("/api/v1/conversations/?created_after=yesterday")
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "created_after"
+    assert bad.json()["error"]["code"] == "invalid_date"
+    assert bad.json()["error"]["message"] == "created_after must be an ISO 8601 date-time such as 2026-01-31T12:00:00Z."
     target = by_bot[0]["id"]
     assert api.delete(f"/api/v1/conversations/{target}").status_code == 204
     assert api.get(f"/api/v1/conversations/{target}").status_code == 404

@@ -52,7 +52,11 @@ def test_documents_chunks_and_hit_testing(api, workspace, make_base, ingest_now)
     assert listed[0]["id"] == doc.pk and listed[0]["status"] == "ready" and listed[0]["searchable"] is True
     assert listed[0]["progress"] == {"done": 2, "total": 2, "percent": 100} and listed[0]["error"] is None
     assert api.get(f"/api/v1/knowledge-bases/{base.pk}/documents?status=failed").json()["data"] == []
-    assert api.get(f"/api/v1/knowledge-bases/{base.pk}/documents?status=nope").status_code == 400
+    bad = api.get(f"/api/v1/knowledge-bases/{base.pk}/documents?status=nope")
+    assert bad.status_code == 400
+    error = bad.json()["error"]
+    assert (error["code"], error["param"]) == ("invalid_status", "status")
+    assert error["message"].startswith("Unknown status 'nope'; use one of ")
 
     chunks = api.get(f"/api/v1/knowledge-bases/{base.pk}/chunks?limit=1").json()
     assert chunks["data"][0]["heading_path"] == ["FAQ", "Refunds"] and chunks["next_cursor"]
