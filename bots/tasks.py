@@ -6,43 +6,30 @@ Task names are part of the deployment (queue routes in settings, bots.lifecycle 
 from __future__ import annotations
 
 from celery import shared_task
-from django.conf import settings
 
 from bots import lifecycle, steps
-from switchboard.leases import Lease, LeaseBusy
+from switchboard.leases import held_or_retried
+
+# Queues come from CELERY_TASK_ROUTES in the settings; a step held by another live worker (a
+# redelivery of a slow task) is retried later, and taken over when that worker's lease expires.
 
 
-def _lease_retry(task, exc: LeaseBusy):
-    # Another live worker runs this turn (a redelivery of a slow task): look again later; if
-    # that worker dies, its lease expires and this delivery takes over.
-    return task.retry(countdown=max(1, settings.LEASE_SECONDS / 2), exc=exc, max_retries=None)
-
-
-@shared_task(name=lifecycle.TASK_RETRIEVE, bind=True, queue="chat")
+@shared_task(name=lifecycle.TASK_RETRIEVE, bind=True)
 def turn_retrieve(self, message_id: str) -> None:
-    try:
-        with Lease(f"turn:{message_id}"):
-            proceed = steps.turn_retrieve(message_id=message_id)
-    except LeaseBusy as exc:
-        raise _lease_retry(self, exc) from exc
+    with held_or_retried(self, f"turn:{message_id}"):
+        proceed = steps.turn_retrieve(message_id=message_id)
     if proceed:
         # Sent once the lease is released, so the generate task does not find it taken.
         lifecycle.schedule_next(message_id, lifecycle.Ended.RETRIEVAL)
 
 
-@shared_task(name=lifecycle.TASK_GENERATE, bind=True, queue="chat")
+@shared_task(name=lifecycle.TASK_GENERATE, bind=True)
 def turn_generate(self, message_id: str, step: int) -> None:
-    try:
-        with Lease(f"turn:{message_id}"):
-            steps.turn_generate(message_id=message_id, step=step)
-    except LeaseBusy as exc:
-        raise _lease_retry(self, exc) from exc
+    with held_or_retried(self, f"turn:{message_id}"):
+        steps.turn_generate(message_id=message_id, step=step)
 
 
-@shared_task(name=lifecycle.TASK_TOOL_CALL, bind=True, queue="tools")
+@shared_task(name=lifecycle.TASK_TOOL_CALL, bind=True)
 def tool_call_run(self, tool_call_id: str) -> None:
-    try:
-        with Lease(f"tool-call:{tool_call_id}"):
-            steps.tool_call_execute(tool_call_id=tool_call_id)
-    except LeaseBusy as exc:
-        raise _lease_retry(self, exc) from exc
+    with held_or_retried(self, f"tool-call:{tool_call_id}"):
+        steps.tool_call_execute(tool_call_id=tool_call_id)

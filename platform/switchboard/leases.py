@@ -14,12 +14,13 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from types import TracebackType
 from typing import Any
 
 import redis
 from django.conf import settings
+
+from switchboard import redis_clients
 
 _RENEW = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
@@ -41,9 +42,8 @@ def _script(conn: redis.Redis, source: str):
     return _scripts[key]
 
 
-@lru_cache(maxsize=1)
 def _client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
+    return redis_clients.client()  # the process's shared, bounded pool
 
 
 class LeaseBusy(Exception):
