@@ -354,7 +354,8 @@ class BotForm(forms.Form):
         if bot is not None:
             self.fields["slug"].required = True
             self.fields["slug"].help_text = (
-                "The bot's model name on the OpenAI-compatible API; changing it breaks clients that use the old one."
+                "The bot's model name on the OpenAI-compatible API; "
+                "changing it breaks clients that use the old one."
             )
         if data is None:
             self.variable_rows = [VariableRow.from_config(i, v) for i, v in enumerate(config["variables"])]
