@@ -229,6 +229,9 @@ def chat_model_choices(workspace, current_id: str | None = None) -> list[tuple[s
     return choices
 
 
+_SLUG_HELP = "The bot's model name on the OpenAI-compatible API; changing it breaks clients that use the old one."
+
+
 class BotForm(forms.Form):
     name = forms.CharField(max_length=100)
     slug = forms.SlugField(
@@ -353,10 +356,7 @@ class BotForm(forms.Form):
         self.has_chat_models = len(self.fields["provider_model_id"].choices) > 1
         if bot is not None:
             self.fields["slug"].required = True
-            self.fields["slug"].help_text = (
-                "The bot's model name on the OpenAI-compatible API; "
-                "changing it breaks clients that use the old one."
-            )
+            self.fields["slug"].help_text = _SLUG_HELP
         if data is None:
             self.variable_rows = [VariableRow.from_config(i, v) for i, v in enumerate(config["variables"])]
         else:
