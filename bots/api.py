@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from accounts.tenancy import WorkspaceScopedMixin
 from bots.config import BotConfigSerializer
 from bots.models import Bot, BotVersion
-from bots.services import bot_create, bot_publish, bot_restore_version, bot_update
+from bots.services import bot_create, bot_delete, bot_publish, bot_restore_version, bot_update
 
 
 class BotWarningSerializer(serializers.Serializer):
@@ -94,6 +94,9 @@ class BotDetailApi(WorkspaceScopedMixin, generics.RetrieveDestroyAPIView):
         data.is_valid(raise_exception=True)
         bot = bot_update(bot=bot, **data.validated_data)
         return Response(BotOutputSerializer(bot).data)
+
+    def perform_destroy(self, instance: Bot) -> None:
+        bot_delete(bot=instance)
 
 
 class BotVersionSerializer(serializers.ModelSerializer):

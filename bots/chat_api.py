@@ -15,6 +15,7 @@ from bots import events, sse
 from bots.chat_scope import require_published_for_chat_scope
 from bots.filters import ConversationFilter
 from bots.models import Bot, Channel, Conversation, Message, ToolCall
+from bots.services import conversation_delete
 from bots.turns import tool_call_decide, turn_accept, turn_feedback, turn_stop
 from switchboard.api.deferred import DeferredResponse, json_response
 from switchboard.api.errors import ApiError
@@ -281,6 +282,9 @@ class ConversationListApi(WorkspaceScopedMixin, generics.ListAPIView):
 class ConversationDetailApi(WorkspaceScopedMixin, generics.RetrieveDestroyAPIView):
     queryset = Conversation.objects.all()
     serializer_class = ConversationSerializer
+
+    def perform_destroy(self, instance: Conversation) -> None:
+        conversation_delete(conversation=instance)
 
 
 class ConversationMessagesApi(WorkspaceScopedMixin, generics.ListAPIView):

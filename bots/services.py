@@ -1,4 +1,4 @@
-"""Writes for bots and their versions."""
+"""Writes for bots, their versions and their conversations."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.utils.text import slugify
 
 from accounts.models import User, Workspace
 from bots.config import normalise, validate_config
-from bots.models import Bot, BotVersion
+from bots.models import Bot, BotVersion, Conversation
 from switchboard.errors import Conflict, InvalidInput, NotFound
 
 
@@ -160,3 +160,15 @@ def bot_restore_version(*, bot: Bot, number: int) -> Bot:
     bot.config = normalise(version.config)
     bot.save(update_fields=["config", "updated_at"])
     return bot
+
+
+@transaction.atomic
+def bot_delete(*, bot: Bot) -> None:
+    """Delete a bot with its versions and conversations (their messages and tool calls go too)."""
+    bot.delete()
+
+
+@transaction.atomic
+def conversation_delete(*, conversation: Conversation) -> None:
+    """Delete a conversation with its messages and tool calls."""
+    conversation.delete()

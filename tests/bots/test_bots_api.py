@@ -211,3 +211,23 @@ def test_undeclared_opening_message_variable_is_rejected(api):
         format="json",
     )
     assert response.status_code == 201
+
+
+def test_deleting_a_bot_takes_its_versions_and_conversations_and_only_its_own(api, make_bot, workspace):
+    from bots.models import BotVersion
+    from bots.services import bot_create
+
+    bot = make_bot(name="Leaving")
+    conversation = Conversation.objects.create(workspace=workspace, bot=bot, end_user="visitor")
+    Message.objects.create(workspace=workspace, conversation=conversation, role="user", content="hi")
+    kept = make_bot(name="Staying")
+    foreign = bot_create(workspace=WorkspaceFactory(), name="Theirs")
+
+    assert api.delete(f"/api/v1/bots/{foreign.pk}").status_code == 404
+    assert Bot.objects.filter(pk=foreign.pk).exists()
+    assert api.delete(f"/api/v1/bots/{bot.pk}").status_code == 204
+    assert not Bot.objects.filter(pk=bot.pk).exists()
+    assert not BotVersion.objects.filter(bot_id=bot.pk).exists()
+    assert not Conversation.objects.filter(pk=conversation.pk).exists()
+    assert not Message.objects.filter(conversation_id=conversation.pk).exists()
+    assert api.get(f"/api/v1/bots/{kept.pk}").status_code == 200
