@@ -29,6 +29,7 @@ from bots.selectors import turn_config
 from knowledge.retrieval import retrieve
 from providers.clients import Completion, ProviderError, TextDelta, stream_chat
 from switchboard.db_connections import release_pooled_connections
+from switchboard.interrupt import interrupted_when
 
 logger = structlog.get_logger(__name__)
 
@@ -142,21 +143,35 @@ def _stream_once(message: Message, call_kwargs: dict[str, Any], conn) -> _Outcom
     )
     next_check = time.monotonic() + CANCEL_CHECK_SECONDS
     try:
-        for item in stream_chat(provider_model.provider, model=provider_model.model, **call_kwargs):
-            if isinstance(item, TextDelta):
-                if ttft is None:
-                    ttft = ms_since(message.created_at)
-                text_parts.append(item.text)
-                deltas.add(item.text)
-            elif isinstance(item, Completion):
-                completion = item
-            if time.monotonic() >= next_check:
-                next_check = time.monotonic() + CANCEL_CHECK_SECONDS
-                if events.cancel_requested(message.pk, conn=conn):
-                    return _Outcome("".join(text_parts), None, True, ttft)
+        # A stop must not wait for the model's first token, which may be a minute away.
+        with interrupted_when(
+            lambda: events.cancel_requested(message.pk, conn=conn), every=CANCEL_CHECK_SECONDS, exception=_Stopped
+        ):
+            for item in stream_chat(provider_model.provider, model=provider_model.model, **call_kwargs):
+                if isinstance(item, TextDelta):
+                    if ttft is None:
+                        ttft = ms_since(message.created_at)
+                    text_parts.append(item.text)
+                    deltas.add(item.text)
+                elif isinstance(item, Completion):
+                    completion = item
+                if time.monotonic() >= next_check:
+                    next_check = time.monotonic() + CANCEL_CHECK_SECONDS
+                    if events.cancel_requested(message.pk, conn=conn):
+                        return _Outcome("".join(text_parts), None, True, ttft)
+    except _Stopped:
+        return _Outcome("".join(text_parts), None, True, ttft)
     finally:
         deltas.close()  # whatever was gathered goes out before any later event of the turn
     return _Outcome("".join(text_parts), completion, False, ttft)
+
+
+class _Stopped(BaseException):
+    """Raised in a turn blocked on its model when a stop was asked for (see switchboard.interrupt).
+
+    A BaseException, like gevent's own GreenletExit: the HTTP clients on the way up catch
+    `Exception` to retry or wrap it, and a stop must pass through them untouched.
+    """
 
 
 def _sleep_unless_cancelled(message_id: str, seconds: float, conn) -> bool:

@@ -189,8 +189,8 @@ def _start_turn(assistant: Message, config: BotConfig) -> None:
 
 
 def turn_stop(*, message: Message) -> Message:
-    """Cancel a turn. A queued turn ends at once; a running one stops at its next delta and keeps
-    the text produced so far, marked cancelled."""
+    """Cancel a turn. A queued turn ends at once; a running one stops within a quarter second (even
+    while its model is silent, see bots.steps) and keeps the text produced so far, marked cancelled."""
     if message.is_finished:
         raise Conflict(f"Message {message.pk} already ended ({message.state}).", code="turn_already_finished")
     events.request_cancel(message.pk)

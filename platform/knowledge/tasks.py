@@ -16,6 +16,9 @@ MAX_RETRIES = 5
 @shared_task(
     name="knowledge.document_ingest",
     bind=True,
+    # Retries are counted by `failures` (outages) or unlimited (waiting for a live lease holder);
+    # Celery's default of three would make a copy give up while the holder may still die.
+    max_retries=None,
     acks_late=True,
     reject_on_worker_lost=True,
     soft_time_limit=settings.KNOWLEDGE_INGEST_TIME_LIMIT_SECONDS,

@@ -15,6 +15,7 @@ import redis as redis_lib
 from django.conf import settings
 from httpx_sse import ServerSentEvent, aconnect_sse
 
+from bots import events
 from bots.models import Message
 from tests import sse
 from tests.fake_llm import HangReply, TextReply, ToolCallReply
@@ -262,3 +263,20 @@ def test_many_turns_stream_at_once_on_one_worker(api, make_bot, fake_llm, celery
     assert fake_llm.peak_concurrent_chats >= 40
     contents = set(Message.objects.filter(pk__in=accepted).values_list("content", flat=True))
     assert contents == {"".join(chunks)}
+
+
+def test_stop_ends_a_turn_while_its_model_is_still_silent(api, patient_bot, fake_llm, celery_worker):
+    """A reasoning model may think for a minute: stop must not wait for its first token."""
+    from bots.turns import turn_accept
+
+    fake_llm.script(HangReply(20, then=TextReply("too late")))
+    message_id = turn_accept(workspace=patient_bot.workspace, bot=patient_bot, text="think hard").assistant_message.pk
+    _wait_for(lambda: fake_llm.active_chats == 1, 30, "the model call to begin")
+    assert api.post(f"/api/v1/messages/{message_id}/stop").status_code == 200
+    _wait_for(lambda: Message.objects.get(pk=message_id).state == "cancelled", 15, "the turn to be cancelled")
+    # The model has not said a word yet: the turn ended during its silence, not at its first token.
+    assert fake_llm.active_chats == 1
+    message = Message.objects.get(pk=message_id)
+    assert message.content == ""
+    names = [event for _, event, _ in events.read_all(message_id)]
+    assert names[-1] == "message.end" and "message.reset" not in names

@@ -617,6 +617,12 @@ class FakeLLM:
                 self._active_chats -= 1
 
     @property
+    def active_chats(self) -> int:
+        """Chat completions being answered right now (a silent reply counts until it ends)."""
+        with self._lock:
+            return self._active_chats
+
+    @property
     def peak_concurrent_chats(self) -> int:
         """The most chat completions answered at the same moment since the last reset()."""
         with self._lock:
