@@ -11,7 +11,7 @@ and re-importing the synthetic spec unchanged (every operation matched, nothing 
 every operation's description changed (1,000 rows updated in bulk, ids kept).
 Budget: ≤ 3 s for the 5 MB / 1,000-operation import.
 
-Run:  .venv/bin/python bench/action_import.py [--runs 5]
+Run:  .venv/bin/python -m bench.action_import [--runs 5]
 """
 
 from __future__ import annotations
@@ -19,14 +19,12 @@ from __future__ import annotations
 import argparse
 import gc
 import statistics
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench.services import start_services, stop_services, use_data_dir
 
-from bench.services import start_services, stop_services, use_data_dir  # noqa: E402 (needs ROOT on sys.path)
+ROOT = Path(__file__).resolve().parents[1]
 
 DATA_DIR = use_data_dir("actions")
 

@@ -16,7 +16,7 @@ workspace, API key auth), then measures:
 
 overhead = median(path) − median(baseline). Budget: p50 ≤ 15 ms.
 
-Run:  .venv/bin/python bench/tool_call_overhead.py [--calls 300]
+Run:  .venv/bin/python -m bench.tool_call_overhead [--calls 300]
 """
 
 from __future__ import annotations
@@ -31,10 +31,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench.services import start_services, stop_services, use_data_dir
 
-from bench.services import start_services, stop_services, use_data_dir  # noqa: E402 (needs ROOT on sys.path)
+ROOT = Path(__file__).resolve().parents[1]
 
 DATA_DIR = use_data_dir("actions")
 

@@ -32,7 +32,7 @@ class EventStream:
     def __iter__(self) -> Iterator[ServerSentEvent]:
         """The events that carry data: the opening frame (`retry:` and a comment) carries none,
         and a browser's EventSource would not dispatch it either."""
-        for event in EventSource(self).iter_sse():  # type: ignore[arg-type]  # duck-typed response
+        for event in EventSource(self).iter_sse():  # EventSource reads any object with iter_lines()
             if event.retry is not None:
                 self.retry = event.retry
             if event.data:
