@@ -146,7 +146,7 @@ def _stream_once(message: Message, call_kwargs: dict[str, Any], conn) -> _Outcom
         # A stop must not wait for the model's first token, which may be a minute away.
         with interrupted_when(
             lambda: events.cancel_requested(message.pk, conn=conn), every=CANCEL_CHECK_SECONDS, exception=_Stopped
-        ):
+        ) as watched:
             for item in stream_chat(provider_model.provider, model=provider_model.model, **call_kwargs):
                 if isinstance(item, TextDelta):
                     if ttft is None:
@@ -155,7 +155,8 @@ def _stream_once(message: Message, call_kwargs: dict[str, Any], conn) -> _Outcom
                     deltas.add(item.text)
                 elif isinstance(item, Completion):
                     completion = item
-                if time.monotonic() >= next_check:
+                # Without a watcher (worker on processes or OS threads), look between tokens.
+                if not watched and time.monotonic() >= next_check:
                     next_check = time.monotonic() + CANCEL_CHECK_SECONDS
                     if events.cancel_requested(message.pk, conn=conn):
                         return _Outcome("".join(text_parts), None, True, ttft)

@@ -27,9 +27,10 @@ def _green() -> bool:
 @contextmanager
 def interrupted_when(
     should_stop: Callable[[], bool], *, every: float, exception: type[BaseException]
-) -> Iterator[None]:
+) -> Iterator[bool]:
+    """Yields whether a watcher runs: when not, the caller keeps checking `should_stop` itself."""
     if not _green():
-        yield
+        yield False
         return
     import gevent
 
@@ -48,7 +49,7 @@ def interrupted_when(
 
     watcher = gevent.spawn(watch)
     try:
-        yield
+        yield True
     finally:
         state["done"] = True  # set before anything below may switch to the watcher
         watcher.kill(block=False)
