@@ -194,7 +194,7 @@ class MessageEventsApi(_MessageMixin, APIView):
     def get(self, request, pk: str):
         message = self.get_message(pk)
         after = request.headers.get("Last-Event-ID") or request.query_params.get("last_event_id") or "0-0"
-        if not _valid_stream_id(after):
+        if not sse.valid_stream_id(after):
             raise ApiError(
                 "Last-Event-ID must be an event id from this stream (like 1700000000000-0).",
                 code="invalid_last_event_id",
@@ -208,17 +208,6 @@ class MessageEventsApi(_MessageMixin, APIView):
 
 async def _once(frame: bytes):
     yield frame
-
-
-def _valid_stream_id(value: str) -> bool:
-    left, _, right = value.partition("-")
-    # Both halves of a Redis Stream id are unsigned 64-bit numbers.
-    return (
-        left.isascii()
-        and left.isdigit()
-        and int(left) < 2**64
-        and (right == "" or (right.isascii() and right.isdigit() and int(right) < 2**64))
-    )
 
 
 class MessageStopApi(_MessageMixin, APIView):

@@ -9,7 +9,8 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import WorkspaceScopedModel
-from switchboard.ids import id_field
+from switchboard.ids import PrefixedId, id_field
+from switchboard.vault import EncryptedTextField
 
 
 class Bot(WorkspaceScopedModel):
@@ -59,6 +60,7 @@ class Channel(models.TextChoices):
     API = "api", "REST API"
     OPENAI = "openai", "OpenAI-compatible API"
     WIDGET = "widget", "Chat widget"
+    SHARE = "share", "Share page"
     PREVIEW = "preview", "Preview (admin UI)"
 
 
@@ -72,6 +74,10 @@ class Conversation(WorkspaceScopedModel):
     inputs = models.JSONField(default=dict, help_text="Values of the bot's variables for this conversation.")
     version_number = models.PositiveIntegerField(null=True, blank=True, help_text="Null: the draft.")
     title = models.CharField(max_length=200, blank=True)
+    # Widget and share-page visitors: the anonymous visitor id, or the host site's user when verified.
+    visitor_id = models.CharField(max_length=64, blank=True, db_index=True)
+    end_user_verified = models.BooleanField(default=False, help_text="The host site vouched for `end_user` (HMAC).")
+    end_user_name = models.CharField(max_length=120, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -163,3 +169,56 @@ class ToolCall(WorkspaceScopedModel):
     class Meta:
         ordering = ["step", "created_at"]
         constraints = [models.UniqueConstraint(fields=["message", "call_id"], name="tool_call_unique")]
+
+
+DEFAULT_ACCENT = "#2563eb"
+
+
+class WidgetPosition(models.TextChoices):
+    RIGHT = "right", "Bottom right"
+    LEFT = "left", "Bottom left"
+
+
+class BotWidget(WorkspaceScopedModel):
+    """How a bot meets visitors on other sites (the widget) and at its public link (the share page).
+
+    `public_id` is the only thing a host page holds: it names the bot and grants nothing by itself.
+    The identity secret signs the host site's signed-in users (an HMAC the site computes server-side).
+    """
+
+    id = id_field("wdg")
+    bot = models.OneToOneField(Bot, on_delete=models.CASCADE, related_name="widget")
+    public_id = models.CharField(max_length=40, unique=True, default=PrefixedId("pub", 20), editable=False)
+    enabled = models.BooleanField(default=True, help_text="Off: the widget answers no visitor on any site.")
+    share_enabled = models.BooleanField(default=False, help_text="On: anyone with the link /s/PUBLIC_ID can chat.")
+    allowed_origins = models.JSONField(
+        default=list, blank=True, help_text="Sites that may embed the widget, as origins (https://www.example.com)."
+    )
+    allow_external_images = models.BooleanField(
+        default=False, help_text="Let answers show images from other hosts (off: only this platform's)."
+    )
+    identity_secret = EncryptedTextField(null=True, blank=True)
+    # Limits; null takes the workspace's default (WidgetDefaults).
+    visitor_messages_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    ip_messages_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    daily_message_cap = models.PositiveIntegerField(null=True, blank=True)
+    # Appearance defaults; the snippet's data attributes override them on a page.
+    title = models.CharField(max_length=80, blank=True)
+    accent = models.CharField(max_length=7, default=DEFAULT_ACCENT)
+    position = models.CharField(max_length=5, choices=WidgetPosition.choices, default=WidgetPosition.RIGHT)
+    greeting = models.TextField(blank=True, help_text="Replaces the bot's opening message in the widget.")
+
+    def __str__(self) -> str:
+        return f"widget of {self.bot_id}"
+
+
+class WidgetDefaults(models.Model):
+    """A workspace's limits for every bot's widget that does not set its own."""
+
+    workspace = models.OneToOneField("accounts.Workspace", on_delete=models.CASCADE, related_name="widget_defaults")
+    visitor_messages_per_minute = models.PositiveIntegerField(default=20)
+    ip_messages_per_minute = models.PositiveIntegerField(default=60)
+    daily_message_cap = models.PositiveIntegerField(default=2000)
+
+    def __str__(self) -> str:
+        return f"widget defaults of {self.workspace_id}"

@@ -179,3 +179,14 @@ def sse_response(stream: AsyncIterator[bytes], *, headers: dict[str, str] | None
     for name, value in (headers or {}).items():
         response[name] = value
     return response
+
+
+def valid_stream_id(value: str) -> bool:
+    left, _, right = value.partition("-")
+    # Both halves of a Redis Stream id are unsigned 64-bit numbers.
+    return (
+        left.isascii()
+        and left.isdigit()
+        and int(left) < 2**64
+        and (right == "" or (right.isascii() and right.isdigit() and int(right) < 2**64))
+    )

@@ -96,11 +96,15 @@ def turn_accept(
     channel: str = Channel.API,
     use_draft: bool = False,
     history: list[dict[str, str]] | None = None,
+    visitor_id: str = "",
+    end_user_verified: bool = False,
+    end_user_name: str = "",
 ) -> AcceptedTurn:
     """Validate and store a new turn, then enqueue it. Raises a DomainError; writes nothing on error.
 
     `history` (OpenAI-compatible API) is the client's own record of the earlier messages: it is
     stored as the conversation's first messages so memory and traces work the same way.
+    `visitor_id`, `end_user_verified` and `end_user_name` describe a widget visitor (bots.widget).
     """
     text = _check_text(text)
     if inputs is not None and not isinstance(inputs, dict):
@@ -138,6 +142,9 @@ def turn_accept(
                 bot=bot,
                 end_user=end_user[:255],
                 channel=channel,
+                visitor_id=visitor_id,
+                end_user_verified=end_user_verified,
+                end_user_name=end_user_name[:120],
                 inputs=resolved,
                 version_number=version_number,
                 title=text.strip()[:80],

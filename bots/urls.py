@@ -1,6 +1,7 @@
 from django.urls import path
 
 from bots import views
+from bots.widget import admin as widget_admin
 
 app_name = "bots"
 
@@ -10,6 +11,7 @@ urlpatterns = [
     path("bots/<str:bot_id>/", views.bot_detail, name="bot_detail"),
     path("bots/<str:bot_id>/edit/", views.bot_edit_view, name="bot_edit"),
     path("bots/<str:bot_id>/preview/", views.bot_preview, name="bot_preview"),
+    path("bots/<str:bot_id>/embed/", widget_admin.bot_embed, name="bot_embed"),
     path("bots/<str:bot_id>/publish/", views.bot_publish_view, name="bot_publish"),
     path("bots/<str:bot_id>/versions/<int:number>/restore/", views.bot_restore_view, name="bot_restore_version"),
     path("conversations/<str:conversation_id>/", views.conversation_detail, name="conversation_detail"),

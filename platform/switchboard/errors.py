@@ -47,6 +47,10 @@ class Unprocessable(DomainError):
     """The input is well-formed but its content cannot be used (an empty file, an unreadable spec)."""
 
 
+class Unauthenticated(DomainError):
+    """The caller's credential is missing, forged or expired."""
+
+
 class NotFound(DomainError):
     """The object does not exist, or belongs to another workspace (which callers must not learn)."""
 

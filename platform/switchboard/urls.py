@@ -18,6 +18,7 @@ urlpatterns = [
     path("healthz/live", health.liveness, name="healthz_live"),
     path("api/v1/", include(api_v1)),
     path("v1/", include("bots.openai_urls")),
+    path("", include("bots.widget.page_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("", include("accounts.urls")),

@@ -35,6 +35,7 @@ _TYPE_BY_STATUS = {
 # The one place a domain error becomes an HTTP status (the pages map them in accounts.pages).
 _STATUS_BY_DOMAIN_ERROR: dict[type[domain.DomainError], int] = {
     domain.InvalidInput: 400,
+    domain.Unauthenticated: 401,
     domain.Forbidden: 403,
     domain.NotFound: 404,
     domain.Conflict: 409,
@@ -213,7 +214,7 @@ def _code_for(exc: exceptions.APIException) -> str:
 
 
 def _is_api_path(path: str) -> bool:
-    return path.startswith(("/api/", "/v1/", "/healthz"))
+    return path.startswith(("/api/", "/v1/", "/healthz", "/widget/v1/"))
 
 
 def handler404(request, exception=None):

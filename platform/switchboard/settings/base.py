@@ -418,3 +418,19 @@ ACTIONS_SPEC_FETCH_TIMEOUT_SECONDS = float(
 ACTIONS_OAUTH_DEFAULT_TOKEN_SECONDS = config.env_int(
     "SWITCHBOARD_ACTIONS_OAUTH_DEFAULT_TOKEN_SECONDS", 3600, minimum=30
 )
+
+# The chat widget and share page (bots.widget). A session token is short-lived (the frame gets a
+# new one with its ticket); a ticket lives as long as a frame document may stay open; a visitor
+# value keeps an anonymous visitor's conversations across page loads.
+WIDGET_SESSION_SECONDS = config.env_int("SWITCHBOARD_WIDGET_SESSION_SECONDS", 30 * 60)
+WIDGET_TICKET_SECONDS = config.env_int("SWITCHBOARD_WIDGET_TICKET_SECONDS", 12 * 60 * 60)
+WIDGET_VISITOR_SECONDS = config.env_int("SWITCHBOARD_WIDGET_VISITOR_SECONDS", 180 * 24 * 60 * 60)
+# New visitor sessions per IP address and minute, across bots (a floor against token farming).
+WIDGET_SESSIONS_PER_IP_PER_MINUTE = config.env_int("SWITCHBOARD_WIDGET_SESSIONS_PER_IP_PER_MINUTE", 30)
+# The widget's conversation list and history pages.
+WIDGET_HISTORY_LIMIT = 50
+# How many reverse proxies in front of the platform append to X-Forwarded-For: 0 trusts none and
+# uses the connection's address (per-IP limits would otherwise be a header anyone can write).
+TRUSTED_PROXY_HOPS = config.env_int("SWITCHBOARD_TRUSTED_PROXY_HOPS", 0)
+# How long browsers and CDNs may cache /widget.js (a new release reaches pages within this time).
+WIDGET_SCRIPT_MAX_AGE = config.env_int("SWITCHBOARD_WIDGET_SCRIPT_MAX_AGE", 300)
