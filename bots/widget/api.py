@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
@@ -95,12 +95,14 @@ def trim_event(message_id: str, event: str, data: dict[str, Any]) -> dict[str, A
 def _relay(message_id: str, after: str = "0-0"):
     def transform(entry_id: str, event: str, data: dict[str, Any]) -> list[bytes]:
         trimmed = trim_event(message_id, event, data)
-        return [] if trimmed is None else [events.sse_frame(entry_id, event, trimmed)]
+        return [] if trimmed is None else [events.sse_frame(entry_id, event, {"message_id": message_id, **trimmed})]
 
     return sse.relay(message_id, after=after, transform=transform)
 
 
 class WidgetMessageSerializer(serializers.ModelSerializer):
+    role = serializers.CharField(help_text="user or assistant")
+    state = serializers.CharField(help_text="queued, running, awaiting_confirmation, completed, failed or cancelled")
     citations = serializers.SerializerMethodField()
     tool_calls = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
@@ -203,9 +205,19 @@ class SessionStartApi(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
+class VisitorConversationSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    title = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
 class VisitorConversationsApi(VisitorView):
     """The visitor's conversations with this bot, newest first."""
 
+    @extend_schema(
+        responses=inline_serializer("VisitorConversationList", {"data": VisitorConversationSerializer(many=True)})
+    )
     def get(self, request):
         rows = visitor_conversations(widget=self.widget, session=self.session)
         return Response(
@@ -220,7 +232,7 @@ class VisitorConversationsApi(VisitorView):
 class VisitorConversationMessagesApi(VisitorView):
     """One of the visitor's conversations, oldest message first (its latest messages when long)."""
 
-    @extend_schema(responses=WidgetMessageSerializer(many=True))
+    @extend_schema(responses=inline_serializer("VisitorMessageList", {"data": WidgetMessageSerializer(many=True)}))
     def get(self, request, pk: str):
         conversation = visitor_conversation(widget=self.widget, session=self.session, conversation_id=pk)
         latest = list(
@@ -310,11 +322,21 @@ class VisitorConfirmationInputSerializer(serializers.Serializer):
 class VisitorConfirmationApi(VisitorView):
     """Approve or deny an action the answer is waiting on."""
 
-    @extend_schema(request=VisitorConfirmationInputSerializer)
+    @extend_schema(
+        request=VisitorConfirmationInputSerializer,
+        responses=inline_serializer(
+            "VisitorConfirmation",
+            {
+                "tool_call_id": serializers.CharField(),
+                "name": serializers.CharField(),
+                "state": serializers.CharField(),
+            },
+        ),
+    )
     def post(self, request, pk: str):
-        message = self.message(pk)
         data = VisitorConfirmationInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        message = self.message(pk)
         tool_call = ToolCall.objects.filter(message=message, call_id=data.validated_data["tool_call_id"]).first()
         if tool_call is None:
             raise NotFound(
@@ -343,6 +365,17 @@ class VisitorFeedbackApi(VisitorView):
 class VisitorCitationApi(VisitorView):
     """The whole passage behind an answer's source number `n` (1-based)."""
 
+    @extend_schema(
+        responses=inline_serializer(
+            "VisitorCitation",
+            {
+                "n": serializers.IntegerField(),
+                "document_name": serializers.CharField(),
+                "page": serializers.IntegerField(allow_null=True),
+                "text": serializers.CharField(),
+            },
+        )
+    )
     def get(self, request, pk: str, n: int):
         message = self.message(pk)
         context = message.context or []

@@ -103,6 +103,13 @@ _SPEC = {
 class World:
     by_resource: dict[str, str]  # `{id}` after /<resource>/
     by_name: dict[str, str]  # any other path parameter
+    widget_token: str = ""  # a visitor session for the widget's routes, which take no API key
+
+    def client_for(self, client: APIClient, path: str):
+        """The API key's client, or for the visitor API a client carrying the visitor's session."""
+        if not path.startswith("/widget/v1/"):
+            return client
+        return APIClient(HTTP_AUTHORIZATION=f"Bearer {self.widget_token}")
 
     def path(self, template: str) -> str:
         def value(match: re.Match) -> str:
@@ -143,7 +150,22 @@ def world(workspace, api_key_secret, chat_model, make_bot) -> World:
     message = Message.objects.create(
         workspace=workspace, conversation=conversation, role="assistant", content="Hello.", state=MessageState.COMPLETED
     )
+    from bots.widget import access
+    from bots.widget.services import widget_update
+
+    widget = widget_update(bot=bot, allowed_origins=["https://shop.example"])
+    widget_token = access.session_issue(
+        access.Session(
+            public_id=widget.public_id,
+            mode=access.Mode.WIDGET,
+            host="https://shop.example",
+            visitor_id=access.visitor_new(),
+            user_id=None,
+            user_name="",
+        )
+    )
     return World(
+        widget_token=widget_token,
         by_resource={
             "actions": action.pk,
             "api-keys": ApiKey.objects.for_workspace(workspace).get().pk,
@@ -158,6 +180,7 @@ def world(workspace, api_key_secret, chat_model, make_bot) -> World:
         },
         by_name={
             "op": action.operations.get().pk,
+            "n": "1",
             "number": "1",
             "provider_id": chat_model.provider_id,
             "model_id": chat_model.pk,
@@ -335,7 +358,9 @@ def _documented_request_problems(schema: Schema, client, probe: Probe, world: Wo
                 problems.append(f"{label}: the body is documented as a free-form object; name its fields")
                 continue
             documented_anywhere |= set(properties)
-            serializer, response = _outcome(client, method, path, media_type, schema.example(media_schema), probe)
+            serializer, response = _outcome(
+                world.client_for(client, path), method, path, media_type, schema.example(media_schema), probe
+            )
             if serializer is not None:
                 problems += _serializer_problems(
                     label,
@@ -384,7 +409,8 @@ def _undocumented_body_problems(schema: Schema, client, probe: Probe, world: Wor
             continue
         probe.reset(refuse_reads=True)
         try:
-            _send(client, method, world.path(template), "application/json", {"unexpected": 1})
+            path = world.path(template)
+            _send(world.client_for(client, path), method, path, "application/json", {"unexpected": 1})
         except _BodyRead:
             problems.append(f"{method.upper()} {template}: reads a request body, but none is documented")
         finally:

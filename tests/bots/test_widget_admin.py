@@ -1,0 +1,123 @@
+"""The Embed & share page: the snippet, allowed sites, the public link, the identity secret, limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from bots.models import BotWidget, WidgetDefaults
+from bots.widget import access
+
+
+@pytest.fixture
+def bot(make_bot):
+    return make_bot(name="Shop helper")
+
+
+def form_data(**changes):
+    data = {
+        "action": "save",
+        "enabled": "on",
+        "allowed_origins": "",
+        "title": "",
+        "accent": "#2563eb",
+        "position": "right",
+        "greeting": "",
+    }
+    data.update(changes)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def test_the_page_shows_the_snippet_with_only_the_public_id(signed_in, bot):
+    response = signed_in.get(f"/bots/{bot.pk}/embed/")
+    assert response.status_code == 200
+    widget = BotWidget.objects.get(bot=bot)
+    page = response.content.decode()
+    assert f'data-bot="{widget.public_id}"' in page and "/widget.js" in page
+    assert "No site may show the widget yet" in page
+    assert bot.pk not in page.split('data-role="snippet"')[1].split("</pre>")[0]
+    assert f"/s/{widget.public_id}" in page
+
+
+def test_saving_sites_normalises_them(signed_in, bot):
+    response = signed_in.post(
+        f"/bots/{bot.pk}/embed/",
+        form_data(allowed_origins="www.Example.com\nhttps://*.shop.example\n\n", share_enabled="on"),
+    )
+    assert response.status_code == 302
+    widget = BotWidget.objects.get(bot=bot)
+    assert widget.allowed_origins == ["https://www.example.com", "https://*.shop.example"]
+    assert widget.share_enabled
+
+
+def test_a_bad_site_is_shown_on_the_field_and_nothing_is_saved(signed_in, bot):
+    signed_in.post(f"/bots/{bot.pk}/embed/", form_data(allowed_origins="https://ok.example"))
+    response = signed_in.post(
+        f"/bots/{bot.pk}/embed/", form_data(allowed_origins="https://ok.example\nhttps://x.example/path", title="New")
+    )
+    assert response.status_code == 200
+    assert "without a path" in response.content.decode()
+    widget = BotWidget.objects.get(bot=bot)
+    assert widget.allowed_origins == ["https://ok.example"] and widget.title == ""
+
+
+def test_a_viewer_posting_directly_changes_nothing(viewer_client, bot):
+    response = viewer_client.post(f"/bots/{bot.pk}/embed/", form_data(allowed_origins="https://evil.example"))
+    assert response.status_code == 302
+    assert BotWidget.objects.get(bot=bot).allowed_origins == []
+    response = viewer_client.post(f"/bots/{bot.pk}/embed/", {"action": "rotate_secret"})
+    assert BotWidget.objects.get(bot=bot).identity_secret is None
+
+
+def test_the_identity_secret_is_shown_once(signed_in, bot):
+    response = signed_in.post(f"/bots/{bot.pk}/embed/", {"action": "rotate_secret"})
+    page = response.content.decode()
+    secret = page.split('data-role="identity-secret">')[1].split("<")[0]
+    assert secret.startswith("whs_")
+    widget = BotWidget.objects.get(bot=bot)
+    assert widget.identity_secret.reveal() == secret
+    access.identity_verify(secret=secret, user_id="7", user_hash=access.identity_hash(secret, "7"))
+    again = signed_in.get(f"/bots/{bot.pk}/embed/").content.decode()
+    assert secret not in again and "A secret is set" in again
+
+
+def test_workspace_defaults_are_for_admins(editor_client, bot, client, workspace):
+    response = editor_client.post(
+        f"/bots/{bot.pk}/embed/",
+        {"action": "defaults", "visitor_messages_per_minute": 5, "ip_messages_per_minute": 9, "daily_message_cap": 50},
+    )
+    assert response.status_code == 302
+    assert not WidgetDefaults.objects.filter(workspace=workspace).exists()
+
+
+def test_an_admin_sets_workspace_defaults_and_bad_values_say_why(signed_in, bot, workspace):
+    response = signed_in.post(
+        f"/bots/{bot.pk}/embed/",
+        {"action": "defaults", "visitor_messages_per_minute": 0, "ip_messages_per_minute": 9, "daily_message_cap": 50},
+    )
+    assert response.status_code == 200 and "greater than or equal to 1" in response.content.decode()
+    assert not WidgetDefaults.objects.filter(workspace=workspace).exists()
+    signed_in.post(
+        f"/bots/{bot.pk}/embed/",
+        {"action": "defaults", "visitor_messages_per_minute": 5, "ip_messages_per_minute": 9, "daily_message_cap": 50},
+    )
+    defaults = WidgetDefaults.objects.get(workspace=workspace)
+    assert (defaults.visitor_messages_per_minute, defaults.daily_message_cap) == (5, 50)
+
+
+def test_another_workspaces_bot_is_404(signed_in, make_bot):
+    from bots.services import bot_create
+    from tests.factories import WorkspaceFactory
+
+    other = bot_create(workspace=WorkspaceFactory(), name="Theirs", config={})
+    assert signed_in.get(f"/bots/{other.pk}/embed/").status_code == 404
+    assert signed_in.post(f"/bots/{other.pk}/embed/", form_data()).status_code == 404
+
+
+def test_the_preview_frame_is_for_members_only(signed_in, bot, client):
+    widget = BotWidget.objects.get_or_create(bot=bot, defaults={"workspace": bot.workspace})[0]
+    response = signed_in.get(f"/widget/frame/{widget.public_id}", {"preview": "1"})
+    assert response.status_code == 200
+    assert "frame-ancestors 'self'" in response["Content-Security-Policy"]
+    signed_in.logout()
+    response = signed_in.get(f"/widget/frame/{widget.public_id}", {"preview": "1"})
+    assert response.status_code == 403
