@@ -1,6 +1,7 @@
 from django.urls import path
 
 from bots import api, chat_api
+from bots.widget import settings_api as widget_settings_api
 from switchboard.api.deferred import deferred_api_view
 
 urlpatterns = [
@@ -10,6 +11,12 @@ urlpatterns = [
     path("bots/<str:pk>/versions", api.BotVersionListApi.as_view(), name="bot_versions"),
     path("bots/<str:pk>/versions/<int:number>", api.BotVersionDetailApi.as_view(), name="bot_version_detail"),
     path("bots/<str:pk>/versions/<int:number>/restore", api.BotVersionRestoreApi.as_view(), name="bot_version_restore"),
+    path("bots/<str:pk>/widget", widget_settings_api.BotWidgetApi.as_view(), name="bot_widget"),
+    path(
+        "bots/<str:pk>/widget/identity-secret",
+        widget_settings_api.BotWidgetSecretApi.as_view(),
+        name="bot_widget_secret",
+    ),
     # Blocking chat calls wait for the turn on the event loop, not in a thread (see deferred_api_view).
     path("bots/<str:pk>/chat", deferred_api_view(chat_api.BotChatApi), name="bot_chat"),
     path("messages/<str:pk>", chat_api.MessageDetailApi.as_view(), name="message_detail"),

@@ -79,10 +79,26 @@ class MessageSerializer(serializers.ModelSerializer):
 class ConversationSerializer(serializers.ModelSerializer):
     bot_id = serializers.CharField()
     user = serializers.CharField(source="end_user")
+    user_verified = serializers.BooleanField(
+        source="end_user_verified", read_only=True, help_text="A widget visitor the host site vouched for (HMAC)."
+    )
+    user_name = serializers.CharField(source="end_user_name", read_only=True)
 
     class Meta:
         model = Conversation
-        fields = ["id", "bot_id", "user", "channel", "inputs", "version_number", "title", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "bot_id",
+            "user",
+            "user_verified",
+            "user_name",
+            "channel",
+            "inputs",
+            "version_number",
+            "title",
+            "created_at",
+            "updated_at",
+        ]
 
 
 class ChatInputSerializer(serializers.Serializer):

@@ -121,3 +121,53 @@ def test_the_preview_frame_is_for_members_only(signed_in, bot, client):
     signed_in.logout()
     response = signed_in.get(f"/widget/frame/{widget.public_id}", {"preview": "1"})
     assert response.status_code == 403
+
+
+# -- the same through the workspace API ----------------------------------------------------------------
+
+
+def test_the_widget_api_reads_and_changes_settings(api, bot):
+    response = api.get(f"/api/v1/bots/{bot.pk}/widget")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["public_id"].startswith("pub_") and body["allowed_origins"] == [] and not body["identity_secret_set"]
+    response = api.patch(
+        f"/api/v1/bots/{bot.pk}/widget",
+        {"allowed_origins": ["Shop.Example"], "share_enabled": True, "daily_message_cap": 500},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["allowed_origins"] == ["https://shop.example"]
+    assert response.json()["daily_message_cap"] == 500
+
+
+def test_bad_widget_settings_are_a_400_naming_the_field_and_change_nothing(api, bot):
+    api.patch(f"/api/v1/bots/{bot.pk}/widget", {"allowed_origins": ["https://ok.example"]}, format="json")
+    for body, param in [
+        ({"allowed_origins": ["https://ok.example", "javascript:alert(1)"], "title": "x"}, "allowed_origins"),
+        ({"accent": "red"}, "accent"),
+        ({"daily_message_cap": 0}, "daily_message_cap"),
+        ({"position": "top"}, "position"),
+    ]:
+        response = api.patch(f"/api/v1/bots/{bot.pk}/widget", body, format="json")
+        assert response.status_code == 400, body
+        assert response.json()["error"]["param"] == param
+    widget = BotWidget.objects.get(bot=bot)
+    assert widget.allowed_origins == ["https://ok.example"] and widget.title == "" and widget.accent == "#2563eb"
+
+
+def test_the_identity_secret_is_returned_once_and_never_read_back(api, bot):
+    response = api.post(f"/api/v1/bots/{bot.pk}/widget/identity-secret")
+    assert response.status_code == 201
+    secret = response.json()["identity_secret"]
+    body = api.get(f"/api/v1/bots/{bot.pk}/widget").json()
+    assert body["identity_secret_set"] and secret not in str(body)
+
+
+def test_another_workspaces_widget_is_404_through_the_api(api):
+    from bots.services import bot_create
+    from tests.factories import WorkspaceFactory
+
+    other = bot_create(workspace=WorkspaceFactory(), name="Theirs", config={})
+    assert api.get(f"/api/v1/bots/{other.pk}/widget").status_code == 404
+    assert api.post(f"/api/v1/bots/{other.pk}/widget/identity-secret").status_code == 404

@@ -303,7 +303,7 @@ def test_a_visitor_message_is_stored_as_a_widget_conversation(client, widget_bot
     assert [c["id"] for c in listed] == [conversation.pk]
 
 
-def test_a_verified_users_conversation_is_logged_under_their_id(client, widget_bot):
+def test_a_verified_users_conversation_is_logged_under_their_id(client, widget_bot, owner, api):
     secret = widget_rotate_identity_secret(bot=widget_bot)
     token = start_session(
         client, widget_bot, user_id="客户-7", user_hash=access.identity_hash(secret, "客户-7"), name="王芳"
