@@ -6,6 +6,7 @@ and cost one round trip per message. Per-bot values fall back to the workspace's
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -54,39 +55,47 @@ def _count(keys: list[tuple[str, int]]) -> list[int]:
 
 
 def check_message(*, public_id: str, visitor_id: str, ip: str, limits: Limits, now: float | None = None) -> None:
-    """Count one visitor message; RateLimited (with the wait) when a limit is passed."""
+    """Count one visitor message; RateLimited (with the wait) when a limit is passed.
+
+    One round trip counts all three; a message refused per minute is taken back off the day's count
+    so that a flood held back by the minute limits does not use up the bot's day."""
     now = time.time() if now is None else now
     minute = int(now // 60)
     to_next_minute = 60 - now % 60
-    visitor_count, ip_count = _count(
-        [(f"widget:rate:v:{public_id}:{visitor_id}:{minute}", 120), (f"widget:rate:ip:{public_id}:{ip}:{minute}", 120)]
+    day_key = f"widget:rate:day:{public_id}:{time.strftime('%Y%m%d', time.gmtime(now))}"
+    visitor_count, ip_count, day_count = _count(
+        [
+            (f"widget:rate:v:{public_id}:{visitor_id}:{minute}", 120),
+            (f"widget:rate:ip:{public_id}:{ip}:{minute}", 120),
+            (day_key, 2 * 86400),
+        ]
     )
-    if visitor_count > limits.visitor_per_minute:
+    if visitor_count > limits.visitor_per_minute or ip_count > limits.ip_per_minute:
+        _uncount(day_key)
+        per_visitor = visitor_count > limits.visitor_per_minute
         raise RateLimited(
-            f"You are sending messages too fast (at most {limits.visitor_per_minute} a minute); "
-            f"wait {int(to_next_minute) + 1} seconds.",
+            (
+                f"You are sending messages too fast (at most {limits.visitor_per_minute} a minute); "
+                if per_visitor
+                else f"Too many messages from your network (at most {limits.ip_per_minute} a minute); "
+            )
+            + f"wait {int(to_next_minute) + 1} seconds.",
             code="rate_limited",
             retry_after=to_next_minute,
-            details={"limit": "visitor_per_minute"},
+            details={"limit": "visitor_per_minute" if per_visitor else "ip_per_minute"},
         )
-    if ip_count > limits.ip_per_minute:
-        raise RateLimited(
-            f"Too many messages from your network (at most {limits.ip_per_minute} a minute); "
-            f"wait {int(to_next_minute) + 1} seconds.",
-            code="rate_limited",
-            retry_after=to_next_minute,
-            details={"limit": "ip_per_minute"},
-        )
-    day = time.strftime("%Y%m%d", time.gmtime(now))
-    to_next_day = 86400 - now % 86400
-    (day_count,) = _count([(f"widget:rate:day:{public_id}:{day}", 2 * 86400)])
     if day_count > limits.daily_cap:
         raise RateLimited(
             f"This assistant has answered its {limits.daily_cap} messages for today; it is back tomorrow (UTC).",
             code="daily_cap_reached",
-            retry_after=to_next_day,
+            retry_after=86400 - now % 86400,
             details={"limit": "daily_cap"},
         )
+
+
+def _uncount(key: str) -> None:
+    with contextlib.suppress(redis.RedisError):  # else the day's count stays one high: harmless
+        redis_clients.client().decr(key)
 
 
 def check_session_start(*, ip: str, now: float | None = None) -> None:
