@@ -429,3 +429,12 @@ def test_events_are_trimmed_to_what_the_window_shows():
         "conversation_id": "c",
         "user_message_id": None,
     }
+
+
+def test_messages_refused_per_minute_do_not_use_up_the_day(client, widget_bot):
+    widget_update(bot=widget_bot, visitor_messages_per_minute=1, daily_message_cap=2)
+    flooding = start_session(client, widget_bot)["token"]
+    assert [_chat(client, flooding).status_code for _ in range(4)] == [200, 429, 429, 429]
+    assert _chat(client, start_session(client, widget_bot)["token"]).status_code == 200
+    response = _chat(client, start_session(client, widget_bot)["token"])
+    assert response.status_code == 429 and response.json()["error"]["code"] == "daily_cap_reached"
