@@ -102,7 +102,7 @@ def conversations(*, workspace: Workspace, filters: LogFilters) -> QuerySet[Conv
     return rows.order_by("-created_at", "-id")
 
 
-def page(rows: QuerySet[Conversation], *, before: str = "") -> tuple[list[Conversation], str]:
+def page(rows: QuerySet[Conversation], *, before: str = "") -> tuple[list[Any], str]:
     """One page of `rows` older than the cursor `before`, with message counts, tokens, cost and
     ratings; and the cursor of the next page ("" at the end)."""
     if before:

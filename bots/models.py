@@ -133,7 +133,11 @@ class Message(WorkspaceScopedModel):
 
     class Meta:
         ordering = ["created_at"]
-        indexes = [models.Index(fields=["conversation", "created_at"], name="message_conversation_time")]
+        indexes = [
+            models.Index(fields=["conversation", "created_at"], name="message_conversation_time"),
+            # Usage per day reads a range of one workspace's messages.
+            models.Index(fields=["workspace", "created_at"], name="message_workspace_time"),
+        ]
 
     @property
     def is_finished(self) -> bool:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from bots import log_views, views
+from bots import log_views, usage_views, views
 from bots.widget import admin as widget_admin
 
 app_name = "bots"
@@ -15,6 +15,7 @@ urlpatterns = [
     path("bots/<str:bot_id>/publish/", views.bot_publish_view, name="bot_publish"),
     path("bots/<str:bot_id>/versions/<int:number>/restore/", views.bot_restore_view, name="bot_restore_version"),
     path("logs/", log_views.log_list, name="log_list"),
+    path("usage/", usage_views.usage_page, name="usage"),
     path("logs/export.<str:fmt>", log_views.log_export, name="log_export"),
     path("conversations/<str:conversation_id>/", views.conversation_detail, name="conversation_detail"),
 ]
