@@ -15,9 +15,12 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.db.models import Count
 from rest_framework.exceptions import ValidationError as DrfValidationError
 
+from actions.models import Operation
 from bots.config import VARIABLE_TYPES, normalise, validate_config
+from knowledge.models import KnowledgeBase
 from knowledge.retrieval import DEFAULT_SCORE_THRESHOLD
 from providers.models import ModelKind, ProviderModel
 
@@ -229,6 +232,41 @@ def chat_model_choices(workspace, current_id: str | None = None) -> list[tuple[s
     return choices
 
 
+def _documents(count: int) -> str:
+    return f"{count} document" if count == 1 else f"{count} documents"
+
+
+def knowledge_base_choices(workspace, current_ids: list[str]) -> list[tuple[str, str]]:
+    """The workspace's knowledge bases by name (with their size), and any chosen one that is gone."""
+    bases = KnowledgeBase.objects.for_workspace(workspace).annotate(document_count=Count("documents")).order_by("name")
+    choices = [(base.pk, f"{base.name} · {_documents(base.document_count)}") for base in bases]
+    known = {pk for pk, _ in choices}
+    return choices + [(pk, f"{pk} (deleted: untick it)") for pk in current_ids if pk not in known]
+
+
+def operation_choices(workspace, current_ids: list[str]) -> list[tuple[str, Any]]:
+    """Operations grouped by action: "name — summary", ⚠ for consequential ones."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    operations = (
+        Operation.objects.for_workspace(workspace).select_related("action").order_by("action__name", "position")
+    )
+    for operation in operations:
+        consequential = (
+            operation.consequential_override
+            if operation.consequential_override is not None
+            else operation.consequential_default
+        )
+        label = f"{'⚠ ' if consequential else ''}{operation.name} — {operation.method} {operation.path}"
+        if operation.summary:
+            label += f" · {operation.summary[:80]}"
+        if not operation.enabled:
+            label += " (disabled)"
+        groups.setdefault(operation.action.name, []).append((operation.pk, label))
+    known = {pk for items in groups.values() for pk, _ in items}
+    missing = [(pk, f"{pk} (deleted: untick it)") for pk in current_ids if pk not in known]
+    return [(name, items) for name, items in groups.items()] + ([("Missing", missing)] if missing else [])
+
+
 _SLUG_HELP = "The bot's model name on the OpenAI-compatible API; changing it breaks clients that use the old one."
 
 
@@ -314,11 +352,11 @@ class BotForm(forms.Form):
         initial=5,
         help_text="Rounds of action calls per answer before the model must reply.",
     )
-    knowledge_base_ids = forms.CharField(
-        label="Knowledge base ids",
+    knowledge_base_ids = forms.MultipleChoiceField(
+        label="Knowledge bases",
         required=False,
-        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
-        help_text="Separated by commas or new lines, e.g. kb_…",
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "picker-option"}),
+        help_text="The bot searches these for every question and cites what it uses.",
     )
     knowledge_top_k = forms.IntegerField(label="Passages retrieved", min_value=1, max_value=50, initial=5)
     knowledge_score_threshold = forms.FloatField(
@@ -339,11 +377,11 @@ class BotForm(forms.Form):
         help_text="Given instead of calling the model when the knowledge "
         "bases have nothing relevant. Empty: the model answers.",
     )
-    operation_ids = forms.CharField(
-        label="Action operation ids",
+    operation_ids = forms.MultipleChoiceField(
+        label="Action operations",
         required=False,
-        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
-        help_text="Separated by commas or new lines. The model may call these operations.",
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "picker-option"}),
+        help_text="The model may call these; ⚠ marks operations that change something and wait for the user's approval.",
     )
 
     def __init__(self, data=None, *, workspace, bot=None, add_rows: int = 0):
@@ -353,6 +391,10 @@ class BotForm(forms.Form):
         super().__init__(data, initial=initial)
         current_model = config["model"].get("provider_model_id")
         self.fields["provider_model_id"].choices = chat_model_choices(workspace, current_model)
+        self.fields["knowledge_base_ids"].choices = knowledge_base_choices(
+            workspace, config["knowledge"]["knowledge_base_ids"]
+        )
+        self.fields["operation_ids"].choices = operation_choices(workspace, config["actions"]["operation_ids"])
         self.has_chat_models = len(self.fields["provider_model_id"].choices) > 1
         if bot is not None:
             self.fields["slug"].required = True
@@ -374,8 +416,11 @@ class BotForm(forms.Form):
             value: Any = config
             for key in path:
                 value = value.get(key)
-            # Lists of ids and questions are edited one per line.
-            initial[field] = "\n".join(value) if isinstance(value, list) else value
+            # Questions are edited one per line; ids are ticked in the pickers.
+            if field in ("knowledge_base_ids", "operation_ids"):
+                initial[field] = list(value or [])
+            else:
+                initial[field] = "\n".join(value) if isinstance(value, list) else value
         initial["provider_model_id"] = initial["provider_model_id"] or ""
         if bot is not None:
             initial.update(name=bot.name, slug=bot.slug, description=bot.description, avatar=bot.avatar)
@@ -414,10 +459,10 @@ class BotForm(forms.Form):
         return split_lines(self.cleaned_data["starter_questions"])
 
     def clean_knowledge_base_ids(self) -> list[str]:
-        return split_ids(self.cleaned_data["knowledge_base_ids"])
+        return list(dict.fromkeys(self.cleaned_data["knowledge_base_ids"]))
 
     def clean_operation_ids(self) -> list[str]:
-        return split_ids(self.cleaned_data["operation_ids"])
+        return list(dict.fromkeys(self.cleaned_data["operation_ids"]))
 
     def clean(self):
         cleaned = super().clean()

@@ -6,6 +6,7 @@ The preview's script, in a browser, is in test_preview.py.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.contrib.messages import get_messages
@@ -45,11 +46,11 @@ def form_data(**overrides) -> dict:
         "opening_message": "",
         "starter_questions": "",
         "max_tool_iterations": "5",
-        "knowledge_base_ids": "",
+        "knowledge_base_ids": [],
         "knowledge_top_k": "5",
         "knowledge_score_threshold": "",
         "knowledge_no_match_reply": "",
-        "operation_ids": "",
+        "operation_ids": [],
     }
     data.update(overrides)
     return data
@@ -150,7 +151,7 @@ def test_owner_creates_a_bot_with_every_setting(signed_in, chat_model, workspace
         opening_message="Welcome!",
         starter_questions="Where is breakfast?\n\n  When is checkout?  \n",
         max_tool_iterations="3",
-        operation_ids=f"{op_one}, {op_two}\n{op_one}",
+        operation_ids=[op_one, op_two, op_one],
         knowledge_score_threshold="0.2",
         **variable(0, "city", required=True, description="Where the guest is"),
         **variable(1, "tone", "select", default="warm", options="warm, formal"),
@@ -232,9 +233,9 @@ def test_field_errors_from_the_services_appear_next_to_their_fields(signed_in, w
     response = signed_in.post(NEW, form_data(slug="taken"))
     assert 'id="id_slug_error"' in _html(response) and "is taken in this workspace" in _html(response)
 
-    response = signed_in.post(NEW, form_data(knowledge_base_ids="kb_nope"))
+    response = signed_in.post(NEW, form_data(knowledge_base_ids=["kb_nope"]))  # a forged post
     assert 'id="id_knowledge_base_ids_error"' in _html(response)
-    assert "No knowledge base &#x27;kb_nope&#x27;" in _html(response)
+    assert "kb_nope is not one of the available choices" in _html(response)
 
     response = signed_in.post(NEW, form_data(provider_model_id="mdl_made_up"))
     assert 'id="id_provider_model_id_error"' in _html(response)
@@ -250,11 +251,12 @@ def test_field_errors_from_the_services_appear_next_to_their_fields(signed_in, w
 
 def test_an_operation_of_another_workspace_is_a_form_error(signed_in, workspace):
     (operation_id,) = operations(WorkspaceFactory(), "listOrders")
-    response = signed_in.post(NEW, form_data(operation_ids=operation_id))
+    response = signed_in.post(NEW, form_data(operation_ids=[operation_id]))  # a forged post: it is not offered
     assert response.status_code == 200
     html = _html(response)
     assert 'id="id_operation_ids_error"' in html
-    assert f"No action operation &#x27;{operation_id}&#x27; in this workspace" in html
+    assert f"{operation_id} is not one of the available choices" in html
+    assert "listOrders" not in html
     assert not Bot.objects.exists()
 
 
@@ -601,3 +603,34 @@ def test_an_undeclared_opening_message_variable_is_shown_at_the_field_and_nothin
     assert not Bot.objects.exists()
     response = signed_in.post(NEW, form_data(opening_message="Welcome {{guest}}!", **variable(0, "guest")))
     assert response.status_code == 302 and Bot.objects.get().config["opening_message"] == "Welcome {{guest}}!"
+
+
+def test_the_pickers_offer_the_workspaces_bases_and_operations_by_name(signed_in, workspace):
+    from knowledge import services as knowledge_services
+
+    base = knowledge_services.knowledge_base_create(workspace=workspace, name="Handbook")
+    knowledge_services.knowledge_base_create(workspace=WorkspaceFactory(), name="Their secrets")
+    book, taxi = operations(workspace, "bookTable", "callTaxi")
+    html = _html(signed_in.get(NEW))
+    assert "Handbook · 0 documents" in html and "Their secrets" not in html
+    assert "bookTable — GET /bookTable" in html and "Hotel" in html  # grouped under the action's name
+    assert 'type="search"' in html and "pickers.js" in html
+    response = signed_in.post(NEW, form_data(knowledge_base_ids=[base.pk], operation_ids=[taxi]))
+    assert response.status_code == 302
+    bot = Bot.objects.get()
+    assert bot.config["knowledge"]["knowledge_base_ids"] == [base.pk]
+    assert bot.config["actions"]["operation_ids"] == [taxi]
+    html = _html(signed_in.get(f"/bots/{bot.pk}/edit/"))
+    box = re.search(rf'<input[^>]*value="{base.pk}"[^>]*>', html)[0]
+    assert "checked" in box
+
+
+def test_a_chosen_base_that_was_deleted_can_be_unticked(signed_in, workspace):
+    from knowledge import services as knowledge_services
+
+    base = knowledge_services.knowledge_base_create(workspace=workspace, name="Old")
+    bot = bot_create(workspace=workspace, name="Keeper", config={"knowledge": {"knowledge_base_ids": [base.pk]}})
+    base_id = base.pk
+    base.delete()
+    html = _html(signed_in.get(f"/bots/{bot.pk}/edit/"))
+    assert f"{base_id} (deleted: untick it)" in html
