@@ -381,7 +381,7 @@ class BotForm(forms.Form):
         label="Action operations",
         required=False,
         widget=forms.CheckboxSelectMultiple(attrs={"class": "picker-option"}),
-        help_text="The model may call these; ⚠ marks operations that change something and wait for the user's approval.",
+        help_text="The model may call these; ⚠ marks operations that change something (they wait for approval).",
     )
 
     def __init__(self, data=None, *, workspace, bot=None, add_rows: int = 0):
