@@ -28,7 +28,6 @@ EXTRA_VARIABLE_ROWS = 2
 MAX_VARIABLE_ROWS = 50
 MAX_AVATAR_TEXT = 16
 
-_ID_SEPARATORS = re.compile(r"[\s,;]+")
 _PATH_PART = re.compile(r"\[(\d+)\]|\.?([^.\[\]]+)")
 
 # Which part of a bot's configuration each form field edits: the form builds the config from this
@@ -59,11 +58,6 @@ _PARAM_FIELDS = {
     "config.model": "provider_model_id",
     **{"config." + ".".join(path): field for field, path in CONFIG_FIELDS.items()},
 }
-
-
-def split_ids(text: str) -> list[str]:
-    """Ids separated by commas, semicolons, spaces or new lines; duplicates dropped, order kept."""
-    return list(dict.fromkeys(part for part in _ID_SEPARATORS.split(text or "") if part))
 
 
 def split_lines(text: str) -> list[str]:
