@@ -11,6 +11,7 @@ urlpatterns = [
     path("bots/<str:bot_id>/", views.bot_detail, name="bot_detail"),
     path("bots/<str:bot_id>/edit/", views.bot_edit_view, name="bot_edit"),
     path("bots/<str:bot_id>/preview/", views.bot_preview, name="bot_preview"),
+    path("bots/<str:bot_id>/delete/", views.bot_delete_view, name="bot_delete"),
     path("bots/<str:bot_id>/embed/", widget_admin.bot_embed, name="bot_embed"),
     path("bots/<str:bot_id>/publish/", views.bot_publish_view, name="bot_publish"),
     path("bots/<str:bot_id>/versions/<int:number>/restore/", views.bot_restore_view, name="bot_restore_version"),
@@ -18,4 +19,9 @@ urlpatterns = [
     path("usage/", usage_views.usage_page, name="usage"),
     path("logs/export.<str:fmt>", log_views.log_export, name="log_export"),
     path("conversations/<str:conversation_id>/", views.conversation_detail, name="conversation_detail"),
+    path(
+        "conversations/<str:conversation_id>/delete/",
+        views.conversation_delete_view,
+        name="conversation_delete",
+    ),
 ]

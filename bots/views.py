@@ -20,10 +20,12 @@ from rest_framework.exceptions import ValidationError as ApiValidationError
 
 from accounts.pages import can_edit, page_access, refused
 from accounts.tenancy import WorkspaceAccess
+from actions.models import Operation
 from bots import services
 from bots.config import normalise
 from bots.forms import BotForm, PublishForm, flatten_errors, pretty_json
 from bots.models import Bot, Conversation, Message, MessageState, ToolCall
+from knowledge.models import KnowledgeBase
 from providers.models import ModelKind, ProviderModel
 from switchboard.errors import DomainError
 
@@ -198,8 +200,26 @@ def bot_detail(request: HttpRequest, bot_id: str) -> HttpResponse:
             "unpublished_changes": _has_unpublished_changes(bot),
             "publish_form": PublishForm(),
             "can_edit": can_edit(access),
+            "knowledge_bases": _named(
+                config["knowledge"]["knowledge_base_ids"],
+                dict(KnowledgeBase.objects.for_workspace(access.workspace).values_list("id", "name")),
+            ),
+            "operations": _named(
+                config["actions"]["operation_ids"],
+                {
+                    op.pk: f"{op.action.name} · {op.name}"
+                    for op in Operation.objects.for_workspace(access.workspace)
+                    .filter(pk__in=config["actions"]["operation_ids"])
+                    .select_related("action")
+                },
+            ),
         },
     )
+
+
+def _named(ids: list[str], names: dict[str, str]) -> list[dict[str, str]]:
+    """Chosen ids with their names; an id whose object is gone says so."""
+    return [{"id": pk, "name": names.get(pk, ""), "missing": pk not in names} for pk in ids]
 
 
 @require_POST
@@ -363,5 +383,33 @@ def conversation_detail(request: HttpRequest, conversation_id: str) -> HttpRespo
             "inputs_json": pretty_json(conversation.inputs) if conversation.inputs else "",
             "total_cost": total_cost,
             "total_tokens": total_tokens,
+            "can_edit": can_edit(access),
         },
     )
+
+
+@require_POST
+@login_required
+def bot_delete_view(request: HttpRequest, bot_id: str) -> HttpResponse:
+    access = page_access(request)
+    bot = _bot(access, bot_id)
+    if not can_edit(access):
+        return refused(request, _EDITORS_ONLY, "bots:bot_detail", bot.pk)
+    name = bot.name
+    services.bot_delete(bot=bot)
+    messages.success(request, f"Deleted {name} with its versions and conversations.")
+    return redirect("bots:bot_list")
+
+
+@require_POST
+@login_required
+def conversation_delete_view(request: HttpRequest, conversation_id: str) -> HttpResponse:
+    access = page_access(request)
+    conversation = Conversation.objects.for_workspace(access.workspace).filter(pk=conversation_id).first()
+    if conversation is None:
+        raise Http404("No such conversation.")
+    if not can_edit(access):
+        return refused(request, "Only workspace editors, admins and owners delete conversations.", "bots:log_list")
+    services.conversation_delete(conversation=conversation)
+    messages.success(request, "Deleted the conversation.")
+    return redirect("bots:log_list")

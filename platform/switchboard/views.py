@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from network import selectors as network_selectors
-from switchboard import health
+from switchboard import health, onboarding
 
 
 @login_required
@@ -20,4 +20,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     }
     access = getattr(request, "workspace_access", None)
     allowlist_warnings = network_selectors.allowlist_warnings(workspace_id=access.workspace.pk) if access else []
-    return render(request, "switchboard/dashboard.html", {"checks": checks, "allowlist_warnings": allowlist_warnings})
+    done = onboarding.progress(access.workspace.pk) if access else {}
+    return render(
+        request,
+        "switchboard/dashboard.html",
+        {
+            "checks": checks,
+            "allowlist_warnings": allowlist_warnings,
+            "done": done,
+            "all_done": done and all(done.values()),
+        },
+    )

@@ -634,3 +634,51 @@ def test_a_chosen_base_that_was_deleted_can_be_unticked(signed_in, workspace):
     base.delete()
     html = _html(signed_in.get(f"/bots/{bot.pk}/edit/"))
     assert f"{base_id} (deleted: untick it)" in html
+
+
+def test_deleting_a_bot_takes_its_conversations_and_is_for_editors(client, owner, workspace):
+    from bots.models import Conversation
+    from tests.factories import MembershipFactory
+
+    bot = bot_create(workspace=workspace, name="Doomed")
+    Conversation.objects.create(workspace=workspace, bot=bot, end_user="x")
+    client.force_login(MembershipFactory(workspace=workspace, role="viewer").user)
+    response = client.post(f"/bots/{bot.pk}/delete/")
+    assert response.status_code == 302 and Bot.objects.filter(pk=bot.pk).exists()
+    client.force_login(owner)
+    signed_in = client
+    assert signed_in.get(f"/bots/{bot.pk}/delete/").status_code == 405  # a link cannot delete
+    html = _html(signed_in.get(f"/bots/{bot.pk}/"))
+    assert "Delete bot" in html and "cannot be undone" in html
+    response = signed_in.post(f"/bots/{bot.pk}/delete/")
+    assert response.status_code == 302 and not Bot.objects.filter(pk=bot.pk).exists()
+    assert not Conversation.objects.filter(bot_id=bot.pk).exists()
+
+
+def test_deleting_a_conversation(signed_in, workspace):
+    from bots.models import Conversation
+
+    bot = bot_create(workspace=workspace, name="Keeper")
+    conversation = Conversation.objects.create(workspace=workspace, bot=bot, end_user="x", title="Oops")
+    other = Conversation.objects.create(
+        workspace=WorkspaceFactory(), bot=bot_create(workspace=WorkspaceFactory(), name="T"), end_user="y"
+    )
+    assert signed_in.post(f"/conversations/{other.pk}/delete/").status_code == 404
+    assert "Delete conversation" in _html(signed_in.get(f"/conversations/{conversation.pk}/"))
+    signed_in.post(f"/conversations/{conversation.pk}/delete/")
+    assert not Conversation.objects.filter(pk=conversation.pk).exists()
+    assert Conversation.objects.filter(pk=other.pk).exists()
+
+
+def test_the_bot_page_names_its_knowledge_bases_and_operations(signed_in, workspace):
+    from knowledge import services as knowledge_services
+
+    base = knowledge_services.knowledge_base_create(workspace=workspace, name="Handbook")
+    (op,) = operations(workspace, "bookTable")
+    bot = bot_create(
+        workspace=workspace,
+        name="Named",
+        config={"knowledge": {"knowledge_base_ids": [base.pk]}, "actions": {"operation_ids": [op]}},
+    )
+    html = _html(signed_in.get(f"/bots/{bot.pk}/"))
+    assert ">Handbook</a>" in html and "Hotel · bookTable" in html

@@ -26,3 +26,23 @@ def test_the_overview_does_not_warn_about_ordinary_entries_or_other_workspaces(s
     services.allowlist_entry_create(workspace=WorkspaceFactory(), value="::/0", confirm_broad=True)
     page = signed_in.get(reverse("dashboard")).content.decode()
     assert "special-purpose" not in page and "Review the network allowlist" not in page
+
+
+def test_the_get_started_list_ticks_off_what_the_workspace_has_done(signed_in, workspace, make_bot):
+    import re
+
+    steps = ["model", "bot", "knowledge", "actions", "widget", "api_key"]
+
+    def ticked(page: str) -> set[str]:
+        items = re.findall(r'<li class="(done)?">', page.split('class="onboarding"')[1])
+        return {step for step, flag in zip(steps, items, strict=True) if flag}
+
+    # make_bot's chat model exists already; nothing else is done yet.
+    assert ticked(signed_in.get(reverse("dashboard")).content.decode()) == {"model"}
+    bot = make_bot()  # a chat model and a published bot
+    from bots.widget.services import widget_update
+
+    widget_update(bot=bot, allowed_origins=["https://shop.example"])
+    page = signed_in.get(reverse("dashboard")).content.decode()
+    assert ticked(page) == {"model", "bot", "widget"}
+    assert "Every step is done" not in page
