@@ -46,3 +46,21 @@ def test_the_get_started_list_ticks_off_what_the_workspace_has_done(signed_in, w
     page = signed_in.get(reverse("dashboard")).content.decode()
     assert ticked(page) == {"model", "bot", "widget"}
     assert "Every step is done" not in page
+
+
+def test_error_pages_are_styled_and_say_what_to_do(signed_in, rf):
+    from django.views.defaults import server_error
+
+    response = signed_in.get("/bots/bot_nothing_here/")
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "Page not found" in page and "switchboard.css" in page and "another workspace" in page
+    assert signed_in.get("/api/v1/bots/bot_nothing_here").json()["error"]["code"] == "not_found"  # the API stays JSON
+    failed = server_error(rf.get("/"))
+    assert failed.status_code == 500 and b"X-Request-ID" in failed.content and b"favicon.svg" in failed.content
+
+
+def test_the_favicon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith("favicon.svg")
+    assert b'rel="icon"' in client.get("/login/").content
