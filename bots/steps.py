@@ -30,6 +30,7 @@ from knowledge.retrieval import retrieve
 from providers.clients import Completion, ProviderError, TextDelta, stream_chat
 from switchboard.db_connections import release_pooled_connections
 from switchboard.interrupt import interrupted_when
+from switchboard.text import count_tokens
 
 logger = structlog.get_logger(__name__)
 
@@ -270,6 +271,27 @@ def turn_generate(*, message_id: str, step: int) -> None:
     if message.ttft_ms is None and outcome.ttft_ms is not None:
         message.ttft_ms = outcome.ttft_ms
     if outcome.cancelled:
+        # A stopped stream never gets the provider's usage report, but the prompt was sent and
+        # part of the answer made: count both by estimate, so the log does not say 0 tokens.
+        estimated_in = _estimated_tokens(messages)
+        estimated_out = count_tokens(outcome.text)
+        message.input_tokens += estimated_in
+        message.output_tokens += estimated_out
+        message.cost = provider_model.cost(input_tokens=message.input_tokens, output_tokens=message.output_tokens)
+        message.trace.append(
+            {
+                "type": "generation",
+                "step": step,
+                "model": provider_model.model,
+                "finish_reason": "stopped",
+                "attempts": attempt,
+                "input_tokens": estimated_in,
+                "output_tokens": estimated_out,
+                "tokens_estimated": True,
+                "duration_ms": round((time.perf_counter() - call_started) * 1000, 2),
+                "prompt": prompt_record(messages, call_kwargs["tools"]),
+            }
+        )
         lifecycle.cancel(message, partial_text=text)
         return
     completion = outcome.completion
@@ -288,6 +310,7 @@ def turn_generate(*, message_id: str, step: int) -> None:
             "input_tokens": completion.input_tokens,
             "output_tokens": completion.output_tokens,
             "duration_ms": round((time.perf_counter() - call_started) * 1000, 2),
+            "prompt": prompt_record(messages, call_kwargs["tools"]),
         }
     )
     if completion.tool_calls and not withhold_tools and tools:
@@ -303,6 +326,37 @@ def turn_generate(*, message_id: str, step: int) -> None:
         )
         return
     lifecycle.finish(message, content=text, cost=cost, **usage)
+
+
+# What a trace keeps of the prompt sent: all of it up to this size, then the start of each message.
+PROMPT_RECORD_CHARS = 64_000
+PROMPT_MESSAGE_CHARS = 4_000
+
+
+def prompt_record(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """The messages exactly as sent to the model (and the tools' names), for people reading a trace."""
+    names = [tool.get("function", {}).get("name", "") for tool in tools or []]
+    if len(json.dumps(messages, ensure_ascii=False)) <= PROMPT_RECORD_CHARS:
+        return {"messages": messages, "tools": names, "truncated": False}
+    shortened = []
+    for entry in messages:
+        content = entry.get("content")
+        if isinstance(content, str) and len(content) > PROMPT_MESSAGE_CHARS:
+            entry = {**entry, "content": content[:PROMPT_MESSAGE_CHARS] + f" … [{len(content):,} characters]"}
+        shortened.append(entry)
+    return {"messages": shortened, "tools": names, "truncated": True}
+
+
+def _estimated_tokens(messages: list[dict[str, Any]]) -> int:
+    total = 0
+    for entry in messages:
+        content = entry.get("content")
+        total += 4 + count_tokens(
+            content if isinstance(content, str) else json.dumps(content or "", ensure_ascii=False)
+        )
+        if entry.get("tool_calls"):
+            total += count_tokens(json.dumps(entry["tool_calls"], ensure_ascii=False))
+    return total
 
 
 # -- tools --------------------------------------------------------------------------------------------

@@ -321,7 +321,8 @@ def _trace_steps(message: Message) -> list[dict[str, Any]]:
         if not isinstance(step, dict):
             continue
         kind = step.get("type", "step")
-        details = {k: v for k, v in step.items() if k not in ("type", "hits")}
+        details = {k: v for k, v in step.items() if k not in ("type", "hits", "prompt")}
+        prompt = step.get("prompt") if isinstance(step.get("prompt"), dict) else None
         hits = None
         if kind == "retrieval":
             hits = [
@@ -336,9 +337,29 @@ def _trace_steps(message: Message) -> list[dict[str, Any]]:
                 "duration_ms": step.get("duration_ms"),
                 "details": details,
                 "details_json": pretty_json(details),
+                "prompt": _prompt_rows(prompt) if prompt else None,
+                "prompt_tools": (prompt or {}).get("tools") or [],
+                "prompt_truncated": bool((prompt or {}).get("truncated")),
             }
         )
     return steps
+
+
+def _prompt_rows(prompt: dict[str, Any]) -> list[dict[str, str]]:
+    """Each message sent to the model: its role and its text (tool calls and results as JSON)."""
+    rows = []
+    for entry in prompt.get("messages") or []:
+        if not isinstance(entry, dict):
+            continue
+        content = entry.get("content")
+        text = content if isinstance(content, str) else pretty_json(content) if content else ""
+        if entry.get("tool_calls"):
+            text = (text + "\n" if text else "") + pretty_json(entry["tool_calls"])
+        role = str(entry.get("role", ""))
+        if entry.get("tool_call_id"):
+            role += f" · {entry['tool_call_id']}"
+        rows.append({"role": role, "text": text})
+    return rows
 
 
 _STATE_BADGES = {MessageState.COMPLETED: "ok", MessageState.FAILED: "bad", MessageState.CANCELLED: "muted"}

@@ -43,6 +43,8 @@ def test_blocking_chat_returns_the_finished_message_with_usage_cost_and_latency(
     sent = fake_llm.last_chat_request
     assert sent["messages"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
     assert sent["model"] == "fake-chat" and sent["stream"] is True
+    # The trace keeps the prompt exactly as it was sent, for the conversation log.
+    assert message["trace"][0]["prompt"] == {"messages": sent["messages"], "tools": [], "truncated": False}
 
 
 def test_multi_turn_conversation_keeps_the_memory_window(api, make_bot, fake_llm, celery_worker):
@@ -121,6 +123,10 @@ def test_stop_keeps_the_partial_text_marked_cancelled(api, make_bot, fake_llm, c
     assert message.state == "cancelled"
     assert message.content.startswith("word0 word1 ") and len(message.content) < len("".join(chunks))
     assert api.post(f"/api/v1/messages/{message_id}/stop").status_code == 409
+    # A stopped stream reports no usage: the tokens sent and made are estimated, and marked so.
+    assert message.input_tokens > 0 and message.output_tokens > 0 and message.cost > 0
+    generation = next(step for step in message.trace if step["type"] == "generation")
+    assert generation["tokens_estimated"] is True and generation["finish_reason"] == "stopped"
 
 
 def test_stopping_a_queued_turn_ends_it_without_calling_the_model(make_bot, fake_llm, celery_worker):

@@ -682,3 +682,21 @@ def test_the_bot_page_names_its_knowledge_bases_and_operations(signed_in, worksp
     )
     html = _html(signed_in.get(f"/bots/{bot.pk}/"))
     assert ">Handbook</a>" in html and "Hotel · bookTable" in html
+
+
+def test_a_trace_shows_the_prompt_as_sent(signed_in, workspace):
+    from bots.models import Conversation, Message
+
+    bot = bot_create(workspace=workspace, name="Tracer")
+    conversation = Conversation.objects.create(workspace=workspace, bot=bot, end_user="x")
+    sent = [{"role": "system", "content": "Answer in <b>French</b>."}, {"role": "user", "content": "Bonjour"}]
+    Message.objects.create(
+        workspace=workspace,
+        conversation=conversation,
+        role="assistant",
+        content="Salut",
+        trace=[{"type": "generation", "prompt": {"messages": sent, "tools": ["getWeather"], "truncated": False}}],
+    )
+    html = _html(signed_in.get(f"/conversations/{conversation.pk}/"))
+    assert "Prompt as sent: 2 messages, tools getWeather" in html
+    assert "Answer in &lt;b&gt;French&lt;/b&gt;." in html  # shown as text, never as markup
