@@ -37,6 +37,8 @@ class Provider(WorkspaceScopedModel):
     last_tested_at = models.DateTimeField(null=True, blank=True)
     last_test_ok = models.BooleanField(null=True, blank=True)
     last_test_message = models.TextField(blank=True)
+    # The model ids the last successful connection test listed: offered when adding a model.
+    listed_models = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["name"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.db import transaction
@@ -149,6 +150,10 @@ def _users(exc: ProtectedError) -> str:
     return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
+# Some gateways list thousands of models; the picker offers the first ones alphabetically.
+MAX_LISTED_MODELS = 2000
+
+
 def provider_test(*, provider: Provider) -> clients.ConnectionTest:
     """Check the connection and record the outcome on the provider (also when it fails)."""
     result = clients.check_connection(provider)
@@ -160,9 +165,14 @@ def provider_test(*, provider: Provider) -> clients.ConnectionTest:
     provider.last_test_ok = result.ok
     provider.last_test_message = result.message
     # Not save(): that would bump updated_at and with it the cached SDK client.
-    Provider.objects.filter(pk=provider.pk).update(
-        last_tested_at=provider.last_tested_at, last_test_ok=result.ok, last_test_message=result.message
-    )
+    changes: dict[str, Any] = {
+        "last_tested_at": provider.last_tested_at,
+        "last_test_ok": result.ok,
+        "last_test_message": result.message,
+    }
+    if result.ok:
+        provider.listed_models = changes["listed_models"] = result.models[:MAX_LISTED_MODELS]
+    Provider.objects.filter(pk=provider.pk).update(**changes)
     return result
 
 

@@ -88,14 +88,20 @@ def provider_edit_view(request: HttpRequest, provider_id: str) -> HttpResponse:
 def _render_detail(
     request: HttpRequest, access: WorkspaceAccess, provider: Provider, model_form: ProviderModelForm | None = None
 ) -> HttpResponse:
+    models = selectors.provider_model_list(provider=provider)
+    added = {m.model for m in models}
+    form = model_form or ProviderModelForm()
+    # The model ids the connection test listed, not added yet: the browser offers them as you type.
+    form.fields["model"].widget.attrs["list"] = "listed-models"
     return render(
         request,
         "providers/provider_detail.html",
         {
             "provider": provider,
-            "models": selectors.provider_model_list(provider=provider),
-            "model_form": model_form or ProviderModelForm(),
+            "models": models,
+            "model_form": form,
             "can_manage": can_admin(access),
+            "listed_models": [name for name in provider.listed_models if name not in added],
         },
     )
 

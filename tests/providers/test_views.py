@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.messages import get_messages
 
@@ -159,6 +161,15 @@ def test_test_connection_button_shows_the_result(signed_in, fake_provider):
     assert 'class="badge ok"' in html
     fake_provider.refresh_from_db()
     assert fake_provider.last_test_ok is True
+    # The listed models are offered when adding one, except those already added.
+    assert fake_provider.listed_models == ["fake-chat", "fake-embed"]
+    html = _html(signed_in.get(detail))
+    assert 'list="listed-models"' in html and "start typing" in html
+    offered = re.findall(
+        r'<option value="([^"]+)">', html.split('<datalist id="listed-models">')[1].split("</datalist>")[0]
+    )
+    already = set(fake_provider.models.values_list("model", flat=True))
+    assert offered == [m for m in ["fake-chat", "fake-embed"] if m not in already]
 
 
 def test_failed_test_is_shown_as_an_error(signed_in, workspace, make_provider):
