@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.tenancy import WorkspaceScopedMixin
-from bots import events, sse
+from bots import budgets, events, sse
 from bots.chat_scope import require_published_for_chat_scope
 from bots.filters import ConversationFilter
 from bots.models import Bot, Channel, Conversation, Message, ToolCall
@@ -155,7 +155,8 @@ class BotChatApi(WorkspaceScopedMixin, APIView):
         # A signed-in person talking to the draft is the admin UI's preview.
         from accounts.authentication import ApiKeyPrincipal
 
-        preview = params["version"] == "draft" and not isinstance(request.user, ApiKeyPrincipal)
+        api_key = request.user.api_key if isinstance(request.user, ApiKeyPrincipal) else None
+        preview = params["version"] == "draft" and api_key is None
         accepted = turn_accept(
             workspace=self.workspace,
             bot=bot,
@@ -165,14 +166,19 @@ class BotChatApi(WorkspaceScopedMixin, APIView):
             end_user=end_user,
             channel=Channel.PREVIEW if preview else Channel.API,
             use_draft=params["version"] == "draft",
+            api_key_id=api_key.pk if api_key is not None else None,
         )
         assistant = accepted.assistant_message
+        warnings = budgets.warning_headers(accepted.budget_warnings)
         if params["stream"]:
             return sse.sse_response(
                 sse.relay(assistant.pk),
-                headers={"X-Message-Id": assistant.pk, "X-Conversation-Id": accepted.conversation.pk},
+                headers={"X-Message-Id": assistant.pk, "X-Conversation-Id": accepted.conversation.pk, **warnings},
             )
-        return DeferredResponse(lambda: _blocking_answer(assistant.pk))
+        response = DeferredResponse(lambda: _blocking_answer(assistant.pk))
+        for name, value in warnings.items():
+            response[name] = value
+        return response
 
 
 async def _blocking_answer(message_id: str):

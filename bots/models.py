@@ -130,6 +130,10 @@ class Message(WorkspaceScopedModel):
     finished_at = models.DateTimeField(null=True, blank=True)
     rating = models.SmallIntegerField(null=True, blank=True, help_text="1 (good) or -1 (bad).")
     feedback = models.TextField(blank=True)
+    # The API key that sent the turn (null: the UI, the widget), so a key's budget can count it.
+    api_key = models.ForeignKey(
+        "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
 
     class Meta:
         ordering = ["created_at"]
@@ -226,3 +230,31 @@ class WidgetDefaults(models.Model):
 
     def __str__(self) -> str:
         return f"widget defaults of {self.workspace_id}"
+
+
+class Budget(WorkspaceScopedModel):
+    """A monthly limit on the tokens or the cost of one bot's or one API key's turns.
+
+    At 80 % the UI and the chat APIs' response headers warn; at 100 % new turns are refused until
+    the month (UTC) ends or someone raises the limit.
+    """
+
+    id = id_field("bdg")
+    bot = models.OneToOneField(Bot, null=True, blank=True, on_delete=models.CASCADE, related_name="budget")
+    api_key = models.OneToOneField(
+        "accounts.ApiKey", null=True, blank=True, on_delete=models.CASCADE, related_name="budget"
+    )
+    monthly_tokens = models.PositiveBigIntegerField(null=True, blank=True)
+    monthly_cost = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(bot__isnull=False, api_key__isnull=True)
+                | models.Q(bot__isnull=True, api_key__isnull=False),
+                name="budget_one_target",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"budget of {self.bot_id or self.api_key_id}"

@@ -27,8 +27,9 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import ApiKeyPrincipal
 from accounts.tenancy import WorkspaceScopedMixin
-from bots import events, sse
+from bots import budgets, events, sse
 from bots.chat_scope import require_published_for_chat_scope
 from bots.models import Bot, Channel, Message, MessageState, ToolCall, ToolCallState
 from bots.openai_schema import ChatCompletionRequestSerializer
@@ -140,8 +141,10 @@ class ChatCompletionsApi(WorkspaceScopedMixin, APIView):
             end_user=str(body.get("user") or "openai")[:255],
             channel=Channel.OPENAI,
             history=None if conversation_id else history,
+            api_key_id=request.user.api_key.pk if isinstance(request.user, ApiKeyPrincipal) else None,
         )
         message = accepted.assistant_message
+        warnings = budgets.warning_headers(accepted.budget_warnings)
         completion_id = f"chatcmpl-{message.pk}"
         created = int(time.time())
         if body.get("stream"):
@@ -154,11 +157,14 @@ class ChatCompletionsApi(WorkspaceScopedMixin, APIView):
                     model=bot.slug,
                     include_usage=include_usage,
                 ),
-                headers={"X-Message-Id": message.pk},
+                headers={"X-Message-Id": message.pk, **warnings},
             )
-        return DeferredResponse(
+        response = DeferredResponse(
             lambda: _blocking_completion(message.pk, completion_id=completion_id, created=created, model=bot.slug)
         )
+        for name, value in warnings.items():
+            response[name] = value
+        return response
 
 
 async def _blocking_completion(message_id: str, *, completion_id: str, created: int, model: str):

@@ -8,7 +8,7 @@ title generation happens here.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Workspace
-from bots import events, lifecycle, tool_rounds
+from bots import budgets, events, lifecycle, tool_rounds
+from bots.budgets import BudgetStatus
 from bots.config import BotConfig
 from bots.lifecycle import Ended
 from bots.models import Bot, Channel, Conversation, Message, MessageState, ToolCall, ToolCallState
@@ -32,6 +33,8 @@ class AcceptedTurn:
     conversation: Conversation
     user_message: Message
     assistant_message: Message
+    # Budgets this turn falls under that are 80 % used or more (bots.budgets): the caller is told.
+    budget_warnings: list[BudgetStatus] = field(default_factory=list)
 
 
 def _choose_version(bot: Bot, *, use_draft: bool) -> int | None:
@@ -99,12 +102,14 @@ def turn_accept(
     visitor_id: str = "",
     end_user_verified: bool = False,
     end_user_name: str = "",
+    api_key_id: str | None = None,
 ) -> AcceptedTurn:
     """Validate and store a new turn, then enqueue it. Raises a DomainError; writes nothing on error.
 
     `history` (OpenAI-compatible API) is the client's own record of the earlier messages: it is
     stored as the conversation's first messages so memory and traces work the same way.
-    `visitor_id`, `end_user_verified` and `end_user_name` describe a widget visitor (bots.widget).
+    `visitor_id`, `end_user_verified` and `end_user_name` describe a widget visitor (bots.widget);
+    `api_key_id` names the key that sent the turn, for its budget. A used-up budget refuses the turn.
     """
     text = _check_text(text)
     if inputs is not None and not isinstance(inputs, dict):
@@ -134,6 +139,7 @@ def turn_accept(
         resolved = resolve_inputs(config.variables, merged_inputs)
     except VariableError as exc:
         raise InvalidInput(exc.message, code=exc.code, param=exc.param) from exc
+    warnings = budgets.check_turn(bot=bot, api_key_id=api_key_id)
 
     with transaction.atomic():
         if conversation is None:
@@ -178,9 +184,10 @@ def turn_accept(
             reply_to=user_message,
             model=provider_model.model,
             provider_model=provider_model,
+            api_key_id=api_key_id,
         )
         transaction.on_commit(lambda: _start_turn(assistant, config))
-    return AcceptedTurn(conversation, user_message, assistant)
+    return AcceptedTurn(conversation, user_message, assistant, warnings)
 
 
 def _start_turn(assistant: Message, config: BotConfig) -> None:

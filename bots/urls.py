@@ -17,6 +17,8 @@ urlpatterns = [
     path("bots/<str:bot_id>/versions/<int:number>/restore/", views.bot_restore_view, name="bot_restore_version"),
     path("logs/", log_views.log_list, name="log_list"),
     path("usage/", usage_views.usage_page, name="usage"),
+    path("usage/budgets/", usage_views.budget_save, name="budget_save"),
+    path("usage/budgets/<str:budget_id>/delete/", usage_views.budget_delete_view, name="budget_delete"),
     path("logs/export.<str:fmt>", log_views.log_export, name="log_export"),
     path("conversations/<str:conversation_id>/", views.conversation_detail, name="conversation_detail"),
     path(

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
 
-from accounts.pages import page_access
-from bots import charts, usage
-from bots.models import Bot
+from accounts.models import ApiKey
+from accounts.pages import can_admin, page_access, refused
+from bots import budgets, charts, usage
+from bots.models import Bot, Budget
 from switchboard.errors import DomainError
 
 RANGES = [("7", "last 7 days"), ("30", "last 30 days"), ("90", "last 90 days"), ("365", "last 365 days")]
@@ -59,7 +63,86 @@ def usage_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "bots/usage.html",
-        {"form": form, "error": error, "start": start, "end": end, "figures": figures, "plots": _plots(figures)},
+        {
+            "form": form,
+            "error": error,
+            "start": start,
+            "end": end,
+            "figures": figures,
+            "plots": _plots(figures),
+            "budgets": budgets.statuses(workspace=access.workspace),
+            "budget_form": BudgetForm(workspace=access.workspace),
+            "can_admin": can_admin(access),
+        },
+    )
+
+
+class BudgetForm(forms.Form):
+    target = forms.ChoiceField(label="For")
+    monthly_tokens = forms.IntegerField(required=False, min_value=1, label="Tokens a month")
+    monthly_cost = forms.DecimalField(
+        required=False, min_value=Decimal("0.01"), max_digits=14, decimal_places=2, label="Cost a month ($)"
+    )
+
+    def __init__(self, *args, workspace, **kwargs):
+        super().__init__(*args, **kwargs)
+        bots = Bot.objects.for_workspace(workspace).only("id", "name").order_by("name")
+        keys = ApiKey.objects.for_workspace(workspace).filter(revoked_at__isnull=True).order_by("name")
+        self.fields["target"].choices = [
+            ("Bots", [(f"bot:{bot.pk}", bot.name) for bot in bots]),
+            ("API keys", [(f"key:{key.pk}", f"{key.name} ({key.prefix}…)") for key in keys]),
+        ]
+
+
+@require_POST
+@login_required
+def budget_save(request: HttpRequest) -> HttpResponse:
+    access = page_access(request)
+    if not can_admin(access):
+        return refused(request, _ADMINS_ONLY, "bots:usage")
+    form = BudgetForm(request.POST, workspace=access.workspace)
+    if not form.is_valid():
+        messages.error(request, "The budget was not saved: " + _form_problems(form))
+        return redirect("bots:usage")
+    kind, _, target_id = form.cleaned_data["target"].partition(":")
+    bot = Bot.objects.for_workspace(access.workspace).filter(pk=target_id).first() if kind == "bot" else None
+    key = ApiKey.objects.for_workspace(access.workspace).filter(pk=target_id).first() if kind == "key" else None
+    try:
+        budgets.budget_set(
+            workspace=access.workspace,
+            bot=bot,
+            api_key=key,
+            monthly_tokens=form.cleaned_data["monthly_tokens"],
+            monthly_cost=form.cleaned_data["monthly_cost"],
+        )
+    except DomainError as exc:
+        messages.error(request, f"The budget was not saved: {exc.message}")
+    else:
+        messages.success(request, "Saved the budget.")
+    return redirect("bots:usage")
+
+
+@require_POST
+@login_required
+def budget_delete_view(request: HttpRequest, budget_id: str) -> HttpResponse:
+    access = page_access(request)
+    budget = Budget.objects.for_workspace(access.workspace).filter(pk=budget_id).first()
+    if budget is None:
+        raise Http404("No such budget.")
+    if not can_admin(access):
+        return refused(request, _ADMINS_ONLY, "bots:usage")
+    budgets.budget_delete(budget=budget)
+    messages.success(request, "Removed the budget.")
+    return redirect("bots:usage")
+
+
+_ADMINS_ONLY = "Only workspace admins and owners set budgets."
+
+
+def _form_problems(form: forms.Form) -> str:
+    return "; ".join(
+        f"{form.fields[name].label if name in form.fields else ''}: {' '.join(errors)}".lstrip(": ")
+        for name, errors in form.errors.items()
     )
 
 

@@ -21,7 +21,7 @@ from rest_framework.exceptions import ValidationError as ApiValidationError
 from accounts.pages import can_edit, page_access, refused
 from accounts.tenancy import WorkspaceAccess
 from actions.models import Operation
-from bots import services
+from bots import budgets, services
 from bots.config import normalise
 from bots.forms import BotForm, PublishForm, flatten_errors, pretty_json
 from bots.models import Bot, Conversation, Message, MessageState, ToolCall
@@ -200,6 +200,7 @@ def bot_detail(request: HttpRequest, bot_id: str) -> HttpResponse:
             "unpublished_changes": _has_unpublished_changes(bot),
             "publish_form": PublishForm(),
             "can_edit": can_edit(access),
+            "budget": budgets.status_of(bot.budget) if hasattr(bot, "budget") else None,
             "knowledge_bases": _named(
                 config["knowledge"]["knowledge_base_ids"],
                 dict(KnowledgeBase.objects.for_workspace(access.workspace).values_list("id", "name")),

@@ -45,13 +45,18 @@ def deferred_api_view(view_class, **initkwargs):
     async def view(request, *args, **kwargs):
         response = await sync_to_async(sync_view)(request, *args, **kwargs)
         if isinstance(response, DeferredResponse):
+            deferred = response
             await release_database_connections()
             try:
-                response = await response.complete()
+                response = await deferred.complete()
             except ApiError as error:
                 response = api_error_response(error)
             except DomainError as error:
                 response = api_error_response(ApiError.from_domain(error))
+            # Headers the view set (a warning, an id) go out with whatever answer completes it.
+            for name, value in deferred.items():
+                if name.lower() != "content-type":
+                    response.setdefault(name, value)
         return response
 
     # DRF enforces CSRF itself for session-authenticated requests (as its own as_view does).

@@ -434,3 +434,5 @@ WIDGET_HISTORY_LIMIT = 50
 TRUSTED_PROXY_HOPS = config.env_int("SWITCHBOARD_TRUSTED_PROXY_HOPS", 0)
 # How long browsers and CDNs may cache /widget.js (a new release reaches pages within this time).
 WIDGET_SCRIPT_MAX_AGE = config.env_int("SWITCHBOARD_WIDGET_SCRIPT_MAX_AGE", 300)
+# How long a bot's or key's spend this month is reused before it is summed again (bots.budgets).
+BUDGET_SPEND_CACHE_SECONDS = config.env_int("SWITCHBOARD_BUDGET_SPEND_CACHE_SECONDS", 30)
