@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -119,7 +119,18 @@ class ApiKeyDetailApi(WorkspaceScopedMixin, generics.RetrieveDestroyAPIView):
 
 # -- members, invitations, the audit log ------------------------------------------------------------
 
-_ROLE_CHOICE_ERRORS = {"invalid_choice": '"{input}" is not a role: choose owner, admin, editor or viewer.'}
+
+# Documented inline rather than as a shared enum component: several components name a field `role`
+# with other choices (messages, API keys), and a shared component would need a schema-wide name override.
+@extend_schema_field({"allOf": [{"type": "string", "enum": list(Role.values)}]})
+class WorkspaceRoleField(serializers.ChoiceField):
+    """A member's or an invitation's role: owner, admin, editor or viewer."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "error_messages", {"invalid_choice": '"{input}" is not a role: choose owner, admin, editor or viewer.'}
+        )
+        super().__init__(choices=Role.choices, **kwargs)
 
 
 def _actor(request) -> User | ApiKey | None:
@@ -133,6 +144,7 @@ class MemberOutputSerializer(serializers.ModelSerializer):
     user_id = serializers.CharField(source="user.id")
     email = serializers.EmailField(source="user.email")
     name = serializers.CharField(source="user.name")
+    role = WorkspaceRoleField(read_only=True)
 
     class Meta:
         model = Membership
@@ -161,7 +173,7 @@ class MemberDetailApi(WorkspaceScopedMixin, generics.RetrieveUpdateDestroyAPIVie
 
     @extend_schema_serializer(component_name="MemberUpdateInput")
     class InputSerializer(serializers.Serializer):
-        role = serializers.ChoiceField(choices=Role.choices, error_messages=_ROLE_CHOICE_ERRORS)
+        role = WorkspaceRoleField()
 
     @extend_schema(request=InputSerializer, responses=MemberOutputSerializer)
     def patch(self, request, pk: str):
@@ -185,6 +197,7 @@ class MemberDetailApi(WorkspaceScopedMixin, generics.RetrieveUpdateDestroyAPIVie
 class InvitationOutputSerializer(serializers.ModelSerializer):
     status = serializers.ChoiceField(choices=["pending", "accepted", "expired", "revoked"], read_only=True)
     invited_by = serializers.EmailField(source="invited_by.email", default=None, read_only=True)
+    role = WorkspaceRoleField(read_only=True)
 
     class Meta:
         model = Invitation
@@ -216,12 +229,7 @@ class InvitationListCreateApi(WorkspaceScopedMixin, generics.ListCreateAPIView):
     @extend_schema_serializer(component_name="InvitationCreateInput")
     class InputSerializer(serializers.Serializer):
         email = serializers.CharField(max_length=254, help_text="The address to invite.")
-        role = serializers.ChoiceField(
-            choices=Role.choices,
-            default=Role.EDITOR,
-            error_messages=_ROLE_CHOICE_ERRORS,
-            help_text="Default editor; only owners invite owners.",
-        )
+        role = WorkspaceRoleField(default=Role.EDITOR, help_text="Default editor; only owners invite owners.")
 
     @extend_schema(
         request=InputSerializer,

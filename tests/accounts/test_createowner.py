@@ -48,7 +48,9 @@ def test_a_second_person_gets_a_workspace_of_their_own_by_name():
 def test_joining_an_existing_workspace_with_a_role():
     createowner("--email", "first@example.com", "--password", PASSWORD)
     workspace = Workspace.objects.get()
-    output = createowner("--email", "ed@example.com", "--password", PASSWORD, "--join", workspace.pk, "--role", "editor")
+    output = createowner(
+        "--email", "ed@example.com", "--password", PASSWORD, "--join", workspace.pk, "--role", "editor"
+    )
     assert "editor" in output
     assert Membership.objects.get(user__email="ed@example.com").workspace == workspace
     assert Workspace.objects.count() == 1
