@@ -122,6 +122,7 @@ def _render_members(
     status: int = 200,
 ) -> HttpResponse:
     manager = can_admin(access)
+    memberships = list(workspace_members(workspace=access.workspace))
     rows = [
         {
             "membership": membership,
@@ -129,10 +130,12 @@ def _render_members(
             # Admins manage everyone but owners; owners manage everyone.
             "manageable": manager and (membership.role != Role.OWNER or access.role == Role.OWNER),
         }
-        for membership in workspace_members(workspace=access.workspace)
+        for membership in memberships
     ]
+    owners = sum(1 for membership in memberships if membership.role == Role.OWNER)
     context = {
         "rows": rows,
+        "can_leave": access.role != Role.OWNER or owners > 1,
         "can_manage": manager,
         "role_choices": role_choices(access.role),
         "form": form or (InviteForm(actor_role=access.role) if manager else None),

@@ -96,6 +96,8 @@ def test_admins_may_not_invite_owners_or_touch_them(client, workspace, owner):
 
 def test_the_last_owner_cannot_be_demoted_or_leave(signed_in, workspace, owner):
     me = Membership.objects.get(user=owner, workspace=workspace)
+    page = html(signed_in.get(MEMBERS))
+    assert "Leave this workspace" not in page and "You are the last owner" in page
     response = signed_in.post(f"{MEMBERS}{me.pk}/role/", {"role": "editor"}, follow=True)
     assert "last owner" in html(response)
     response = signed_in.post(f"{MEMBERS}leave/", follow=True)
@@ -131,6 +133,13 @@ def test_a_member_leaves_and_the_session_moves_on(client, workspace):
     assert f"You left {workspace.name}." in html(response)
     assert not Membership.objects.filter(pk=member.pk).exists()
     assert "Members of Elsewhere" in html(client.get(MEMBERS))
+
+
+def test_an_owner_with_a_fellow_owner_may_leave(signed_in, workspace, owner):
+    MembershipFactory(workspace=workspace, role=Role.OWNER)
+    assert "Leave this workspace" in html(signed_in.get(MEMBERS))
+    signed_in.post(f"{MEMBERS}leave/")
+    assert not Membership.objects.filter(user=owner, workspace=workspace).exists()
 
 
 def test_another_workspaces_member_or_invitation_is_404(signed_in):
