@@ -90,7 +90,7 @@ def provider_create(
         timeout_seconds=timeout_seconds,
     )
     audit_record(
-        workspace=workspace, action=AuditAction.PROVIDER_CREATE, target=provider, details={"api_key": bool(api_key)}
+        workspace=workspace, action=AuditAction.PROVIDER_CREATE, target=provider, details={"api_key_set": bool(api_key)}
     )
     return provider
 

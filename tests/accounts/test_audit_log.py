@@ -47,8 +47,8 @@ def test_provider_credentials_are_logged_without_the_secret(api, workspace):
     assert api.patch(f"/api/v1/providers/{provider_id}", {"api_key": "sk-other-5678"}, format="json").status_code == 200
     assert api.delete(f"/api/v1/providers/{provider_id}").status_code == 204
     assert actions(workspace)[-3:] == ["provider.create", "provider.update", "provider.delete"]
-    update = AuditEvent.objects.get(action="provider.update")
-    assert update.details == {"api_key_changed": True}
+    assert AuditEvent.objects.get(action="provider.create").details == {"api_key_set": True}
+    assert AuditEvent.objects.get(action="provider.update").details == {"api_key_changed": True}
     stored = list(AuditEvent.objects.values_list("details", "target_label"))
     assert "sk-secret" not in str(stored) and "sk-other" not in str(stored)
 
