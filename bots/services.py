@@ -8,7 +8,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils.text import slugify
 
-from accounts.models import User, Workspace
+from accounts.models import AuditAction, User, Workspace
+from accounts.services import audit_record
 from bots.config import normalise, validate_config
 from bots.models import Bot, BotVersion, Conversation
 from switchboard.errors import Conflict, InvalidInput, NotFound
@@ -148,6 +149,7 @@ def bot_publish(*, bot: Bot, note: str = "", published_by: User | None = None) -
     version = BotVersion.objects.create(bot=bot, number=number, config=config, note=note[:200], created_by=published_by)
     bot.published_version = version
     bot.save(update_fields=["published_version", "updated_at"])
+    audit_record(workspace=bot.workspace, action=AuditAction.BOT_PUBLISH, target=bot, details={"version": number})
     return version
 
 
@@ -165,6 +167,7 @@ def bot_restore_version(*, bot: Bot, number: int) -> Bot:
 @transaction.atomic
 def bot_delete(*, bot: Bot) -> None:
     """Delete a bot with its versions and conversations (their messages and tool calls go too)."""
+    audit_record(workspace=bot.workspace, action=AuditAction.BOT_DELETE, target=bot)
     bot.delete()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import authentication, exceptions
 
+from accounts.actors import actor_set
 from accounts.models import ApiKey
 from accounts.services import api_key_authenticate
 
@@ -46,6 +47,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 "Invalid or revoked API key. Create a key under Settings → API keys.", code="invalid_api_key"
             )
+        actor_set(lambda: key)  # reset with the request by ActiveWorkspaceMiddleware
         return ApiKeyPrincipal(key), key
 
     def authenticate_header(self, request) -> str:

@@ -144,3 +144,91 @@ class ApiKey(WorkspaceScopedModel):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class Invitation(WorkspaceScopedModel):
+    """An invitation to join a workspace with a role, sent to an email address.
+
+    Only a SHA-256 of the link's token is stored (like API keys): the link is shown once, to the
+    person who invites, and sent by email. It can be used once, until it expires or is revoked.
+    """
+
+    id = id_field("inv")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.EDITOR)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One open invitation per address and workspace; an expired one is revoked before another is made.
+            models.UniqueConstraint(
+                fields=["workspace", "email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="one_open_invitation_per_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} as {self.role}"
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
+
+
+class AuditAction(models.TextChoices):
+    """What an audit event records. The value is stable (clients filter on it); the label is for people."""
+
+    BOT_PUBLISH = "bot.publish", "Bot published"
+    BOT_DELETE = "bot.delete", "Bot deleted"
+    PROVIDER_CREATE = "provider.create", "Model provider added"
+    PROVIDER_UPDATE = "provider.update", "Model provider changed"
+    PROVIDER_DELETE = "provider.delete", "Model provider deleted"
+    API_KEY_CREATE = "api_key.create", "API key created"
+    API_KEY_REVOKE = "api_key.revoke", "API key revoked"
+    ALLOWLIST_ADD = "allowlist.add", "Network allowlist entry added"
+    ALLOWLIST_REMOVE = "allowlist.remove", "Network allowlist entry removed"
+    INVITATION_CREATE = "invitation.create", "Invitation sent"
+    INVITATION_REVOKE = "invitation.revoke", "Invitation revoked"
+    INVITATION_ACCEPT = "invitation.accept", "Invitation accepted"
+    MEMBER_ADD = "member.add", "Member added"
+    MEMBER_ROLE_CHANGE = "member.role_change", "Member's role changed"
+    MEMBER_REMOVE = "member.remove", "Member removed"
+    MEMBER_LEAVE = "member.leave", "Member left"
+
+
+class AuditEvent(WorkspaceScopedModel):
+    """Who changed what, and when: one row per change to something a workspace relies on.
+
+    The actor is kept as a label as well as a reference, so the log still says who it was after
+    the person or the key is gone.
+    """
+
+    id = id_field("aud")
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_label = models.CharField(max_length=200)
+    action = models.CharField(max_length=60, choices=AuditAction.choices, db_index=True)
+    target_type = models.CharField(max_length=60, blank=True)
+    target_id = models.CharField(max_length=40, blank=True)
+    target_label = models.CharField(max_length=200, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="audit_workspace_time")]
+
+    def __str__(self) -> str:
+        return f"{self.actor_label} {self.action} {self.target_label}".strip()

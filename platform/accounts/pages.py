@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 
 from accounts.models import Role, role_at_least
 from accounts.tenancy import WorkspaceAccess
@@ -32,6 +32,11 @@ def refused(request: HttpRequest, message: str, to: str, *args) -> HttpResponse:
     """Back to the page `to` with `message` shown: the user's role may not do what was posted."""
     messages.error(request, message)
     return redirect(to, *args)
+
+
+def forbidden(request: HttpRequest, message: str) -> HttpResponse:
+    """A 403 page saying why: for a page, or a form posted directly, that the role may not use."""
+    return render(request, "accounts/forbidden.html", {"message": message}, status=403)
 
 
 def add_service_error(form, exc: DomainError | ApiError) -> None:

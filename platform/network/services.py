@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from accounts.models import Workspace
+from accounts.models import AuditAction, Workspace
+from accounts.services import audit_record
 from network import entries
 from network.models import AllowlistEntry
 from switchboard.errors import Conflict, InvalidInput
@@ -44,13 +45,16 @@ def allowlist_entry_create(
         raise duplicate
     try:
         with transaction.atomic():  # a savepoint: a concurrent twin trips the unique constraint
-            return AllowlistEntry.objects.create(
+            entry = AllowlistEntry.objects.create(
                 workspace=workspace, value=value, note=(note or "").strip()[:300], created_by=created_by
             )
     except IntegrityError:
         raise duplicate from None
+    audit_record(workspace=workspace, action=AuditAction.ALLOWLIST_ADD, target=entry, actor=created_by)
+    return entry
 
 
 @transaction.atomic
 def allowlist_entry_delete(*, entry: AllowlistEntry) -> None:
+    audit_record(workspace=entry.workspace, action=AuditAction.ALLOWLIST_REMOVE, target=entry)
     entry.delete()

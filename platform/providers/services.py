@@ -11,7 +11,8 @@ from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
-from accounts.models import Workspace
+from accounts.models import AuditAction, Workspace
+from accounts.services import audit_record
 from providers import catalogue, clients
 from providers.models import ModelKind, Provider, ProviderKind, ProviderModel
 from switchboard.errors import Conflict, InvalidInput
@@ -80,7 +81,7 @@ def provider_create(
 ) -> Provider:
     base_url = base_url.strip().rstrip("/")
     _validate_endpoint(kind=kind, base_url=base_url, api_version=api_version)
-    return Provider.objects.create(
+    provider = Provider.objects.create(
         workspace=workspace,
         name=_validate_name(workspace=workspace, name=name),
         kind=kind,
@@ -89,6 +90,10 @@ def provider_create(
         api_version=api_version.strip(),
         timeout_seconds=timeout_seconds,
     )
+    audit_record(
+        workspace=workspace, action=AuditAction.PROVIDER_CREATE, target=provider, details={"api_key_set": bool(api_key)}
+    )
+    return provider
 
 
 @transaction.atomic
@@ -130,12 +135,19 @@ def provider_update(
         provider.last_test_ok = None
         provider.last_test_message = ""
     provider.save()
+    audit_record(
+        workspace=provider.workspace,
+        action=AuditAction.PROVIDER_UPDATE,
+        target=provider,
+        details={"api_key_changed": api_key is not _UNSET},
+    )
     return provider
 
 
 @transaction.atomic
 def provider_delete(*, provider: Provider) -> None:
     """Delete the provider and its model catalogue."""
+    audit_record(workspace=provider.workspace, action=AuditAction.PROVIDER_DELETE, target=provider)
     try:
         provider.delete()
     except ProtectedError as exc:

@@ -129,6 +129,7 @@ class World:
 @pytest.fixture
 def world(workspace, api_key_secret, chat_model, make_bot) -> World:
     from accounts.models import ApiKey
+    from accounts.services import invitation_create
     from actions import services as action_services
     from actions.importing import SpecSource, action_import
     from actions.models import SourceKind
@@ -136,6 +137,7 @@ def world(workspace, api_key_secret, chat_model, make_bot) -> World:
     from knowledge import ingestion
     from knowledge import services as knowledge_services
     from knowledge.models import Chunk
+    from tests.factories import MembershipFactory
 
     bot = make_bot()
     base = knowledge_services.knowledge_base_create(workspace=workspace, name="Handbook")
@@ -164,6 +166,7 @@ def world(workspace, api_key_secret, chat_model, make_bot) -> World:
             user_name="",
         )
     )
+    invitation, _ = invitation_create(workspace=workspace, email="new@example.com", role="viewer", inviter_role="owner")
     return World(
         widget_token=widget_token,
         by_resource={
@@ -174,7 +177,9 @@ def world(workspace, api_key_secret, chat_model, make_bot) -> World:
             "conversations": conversation.pk,
             "documents": document.pk,
             "egress-allowlist": entry.pk,
+            "invitations": invitation.pk,
             "knowledge-bases": base.pk,
+            "members": MembershipFactory(workspace=workspace, role="viewer").pk,
             "messages": message.pk,
             "providers": chat_model.provider_id,
         },

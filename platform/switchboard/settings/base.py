@@ -316,6 +316,25 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- Team: invitations and email ------------------------------------------------------------------
+
+# An invitation link works once, for this many days.
+ACCOUNTS_INVITATION_EXPIRY_DAYS = config.env_int("SWITCHBOARD_INVITATION_EXPIRY_DAYS", 7, minimum=1, maximum=90)
+# Invitations are emailed through Django's email backends: `console` (the default) prints them in the
+# web server's log, `smtp` sends them through SWITCHBOARD_EMAIL_HOST. The link is shown on screen either way.
+_EMAIL_BACKENDS = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+}
+EMAIL_BACKEND = _EMAIL_BACKENDS[config.env_choice("SWITCHBOARD_EMAIL_BACKEND", "console", tuple(_EMAIL_BACKENDS))]
+EMAIL_HOST = config.env_str("SWITCHBOARD_EMAIL_HOST", "localhost")
+EMAIL_PORT = config.env_int("SWITCHBOARD_EMAIL_PORT", 587, minimum=1, maximum=65535)
+EMAIL_HOST_USER = config.env_str("SWITCHBOARD_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = config.env_str("SWITCHBOARD_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = config.env_bool("SWITCHBOARD_EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = config.env_str("SWITCHBOARD_EMAIL_FROM", "switchboard@localhost")
+
 # --- Static files, i18n -------------------------------------------------------------------------
 
 STATIC_URL = "static/"
