@@ -18,10 +18,12 @@ from typing import Any
 
 import redis
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from accounts.models import Workspace
+from accounts.models import AuditAction, Workspace
+from accounts.services import audit_record
 from bots.models import Bot, Budget, Message
 from switchboard import redis_clients
 from switchboard.errors import InvalidInput, RateLimited
@@ -173,14 +175,23 @@ def budget_set(
     for target in (bot, api_key):
         if target is not None and target.workspace_id != workspace.pk:
             raise InvalidInput("That bot or key is not in this workspace.", code="invalid_target", param="target")
-    budget, _ = Budget.objects.update_or_create(
-        workspace=workspace,
-        bot=bot,
-        api_key=api_key,
-        defaults={"monthly_tokens": monthly_tokens or None, "monthly_cost": monthly_cost or None},
-    )
+    with transaction.atomic():
+        budget, _ = Budget.objects.update_or_create(
+            workspace=workspace,
+            bot=bot,
+            api_key=api_key,
+            defaults={"monthly_tokens": monthly_tokens or None, "monthly_cost": monthly_cost or None},
+        )
+        audit_record(
+            workspace=workspace,
+            action=AuditAction.BUDGET_SET,
+            target=bot or api_key,
+            details={"monthly_tokens": budget.monthly_tokens, "monthly_cost": str(budget.monthly_cost or "")},
+        )
     return budget
 
 
 def budget_delete(*, budget: Budget) -> None:
-    budget.delete()
+    with transaction.atomic():
+        audit_record(workspace=budget.workspace, action=AuditAction.BUDGET_DELETE, target=budget.bot or budget.api_key)
+        budget.delete()

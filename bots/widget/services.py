@@ -7,7 +7,10 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from accounts.models import Workspace
+from django.db import transaction
+
+from accounts.models import AuditAction, Workspace
+from accounts.services import audit_record
 from bots.models import Bot, BotWidget, Channel, WidgetDefaults, WidgetPosition
 from bots.turns import AcceptedTurn, turn_accept
 from bots.widget import limits, origins
@@ -72,10 +75,23 @@ def widget_update(*, bot: Bot, **changes: Any) -> BotWidget:
     for name in ("enabled", "share_enabled", "allow_external_images"):
         if name in changes and not isinstance(changes[name], bool):
             raise InvalidInput(f"{name} must be true or false.", code="invalid", param=name)
+    changed = {name: value for name, value in changes.items() if getattr(widget, name) != value}
     for name, value in changes.items():
         setattr(widget, name, value)
-    widget.save()
+    with transaction.atomic():
+        widget.save()
+        if changed:
+            audit_record(
+                workspace=widget.workspace, action=AuditAction.WIDGET_UPDATE, target=bot, details=_jsonable(changed)
+            )
     return widget
+
+
+def _jsonable(changes: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: value if isinstance(value, (str, int, bool, list, type(None))) else str(value)
+        for name, value in changes.items()
+    }
 
 
 def _check_limit(name: str, value: Any, *, optional: bool) -> None:
@@ -90,7 +106,9 @@ def widget_rotate_identity_secret(*, bot: Bot) -> str:
     widget = widget_for_bot(bot=bot)
     secret = "whs_" + secrets.token_urlsafe(32)
     widget.identity_secret = secret
-    widget.save(update_fields=["identity_secret", "updated_at"])
+    with transaction.atomic():
+        widget.save(update_fields=["identity_secret", "updated_at"])
+        audit_record(workspace=widget.workspace, action=AuditAction.WIDGET_SECRET_ROTATE, target=bot)
     return secret
 
 

@@ -207,6 +207,10 @@ class AuditAction(models.TextChoices):
     MEMBER_ROLE_CHANGE = "member.role_change", "Member's role changed"
     MEMBER_REMOVE = "member.remove", "Member removed"
     MEMBER_LEAVE = "member.leave", "Member left"
+    WIDGET_UPDATE = "widget.update", "Widget settings changed"
+    WIDGET_SECRET_ROTATE = "widget.identity_secret", "Widget identity secret made"
+    BUDGET_SET = "budget.set", "Budget set"
+    BUDGET_DELETE = "budget.delete", "Budget removed"
 
 
 class AuditEvent(WorkspaceScopedModel):

@@ -171,3 +171,18 @@ def test_another_workspaces_widget_is_404_through_the_api(api):
     other = bot_create(workspace=WorkspaceFactory(), name="Theirs", config={})
     assert api.get(f"/api/v1/bots/{other.pk}/widget").status_code == 404
     assert api.post(f"/api/v1/bots/{other.pk}/widget/identity-secret").status_code == 404
+
+
+def test_widget_changes_and_budgets_are_audited(api, bot):
+    from accounts.models import AuditEvent
+    from bots import budgets
+
+    for _ in range(2):  # the second one changes nothing, so it is not logged
+        api.patch(f"/api/v1/bots/{bot.pk}/widget", {"allowed_origins": ["https://shop.example"]}, format="json")
+    api.post(f"/api/v1/bots/{bot.pk}/widget/identity-secret")
+    budgets.budget_set(workspace=bot.workspace, bot=bot, monthly_tokens=10, monthly_cost=None)
+    events = list(AuditEvent.objects.filter(workspace=bot.workspace).order_by("created_at"))
+    assert [e.action for e in events][-3:] == ["widget.update", "widget.identity_secret", "budget.set"]
+    update = events[-3]
+    assert update.details == {"allowed_origins": ["https://shop.example"]} and update.actor_api_key_id
+    assert "whs_" not in str([e.details for e in events])
