@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from accounts.models import ApiKey
@@ -151,12 +152,12 @@ def _plots(figures: usage.Usage | None) -> list[dict]:
         return []
     labels = [day.day.strftime("%m-%d") for day in figures.days]
     plain = [
-        ("Conversations", "conversations", ""),
-        ("Messages", "messages", ""),
-        ("Active end users", "active_users", ""),
-        ("Tokens", "tokens", ""),
-        ("Cost", "cost", "$"),
-        ("Errors", "errors", ""),
+        (gettext_noop("Conversations"), "conversations", ""),
+        (gettext_noop("Messages"), "messages", ""),
+        (gettext_noop("Active end users"), "active_users", ""),
+        (gettext_noop("Tokens"), "tokens", ""),
+        (gettext_noop("Cost"), "cost", "$"),
+        (gettext_noop("Errors"), "errors", ""),
     ]
     plots = [
         {
@@ -177,5 +178,7 @@ def _plots(figures: usage.Usage | None) -> list[dict]:
         unit=" ms",
         kind="line",
     )
-    plots.insert(5, {"title": "Time to first token (p50, p95)", "svg": mark_safe(ttft)})  # built from escaped parts
+    plots.insert(
+        5, {"title": gettext_noop("Time to first token (p50, p95)"), "svg": mark_safe(ttft)}
+    )  # built from escaped parts
     return plots

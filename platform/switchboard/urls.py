@@ -17,6 +17,7 @@ api_v1 = [
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", health.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the header's language menu
     # Browsers ask for /favicon.ico whatever the page says.
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("healthz/live", health.liveness, name="healthz_live"),

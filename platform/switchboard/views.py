@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_noop
 
 from network import selectors as network_selectors
 from switchboard import health, onboarding
@@ -14,9 +15,9 @@ from switchboard import health, onboarding
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     checks = {
-        "Database": health.timed_check(health.check_database),
-        "Redis": health.timed_check(health.check_redis),
-        "Workers": health.timed_check(health.check_workers),
+        gettext_noop("Database"): health.timed_check(health.check_database),
+        gettext_noop("Redis"): health.timed_check(health.check_redis),
+        gettext_noop("Workers"): health.timed_check(health.check_workers),
     }
     access = getattr(request, "workspace_access", None)
     allowlist_warnings = network_selectors.allowlist_warnings(workspace_id=access.workspace.pk) if access else []

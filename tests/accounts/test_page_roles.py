@@ -22,8 +22,15 @@ from tests.factories import MembershipFactory
 pytestmark = pytest.mark.django_db
 
 # Routes a viewer may post to: signing in and out, switching or leaving a workspace, accepting an
-# invitation.
-OPEN_TO_EVERY_MEMBER = {"login/", "logout/", "workspace/switch/", "settings/members/leave/", "invitations/<str:token>/"}
+# invitation, choosing the UI's language (a cookie).
+OPEN_TO_EVERY_MEMBER = {
+    "login/",
+    "logout/",
+    "workspace/switch/",
+    "settings/members/leave/",
+    "invitations/<str:token>/",
+    "i18n/setlang/",
+}
 APPS = ("accounts", "network", "providers", "knowledge", "actions", "bots")
 # A payload that would change something on most forms, if a form accepted it.
 PAYLOAD = {

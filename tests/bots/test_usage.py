@@ -82,6 +82,8 @@ def test_the_page_shows_plots_with_their_numbers(signed_in, traffic):
     assert page.count('<svg class="chart"') == 7
     assert "Time to first token" in page and "Active end users" in page
     assert "<desc" in page and "Messages:" in page  # the numbers, for screen readers
+    head = page.split("</head>")[0]
+    assert "<section" not in head and "<title>Usage · Switchboard</title>" in head
 
 
 @pytest.mark.parametrize(

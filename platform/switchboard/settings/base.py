@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -109,6 +110,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
                 "accounts.context_processors.workspace",
             ],
         },
@@ -349,6 +351,11 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = not STATIC_ROOT.exists()
 
 LANGUAGE_CODE = "en"
+# The UI speaks English and Simplified Chinese: the browser's preference (Accept-Language) picks
+# one, the language menu in the header overrides it (a cookie).
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+# One catalogue for the whole UI (switchboard.translations compiles it when a process starts).
+LOCALE_PATHS = [BASE_DIR / "platform" / "switchboard" / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
