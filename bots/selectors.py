@@ -5,6 +5,7 @@ from __future__ import annotations
 from bots.config import BotConfig, normalise
 from bots.models import Bot
 from switchboard.errors import NotFound
+from switchboard.queries import one_or_none
 
 
 def bot_warnings(*, bot: Bot) -> list[dict[str, str]]:
@@ -28,7 +29,7 @@ def turn_config(bot: Bot, version_number: int | None) -> BotConfig:
     published = bot.published_version  # None without a query when nothing is published
     if published is not None and published.number == version_number:
         return BotConfig.load(published.config)
-    version = bot.versions.filter(number=version_number).first()
+    version = one_or_none(bot.versions.filter(number=version_number))
     if version is None:
         raise NotFound(f"Bot {bot.slug!r} has no version {version_number}.", code="not_found")
     return BotConfig.load(version.config)

@@ -30,6 +30,7 @@ from knowledge.retrieval import retrieve
 from providers.clients import Completion, ProviderError, TextDelta, stream_chat
 from switchboard.db_connections import release_pooled_connections
 from switchboard.interrupt import interrupted_when
+from switchboard.queries import one_or_none
 from switchboard.text import count_tokens
 
 logger = structlog.get_logger(__name__)
@@ -41,10 +42,10 @@ BACKOFF_BASE_SECONDS = 0.5
 
 
 def _load(message_id: str) -> Message | None:
-    return (
-        Message.objects.select_related("conversation__bot__published_version", "reply_to", "provider_model__provider")
-        .filter(pk=message_id)
-        .first()
+    return one_or_none(
+        Message.objects.select_related(
+            "conversation__bot__published_version", "reply_to", "provider_model__provider"
+        ).filter(pk=message_id)
     )
 
 
@@ -469,7 +470,7 @@ def _unrunnable_consequential_calls(message: Message, calls: list, by_name: dict
 
 def tool_call_execute(*, tool_call_id: str) -> None:
     """Run one tool call (idempotently) and, if it was the round's last, continue the turn."""
-    tool_call = ToolCall.objects.select_related("message").filter(pk=tool_call_id).first()
+    tool_call = one_or_none(ToolCall.objects.select_related("message").filter(pk=tool_call_id))
     if tool_call is None or tool_call.state not in (ToolCallState.PENDING, ToolCallState.RUNNING):
         if tool_call is not None:
             tool_rounds.continue_when_settled(tool_call.message_id)

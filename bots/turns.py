@@ -26,6 +26,7 @@ from bots.prompting import VariableError, resolve_inputs
 from bots.selectors import turn_config
 from providers.models import ModelKind, ProviderModel
 from switchboard.errors import Conflict, InvalidInput, NotFound, TooLarge
+from switchboard.queries import one_or_none
 
 
 @dataclass(frozen=True)
@@ -54,11 +55,10 @@ def _check_model(workspace: Workspace, config: BotConfig, bot: Bot) -> ProviderM
     model_id = config.model.provider_model_id
     model = None
     if model_id:
-        model = (
+        model = one_or_none(
             ProviderModel.objects.for_workspace(workspace)
             .select_related("provider")
             .filter(pk=model_id, kind=ModelKind.CHAT)
-            .first()
         )
     if model is None:
         raise Conflict(
@@ -116,7 +116,7 @@ def turn_accept(
         raise InvalidInput("inputs must be an object of variable values.", code="invalid_inputs", param="inputs")
     conversation = None
     if conversation_id:
-        conversation = Conversation.objects.for_workspace(workspace).filter(pk=conversation_id).first()
+        conversation = one_or_none(Conversation.objects.for_workspace(workspace).filter(pk=conversation_id))
         if conversation is None:
             raise NotFound(
                 f"No conversation {conversation_id!r} in this workspace.",
