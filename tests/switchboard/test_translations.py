@@ -48,3 +48,15 @@ def test_the_language_menu_overrides_the_browser(signed_in):
     assert response.status_code == 302 and response["Location"] == "/logs/"
     page = signed_in.get("/logs/", HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
     assert "<h1>日志</h1>" in page and "筛选" in page
+
+
+@pytest.mark.django_db
+def test_the_bot_pages_in_chinese(signed_in, workspace):
+    from bots.services import bot_create
+
+    bot = bot_create(workspace=workspace, name="客服助手")
+    chinese = {"HTTP_ACCEPT_LANGUAGE": "zh-CN"}
+    assert "新建机器人" in signed_in.get("/bots/", **chinese).content.decode()
+    page = signed_in.get(f"/bots/{bot.pk}/", **chinese).content.decode()
+    assert "发布草稿" in page and "客服助手" in page and "嵌入与分享" in page
+    assert "添加到你的网站" in signed_in.get(f"/bots/{bot.pk}/embed/", **chinese).content.decode()
