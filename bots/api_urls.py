@@ -1,6 +1,6 @@
 from django.urls import path
 
-from bots import api, chat_api
+from bots import api, budget_api, chat_api
 from bots.widget import settings_api as widget_settings_api
 from switchboard.api.deferred import deferred_api_view
 
@@ -11,6 +11,8 @@ urlpatterns = [
     path("bots/<str:pk>/versions", api.BotVersionListApi.as_view(), name="bot_versions"),
     path("bots/<str:pk>/versions/<int:number>", api.BotVersionDetailApi.as_view(), name="bot_version_detail"),
     path("bots/<str:pk>/versions/<int:number>/restore", api.BotVersionRestoreApi.as_view(), name="bot_version_restore"),
+    path("budgets", budget_api.BudgetListCreateApi.as_view(), name="budget_list"),
+    path("budgets/<str:pk>", budget_api.BudgetDetailApi.as_view(), name="budget_detail"),
     path("bots/<str:pk>/widget", widget_settings_api.BotWidgetApi.as_view(), name="bot_widget"),
     path(
         "bots/<str:pk>/widget/identity-secret",

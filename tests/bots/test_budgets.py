@@ -121,3 +121,23 @@ def test_a_viewer_cannot_set_budgets(viewer_client, make_bot):
     bot = make_bot()
     response = viewer_client.post("/usage/budgets/", {"target": f"bot:{bot.pk}", "monthly_tokens": "5"})
     assert response.status_code == 302 and not Budget.objects.exists()
+
+
+def test_the_budgets_api(api, make_bot):
+    bot = make_bot()
+    response = api.post("/api/v1/budgets", {"bot_id": bot.pk, "monthly_cost": "2.50"}, format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["bot_id"] == bot.pk and body["used"]["fraction"] == 0 and body["monthly_cost"] == "2.5000"
+    spent(bot, tokens=0, cost="2.25")
+    listed = api.get("/api/v1/budgets").json()["data"]
+    assert listed[0]["used"]["warning"] is True and listed[0]["used"]["fraction"] == 0.9
+    for bad, param in [
+        ({"bot_id": "bot_nope", "monthly_tokens": 5}, "bot_id"),
+        ({"bot_id": bot.pk}, "monthly_tokens"),
+        ({"monthly_tokens": 5}, "target"),
+    ]:
+        response = api.post("/api/v1/budgets", bad, format="json")
+        assert response.status_code == 400 and response.json()["error"]["param"] == param, bad
+    assert api.delete(f"/api/v1/budgets/{body['id']}").status_code == 204
+    assert not Budget.objects.exists()
