@@ -19,7 +19,7 @@ def test_create_a_base_and_upload_and_import_documents(signed_in, workspace):
     page = signed_in.get("/knowledge/")
     assert page.status_code == 200 and b"No knowledge bases yet" in page.content
     form = signed_in.get("/knowledge/new/")
-    assert b"Built-in local embedder" in form.content
+    assert b"Built-in neural embedder" in form.content and b"Built-in lexical embedder" in form.content
     response = signed_in.post(
         "/knowledge/new/",
         {
@@ -78,7 +78,7 @@ def test_document_actions_chunks_and_hit_testing(signed_in, workspace, make_base
     assert b"vector: exact" in result.content and b"text: full-text" in result.content
     html = result.content.decode()
     # Both chunks are listed; the refunds chunk shares nothing with the question and is below the default.
-    assert '1 of 2 hits passes the threshold 0.05 <span class="small muted">(default)</span>' in html
+    assert '1 of 2 hits passes the threshold 0.08 <span class="small muted">(default)</span>' in html
     assert html.count('data-passes="1"') == 1 and html.count('data-passes="0"') == 1
     assert html.index("We open at eight now.") < html.index('class="below-threshold"') < html.index("Refunds reach")
     assert "Nothing relevant found" not in html
