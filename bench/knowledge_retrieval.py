@@ -309,6 +309,14 @@ def run(*, data_dir: Path, queries: int, seed: int, vectors_kind: str = "local",
             retrieval.search(
                 workspace_id=workspace_id, knowledge_base_ids=[b.pk for b in scope_bases], query=question, top_k=8
             )
+        if vectors_kind != "clustered":
+            embed_ms = []
+            model = embedding.model_of(scope_bases[0])
+            for question in questions[20:]:
+                started = time.perf_counter()
+                embedding.embed_texts(model, [question])
+                embed_ms.append((time.perf_counter() - started) * 1000)
+            print(f"\n{label}: query embedding ({model.name}) {summary(embed_ms)}")
         latencies, vector_ms, text_ms, closeness, strategies, found = [], [], [], [], set(), 0
         recalls: dict[str, list[float]] = {}
         id_recalls: dict[str, list[float]] = {}

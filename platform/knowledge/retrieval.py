@@ -8,8 +8,8 @@ Per query:
 1. The bases are checked against the workspace and grouped by embedding model; the query is
    embedded once per model.
 2. Vector channel, per model: a base set of up to `SWITCHBOARD_KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS`
-   chunks (`…_LOCAL_EXACT_SEARCH_MAX_CHUNKS` for the built-in embedder, whose lexical vectors
-   a filtered graph scan serves less well) is searched exactly (every vector compared: perfect
+   chunks (`…_LOCAL_EXACT_SEARCH_MAX_CHUNKS` for the built-in lexical embedder, whose hashed
+   vectors a filtered graph scan serves less well) is searched exactly (every vector compared: perfect
    recall, a few milliseconds per 10,000 chunks); larger sets go through the HNSW index of that
    dimension (`ef_search` 400 by default) with pgvector's iterative scan, which keeps scanning
    the graph until enough rows pass the filters, so a filter to a few bases does not starve the
@@ -221,9 +221,11 @@ def _vector_candidates(
     literal = vector_literal(query_vector, dims)
     params = {"bases": [base.pk for base in bases], "workspace": bases[0].workspace_id, "q": literal, "pool": pool}
     cast = vector_indexes.vector_type(dims)
+    # The lexical embedder's hashed vectors have many near-ties, which a filtered graph scan serves
+    # less well: they are searched exactly further. Neural vectors (built in or a provider's) are not.
     limit = (
         settings.KNOWLEDGE_LOCAL_EXACT_SEARCH_MAX_CHUNKS
-        if bases[0].uses_local_embedder
+        if model.is_local and model.name == local_embedder.NAME
         else settings.KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS
     )
     # Chunks of documents awaiting re-embedding hold another model's vectors (maybe of another
