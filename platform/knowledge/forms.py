@@ -169,7 +169,7 @@ class HitTestForm(forms.Form):
         max_value=1,
         required=False,
         widget=forms.NumberInput(attrs={"step": "0.01", "placeholder": str(retrieval.DEFAULT_SCORE_THRESHOLD)}),
-        help_text=f"0–1. Empty: the default a bot uses ({retrieval.DEFAULT_SCORE_THRESHOLD}); 0: no minimum.",
+        help_text="0–1. Empty: the base's minimum score, what a bot without its own uses; 0: no minimum.",
     )
 
 

@@ -15,7 +15,7 @@ core.
 
 A model that fails to load (a missing or corrupt weights file) raises `EmbedderUnavailable` with
 the cause on every call, so a document being indexed fails with the reason and the process keeps
-serving everything else.
+serving everything else; after repairing the installation, restart the workers (or call `reset`).
 """
 
 from __future__ import annotations
