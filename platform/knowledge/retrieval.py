@@ -78,7 +78,7 @@ STATS_TTL_SECONDS = 300.0
 # searched bases (a few index probes; exact, and independent of when the table was analysed).
 TERM_COUNT_MAX_CHUNKS = 50_000
 # Counting stops here: a term in more rows than this is common whatever the exact number.
-TERM_COUNT_CAP = 5_000
+TERM_COUNT_CAP = 1_000
 # What an unrelated passage's cosine similarity is with each built-in embedder (the median over
 # the evaluation set's question/passage pairs that do not belong together, bench/retrieval_eval);
 # used when a base is too small to measure it per query.
@@ -213,9 +213,14 @@ def nominal_background(model: embedding.EmbeddingModel) -> float:
 
 
 def _vector_candidates(
-    bases: Sequence[KnowledgeBase], model: embedding.EmbeddingModel, query_vector, pool: int
+    bases: Sequence[KnowledgeBase],
+    model: embedding.EmbeddingModel,
+    query_vector,
+    pool: int,
+    base_of: dict[int, str] | None = None,
 ) -> tuple[list[Ranked], str, dict[int, float]]:
-    """The nearest chunks with their normalised relevance, the strategy, and their cosine similarities."""
+    """The nearest chunks with their normalised relevance, the strategy, and their cosine
+    similarities; `base_of` (when given) gets each candidate's knowledge base."""
     dims = model.dimensions
     visible_chunks = sum(base.chunk_count for base in bases)
     literal = vector_literal(query_vector, dims)
@@ -238,7 +243,7 @@ def _vector_candidates(
         strategy = "exact"
         # `embedding <=> q` does not match the indexes' expression: an exact scan by construction.
         query = sql.SQL(
-            """SELECT c.id, c.embedding <=> %(q)s::vector AS distance FROM knowledge_chunk c
+            """SELECT c.id, c.embedding <=> %(q)s::vector AS distance, c.knowledge_base_id FROM knowledge_chunk c
                WHERE {visible} AND {current} ORDER BY distance LIMIT %(pool)s"""
         ).format(visible=_VISIBLE, current=current)
         with connection.cursor() as cursor:
@@ -249,10 +254,11 @@ def _vector_candidates(
         # The cast and the dimension are literals so the planner matches them to the partial HNSW index.
         query = sql.SQL(
             """WITH candidates AS MATERIALIZED (
-                 SELECT c.id, (c.embedding::{cast}) <=> %(q)s::{cast} AS distance FROM knowledge_chunk c
+                 SELECT c.id, (c.embedding::{cast}) <=> %(q)s::{cast} AS distance, c.knowledge_base_id
+                 FROM knowledge_chunk c
                  WHERE {visible} AND {current}
                  ORDER BY (c.embedding::{cast}) <=> %(q)s::{cast} LIMIT %(pool)s)
-               SELECT id, distance FROM candidates ORDER BY distance"""
+               SELECT id, distance, knowledge_base_id FROM candidates ORDER BY distance"""
         ).format(cast=sql.SQL(cast), visible=_VISIBLE, current=current)
         with transaction.atomic(), connection.cursor() as cursor:
             # relaxed_order: keep walking the graph while filtered-out rows leave the result short.
@@ -264,7 +270,9 @@ def _vector_candidates(
             )
             cursor.execute(query, params)
             rows = cursor.fetchall()
-    similarities = [1.0 - float(distance) for _, distance in rows]
+    if base_of is not None:
+        base_of.update((row[0], row[2]) for row in rows)
+    similarities = [1.0 - float(row[1]) for row in rows]
     span = VECTOR_SPANS.get(model.name, VECTOR_SPAN) if model.is_local else VECTOR_SPAN
     relevances = vector_relevances(similarities, pool=pool, nominal=nominal_background(model), span=span)
     ranked = [Ranked(row[0], rel) for row, rel in zip(rows, relevances, strict=True)]
@@ -356,7 +364,9 @@ def weighted_query_terms(bases: Sequence[KnowledgeBase], query: str) -> list[Wei
     return weigh_terms(lexemes, stats, candidate_rows=int(TEXT_CANDIDATE_ROWS / max(scale, 1e-6)))
 
 
-def _text_candidates(bases: Sequence[KnowledgeBase], terms: list[WeightedTerm], pool: int) -> list[Ranked]:
+def _text_candidates(
+    bases: Sequence[KnowledgeBase], terms: list[WeightedTerm], pool: int, base_of: dict[int, str] | None = None
+) -> list[Ranked]:
     candidates = [term.lexeme for term in terms if term.candidate]
     total = sum(term.weight for term in terms)
     if not candidates or total <= 0:
@@ -375,7 +385,7 @@ def _text_candidates(bases: Sequence[KnowledgeBase], terms: list[WeightedTerm], 
     # The tsvector is read once per row into an array (OFFSET 0 keeps the subquery from being
     # inlined): testing each term with @@ would decompress the stored tsvector once per term.
     query = sql.SQL(
-        """SELECT c.id, {score} AS score
+        """SELECT c.id, {score} AS score, c.knowledge_base_id
            FROM knowledge_chunk c
            CROSS JOIN LATERAL (SELECT tsvector_to_array(c.search_vector) AS lexemes OFFSET 0) l
            WHERE c.search_vector @@ %(candidates)s::tsquery AND {visible}
@@ -383,7 +393,10 @@ def _text_candidates(bases: Sequence[KnowledgeBase], terms: list[WeightedTerm], 
     ).format(score=sql.SQL(" + ").join(parts), visible=_VISIBLE)
     with connection.cursor() as cursor:
         cursor.execute(query, params)
-        return [Ranked(pk, float(value)) for pk, value in cursor.fetchall()]
+        rows = cursor.fetchall()
+    if base_of is not None:
+        base_of.update((row[0], row[2]) for row in rows)
+    return [Ranked(row[0], float(row[1])) for row in rows]
 
 
 # -- assembly -------------------------------------------------------------------------------------------
@@ -432,14 +445,6 @@ def _fuse(
     return fused
 
 
-def _chunk_bases(ids: list[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT id, knowledge_base_id FROM knowledge_chunk WHERE id = ANY(%s)", [ids])
-        return dict(cursor.fetchall())
-
-
 def search(
     *,
     workspace_id: str,
@@ -475,6 +480,7 @@ def search(
 
     channels: dict[str, list[Ranked]] = {}
     cosines: dict[int, float] = {}
+    base_of: dict[int, str] = {}
     groups: dict[tuple, list[KnowledgeBase]] = {}
     for base in bases:
         groups.setdefault((base.embedding_model_id, base.embedding_model_name, base.embedding_dimensions), []).append(
@@ -484,7 +490,7 @@ def search(
         began = time.perf_counter()
         model = embedding.EmbeddingModel(model_id, model_name, dims)
         vector = embedding.embed_texts(model, [query])[0]
-        ranked, strategy, sims = _vector_candidates(members, model, vector, pool)
+        ranked, strategy, sims = _vector_candidates(members, model, vector, pool, base_of)
         cosines.update(sims)
         name = "vector" if len(groups) == 1 else f"vector:{model_name}"
         channels[name] = ranked
@@ -494,13 +500,11 @@ def search(
     terms = weighted_query_terms(bases, query)
     result.terms = [term.lexeme for term in terms]
     if terms:
-        channels["text"] = _text_candidates(bases, terms, pool)
+        channels["text"] = _text_candidates(bases, terms, pool, base_of)
         result.channels.append(
             ChannelReport("text", "full-text", len(channels["text"]), (time.perf_counter() - began) * 1000)
         )
 
-    candidate_ids = list(dict.fromkeys(item.key for ranking in channels.values() for item in ranking))
-    base_of = _chunk_bases(candidate_ids) if len(bases) > 1 else {key: bases[0].pk for key in candidate_ids}
     fused = _fuse(channels, bases, base_of, bool(terms))
     if not include_below_threshold:
         fused = [entry for entry in fused if entry.score >= thresholds.get(base_of.get(entry.key), 0.0)]
