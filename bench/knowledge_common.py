@@ -278,18 +278,20 @@ class Corpus:
         return " ".join(picked) + "?"
 
 
-def embed_parallel(texts: list[str], *, processes: int = 2) -> np.ndarray:
-    """The local embedder over `texts`, on every core."""
+def embed_parallel(texts: list[str], *, processes: int = 2, neural: bool = False) -> np.ndarray:
+    """A built-in embedder (the lexical one, or the neural one) over `texts`, on every core."""
+    from knowledge import neural_embedder
     from providers import local_embedder
 
-    if processes <= 1 or len(texts) < 2000:
-        return local_embedder.embed(texts)
+    embed = neural_embedder.embed if neural else local_embedder.embed
+    if processes <= 1 or len(texts) < (200 if neural else 2000):
+        return embed(texts)
     import multiprocessing
 
-    size = max(1000, len(texts) // (processes * 8))
+    size = max(100 if neural else 1000, len(texts) // (processes * 8))
     parts = [texts[i : i + size] for i in range(0, len(texts), size)]
     with multiprocessing.get_context("fork").Pool(processes) as pool:
-        return np.vstack(pool.map(local_embedder.embed, parts))
+        return np.vstack(pool.map(embed, parts))
 
 
 class Timer:

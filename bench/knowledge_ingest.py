@@ -1,15 +1,16 @@
 """Ingestion throughput: documents through the whole pipeline, in chunks per second.
 
     .venv/bin/python bench/knowledge_ingest.py --documents 200 --workers 2
+    .venv/bin/python bench/knowledge_ingest.py --documents 200 --embedder local-hash-v1
     .venv/bin/python bench/knowledge_ingest.py --documents 200 --existing 100000
 
 Each document (Markdown: 10 sections of 30 prose paragraphs under headings, ~70 chunks of ≤ 256
 tokens; paragraphs made by the prose corpus's Markov chain, so they differ from the preloaded
 ones) is stored as an upload
 and indexed by `knowledge.ingestion.document_ingest`, the function the Celery task runs: read,
-parse, chunk, embed with the built-in local embedder, COPY the chunks (tsvector computed in the
-INSERT, HNSW/GIN/B-tree indexes maintained) and swap the index live. `--workers` processes
-index in parallel, as worker processes would; `--existing` first bulk-loads that many chunks
+parse, chunk, embed with a built-in embedder (`--embedder`, the neural one by default), COPY the
+chunks (tsvector computed in the INSERT, HNSW/GIN/B-tree indexes maintained) and swap the index
+live. `--workers` processes index in parallel, as worker processes would; `--existing` first bulk-loads that many chunks
 into another base, so the indexes are not empty. Time spent inside the embedding model is
 measured separately and reported both ways.
 """
@@ -89,6 +90,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--existing", type=int, default=0, help="chunks loaded before the measurement")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--embedder",
+        default="use-multilingual-v3",
+        help="a built-in embedder: use-multilingual-v3 (the default for new bases) or local-hash-v1",
+    )
     args = parser.parse_args()
     with bench_database(f"ingest-{args.existing}", fresh=True):
         from django.core.files.uploadedfile import SimpleUploadedFile
@@ -104,7 +110,9 @@ def main() -> None:
             print(f"preloading {args.existing:,} chunks …", flush=True)
             preload(args.existing, Workspace.objects.create(name="existing"), args.seed)
         workspace = Workspace.objects.create(name="bench ingest")
-        base = services.knowledge_base_create(workspace=workspace, name="Ingest", chunk_size=256, chunk_overlap=32)
+        base = services.knowledge_base_create(
+            workspace=workspace, name="Ingest", chunk_size=256, chunk_overlap=32, embedding_model_id=args.embedder
+        )
         corpus = ProseCorpus(seed=args.seed)
         clock = Timer()
         documents = []
@@ -144,7 +152,7 @@ def main() -> None:
         print(f"  ingestion wall time: {wall:.2f}s  ->  {chunks / wall:,.0f} chunks/s end-to-end")
         print(
             f"  of which in the embedding model: {np.mean(embed_s):.2f}s per worker "
-            f"(local embedder, {args.workers} in parallel)"
+            f"({args.embedder}, {args.workers} in parallel)"
         )
         print(f"  excluding embedding-model time: {chunks / (wall - np.mean(embed_s)):,.0f} chunks/s")
 

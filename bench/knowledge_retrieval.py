@@ -55,6 +55,14 @@ def clustered_vectors(topics: np.ndarray, documents: np.ndarray, seed: int) -> n
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
+def dims_of(vectors_kind: str) -> int:
+    return 512 if vectors_kind == "neural" else 384
+
+
+def embedder_name(vectors_kind: str) -> str:
+    return "use-multilingual-v3" if vectors_kind == "neural" else "local-hash-v1"
+
+
 def build(
     *,
     chunks: int,
@@ -78,8 +86,8 @@ def build(
         KnowledgeBase(
             workspace=workspace,
             name=name,
-            embedding_model_name="local-hash-v1",
-            embedding_dimensions=384,
+            embedding_model_name=embedder_name(vectors_kind),
+            embedding_dimensions=dims_of(vectors_kind),
             chunk_size=512,
             chunk_overlap=64,
         )
@@ -119,16 +127,17 @@ def build(
     for index, kb in enumerate(kbs):
         KnowledgeBase.objects.filter(pk=kb.pk).update(chunk_count=int((owner == index).sum()) * doc_chunks)
 
+    dims = dims_of(vectors_kind)
     with connection.cursor() as cursor:
         for name in (
-            "knowledge_chunk_embedding_384",
+            f"knowledge_chunk_embedding_{dims}",
             "knowledge_chunk_search",
             "knowledge_chunk_kb_id",
             "knowledge_chunk_doc_gen",
         ):
             cursor.execute(f"DROP INDEX IF EXISTS {name}")
     total = documents * doc_chunks
-    embeddings = np.zeros((total, 384), dtype=np.float32)
+    embeddings = np.zeros((total, dims), dtype=np.float32)
     chunk_topic = np.repeat(topics, doc_chunks)
     chunk_doc = np.repeat(np.arange(documents), doc_chunks)
     gen_s = embed_s = load_s = 0.0
@@ -144,7 +153,7 @@ def build(
         if vectors_kind == "clustered":
             vectors = clustered_vectors(chunk_topic[start:end], chunk_doc[start:end], seed)
         else:
-            vectors = embed_parallel(texts)
+            vectors = embed_parallel(texts, neural=vectors_kind == "neural")
         embeddings[start:end] = vectors
         embed_s += clock.seconds
         clock = Timer()
@@ -179,10 +188,10 @@ def build(
                 """
                 INSERT INTO knowledge_chunk (workspace_id, knowledge_base_id, document_id, generation, position,
                     heading_path, page, text, token_count, enabled, dims, embedding, search_vector)
-                SELECT %s, knowledge_base_id, document_id, generation, position, '{}', NULL, text, 100, true, 384,
+                SELECT %s, knowledge_base_id, document_id, generation, position, '{}', NULL, text, 100, true, %s,
                        embedding, to_tsvector(%s::regconfig, body)
                 FROM bench_load ORDER BY ord""",
-                [workspace.pk, TEXT_SEARCH_CONFIG],
+                [workspace.pk, dims, TEXT_SEARCH_CONFIG],
             )
         load_s += clock.seconds
         print(f"  {end:>9,} chunks   generate {gen_s:6.1f}s   embed {embed_s:6.1f}s   load {load_s:6.1f}s", flush=True)
@@ -200,9 +209,9 @@ def build(
             ("gin", "CREATE INDEX knowledge_chunk_search ON knowledge_chunk USING gin (search_vector)"),
             (
                 "hnsw",
-                "CREATE INDEX knowledge_chunk_embedding_384 ON knowledge_chunk USING hnsw "
-                "((embedding::vector(384)) vector_cosine_ops) WITH (m = 16, ef_construction = 64) "
-                "WHERE dims = 384",
+                f"CREATE INDEX knowledge_chunk_embedding_{dims} ON knowledge_chunk USING hnsw "
+                f"((embedding::vector({dims})) vector_cosine_ops) WITH (m = 16, ef_construction = 64) "
+                f"WHERE dims = {dims}",
             ),
             ("vacuum analyze", "VACUUM ANALYZE knowledge_chunk"),
         ]:
@@ -225,10 +234,11 @@ def build(
 def run(*, data_dir: Path, queries: int, seed: int, vectors_kind: str = "local", corpus_kind: str = "prose") -> None:
     from django.db import connection
 
-    from knowledge import embedding, retrieval
+    from knowledge import embedding, neural_embedder, retrieval
     from knowledge.models import KnowledgeBase
     from providers import local_embedder
 
+    dims = dims_of(vectors_kind)
     corpus = Corpus.make(seed=seed) if corpus_kind == "words" else None
     embeddings = np.load(data_dir / "embeddings.npy", mmap_mode="r")
     ids = np.load(data_dir / "ids.npy")
@@ -242,9 +252,10 @@ def run(*, data_dir: Path, queries: int, seed: int, vectors_kind: str = "local",
     print((data_dir / "build.txt").read_text().strip())
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pg_size_pretty(pg_relation_size('knowledge_chunk_embedding_384')), "
+            "SELECT pg_size_pretty(pg_relation_size(('knowledge_chunk_embedding_' || %s)::regclass)), "
             "pg_size_pretty(pg_relation_size('knowledge_chunk_search')), "
-            "pg_size_pretty(pg_total_relation_size('knowledge_chunk'))"
+            "pg_size_pretty(pg_total_relation_size('knowledge_chunk'))",
+            [str(dims)],
         )
         hnsw, gin, table = cursor.fetchone()
         print(f"sizes: hnsw {hnsw}, gin {gin}, table with indexes {table}")
@@ -291,13 +302,21 @@ def run(*, data_dir: Path, queries: int, seed: int, vectors_kind: str = "local",
         if vectors_kind == "clustered":
             # A question's vector: near its source chunk (the text channel still gets the words).
             for p, question in zip(picks, questions, strict=True):
-                vector = np.asarray(embeddings[p]) + 0.03 * rng.standard_normal(384).astype(np.float32)
+                vector = np.asarray(embeddings[p]) + 0.03 * rng.standard_normal(dims).astype(np.float32)
                 query_vectors[question] = vector / np.linalg.norm(vector)
             embedding.embed_texts = lambda model, texts, vectors=query_vectors: np.stack([vectors[t] for t in texts])
         for question in questions[:20]:  # warm-up
             retrieval.search(
                 workspace_id=workspace_id, knowledge_base_ids=[b.pk for b in scope_bases], query=question, top_k=8
             )
+        if vectors_kind != "clustered":
+            embed_ms = []
+            model = embedding.model_of(scope_bases[0])
+            for question in questions[20:]:
+                started = time.perf_counter()
+                embedding.embed_texts(model, [question])
+                embed_ms.append((time.perf_counter() - started) * 1000)
+            print(f"\n{label}: query embedding ({model.name}) {summary(embed_ms)}")
         latencies, vector_ms, text_ms, closeness, strategies, found = [], [], [], [], set(), 0
         recalls: dict[str, list[float]] = {}
         id_recalls: dict[str, list[float]] = {}
@@ -314,8 +333,15 @@ def run(*, data_dir: Path, queries: int, seed: int, vectors_kind: str = "local",
             # Recall of the vector channel exactly as retrieval runs it, against brute force.
             query_vector = query_vectors.get(question)
             if query_vector is None:
-                query_vector = local_embedder.embed_one(question)
-            ranked, _ = retrieval._vector_candidates(scope_bases, query_vector, retrieval.candidate_pool(8))
+                query_vector = (
+                    neural_embedder.embed([question])[0]
+                    if vectors_kind == "neural"
+                    else local_embedder.embed_one(question)
+                )
+            model = embedding.model_of(scope_bases[0])
+            ranked, _, similarity = retrieval._vector_candidates(
+                scope_bases, model, query_vector, retrieval.candidate_pool(8)
+            )
             approx = [r.key for r in ranked[:10]]
             scores = scope_vectors @ query_vector
             top = np.argpartition(-scores, 10)[:10]
@@ -327,7 +353,7 @@ def run(*, data_dir: Path, queries: int, seed: int, vectors_kind: str = "local",
             approx_scores = scores[np.searchsorted(scope_ids, np.asarray(approx, dtype=np.int64))]
             recalls.setdefault(kind, []).append(float(np.sum(approx_scores >= kth - 1e-3)) / 10)
             # How close the approximate neighbours are: their mean similarity over the true ones'.
-            found_sims = [r.relevance for r in ranked[:10]]
+            found_sims = [similarity[r.key] for r in ranked[:10]]
             closeness.append(float(np.mean(found_sims) / max(np.mean(scores[top]), 1e-9)) if found_sims else 0.0)
         print(f"\n{label}: {len(rows):,} chunks, strategies {sorted(strategies)}")
         print(f"  hybrid top-8        {summary(latencies)}")
@@ -362,13 +388,14 @@ def main() -> None:
     )
     parser.add_argument(
         "--vectors",
-        choices=("local", "clustered"),
+        choices=("local", "neural", "clustered"),
         default="local",
-        help="local: the built-in embedder (default); clustered: synthetic neural-like "
-        "embeddings (topic directions plus noise), to see HNSW on structured vectors",
+        help="local: the built-in lexical embedder (default); neural: the built-in neural embedder "
+        "(use-multilingual-v3, 512 dimensions; embedding 100,000 chunks takes ~10 minutes on two cores); "
+        "clustered: synthetic neural-like embeddings (topic directions plus noise)",
     )
     args = parser.parse_args()
-    name = f"retrieval-{args.chunks}-{args.corpus}" + ("-clustered" if args.vectors == "clustered" else "")
+    name = f"retrieval-{args.chunks}-{args.corpus}" + ("" if args.vectors == "local" else f"-{args.vectors}")
     built = (Path(__file__).resolve().parents[1] / ".data" / "bench" / name / "build.txt").exists()
     with bench_database(name, fresh=args.fresh or not built):
         from django.conf import settings

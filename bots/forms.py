@@ -358,10 +358,11 @@ class BotForm(forms.Form):
         min_value=0,
         max_value=1,
         required=False,
-        widget=forms.NumberInput(attrs={"step": "0.01", "placeholder": str(DEFAULT_SCORE_THRESHOLD)}),
-        help_text=f"Fused score (0–1) a passage needs to be given to the model and cited. Empty: the default, "
-        f"{DEFAULT_SCORE_THRESHOLD}, which leaves out passages with nothing in common with the question; "
-        f"0: keep every passage. Hit testing shows which passages pass.",
+        widget=forms.NumberInput(attrs={"step": "0.01", "placeholder": "each base's"}),
+        help_text="Fused score (0–1) a passage needs to be given to the model and cited. Empty: each knowledge "
+        f"base's own minimum score (set on the base; {DEFAULT_SCORE_THRESHOLD} for bases without one), which "
+        "leaves out passages with nothing in common with the question; 0: keep every passage. Hit testing shows "
+        "which passages pass.",
     )
     knowledge_no_match_reply = forms.CharField(
         label="Reply when nothing matches",

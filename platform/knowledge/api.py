@@ -63,6 +63,8 @@ class KnowledgeBaseOutputSerializer(serializers.ModelSerializer):
         read_only=True, default=0, help_text="Documents queued or being indexed."
     )
     failed_count = serializers.IntegerField(read_only=True, default=0)
+    rerank_provider = serializers.CharField(source="rerank_provider_id", read_only=True, allow_null=True)
+    reindex = serializers.SerializerMethodField()
 
     class Meta:
         model = KnowledgeBase
@@ -75,9 +77,16 @@ class KnowledgeBaseOutputSerializer(serializers.ModelSerializer):
             "embedding_dimensions",
             "chunk_size",
             "chunk_overlap",
+            "vector_weight",
+            "text_weight",
+            "fusion_k",
+            "min_score",
+            "rerank_provider",
+            "rerank_model",
             "document_count",
             "processing_count",
             "failed_count",
+            "reindex",
             "chunk_count",
             "created_at",
             "updated_at",
@@ -86,12 +95,24 @@ class KnowledgeBaseOutputSerializer(serializers.ModelSerializer):
     @extend_schema_field(
         {
             "type": "string",
-            "example": services.LOCAL_EMBEDDER_ID,
-            "description": "The provider model's id, or `local-hash-v1` for the built-in embedder.",
+            "example": services.NEURAL_EMBEDDER_ID,
+            "description": f"The provider model's id, or a built-in embedder: `{services.NEURAL_EMBEDDER_ID}` "
+            f"(neural, multilingual) or `{services.LEXICAL_EMBEDDER_ID}` (lexical).",
         }
     )
     def get_embedding_model(self, base: KnowledgeBase) -> str:
-        return base.embedding_model_id or services.LOCAL_EMBEDDER_ID
+        return base.embedding_model_id or base.embedding_model_name
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "description": "While documents await re-embedding with the base's new model: "
+            "{total, done, failed, percent}; null otherwise.",
+        }
+    )
+    def get_reindex(self, base: KnowledgeBase) -> dict | None:
+        return selectors.knowledge_base_reindex_progress(knowledge_base=base)
 
 
 @extend_schema_serializer(component_name="Document")
@@ -191,10 +212,50 @@ class ChunkOutputSerializer(serializers.ModelSerializer):
 # -- knowledge bases ----------------------------------------------------------------------------------
 
 _EMBEDDING_HELP = (
-    f"An embedding model's id from GET /api/v1/models/?kind=embedding, or "
-    f"`{services.LOCAL_EMBEDDER_ID}` (the default) for the built-in local embedder. Fixed once "
-    "the base has documents."
+    "An embedding model's id from `GET /api/v1/models/?kind=embedding`, or a built-in embedder: "
+    f"`{services.NEURAL_EMBEDDER_ID}` (the default: neural, multilingual, finds paraphrases and answers "
+    f"across Chinese and English) or `{services.LEXICAL_EMBEDDER_ID}` (lexical: shared words only, fastest). "
+    "Once the base has documents, change it with `POST …/knowledge-bases/{id}/reindex`."
 )
+
+
+class RetrievalSettingsSerializer(serializers.Serializer):
+    vector_weight = serializers.FloatField(
+        required=False, help_text="Weight of the vector (meaning) channel in the fusion, 0–10 (default 1)."
+    )
+    text_weight = serializers.FloatField(
+        required=False, help_text="Weight of the full-text (keyword) channel in the fusion, 0–10 (default 1)."
+    )
+    fusion_k = serializers.IntegerField(
+        required=False, help_text="Reciprocal rank fusion's constant k, 1–1000 (default 60)."
+    )
+    min_score = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        help_text=f"Minimum fused score (0–1) when a bot or a query sets none; null: "
+        f"{retrieval.DEFAULT_SCORE_THRESHOLD}.",
+    )
+    rerank_provider = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="A provider's id whose /rerank endpoint reorders the best candidates; null: no reranking.",
+    )
+    rerank_model = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, help_text="The rerank model's name at that provider."
+    )
+
+
+def _retrieval_values(values: dict) -> dict:
+    """The serializer's names as the services take them (only the fields given)."""
+    out = {
+        key: values[key]
+        for key in ("vector_weight", "text_weight", "fusion_k", "min_score", "rerank_model")
+        if key in values
+    }
+    if "rerank_provider" in values:
+        out["rerank_provider_id"] = values["rerank_provider"] or None
+    return out
 
 
 class KnowledgeBaseListCreateApi(WorkspaceScopedMixin, generics.ListAPIView):
@@ -204,7 +265,7 @@ class KnowledgeBaseListCreateApi(WorkspaceScopedMixin, generics.ListAPIView):
     serializer_class = KnowledgeBaseOutputSerializer
 
     @extend_schema_serializer(component_name="KnowledgeBaseCreateInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RetrievalSettingsSerializer):
         name = serializers.CharField(max_length=100)
         description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
         embedding_model = serializers.CharField(
@@ -239,6 +300,7 @@ class KnowledgeBaseListCreateApi(WorkspaceScopedMixin, generics.ListAPIView):
             embedding_model_id=values["embedding_model"],
             chunk_size=values["chunk_size"],
             chunk_overlap=values["chunk_overlap"],
+            **_retrieval_values(values),
         )
         base = selectors.knowledge_base_get(workspace_id=self.workspace.pk, knowledge_base_id=base.pk)
         return Response(KnowledgeBaseOutputSerializer(base).data, status=status.HTTP_201_CREATED)
@@ -251,7 +313,7 @@ class KnowledgeBaseDetailApi(WorkspaceScopedMixin, generics.RetrieveAPIView):
     serializer_class = KnowledgeBaseOutputSerializer
 
     @extend_schema_serializer(component_name="KnowledgeBaseUpdateInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RetrievalSettingsSerializer):
         name = serializers.CharField(max_length=100, required=False)
         description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
         embedding_model = serializers.CharField(
@@ -285,9 +347,10 @@ class KnowledgeBaseDetailApi(WorkspaceScopedMixin, generics.RetrieveAPIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
+        changes = {key: values[key] for key in ("name", "description", "chunk_size", "chunk_overlap") if key in values}
         if "embedding_model" in values:
-            values["embedding_model_id"] = values.pop("embedding_model")
-        services.knowledge_base_update(knowledge_base=base, **values)
+            changes["embedding_model_id"] = values["embedding_model"]
+        services.knowledge_base_update(knowledge_base=base, **changes, **_retrieval_values(values))
         base = selectors.knowledge_base_get(workspace_id=self.workspace.pk, knowledge_base_id=base.pk)
         return Response(KnowledgeBaseOutputSerializer(base).data)
 
@@ -299,6 +362,40 @@ class KnowledgeBaseDetailApi(WorkspaceScopedMixin, generics.RetrieveAPIView):
     def delete(self, request, pk: str):
         services.knowledge_base_delete(knowledge_base=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class KnowledgeBaseReindexApi(WorkspaceScopedMixin, generics.GenericAPIView):
+    """Re-index every document of the base, with another embedding model when one is given.
+
+    The base switches to the new model at once; each document answers through full-text search
+    until its own re-index is done (`GET …/knowledge-bases/{id}` shows `reindex` progress).
+    """
+
+    queryset = KnowledgeBase.objects.all()
+    serializer_class = KnowledgeBaseOutputSerializer
+
+    @extend_schema_serializer(component_name="KnowledgeBaseReindexInput")
+    class InputSerializer(serializers.Serializer):
+        embedding_model = serializers.CharField(
+            max_length=40, required=False, allow_null=True, default=None, help_text=_EMBEDDING_HELP
+        )
+
+    def get_queryset(self):
+        return selectors.knowledge_base_list(workspace_id=self.workspace.pk)
+
+    @extend_schema(
+        operation_id="knowledge_bases_reindex",
+        summary="Re-index every document (optionally with another embedding model)",
+        request=InputSerializer,
+        responses={202: KnowledgeBaseOutputSerializer, **_errors(400, 403, 404)},
+    )
+    def post(self, request, pk: str):
+        base = self.get_object()
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.knowledge_base_reembed(knowledge_base=base, embedding_model_id=data.validated_data["embedding_model"])
+        base = selectors.knowledge_base_get(workspace_id=self.workspace.pk, knowledge_base_id=base.pk)
+        return Response(KnowledgeBaseOutputSerializer(base).data, status=status.HTTP_202_ACCEPTED)
 
 
 class _BaseChildMixin(WorkspaceScopedMixin):
@@ -577,8 +674,8 @@ class HitTestInputSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         default=None,
-        help_text=f"Minimum fused score a bot would use; omitted or null: the default "
-        f"({retrieval.DEFAULT_SCORE_THRESHOLD}); 0: no minimum. Hits below it are still listed, "
+        help_text=f"Minimum fused score a bot would use; omitted or null: the base's minimum score, else "
+        f"{retrieval.DEFAULT_SCORE_THRESHOLD}; 0: no minimum. Hits below it are still listed, "
         f"marked `passes_threshold: false`.",
     )
 
@@ -594,8 +691,8 @@ class HitSerializer(serializers.Serializer):
     page = serializers.IntegerField(allow_null=True)
     text = serializers.CharField()
     score = serializers.FloatField(
-        help_text="Fused score, 0–1: reciprocal rank fusion of both channels, each "
-        "vote weighted by that channel's relevance."
+        help_text="Fused score, 0–1: weighted reciprocal rank fusion of both channels, each "
+        "vote weighted by that channel's normalised relevance."
     )
     vector_score = serializers.FloatField(allow_null=True, help_text="Cosine similarity to the query.")
     text_score = serializers.FloatField(allow_null=True, help_text="Share of the query's (IDF-weighted) terms found.")
@@ -603,6 +700,9 @@ class HitSerializer(serializers.Serializer):
     text_rank = serializers.IntegerField(allow_null=True)
     passes_threshold = serializers.BooleanField(
         help_text="Whether the fused score reaches the threshold: only such hits are given to a bot's model and cited."
+    )
+    rerank_score = serializers.FloatField(
+        allow_null=True, help_text="The reranker's relevance, 0–1 (null: the base does not rerank)."
     )
 
 
@@ -631,6 +731,7 @@ class HitTestApi(_BaseChildMixin, generics.GenericAPIView):
                             "strategy": serializers.CharField(help_text="exact, hnsw or full-text"),
                             "candidates": serializers.IntegerField(),
                             "ms": serializers.FloatField(),
+                            "error": serializers.CharField(help_text="Why the step failed (rerank), else empty."),
                         },
                     ),
                     "terms": serializers.ListField(
@@ -641,6 +742,10 @@ class HitTestApi(_BaseChildMixin, generics.GenericAPIView):
                     "passing": serializers.IntegerField(
                         help_text="How many hits pass it (a bot with this threshold and top_k would use exactly these)."
                     ),
+                    "reason": serializers.CharField(
+                        allow_null=True, help_text="Why nothing was searched (a query of only emoji or punctuation)."
+                    ),
+                    "reranked": serializers.BooleanField(),
                     "took_ms": serializers.FloatField(),
                 },
             ),
@@ -663,12 +768,20 @@ class HitTestApi(_BaseChildMixin, generics.GenericAPIView):
             {
                 "data": [HitSerializer(hit).data for hit in result.hits],
                 "channels": [
-                    {"name": c.name, "strategy": c.strategy, "candidates": c.candidates, "ms": round(c.ms, 2)}
+                    {
+                        "name": c.name,
+                        "strategy": c.strategy,
+                        "candidates": c.candidates,
+                        "ms": round(c.ms, 2),
+                        "error": c.error,
+                    }
                     for c in result.channels
                 ],
                 "terms": result.terms,
                 "score_threshold": result.score_threshold,
                 "passing": len(result.passing),
+                "reason": result.reason,
+                "reranked": result.reranked,
                 "took_ms": round(result.total_ms, 2),
             }
         )

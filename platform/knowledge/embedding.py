@@ -1,6 +1,9 @@
-"""Embeddings for a knowledge base: the built-in local embedder or the base's provider model.
+"""Embeddings for a knowledge base: one of the built-in embedders or the base's provider model.
 
-Texts go to the provider in batches (`SWITCHBOARD_KNOWLEDGE_EMBED_BATCH`); `providers.clients`
+Built in (no provider needed, nothing downloaded): the multilingual neural embedder
+(`knowledge.neural_embedder`, the default for new bases) and the lexical one
+(`providers.local_embedder`, feature hashing: fast, but it knows no meaning). Texts go to the
+provider in batches (`SWITCHBOARD_KNOWLEDGE_EMBED_BATCH`); `providers.clients`
 is the only module that talks to providers. Failures become `EmbeddingError`, marked retryable
 when waiting may help (timeouts, rate limits, server errors).
 """
@@ -14,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from django.conf import settings
 
+from knowledge import neural_embedder
 from providers import local_embedder
 from providers import selectors as provider_selectors
 from switchboard.errors import DomainError, Unavailable, Unprocessable
@@ -22,6 +26,7 @@ if TYPE_CHECKING:
     from providers.clients import ProviderError
 
 LOCAL_BATCH = 512
+NEURAL_BATCH = 64
 
 
 class EmbeddingError(Exception):
@@ -39,7 +44,7 @@ class EmbeddingError(Exception):
 
 @dataclass(frozen=True)
 class EmbeddingModel:
-    """What a base embeds with: None as provider model means the built-in local embedder."""
+    """What a base embeds with: None as provider model means a built-in embedder, named by `name`."""
 
     provider_model_id: str | None
     name: str
@@ -50,7 +55,17 @@ class EmbeddingModel:
         return self.provider_model_id is None
 
 
-LOCAL_MODEL = EmbeddingModel(None, local_embedder.NAME, local_embedder.DIMENSIONS)
+LEXICAL_MODEL = EmbeddingModel(None, local_embedder.NAME, local_embedder.DIMENSIONS)
+NEURAL_MODEL = EmbeddingModel(None, neural_embedder.NAME, neural_embedder.DIMENSIONS)
+#: What a new knowledge base embeds with unless told otherwise.
+DEFAULT_MODEL = NEURAL_MODEL
+BUILT_IN_MODELS = {model.name: model for model in (NEURAL_MODEL, LEXICAL_MODEL)}
+BUILT_IN_DESCRIPTIONS = {
+    NEURAL_MODEL.name: "Built-in neural embedder (multilingual, understands paraphrases and Chinese ↔ English; "
+    f"{NEURAL_MODEL.dimensions} dimensions, no provider needed)",
+    LEXICAL_MODEL.name: "Built-in lexical embedder (matches shared words only, fastest; "
+    f"{LEXICAL_MODEL.dimensions} dimensions, no provider needed)",
+}
 
 
 def model_of(base) -> EmbeddingModel:
@@ -74,6 +89,13 @@ def _embedding_error(exc: ProviderError, provider_name: str) -> EmbeddingError:
     return EmbeddingError(f"{where} refused the request: {exc.detail}", code="provider_error")
 
 
+def _neural(texts: Sequence[str]) -> np.ndarray:
+    try:
+        return neural_embedder.embed(texts)
+    except neural_embedder.EmbedderUnavailable as exc:
+        raise EmbeddingError(str(exc), code="embedder_unavailable") from exc
+
+
 def _batches(texts: Sequence[str], size: int) -> Iterator[Sequence[str]]:
     for start in range(0, len(texts), size):
         yield texts[start : start + size]
@@ -82,7 +104,11 @@ def _batches(texts: Sequence[str], size: int) -> Iterator[Sequence[str]]:
 def embedder_for(model: EmbeddingModel) -> Callable[[Sequence[str]], np.ndarray]:
     """A function embedding one batch of texts into an (n, dims) float32 array."""
     if model.is_local:
-        return lambda texts: local_embedder.embed(list(texts), model.dimensions)
+        if model.name == neural_embedder.NAME:
+            return _neural
+        if model.name == local_embedder.NAME:
+            return lambda texts: local_embedder.embed(list(texts), model.dimensions)
+        raise EmbeddingError(f"There is no built-in embedder named {model.name!r}.", code="model_missing")
 
     from providers import clients
 
@@ -119,10 +145,13 @@ def embedder_for(model: EmbeddingModel) -> Callable[[Sequence[str]], np.ndarray]
 def embed_texts(model: EmbeddingModel, texts: Sequence[str]) -> np.ndarray:
     """All `texts` embedded, batch by batch."""
     embed = embedder_for(model)
-    size = LOCAL_BATCH if model.is_local else settings.KNOWLEDGE_EMBED_BATCH_SIZE
+    size = batch_size(model)
     parts = [embed(batch) for batch in _batches(texts, size)]
     return np.vstack(parts) if parts else np.zeros((0, model.dimensions), dtype=np.float32)
 
 
 def batch_size(model: EmbeddingModel) -> int:
-    return LOCAL_BATCH if model.is_local else settings.KNOWLEDGE_EMBED_BATCH_SIZE
+    """Texts per call: the neural embedder's batches are small so progress moves every second or so."""
+    if model.is_local:
+        return NEURAL_BATCH if model.name == neural_embedder.NAME else LOCAL_BATCH
+    return settings.KNOWLEDGE_EMBED_BATCH_SIZE

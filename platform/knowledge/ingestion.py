@@ -250,6 +250,8 @@ def _swap(run: Run, base: KnowledgeBase, chunks: list[TextChunk]) -> None:
             live_generation=run.generation,
             pending_generation=None,
             status=DocumentStatus.QUEUED if newer_request else DocumentStatus.READY,
+            # Embedded with the base's current model, unless a newer request (maybe for another model) came meanwhile.
+            embedding_stale=doc.embedding_stale if newer_request else False,
             chunk_count=len(chunks),
             token_count=sum(chunk.token_count for chunk in chunks),
             progress_done=len(chunks),

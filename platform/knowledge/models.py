@@ -17,7 +17,7 @@ from django.db.models import Q
 from pgvector.django import VectorField
 
 from accounts.models import Workspace, WorkspaceScopedModel
-from providers.models import ProviderModel
+from providers.models import Provider, ProviderModel
 from switchboard.ids import id_field
 
 # The text search configuration created by the migrations (a copy of `english`): one place to
@@ -29,8 +29,8 @@ class KnowledgeBase(WorkspaceScopedModel):
     id = id_field("kb")
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
-    # Null means the built-in local embedder; the name and dimensions are fixed at creation,
-    # since every stored vector depends on them.
+    # Null means a built-in embedder (named by embedding_model_name). Every stored vector depends
+    # on the model: changing it re-indexes every document (`knowledge_base_reembed`).
     embedding_model = models.ForeignKey(
         ProviderModel, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -40,6 +40,15 @@ class KnowledgeBase(WorkspaceScopedModel):
     chunk_overlap = models.PositiveIntegerField(default=64, help_text="Tokens shared by consecutive chunks.")
     # Chunks of the documents' live generations; kept by the services, read to plan searches.
     chunk_count = models.BigIntegerField(default=0)
+    # How retrieval fuses its channels (see knowledge.fusion): each channel's weight, the rank
+    # constant k, and the minimum fused score a passage needs (None: the default).
+    vector_weight = models.FloatField(default=1.0)
+    text_weight = models.FloatField(default=1.0)
+    fusion_k = models.PositiveIntegerField(default=60)
+    min_score = models.FloatField(null=True, blank=True)
+    # Optional reranking of the fused candidates by a provider's /rerank endpoint.
+    rerank_provider = models.ForeignKey(Provider, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    rerank_model = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -51,6 +60,10 @@ class KnowledgeBase(WorkspaceScopedModel):
     @property
     def uses_local_embedder(self) -> bool:
         return self.embedding_model_id is None
+
+    @property
+    def reranks(self) -> bool:
+        return self.rerank_provider_id is not None and bool(self.rerank_model)
 
 
 class DocumentStatus(models.TextChoices):
@@ -88,6 +101,9 @@ class Document(WorkspaceScopedModel):
     chunk_count = models.PositiveIntegerField(default=0, help_text="Chunks of the live index.")
     token_count = models.PositiveIntegerField(default=0)
     enabled = models.BooleanField(default=True)
+    # The live chunks were embedded by another model than the base's (the base changed models and
+    # this document is not re-indexed yet): its chunks answer through full-text search only.
+    embedding_stale = models.BooleanField(default=False)
     live_generation = models.BigIntegerField(null=True, blank=True)
     pending_generation = models.BigIntegerField(null=True, blank=True)
     # Bumped by every request to (re)index; a run that finds it changed when done leaves the
@@ -106,6 +122,7 @@ class Document(WorkspaceScopedModel):
             models.Index(
                 fields=["workspace"], condition=Q(pending_generation__isnull=False), name="knowledge_doc_pending"
             ),
+            models.Index(fields=["workspace"], condition=Q(embedding_stale=True), name="knowledge_doc_stale"),
         ]
         constraints = [
             # The same content twice in one base is refused (a failed copy does not count).

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: pgvector (cosine) and PostgreSQL full-text search, fused by reciprocal rank.
+"""Hybrid retrieval: pgvector (cosine) and PostgreSQL full-text search, fused by weighted reciprocal rank.
 
     hits = retrieve(workspace_id=…, knowledge_base_ids=[…], query="How do refunds work?", top_k=8)
     [hit.citation() for hit in hits]
@@ -8,19 +8,30 @@ Per query:
 1. The bases are checked against the workspace and grouped by embedding model; the query is
    embedded once per model.
 2. Vector channel, per model: a base set of up to `SWITCHBOARD_KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS`
-   chunks (`…_LOCAL_EXACT_SEARCH_MAX_CHUNKS` for the built-in embedder, whose lexical vectors
-   a filtered graph scan serves less well) is searched exactly (every vector compared: perfect
+   chunks (`…_LOCAL_EXACT_SEARCH_MAX_CHUNKS` for the built-in lexical embedder, whose hashed
+   vectors a filtered graph scan serves less well) is searched exactly (every vector compared: perfect
    recall, a few milliseconds per 10,000 chunks); larger sets go through the HNSW index of that
    dimension (`ef_search` 400 by default) with pgvector's iterative scan, which keeps scanning
    the graph until enough rows pass the filters, so a filter to a few bases does not starve the
-   result.
-3. Text channel: the query's lexemes (CJK as bigrams), weighted by inverse document frequency;
-   candidates from its rarer terms through the GIN index, ranked by the share of the query's
-   weight they contain.
-4. Reciprocal rank fusion of the channels (candidate pools several times `top_k`), each vote
-   weighted by the channel's own relevance; the score threshold applies to the fused score
-   (`DEFAULT_SCORE_THRESHOLD` when the caller gives none, so passages unrelated to the question
-   are neither given to a model nor cited; an explicit 0 keeps every candidate).
+   result. Documents still embedded by a base's previous model (`embedding_stale`) are left out
+   of this channel until they are re-indexed.
+3. Text channel: the query's lexemes (CJK as bigrams, each half a word), weighted by inverse
+   document frequency — counted in the searched bases when they hold up to
+   `TERM_COUNT_MAX_CHUNKS` chunks or the table has no statistics yet, from PostgreSQL's
+   statistics otherwise; candidates from its rarer terms through the GIN index, ranked by the
+   share of the query's weight they contain.
+4. Weighted reciprocal rank fusion of the channels (candidate pools several times `top_k`) with
+   each base's channel weights and rank constant, each vote weighted by the channel's normalised
+   relevance (see knowledge.fusion); the minimum score applies to the fused score: the caller's,
+   else the base's `min_score`, else `DEFAULT_SCORE_THRESHOLD` (so passages unrelated to the
+   question are neither given to a model nor cited; an explicit 0 keeps every candidate).
+5. Optionally (a base with a rerank model), a provider's `/rerank` endpoint reorders the best
+   fused candidates (see knowledge.rerank); the minimum score still applies to the fused score,
+   so it means the same with and without reranking. A reranker that fails leaves the fused order
+   and says why in the report.
+
+Bad queries: longer than `MAX_QUERY_CHARS` is refused (`InvalidInput`, code `query_too_long`);
+one with no letter or digit (only emoji or punctuation) returns no hits and a `reason`.
 
 Filters are inside each query: the bases, enabled chunks, enabled documents, and no chunk of an
 unfinished ingestion run (see knowledge.models), all read in the same statement as the chunks,
@@ -39,36 +50,57 @@ from django.conf import settings
 from django.db import connection, transaction
 from psycopg import sql
 
-from knowledge import embedding, vector_indexes
+from knowledge import embedding, neural_embedder, rerank, vector_indexes
 from knowledge.chunk_store import vector_literal
-from knowledge.fusion import Ranked, reciprocal_rank_fusion
+from knowledge.fusion import VECTOR_SPAN, Fused, Ranked, vector_relevances, weighted_fusion
 from knowledge.models import TEXT_SEARCH_CONFIG, KnowledgeBase, chunk_public_id
 from knowledge.search_text import (
+    MAX_QUERY_TERMS,
     TermStats,
     WeightedTerm,
     expand_cjk,
+    is_searchable,
     or_query,
+    tsquery_literal,
     weigh_terms,
 )
+from providers import local_embedder
+from switchboard.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 
-MAX_QUERY_CHARS = 2000
+MAX_QUERY_CHARS = 4000
 MAX_TOP_K = 100
 SNIPPET_CHARS = 200
 TEXT_CANDIDATE_ROWS = 2000
 STATS_TTL_SECONDS = 300.0
+# Up to this many visible chunks, the query terms' document frequencies are counted in the
+# searched bases (a few index probes; exact, and independent of when the table was analysed).
+TERM_COUNT_MAX_CHUNKS = 50_000
+# Counting stops here: a term in more rows than this is common whatever the exact number.
+TERM_COUNT_CAP = 1_000
+# What an unrelated passage's cosine similarity is with each built-in embedder (the median over
+# the evaluation set's question/passage pairs that do not belong together, bench/retrieval_eval);
+# used when a base is too small to measure it per query.
+NOMINAL_BACKGROUND = {neural_embedder.NAME: 0.09, local_embedder.NAME: 0.0}
+# The share of the room above the background that counts as full relevance (see knowledge.fusion).
+VECTOR_SPANS = {local_embedder.NAME: 1.0}
+NO_SEARCHABLE_TEXT = "The query has no letters or digits to search for."
 
-# The minimum fused score when the caller sets none (`score_threshold=None`, a bot's default).
-# Without it every candidate up to top_k came back, down to passages with a 0.000 cosine
-# similarity and no word of the question, and the model was handed (and cited) them. A passage
-# ranked first in a channel scores half its relevance there (two channels), so 0.05 asks for
-# about 0.1 cosine similarity, or a tenth of the question's term weight, and more further down.
-# Measured with the built-in embedder on English and Chinese help texts: passages unrelated to
-# the question score 0 to about 0.1 (shared character trigrams), the genuine answers 0.11 and
-# more. The default drops what has nothing in common with the question and keeps a 2x margin
-# below the weakest genuine answer: losing the answer costs more than citing a weak passage.
-# Owners raise it per bot (0.1–0.2 typically) after looking at hit testing; 0 means no minimum.
+# What a new base starts with as its minimum score (`KnowledgeBase.min_score`). Measured on the
+# evaluation set with the default embedder and fusion: at 0.08, 93 % of the questions whose answer
+# is found keep it, and 1 of 22 off-topic questions still gets a passage (7 of 22 at 0.05).
+RECOMMENDED_MIN_SCORE = 0.08
+
+# The minimum fused score when neither the caller nor the base sets one (bases made before bases
+# had their own). Without it every
+# candidate up to top_k came back, down to passages with no similarity and no word of the
+# question, and the model was handed (and cited) them. A passage ranked first in one of two
+# equally weighted channels scores half its relevance there, so 0.05 asks for about 0.1 of
+# normalised relevance in one channel (cosine above the embedder's background, or a tenth of the
+# question's term weight), and more further down. Losing the answer costs more than citing a weak
+# passage, so it stays low; owners raise it per base or per bot after looking at hit testing
+# (bench/retrieval_eval prints what each value keeps and lets through); 0 means no minimum.
 DEFAULT_SCORE_THRESHOLD = 0.05
 
 # The visibility filter shared by both channels (see the module docstring). NOT IN over a
@@ -92,7 +124,7 @@ class Hit:
     heading_path: tuple[str, ...]
     page: int | None
     text: str
-    #: Fused score, 0–1 (1: ranked first by both channels with full relevance).
+    #: Fused score, 0–1 (1: ranked first by every channel with full relevance).
     score: float
     #: Cosine similarity to the query (None: not among the vector candidates).
     vector_score: float | None
@@ -102,6 +134,8 @@ class Hit:
     text_rank: int | None
     #: Whether the fused score reaches the threshold (hit testing also lists the hits below it).
     passes_threshold: bool = True
+    #: The reranker's relevance, 0–1 (None: not reranked).
+    rerank_score: float | None = None
 
     def citation(self) -> dict:
         return {
@@ -126,6 +160,7 @@ class ChannelReport:
     strategy: str
     candidates: int
     ms: float
+    error: str = ""
 
 
 @dataclass
@@ -134,16 +169,21 @@ class SearchResult:
     channels: list[ChannelReport] = field(default_factory=list)
     terms: list[str] = field(default_factory=list)
     total_ms: float = 0.0
-    #: The minimum fused score that was applied (the default when the caller gave none).
+    #: The minimum fused score that was applied (the first base's, when bases differ).
     score_threshold: float = DEFAULT_SCORE_THRESHOLD
+    #: Why there are no hits although the query was accepted (None: it was searched).
+    reason: str | None = None
+    reranked: bool = False
 
     @property
     def passing(self) -> list[Hit]:
         return [hit for hit in self.hits if hit.passes_threshold]
 
 
-def effective_threshold(score_threshold: float | None) -> float:
-    """The minimum fused score to apply: the default for None; 0 keeps every candidate."""
+def effective_threshold(score_threshold: float | None, base: KnowledgeBase | None = None) -> float:
+    """The minimum fused score to apply: the caller's, else the base's, else the default; 0 keeps all."""
+    if score_threshold is None and base is not None and base.min_score is not None:
+        score_threshold = base.min_score
     return DEFAULT_SCORE_THRESHOLD if score_threshold is None else max(0.0, float(score_threshold))
 
 
@@ -152,27 +192,60 @@ def candidate_pool(top_k: int) -> int:
     return min(max(top_k * 5, 40), 250)
 
 
+def check_query(query: str) -> str:
+    """The query stripped, or InvalidInput when it is too long to be a question."""
+    query = (query or "").strip()
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidInput(
+            f"The query is {len(query):,} characters long; the limit is {MAX_QUERY_CHARS:,}. "
+            "Ask with the question itself rather than a whole document.",
+            code="query_too_long",
+            param="query",
+        )
+    return query
+
+
 # -- vector channel -------------------------------------------------------------------------------------
 
 
-def _vector_candidates(bases: Sequence[KnowledgeBase], query_vector, pool: int) -> tuple[list[Ranked], str]:
-    dims = bases[0].embedding_dimensions
+def nominal_background(model: embedding.EmbeddingModel) -> float:
+    return NOMINAL_BACKGROUND.get(model.name, 0.0) if model.is_local else 0.0
+
+
+def _vector_candidates(
+    bases: Sequence[KnowledgeBase],
+    model: embedding.EmbeddingModel,
+    query_vector,
+    pool: int,
+    base_of: dict[int, str] | None = None,
+) -> tuple[list[Ranked], str, dict[int, float]]:
+    """The nearest chunks with their normalised relevance, the strategy, and their cosine
+    similarities; `base_of` (when given) gets each candidate's knowledge base."""
+    dims = model.dimensions
     visible_chunks = sum(base.chunk_count for base in bases)
     literal = vector_literal(query_vector, dims)
     params = {"bases": [base.pk for base in bases], "workspace": bases[0].workspace_id, "q": literal, "pool": pool}
     cast = vector_indexes.vector_type(dims)
+    # The lexical embedder's hashed vectors have many near-ties, which a filtered graph scan serves
+    # less well: they are searched exactly further. Neural vectors (built in or a provider's) are not.
     limit = (
         settings.KNOWLEDGE_LOCAL_EXACT_SEARCH_MAX_CHUNKS
-        if bases[0].uses_local_embedder
+        if model.is_local and model.name == local_embedder.NAME
         else settings.KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS
     )
+    # Chunks of documents awaiting re-embedding hold another model's vectors (maybe of another
+    # dimension): they answer through the text channel only.
+    current = sql.SQL("""
+        c.dims = {dims} AND c.document_id NOT IN (SELECT d.id FROM knowledge_document d
+                              WHERE d.workspace_id = %(workspace)s AND d.embedding_stale)
+    """).format(dims=sql.Literal(int(dims)))
     if visible_chunks <= limit or cast is None:
         strategy = "exact"
         # `embedding <=> q` does not match the indexes' expression: an exact scan by construction.
         query = sql.SQL(
-            """SELECT c.id, c.embedding <=> %(q)s::vector AS distance FROM knowledge_chunk c
-               WHERE {visible} ORDER BY distance LIMIT %(pool)s"""
-        ).format(visible=_VISIBLE)
+            """SELECT c.id, c.embedding <=> %(q)s::vector AS distance, c.knowledge_base_id FROM knowledge_chunk c
+               WHERE {visible} AND {current} ORDER BY distance LIMIT %(pool)s"""
+        ).format(visible=_VISIBLE, current=current)
         with connection.cursor() as cursor:
             cursor.execute(query, params)
             rows = cursor.fetchall()
@@ -181,11 +254,12 @@ def _vector_candidates(bases: Sequence[KnowledgeBase], query_vector, pool: int) 
         # The cast and the dimension are literals so the planner matches them to the partial HNSW index.
         query = sql.SQL(
             """WITH candidates AS MATERIALIZED (
-                 SELECT c.id, (c.embedding::{cast}) <=> %(q)s::{cast} AS distance FROM knowledge_chunk c
-                 WHERE c.dims = {dims} AND {visible}
+                 SELECT c.id, (c.embedding::{cast}) <=> %(q)s::{cast} AS distance, c.knowledge_base_id
+                 FROM knowledge_chunk c
+                 WHERE {visible} AND {current}
                  ORDER BY (c.embedding::{cast}) <=> %(q)s::{cast} LIMIT %(pool)s)
-               SELECT id, distance FROM candidates ORDER BY distance"""
-        ).format(cast=sql.SQL(cast), dims=sql.Literal(int(dims)), visible=_VISIBLE)
+               SELECT id, distance, knowledge_base_id FROM candidates ORDER BY distance"""
+        ).format(cast=sql.SQL(cast), visible=_VISIBLE, current=current)
         with transaction.atomic(), connection.cursor() as cursor:
             # relaxed_order: keep walking the graph while filtered-out rows leave the result short.
             cursor.execute(
@@ -196,7 +270,13 @@ def _vector_candidates(bases: Sequence[KnowledgeBase], query_vector, pool: int) 
             )
             cursor.execute(query, params)
             rows = cursor.fetchall()
-    return [Ranked(pk, max(0.0, 1.0 - float(distance))) for pk, distance in rows], strategy
+    if base_of is not None:
+        base_of.update((row[0], row[2]) for row in rows)
+    similarities = [1.0 - float(row[1]) for row in rows]
+    span = VECTOR_SPANS.get(model.name, VECTOR_SPAN) if model.is_local else VECTOR_SPAN
+    relevances = vector_relevances(similarities, pool=pool, nominal=nominal_background(model), span=span)
+    ranked = [Ranked(row[0], rel) for row, rel in zip(rows, relevances, strict=True)]
+    return ranked, strategy, {row[0]: sim for row, sim in zip(rows, similarities, strict=True)}
 
 
 # -- text channel ---------------------------------------------------------------------------------------
@@ -245,7 +325,48 @@ def query_lexemes(query: str) -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def _text_candidates(bases: Sequence[KnowledgeBase], terms: list[WeightedTerm], pool: int) -> list[Ranked]:
+def term_frequencies(bases: Sequence[KnowledgeBase], lexemes: Sequence[str], visible: int) -> dict[str, float]:
+    """The share of the bases' chunks containing each lexeme, counted through the GIN index (up to
+    `TERM_COUNT_CAP` rows each). Counted per search, so it needs no ANALYZE of the table."""
+    if not lexemes or visible <= 0:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT t.lexeme, (SELECT count(*) FROM (
+                   SELECT 1 FROM knowledge_chunk c
+                   WHERE c.knowledge_base_id = ANY(%(bases)s) AND c.search_vector @@ t.query::tsquery
+                   LIMIT %(cap)s) s)
+               FROM unnest(%(lexemes)s::text[], %(queries)s::text[]) AS t(lexeme, query)""",
+            {
+                "bases": [base.pk for base in bases],
+                "cap": TERM_COUNT_CAP,
+                "lexemes": list(lexemes),
+                "queries": [tsquery_literal(lexeme) for lexeme in lexemes],
+            },
+        )
+        # Chunks of pending runs are counted too (at most one extra copy of a document): harmless.
+        return {lexeme: min(1.0, count / visible) for lexeme, count in cursor.fetchall()}
+
+
+def weighted_query_terms(bases: Sequence[KnowledgeBase], query: str) -> list[WeightedTerm]:
+    lexemes = query_lexemes(query)
+    if not lexemes:
+        return []
+    visible = sum(base.chunk_count for base in bases)
+    stats = term_stats()
+    if visible <= TERM_COUNT_MAX_CHUNKS or not stats.frequencies:
+        counted = term_frequencies(bases, lexemes[:MAX_QUERY_TERMS], max(visible, 1))
+        return weigh_terms(
+            lexemes, TermStats.empty(float(visible)), candidate_rows=TEXT_CANDIDATE_ROWS, frequencies=counted
+        )
+    # The candidate budget is in rows of the searched bases: scale the table-wide frequencies.
+    scale = visible / stats.rows if stats.rows and visible < stats.rows else 1.0
+    return weigh_terms(lexemes, stats, candidate_rows=int(TEXT_CANDIDATE_ROWS / max(scale, 1e-6)))
+
+
+def _text_candidates(
+    bases: Sequence[KnowledgeBase], terms: list[WeightedTerm], pool: int, base_of: dict[int, str] | None = None
+) -> list[Ranked]:
     candidates = [term.lexeme for term in terms if term.candidate]
     total = sum(term.weight for term in terms)
     if not candidates or total <= 0:
@@ -264,7 +385,7 @@ def _text_candidates(bases: Sequence[KnowledgeBase], terms: list[WeightedTerm], 
     # The tsvector is read once per row into an array (OFFSET 0 keeps the subquery from being
     # inlined): testing each term with @@ would decompress the stored tsvector once per term.
     query = sql.SQL(
-        """SELECT c.id, {score} AS score
+        """SELECT c.id, {score} AS score, c.knowledge_base_id
            FROM knowledge_chunk c
            CROSS JOIN LATERAL (SELECT tsvector_to_array(c.search_vector) AS lexemes OFFSET 0) l
            WHERE c.search_vector @@ %(candidates)s::tsquery AND {visible}
@@ -272,7 +393,10 @@ def _text_candidates(bases: Sequence[KnowledgeBase], terms: list[WeightedTerm], 
     ).format(score=sql.SQL(" + ").join(parts), visible=_VISIBLE)
     with connection.cursor() as cursor:
         cursor.execute(query, params)
-        return [Ranked(pk, float(value)) for pk, value in cursor.fetchall()]
+        rows = cursor.fetchall()
+    if base_of is not None:
+        base_of.update((row[0], row[2]) for row in rows)
+    return [Ranked(row[0], float(row[1])) for row in rows]
 
 
 # -- assembly -------------------------------------------------------------------------------------------
@@ -290,6 +414,37 @@ def _details(ids: list[int]) -> dict[int, tuple]:
         return {row[0]: row for row in cursor.fetchall()}
 
 
+def _fusion_key(base: KnowledgeBase) -> tuple[float, float, int]:
+    return (float(base.vector_weight), float(base.text_weight), int(base.fusion_k))
+
+
+def _fuse(
+    channels: dict[str, list[Ranked]],
+    bases: Sequence[KnowledgeBase],
+    base_of: dict,
+    has_text: bool,
+) -> list[Fused]:
+    """Fuse with each base's weights and constant: once per distinct setting, each item scored by its base's."""
+    groups: dict[tuple[float, float, int], set[str]] = {}
+    for base in bases:
+        groups.setdefault(_fusion_key(base), set()).add(base.pk)
+    fused: list[Fused] = []
+    for (vector_weight, text_weight, k), members in groups.items():
+        total = vector_weight + (text_weight if has_text else 0.0)
+        if total <= 0:
+            continue
+        entries = weighted_fusion(
+            channels,
+            weights={"vector": vector_weight, "text": text_weight},
+            k=k,
+            total_weight=total,
+        )
+        fused.extend(entry for entry in entries if base_of.get(entry.key) in members)
+    if len(groups) > 1:
+        fused.sort(key=lambda entry: -entry.score)
+    return fused
+
+
 def search(
     *,
     workspace_id: str,
@@ -302,23 +457,30 @@ def search(
     """`retrieve` with a report of what each channel did (for hit testing).
 
     With `include_below_threshold`, the `top_k` best candidates come back whatever their score,
-    each marked with whether it passes (hit testing shows both). The fused list is sorted by
-    score, so the passing ones are exactly the hits `retrieve` gives.
+    each marked with whether it passes (hit testing shows both). Without reranking the fused list
+    is sorted by score, so the passing ones are exactly the hits `retrieve` gives.
     """
     started = time.perf_counter()
-    query = (query or "").strip()[:MAX_QUERY_CHARS]
+    query = check_query(query)
     top_k = min(max(int(top_k), 1), MAX_TOP_K)
     ids = [str(value) for value in dict.fromkeys(knowledge_base_ids or [])]
-    threshold = effective_threshold(score_threshold)
-    result = SearchResult(hits=[], score_threshold=threshold)
+    result = SearchResult(hits=[], score_threshold=effective_threshold(score_threshold))
     if not query or not ids:
         return result
-    bases = list(KnowledgeBase.objects.filter(workspace_id=workspace_id, pk__in=ids))
+    if not is_searchable(query):
+        result.reason = NO_SEARCHABLE_TEXT
+        return result
+    found = {base.pk: base for base in KnowledgeBase.objects.filter(workspace_id=workspace_id, pk__in=ids)}
+    bases = [found[pk] for pk in ids if pk in found]
     if not bases:
         return result
+    thresholds = {base.pk: effective_threshold(score_threshold, base) for base in bases}
+    result.score_threshold = thresholds[bases[0].pk]
     pool = candidate_pool(top_k)
 
     channels: dict[str, list[Ranked]] = {}
+    cosines: dict[int, float] = {}
+    base_of: dict[int, str] = {}
     groups: dict[tuple, list[KnowledgeBase]] = {}
     for base in bases:
         groups.setdefault((base.embedding_model_id, base.embedding_model_name, base.embedding_dimensions), []).append(
@@ -328,28 +490,43 @@ def search(
         began = time.perf_counter()
         model = embedding.EmbeddingModel(model_id, model_name, dims)
         vector = embedding.embed_texts(model, [query])[0]
-        ranked, strategy = _vector_candidates(members, vector, pool)
+        ranked, strategy, sims = _vector_candidates(members, model, vector, pool, base_of)
+        cosines.update(sims)
         name = "vector" if len(groups) == 1 else f"vector:{model_name}"
         channels[name] = ranked
         result.channels.append(ChannelReport(name, strategy, len(ranked), (time.perf_counter() - began) * 1000))
 
     began = time.perf_counter()
-    lexemes = query_lexemes(query)
-    visible = sum(base.chunk_count for base in bases)
-    stats = term_stats()
-    # The candidate budget is in rows of the searched bases: scale the table-wide frequencies.
-    scale = visible / stats.rows if stats.rows and visible < stats.rows else 1.0
-    terms = weigh_terms(lexemes, stats, candidate_rows=int(TEXT_CANDIDATE_ROWS / max(scale, 1e-6)))
+    terms = weighted_query_terms(bases, query)
     result.terms = [term.lexeme for term in terms]
     if terms:
-        channels["text"] = _text_candidates(bases, terms, pool)
+        channels["text"] = _text_candidates(bases, terms, pool, base_of)
         result.channels.append(
             ChannelReport("text", "full-text", len(channels["text"]), (time.perf_counter() - began) * 1000)
         )
 
-    fused = reciprocal_rank_fusion(channels, channels_per_item=2 if terms else 1)
+    fused = _fuse(channels, bases, base_of, bool(terms))
     if not include_below_threshold:
-        fused = [entry for entry in fused if entry.score >= threshold]
+        fused = [entry for entry in fused if entry.score >= thresholds.get(base_of.get(entry.key), 0.0)]
+
+    reranker = next((base for base in bases if base.reranks), None)
+    rerank_scores: dict = {}
+    if reranker is not None and fused:
+        began = time.perf_counter()
+        shortlist = fused[: rerank.candidate_count(top_k)]
+        texts = _details([entry.key for entry in shortlist])
+        try:
+            documents = [texts[entry.key][7] if entry.key in texts else "" for entry in shortlist]
+            scores = rerank.rerank(reranker, query=query, documents=documents)
+        except rerank.RerankError as exc:
+            result.channels.append(ChannelReport("rerank", reranker.rerank_model, 0, _ms(began), error=exc.message))
+        else:
+            rerank_scores = {entry.key: score for entry, score in zip(shortlist, scores, strict=True)}
+            order = sorted(range(len(shortlist)), key=lambda i: (-scores[i], i))
+            fused = [shortlist[i] for i in order] + fused[len(shortlist) :]
+            result.reranked = True
+            result.channels.append(ChannelReport("rerank", reranker.rerank_model, len(shortlist), _ms(began)))
+
     fused = fused[:top_k]
     details = _details([entry.key for entry in fused]) if fused else {}
     for entry in fused:
@@ -368,15 +545,20 @@ def search(
                 page=row[6],
                 text=row[7],
                 score=entry.score,
-                vector_score=entry.relevances.get(vector_channel) if vector_channel else None,
+                vector_score=cosines.get(entry.key) if vector_channel else None,
                 text_score=entry.relevances.get("text"),
                 vector_rank=entry.ranks.get(vector_channel) if vector_channel else None,
                 text_rank=entry.ranks.get("text"),
-                passes_threshold=entry.score >= threshold,
+                passes_threshold=entry.score >= thresholds.get(row[3], DEFAULT_SCORE_THRESHOLD),
+                rerank_score=rerank_scores.get(entry.key),
             )
         )
-    result.total_ms = (time.perf_counter() - started) * 1000
+    result.total_ms = _ms(started)
     return result
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000
 
 
 def retrieve(
@@ -388,8 +570,9 @@ def retrieve(
     score_threshold: float | None = None,
 ) -> list[Hit]:
     """The `top_k` best chunks of the given bases for `query` scoring at least the threshold
-    (`DEFAULT_SCORE_THRESHOLD` when None; 0: no minimum), best first; bases of other workspaces
-    are ignored. Raises embedding.EmbeddingError when a provider cannot embed the query."""
+    (the base's minimum score, else `DEFAULT_SCORE_THRESHOLD`, when None; 0: no minimum), best
+    first; bases of other workspaces are ignored. Raises embedding.EmbeddingError when the query
+    cannot be embedded, InvalidInput when it is too long."""
     return search(
         workspace_id=workspace_id,
         knowledge_base_ids=knowledge_base_ids,

@@ -8,9 +8,14 @@ n-gram approach of search engines' CJK analysers, which needs no dictionary. Oth
 through the text search configuration unchanged (English stemming and stop words).
 
 The text channel ranks chunks by how much of the query's *information* they contain: each
-query term weighs its inverse document frequency, estimated from PostgreSQL's own statistics of
-the tsvector column (`pg_stats.most_common_elems`). Candidates come from the query's rarer
-terms only, so a query containing a very common word does not rank half the table.
+query term weighs its inverse document frequency, counted in the searched bases themselves for
+small searches and estimated from PostgreSQL's statistics of the tsvector column
+(`pg_stats.most_common_elems`) for large ones. Candidates come from the query's rarer terms
+only, so a query containing a very common word does not rank half the table.
+
+Mixed scripts: a Chinese run of n characters gives n − 1 overlapping bigrams, about twice as
+many terms as it has words, so in `API 每分钟最多能调用多少次` the bigrams would outvote the one
+Latin word. Each CJK bigram therefore weighs `CJK_BIGRAM_WEIGHT` of a word.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from switchboard.text import CJK_LETTERS
 _CJK_RUN = re.compile(f"[{CJK_LETTERS}]+")
 
 MAX_QUERY_TERMS = 32
+CJK_BIGRAM_WEIGHT = 0.5
+_SEARCHABLE = re.compile(r"[^\W_]")
 
 
 def _bigrams(run: str) -> str:
@@ -38,6 +45,15 @@ def _bigrams(run: str) -> str:
 def expand_cjk(text: str) -> str:
     """`text` with every CJK run replaced by its space-separated character bigrams."""
     return _CJK_RUN.sub(lambda m: f" {_bigrams(m.group())} ", text)
+
+
+def is_searchable(text: str) -> bool:
+    """Whether `text` has anything to search for: a letter or a digit in any script."""
+    return bool(_SEARCHABLE.search(text))
+
+
+def is_cjk_term(lexeme: str) -> bool:
+    return bool(_CJK_RUN.fullmatch(lexeme))
 
 
 def tsquery_literal(lexeme: str) -> str:
@@ -93,22 +109,37 @@ class WeightedTerm:
     candidate: bool
 
 
-def weigh_terms(lexemes: Iterable[str], stats: TermStats, *, candidate_rows: int) -> list[WeightedTerm]:
+def weigh_terms(
+    lexemes: Iterable[str], stats: TermStats, *, candidate_rows: int, frequencies: Mapping[str, float] | None = None
+) -> list[WeightedTerm]:
     """Query terms with IDF weights, marking which ones select candidate rows.
 
     Terms are taken rarest first while the rows they are expected to match stay within
     `candidate_rows`; the rarest term is always a candidate. The other terms still count in the
     score of the candidates (a MaxScore-style shortcut: rows matching only very common words
     cannot outrank rows matching the rare ones by much, and are too many to rank).
+    `frequencies` (share of rows containing each lexeme, counted) take precedence over `stats`.
     """
     unique = list(dict.fromkeys(lexemes))[:MAX_QUERY_TERMS]
-    ranked = sorted(unique, key=lambda lexeme: (stats.frequency(lexeme), lexeme))
+    counted = frequencies or {}
+
+    def frequency(lexeme: str) -> float:
+        return counted[lexeme] if lexeme in counted else stats.frequency(lexeme)
+
+    ranked = sorted(unique, key=lambda lexeme: (frequency(lexeme), lexeme))
     chosen: set[str] = set()
     expected = 0.0
     for lexeme in ranked:
-        rows = stats.frequency(lexeme) * stats.rows
+        rows = frequency(lexeme) * stats.rows
         if chosen and expected + rows > candidate_rows:
             break
         chosen.add(lexeme)
         expected += rows
-    return [WeightedTerm(lexeme, idf(stats.frequency(lexeme)), lexeme in chosen) for lexeme in unique]
+    return [
+        WeightedTerm(
+            lexeme,
+            idf(frequency(lexeme)) * (CJK_BIGRAM_WEIGHT if is_cjk_term(lexeme) and len(lexeme) > 1 else 1.0),
+            lexeme in chosen,
+        )
+        for lexeme in unique
+    ]

@@ -70,6 +70,26 @@ def chunk_list(
     return chunks.defer("embedding", "search_vector").order_by("id")
 
 
+def knowledge_base_reindex_progress(*, knowledge_base: KnowledgeBase) -> dict | None:
+    """How far re-embedding the base with its new model is (None when no document awaits it):
+    documents done, failed (they answer through full-text search only) and in all, and a percent
+    that counts the chunks already embedded of the documents in progress."""
+    stale = Document.objects.filter(knowledge_base=knowledge_base, embedding_stale=True)
+    waiting = list(stale.filter(status__in=PROCESSING_STATUSES).values_list("progress_done", "progress_total"))
+    if not waiting:
+        return None
+    total = Document.objects.filter(knowledge_base=knowledge_base).count()
+    failed = stale.filter(status=DocumentStatus.FAILED).count()
+    done = total - len(waiting) - failed
+    partial = sum(min(1.0, part / whole) for part, whole in waiting if whole)
+    return {
+        "total": total,
+        "done": done,
+        "failed": failed,
+        "percent": int(100 * (done + failed + partial) / max(total, 1)),
+    }
+
+
 def any_processing(*, knowledge_base: KnowledgeBase) -> bool:
     return Document.objects.filter(knowledge_base=knowledge_base, status__in=PROCESSING_STATUSES).exists()
 

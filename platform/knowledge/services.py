@@ -20,7 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Workspace
-from knowledge import chunk_store, chunking, embedding, tasks, vector_indexes
+from knowledge import chunk_store, chunking, embedding, fusion, retrieval, tasks, vector_indexes
 from knowledge.models import (
     Chunk,
     Document,
@@ -30,16 +30,19 @@ from knowledge.models import (
 )
 from knowledge.parsing import formats
 from knowledge.search_text import expand_cjk
-from providers import local_embedder
 from providers import selectors as provider_selectors
-from providers.models import ModelKind, ProviderModel
+from providers.models import ModelKind, Provider, ProviderModel
 from switchboard import egress
 from switchboard.errors import Conflict, InvalidInput, TooLarge, Unprocessable
 
 logger = logging.getLogger(__name__)
 
 _UNSET = object()
-LOCAL_EMBEDDER_ID = local_embedder.NAME
+#: The built-in embedders' ids (their names): the neural one is the default for new bases.
+NEURAL_EMBEDDER_ID = embedding.NEURAL_MODEL.name
+LEXICAL_EMBEDDER_ID = embedding.LEXICAL_MODEL.name
+DEFAULT_EMBEDDER_ID = embedding.DEFAULT_MODEL.name
+LOCAL_EMBEDDER_ID = LEXICAL_EMBEDDER_ID
 
 
 # -- knowledge bases ---------------------------------------------------------------------------------
@@ -74,14 +77,18 @@ def _validate_chunking(chunk_size: int, chunk_overlap: int) -> None:
 
 
 def _embedding_model(*, workspace_id: str, embedding_model_id: str | None) -> tuple[ProviderModel | None, str, int]:
-    """(provider model or None for the local embedder, model name, dimensions)."""
-    if not embedding_model_id or embedding_model_id == LOCAL_EMBEDDER_ID:
-        return None, local_embedder.NAME, local_embedder.DIMENSIONS
+    """(provider model or None for a built-in embedder, model name, dimensions)."""
+    if not embedding_model_id:
+        embedding_model_id = DEFAULT_EMBEDDER_ID
+    built_in = embedding.BUILT_IN_MODELS.get(embedding_model_id)
+    if built_in is not None:
+        return None, built_in.name, built_in.dimensions
     entry = provider_selectors.provider_model_find(workspace_id=workspace_id, id=embedding_model_id)
     if entry is None:
         raise InvalidInput(
             f"No model {embedding_model_id!r} in this workspace; use an embedding model's id from "
-            f"GET /api/v1/models/?kind=embedding, or {LOCAL_EMBEDDER_ID!r} for the built-in embedder.",
+            f"GET /api/v1/models/?kind=embedding, or a built-in embedder: {NEURAL_EMBEDDER_ID!r} (neural, "
+            f"multilingual, the default) or {LEXICAL_EMBEDDER_ID!r} (lexical, fastest).",
             code="unknown_model",
             param="embedding_model",
         )
@@ -118,6 +125,45 @@ def _ensure_index_later(dims: int) -> None:
     transaction.on_commit(lambda: tasks.vector_index_ensure.delay(dims))
 
 
+def _validate_retrieval(*, vector_weight: float, text_weight: float, fusion_k: int, min_score: float | None) -> None:
+    for param, value in (("vector_weight", vector_weight), ("text_weight", text_weight)):
+        if not 0.0 <= float(value) <= fusion.MAX_WEIGHT:
+            raise InvalidInput(
+                f"{param} must be between 0 and {fusion.MAX_WEIGHT:g}.", code="invalid_weight", param=param
+            )
+    if float(vector_weight) + float(text_weight) <= 0:
+        raise InvalidInput(
+            "At least one of vector_weight and text_weight must be above 0.",
+            code="invalid_weight",
+            param="vector_weight",
+        )
+    if not 1 <= int(fusion_k) <= fusion.MAX_K:
+        raise InvalidInput(f"fusion_k must be between 1 and {fusion.MAX_K}.", code="invalid_fusion_k", param="fusion_k")
+    if min_score is not None and not 0.0 <= float(min_score) <= 1.0:
+        raise InvalidInput("min_score must be between 0 and 1.", code="invalid_min_score", param="min_score")
+
+
+def _rerank_provider(*, workspace_id: str, provider_id: str | None, model: str) -> tuple[Provider | None, str]:
+    model = (model or "").strip()
+    if not provider_id and not model:
+        return None, ""
+    if not provider_id or not model:
+        raise InvalidInput(
+            "Reranking needs both a provider (rerank_provider) and a model name (rerank_model); "
+            "leave both empty for none.",
+            code="incomplete_rerank",
+            param="rerank_model" if provider_id else "rerank_provider",
+        )
+    if len(model) > 200:
+        raise InvalidInput("rerank_model is longer than 200 characters.", code="max_length", param="rerank_model")
+    provider = Provider.objects.filter(workspace_id=workspace_id, pk=provider_id).first()
+    if provider is None:
+        raise InvalidInput(
+            f"No provider {provider_id!r} in this workspace.", code="unknown_provider", param="rerank_provider"
+        )
+    return provider, model
+
+
 @transaction.atomic
 def knowledge_base_create(
     *,
@@ -127,9 +173,23 @@ def knowledge_base_create(
     embedding_model_id: str | None = None,
     chunk_size: int = 512,
     chunk_overlap: int = 64,
+    vector_weight: float = 1.0,
+    text_weight: float = 1.0,
+    fusion_k: int = fusion.RRF_K,
+    min_score=_UNSET,
+    rerank_provider_id: str | None = None,
+    rerank_model: str = "",
 ) -> KnowledgeBase:
+    """A new base; without `embedding_model_id` it embeds with the built-in neural embedder, and
+    without `min_score` it starts with `retrieval.RECOMMENDED_MIN_SCORE` (None: the global default)."""
+    if min_score is _UNSET:
+        min_score = retrieval.RECOMMENDED_MIN_SCORE
     _validate_chunking(chunk_size, chunk_overlap)
+    _validate_retrieval(vector_weight=vector_weight, text_weight=text_weight, fusion_k=fusion_k, min_score=min_score)
     entry, model_name, dims = _embedding_model(workspace_id=workspace.pk, embedding_model_id=embedding_model_id)
+    provider, rerank_name = _rerank_provider(
+        workspace_id=workspace.pk, provider_id=rerank_provider_id, model=rerank_model
+    )
     base = KnowledgeBase.objects.create(
         workspace=workspace,
         name=_validate_name(workspace_id=workspace.pk, name=name),
@@ -139,6 +199,12 @@ def knowledge_base_create(
         embedding_dimensions=dims,
         chunk_size=chunk_size,
         chunk_overlap=chunk_overlap,
+        vector_weight=vector_weight,
+        text_weight=text_weight,
+        fusion_k=fusion_k,
+        min_score=min_score,
+        rerank_provider=provider,
+        rerank_model=rerank_name,
     )
     _ensure_index_later(dims)
     return base
@@ -153,9 +219,16 @@ def knowledge_base_update(
     chunk_size: int | None = None,
     chunk_overlap: int | None = None,
     embedding_model_id=_UNSET,
+    vector_weight: float | None = None,
+    text_weight: float | None = None,
+    fusion_k: int | None = None,
+    min_score=_UNSET,
+    rerank_provider_id=_UNSET,
+    rerank_model: str | None = None,
 ) -> KnowledgeBase:
     """Change the given fields. New chunk sizes apply to documents indexed from now on (re-index
-    to apply them to the others); the embedding model can change only while the base is empty."""
+    to apply them to the others); retrieval settings apply to the next query; the embedding model
+    can change here only while the base is empty (`knowledge_base_reembed` otherwise)."""
     base = KnowledgeBase.objects.select_for_update().get(pk=knowledge_base.pk)
     if name is not None:
         base.name = _validate_name(workspace_id=base.workspace_id, name=name, exclude_id=base.pk)
@@ -165,6 +238,20 @@ def knowledge_base_update(
     overlap = base.chunk_overlap if chunk_overlap is None else chunk_overlap
     _validate_chunking(size, overlap)
     base.chunk_size, base.chunk_overlap = size, overlap
+    base.vector_weight = base.vector_weight if vector_weight is None else vector_weight
+    base.text_weight = base.text_weight if text_weight is None else text_weight
+    base.fusion_k = base.fusion_k if fusion_k is None else fusion_k
+    if min_score is not _UNSET:
+        base.min_score = min_score
+    _validate_retrieval(
+        vector_weight=base.vector_weight, text_weight=base.text_weight, fusion_k=base.fusion_k, min_score=base.min_score
+    )
+    if rerank_provider_id is not _UNSET or rerank_model is not None:
+        base.rerank_provider, base.rerank_model = _rerank_provider(
+            workspace_id=base.workspace_id,
+            provider_id=base.rerank_provider_id if rerank_provider_id is _UNSET else rerank_provider_id,
+            model=base.rerank_model if rerank_model is None else rerank_model,
+        )
     if embedding_model_id is not _UNSET:
         entry, model_name, dims = _embedding_model(
             workspace_id=base.workspace_id, embedding_model_id=embedding_model_id
@@ -172,14 +259,47 @@ def knowledge_base_update(
         if entry != base.embedding_model or model_name != base.embedding_model_name:
             if Document.objects.filter(knowledge_base=base).exists():
                 raise Conflict(
-                    "The embedding model can only change while the knowledge base has no documents "
-                    "(every stored vector depends on it). Create a new base instead.",
+                    "The embedding model of a knowledge base with documents changes by re-indexing them "
+                    "all: POST …/knowledge-bases/{id}/reindex with the new embedding_model.",
                     code="knowledge_base_not_empty",
                     param="embedding_model",
                 )
             base.embedding_model, base.embedding_model_name, base.embedding_dimensions = entry, model_name, dims
             _ensure_index_later(dims)
     base.save()
+    return base
+
+
+@transaction.atomic
+def knowledge_base_reembed(*, knowledge_base: KnowledgeBase, embedding_model_id: str | None = None) -> KnowledgeBase:
+    """Re-index every document of the base, with another embedding model when one is given.
+
+    With a new model, the base switches at once: each document keeps answering through
+    full-text search, and through vector search again as soon as its own re-index is done (its
+    old vectors belong to the old model and are left out meanwhile). Progress is the share of
+    documents no longer waiting (`selectors.knowledge_base_reindex_progress`).
+    """
+    base = KnowledgeBase.objects.select_for_update().get(pk=knowledge_base.pk)
+    if embedding_model_id:
+        entry, model_name, dims = _embedding_model(
+            workspace_id=base.workspace_id, embedding_model_id=embedding_model_id
+        )
+        if entry != base.embedding_model or model_name != base.embedding_model_name:
+            base.embedding_model, base.embedding_model_name, base.embedding_dimensions = entry, model_name, dims
+            base.save(update_fields=["embedding_model", "embedding_model_name", "embedding_dimensions", "updated_at"])
+            Document.objects.filter(knowledge_base=base).update(embedding_stale=True)
+            _ensure_index_later(dims)
+    documents = list(Document.objects.select_for_update().filter(knowledge_base=base).order_by("created_at"))
+    for doc in documents:
+        Document.objects.filter(pk=doc.pk).update(
+            status=DocumentStatus.QUEUED,
+            ingest_request=F("ingest_request") + 1,
+            error_code="",
+            error_message="",
+            progress_done=0,
+            updated_at=timezone.now(),
+        )
+        _enqueue(doc)
     return base
 
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("knowledge/new/", views.base_create_view, name="base_create"),
     path("knowledge/<str:base_id>/", views.base_detail, name="base_detail"),
     path("knowledge/<str:base_id>/edit/", views.base_edit_view, name="base_edit"),
+    path("knowledge/<str:base_id>/reembed/", views.base_reembed_view, name="base_reembed"),
     path("knowledge/<str:base_id>/delete/", views.base_delete_view, name="base_delete"),
     path("knowledge/<str:base_id>/documents/", views.base_documents_fragment, name="base_documents"),
     path("knowledge/<str:base_id>/upload/", views.document_upload_view, name="document_upload"),

@@ -21,6 +21,7 @@ from knowledge.forms import (
     HitTestForm,
     KnowledgeBaseEditForm,
     KnowledgeBaseForm,
+    ReembedForm,
     UploadForm,
     UrlImportForm,
 )
@@ -72,6 +73,7 @@ def base_create_view(request: HttpRequest) -> HttpResponse:
                 embedding_model_id=form.cleaned_data["embedding_model"],
                 chunk_size=form.cleaned_data["chunk_size"],
                 chunk_overlap=form.cleaned_data["chunk_overlap"],
+                **_retrieval_settings(form),
             )
         except DomainError as exc:
             add_service_error(form, exc)
@@ -91,6 +93,7 @@ def base_edit_view(request: HttpRequest, base_id: str) -> HttpResponse:
     form = KnowledgeBaseEditForm(request.POST or None, knowledge_base=base, has_documents=has_documents)
     if request.method == "POST" and form.is_valid():
         changes = {key: form.cleaned_data[key] for key in ("name", "description", "chunk_size", "chunk_overlap")}
+        changes.update(_retrieval_settings(form))
         if not has_documents:
             changes["embedding_model_id"] = form.cleaned_data["embedding_model"]
         try:
@@ -101,6 +104,40 @@ def base_edit_view(request: HttpRequest, base_id: str) -> HttpResponse:
             messages.success(request, f"Saved {form.cleaned_data['name']}.")
             return redirect("knowledge:base_detail", base.pk)
     return render(request, "knowledge/base_form.html", {"form": form, "base": base})
+
+
+def _retrieval_settings(form: KnowledgeBaseForm) -> dict:
+    """The retrieval fields given (an empty weight or constant keeps the default or current value)."""
+    data = form.cleaned_data
+    given = {key: data[key] for key in ("vector_weight", "text_weight", "fusion_k") if data.get(key) is not None}
+    return {
+        **given,
+        "min_score": data["min_score"],
+        "rerank_provider_id": data["rerank_provider"] or None,
+        "rerank_model": data["rerank_model"],
+    }
+
+
+@require_POST
+@login_required
+def base_reembed_view(request: HttpRequest, base_id: str) -> HttpResponse:
+    """Re-index every document, with the embedding model chosen (the progress shows on the base's page)."""
+    access = page_access(request)
+    base = _base(access, base_id)
+    if not can_edit(access):
+        return refused(request, _EDITORS_ONLY, "knowledge:base_detail", base.pk)
+    form = ReembedForm(request.POST, knowledge_base=base)
+    if form.is_valid():
+        try:
+            services.knowledge_base_reembed(
+                knowledge_base=base, embedding_model_id=form.cleaned_data["embedding_model"]
+            )
+        except DomainError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, f"Re-indexing every document of {base.name}; the progress shows below.")
+            return redirect("knowledge:base_detail", base.pk)
+    return render(request, "knowledge/base_detail.html", _detail_context(access, base, reembed_form=form), status=400)
 
 
 @require_POST
@@ -122,6 +159,8 @@ def _detail_context(access: WorkspaceAccess, base: KnowledgeBase, **forms) -> di
         "documents": documents,
         "can_edit": can_edit(access),
         "processing": any(doc.is_processing for doc in documents),
+        "reindex": selectors.knowledge_base_reindex_progress(knowledge_base=base),
+        "reembed_form": forms.get("reembed_form") or ReembedForm(knowledge_base=base),
         "upload_form": forms.get("upload_form") or UploadForm(),
         "url_form": forms.get("url_form") or UrlImportForm(),
     }

@@ -26,7 +26,10 @@ def test_knowledge_base_lifecycle(api, workspace):
     response = api.post("/api/v1/knowledge-bases/", {"name": "Support", "description": "FAQ"}, format="json")
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert body["embedding_model"] == "local-hash-v1" and body["embedding_dimensions"] == 384
+    # New bases embed with the built-in neural embedder and start with the recommended minimum score.
+    assert body["embedding_model"] == "use-multilingual-v3" and body["embedding_dimensions"] == 512
+    assert (body["vector_weight"], body["text_weight"], body["fusion_k"], body["min_score"]) == (1.0, 1.0, 60, 0.08)
+    assert body["rerank_provider"] is None and body["rerank_model"] == "" and body["reindex"] is None
     assert (body["chunk_size"], body["chunk_overlap"], body["document_count"], body["chunk_count"]) == (512, 64, 0, 0)
     base_id = body["id"]
     assert api.post("/api/v1/knowledge-bases/", {"name": "Support"}, format="json").status_code == 409
@@ -100,7 +103,8 @@ def test_documents_chunks_and_hit_testing(api, workspace, make_base, ingest_now)
 def test_hit_testing_marks_which_hits_pass_the_threshold(api, workspace, make_base, ingest_now):
     from knowledge.retrieval import DEFAULT_SCORE_THRESHOLD
 
-    base = make_base(workspace)
+    # The lexical embedder: a passage sharing no word with the question scores exactly 0.
+    base = make_base(workspace, embedding_model_id="local-hash-v1", min_score=None)
     ingest_now(base, "faq.md", FAQ)
     ingest_now(base, "zh.md", "# 门店\n\n## 营业时间\n\n上海门店每天上午九点营业，晚上十点关门。\n")
     url = f"/api/v1/knowledge-bases/{base.pk}/query"

@@ -11,7 +11,14 @@ from knowledge import chunk_store, ingestion, services
 from knowledge.chunking import chunk_blocks, search_text
 from knowledge.models import Chunk, Document, DocumentStatus, KnowledgeBase
 from knowledge.parsing import parse
-from knowledge.retrieval import DEFAULT_SCORE_THRESHOLD, Hit, effective_threshold, retrieve, search
+from knowledge.retrieval import (
+    DEFAULT_SCORE_THRESHOLD,
+    RECOMMENDED_MIN_SCORE,
+    Hit,
+    effective_threshold,
+    retrieve,
+    search,
+)
 from providers import local_embedder
 from tests.knowledge.conftest import upload_file
 
@@ -49,7 +56,8 @@ def _ids(hits: list[Hit]) -> list[str]:
 
 
 def test_ranked_hits_carry_both_channels_and_citations(workspace, make_base, ingest_now):
-    base = make_base(workspace)
+    # The lexical embedder's relevance is its cosine similarity (no background to subtract).
+    base = make_base(workspace, embedding_model_id="local-hash-v1")
     doc = ingest_now(base, "faq.md", FAQ)
     hits = retrieve(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], query="How do I reset my password?")
     best = hits[0]
@@ -122,7 +130,7 @@ def test_score_threshold_applies_to_the_fused_score(workspace, make_base, ingest
 
 
 def test_by_default_passages_unrelated_to_the_question_are_left_out(workspace, make_base, ingest_now):
-    base = make_base(workspace)
+    base = make_base(workspace, embedding_model_id="local-hash-v1", min_score=None)
     ingest_now(base, "faq.md", FAQ)
     zh = ingest_now(base, "zh.md", ZH)
     everything = retrieve(
@@ -167,11 +175,12 @@ def test_hit_testing_lists_the_hits_below_the_threshold_marked(workspace, make_b
         top_k=20,
         include_below_threshold=True,
     )
-    assert result.score_threshold == DEFAULT_SCORE_THRESHOLD
+    # A new base's own minimum score applies when the caller sets none.
+    assert result.score_threshold == base.min_score == RECOMMENDED_MIN_SCORE
     flags = [hit.passes_threshold for hit in result.hits]
     assert flags[0] and not flags[-1]
     assert flags == sorted(flags, reverse=True)  # the passing hits are the best ones
-    assert all(hit.passes_threshold == (hit.score >= DEFAULT_SCORE_THRESHOLD) for hit in result.hits)
+    assert all(hit.passes_threshold == (hit.score >= RECOMMENDED_MIN_SCORE) for hit in result.hits)
     used = retrieve(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], query="reset password", top_k=20)
     assert [hit.chunk_id for hit in result.passing] == [hit.chunk_id for hit in used]
     # top_k counts every hit listed, as it counts the hits a bot gets.
@@ -294,7 +303,7 @@ def test_bases_with_different_embedding_models_are_searched_together(workspace, 
         provider=provider, model="fake-embed", kind=ModelKind.EMBEDDING, embedding_dimensions=8
     )
     remote = make_base(workspace, embedding_model_id=model.pk)
-    local = make_base(workspace)
+    local = make_base(workspace, embedding_model_id="local-hash-v1")
     assert (remote.embedding_dimensions, remote.embedding_model_name) == (8, "fake-embed")
     remote_doc = ingest_now(remote, "faq.md", FAQ)
     ingest_now(local, "zh.md", ZH)

@@ -19,7 +19,7 @@ def test_create_a_base_and_upload_and_import_documents(signed_in, workspace):
     page = signed_in.get("/knowledge/")
     assert page.status_code == 200 and b"No knowledge bases yet" in page.content
     form = signed_in.get("/knowledge/new/")
-    assert b"Built-in local embedder" in form.content
+    assert b"Built-in neural embedder" in form.content and b"Built-in lexical embedder" in form.content
     response = signed_in.post(
         "/knowledge/new/",
         {
@@ -78,7 +78,7 @@ def test_document_actions_chunks_and_hit_testing(signed_in, workspace, make_base
     assert b"vector: exact" in result.content and b"text: full-text" in result.content
     html = result.content.decode()
     # Both chunks are listed; the refunds chunk shares nothing with the question and is below the default.
-    assert '1 of 2 hits passes the threshold 0.05 <span class="small muted">(default)</span>' in html
+    assert '1 of 2 hits passes the threshold 0.08 <span class="small muted">(default)</span>' in html
     assert html.count('data-passes="1"') == 1 and html.count('data-passes="0"') == 1
     assert html.index("We open at eight now.") < html.index('class="below-threshold"') < html.index("Refunds reach")
     assert "Nothing relevant found" not in html
@@ -119,3 +119,64 @@ def test_viewers_see_and_test_but_cannot_change(client, workspace, make_base, in
     # Another workspace's base is not found.
     foreign = make_base(other_workspace)
     assert client.get(f"/knowledge/{foreign.pk}/").status_code == 404
+
+
+def test_reindexing_a_base_with_another_embedder_shows_its_progress(signed_in, workspace, make_base, ingest_now):
+    from knowledge import ingestion
+
+    base = make_base(workspace, embedding_model_id="local-hash-v1")
+    first = ingest_now(base, "faq.md", FAQ)
+    second = ingest_now(base, "more.txt", SAMPLE_TEXT)
+    detail = signed_in.get(f"/knowledge/{base.pk}/")
+    assert b"Re-index with another embedder" in detail.content and b"Re-indexing with" not in detail.content
+    assert b"weights: meaning 1.0, keywords 1.0" in detail.content
+
+    response = signed_in.post(f"/knowledge/{base.pk}/reembed/", {"embedding_model": "use-multilingual-v3"})
+    assert response.status_code == 302 and response.url == f"/knowledge/{base.pk}/"
+    base.refresh_from_db()
+    assert base.embedding_model_name == "use-multilingual-v3"
+    fragment = signed_in.get(f"/knowledge/{base.pk}/documents/").content.decode()
+    assert "Re-indexing with <code>use-multilingual-v3</code>" in fragment
+    assert 'aria-label="Re-indexing progress">0%' in fragment and "0 of 2 documents done" in fragment
+    assert ingestion.document_ingest(document_id=first.pk) == "ready"
+    fragment = signed_in.get(f"/knowledge/{base.pk}/documents/").content.decode()
+    assert "1 of 2 documents done" in fragment and 'value="50"' in fragment and "data-processing" in fragment
+    assert ingestion.document_ingest(document_id=second.pk) == "ready"
+    assert b"Re-indexing with" not in signed_in.get(f"/knowledge/{base.pk}/documents/").content
+
+    bad = signed_in.post(f"/knowledge/{base.pk}/reembed/", {"embedding_model": "nope"})
+    assert bad.status_code == 400 and b"Select a valid choice" in bad.content
+
+
+def test_the_base_form_edits_the_retrieval_settings(signed_in, workspace, make_base):
+    base = make_base(workspace)
+    form = signed_in.get(f"/knowledge/{base.pk}/edit/").content.decode()
+    assert 'name="vector_weight"' in form and 'name="fusion_k"' in form and 'name="rerank_model"' in form
+    response = signed_in.post(
+        f"/knowledge/{base.pk}/edit/",
+        {
+            "name": base.name,
+            "embedding_model": "use-multilingual-v3",
+            "chunk_size": 128,
+            "chunk_overlap": 16,
+            "vector_weight": 2,
+            "text_weight": 0.5,
+            "fusion_k": 30,
+            "min_score": 0.1,
+        },
+    )
+    assert response.status_code == 302
+    base.refresh_from_db()
+    assert (base.vector_weight, base.text_weight, base.fusion_k, base.min_score) == (2.0, 0.5, 30, 0.1)
+    response = signed_in.post(
+        f"/knowledge/{base.pk}/edit/",
+        {
+            "name": base.name,
+            "embedding_model": "use-multilingual-v3",
+            "chunk_size": 128,
+            "chunk_overlap": 16,
+            "vector_weight": 0,
+            "text_weight": 0,
+        },
+    )
+    assert response.status_code == 200 and b"must be above 0" in response.content

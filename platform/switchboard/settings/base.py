@@ -403,7 +403,7 @@ KNOWLEDGE_EMBED_BATCH_SIZE = config.env_int("SWITCHBOARD_KNOWLEDGE_EMBED_BATCH",
 # Up to this many chunks in the searched bases, vector search is exact (no index): perfect recall,
 # and faster than a filtered HNSW scan at that size.
 KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS = config.env_int("SWITCHBOARD_KNOWLEDGE_EXACT_SEARCH_MAX_CHUNKS", 20_000, minimum=0)
-# The same for bases on the built-in local embedder, whose lexical vectors HNSW indexes poorly (see
+# The same for bases on the built-in lexical embedder, whose hashed vectors HNSW indexes poorly (see
 # the benchmark notes): exact search is worth more time there.
 KNOWLEDGE_LOCAL_EXACT_SEARCH_MAX_CHUNKS = config.env_int(
     "SWITCHBOARD_KNOWLEDGE_LOCAL_EXACT_SEARCH_MAX_CHUNKS", 50_000, minimum=0
