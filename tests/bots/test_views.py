@@ -193,7 +193,7 @@ def test_the_minimum_score_keeps_empty_for_the_default_apart_from_zero(signed_in
 
 def test_the_minimum_score_form_explains_the_default_and_refuses_scores_above_one(signed_in):
     html = _html(signed_in.get(NEW))
-    assert "placeholder=\"each base&#x27;s\"" in html and "base&#x27;s own minimum score" in html
+    assert 'placeholder="each base&#x27;s"' in html and "base&#x27;s own minimum score" in html
     assert "0: keep every passage" in html
     response = signed_in.post(NEW, form_data(knowledge_score_threshold="1.5"))
     assert response.status_code == 200 and "less than or equal to 1" in _html(response)
