@@ -12,7 +12,8 @@ Chunks are sized in tokens (estimated, see `tokens`) and built so that each one 
   resort inside a word;
 - consecutive chunks of a section overlap by whole sentences, up to `overlap_tokens`, so a
   statement cut at a chunk boundary is still found with its context;
-- each chunk records the page (PDF) where its own text starts.
+- each chunk records the page (PDF) where its own text starts, and never runs on past that page
+  (only the overlap it opens with may come from the page before).
 """
 
 from __future__ import annotations
@@ -177,8 +178,7 @@ class _Packer:
         if not self.has_new_text:
             return
         text = "".join(piece.joiner + piece.text for piece in self.pieces).strip()
-        page = next((piece.page for piece in self.pieces if not piece.overlap), None)
-        self.chunks.append(Chunk(text, self.position, self.path, page, self.tokens))
+        self.chunks.append(Chunk(text, self.position, self.path, self.page, self.tokens))
         self.position += 1
         tail: list[_Piece] = []
         used = 0
@@ -191,8 +191,16 @@ class _Packer:
         for piece in tail:
             self.add(piece)
 
+    @property
+    def page(self) -> int | None:
+        """The page the chunk being packed starts its own text on."""
+        return next((piece.page for piece in self.pieces if not piece.overlap), None)
+
     def pack(self, blocks: list[Block]) -> None:
         for index, block in enumerate(blocks):
+            # A chunk never runs across a page break: a passage cited as "p. 3" is on page 3.
+            if block.page is not None and self.page not in (None, block.page):
+                self.flush()
             pieces = _block_pieces(block, self.max, first=index == 0)
             size = sum(piece.tokens for piece in pieces)
             if not pieces:

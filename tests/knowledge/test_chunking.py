@@ -164,3 +164,18 @@ def test_sizes_are_validated(size, overlap):
 def test_search_text_puts_the_heading_path_first():
     assert search_text("Body.", ("A", "B")) == "A > B\n\nBody."
     assert search_text("Body.", ()) == "Body."
+
+
+def test_a_short_two_page_document_is_two_chunks_one_per_page():
+    # Room for the whole document in one chunk, but a passage cited as "p. 1" must be on page 1.
+    blocks = [paragraph("Refunds take five days.", page=1), paragraph("Shipping is free over 50 euros.", page=2)]
+    chunks = chunk_blocks(blocks, chunk_tokens=512, overlap_tokens=0)
+    assert [(c.page, c.text) for c in chunks] == [
+        (1, "Refunds take five days."),
+        (2, "Shipping is free over 50 euros."),
+    ]
+
+
+def test_blocks_without_pages_still_pack_together():
+    chunks = chunk_blocks([paragraph("One."), paragraph("Two.")], chunk_tokens=512, overlap_tokens=0)
+    assert [c.text for c in chunks] == ["One.\n\nTwo."]
