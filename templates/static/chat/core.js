@@ -301,9 +301,9 @@
     /(`+)([\s\S]*?[^`])\1(?!`)/.source,
     /\*\*([^*\n]+?)\*\*|__([^_\n]+?)__/.source,
     /\*([^*\s\n][^*\n]*?)\*/.source,
-    /!\[([^\]\n]*)\]\(([^)\s]+)\)/.source,
-    /\[([^\]\n]+)\]\(([^)\s]+)\)/.source
-  ].join("|"), "g");
+    /!\[([^\]\n]*)\]\(((?:[^()\s]|\([^()\s]*\))+)\)/.source,
+    /\[([^\]\n]+)\]\(((?:[^()\s]|\([^()\s]*\))+)\)/.source
+  ].join("|"), "g"); // a URL may hold one level of balanced parentheses
   var SAFE_LINK = /^(https?:\/\/|mailto:)/i;
   // A source marker: [1], [1, 2], [1][2] (two markers), and the full-width 【1】 and [1，2、3]
   // Chinese text uses. Up to three digits, so years like [2024] stay text.
