@@ -64,7 +64,8 @@ def test_images_load_only_from_the_own_origin_unless_external_ones_are_allowed(c
     ]
     allowed = core.evaluate(RENDER, [texts, {"allowExternalImages": True}])
     assert allowed[2] == (
-        '<div><p><img src="https://cdn.example/x.png" alt="remote" loading="lazy" referrerpolicy="no-referrer"></p></div>'
+        '<div><p><img src="https://cdn.example/x.png" alt="remote" loading="lazy" referrerpolicy="no-referrer">'
+        "</p></div>"
     )
     assert allowed[3:] == strict[3:]  # data:, javascript:, protocol-relative and plain http never load
 

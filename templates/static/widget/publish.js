@@ -38,13 +38,12 @@
       } else if (name === "starters") {
         var list = questions(field.value);
         if (list.length) result.starters = list;
-      } else if (field.value.trim()) {
-        result[name] = field.value.trim();
+      } else if (field.value.trim() && !(field.type === "color" && field.value === field.defaultValue)) {
+        result[name] = field.value.trim(); // a colour left at the owner's default is not repeated
       }
     });
     if (result.open !== undefined && result.open !== true) result.open = !/^(false|0|no|off)$/i.test(result.open);
     if (result.open === false) delete result.open;
-    if (result.position === "right") delete result.position; // the default
     return result;
   }
 
@@ -57,7 +56,7 @@
       else if (name === "starters") parts.push("data-starters='" + JSON.stringify(options.starters).replace(/&/g, "&amp;").replace(/'/g, "&#39;") + "'");
       else parts.push("data-" + name + '="' + attribute(options[name]) + '"');
     });
-    return parts.join("\n        ") + " async></script>";
+    return parts.join(" ") + " async></script>";
   }
 
   function frameUrl(preview, options) {
@@ -108,7 +107,7 @@
       copy.addEventListener("click", function () {
         var text = pre.textContent;
         var done = function () {
-          copy.textContent = "Copied";
+          copy.textContent = copy.getAttribute("data-copy-done") || "Copied";
           setTimeout(function () { copy.textContent = label; }, 1500);
         };
         if (root.navigator.clipboard && root.isSecureContext) {
