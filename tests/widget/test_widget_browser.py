@@ -18,7 +18,7 @@ from unittest import mock
 import pytest
 from playwright.sync_api import Frame, Page, expect
 
-from bots.models import Channel, Conversation, Message, MessageState
+from bots.models import Bot, Channel, Conversation, Message, MessageState
 from tests.widget.conftest import host_page, public_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -609,8 +609,6 @@ def test_the_share_page_chats_keeps_the_conversation_and_closes_when_switched_of
     from bots.widget.services import widget_update
     from tests.fake_llm import TextReply
 
-    from bots.models import Bot
-
     bot = widget_bot(name="Concierge", opening_message="Good evening. How may I help?")
     Bot.objects.filter(pk=bot.pk).update(avatar="🛎")
     widget_update(bot=bot, share_enabled=True)
@@ -686,3 +684,76 @@ def test_the_embed_page_keeps_the_snippet_and_the_preview_in_step_with_the_optio
     page.locator("[data-action=copy-snippet]").click()
     expect(page.locator("[data-action=copy-snippet]")).to_have_text("Copied")
     assert page.evaluate("navigator.clipboard.readText()") == snippet.text_content()
+
+
+# -- stop and a dropped connection ---------------------------------------------------------------------------
+
+
+def test_stop_keeps_what_was_said(page, live_server_url, host_site, widget_bot, fake_llm, celery_worker):
+    from tests.fake_llm import TextReply
+
+    bot = widget_bot()
+    fake_llm.script(TextReply(chunks=[f"word{i} " for i in range(80)], chunk_delay=0.05))
+    frame = visit(page, host_site, live_server_url, bot)
+    page.evaluate("Switchboard.open()")
+    send(frame, "Tell me everything")
+    expect(answers(frame).first.locator(".flow")).to_contain_text("word2")
+    assert frame.locator("[data-action=send]").is_hidden()
+    frame.locator("[data-action=stop]").click()
+    finished(frame, 1)
+    expect(answers(frame).first.locator(".status")).to_have_text("Stopped.")
+    expect(frame.locator("[data-action=send]")).to_be_visible()
+    message = Message.objects.get(conversation__bot=bot, role="assistant")
+    assert message.state == MessageState.CANCELLED and message.content.startswith("word0 word1 word2")
+    assert answers(frame).first.locator(".flow").text_content() == message.content
+
+
+def test_a_cut_stream_resumes_on_the_widget_api_without_losing_or_repeating_text(
+    page, live_server_url, host_site, widget_bot, fake_llm, celery_worker
+):
+    """The frame's own turn client, with a session from the frame's ticket, reading a stream a
+    proxy cuts after a few events."""
+    from tests.fake_llm import TextReply
+
+    bot = widget_bot()
+    chunks = [f"piece{i} " for i in range(15)]
+    fake_llm.script(TextReply(chunks=chunks, chunk_delay=0.04))
+    frame = visit(page, host_site, live_server_url, bot)
+    result = frame.evaluate(
+        """async () => {
+      const config = JSON.parse(document.getElementById("switchboard-widget-config").textContent);
+      const started = await (await fetch("/widget/v1/sessions", { method: "POST",
+        headers: { "Content-Type": "application/json" }, body: JSON.stringify({ ticket: config.ticket }) })).json();
+      let cut = false;
+      async function cuttingFetch(url, init) {
+        const response = await fetch(url, init);
+        if (init.method !== "POST" || cut) return response;
+        cut = true;
+        const reader = response.body.getReader();
+        const decoder = new TextDecoder();
+        let frames = 0;
+        const body = new ReadableStream({ async pull(controller) {
+          const { done, value } = await reader.read();
+          if (done) { controller.close(); return; }
+          controller.enqueue(value);
+          frames += (decoder.decode(value).match(/\\n\\n/g) || []).length;
+          if (frames >= 5) { reader.cancel(); controller.close(); }
+        } });
+        return new Response(body, { status: response.status, headers: response.headers });
+      }
+      const seen = [];
+      const client = new window.SwitchboardChat.TurnClient({
+        apiRoot: "/widget/v1/", fetch: cuttingFetch, retryDelays: [100, 200, 400],
+        authorization: () => ({ Authorization: "Bearer " + started.token }),
+        onEvent: (name, data, id) => seen.push([id, name, data]) });
+      await client.send("/widget/v1/chat", { message: "tell me", conversation_id: null, inputs: {} });
+      return { seen, reconnects: client.reconnects, messageId: client.messageId };
+    }"""
+    )
+    seen = result["seen"]
+    ids = [entry_id for entry_id, _, _ in seen]
+    assert len(ids) == len(set(ids)), "an event was delivered twice"
+    assert result["reconnects"] == 1
+    assert seen[0][1] == "message.start" and seen[-1][1] == "message.end"
+    assert "".join(data["text"] for _, name, data in seen if name == "delta") == "".join(chunks)
+    assert Message.objects.get(pk=result["messageId"]).content == "".join(chunks)
