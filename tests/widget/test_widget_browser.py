@@ -553,7 +553,7 @@ def test_a_phone_visitor_uses_the_keyboard_alone(
     # The window fills the phone's screen and the focus is in the message field.
     assert frame.evaluate("[innerWidth, innerHeight]") == [360, 740]
     assert page.evaluate("document.elementFromPoint(180, 300).closest('[data-switchboard-widget]') !== null")
-    frame.wait_for_function("document.hasFocus() && document.activeElement.id === 'message'")
+    frame.wait_for_function("() => document.hasFocus() && document.activeElement.id === 'message'")
     fake_llm.script(TextReply("Sure. **Check-in** is at 3 pm.\n\n| Day | Time |\n|---|---|\n| Mon | 3 pm |"))
     page.keyboard.type("When is check-in?")
     page.keyboard.press("Shift+Enter")  # a new line, not sent
@@ -757,3 +757,44 @@ def test_a_cut_stream_resumes_on_the_widget_api_without_losing_or_repeating_text
     assert seen[0][1] == "message.start" and seen[-1][1] == "message.end"
     assert "".join(data["text"] for _, name, data in seen if name == "delta") == "".join(chunks)
     assert Message.objects.get(pk=result["messageId"]).content == "".join(chunks)
+
+
+# -- the page's controls --------------------------------------------------------------------------------------
+
+
+def test_the_page_opens_the_widget_on_load_and_drives_it_through_the_api(
+    page, live_server_url, host_site, widget_bot, fake_llm, celery_worker
+):
+    from tests.fake_llm import TextReply
+
+    bot = widget_bot(opening_message="Hello {{plan}} guest!", variables=[{"name": "plan", "default": "basic"}])
+    page.add_init_script(OPEN_SHADOW)
+    # Calls queued before the script loads: options, the variables, a handler.
+    queued = (
+        "<script>(window.Switchboard = window.Switchboard || {q: []}).q.push("
+        '["setOptions", {title: "Front desk"}], ["setInputs", {plan: "gold"}]);</script>'
+    )
+    page.goto(
+        host_site.page(
+            "/", host_page(live_server_url, public_id(bot), before=RECORDER + queued, attributes=" data-open")
+        )
+    )
+    wait_for_event(page, "open")
+    frame = chat_frame(page)
+    expect(frame.locator("h1")).to_have_text("Front desk")
+    expect(frame.locator(".msg.opening")).to_have_text("Hello gold guest!")
+    expect(page.locator(LAUNCHER)).to_have_attribute("aria-expanded", "true")
+
+    fake_llm.script(TextReply("Welcome back."))
+    send(frame, "hi")
+    finished(frame, 1)
+    assert Conversation.objects.get(bot=bot).inputs == {"plan": "gold"}
+
+    page.evaluate("Switchboard.close()")
+    expect(page.locator(LAUNCHER)).to_have_attribute("aria-expanded", "false")
+    page.evaluate("Switchboard.toggle()")
+    expect(page.locator(LAUNCHER)).to_have_attribute("aria-expanded", "true")
+    page.evaluate("Switchboard.newConversation()")
+    expect(frame.locator(".msg")).to_have_count(1)
+    page.evaluate("Switchboard.toggle()")
+    assert [name for name in events(page) if name in ("open", "close")] == ["open", "close", "open", "close"]

@@ -39,6 +39,7 @@
       tool_running: "Using {name}…",
       tool_done: "Used {name}",
       tool_failed: "{name} did not work",
+      tool_denied: "{name} was not allowed",
       tool_confirm: "The assistant wants to use {name}. Do you allow it?",
       details: "Details",
       approve: "Allow",
@@ -91,6 +92,7 @@
       tool_running: "正在使用 {name}…",
       tool_done: "已使用 {name}",
       tool_failed: "{name} 未能完成",
+      tool_denied: "{name} 未获允许",
       tool_confirm: "助手想要使用 {name}，是否允许？",
       details: "详情",
       approve: "允许",
@@ -351,7 +353,7 @@
       image.src = value;
       avatar.appendChild(image);
     } else {
-      avatar.textContent = value && !/^\w+:/.test(value) && Array.from(value).length <= 4 ? value
+      avatar.textContent = value && !/^\w+:/.test(value) && Array.from(value).length <= 8 ? value
         : Array.from(title() || "?")[0].toUpperCase();
     }
     var accent = options.accent;
@@ -611,7 +613,9 @@
     var line = this.toolLine(data.tool_call_id);
     line.classList.remove("awaiting");
     line.classList.add(data.ok ? "ok" : "failed");
-    say(line.firstChild, { key: data.ok ? "tool_done" : "tool_failed", args: { name: data.name } });
+    var denied = data.denied || /denied/i.test(data.error || "");
+    say(line.firstChild, { key: data.ok ? "tool_done" : denied ? "tool_denied" : "tool_failed",
+                           args: { name: data.name } });
     var actions = line.querySelector(".actions");
     if (actions && !actions.querySelector(".note:not(:empty)")) actions.remove();
     this.setStatus("thinking");
@@ -648,7 +652,8 @@
     var self = this;
     (message.tool_calls || []).forEach(function (call) {
       self.toolLine(call.tool_call_id);
-      self.toolResult({ tool_call_id: call.tool_call_id, name: call.name, ok: call.state === "completed" });
+      self.toolResult({ tool_call_id: call.tool_call_id, name: call.name, ok: call.state === "completed",
+                        denied: call.state === "denied" });
     });
     this.segment = null;
     if (message.content) this.currentSegment().text = message.content;

@@ -172,6 +172,7 @@
     root.appendChild(wrap);
     d.body.appendChild(host);
     paint();
+    if (state.wanted) open();
   }
 
   function frameUrl() {
@@ -241,7 +242,11 @@
   }
 
   function open() {
-    if (!launcher || !frame && !options.bot) return;
+    if (!launcher) {
+      state.wanted = true; // asked before the page's body was there: opened once it is
+      return;
+    }
+    if (!frame && !options.bot) return;
     prepare();
     if (state.open) return;
     state.open = true;
@@ -312,7 +317,6 @@
   var queued = previous && previous.q ? [].slice.call(previous.q) : [];
   api.q = { push: guard(run) };
   w.Switchboard = api;
-  queued.forEach(guard(run));
 
   if (!options.bot || !origin) {
     warn("the script tag has no data-bot attribute: add data-bot=\"YOUR_BOT_PUBLIC_ID\" (shown on the bot's " +
@@ -335,6 +339,7 @@
   guard(function start() {
     if (d.body) mount();
     else d.addEventListener("DOMContentLoaded", guard(mount));
+    queued.forEach(guard(run));
     if (d.readyState === "complete") setTimeout(guard(loaded));
     else w.addEventListener("load", guard(loaded));
   })();
