@@ -89,7 +89,7 @@
         if (!frame) {
           frame = doc.createElement("iframe");
           frame.className = "widget-preview-frame";
-          frame.title = "Widget preview";
+          frame.title = preview.getAttribute("aria-label") || "Widget preview";
           preview.appendChild(frame);
         }
         frame.src = src;
