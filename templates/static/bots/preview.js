@@ -12,1128 +12,713 @@
  * Source markers the model writes ([1], [1, 2], 【1】) become buttons that jump to that source in
  * the answer's list of citations; a marker with no such source stays text.
  *
- * Its parts (SSEParser, TurnClient, renderMarkdown with a given document, fillTemplate, …) are
- * also reachable as window.SwitchboardPreview, where the browser tests drive them one by one.
+ * The parts it shares with the widget (SSEParser, TurnClient, renderMarkdown, fillTemplate, …)
+ * live in chat/core.js (window.SwitchboardChat), which the page loads first; a page that adds this
+ * script alone gets core.js loaded from beside it. Those parts and this file's own are also
+ * reachable as window.SwitchboardPreview, where the browser tests drive them one by one.
  */
 (function (root) {
   "use strict";
 
-  // -- Server-Sent Events ------------------------------------------------------------------------
+  function preview(core) {
+    var SSEParser = core.SSEParser;
+    var ApiError = core.ApiError;
+    var TurnClient = core.TurnClient;
+    var renderMarkdown = core.renderMarkdown;
+    var fillTemplate = core.fillTemplate;
+    var el = core.el;
+    var formatMs = core.formatMs;
 
-  /** Incremental SSE parser: push() text as it arrives, get back the complete events. */
-  function SSEParser() {
-    this.buffer = "";
-    this.data = [];
-    this.event = "";
-    this.id = null;
-  }
+    // -- the page -----------------------------------------------------------------------------------
 
-  SSEParser.prototype.push = function (text) {
-    var events = [];
-    var pattern = /\r\n|\r|\n/g;
-    var start = 0;
-    var match;
-    this.buffer += text;
-    while ((match = pattern.exec(this.buffer)) !== null) {
-      // A trailing "\r" may be the first half of "\r\n": wait for the next chunk.
-      if (match[0] === "\r" && match.index === this.buffer.length - 1) break;
-      this.line(this.buffer.slice(start, match.index), events);
-      start = pattern.lastIndex;
-    }
-    this.buffer = this.buffer.slice(start);
-    return events;
-  };
-
-  SSEParser.prototype.line = function (line, events) {
-    if (line === "") {
-      if (this.data.length) {
-        events.push({ id: this.id, event: this.event || "message", data: this.data.join("\n") });
-      }
-      this.data = [];
-      this.event = "";
-      this.id = null;
-      return;
-    }
-    if (line.charAt(0) === ":") return; // a comment (the server's keep-alive pings)
-    var colon = line.indexOf(":");
-    var field = colon < 0 ? line : line.slice(0, colon);
-    var value = colon < 0 ? "" : line.slice(colon + 1);
-    if (value.charAt(0) === " ") value = value.slice(1);
-    if (field === "data") this.data.push(value);
-    else if (field === "event") this.event = value;
-    else if (field === "id" && value.indexOf("\u0000") < 0) this.id = value;
-  };
-
-  // -- the API ------------------------------------------------------------------------------------
-
-  function ApiError(message, code, param, status) {
-    this.name = "ApiError";
-    this.message = message;
-    this.code = code || "error";
-    this.param = param || null;
-    this.status = status || 0;
-  }
-  ApiError.prototype = Object.create(Error.prototype);
-
-  function errorFromResponse(response) {
-    return response.text().then(function (text) {
-      var body = null;
-      try { body = JSON.parse(text); } catch (e) { /* not JSON */ }
-      var error = body && body.error ? body.error : {};
-      return new ApiError(error.message || ("The server answered " + response.status + "."),
-                          error.code, error.param, response.status);
-    }, function () {
-      return new ApiError("The server answered " + response.status + ".", "http_" + response.status, null,
-                          response.status);
-    });
-  }
-
-  function delay(ms) {
-    return new Promise(function (resolve) { setTimeout(resolve, ms); });
-  }
-
-  /**
-   * One chat turn: send it, read its events, resume the stream after a drop.
-   *
-   * options: apiRoot ("/api/v1/"), headers (added to every request: the CSRF token in the
-   * page, an Authorization header in tests), fetch, retryDelays (ms before each reconnection
-   * attempt), onEvent(name, data, id), onStatus(status, detail).
-   */
-  function TurnClient(options) {
-    options = options || {};
-    this.apiRoot = options.apiRoot || "/api/v1/";
-    this.headers = options.headers || {};
-    this.fetch = options.fetch || function (url, init) { return root.fetch(url, init); };
-    this.retryDelays = options.retryDelays || [500, 1000, 2000, 4000, 8000, 15000];
-    this.onEvent = options.onEvent || function () {};
-    this.onStatus = options.onStatus || function () {};
-    this.controller = typeof AbortController === "function" ? new AbortController() : null;
-    this.messageId = null;
-    this.conversationId = null;
-    this.lastEventId = null;
-    this.ended = false;
-    this.aborted = false;
-    this.reconnects = 0;
-  }
-
-  TurnClient.prototype.request = function (url, init) {
-    init = init || {};
-    var headers = {};
-    var name;
-    for (name in this.headers) headers[name] = this.headers[name];
-    for (name in (init.headers || {})) headers[name] = init.headers[name];
-    return this.fetch(url, {
-      method: init.method || "GET", headers: headers, body: init.body, credentials: "same-origin",
-      cache: "no-store",
-      // Reading a stream stops with abort(); stop, confirm and feedback requests always go through.
-      signal: this.controller && init.abortable !== false ? this.controller.signal : undefined
-    });
-  };
-
-  TurnClient.prototype.postJson = function (url, payload) {
-    return this.request(url, {
-      method: "POST", body: JSON.stringify(payload === undefined ? {} : payload), abortable: false,
-      headers: { "Content-Type": "application/json", "Accept": "application/json" }
-    }).then(function (response) {
-      if (!response.ok) return errorFromResponse(response).then(function (error) { throw error; });
-      return response.json();
-    });
-  };
-
-  /** POST the message; resolves when the turn has ended (message.end) or was abandoned. */
-  TurnClient.prototype.send = function (chatUrl, payload) {
-    var self = this;
-    return this.request(chatUrl, {
-      method: "POST", body: JSON.stringify(payload),
-      headers: { "Content-Type": "application/json", "Accept": "text/event-stream, application/json" }
-    }).then(function (response) {
-      if (!response.ok) return errorFromResponse(response).then(function (error) { throw error; });
-      self.messageId = response.headers.get("X-Message-Id") || self.messageId;
-      self.conversationId = response.headers.get("X-Conversation-Id") || self.conversationId;
-      self.onStatus("accepted", { messageId: self.messageId, conversationId: self.conversationId });
-      return self.follow(response);
-    });
-  };
-
-  /** Follow an already accepted turn from its first event (or after lastEventId). */
-  TurnClient.prototype.resume = function (messageId, lastEventId) {
-    this.messageId = messageId;
-    this.lastEventId = lastEventId || null;
-    return this.follow(null);
-  };
-
-  TurnClient.prototype.eventsUrl = function () {
-    return this.apiRoot + "messages/" + encodeURIComponent(this.messageId) + "/events";
-  };
-
-  TurnClient.prototype.follow = async function (response) {
-    var attempt = 0;
-    for (;;) {
-      if (response) {
-        var progressed = false;
+    function csrfToken(doc) {
+      var headers = doc.body && doc.body.getAttribute("hx-headers");
+      if (headers) {
         try {
-          progressed = await this.read(response);
-        } catch (error) {
-          if (error instanceof ApiError) throw error;
-          // A network error or a cut stream: resumed below.
-        }
-        if (progressed) attempt = 0;
+          var token = JSON.parse(headers)["X-CSRFToken"];
+          if (token) return token;
+        } catch (e) { /* fall back to the cookie */ }
       }
-      if (this.ended || this.aborted) return;
-      if (!this.messageId) {
-        throw new ApiError("The connection was lost before the server named the message.", "connection_lost");
-      }
-      if (attempt >= this.retryDelays.length) {
-        throw new ApiError("Lost the connection to the server and could not reconnect.", "connection_lost");
-      }
-      this.onStatus("reconnecting", { attempt: attempt + 1 });
-      await delay(this.retryDelays[attempt]);
-      attempt += 1;
-      if (this.aborted) return;
-      response = null;
-      var headers = { "Accept": "text/event-stream" };
-      if (this.lastEventId) headers["Last-Event-ID"] = this.lastEventId;
-      var next;
-      try {
-        next = await this.request(this.eventsUrl(), { headers: headers });
-      } catch (error) {
-        if (this.aborted) return;
-        continue;
-      }
-      if (!next.ok) {
-        if (next.status >= 500 || next.status === 429) continue;
-        throw await errorFromResponse(next);
-      }
-      this.reconnects += 1;
-      this.onStatus("reconnected", { attempt: attempt });
-      response = next;
+      var match = /(?:^|;\s*)csrftoken=([^;]+)/.exec(doc.cookie || "");
+      return match ? decodeURIComponent(match[1]) : "";
     }
-  };
 
-  /** Read one response body to its end; resolves whether any event arrived. */
-  TurnClient.prototype.read = async function (response) {
-    var reader = response.body.getReader();
-    var decoder = new TextDecoder();
-    var parser = new SSEParser();
-    var progressed = false;
-    try {
-      for (;;) {
-        var chunk = await reader.read();
-        if (chunk.done) break;
-        var events = parser.push(decoder.decode(chunk.value, { stream: true }));
-        for (var i = 0; i < events.length; i++) {
-          progressed = true;
-          if (this.dispatch(events[i])) {
-            try { reader.cancel(); } catch (e) { /* already closed */ }
-            return progressed;
+    function jsonText(value) {
+      try { return JSON.stringify(value, null, 2); } catch (e) { return String(value); }
+    }
+
+    /** The assistant's side of one turn on the page. */
+    function AssistantBubble(chat) {
+      var doc = chat.doc;
+      this.chat = chat;
+      this.doc = doc;
+      this.node = el(doc, "div", "chat-message assistant");
+      this.body = el(doc, "div", "bubble");
+      this.flow = el(doc, "div", "flow");
+      this.status = el(doc, "div", "status small muted", "Thinking…");
+      this.citations = el(doc, "div", "citations small");
+      this.footer = el(doc, "div", "meta small muted");
+      this.body.appendChild(this.flow);
+      this.body.appendChild(this.status);
+      this.node.appendChild(this.body);
+      this.node.appendChild(this.citations);
+      this.node.appendChild(this.footer);
+      this.segments = [];
+      this.segment = null;   // {node, text} of the step being generated
+      this.tools = {};
+      this.pending = false;
+      this.sources = [];     // the citations shown, in order: marker [n] is sources[n - 1]
+      this.sourceItems = []; // their list items
+      this.sourceList = null;
+    }
+
+    AssistantBubble.prototype.currentSegment = function () {
+      if (!this.segment) {
+        this.segment = { node: el(this.doc, "div", "text"), text: "" };
+        this.segments.push(this.segment);
+        this.flow.appendChild(this.segment.node);
+      }
+      return this.segment;
+    };
+
+    AssistantBubble.prototype.append = function (text) {
+      this.setStatus("");
+      this.currentSegment().text += text;
+      this.scheduleRender();
+    };
+
+    /** message.reset: the step is generated again from the start. */
+    AssistantBubble.prototype.reset = function (data) {
+      if (this.segment) {
+        this.segment.text = "";
+        this.scheduleRender();
+      }
+      var reason = data && data.reason;
+      if (reason && reason !== "worker_restarted") {
+        this.setStatus("The model call failed (" + reason + ")" +
+                       (data.retry_in ? "; trying again in " + formatMs(data.retry_in * 1000) : "; trying again") + "…");
+      } else {
+        this.setStatus("Starting this step again…");
+      }
+    };
+
+    /** A tool round ends the step: the next text goes after the tool lines. */
+    AssistantBubble.prototype.closeSegment = function () {
+      this.flush();
+      this.segment = null;
+    };
+
+    AssistantBubble.prototype.scheduleRender = function () {
+      if (this.pending) return;
+      this.pending = true;
+      var self = this;
+      var raf = root.requestAnimationFrame || function (fn) { return setTimeout(fn, 16); };
+      raf(function () { self.flush(); });
+    };
+
+    AssistantBubble.prototype.flush = function () {
+      this.pending = false;
+      for (var i = 0; i < this.segments.length; i++) {
+        var segment = this.segments[i];
+        if (segment.rendered === segment.text) continue;
+        segment.rendered = segment.text;
+        segment.node.replaceChildren(renderMarkdown(segment.text, this.doc, this.markdownOptions()));
+      }
+      this.chat.scrollToEnd();
+    };
+
+    AssistantBubble.prototype.markdownOptions = function () {
+      return this.sources.length ? { citation: this.citationMarker.bind(this) } : null;
+    };
+
+    /** The button for source marker `n`, or null when this answer has no source `n`. */
+    AssistantBubble.prototype.citationMarker = function (n) {
+      var source = this.sources[n - 1];
+      if (!source) return null;
+      var self = this;
+      var label = "Source " + n + ": " + (source.document_name || "document");
+      var button = el(this.doc, "button", "cite", String(n));
+      button.setAttribute("type", "button");
+      button.setAttribute("data-cite", String(n));
+      button.setAttribute("title", label);
+      button.setAttribute("aria-label", label);
+      button.addEventListener("click", function (event) {
+        if (event && event.preventDefault) event.preventDefault();
+        self.showSource(n);
+      });
+      return button;
+    };
+
+    /** Open the sources, scroll source `n` into view and highlight it. */
+    AssistantBubble.prototype.showSource = function (n) {
+      var item = this.sourceItems[n - 1];
+      if (!item) return;
+      if (this.sourceList) this.sourceList.open = true;
+      this.sourceItems.forEach(function (other) { other.classList.remove("cited"); });
+      void item.offsetWidth; // restart the highlight when the same source is chosen again
+      item.classList.add("cited");
+      if (item.scrollIntoView) item.scrollIntoView({ block: "nearest", behavior: "smooth" });
+      if (item.focus) item.focus({ preventScroll: true });
+    };
+
+    AssistantBubble.prototype.setStatus = function (text) {
+      this.status.textContent = text || "";
+      this.status.hidden = !text;
+    };
+
+    AssistantBubble.prototype.toolLine = function (id, name) {
+      var line = this.tools[id];
+      if (line) return line;
+      var node = el(this.doc, "div", "tool-line small");
+      var title = el(this.doc, "span", "tool-title");
+      var details = el(this.doc, "details", "tool-details");
+      var summary = el(this.doc, "summary", null, "details");
+      details.appendChild(summary);
+      node.appendChild(title);
+      node.appendChild(details);
+      this.flow.appendChild(node);
+      line = this.tools[id] = { node: node, title: title, details: details, name: name, actions: null };
+      return line;
+    };
+
+    AssistantBubble.prototype.toolCall = function (data) {
+      this.closeSegment();
+      var line = this.toolLine(data.tool_call_id, data.name);
+      line.title.textContent = "⚙ Calling " + data.name + "…";
+      var args = el(this.doc, "pre", "code", jsonText(data.arguments || {}));
+      line.details.appendChild(el(this.doc, "div", "muted", "Arguments"));
+      line.details.appendChild(args);
+      this.setStatus("");
+    };
+
+    AssistantBubble.prototype.confirmationRequired = function (data) {
+      var self = this;
+      var line = this.toolLine(data.tool_call_id, data.name);
+      line.title.textContent = "⚠ " + data.name + " needs your approval";
+      line.node.classList.add("awaiting");
+      if (line.actions) return;
+      var actions = line.actions = el(this.doc, "div", "tool-actions");
+      var approve = el(this.doc, "button", "primary small", "Approve");
+      var deny = el(this.doc, "button", "danger small", "Deny");
+      approve.type = deny.type = "button";
+      var note = el(this.doc, "span", "small muted");
+      function decide(ok) {
+        approve.disabled = deny.disabled = true;
+        note.textContent = ok ? "Approving…" : "Denying…";
+        self.chat.confirm(self, data.confirm_url, data.tool_call_id, ok).then(function () {
+          actions.replaceChildren(el(self.doc, "span", "small muted", ok ? "Approved" : "Denied"));
+          line.node.classList.remove("awaiting");
+        }, function (error) {
+          approve.disabled = deny.disabled = false;
+          note.textContent = error.message;
+          note.className = "small error";
+        });
+      }
+      approve.addEventListener("click", function () { decide(true); });
+      deny.addEventListener("click", function () { decide(false); });
+      actions.appendChild(approve);
+      actions.appendChild(deny);
+      actions.appendChild(note);
+      line.node.insertBefore(actions, line.details);
+      this.setStatus("Waiting for your decision…");
+    };
+
+    AssistantBubble.prototype.toolResult = function (data) {
+      var line = this.toolLine(data.tool_call_id, data.name);
+      var took = formatMs(data.duration_ms);
+      line.title.textContent = (data.ok ? "✓ " : "✗ ") + data.name +
+        (data.ok ? "" : " failed" + (data.error ? " (" + data.error + ")" : "")) + (took ? " · " + took : "");
+      line.node.classList.remove("awaiting");
+      line.node.classList.add(data.ok ? "ok" : "failed");
+      if (line.actions) line.actions.hidden = true;
+      if (data.result) {
+        line.details.appendChild(el(this.doc, "div", "muted", "Result"));
+        line.details.appendChild(el(this.doc, "pre", "code", data.result));
+      }
+      this.setStatus("Thinking…");
+    };
+
+    AssistantBubble.prototype.showCitations = function (citations) {
+      this.citations.replaceChildren();
+      this.sources = citations || [];
+      this.sourceItems = [];
+      this.sourceList = null;
+      if (this.sources.length) this.citations.appendChild(this.sourceDetails(this.sources));
+      this.rerender(); // markers link only to the sources this answer has
+    };
+
+    /** The collapsible, numbered list of sources; its items are kept for the markers to jump to. */
+    AssistantBubble.prototype.sourceDetails = function (citations) {
+      var details = this.sourceList = el(this.doc, "details");
+      details.appendChild(el(this.doc, "summary", null, "Sources (" + citations.length + ")"));
+      var list = el(this.doc, "ol");
+      citations.forEach(function (c, index) {
+        var item = el(this.doc, "li");
+        item.setAttribute("data-source", String(index + 1));
+        item.setAttribute("tabindex", "-1");
+        this.sourceItems.push(item);
+        item.appendChild(el(this.doc, "strong", null, c.document_name || "document"));
+        var where = [];
+        if (c.page) where.push("page " + c.page);
+        if (typeof c.score === "number") where.push("score " + c.score.toFixed(3));
+        if (where.length) item.appendChild(el(this.doc, "span", "muted", " · " + where.join(" · ")));
+        if (c.snippet) item.appendChild(el(this.doc, "div", "muted", c.snippet));
+        list.appendChild(item);
+      }, this);
+      details.appendChild(list);
+      return details;
+    };
+
+    AssistantBubble.prototype.rerender = function () {
+      this.segments.forEach(function (segment) { segment.rendered = null; });
+      this.flush();
+    };
+
+    AssistantBubble.prototype.showError = function (message, code) {
+      var box = el(this.doc, "div", "error", message || "Something went wrong.");
+      if (code) box.appendChild(el(this.doc, "code", null, " " + code));
+      this.body.appendChild(box);
+      this.setStatus("");
+    };
+
+    AssistantBubble.prototype.end = function (data, messageId, conversationId) {
+      var shown = this.segments.map(function (s) { return s.text; }).join("");
+      if (typeof data.content === "string" && data.content !== shown) {
+        // The stored answer is authoritative (e.g. an answer replayed from an expired stream).
+        this.segments.forEach(function (s) { s.node.remove(); });
+        this.segments = [];
+        this.segment = null;
+        this.currentSegment().text = data.content;
+      }
+      this.flush();
+      if (data.state === "failed" && data.error && !this.body.querySelector(".error")) {
+        this.showError(data.error.message, data.error.code);
+      }
+      this.setStatus(data.state === "cancelled" ? "Stopped." : "");
+      if (data.citations) this.showCitations(data.citations);
+      var parts = [];
+      var latency = data.latency || {};
+      if (formatMs(latency.queue_ms)) parts.push("queue " + formatMs(latency.queue_ms));
+      if (formatMs(latency.ttft_ms)) parts.push("first token " + formatMs(latency.ttft_ms));
+      if (formatMs(latency.total_ms)) parts.push("total " + formatMs(latency.total_ms));
+      var usage = data.usage || {};
+      if (usage.total_tokens !== undefined) {
+        parts.push(usage.input_tokens + " in / " + usage.output_tokens + " out tokens");
+      }
+      if (data.cost !== undefined && data.cost !== null && Number(data.cost) > 0) parts.push("$" + Number(data.cost).toFixed(6));
+      this.footer.replaceChildren(el(this.doc, "span", "metrics", parts.join(" · ")));
+      var conversationUrl = this.chat.conversationUrl(conversationId || data.conversation_id);
+      if (conversationUrl) {
+        var link = el(this.doc, "a", null, "trace");
+        link.href = conversationUrl + "#" + encodeURIComponent(messageId || "");
+        link.target = "_blank";
+        link.rel = "noopener";
+        this.footer.appendChild(this.doc.createTextNode(" · "));
+        this.footer.appendChild(link);
+      }
+      if (messageId && data.state === "completed") this.footer.appendChild(this.feedbackButtons(messageId));
+      this.chat.scrollToEnd();
+    };
+
+    AssistantBubble.prototype.feedbackButtons = function (messageId) {
+      var self = this;
+      var box = el(this.doc, "span", "feedback");
+      [[1, "👍", "Good answer"], [-1, "👎", "Bad answer"]].forEach(function (spec) {
+        var button = el(self.doc, "button", "link", spec[1]);
+        button.type = "button";
+        button.title = spec[2];
+        button.setAttribute("aria-label", spec[2]);
+        button.addEventListener("click", function () {
+          self.chat.feedback(messageId, spec[0]).then(function () {
+            box.replaceChildren(el(self.doc, "span", null, spec[0] === 1 ? "👍 thanks" : "👎 noted"));
+          }, function (error) { box.replaceChildren(el(self.doc, "span", "error", error.message)); });
+        });
+        box.appendChild(button);
+      });
+      return box;
+    };
+
+    /** The preview panel. */
+    function PreviewChat(container, config) {
+      this.container = container;
+      this.doc = container.ownerDocument;
+      this.config = config;
+      this.apiRoot = config.api_root || "/api/v1/";
+      this.log = container.querySelector("[data-role=log]");
+      this.starters = container.querySelector("[data-role=starters]");
+      this.composer = container.querySelector("[data-role=composer]");
+      this.input = this.composer.querySelector("textarea");
+      this.sendButton = container.querySelector("[data-action=send]");
+      this.stopButton = container.querySelector("[data-action=stop]");
+      this.variables = container.querySelector("[data-role=variables]");
+      this.conversationId = null;
+      this.turn = null;
+      this.stick = true;
+      this.bind();
+      this.reset();
+    }
+
+    PreviewChat.prototype.headers = function () {
+      return { "X-CSRFToken": csrfToken(this.doc) };
+    };
+
+    PreviewChat.prototype.bind = function () {
+      var self = this;
+      this.composer.addEventListener("submit", function (event) {
+        event.preventDefault();
+        self.send(self.input.value);
+      });
+      this.input.addEventListener("keydown", function (event) {
+        if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+          event.preventDefault();
+          self.send(self.input.value);
+        }
+      });
+      this.stopButton.addEventListener("click", function () { self.stop(); });
+      var fresh = this.container.querySelector("[data-action=new-conversation]");
+      if (fresh) fresh.addEventListener("click", function () { self.newConversation(); });
+      if (this.variables) {
+        this.variables.addEventListener("submit", function (event) { event.preventDefault(); });
+        // The opening message shows the values typed, as the conversation would start with them.
+        this.variables.addEventListener("input", function () { self.renderOpening(); });
+        this.variables.addEventListener("change", function () { self.renderOpening(); });
+      }
+      this.log.addEventListener("scroll", function () {
+        self.stick = self.log.scrollHeight - self.log.scrollTop - self.log.clientHeight < 40;
+      });
+    };
+
+    PreviewChat.prototype.reset = function () {
+      var self = this;
+      this.conversationId = null;
+      this.log.replaceChildren();
+      this.opening = null;
+      if (this.config.opening_message) {
+        var opening = el(this.doc, "div", "chat-message assistant opening");
+        this.opening = el(this.doc, "div", "bubble");
+        opening.appendChild(this.opening);
+        this.log.appendChild(opening);
+        this.renderOpening();
+      }
+      this.starters.replaceChildren();
+      (this.config.starter_questions || []).forEach(function (question) {
+        var button = el(self.doc, "button", "starter", question);
+        button.type = "button";
+        button.addEventListener("click", function () { self.send(question); });
+        self.starters.appendChild(button);
+      });
+      this.starters.hidden = !(this.config.starter_questions || []).length;
+      this.lockVariables(false);
+      this.setBusy(false);
+      this.input.value = "";
+    };
+
+    /** The opening message with the variables filled in (fixed once the conversation started). */
+    PreviewChat.prototype.renderOpening = function () {
+      if (!this.opening || this.conversationId) return;
+      var text = fillTemplate(this.config.opening_message, this.variableValues());
+      this.opening.replaceChildren(renderMarkdown(text, this.doc));
+    };
+
+    /** Each declared variable's value as the server would resolve it: typed, else its default. */
+    PreviewChat.prototype.variableValues = function () {
+      var values = {};
+      var self = this;
+      (this.config.variables || []).forEach(function (variable) {
+        var field = self.variables && self.variables.querySelector("[data-variable=\"" + variable.name + "\"]");
+        var fallback = variable["default"] === null || variable["default"] === undefined ? "" : variable["default"];
+        if (!field) {
+          values[variable.name] = fallback;
+        } else if (variable.type === "boolean") {
+          values[variable.name] = !!field.checked;
+        } else {
+          var typed = field.value.trim();
+          var number = Number(typed);
+          values[variable.name] = !typed ? fallback
+            : (variable.type === "number" && isFinite(number) ? number : typed);
+        }
+      });
+      return values;
+    };
+
+    PreviewChat.prototype.newConversation = function () {
+      if (this.turn) {
+        var turn = this.turn;
+        this.turn = null;
+        turn.stop().catch(function () { /* it may have just ended */ });
+        turn.abort();
+      }
+      this.reset();
+      this.input.focus();
+    };
+
+    PreviewChat.prototype.lockVariables = function (locked) {
+      if (!this.variables) return;
+      var fieldset = this.variables.querySelector("fieldset");
+      if (fieldset) fieldset.disabled = locked;
+    };
+
+    PreviewChat.prototype.setBusy = function (busy) {
+      this.sendButton.disabled = busy;
+      this.stopButton.hidden = !busy;
+      this.stopButton.disabled = false;
+    };
+
+    PreviewChat.prototype.collectInputs = function () {
+      var inputs = {};
+      var problems = [];
+      if (!this.variables) return { inputs: inputs, problems: problems };
+      var fields = this.variables.querySelectorAll("[data-variable]");
+      for (var i = 0; i < fields.length; i++) {
+        var field = fields[i];
+        var name = field.getAttribute("data-variable");
+        var type = field.getAttribute("data-type");
+        this.variableError(name, "");
+        if (type === "boolean") {
+          inputs[name] = field.checked;
+          continue;
+        }
+        var value = field.value.trim();
+        if (!value) {
+          if (field.required) problems.push([name, "Required."]);
+          continue;
+        }
+        if (type === "number") {
+          var number = Number(value);
+          if (!isFinite(number)) { problems.push([name, "Enter a number."]); continue; }
+          inputs[name] = number;
+        } else {
+          inputs[name] = value;
+        }
+      }
+      return { inputs: inputs, problems: problems };
+    };
+
+    PreviewChat.prototype.variableError = function (name, message) {
+      if (!this.variables) return;
+      var nodes = this.variables.querySelectorAll("[data-error-for]");
+      for (var i = 0; i < nodes.length; i++) {
+        if (nodes[i].getAttribute("data-error-for") === name) {
+          nodes[i].textContent = message;
+          nodes[i].hidden = !message;
+          if (message) {
+            var field = this.variables.querySelector("[data-variable=\"" + name + "\"]");
+            if (field) field.focus();
           }
         }
       }
-    } finally {
-      try { reader.releaseLock(); } catch (e) { /* a pending read holds it */ }
-    }
-    return progressed;
-  };
+    };
 
-  /** Handle one parsed event; true when the turn is over. */
-  TurnClient.prototype.dispatch = function (event) {
-    if (this.aborted) return true;
-    var data;
-    try { data = JSON.parse(event.data); } catch (e) { return false; }
-    if (event.id) this.lastEventId = event.id;
-    if (event.event === "message.start") {
-      if (data.message_id) this.messageId = data.message_id;
-      if (data.conversation_id) this.conversationId = data.conversation_id;
-    }
-    if (event.event === "message.end") this.ended = true;
-    this.onEvent(event.event, data, event.id);
-    return this.ended;
-  };
+    PreviewChat.prototype.userBubble = function (text) {
+      var node = el(this.doc, "div", "chat-message user");
+      var bubble = el(this.doc, "div", "bubble");
+      bubble.appendChild(el(this.doc, "div", "text plain", text));
+      node.appendChild(bubble);
+      this.log.appendChild(node);
+      this.scrollToEnd();
+      return node;
+    };
 
-  /** Ask the server to stop the turn; its message.end still arrives on the stream. */
-  TurnClient.prototype.stop = function () {
-    if (!this.messageId || this.ended) return Promise.resolve(null);
-    return this.postJson(this.apiRoot + "messages/" + encodeURIComponent(this.messageId) + "/stop");
-  };
+    PreviewChat.prototype.notice = function (text, className) {
+      var node = el(this.doc, "div", "chat-notice " + (className || ""), text);
+      this.log.appendChild(node);
+      this.scrollToEnd();
+      return node;
+    };
 
-  TurnClient.prototype.confirm = function (url, toolCallId, approve) {
-    return this.postJson(url || (this.apiRoot + "messages/" + encodeURIComponent(this.messageId) + "/confirmations"),
-                         { tool_call_id: toolCallId, approve: !!approve });
-  };
-
-  /** Stop reading (the turn itself goes on unless stop() was called). */
-  TurnClient.prototype.abort = function () {
-    this.aborted = true;
-    if (this.controller) this.controller.abort();
-  };
-
-  // -- safe Markdown ------------------------------------------------------------------------------
-
-  var INLINE = /(`+)([\s\S]*?[^`])\1(?!`)|\*\*([^*\n]+?)\*\*|__([^_\n]+?)__|\*([^*\s\n][^*\n]*?)\*|\[([^\]\n]+)\]\(([^)\s]+)\)/g;
-  var SAFE_LINK = /^(https?:\/\/|mailto:)/i;
-  // A source marker: [1], [1, 2], [1][2] (two markers), and the full-width 【1】 and [1，2、3]
-  // Chinese text uses. Up to three digits, so years like [2024] stay text.
-  var MARKER = /[\[【]\s*\d{1,3}(?:\s*[,，、]\s*\d{1,3})*\s*[\]】]/g;
-
-  /**
-   * Append `text` as text nodes; a number in a source marker becomes the node
-   * options.citation(n) returns for it (null: the number stays text).
-   */
-  function appendText(doc, parent, text, options) {
-    var citation = options && options.citation;
-    if (!citation) {
-      parent.appendChild(doc.createTextNode(text));
-      return;
-    }
-    var pattern = new RegExp(MARKER.source, "g"); // own state: appendText may run inside another scan
-    var last = 0;
-    var match;
-    while ((match = pattern.exec(text)) !== null) {
-      var nodes = markerNodes(doc, match[0], citation);
-      if (!nodes) continue;
-      if (match.index > last) parent.appendChild(doc.createTextNode(text.slice(last, match.index)));
-      nodes.forEach(function (node) { parent.appendChild(node); });
-      last = pattern.lastIndex;
-    }
-    if (last < text.length) parent.appendChild(doc.createTextNode(text.slice(last)));
-  }
-
-  /** The nodes of one marker ("[1, 2]"), or null when none of its numbers has a source. */
-  function markerNodes(doc, marker, citation) {
-    var nodes = [];
-    var linked = false;
-    var last = 0;
-    var number = /\d+/g;
-    var match;
-    while ((match = number.exec(marker)) !== null) {
-      var node = citation(parseInt(match[0], 10));
-      if (!node) continue;
-      linked = true;
-      nodes.push(doc.createTextNode(marker.slice(last, match.index)));
-      nodes.push(node);
-      last = number.lastIndex;
-    }
-    if (!linked) return null;
-    nodes.push(doc.createTextNode(marker.slice(last)));
-    return nodes;
-  }
-
-  function appendInline(doc, parent, text, options) {
-    var last = 0;
-    var match;
-    INLINE.lastIndex = 0;
-    while ((match = INLINE.exec(text)) !== null) {
-      if (match.index > last) appendText(doc, parent, text.slice(last, match.index), options);
-      var node;
-      if (match[2] !== undefined) {
-        node = doc.createElement("code");
-        node.textContent = match[2];
-      } else if (match[3] !== undefined || match[4] !== undefined) {
-        node = doc.createElement("strong");
-        appendText(doc, node, match[3] !== undefined ? match[3] : match[4], options);
-      } else if (match[5] !== undefined) {
-        node = doc.createElement("em");
-        appendText(doc, node, match[5], options);
-      } else if (SAFE_LINK.test(match[7])) {
-        node = doc.createElement("a");
-        node.setAttribute("href", match[7]);
-        node.setAttribute("target", "_blank");
-        node.setAttribute("rel", "noopener noreferrer nofollow");
-        node.textContent = match[6];
+    PreviewChat.prototype.send = function (raw) {
+      var self = this;
+      var text = String(raw || "");
+      if (!text.trim() || this.turn) return;
+      var payload = { message: text, stream: true, version: "draft" };
+      if (this.conversationId) {
+        payload.conversation_id = this.conversationId;
       } else {
-        node = doc.createTextNode(match[0]);
-      }
-      parent.appendChild(node);
-      last = INLINE.lastIndex;
-    }
-    if (last < text.length) appendText(doc, parent, text.slice(last), options);
-  }
-
-  function appendLines(doc, parent, lines, options) {
-    for (var i = 0; i < lines.length; i++) {
-      if (i > 0) parent.appendChild(doc.createElement("br"));
-      appendInline(doc, parent, lines[i], options);
-    }
-  }
-
-  /**
-   * A DocumentFragment for `text`: paragraphs, line breaks, headings, lists, fenced code,
-   * `code`, **bold**, *italic* and http(s) links. Unfinished constructs (mid-stream) degrade to
-   * text. Built with createElement/createTextNode only.
-   *
-   * options.citation(n), when given, returns the node for source marker number n, or null to
-   * leave that number as text (markers in code stay text).
-   */
-  function renderMarkdown(text, doc, options) {
-    doc = doc || root.document;
-    var fragment = doc.createDocumentFragment();
-    var lines = String(text || "").replace(/\r\n?/g, "\n").split("\n");
-    var i = 0;
-    var paragraph = [];
-    function flush() {
-      if (!paragraph.length) return;
-      var p = doc.createElement("p");
-      appendLines(doc, p, paragraph, options);
-      fragment.appendChild(p);
-      paragraph = [];
-    }
-    while (i < lines.length) {
-      var line = lines[i];
-      var fence = /^\s*(```|~~~)\s*([\w+-]*)\s*$/.exec(line);
-      if (fence) {
-        flush();
-        var code = [];
-        i += 1;
-        while (i < lines.length && lines[i].trim() !== fence[1]) code.push(lines[i++]);
-        i += 1; // the closing fence (or the end of the text while streaming)
-        var pre = doc.createElement("pre");
-        var codeEl = doc.createElement("code");
-        if (fence[2]) codeEl.setAttribute("data-language", fence[2]);
-        codeEl.textContent = code.join("\n");
-        pre.appendChild(codeEl);
-        fragment.appendChild(pre);
-        continue;
-      }
-      var heading = /^(#{1,6})\s+(.*)$/.exec(line);
-      if (heading) {
-        flush();
-        var h = doc.createElement("h" + Math.min(6, heading[1].length + 2));
-        appendInline(doc, h, heading[2], options);
-        fragment.appendChild(h);
-        i += 1;
-        continue;
-      }
-      var bullet = /^\s*([-*+]|\d{1,9}[.)])\s+/.exec(line);
-      if (bullet) {
-        flush();
-        var ordered = /\d/.test(bullet[1]);
-        var list = doc.createElement(ordered ? "ol" : "ul");
-        if (ordered && parseInt(bullet[1], 10) !== 1) list.setAttribute("start", String(parseInt(bullet[1], 10)));
-        while (i < lines.length) {
-          var item = /^\s*([-*+]|\d{1,9}[.)])\s+(.*)$/.exec(lines[i]);
-          if (!item || /\d/.test(item[1]) !== ordered) break;
-          var li = doc.createElement("li");
-          appendInline(doc, li, item[2], options);
-          list.appendChild(li);
-          i += 1;
+        var collected = this.collectInputs();
+        if (collected.problems.length) {
+          collected.problems.forEach(function (p) { self.variableError(p[0], p[1]); });
+          return;
         }
-        fragment.appendChild(list);
-        continue;
+        payload.inputs = collected.inputs;
       }
-      if (line.trim() === "") flush();
-      else paragraph.push(line);
-      i += 1;
-    }
-    flush();
-    return fragment;
-  }
+      this.input.value = "";
+      this.starters.hidden = true;
+      this.stick = true;
+      var userNode = this.userBubble(text);
+      var bubble = new AssistantBubble(this);
+      this.log.appendChild(bubble.node);
+      this.scrollToEnd();
+      var turn = this.createTurn(bubble);
+      this.watch(turn, bubble, turn.send(this.config.chat_url, payload), function (error) {
+        // Not accepted: nothing was stored; give the text back to edit and send again.
+        bubble.node.remove();
+        userNode.classList.add("failed");
+        self.input.value = text;
+        self.notice(error.message, "error");
+        if (error.param && error.param.indexOf("inputs.") === 0 && !self.conversationId) {
+          self.variableError(error.param.slice(7), error.message);
+        }
+      });
+    };
 
-  // -- variables ------------------------------------------------------------------------------------
+    PreviewChat.prototype.createTurn = function (bubble) {
+      var self = this;
+      var turn = new TurnClient({
+        apiRoot: this.apiRoot,
+        headers: this.headers(),
+        onStatus: function (status, detail) {
+          if (turn !== self.turn) return;
+          if (status === "accepted") {
+            self.conversationId = detail.conversationId || self.conversationId;
+            self.lockVariables(true);
+          } else if (status === "reconnecting") {
+            bubble.setStatus("Connection lost; reconnecting" +
+                             (detail.attempt > 1 ? " (attempt " + detail.attempt + ")" : "") + "…");
+          } else if (status === "reconnected") {
+            bubble.setStatus("");
+          }
+        },
+        onEvent: function (name, data) {
+          if (turn !== self.turn) return;
+          self.handle(bubble, turn, name, data);
+        }
+      });
+      bubble.turn = turn;
+      return turn;
+    };
 
-  // The same pattern and rendering as bots.prompting.fill_template on the server.
-  var VARIABLE = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
-
-  /** `template` with each {{name}} replaced by values[name]; unknown names become "". */
-  function fillTemplate(template, values) {
-    return String(template || "").replace(VARIABLE, function (match, name) {
-      var value = Object.prototype.hasOwnProperty.call(values || {}, name) ? values[name] : "";
-      if (value === true) return "true";
-      if (value === false) return "false";
-      return value === null || value === undefined ? "" : String(value);
-    });
-  }
-
-  // -- the page -----------------------------------------------------------------------------------
-
-  function csrfToken(doc) {
-    var headers = doc.body && doc.body.getAttribute("hx-headers");
-    if (headers) {
-      try {
-        var token = JSON.parse(headers)["X-CSRFToken"];
-        if (token) return token;
-      } catch (e) { /* fall back to the cookie */ }
-    }
-    var match = /(?:^|;\s*)csrftoken=([^;]+)/.exec(doc.cookie || "");
-    return match ? decodeURIComponent(match[1]) : "";
-  }
-
-  function el(doc, tag, className, text) {
-    var node = doc.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  function formatMs(ms) {
-    if (ms === null || ms === undefined) return null;
-    return ms >= 1000 ? (ms / 1000).toFixed(ms >= 10000 ? 0 : 1) + " s" : Math.round(ms) + " ms";
-  }
-
-  function jsonText(value) {
-    try { return JSON.stringify(value, null, 2); } catch (e) { return String(value); }
-  }
-
-  /** The assistant's side of one turn on the page. */
-  function AssistantBubble(chat) {
-    var doc = chat.doc;
-    this.chat = chat;
-    this.doc = doc;
-    this.node = el(doc, "div", "chat-message assistant");
-    this.body = el(doc, "div", "bubble");
-    this.flow = el(doc, "div", "flow");
-    this.status = el(doc, "div", "status small muted", "Thinking…");
-    this.citations = el(doc, "div", "citations small");
-    this.footer = el(doc, "div", "meta small muted");
-    this.body.appendChild(this.flow);
-    this.body.appendChild(this.status);
-    this.node.appendChild(this.body);
-    this.node.appendChild(this.citations);
-    this.node.appendChild(this.footer);
-    this.segments = [];
-    this.segment = null;   // {node, text} of the step being generated
-    this.tools = {};
-    this.pending = false;
-    this.sources = [];     // the citations shown, in order: marker [n] is sources[n - 1]
-    this.sourceItems = []; // their list items
-    this.sourceList = null;
-  }
-
-  AssistantBubble.prototype.currentSegment = function () {
-    if (!this.segment) {
-      this.segment = { node: el(this.doc, "div", "text"), text: "" };
-      this.segments.push(this.segment);
-      this.flow.appendChild(this.segment.node);
-    }
-    return this.segment;
-  };
-
-  AssistantBubble.prototype.append = function (text) {
-    this.setStatus("");
-    this.currentSegment().text += text;
-    this.scheduleRender();
-  };
-
-  /** message.reset: the step is generated again from the start. */
-  AssistantBubble.prototype.reset = function (data) {
-    if (this.segment) {
-      this.segment.text = "";
-      this.scheduleRender();
-    }
-    var reason = data && data.reason;
-    if (reason && reason !== "worker_restarted") {
-      this.setStatus("The model call failed (" + reason + ")" +
-                     (data.retry_in ? "; trying again in " + formatMs(data.retry_in * 1000) : "; trying again") + "…");
-    } else {
-      this.setStatus("Starting this step again…");
-    }
-  };
-
-  /** A tool round ends the step: the next text goes after the tool lines. */
-  AssistantBubble.prototype.closeSegment = function () {
-    this.flush();
-    this.segment = null;
-  };
-
-  AssistantBubble.prototype.scheduleRender = function () {
-    if (this.pending) return;
-    this.pending = true;
-    var self = this;
-    var raf = root.requestAnimationFrame || function (fn) { return setTimeout(fn, 16); };
-    raf(function () { self.flush(); });
-  };
-
-  AssistantBubble.prototype.flush = function () {
-    this.pending = false;
-    for (var i = 0; i < this.segments.length; i++) {
-      var segment = this.segments[i];
-      if (segment.rendered === segment.text) continue;
-      segment.rendered = segment.text;
-      segment.node.replaceChildren(renderMarkdown(segment.text, this.doc, this.markdownOptions()));
-    }
-    this.chat.scrollToEnd();
-  };
-
-  AssistantBubble.prototype.markdownOptions = function () {
-    return this.sources.length ? { citation: this.citationMarker.bind(this) } : null;
-  };
-
-  /** The button for source marker `n`, or null when this answer has no source `n`. */
-  AssistantBubble.prototype.citationMarker = function (n) {
-    var source = this.sources[n - 1];
-    if (!source) return null;
-    var self = this;
-    var label = "Source " + n + ": " + (source.document_name || "document");
-    var button = el(this.doc, "button", "cite", String(n));
-    button.setAttribute("type", "button");
-    button.setAttribute("data-cite", String(n));
-    button.setAttribute("title", label);
-    button.setAttribute("aria-label", label);
-    button.addEventListener("click", function (event) {
-      if (event && event.preventDefault) event.preventDefault();
-      self.showSource(n);
-    });
-    return button;
-  };
-
-  /** Open the sources, scroll source `n` into view and highlight it. */
-  AssistantBubble.prototype.showSource = function (n) {
-    var item = this.sourceItems[n - 1];
-    if (!item) return;
-    if (this.sourceList) this.sourceList.open = true;
-    this.sourceItems.forEach(function (other) { other.classList.remove("cited"); });
-    void item.offsetWidth; // restart the highlight when the same source is chosen again
-    item.classList.add("cited");
-    if (item.scrollIntoView) item.scrollIntoView({ block: "nearest", behavior: "smooth" });
-    if (item.focus) item.focus({ preventScroll: true });
-  };
-
-  AssistantBubble.prototype.setStatus = function (text) {
-    this.status.textContent = text || "";
-    this.status.hidden = !text;
-  };
-
-  AssistantBubble.prototype.toolLine = function (id, name) {
-    var line = this.tools[id];
-    if (line) return line;
-    var node = el(this.doc, "div", "tool-line small");
-    var title = el(this.doc, "span", "tool-title");
-    var details = el(this.doc, "details", "tool-details");
-    var summary = el(this.doc, "summary", null, "details");
-    details.appendChild(summary);
-    node.appendChild(title);
-    node.appendChild(details);
-    this.flow.appendChild(node);
-    line = this.tools[id] = { node: node, title: title, details: details, name: name, actions: null };
-    return line;
-  };
-
-  AssistantBubble.prototype.toolCall = function (data) {
-    this.closeSegment();
-    var line = this.toolLine(data.tool_call_id, data.name);
-    line.title.textContent = "⚙ Calling " + data.name + "…";
-    var args = el(this.doc, "pre", "code", jsonText(data.arguments || {}));
-    line.details.appendChild(el(this.doc, "div", "muted", "Arguments"));
-    line.details.appendChild(args);
-    this.setStatus("");
-  };
-
-  AssistantBubble.prototype.confirmationRequired = function (data) {
-    var self = this;
-    var line = this.toolLine(data.tool_call_id, data.name);
-    line.title.textContent = "⚠ " + data.name + " needs your approval";
-    line.node.classList.add("awaiting");
-    if (line.actions) return;
-    var actions = line.actions = el(this.doc, "div", "tool-actions");
-    var approve = el(this.doc, "button", "primary small", "Approve");
-    var deny = el(this.doc, "button", "danger small", "Deny");
-    approve.type = deny.type = "button";
-    var note = el(this.doc, "span", "small muted");
-    function decide(ok) {
-      approve.disabled = deny.disabled = true;
-      note.textContent = ok ? "Approving…" : "Denying…";
-      self.chat.confirm(self, data.confirm_url, data.tool_call_id, ok).then(function () {
-        actions.replaceChildren(el(self.doc, "span", "small muted", ok ? "Approved" : "Denied"));
-        line.node.classList.remove("awaiting");
+    /** Show `turn` as the one in progress until `reading` settles. */
+    PreviewChat.prototype.watch = function (turn, bubble, reading, notAccepted) {
+      var self = this;
+      this.turn = turn;
+      this.setBusy(true);
+      reading.then(function () {
+        if (turn === self.turn) self.finishTurn();
       }, function (error) {
-        approve.disabled = deny.disabled = false;
-        note.textContent = error.message;
-        note.className = "small error";
+        if (turn !== self.turn) return;
+        if (!turn.messageId && notAccepted) {
+          notAccepted(error);
+        } else if (error.code === "connection_lost") {
+          bubble.setStatus(error.message + " The answer will be in the conversation's history.");
+        } else {
+          bubble.showError(error.message, error.code);
+        }
+        self.finishTurn();
       });
-    }
-    approve.addEventListener("click", function () { decide(true); });
-    deny.addEventListener("click", function () { decide(false); });
-    actions.appendChild(approve);
-    actions.appendChild(deny);
-    actions.appendChild(note);
-    line.node.insertBefore(actions, line.details);
-    this.setStatus("Waiting for your decision…");
-  };
+    };
 
-  AssistantBubble.prototype.toolResult = function (data) {
-    var line = this.toolLine(data.tool_call_id, data.name);
-    var took = formatMs(data.duration_ms);
-    line.title.textContent = (data.ok ? "✓ " : "✗ ") + data.name +
-      (data.ok ? "" : " failed" + (data.error ? " (" + data.error + ")" : "")) + (took ? " · " + took : "");
-    line.node.classList.remove("awaiting");
-    line.node.classList.add(data.ok ? "ok" : "failed");
-    if (line.actions) line.actions.hidden = true;
-    if (data.result) {
-      line.details.appendChild(el(this.doc, "div", "muted", "Result"));
-      line.details.appendChild(el(this.doc, "pre", "code", data.result));
-    }
-    this.setStatus("Thinking…");
-  };
-
-  AssistantBubble.prototype.showCitations = function (citations) {
-    this.citations.replaceChildren();
-    this.sources = citations || [];
-    this.sourceItems = [];
-    this.sourceList = null;
-    if (this.sources.length) this.citations.appendChild(this.sourceDetails(this.sources));
-    this.rerender(); // markers link only to the sources this answer has
-  };
-
-  /** The collapsible, numbered list of sources; its items are kept for the markers to jump to. */
-  AssistantBubble.prototype.sourceDetails = function (citations) {
-    var details = this.sourceList = el(this.doc, "details");
-    details.appendChild(el(this.doc, "summary", null, "Sources (" + citations.length + ")"));
-    var list = el(this.doc, "ol");
-    citations.forEach(function (c, index) {
-      var item = el(this.doc, "li");
-      item.setAttribute("data-source", String(index + 1));
-      item.setAttribute("tabindex", "-1");
-      this.sourceItems.push(item);
-      item.appendChild(el(this.doc, "strong", null, c.document_name || "document"));
-      var where = [];
-      if (c.page) where.push("page " + c.page);
-      if (typeof c.score === "number") where.push("score " + c.score.toFixed(3));
-      if (where.length) item.appendChild(el(this.doc, "span", "muted", " · " + where.join(" · ")));
-      if (c.snippet) item.appendChild(el(this.doc, "div", "muted", c.snippet));
-      list.appendChild(item);
-    }, this);
-    details.appendChild(list);
-    return details;
-  };
-
-  AssistantBubble.prototype.rerender = function () {
-    this.segments.forEach(function (segment) { segment.rendered = null; });
-    this.flush();
-  };
-
-  AssistantBubble.prototype.showError = function (message, code) {
-    var box = el(this.doc, "div", "error", message || "Something went wrong.");
-    if (code) box.appendChild(el(this.doc, "code", null, " " + code));
-    this.body.appendChild(box);
-    this.setStatus("");
-  };
-
-  AssistantBubble.prototype.end = function (data, messageId, conversationId) {
-    var shown = this.segments.map(function (s) { return s.text; }).join("");
-    if (typeof data.content === "string" && data.content !== shown) {
-      // The stored answer is authoritative (e.g. an answer replayed from an expired stream).
-      this.segments.forEach(function (s) { s.node.remove(); });
-      this.segments = [];
-      this.segment = null;
-      this.currentSegment().text = data.content;
-    }
-    this.flush();
-    if (data.state === "failed" && data.error && !this.body.querySelector(".error")) {
-      this.showError(data.error.message, data.error.code);
-    }
-    this.setStatus(data.state === "cancelled" ? "Stopped." : "");
-    if (data.citations) this.showCitations(data.citations);
-    var parts = [];
-    var latency = data.latency || {};
-    if (formatMs(latency.queue_ms)) parts.push("queue " + formatMs(latency.queue_ms));
-    if (formatMs(latency.ttft_ms)) parts.push("first token " + formatMs(latency.ttft_ms));
-    if (formatMs(latency.total_ms)) parts.push("total " + formatMs(latency.total_ms));
-    var usage = data.usage || {};
-    if (usage.total_tokens !== undefined) {
-      parts.push(usage.input_tokens + " in / " + usage.output_tokens + " out tokens");
-    }
-    if (data.cost !== undefined && data.cost !== null && Number(data.cost) > 0) parts.push("$" + Number(data.cost).toFixed(6));
-    this.footer.replaceChildren(el(this.doc, "span", "metrics", parts.join(" · ")));
-    var conversationUrl = this.chat.conversationUrl(conversationId || data.conversation_id);
-    if (conversationUrl) {
-      var link = el(this.doc, "a", null, "trace");
-      link.href = conversationUrl + "#" + encodeURIComponent(messageId || "");
-      link.target = "_blank";
-      link.rel = "noopener";
-      this.footer.appendChild(this.doc.createTextNode(" · "));
-      this.footer.appendChild(link);
-    }
-    if (messageId && data.state === "completed") this.footer.appendChild(this.feedbackButtons(messageId));
-    this.chat.scrollToEnd();
-  };
-
-  AssistantBubble.prototype.feedbackButtons = function (messageId) {
-    var self = this;
-    var box = el(this.doc, "span", "feedback");
-    [[1, "👍", "Good answer"], [-1, "👎", "Bad answer"]].forEach(function (spec) {
-      var button = el(self.doc, "button", "link", spec[1]);
-      button.type = "button";
-      button.title = spec[2];
-      button.setAttribute("aria-label", spec[2]);
-      button.addEventListener("click", function () {
-        self.chat.feedback(messageId, spec[0]).then(function () {
-          box.replaceChildren(el(self.doc, "span", null, spec[0] === 1 ? "👍 thanks" : "👎 noted"));
-        }, function (error) { box.replaceChildren(el(self.doc, "span", "error", error.message)); });
-      });
-      box.appendChild(button);
-    });
-    return box;
-  };
-
-  /** The preview panel. */
-  function PreviewChat(container, config) {
-    this.container = container;
-    this.doc = container.ownerDocument;
-    this.config = config;
-    this.apiRoot = config.api_root || "/api/v1/";
-    this.log = container.querySelector("[data-role=log]");
-    this.starters = container.querySelector("[data-role=starters]");
-    this.composer = container.querySelector("[data-role=composer]");
-    this.input = this.composer.querySelector("textarea");
-    this.sendButton = container.querySelector("[data-action=send]");
-    this.stopButton = container.querySelector("[data-action=stop]");
-    this.variables = container.querySelector("[data-role=variables]");
-    this.conversationId = null;
-    this.turn = null;
-    this.stick = true;
-    this.bind();
-    this.reset();
-  }
-
-  PreviewChat.prototype.headers = function () {
-    return { "X-CSRFToken": csrfToken(this.doc) };
-  };
-
-  PreviewChat.prototype.bind = function () {
-    var self = this;
-    this.composer.addEventListener("submit", function (event) {
-      event.preventDefault();
-      self.send(self.input.value);
-    });
-    this.input.addEventListener("keydown", function (event) {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-        event.preventDefault();
-        self.send(self.input.value);
+    PreviewChat.prototype.handle = function (bubble, turn, name, data) {
+      switch (name) {
+        case "message.start":
+          if (data.conversation_id) {
+            this.conversationId = data.conversation_id;
+            this.lockVariables(true);
+          }
+          break;
+        case "retrieval":
+          bubble.showCitations(data.citations);
+          break;
+        case "delta":
+          if (data.text) bubble.append(data.text);
+          break;
+        case "message.reset":
+          bubble.reset(data);
+          break;
+        case "tool.call":
+          bubble.toolCall(data);
+          break;
+        case "tool.confirmation_required":
+          bubble.confirmationRequired(data);
+          break;
+        case "tool.result":
+          bubble.toolResult(data);
+          break;
+        case "error":
+          bubble.showError(data.message, data.code);
+          break;
+        case "message.end":
+          bubble.end(data, turn.messageId, turn.conversationId || this.conversationId);
+          break;
+        default:
+          break;
       }
-    });
-    this.stopButton.addEventListener("click", function () { self.stop(); });
-    var fresh = this.container.querySelector("[data-action=new-conversation]");
-    if (fresh) fresh.addEventListener("click", function () { self.newConversation(); });
-    if (this.variables) {
-      this.variables.addEventListener("submit", function (event) { event.preventDefault(); });
-      // The opening message shows the values typed, as the conversation would start with them.
-      this.variables.addEventListener("input", function () { self.renderOpening(); });
-      this.variables.addEventListener("change", function () { self.renderOpening(); });
-    }
-    this.log.addEventListener("scroll", function () {
-      self.stick = self.log.scrollHeight - self.log.scrollTop - self.log.clientHeight < 40;
-    });
-  };
+    };
 
-  PreviewChat.prototype.reset = function () {
-    var self = this;
-    this.conversationId = null;
-    this.log.replaceChildren();
-    this.opening = null;
-    if (this.config.opening_message) {
-      var opening = el(this.doc, "div", "chat-message assistant opening");
-      this.opening = el(this.doc, "div", "bubble");
-      opening.appendChild(this.opening);
-      this.log.appendChild(opening);
-      this.renderOpening();
-    }
-    this.starters.replaceChildren();
-    (this.config.starter_questions || []).forEach(function (question) {
-      var button = el(self.doc, "button", "starter", question);
-      button.type = "button";
-      button.addEventListener("click", function () { self.send(question); });
-      self.starters.appendChild(button);
-    });
-    this.starters.hidden = !(this.config.starter_questions || []).length;
-    this.lockVariables(false);
-    this.setBusy(false);
-    this.input.value = "";
-  };
-
-  /** The opening message with the variables filled in (fixed once the conversation started). */
-  PreviewChat.prototype.renderOpening = function () {
-    if (!this.opening || this.conversationId) return;
-    var text = fillTemplate(this.config.opening_message, this.variableValues());
-    this.opening.replaceChildren(renderMarkdown(text, this.doc));
-  };
-
-  /** Each declared variable's value as the server would resolve it: typed, else its default. */
-  PreviewChat.prototype.variableValues = function () {
-    var values = {};
-    var self = this;
-    (this.config.variables || []).forEach(function (variable) {
-      var field = self.variables && self.variables.querySelector("[data-variable=\"" + variable.name + "\"]");
-      var fallback = variable["default"] === null || variable["default"] === undefined ? "" : variable["default"];
-      if (!field) {
-        values[variable.name] = fallback;
-      } else if (variable.type === "boolean") {
-        values[variable.name] = !!field.checked;
-      } else {
-        var typed = field.value.trim();
-        var number = Number(typed);
-        values[variable.name] = !typed ? fallback
-          : (variable.type === "number" && isFinite(number) ? number : typed);
-      }
-    });
-    return values;
-  };
-
-  PreviewChat.prototype.newConversation = function () {
-    if (this.turn) {
-      var turn = this.turn;
+    PreviewChat.prototype.finishTurn = function () {
       this.turn = null;
-      turn.stop().catch(function () { /* it may have just ended */ });
-      turn.abort();
-    }
-    this.reset();
-    this.input.focus();
-  };
+      this.setBusy(false);
+      this.input.focus();
+    };
 
-  PreviewChat.prototype.lockVariables = function (locked) {
-    if (!this.variables) return;
-    var fieldset = this.variables.querySelector("fieldset");
-    if (fieldset) fieldset.disabled = locked;
-  };
+    PreviewChat.prototype.stop = function () {
+      var self = this;
+      var turn = this.turn;
+      if (!turn) return;
+      this.stopButton.disabled = true;
+      turn.stop().catch(function (error) {
+        // 409: it ended on its own meanwhile; its message.end is on the stream.
+        if (error.status === 409 || turn !== self.turn) return;
+        self.stopButton.disabled = false;
+        self.notice("Could not stop the answer: " + error.message, "error");
+      });
+    };
 
-  PreviewChat.prototype.setBusy = function (busy) {
-    this.sendButton.disabled = busy;
-    this.stopButton.hidden = !busy;
-    this.stopButton.disabled = false;
-  };
-
-  PreviewChat.prototype.collectInputs = function () {
-    var inputs = {};
-    var problems = [];
-    if (!this.variables) return { inputs: inputs, problems: problems };
-    var fields = this.variables.querySelectorAll("[data-variable]");
-    for (var i = 0; i < fields.length; i++) {
-      var field = fields[i];
-      var name = field.getAttribute("data-variable");
-      var type = field.getAttribute("data-type");
-      this.variableError(name, "");
-      if (type === "boolean") {
-        inputs[name] = field.checked;
-        continue;
-      }
-      var value = field.value.trim();
-      if (!value) {
-        if (field.required) problems.push([name, "Required."]);
-        continue;
-      }
-      if (type === "number") {
-        var number = Number(value);
-        if (!isFinite(number)) { problems.push([name, "Enter a number."]); continue; }
-        inputs[name] = number;
-      } else {
-        inputs[name] = value;
-      }
-    }
-    return { inputs: inputs, problems: problems };
-  };
-
-  PreviewChat.prototype.variableError = function (name, message) {
-    if (!this.variables) return;
-    var nodes = this.variables.querySelectorAll("[data-error-for]");
-    for (var i = 0; i < nodes.length; i++) {
-      if (nodes[i].getAttribute("data-error-for") === name) {
-        nodes[i].textContent = message;
-        nodes[i].hidden = !message;
-        if (message) {
-          var field = this.variables.querySelector("[data-variable=\"" + name + "\"]");
-          if (field) field.focus();
+    /** Answer a confirmation; a turn no longer followed (its stream was lost) is followed again. */
+    PreviewChat.prototype.confirm = function (bubble, url, toolCallId, approve) {
+      var self = this;
+      var turn = bubble.turn;
+      if (!turn) return Promise.reject(new ApiError("This answer is no longer in progress.", "no_turn"));
+      return turn.confirm(url, toolCallId, approve).then(function (result) {
+        if (!turn.ended && !turn.aborted && !self.turn) {
+          bubble.setStatus("Reconnecting…");
+          self.watch(turn, bubble, turn.resume(turn.messageId, turn.lastEventId));
         }
-      }
+        return result;
+      });
+    };
+
+    PreviewChat.prototype.feedback = function (messageId, rating) {
+      var client = new TurnClient({ apiRoot: this.apiRoot, headers: this.headers() });
+      return client.postJson(this.apiRoot + "messages/" + encodeURIComponent(messageId) + "/feedback",
+                             { rating: rating });
+    };
+
+    PreviewChat.prototype.conversationUrl = function (conversationId) {
+      if (!conversationId || !this.config.conversation_url) return null;
+      return this.config.conversation_url.replace("CONVERSATION_ID", encodeURIComponent(conversationId));
+    };
+
+    /** Keep the newest text in view, unless the reader has scrolled up to read. */
+    PreviewChat.prototype.scrollToEnd = function () {
+      if (this.stick) this.log.scrollTop = this.log.scrollHeight;
+    };
+
+    function start(doc) {
+      var container = doc.getElementById("bot-preview");
+      var source = doc.getElementById("bot-preview-config");
+      if (!container || !source) return null;
+      var chat = new PreviewChat(container, JSON.parse(source.textContent));
+      container.previewChat = chat;
+      return chat;
     }
-  };
 
-  PreviewChat.prototype.userBubble = function (text) {
-    var node = el(this.doc, "div", "chat-message user");
-    var bubble = el(this.doc, "div", "bubble");
-    bubble.appendChild(el(this.doc, "div", "text plain", text));
-    node.appendChild(bubble);
-    this.log.appendChild(node);
-    this.scrollToEnd();
-    return node;
-  };
-
-  PreviewChat.prototype.notice = function (text, className) {
-    var node = el(this.doc, "div", "chat-notice " + (className || ""), text);
-    this.log.appendChild(node);
-    this.scrollToEnd();
-    return node;
-  };
-
-  PreviewChat.prototype.send = function (raw) {
-    var self = this;
-    var text = String(raw || "");
-    if (!text.trim() || this.turn) return;
-    var payload = { message: text, stream: true, version: "draft" };
-    if (this.conversationId) {
-      payload.conversation_id = this.conversationId;
+    var api = { SSEParser: SSEParser, TurnClient: TurnClient, ApiError: ApiError, renderMarkdown: renderMarkdown,
+                fillTemplate: fillTemplate, AssistantBubble: AssistantBubble, PreviewChat: PreviewChat, start: start };
+    root.SwitchboardPreview = api;
+    if (root.document.readyState === "loading") {
+      root.document.addEventListener("DOMContentLoaded", function () { start(root.document); });
     } else {
-      var collected = this.collectInputs();
-      if (collected.problems.length) {
-        collected.problems.forEach(function (p) { self.variableError(p[0], p[1]); });
-        return;
-      }
-      payload.inputs = collected.inputs;
+      start(root.document);
     }
-    this.input.value = "";
-    this.starters.hidden = true;
-    this.stick = true;
-    var userNode = this.userBubble(text);
-    var bubble = new AssistantBubble(this);
-    this.log.appendChild(bubble.node);
-    this.scrollToEnd();
-    var turn = this.createTurn(bubble);
-    this.watch(turn, bubble, turn.send(this.config.chat_url, payload), function (error) {
-      // Not accepted: nothing was stored; give the text back to edit and send again.
-      bubble.node.remove();
-      userNode.classList.add("failed");
-      self.input.value = text;
-      self.notice(error.message, "error");
-      if (error.param && error.param.indexOf("inputs.") === 0 && !self.conversationId) {
-        self.variableError(error.param.slice(7), error.message);
-      }
-    });
-  };
-
-  PreviewChat.prototype.createTurn = function (bubble) {
-    var self = this;
-    var turn = new TurnClient({
-      apiRoot: this.apiRoot,
-      headers: this.headers(),
-      onStatus: function (status, detail) {
-        if (turn !== self.turn) return;
-        if (status === "accepted") {
-          self.conversationId = detail.conversationId || self.conversationId;
-          self.lockVariables(true);
-        } else if (status === "reconnecting") {
-          bubble.setStatus("Connection lost; reconnecting" +
-                           (detail.attempt > 1 ? " (attempt " + detail.attempt + ")" : "") + "…");
-        } else if (status === "reconnected") {
-          bubble.setStatus("");
-        }
-      },
-      onEvent: function (name, data) {
-        if (turn !== self.turn) return;
-        self.handle(bubble, turn, name, data);
-      }
-    });
-    bubble.turn = turn;
-    return turn;
-  };
-
-  /** Show `turn` as the one in progress until `reading` settles. */
-  PreviewChat.prototype.watch = function (turn, bubble, reading, notAccepted) {
-    var self = this;
-    this.turn = turn;
-    this.setBusy(true);
-    reading.then(function () {
-      if (turn === self.turn) self.finishTurn();
-    }, function (error) {
-      if (turn !== self.turn) return;
-      if (!turn.messageId && notAccepted) {
-        notAccepted(error);
-      } else if (error.code === "connection_lost") {
-        bubble.setStatus(error.message + " The answer will be in the conversation's history.");
-      } else {
-        bubble.showError(error.message, error.code);
-      }
-      self.finishTurn();
-    });
-  };
-
-  PreviewChat.prototype.handle = function (bubble, turn, name, data) {
-    switch (name) {
-      case "message.start":
-        if (data.conversation_id) {
-          this.conversationId = data.conversation_id;
-          this.lockVariables(true);
-        }
-        break;
-      case "retrieval":
-        bubble.showCitations(data.citations);
-        break;
-      case "delta":
-        if (data.text) bubble.append(data.text);
-        break;
-      case "message.reset":
-        bubble.reset(data);
-        break;
-      case "tool.call":
-        bubble.toolCall(data);
-        break;
-      case "tool.confirmation_required":
-        bubble.confirmationRequired(data);
-        break;
-      case "tool.result":
-        bubble.toolResult(data);
-        break;
-      case "error":
-        bubble.showError(data.message, data.code);
-        break;
-      case "message.end":
-        bubble.end(data, turn.messageId, turn.conversationId || this.conversationId);
-        break;
-      default:
-        break;
-    }
-  };
-
-  PreviewChat.prototype.finishTurn = function () {
-    this.turn = null;
-    this.setBusy(false);
-    this.input.focus();
-  };
-
-  PreviewChat.prototype.stop = function () {
-    var self = this;
-    var turn = this.turn;
-    if (!turn) return;
-    this.stopButton.disabled = true;
-    turn.stop().catch(function (error) {
-      // 409: it ended on its own meanwhile; its message.end is on the stream.
-      if (error.status === 409 || turn !== self.turn) return;
-      self.stopButton.disabled = false;
-      self.notice("Could not stop the answer: " + error.message, "error");
-    });
-  };
-
-  /** Answer a confirmation; a turn no longer followed (its stream was lost) is followed again. */
-  PreviewChat.prototype.confirm = function (bubble, url, toolCallId, approve) {
-    var self = this;
-    var turn = bubble.turn;
-    if (!turn) return Promise.reject(new ApiError("This answer is no longer in progress.", "no_turn"));
-    return turn.confirm(url, toolCallId, approve).then(function (result) {
-      if (!turn.ended && !turn.aborted && !self.turn) {
-        bubble.setStatus("Reconnecting…");
-        self.watch(turn, bubble, turn.resume(turn.messageId, turn.lastEventId));
-      }
-      return result;
-    });
-  };
-
-  PreviewChat.prototype.feedback = function (messageId, rating) {
-    var client = new TurnClient({ apiRoot: this.apiRoot, headers: this.headers() });
-    return client.postJson(this.apiRoot + "messages/" + encodeURIComponent(messageId) + "/feedback",
-                           { rating: rating });
-  };
-
-  PreviewChat.prototype.conversationUrl = function (conversationId) {
-    if (!conversationId || !this.config.conversation_url) return null;
-    return this.config.conversation_url.replace("CONVERSATION_ID", encodeURIComponent(conversationId));
-  };
-
-  /** Keep the newest text in view, unless the reader has scrolled up to read. */
-  PreviewChat.prototype.scrollToEnd = function () {
-    if (this.stick) this.log.scrollTop = this.log.scrollHeight;
-  };
-
-  function start(doc) {
-    var container = doc.getElementById("bot-preview");
-    var source = doc.getElementById("bot-preview-config");
-    if (!container || !source) return null;
-    var chat = new PreviewChat(container, JSON.parse(source.textContent));
-    container.previewChat = chat;
-    return chat;
   }
 
-  var api = { SSEParser: SSEParser, TurnClient: TurnClient, ApiError: ApiError, renderMarkdown: renderMarkdown,
-              fillTemplate: fillTemplate, AssistantBubble: AssistantBubble, PreviewChat: PreviewChat, start: start };
-  root.SwitchboardPreview = api;
-  if (root.document.readyState === "loading") {
-    root.document.addEventListener("DOMContentLoaded", function () { start(root.document); });
+  if (root.SwitchboardChat) {
+    preview(root.SwitchboardChat);
   } else {
-    start(root.document);
+    var own = root.document.currentScript;
+    var tag = root.document.createElement("script");
+    tag.src = own && own.src ? own.src.replace(/bots\/preview\.js(\?.*)?$/, "chat/core.js") : "/static/chat/core.js";
+    tag.addEventListener("load", function () { preview(root.SwitchboardChat); });
+    root.document.head.appendChild(tag);
   }
 })(window);
