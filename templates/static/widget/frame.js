@@ -67,6 +67,12 @@
       err_connection_lost: "The connection was lost. The answer will appear when you reload the page.",
       err_turn_finished: "This answer has already finished.",
       err_answer_failed: "Sorry, the assistant could not answer. Please try again.",
+      err_budget_exceeded: "This assistant has used its budget for this month. Please come back later.",
+      err_limiter_unavailable: "The chat is briefly unavailable. Please try again in a moment.",
+      err_ticket_invalid: "This chat window is out of date. Please reload the page.",
+      err_session_required: "Your chat session has ended. Please reload the page.",
+      err_message_not_found: "That answer is no longer available.",
+      err_citation_not_found: "That source is no longer available.",
       err_generic: "Something went wrong. Please try again."
     },
     zh: {
@@ -120,6 +126,12 @@
       err_connection_lost: "连接已断开，刷新页面后即可看到回答。",
       err_turn_finished: "该回答已经结束。",
       err_answer_failed: "抱歉，助手暂时无法回答，请重试。",
+      err_budget_exceeded: "该助手本月的额度已用完，请稍后再来。",
+      err_limiter_unavailable: "聊天暂时不可用，请稍后再试。",
+      err_ticket_invalid: "聊天窗口已过期，请刷新页面。",
+      err_session_required: "聊天会话已结束，请刷新页面。",
+      err_message_not_found: "该回答已不可用。",
+      err_citation_not_found: "该来源已不可用。",
       err_generic: "出了点问题，请重试。"
     }
   };
