@@ -15,6 +15,7 @@ from django.db.models import Count, Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError as ApiValidationError
 
@@ -159,6 +160,8 @@ def bot_edit_view(request: HttpRequest, bot_id: str) -> HttpResponse:
             messages.success(
                 request, f"Saved the draft of {saved.name}. Publish it to serve it on the API and the widget."
             )
+            if request.POST.get("stay"):
+                return redirect("bots:bot_edit", saved.pk)  # keep editing, with the preview beside
             return redirect("bots:bot_detail", saved.pk)
     return _render_form(request, form, bot)
 
@@ -268,6 +271,7 @@ def bot_restore_view(request: HttpRequest, bot_id: str, number: int) -> HttpResp
 
 
 @login_required
+@xframe_options_sameorigin  # the editor shows it beside the form
 def bot_preview(request: HttpRequest, bot_id: str) -> HttpResponse:
     access = page_access(request)
     bot = _bot(access, bot_id)
@@ -294,6 +298,7 @@ def bot_preview(request: HttpRequest, bot_id: str) -> HttpResponse:
             for v in config["variables"]
         ],
     }
+    panel = request.GET.get("panel") == "1"  # inside the editor, beside the form
     return render(
         request,
         "bots/bot_preview.html",
@@ -301,6 +306,8 @@ def bot_preview(request: HttpRequest, bot_id: str) -> HttpResponse:
             "bot": bot,
             "preview": preview,
             "model": _model_summary(model_id, _models_by_id(access, [model_id])),
+            "panel": panel,
+            "base_template": "bots/_panel_base.html" if panel else "base.html",
         },
     )
 

@@ -701,3 +701,14 @@ def test_a_trace_shows_the_prompt_as_sent(signed_in, workspace):
     html = _html(signed_in.get(f"/conversations/{conversation.pk}/"))
     assert "Prompt as sent: 2 messages, tools getWeather" in html
     assert "Answer in &lt;b&gt;French&lt;/b&gt;." in html  # shown as text, never as markup
+
+
+def test_the_editor_shows_the_preview_beside_it_and_can_keep_editing(signed_in, workspace, chat_model):
+    bot = bot_create(workspace=workspace, name="Beside", config={"model": {"provider_model_id": chat_model.pk}})
+    html = _html(signed_in.get(f"/bots/{bot.pk}/edit/"))
+    assert f'src="/bots/{bot.pk}/preview/?panel=1"' in html and "Save and keep editing" in html
+    panel = signed_in.get(f"/bots/{bot.pk}/preview/?panel=1")
+    assert panel["X-Frame-Options"] == "SAMEORIGIN"
+    assert 'class="topbar"' not in panel.content.decode() and 'id="bot-preview"' in panel.content.decode()
+    response = signed_in.post(f"/bots/{bot.pk}/edit/", {**form_data(name="Beside", slug="beside"), "stay": "1"})
+    assert response.status_code == 302 and response.url == f"/bots/{bot.pk}/edit/"
