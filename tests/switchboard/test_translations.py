@@ -60,3 +60,15 @@ def test_the_bot_pages_in_chinese(signed_in, workspace):
     page = signed_in.get(f"/bots/{bot.pk}/", **chinese).content.decode()
     assert "发布草稿" in page and "客服助手" in page and "嵌入与分享" in page
     assert "添加到你的网站" in signed_in.get(f"/bots/{bot.pk}/embed/", **chinese).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_list_pages_in_chinese(signed_in):
+    chinese = {"HTTP_ACCEPT_LANGUAGE": "zh-CN"}
+    for path, text in [
+        ("/knowledge/", "新建知识库"),
+        ("/actions/", "导入 API"),
+        ("/providers/", "添加供应商"),
+        ("/settings/egress-allowlist/", "允许主机或网段"),
+    ]:
+        assert text in signed_in.get(path, **chinese).content.decode(), path
