@@ -215,21 +215,10 @@ class MessageEventsApi(_MessageMixin, APIView):
     )
     def get(self, request, pk: str):
         message = self.get_message(pk)
-        after = request.headers.get("Last-Event-ID") or request.query_params.get("last_event_id") or "0-0"
-        if not sse.valid_stream_id(after):
-            raise ApiError(
-                "Last-Event-ID must be an event id from this stream (like 1700000000000-0).",
-                code="invalid_last_event_id",
-                param="Last-Event-ID",
-            )
-        if message.is_finished and not events.client().exists(events.stream_key(message.pk)):
-            # The stream expired: the stored message is the whole story.
-            return sse.sse_response(_once(events.stored_end_frame(message)))
+        after = sse.resume_point(request)
+        if sse.stream_expired(message):
+            return sse.sse_response(sse.single_frame(events.stored_end_frame(message)))
         return sse.sse_response(sse.relay(message.pk, after=after))
-
-
-async def _once(frame: bytes):
-    yield frame
 
 
 class MessageStopApi(_MessageMixin, APIView):

@@ -28,6 +28,7 @@ from rest_framework.renderers import BaseRenderer
 from bots import events
 from switchboard.api.deferred import release_database_connections
 from switchboard.api.errors import ApiError
+from switchboard.errors import InvalidInput
 from switchboard.stream_hub import StreamUnavailable, hub
 
 # Sent once at the start: how long an EventSource waits before reconnecting by itself.
@@ -190,3 +191,25 @@ def valid_stream_id(value: str) -> bool:
         and int(left) < 2**64
         and (right == "" or (right.isascii() and right.isdigit() and int(right) < 2**64))
     )
+
+
+def resume_point(request) -> str:
+    """Where a client resumes a turn's events: `Last-Event-ID` (header or `?last_event_id=`), else
+    the start; InvalidInput for anything that is not an event id."""
+    after = request.headers.get("Last-Event-ID") or request.query_params.get("last_event_id") or "0-0"
+    if not valid_stream_id(after):
+        raise InvalidInput(
+            "Last-Event-ID must be an event id from this stream (like 1700000000000-0).",
+            code="invalid_last_event_id",
+            param="Last-Event-ID",
+        )
+    return after
+
+
+def stream_expired(message) -> bool:
+    """A finished turn whose event stream has expired: its stored message is the whole story."""
+    return message.is_finished and not events.client().exists(events.stream_key(message.pk))
+
+
+async def single_frame(frame: bytes) -> AsyncIterator[bytes]:
+    yield frame

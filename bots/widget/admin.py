@@ -14,7 +14,13 @@ from bots.widget import limits
 from bots.widget.api import own_origin
 from bots.widget.forms import WidgetDefaultsForm, WidgetSettingsForm
 from bots.widget.selectors import limits_of, widget_for_bot
-from bots.widget.services import widget_defaults_update, widget_rotate_identity_secret, widget_update
+from bots.widget.services import (
+    LIMIT_SETTINGS,
+    WIDGET_SETTINGS,
+    widget_defaults_update,
+    widget_rotate_identity_secret,
+    widget_update,
+)
 from switchboard.errors import DomainError
 
 _EDITORS_ONLY = "Only workspace editors, admins and owners change how a bot is embedded."
@@ -30,13 +36,7 @@ def bot_embed(request: HttpRequest, bot_id: str) -> HttpResponse:
     widget = widget_for_bot(bot=bot)
     defaults = WidgetDefaults.objects.filter(workspace=access.workspace).first() or WidgetDefaults()
     settings_form = WidgetSettingsForm(initial=_initial(widget))
-    defaults_form = WidgetDefaultsForm(
-        initial={
-            "visitor_messages_per_minute": defaults.visitor_messages_per_minute,
-            "ip_messages_per_minute": defaults.ip_messages_per_minute,
-            "daily_message_cap": defaults.daily_message_cap,
-        }
-    )
+    defaults_form = WidgetDefaultsForm(initial={name: getattr(defaults, name) for name in LIMIT_SETTINGS})
     new_secret = None
     if request.method == "POST":
         action = request.POST.get("action", "save")
@@ -92,16 +92,6 @@ def bot_embed(request: HttpRequest, bot_id: str) -> HttpResponse:
 
 
 def _initial(widget) -> dict:
-    return {
-        "enabled": widget.enabled,
-        "share_enabled": widget.share_enabled,
-        "allowed_origins": "\n".join(widget.allowed_origins),
-        "allow_external_images": widget.allow_external_images,
-        "title": widget.title,
-        "accent": widget.accent,
-        "position": widget.position,
-        "greeting": widget.greeting,
-        "visitor_messages_per_minute": widget.visitor_messages_per_minute,
-        "ip_messages_per_minute": widget.ip_messages_per_minute,
-        "daily_message_cap": widget.daily_message_cap,
-    }
+    initial = {name: getattr(widget, name) for name in WIDGET_SETTINGS}
+    initial["allowed_origins"] = "\n".join(widget.allowed_origins)  # one site per line
+    return initial

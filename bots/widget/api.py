@@ -25,7 +25,7 @@ from bots.widget import limits, origins
 from bots.widget.access import Session, session_read
 from bots.widget.selectors import visitor_conversation, visitor_conversations, visitor_message
 from bots.widget.services import session_start, session_widget, visitor_turn
-from switchboard.errors import InvalidInput, NotFound
+from switchboard.errors import NotFound
 
 _GENERIC_FAILURE = "The assistant could not answer this time. Try again in a moment."
 
@@ -92,12 +92,18 @@ def trim_event(message_id: str, event: str, data: dict[str, Any]) -> dict[str, A
     return None
 
 
-def _relay(message_id: str, after: str = "0-0"):
+def _visitor_frames(message_id: str) -> sse.Transform:
+    """The SSE frames of one stored event as a visitor sees it (none for events it does not show)."""
+
     def transform(entry_id: str, event: str, data: dict[str, Any]) -> list[bytes]:
         trimmed = trim_event(message_id, event, data)
         return [] if trimmed is None else [events.sse_frame(entry_id, event, {"message_id": message_id, **trimmed})]
 
-    return sse.relay(message_id, after=after, transform=transform)
+    return transform
+
+
+def _relay(message_id: str, after: str = "0-0"):
+    return sse.relay(message_id, after=after, transform=_visitor_frames(message_id))
 
 
 class WidgetMessageSerializer(serializers.ModelSerializer):
@@ -289,23 +295,11 @@ class VisitorEventsApi(VisitorView):
     )
     def get(self, request, pk: str):
         message = self.message(pk)
-        after = request.headers.get("Last-Event-ID") or request.query_params.get("last_event_id") or "0-0"
-        if not sse.valid_stream_id(after):
-            raise InvalidInput(
-                "Last-Event-ID must be an event id from this stream.",
-                code="invalid_last_event_id",
-                param="Last-Event-ID",
-            )
-        if message.is_finished and not events.client().exists(events.stream_key(message.pk)):
-            end = trim_event(
-                message.pk, "message.end", {"message_id": message.pk, **events.MessageEnd.of(message).data()}
-            )
-            return sse.sse_response(_once(events.sse_frame("0-1", "message.end", end or {})))
+        after = sse.resume_point(request)
+        if sse.stream_expired(message):
+            (frame,) = _visitor_frames(message.pk)("0-1", "message.end", events.MessageEnd.of(message).data())
+            return sse.sse_response(sse.single_frame(frame))
         return sse.sse_response(_relay(message.pk, after=after))
-
-
-async def _once(frame: bytes):
-    yield frame
 
 
 class VisitorStopApi(VisitorView):

@@ -10,7 +10,6 @@ platform (and from other hosts only when the owner allows them).
 from __future__ import annotations
 
 import json
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -30,10 +29,9 @@ from bots.widget import origins
 from bots.widget.access import Mode, ticket_issue
 from bots.widget.api import own_origin
 from bots.widget.selectors import public_face, serving_widget
-from bots.widget.services import host_check
+from bots.widget.services import COLOUR, host_check
 from switchboard.errors import DomainError, Forbidden
 
-_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 MAX_STARTERS = 6
 
 
@@ -102,7 +100,7 @@ def page_options(request, widget: BotWidget) -> dict[str, Any]:
         avatar = ""  # an emoji or an https image, nothing else
     return {
         "title": _text(request, "title", 80) or widget.title or widget.bot.name,
-        "accent": accent if _COLOUR.match(accent) else widget.accent,
+        "accent": accent if COLOUR.match(accent) else widget.accent,
         "position": position if position in ("left", "right") else widget.position,
         "greeting": _text(request, "greeting", 2000) or widget.greeting,
         "starter_questions": _starters(request.GET.get("starters") or ""),

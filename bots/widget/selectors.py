@@ -12,6 +12,7 @@ from bots.selectors import turn_config
 from bots.widget.access import Session
 from bots.widget.limits import Limits
 from switchboard.errors import NotFound
+from switchboard.queries import one_or_none
 
 WIDGET_CHANNELS = (Channel.WIDGET, Channel.SHARE)
 
@@ -77,25 +78,24 @@ def public_face(widget: BotWidget) -> dict[str, Any]:
     }
 
 
-def visitor_conversations(*, widget: BotWidget, session: Session) -> QuerySet[Conversation]:
+def _own_conversations(*, widget: BotWidget, session: Session) -> QuerySet[Conversation]:
+    """The conversations this session's visitor started with this bot (the widget or its share page)."""
     return Conversation.objects.filter(
         workspace_id=widget.workspace_id,
         bot_id=widget.bot_id,
         visitor_id=session.visitor_id,
         channel__in=WIDGET_CHANNELS,
-    ).order_by("-updated_at")[: settings.WIDGET_HISTORY_LIMIT]
+    )
+
+
+def visitor_conversations(*, widget: BotWidget, session: Session) -> QuerySet[Conversation]:
+    return _own_conversations(widget=widget, session=session).order_by("-updated_at")[: settings.WIDGET_HISTORY_LIMIT]
 
 
 def visitor_conversation(*, widget: BotWidget, session: Session, conversation_id: str) -> Conversation:
     """The visitor's own conversation; NotFound for anyone else's (the same answer as no such id)."""
     conversation = (
-        Conversation.objects.filter(
-            workspace_id=widget.workspace_id,
-            bot_id=widget.bot_id,
-            visitor_id=session.visitor_id,
-            channel__in=WIDGET_CHANNELS,
-            pk=conversation_id,
-        ).first()
+        one_or_none(_own_conversations(widget=widget, session=session).filter(pk=conversation_id))
         if isinstance(conversation_id, str)
         else None
     )
@@ -109,16 +109,12 @@ def visitor_conversation(*, widget: BotWidget, session: Session, conversation_id
 
 
 def visitor_message(*, widget: BotWidget, session: Session, message_id: str) -> Message:
-    message = (
+    message = one_or_none(
         Message.objects.filter(
             workspace_id=widget.workspace_id,
-            conversation__bot_id=widget.bot_id,
-            conversation__visitor_id=session.visitor_id,
-            conversation__channel__in=WIDGET_CHANNELS,
+            conversation__in=_own_conversations(widget=widget, session=session),
             pk=message_id,
-        )
-        .select_related("conversation")
-        .first()
+        ).select_related("conversation")
     )
     if message is None:
         raise NotFound(f"No message {message_id!r} for this visitor.", code="message_not_found")

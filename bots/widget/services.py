@@ -28,9 +28,22 @@ from bots.widget.access import (
 from bots.widget.selectors import limits_of, serving_widget, visitor_conversation, widget_for_bot
 from switchboard.errors import Forbidden, InvalidInput, NotFound
 
-_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 MAX_LIMIT = 1_000_000
 MAX_USER_ID = 128
+LIMIT_SETTINGS = ("visitor_messages_per_minute", "ip_messages_per_minute", "daily_message_cap")
+# What an owner may change about a bot's widget (the page's form and the API's body).
+WIDGET_SETTINGS = (
+    "enabled",
+    "share_enabled",
+    "allowed_origins",
+    "allow_external_images",
+    *LIMIT_SETTINGS,
+    "title",
+    "accent",
+    "position",
+    "greeting",
+)
 
 # -- owners -----------------------------------------------------------------------------------------
 
@@ -38,20 +51,7 @@ MAX_USER_ID = 128
 def widget_update(*, bot: Bot, **changes: Any) -> BotWidget:
     """Change the widget's settings; InvalidInput naming the field, nothing saved, when one is wrong."""
     widget = widget_for_bot(bot=bot)
-    allowed = {
-        "enabled",
-        "share_enabled",
-        "allowed_origins",
-        "allow_external_images",
-        "visitor_messages_per_minute",
-        "ip_messages_per_minute",
-        "daily_message_cap",
-        "title",
-        "accent",
-        "position",
-        "greeting",
-    }
-    unknown = set(changes) - allowed
+    unknown = set(changes) - set(WIDGET_SETTINGS)
     if unknown:
         name = sorted(unknown)[0]
         raise InvalidInput(f"{name} is not a widget setting.", code="unknown_field", param=name)
@@ -62,11 +62,11 @@ def widget_update(*, bot: Bot, **changes: Any) -> BotWidget:
                 "allowed_origins must be a list of sites.", code="invalid_origin", param="allowed_origins"
             )
         changes["allowed_origins"] = origins.normalise_all(value)
-    if "accent" in changes and not _COLOUR.match(str(changes["accent"] or "")):
+    if "accent" in changes and not COLOUR.match(str(changes["accent"] or "")):
         raise InvalidInput("accent must be a colour like #2563eb.", code="invalid_colour", param="accent")
     if "position" in changes and changes["position"] not in WidgetPosition.values:
         raise InvalidInput("position must be right or left.", code="invalid_choice", param="position")
-    for name in ("visitor_messages_per_minute", "ip_messages_per_minute", "daily_message_cap"):
+    for name in LIMIT_SETTINGS:
         if name in changes:
             _check_limit(name, changes[name], optional=True)
     for name, size in (("title", 80), ("greeting", 2000)):
@@ -115,7 +115,7 @@ def widget_rotate_identity_secret(*, bot: Bot) -> str:
 def widget_defaults_update(*, workspace: Workspace, **changes: Any) -> WidgetDefaults:
     defaults, _ = WidgetDefaults.objects.get_or_create(workspace=workspace)
     for name, value in changes.items():
-        if name not in ("visitor_messages_per_minute", "ip_messages_per_minute", "daily_message_cap"):
+        if name not in LIMIT_SETTINGS:
             raise InvalidInput(f"{name} is not a workspace widget default.", code="unknown_field", param=name)
         _check_limit(name, value, optional=False)
         setattr(defaults, name, value)

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from accounts.tenancy import WorkspaceScopedMixin
 from bots.models import Bot, BotWidget, WidgetPosition
 from bots.widget.selectors import widget_for_bot
-from bots.widget.services import widget_rotate_identity_secret, widget_update
+from bots.widget.services import WIDGET_SETTINGS, widget_rotate_identity_secret, widget_update
 
 
 class WidgetSerializer(serializers.ModelSerializer):
@@ -24,21 +24,7 @@ class WidgetSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = BotWidget
-        fields = [
-            "public_id",
-            "enabled",
-            "share_enabled",
-            "allowed_origins",
-            "allow_external_images",
-            "identity_secret_set",
-            "visitor_messages_per_minute",
-            "ip_messages_per_minute",
-            "daily_message_cap",
-            "title",
-            "accent",
-            "position",
-            "greeting",
-        ]
+        fields = ["public_id", *WIDGET_SETTINGS, "identity_secret_set"]
         read_only_fields = ["public_id"]
 
     def get_identity_secret_set(self, widget: BotWidget) -> bool:
