@@ -19,7 +19,7 @@ from typing import Any
 import redis
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from accounts.models import AuditAction, Workspace
@@ -27,6 +27,7 @@ from accounts.services import audit_record
 from bots.models import Bot, Budget, Message
 from switchboard import redis_clients
 from switchboard.errors import InvalidInput, RateLimited
+from switchboard.queries import PreparedQuery
 
 WARN_AT = 0.8
 
@@ -127,11 +128,23 @@ def statuses(*, workspace: Workspace) -> list[BudgetStatus]:
     return [status_of(budget) for budget in budgets]
 
 
+# Every turn runs this lookup: compiled once (switchboard.queries.PreparedQuery).
+_TURN_BUDGETS = PreparedQuery(
+    lambda workspace_id, bot_id, api_key_id: (
+        Budget.objects.filter(workspace_id=workspace_id)
+        .filter(Q(bot_id=bot_id) | Q(api_key_id=api_key_id))
+        .select_related("bot", "api_key")
+        .order_by("created_at")
+    ),
+    parameters=["workspace_id", "bot_id", "api_key_id"],
+)
+
+
 def check_turn(*, bot: Bot, api_key_id: str | None) -> list[BudgetStatus]:
     """The budgets a new turn of `bot` (sent with `api_key_id`) falls under; RateLimited when one
     is used up. The returned ones at 80 % or more are warnings for the caller."""
-    budgets = Budget.objects.filter(workspace_id=bot.workspace_id).select_related("bot", "api_key")
-    budgets = budgets.filter(bot=bot) | budgets.filter(api_key_id=api_key_id) if api_key_id else budgets.filter(bot=bot)
+    # No key has the empty id: a turn without a key matches on its bot only.
+    budgets = _TURN_BUDGETS.all(workspace_id=bot.workspace_id, bot_id=bot.pk, api_key_id=api_key_id or "")
     found = [status_of(budget) for budget in budgets]
     for status in found:
         if status.exhausted:

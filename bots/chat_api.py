@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from asgiref.sync import sync_to_async
 from django.db.models import QuerySet
+from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.renderers import JSONRenderer
@@ -14,7 +15,8 @@ from accounts.tenancy import WorkspaceScopedMixin
 from bots import budgets, events, sse
 from bots.chat_scope import require_published_for_chat_scope
 from bots.filters import ConversationFilter
-from bots.models import Bot, Channel, Conversation, Message, ToolCall
+from bots.models import Channel, Conversation, Message, ToolCall
+from bots.selectors import chat_bot
 from bots.services import conversation_delete
 from bots.turns import tool_call_decide, turn_accept, turn_feedback, turn_stop
 from switchboard.api.deferred import DeferredResponse, json_response
@@ -139,9 +141,9 @@ class BotChatApi(WorkspaceScopedMixin, APIView):
         },
     )
     def post(self, request, pk: str):
-        bot = generics.get_object_or_404(
-            Bot.objects.filter(workspace=self.workspace).select_related("published_version"), pk=pk
-        )
+        bot = chat_bot(workspace_id=self.workspace.pk, bot_id=pk)
+        if bot is None:
+            raise Http404
         data = ChatInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         params = data.validated_data

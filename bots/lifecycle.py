@@ -87,14 +87,19 @@ def move_tool_call(tool_call: ToolCall, to: str, **fields: Any) -> None:
     tool_call.save(update_fields=sorted({"state", "updated_at", *fields}))
 
 
-def count_attempt(message_id: str, step: int, conn) -> int:
-    """How many deliveries have started this step (1 for the first): more means one died mid-way."""
+def begin_attempt(message_id: str, step: int, conn) -> tuple[int, bool]:
+    """Count a delivery of this step and look for a stop request, in one round trip to Redis.
+
+    Returns how many deliveries have started the step (1 for the first: more means one died
+    mid-way) and whether the turn was asked to stop.
+    """
     key = f"turn-attempt:{message_id}:{step}"
     pipe = conn.pipeline(transaction=False)
     pipe.incr(key)
     pipe.expire(key, events.STREAM_TTL_SECONDS)
-    attempts, _ = pipe.execute()
-    return attempts
+    pipe.exists(events.cancel_key(message_id))
+    attempts, _, cancel_requested = pipe.execute()
+    return attempts, bool(cancel_requested)
 
 
 def start(message: Message) -> None:
@@ -111,9 +116,36 @@ def start(message: Message) -> None:
 
 # -- ending --------------------------------------------------------------------------------------------
 
+# What running a turn writes on its message. The end of a turn writes these and nothing else: a
+# narrower UPDATE, and the rating or comment a person gave while the turn ran is not overwritten.
+TURN_FIELDS = (
+    "content",
+    "error",
+    "step",
+    "trace",
+    "context",
+    "retrieved_at",
+    "citations",
+    "tool_rounds",
+    "input_tokens",
+    "output_tokens",
+    "cost",
+    "queue_ms",
+    "ttft_ms",
+    "total_ms",
+    "finished_at",
+)
+
 
 def _end(message: Message, state: str, fields: dict[str, Any]) -> None:
-    move(message, state, finished_at=timezone.now(), total_ms=ms_since(message.created_at), **fields)
+    move(
+        message,
+        state,
+        update_fields=TURN_FIELDS,
+        finished_at=timezone.now(),
+        total_ms=ms_since(message.created_at),
+        **fields,
+    )
     if message.error:
         events.emit(message.pk, events.Error(**message.error))
     events.emit(message.pk, events.MessageEnd.of(message))
@@ -168,6 +200,8 @@ def schedule_next(
 
     def send() -> None:
         for name, args in sends:
-            app.send_task(name, args=args)
+            # Sent by name, Celery does not know the task's own ignore_result; said here, so the
+            # result backend does not subscribe to a result nobody waits for (a round trip each).
+            app.send_task(name, args=args, ignore_result=True)
 
     transaction.on_commit(send)

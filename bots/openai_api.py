@@ -33,6 +33,7 @@ from bots import budgets, events, sse
 from bots.chat_scope import require_published_for_chat_scope
 from bots.models import Bot, Channel, Message, MessageState, ToolCall, ToolCallState
 from bots.openai_schema import ChatCompletionRequestSerializer
+from bots.selectors import chat_bot
 from bots.turns import turn_accept
 from switchboard.api.deferred import DeferredResponse, json_response
 from switchboard.api.errors import ApiError
@@ -43,7 +44,7 @@ def _published_bot(workspace, slug: Any) -> Bot:
         raise ApiError(
             "model is required: use a bot's slug (GET /v1/models lists them).", code="missing_model", param="model"
         )
-    bot = Bot.objects.filter(workspace=workspace, slug=slug).select_related("published_version").first()
+    bot = chat_bot(workspace_id=workspace.pk, slug=slug)
     if bot is None:
         raise ApiError(
             f"The model `{slug}` does not exist: use a bot's slug (GET /v1/models lists them).",

@@ -5,7 +5,28 @@ from __future__ import annotations
 from bots.config import BotConfig, normalise
 from bots.models import Bot
 from switchboard.errors import NotFound
-from switchboard.queries import one_or_none
+from switchboard.queries import PreparedQuery, one_or_none
+
+# The chat routes look their bot up on every turn: compiled once (switchboard.queries).
+_CHAT_BOT_BY_ID = PreparedQuery(
+    lambda workspace_id, bot_id: (
+        Bot.objects.filter(workspace_id=workspace_id, pk=bot_id).select_related("published_version").order_by()[:1]
+    ),
+    parameters=["workspace_id", "bot_id"],
+)
+_CHAT_BOT_BY_SLUG = PreparedQuery(
+    lambda workspace_id, slug: (
+        Bot.objects.filter(workspace_id=workspace_id, slug=slug).select_related("published_version").order_by()[:1]
+    ),
+    parameters=["workspace_id", "slug"],
+)
+
+
+def chat_bot(*, workspace_id: str, bot_id: str | None = None, slug: str | None = None) -> Bot | None:
+    """The workspace's bot with this id or slug, its published version joined, or None."""
+    if bot_id is not None:
+        return _CHAT_BOT_BY_ID.one_or_none(workspace_id=workspace_id, bot_id=bot_id)
+    return _CHAT_BOT_BY_SLUG.one_or_none(workspace_id=workspace_id, slug=slug or "")
 
 
 def bot_warnings(*, bot: Bot) -> list[dict[str, str]]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from actions.tools import check_tool_call, invoke_tool, tools_for_operations
@@ -30,7 +30,7 @@ from knowledge.retrieval import retrieve
 from providers.clients import Completion, ProviderError, TextDelta, stream_chat
 from switchboard.db_connections import release_pooled_connections
 from switchboard.interrupt import interrupted_when
-from switchboard.queries import one_or_none
+from switchboard.queries import PreparedQuery, one_or_none
 from switchboard.text import count_tokens
 
 logger = structlog.get_logger(__name__)
@@ -41,12 +41,19 @@ CANCEL_CHECK_SECONDS = 0.25
 BACKOFF_BASE_SECONDS = 0.5
 
 
+# Every step of every turn starts here: compiled once (switchboard.queries.PreparedQuery).
+_LOAD = PreparedQuery(
+    lambda message_id: (
+        Message.objects.select_related("conversation__bot__published_version", "reply_to", "provider_model__provider")
+        .filter(pk=message_id)
+        .order_by()[:1]
+    ),
+    parameters=["message_id"],
+)
+
+
 def _load(message_id: str) -> Message | None:
-    return one_or_none(
-        Message.objects.select_related(
-            "conversation__bot__published_version", "reply_to", "provider_model__provider"
-        ).filter(pk=message_id)
-    )
+    return _LOAD.one_or_none(message_id=message_id)
 
 
 # -- retrieval ----------------------------------------------------------------------------------------
@@ -104,17 +111,24 @@ def turn_retrieve(*, message_id: str) -> bool:
 # -- generation ---------------------------------------------------------------------------------------
 
 
+# The turn's earlier messages, newest first with a limit (a turn can have several assistant
+# replies), as plain SQL: a fixed read on every model call, where the ORM's compilation cost more
+# than PostgreSQL's answer (the index on conversation and created_at serves it).
+_HISTORY_SQL = (
+    "SELECT role, content FROM {table} WHERE conversation_id = %s AND created_at < %s "
+    "AND state <> %s AND content <> '' ORDER BY created_at DESC LIMIT %s"
+)
+
+
 def _history(message: Message, max_turns: int) -> list[HistoryMessage]:
     if max_turns <= 0:
         return []
-    # Newest first with a limit (a turn can have several assistant replies), then back in order.
-    earlier = list(
-        Message.objects.filter(conversation_id=message.conversation_id, created_at__lt=message.reply_to.created_at)
-        .exclude(state=MessageState.FAILED)
-        .exclude(content="")
-        .order_by("-created_at")
-        .values_list("role", "content")[: max_turns * 4]
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _HISTORY_SQL.format(table=connection.ops.quote_name(Message._meta.db_table)),
+            [message.conversation_id, message.reply_to.created_at, MessageState.FAILED.value, max_turns * 4],
+        )
+        earlier = cursor.fetchall()
     earlier.reverse()
     return [HistoryMessage(role, content) for role, content in earlier]
 
@@ -194,11 +208,12 @@ def turn_generate(*, message_id: str, step: int) -> None:
     if message.state == MessageState.AWAITING_CONFIRMATION:
         return
     conn = events.client()
-    if events.cancel_requested(message.pk, conn=conn):
+    attempt_number, cancel_requested = lifecycle.begin_attempt(message.pk, step, conn)
+    if cancel_requested:
         lifecycle.cancel(message)
         return
     lifecycle.start(message)
-    if lifecycle.count_attempt(message.pk, step, conn) > 1:
+    if attempt_number > 1:
         # A previous delivery of this step died mid-stream: clients drop that partial text.
         events.emit(message.pk, events.MessageReset(step=step, reason="worker_restarted"), conn=conn)
 

@@ -26,7 +26,7 @@ from bots.prompting import VariableError, resolve_inputs
 from bots.selectors import turn_config
 from providers.models import ModelKind, ProviderModel
 from switchboard.errors import Conflict, InvalidInput, NotFound, TooLarge
-from switchboard.queries import one_or_none
+from switchboard.queries import PreparedQuery, one_or_none
 
 
 @dataclass(frozen=True)
@@ -51,15 +51,21 @@ def _choose_version(bot: Bot, *, use_draft: bool) -> int | None:
     return bot.published_version.number
 
 
+# Every turn runs this lookup: compiled once (switchboard.queries.PreparedQuery).
+_CHAT_MODEL = PreparedQuery(
+    lambda workspace_id, model_id: (
+        ProviderModel.objects.for_workspace(workspace_id)
+        .select_related("provider")
+        .filter(pk=model_id, kind=ModelKind.CHAT)
+        .order_by()[:1]
+    ),
+    parameters=["workspace_id", "model_id"],
+)
+
+
 def _check_model(workspace: Workspace, config: BotConfig, bot: Bot) -> ProviderModel:
     model_id = config.model.provider_model_id
-    model = None
-    if model_id:
-        model = one_or_none(
-            ProviderModel.objects.for_workspace(workspace)
-            .select_related("provider")
-            .filter(pk=model_id, kind=ModelKind.CHAT)
-        )
+    model = _CHAT_MODEL.one_or_none(workspace_id=workspace.pk, model_id=model_id) if model_id else None
     if model is None:
         raise Conflict(
             f"Bot {bot.slug!r} has no chat model configured. Add a model provider under Model "
@@ -173,10 +179,10 @@ def turn_accept(
         elif resolved != conversation.inputs:
             conversation.inputs = resolved
             conversation.save(update_fields=["inputs", "updated_at"])
-        user_message = Message.objects.create(
+        user_message = Message(
             workspace=workspace, conversation=conversation, role="user", content=text, state=MessageState.COMPLETED
         )
-        assistant = Message.objects.create(
+        assistant = Message(
             workspace=workspace,
             conversation=conversation,
             role="assistant",
@@ -186,6 +192,10 @@ def turn_accept(
             provider_model=provider_model,
             api_key_id=api_key_id,
         )
+        # One INSERT for both (ids are made in Python); the reply comes a microsecond later.
+        assistant.created_at = user_message.created_at = timezone.now()
+        assistant.created_at += timedelta(microseconds=1)
+        Message.objects.bulk_create([user_message, assistant])
         transaction.on_commit(lambda: _start_turn(assistant, config))
     return AcceptedTurn(conversation, user_message, assistant, warnings)
 

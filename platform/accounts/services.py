@@ -30,6 +30,7 @@ from accounts.models import (
     role_at_least,
 )
 from switchboard.errors import Conflict, Forbidden, InvalidInput, NotFound
+from switchboard.queries import PreparedQuery
 
 # last_used_at is informative; writing it on every request would put a write on the hot path.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -138,13 +139,20 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     return api_key
 
 
+# Every API request runs this lookup: compiled once (switchboard.queries.PreparedQuery).
+_ACTIVE_KEY = PreparedQuery(
+    lambda secret_hash: (
+        ApiKey.objects.select_related("workspace")
+        .filter(secret_hash=secret_hash, revoked_at__isnull=True)
+        .order_by()[:1]
+    ),
+    parameters=["secret_hash"],
+)
+
+
 def api_key_authenticate(*, secret: str) -> ApiKey | None:
     """The active key with this secret, or None. Records when it was last used."""
-    key = (
-        ApiKey.objects.select_related("workspace")
-        .filter(secret_hash=hash_secret(secret), revoked_at__isnull=True)
-        .first()
-    )
+    key = _ACTIVE_KEY.one_or_none(secret_hash=hash_secret(secret))
     if key is None:
         return None
     now = timezone.now()

@@ -56,8 +56,14 @@ def _pool() -> redis.ConnectionPool:
     )
 
 
+@lru_cache(maxsize=1)
 def client() -> redis.Redis:
-    """The process's Redis client for ordinary (non-blocking) commands."""
+    """The process's Redis client for ordinary (non-blocking) commands.
+
+    One object, shared: it takes a connection from the pool for each command, so threads and green
+    threads may use it at once, and making a client costs more than many commands (redis-py builds
+    its table of reply parsers in every new one).
+    """
     return redis.Redis(connection_pool=_pool())
 
 
@@ -73,16 +79,14 @@ def blocking_client(block_seconds: float) -> redis.Redis:
 
 # Per event loop: asyncio connections belong to the loop that opened them. uvicorn runs one loop
 # per process; code run through async_to_sync gets short-lived loops, whose pools go with them.
-_async_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.ConnectionPool] = (
-    weakref.WeakKeyDictionary()
-)
+_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = weakref.WeakKeyDictionary()
 
 
 def async_client() -> aioredis.Redis:
-    """The asyncio client of the running event loop."""
+    """The asyncio client of the running event loop (one per loop, on a pool of its own)."""
     loop = asyncio.get_running_loop()
-    pool = _async_pools.get(loop)
-    if pool is None:
+    found = _async_clients.get(loop)
+    if found is None:
         pool = aioredis.BlockingConnectionPool.from_url(
             settings.REDIS_URL,
             socket_timeout=COMMAND_TIMEOUT_SECONDS,
@@ -90,8 +94,8 @@ def async_client() -> aioredis.Redis:
             timeout=COMMAND_TIMEOUT_SECONDS,
             **_common_options(),
         )
-        _async_pools[loop] = pool
-    return aioredis.Redis(connection_pool=pool)
+        found = _async_clients[loop] = aioredis.Redis(connection_pool=pool)
+    return found
 
 
 def async_blocking_client(block_seconds: float) -> aioredis.Redis:
@@ -107,4 +111,5 @@ def async_blocking_client(block_seconds: float) -> aioredis.Redis:
 def reset_after_fork() -> None:
     """Forget connections made before a fork; the child opens its own."""
     _pool.cache_clear()
-    _async_pools.clear()
+    client.cache_clear()
+    _async_clients.clear()

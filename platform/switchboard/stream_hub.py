@@ -4,8 +4,9 @@ A web process holds one open HTTP response per client waiting on a chat turn, of
 (a slow model, a person deciding on a tool call). Giving each a blocking `XREAD` would cost each
 a Redis connection. Instead each process (each event loop) has one hub:
 
-- A **subscription** asks for the entries of one stream after a given id. It first catches up
-  with `XRANGE` (what was written before it arrived), then receives whatever the hub reads next.
+- A **subscription** asks for the entries of one stream after a given id. The first one of a
+  stream has the reader start that stream at its id; a later one, joining a stream the reader is
+  already further along, first catches up with `XRANGE`. Then each receives what the hub reads.
 - The hub's **reader** runs one `XREAD BLOCK` over every subscribed stream at once on a connection
   of its own, and hands each entry to the queues of that stream's subscribers.
 - A new stream joins the read by a write to the hub's own **wake stream**, which is part of every
@@ -117,10 +118,13 @@ class StreamHub:
         self._subscribers.setdefault(key, set()).add(subscription)
         self.subscriber_count += 1
         try:
-            last_seen = await self._catch_up(subscription, after)
-            if key not in self._positions:
-                # The reader starts this stream where the catch-up ended, so nothing falls between.
-                self._positions[key] = last_seen
+            if key in self._positions:
+                # The reader is further along this stream: what lies between comes from XRANGE.
+                await self._catch_up(subscription, after)
+            else:
+                # Nobody here follows it yet: the reader starts it at `after`, and its next XREAD
+                # returns what was written since, old and new alike, with no catch-up read.
+                self._positions[key] = after
                 await self._wake()
         except BaseException:
             subscription.close()
@@ -128,17 +132,15 @@ class StreamHub:
         self._ensure_reader()
         return subscription
 
-    async def _catch_up(self, subscription: Subscription, after: str) -> str:
+    async def _catch_up(self, subscription: Subscription, after: str) -> None:
         commands = redis_clients.async_client()
-        start, last_seen = f"({after}", after
+        start = f"({after}"
         while True:
             entries = await commands.xrange(subscription.key, min=start, max="+", count=CATCH_UP_PAGE)
             subscription.deliver(entries)
-            if entries:
-                last_seen = _text(entries[-1][0])
-                start = f"({last_seen}"
             if len(entries) < CATCH_UP_PAGE:
-                return last_seen
+                return
+            start = f"({_text(entries[-1][0])}"
 
     async def _wake(self) -> None:
         pipe = redis_clients.async_client().pipeline(transaction=False)
