@@ -113,15 +113,21 @@ async def relay(
             if not entries:
                 yield b": ping\n\n"
                 continue
+            # The frames of entries that arrived together leave in one write (one chunk, one
+            # system call) rather than one each; none of them waits for anything to do so.
+            batch: list[bytes] = []
             for raw_id, fields in entries:
                 entry_id, event, data = events.decode(raw_id, fields)
-                frames = transform(entry_id, event, data) if transform else [events.sse_frame(entry_id, event, data)]
-                for frame in frames:
-                    yield frame
+                if transform:
+                    batch.extend(transform(entry_id, event, data))
+                else:
+                    batch.append(events.sse_frame(entry_id, event, data))
                 if event in events.TERMINAL_EVENTS:
-                    for frame in closing() if closing else []:
-                        yield frame
+                    batch.extend(closing() if closing else [])
+                    yield b"".join(batch)
                     return
+            if batch:
+                yield b"".join(batch)
     finally:
         subscription.close()
 

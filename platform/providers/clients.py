@@ -262,12 +262,16 @@ def stream_chat(
         # The raw SSE lines are parsed here rather than into the SDK's pydantic models: one
         # json.loads per chunk instead of a model per chunk keeps the per-token cost minimal.
         with client_for(provider).chat.completions.with_streaming_response.create(**kwargs) as response:
+            done = False
             for line in response.iter_lines():
-                if not line.startswith("data:"):
+                # After [DONE] the body is read to its end, as the SDK's own streams do: a response
+                # closed early also closes its connection, and the next turn would open another.
+                if done or not line.startswith("data:"):
                     continue
                 data = line[5:].strip()
                 if data == "[DONE]":
-                    break
+                    done = True
+                    continue
                 chunk = json.loads(data)
                 if chunk.get("error"):
                     raise ProviderError(
