@@ -54,3 +54,39 @@ def test_events_keep_their_wire_names_and_fields():
         "error",
         "message.end",
     }
+
+
+@pytest.mark.django_db
+def test_ending_a_turn_keeps_a_rating_given_while_it_ran(workspace, make_bot):
+    from bots import lifecycle
+    from bots.models import Conversation, Message
+
+    bot = make_bot()
+    conversation = Conversation.objects.create(workspace=workspace, bot=bot, version_number=1)
+    running = Message.objects.create(
+        workspace=workspace, conversation=conversation, role="assistant", state=MessageState.RUNNING
+    )
+    # The person rates the answer (another process) while the worker still holds its copy.
+    Message.objects.filter(pk=running.pk).update(rating=-1, feedback="wrong shop")
+
+    lifecycle.finish(running, content="Done.", input_tokens=3, output_tokens=2)
+
+    stored = Message.objects.get(pk=running.pk)
+    assert (stored.state, stored.content, stored.input_tokens) == (MessageState.COMPLETED, "Done.", 3)
+    assert stored.finished_at is not None and stored.total_ms is not None
+    assert (stored.rating, stored.feedback) == (-1, "wrong shop")
+
+
+def test_a_delivery_is_counted_and_a_stop_seen_in_one_round_trip(redis_client):
+    from bots import lifecycle
+    from switchboard import redis_clients
+
+    conn = redis_clients.client()
+    message_id = "msg_attempts_test"
+    conn.delete(f"turn-attempt:{message_id}:0", events.cancel_key(message_id))
+
+    assert lifecycle.begin_attempt(message_id, 0, conn) == (1, False)
+    events.request_cancel(message_id)
+    assert lifecycle.begin_attempt(message_id, 0, conn) == (2, True)
+    assert lifecycle.begin_attempt(message_id, 1, conn) == (1, True)
+    assert 0 < conn.ttl(f"turn-attempt:{message_id}:0") <= events.STREAM_TTL_SECONDS
