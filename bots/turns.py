@@ -26,7 +26,7 @@ from bots.prompting import VariableError, resolve_inputs
 from bots.selectors import turn_config
 from providers.models import ModelKind, ProviderModel
 from switchboard.errors import Conflict, InvalidInput, NotFound, TooLarge
-from switchboard.queries import PreparedQuery, one_or_none
+from switchboard.queries import PreparedQuery, insert_in_one_statement, one_or_none
 
 
 @dataclass(frozen=True)
@@ -147,56 +147,62 @@ def turn_accept(
         raise InvalidInput(exc.message, code=exc.code, param=exc.param) from exc
     warnings = budgets.check_turn(bot=bot, api_key_id=api_key_id)
 
-    with transaction.atomic():
-        if conversation is None:
-            conversation = Conversation.objects.create(
-                workspace=workspace,
-                bot=bot,
-                end_user=end_user[:255],
-                channel=channel,
-                visitor_id=visitor_id,
-                end_user_verified=end_user_verified,
-                end_user_name=end_user_name[:120],
-                inputs=resolved,
-                version_number=version_number,
-                title=text.strip()[:80],
-            )
-            # One INSERT for the whole history; created_at steps by a microsecond so the order holds.
-            base_time = timezone.now()
-            Message.objects.bulk_create(
-                [
-                    Message(
-                        workspace=workspace,
-                        conversation=conversation,
-                        role=earlier["role"],
-                        content=earlier["content"],
-                        state=MessageState.COMPLETED,
-                        created_at=base_time + timedelta(microseconds=position),
-                    )
-                    for position, earlier in enumerate(history or [])
-                ]
-            )
-        elif resolved != conversation.inputs:
-            conversation.inputs = resolved
-            conversation.save(update_fields=["inputs", "updated_at"])
-        user_message = Message(
-            workspace=workspace, conversation=conversation, role="user", content=text, state=MessageState.COMPLETED
+    new_conversation = conversation is None
+    if conversation is None:
+        conversation = Conversation(
+            workspace=workspace,
+            bot=bot,
+            end_user=end_user[:255],
+            channel=channel,
+            visitor_id=visitor_id,
+            end_user_verified=end_user_verified,
+            end_user_name=end_user_name[:120],
+            inputs=resolved,
+            version_number=version_number,
+            title=text.strip()[:80],
         )
-        assistant = Message(
+    # The client's history (a new conversation only), the user's message and the queued reply, in
+    # order: created_at steps by a microsecond so the order holds whatever the clock's resolution.
+    base_time = timezone.now()
+    messages = [
+        Message(
             workspace=workspace,
             conversation=conversation,
-            role="assistant",
-            state=MessageState.QUEUED,
-            reply_to=user_message,
-            model=provider_model.model,
-            provider_model=provider_model,
-            api_key_id=api_key_id,
+            role=earlier["role"],
+            content=earlier["content"],
+            state=MessageState.COMPLETED,
         )
-        # One INSERT for both (ids are made in Python); the reply comes a microsecond later.
-        assistant.created_at = user_message.created_at = timezone.now()
-        assistant.created_at += timedelta(microseconds=1)
-        Message.objects.bulk_create([user_message, assistant])
-        transaction.on_commit(lambda: _start_turn(assistant, config))
+        for earlier in (history or [] if new_conversation else [])
+    ]
+    user_message = Message(
+        workspace=workspace, conversation=conversation, role="user", content=text, state=MessageState.COMPLETED
+    )
+    assistant = Message(
+        workspace=workspace,
+        conversation=conversation,
+        role="assistant",
+        state=MessageState.QUEUED,
+        reply_to=user_message,
+        model=provider_model.model,
+        provider_model=provider_model,
+        api_key_id=api_key_id,
+    )
+    messages += [user_message, assistant]
+    for position, message in enumerate(messages):
+        message.created_at = base_time + timedelta(microseconds=position)
+
+    if new_conversation:
+        # One statement, atomic by itself: no BEGIN and COMMIT round trips on the way to the model.
+        insert_in_one_statement([conversation], messages)
+    elif resolved != conversation.inputs:
+        with transaction.atomic():
+            conversation.inputs = resolved
+            conversation.save(update_fields=["inputs", "updated_at"])
+            Message.objects.bulk_create(messages)
+    else:
+        Message.objects.bulk_create(messages)
+    # At once outside a transaction; when the caller holds one, once it commits.
+    transaction.on_commit(lambda: _start_turn(assistant, config))
     return AcceptedTurn(conversation, user_message, assistant, warnings)
 
 

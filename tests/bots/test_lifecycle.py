@@ -1,5 +1,7 @@
 """The turn state machine's table: the moves a turn and its tool calls may make, and no others."""
 
+import uuid
+
 import pytest
 
 from bots import events
@@ -82,8 +84,7 @@ def test_a_delivery_is_counted_and_a_stop_seen_in_one_round_trip(redis_client):
     from switchboard import redis_clients
 
     conn = redis_clients.client()
-    message_id = "msg_attempts_test"
-    conn.delete(f"turn-attempt:{message_id}:0", events.cancel_key(message_id))
+    message_id = f"msg_{uuid.uuid4().hex[:16]}"
 
     assert lifecycle.begin_attempt(message_id, 0, conn) == (1, False)
     events.request_cancel(message_id)

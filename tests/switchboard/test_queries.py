@@ -98,3 +98,49 @@ def other_workspace_bot(db):
     from tests.factories import WorkspaceFactory
 
     return bot_create(workspace=WorkspaceFactory(), name="Theirs", config={})
+
+
+@pytest.mark.django_db
+def test_rows_of_several_models_go_in_one_statement_and_all_or_nothing(workspace, make_bot, django_assert_num_queries):
+    from switchboard.queries import insert_in_one_statement
+
+    bot = make_bot()
+    conversation = Conversation(workspace=workspace, bot=bot, end_user="u", inputs={"城市": "上海"}, title="t")
+    question = Message(workspace=workspace, conversation=conversation, role="user", content="你好")
+    answer = Message(
+        workspace=workspace, conversation=conversation, role="assistant", reply_to=question, citations=[{"p": 1}]
+    )
+
+    with django_assert_num_queries(1):
+        insert_in_one_statement([conversation], [question, answer])
+
+    assert not conversation._state.adding and not answer._state.adding
+    stored = Message.objects.select_related("conversation").get(pk=answer.pk)
+    assert stored.reply_to_id == question.pk and stored.citations == [{"p": 1}]
+    assert stored.conversation.inputs == {"城市": "上海"} and stored.conversation.updated_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_that_cannot_be_written_takes_the_whole_statement_with_it(workspace, make_bot):
+    from django.db import IntegrityError
+
+    from switchboard.queries import insert_in_one_statement
+
+    bot = make_bot()
+    taken = Message.objects.create(
+        workspace=workspace,
+        conversation=Conversation.objects.create(workspace=workspace, bot=bot, end_user="u"),
+        role="user",
+        content="first",
+    )
+    conversation = Conversation(workspace=workspace, bot=bot, end_user="v")
+    fine = Message(workspace=workspace, conversation=conversation, role="user", content="fine")
+    clash = Message(id=taken.pk, workspace=workspace, conversation=conversation, role="user", content="clash")
+
+    # Autocommit, no transaction around it: the statement alone is all or nothing.
+    with pytest.raises(IntegrityError):
+        insert_in_one_statement([conversation], [fine, clash])
+
+    assert not Conversation.objects.filter(pk=conversation.pk).exists()
+    assert not Message.objects.filter(pk=fine.pk).exists()
+    assert Message.objects.get(pk=taken.pk).content == "first"
