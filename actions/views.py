@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.pages import add_service_error, can_edit, page_access, refused
+from accounts.pages import add_service_error, can_edit, forbidden, page_access
 from accounts.tenancy import WorkspaceAccess
 from actions import importing, invocation, selectors, services
 from actions.forms import (
@@ -119,7 +119,7 @@ def action_list(request: HttpRequest) -> HttpResponse:
 def action_import_view(request: HttpRequest) -> HttpResponse:
     access = page_access(request)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "actions:action_list")
+        return forbidden(request, _EDITORS_ONLY)
     form = ImportForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():
@@ -230,7 +230,7 @@ def action_settings_view(request: HttpRequest, action_id: str) -> HttpResponse:
     access = page_access(request)
     action = _action(access, action_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "actions:action_detail", action.pk)
+        return forbidden(request, _EDITORS_ONLY)
     form = ActionSettingsForm(request.POST, action=action)
     if form.is_valid():
         try:
@@ -256,7 +256,7 @@ def action_auth_view(request: HttpRequest, action_id: str) -> HttpResponse:
     access = page_access(request)
     action = _action(access, action_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "actions:action_detail", action.pk)
+        return forbidden(request, _EDITORS_ONLY)
     form = AuthForm(request.POST, action=action)
     if form.is_valid():
         try:
@@ -275,7 +275,7 @@ def action_delete_view(request: HttpRequest, action_id: str) -> HttpResponse:
     access = page_access(request)
     action = _action(access, action_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "actions:action_detail", action.pk)
+        return forbidden(request, _EDITORS_ONLY)
     services.action_delete(action=action)
     messages.success(request, f"Deleted {action.name} and its operations.")
     return redirect("actions:action_list")
@@ -295,7 +295,7 @@ def action_reimport_view(request: HttpRequest, action_id: str) -> HttpResponse:
     access = page_access(request)
     action = _action(access, action_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "actions:action_detail", action.pk)
+        return forbidden(request, _EDITORS_ONLY)
     form = ReimportForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():
@@ -331,7 +331,7 @@ def operation_toggle_view(request: HttpRequest, action_id: str, operation_id: st
     access = page_access(request)
     action = _action(access, action_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "actions:action_detail", action.pk)
+        return forbidden(request, _EDITORS_ONLY)
     operation = _operation(action, operation_id)
     services.operation_update(operation=operation, enabled=not operation.enabled)
     messages.success(request, f"{'Enabled' if operation.enabled else 'Disabled'} {operation.name}.")
@@ -344,7 +344,7 @@ def operation_consequential_view(request: HttpRequest, action_id: str, operation
     access = page_access(request)
     action = _action(access, action_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "actions:action_detail", action.pk)
+        return forbidden(request, _EDITORS_ONLY)
     operation = _operation(action, operation_id)
     choice = request.POST.get("confirm", "default")
     override = {"always": True, "never": False}.get(choice)
@@ -362,7 +362,7 @@ def operations_bulk_view(request: HttpRequest, action_id: str) -> HttpResponse:
     access = page_access(request)
     action = _action(access, action_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "actions:action_detail", action.pk)
+        return forbidden(request, _EDITORS_ONLY)
     enabled = request.POST.get("enabled") == "true"
     count = services.operations_set_enabled(action=action, enabled=enabled)
     messages.success(request, f"{'Enabled' if enabled else 'Disabled'} {count} operations.")
@@ -388,7 +388,7 @@ def operation_test_view(request: HttpRequest, action_id: str, operation_id: str)
     result: dict[str, Any] | None = None
     if request.method == "POST":
         if not editable:
-            return refused(request, _EDITORS_ONLY, "actions:operation_test", action.pk, operation.pk)
+            return forbidden(request, _EDITORS_ONLY)
         form = OperationTestForm(request.POST)
         if form.is_valid():
             result = invocation.invocation_report(

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from accounts.models import ApiKey
-from accounts.pages import can_admin, page_access, refused
+from accounts.pages import can_admin, forbidden, page_access
 from bots import budgets, charts, usage
 from bots.models import Bot, Budget
 from switchboard.errors import DomainError
@@ -100,7 +100,7 @@ class BudgetForm(forms.Form):
 def budget_save(request: HttpRequest) -> HttpResponse:
     access = page_access(request)
     if not can_admin(access):
-        return refused(request, _ADMINS_ONLY, "bots:usage")
+        return forbidden(request, _ADMINS_ONLY)
     form = BudgetForm(request.POST, workspace=access.workspace)
     if not form.is_valid():
         messages.error(request, "The budget was not saved: " + _form_problems(form))
@@ -131,7 +131,7 @@ def budget_delete_view(request: HttpRequest, budget_id: str) -> HttpResponse:
     if budget is None:
         raise Http404("No such budget.")
     if not can_admin(access):
-        return refused(request, _ADMINS_ONLY, "bots:usage")
+        return forbidden(request, _ADMINS_ONLY)
     budgets.budget_delete(budget=budget)
     messages.success(request, "Removed the budget.")
     return redirect("bots:usage")

@@ -19,7 +19,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError as ApiValidationError
 
-from accounts.pages import can_edit, page_access, refused
+from accounts.pages import can_edit, forbidden, page_access
 from accounts.tenancy import WorkspaceAccess
 from actions.models import Operation
 from bots import budgets, services
@@ -129,7 +129,7 @@ def _render_form(request: HttpRequest, form: BotForm, bot: Bot | None) -> HttpRe
 def bot_create_view(request: HttpRequest) -> HttpResponse:
     access = page_access(request)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "bots:bot_list")
+        return forbidden(request, _EDITORS_ONLY)
     if _add_rows_requested(request):
         return _render_form(request, BotForm(request.POST, workspace=access.workspace, add_rows=1), None)
     form = BotForm(request.POST if request.method == "POST" else None, workspace=access.workspace)
@@ -149,7 +149,7 @@ def bot_edit_view(request: HttpRequest, bot_id: str) -> HttpResponse:
     access = page_access(request)
     bot = _bot(access, bot_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "bots:bot_detail", bot.pk)
+        return forbidden(request, _EDITORS_ONLY)
     if _add_rows_requested(request):
         return _render_form(request, BotForm(request.POST, workspace=access.workspace, bot=bot, add_rows=1), bot)
     form = BotForm(request.POST if request.method == "POST" else None, workspace=access.workspace, bot=bot)
@@ -232,7 +232,7 @@ def bot_publish_view(request: HttpRequest, bot_id: str) -> HttpResponse:
     access = page_access(request)
     bot = _bot(access, bot_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "bots:bot_detail", bot.pk)
+        return forbidden(request, _EDITORS_ONLY)
     form = PublishForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
     try:
@@ -257,7 +257,7 @@ def bot_restore_view(request: HttpRequest, bot_id: str, number: int) -> HttpResp
     access = page_access(request)
     bot = _bot(access, bot_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "bots:bot_detail", bot.pk)
+        return forbidden(request, _EDITORS_ONLY)
     try:
         services.bot_restore_version(bot=bot, number=number)
     except DomainError as exc:
@@ -276,7 +276,7 @@ def bot_preview(request: HttpRequest, bot_id: str) -> HttpResponse:
     access = page_access(request)
     bot = _bot(access, bot_id)
     if not can_edit(access):
-        return refused(request, _PREVIEW_EDITORS_ONLY, "bots:bot_detail", bot.pk)
+        return forbidden(request, _PREVIEW_EDITORS_ONLY)
     config = normalise(bot.config)
     model_id = config["model"].get("provider_model_id")
     preview = {
@@ -423,7 +423,7 @@ def bot_delete_view(request: HttpRequest, bot_id: str) -> HttpResponse:
     access = page_access(request)
     bot = _bot(access, bot_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "bots:bot_detail", bot.pk)
+        return forbidden(request, _EDITORS_ONLY)
     name = bot.name
     services.bot_delete(bot=bot)
     messages.success(request, f"Deleted {name} with its versions and conversations.")
@@ -438,7 +438,7 @@ def conversation_delete_view(request: HttpRequest, conversation_id: str) -> Http
     if conversation is None:
         raise Http404("No such conversation.")
     if not can_edit(access):
-        return refused(request, "Only workspace editors, admins and owners delete conversations.", "bots:log_list")
+        return forbidden(request, "Only workspace editors, admins and owners delete conversations.")
     services.conversation_delete(conversation=conversation)
     messages.success(request, "Deleted the conversation.")
     return redirect("bots:log_list")

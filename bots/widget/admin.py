@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from accounts.pages import add_service_error, can_admin, can_edit, page_access, refused
+from accounts.pages import add_service_error, can_admin, can_edit, forbidden, page_access
 from bots.models import Bot, WidgetDefaults
 from bots.widget import limits
 from bots.widget.api import own_origin
@@ -42,7 +42,7 @@ def bot_embed(request: HttpRequest, bot_id: str) -> HttpResponse:
         action = request.POST.get("action", "save")
         if action == "defaults":
             if not can_admin(access):
-                return refused(request, _ADMINS_ONLY, "bots:bot_embed", bot.pk)
+                return forbidden(request, _ADMINS_ONLY)
             defaults_form = WidgetDefaultsForm(request.POST)
             if defaults_form.is_valid():
                 try:
@@ -53,7 +53,7 @@ def bot_embed(request: HttpRequest, bot_id: str) -> HttpResponse:
                     messages.success(request, "Saved the workspace's widget limits.")
                     return redirect("bots:bot_embed", bot.pk)
         elif not can_edit(access):
-            return refused(request, _EDITORS_ONLY, "bots:bot_embed", bot.pk)
+            return forbidden(request, _EDITORS_ONLY)
         elif action == "rotate_secret":
             new_secret = widget_rotate_identity_secret(bot=bot)
             widget.refresh_from_db()

@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.pages import add_service_error, can_edit, page_access, refused
+from accounts.pages import add_service_error, can_edit, forbidden, page_access
 from accounts.tenancy import WorkspaceAccess
 from knowledge import selectors, services
 from knowledge.forms import (
@@ -62,7 +62,7 @@ def base_list(request: HttpRequest) -> HttpResponse:
 def base_create_view(request: HttpRequest) -> HttpResponse:
     access = page_access(request)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "knowledge:base_list")
+        return forbidden(request, _EDITORS_ONLY)
     form = KnowledgeBaseForm(request.POST or None, workspace_id=access.workspace.pk)
     if request.method == "POST" and form.is_valid():
         try:
@@ -88,7 +88,7 @@ def base_edit_view(request: HttpRequest, base_id: str) -> HttpResponse:
     access = page_access(request)
     base = _base(access, base_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "knowledge:base_detail", base.pk)
+        return forbidden(request, _EDITORS_ONLY)
     has_documents = base.document_count > 0
     form = KnowledgeBaseEditForm(request.POST or None, knowledge_base=base, has_documents=has_documents)
     if request.method == "POST" and form.is_valid():
@@ -125,7 +125,7 @@ def base_reembed_view(request: HttpRequest, base_id: str) -> HttpResponse:
     access = page_access(request)
     base = _base(access, base_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "knowledge:base_detail", base.pk)
+        return forbidden(request, _EDITORS_ONLY)
     form = ReembedForm(request.POST, knowledge_base=base)
     if form.is_valid():
         try:
@@ -146,7 +146,7 @@ def base_delete_view(request: HttpRequest, base_id: str) -> HttpResponse:
     access = page_access(request)
     base = _base(access, base_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "knowledge:base_detail", base.pk)
+        return forbidden(request, _EDITORS_ONLY)
     services.knowledge_base_delete(knowledge_base=base)
     messages.success(request, f"Deleted {base.name} with its documents.")
     return redirect("knowledge:base_list")
@@ -189,7 +189,7 @@ def document_upload_view(request: HttpRequest, base_id: str) -> HttpResponse:
     access = page_access(request)
     base = _base(access, base_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "knowledge:base_detail", base.pk)
+        return forbidden(request, _EDITORS_ONLY)
     files = request.FILES.getlist("files")
     if not files:
         form = UploadForm()
@@ -218,7 +218,7 @@ def document_import_view(request: HttpRequest, base_id: str) -> HttpResponse:
     access = page_access(request)
     base = _base(access, base_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "knowledge:base_detail", base.pk)
+        return forbidden(request, _EDITORS_ONLY)
     form = UrlImportForm(request.POST)
     if form.is_valid():
         try:
@@ -257,7 +257,7 @@ def _document_action(request: HttpRequest, document_id: str, action) -> HttpResp
         ("knowledge:document_detail", document.pk) if back else ("knowledge:base_detail", document.knowledge_base_id)
     )
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, *target)
+        return forbidden(request, _EDITORS_ONLY)
     try:
         message = action(document)
     except DomainError as exc:
@@ -314,7 +314,7 @@ def chunk_edit_view(request: HttpRequest, chunk_id: str) -> HttpResponse:
     access = page_access(request)
     chunk = _chunk(access, chunk_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "knowledge:document_detail", chunk.document_id)
+        return forbidden(request, _EDITORS_ONLY)
     form = ChunkEditForm(request.POST or None, initial={"text": chunk.text})
     if request.method == "POST" and form.is_valid():
         try:
@@ -337,7 +337,7 @@ def chunk_toggle_view(request: HttpRequest, chunk_id: str) -> HttpResponse:
     access = page_access(request)
     chunk = _chunk(access, chunk_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "knowledge:document_detail", chunk.document_id)
+        return forbidden(request, _EDITORS_ONLY)
     services.chunk_update(chunk=chunk, enabled=not chunk.enabled)
     messages.success(request, f"{'Disabled' if chunk.enabled else 'Enabled'} chunk {chunk.position + 1}.")
     return redirect("knowledge:document_detail", chunk.document_id)

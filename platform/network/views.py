@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.pages import add_service_error, can_admin, page_access, refused
+from accounts.pages import add_service_error, can_admin, forbidden, page_access
 from network import selectors, services
 from network.forms import AllowlistForm
 from switchboard.errors import DomainError
@@ -28,7 +28,7 @@ def allowlist_view(request: HttpRequest) -> HttpResponse:
     form = AllowlistForm(request.POST or None)
     if request.method == "POST":
         if not administrable:
-            return refused(request, _ADMINS_ONLY, "network:allowlist")
+            return forbidden(request, _ADMINS_ONLY)
         if form.is_valid():
             try:
                 entry = services.allowlist_entry_create(
@@ -59,7 +59,7 @@ def allowlist_view(request: HttpRequest) -> HttpResponse:
 def allowlist_delete_view(request: HttpRequest, entry_id: str) -> HttpResponse:
     access = page_access(request)
     if not can_admin(access):
-        return refused(request, _ADMINS_ONLY, "network:allowlist")
+        return forbidden(request, _ADMINS_ONLY)
     entry = selectors.entry_get(workspace_id=access.workspace.pk, id=entry_id)
     if entry is None:
         raise Http404("No such entry.")

@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.pages import add_service_error, can_admin, page_access, refused
+from accounts.pages import add_service_error, can_admin, forbidden, page_access
 from accounts.tenancy import WorkspaceAccess
 from providers import selectors, services
 from providers.forms import KIND_HELP, ProviderEditForm, ProviderForm, ProviderModelForm
@@ -53,7 +53,7 @@ def provider_list(request: HttpRequest) -> HttpResponse:
 def provider_create_view(request: HttpRequest) -> HttpResponse:
     access = page_access(request)
     if not can_admin(access):
-        return refused(request, _ADMINS_ONLY, "providers:provider_list")
+        return forbidden(request, _ADMINS_ONLY)
     form = ProviderForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -71,7 +71,7 @@ def provider_edit_view(request: HttpRequest, provider_id: str) -> HttpResponse:
     access = page_access(request)
     provider = _provider(access, provider_id)
     if not can_admin(access):
-        return refused(request, _ADMINS_ONLY, "providers:provider_detail", provider.pk)
+        return forbidden(request, _ADMINS_ONLY)
     form = ProviderEditForm(request.POST or None, provider=provider)
     if request.method == "POST" and form.is_valid():
         try:
@@ -118,7 +118,7 @@ def provider_delete_view(request: HttpRequest, provider_id: str) -> HttpResponse
     access = page_access(request)
     provider = _provider(access, provider_id)
     if not can_admin(access):
-        return refused(request, _ADMINS_ONLY, "providers:provider_detail", provider.pk)
+        return forbidden(request, _ADMINS_ONLY)
     try:
         services.provider_delete(provider=provider)
     except DomainError as exc:
@@ -134,7 +134,7 @@ def provider_test_view(request: HttpRequest, provider_id: str) -> HttpResponse:
     access = page_access(request)
     provider = _provider(access, provider_id)
     if not can_admin(access):
-        return refused(request, _ADMINS_ONLY, "providers:provider_detail", provider.pk)
+        return forbidden(request, _ADMINS_ONLY)
     result = services.provider_test(provider=provider)
     (messages.success if result.ok else messages.error)(request, f"{result.message} ({result.latency_ms:.0f} ms)")
     return redirect("providers:provider_detail", provider.pk)
@@ -146,7 +146,7 @@ def provider_model_add_view(request: HttpRequest, provider_id: str) -> HttpRespo
     access = page_access(request)
     provider = _provider(access, provider_id)
     if not can_admin(access):
-        return refused(request, _ADMINS_ONLY, "providers:provider_detail", provider.pk)
+        return forbidden(request, _ADMINS_ONLY)
     form = ProviderModelForm(request.POST)
     if form.is_valid():
         try:
@@ -165,7 +165,7 @@ def provider_model_toggle_view(request: HttpRequest, provider_id: str, model_id:
     access = page_access(request)
     provider = _provider(access, provider_id)
     if not can_admin(access):
-        return refused(request, _ADMINS_ONLY, "providers:provider_detail", provider.pk)
+        return forbidden(request, _ADMINS_ONLY)
     entry = _provider_model(provider, model_id)
     try:
         services.provider_model_update(provider_model=entry, is_enabled=not entry.is_enabled)
@@ -182,7 +182,7 @@ def provider_model_delete_view(request: HttpRequest, provider_id: str, model_id:
     access = page_access(request)
     provider = _provider(access, provider_id)
     if not can_admin(access):
-        return refused(request, _ADMINS_ONLY, "providers:provider_detail", provider.pk)
+        return forbidden(request, _ADMINS_ONLY)
     entry = _provider_model(provider, model_id)
     try:
         services.provider_model_delete(provider_model=entry)
