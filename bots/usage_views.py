@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
@@ -21,14 +22,19 @@ from bots import budgets, charts, usage
 from bots.models import Bot, Budget
 from switchboard.errors import DomainError
 
-RANGES = [("7", "last 7 days"), ("30", "last 30 days"), ("90", "last 90 days"), ("365", "last 365 days")]
+RANGES = [
+    ("7", _("last 7 days")),
+    ("30", _("last 30 days")),
+    ("90", _("last 90 days")),
+    ("365", _("last 365 days")),
+]
 
 
 class UsageForm(forms.Form):
-    bot = forms.ChoiceField(required=False, label="Bot")
-    days = forms.ChoiceField(required=False, choices=RANGES, label="Range", initial="30")
-    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    bot = forms.ChoiceField(required=False, label=_("Bot"))
+    days = forms.ChoiceField(required=False, choices=RANGES, label=_("Range"), initial="30")
+    date_from = forms.DateField(required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, bots, **kwargs):
         super().__init__(*args, **kwargs)
@@ -79,10 +85,10 @@ def usage_page(request: HttpRequest) -> HttpResponse:
 
 
 class BudgetForm(forms.Form):
-    target = forms.ChoiceField(label="For")
-    monthly_tokens = forms.IntegerField(required=False, min_value=1, label="Tokens a month")
+    target = forms.ChoiceField(label=_("For"))
+    monthly_tokens = forms.IntegerField(required=False, min_value=1, label=_("Tokens a month"))
     monthly_cost = forms.DecimalField(
-        required=False, min_value=Decimal("0.01"), max_digits=14, decimal_places=2, label="Cost a month ($)"
+        required=False, min_value=Decimal("0.01"), max_digits=14, decimal_places=2, label=_("Cost a month ($)")
     )
 
     def __init__(self, *args, workspace, **kwargs):
@@ -105,7 +111,7 @@ def budget_save(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "The budget was not saved: " + _form_problems(form))
         return redirect("bots:usage")
-    kind, _, target_id = form.cleaned_data["target"].partition(":")
+    kind, _colon, target_id = form.cleaned_data["target"].partition(":")
     bot = Bot.objects.for_workspace(access.workspace).filter(pk=target_id).first() if kind == "bot" else None
     key = ApiKey.objects.for_workspace(access.workspace).filter(pk=target_id).first() if kind == "key" else None
     try:

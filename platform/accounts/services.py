@@ -15,6 +15,7 @@ from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.actors import actor_current
 from accounts.models import (
@@ -23,6 +24,7 @@ from accounts.models import (
     AuditAction,
     AuditEvent,
     Invitation,
+    Language,
     Membership,
     Role,
     User,
@@ -49,6 +51,20 @@ def user_create(*, email: str, password: str | None, name: str = "", is_staff: b
     if User.objects.filter(email=email).exists():
         raise Conflict(f"A user with the email {email} already exists.", code="email_taken", param="email")
     return User.objects.create_user(email=email, password=password, name=name, is_staff=is_staff, is_superuser=is_staff)
+
+
+def user_language_set(*, user: User, language: str) -> User:
+    """The person's UI language: a code of settings.LANGUAGES, or "" to follow the browser."""
+    if language not in Language.values:
+        raise InvalidInput(
+            _("Choose one of the languages offered: %(choices)s.")
+            % {"choices": ", ".join(str(label) for label in Language.labels)},
+            code="invalid_language",
+            param="language",
+        )
+    user.language = language
+    user.save(update_fields=["language"])
+    return user
 
 
 @transaction.atomic

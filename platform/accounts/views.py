@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -12,6 +13,9 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.forms import (
@@ -20,6 +24,7 @@ from accounts.forms import (
     AuditFilterForm,
     EmailAuthenticationForm,
     InviteForm,
+    LanguageForm,
     MemberRoleForm,
     role_choices,
 )
@@ -48,6 +53,7 @@ from accounts.services import (
     membership_leave,
     membership_remove,
     membership_role_change,
+    user_language_set,
 )
 from accounts.tenancy import SESSION_KEY, WorkspaceAccess
 from switchboard.errors import DomainError, Forbidden, NotFound
@@ -72,6 +78,39 @@ def workspace_switch(request: HttpRequest) -> HttpResponse:
         raise Http404("No such workspace.")
     request.session[SESSION_KEY] = membership.workspace_id
     return redirect("dashboard")
+
+
+@login_required
+def language_view(request: HttpRequest) -> HttpResponse:
+    """The signed-in person's UI language, kept on their account (the header's menu posts here)."""
+    form = LanguageForm(request.POST or None, initial={"language": request.user.language})
+    if request.method == "POST" and form.is_valid():
+        try:
+            user_language_set(user=request.user, language=form.cleaned_data["language"])
+        except DomainError as exc:
+            add_service_error(form, exc)
+        else:
+            language = request.user.language
+            if language:
+                translation.activate(language)
+            messages.success(request, _("Language saved."))
+            after = request.POST.get("next", "")
+            safe = url_has_allowed_host_and_scheme(
+                after, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            )
+            response = redirect(after if safe and after else "accounts:language")
+            # The menu's cookie follows, so the sign-in page speaks the same language after signing out.
+            if language:
+                response.set_cookie(
+                    settings.LANGUAGE_COOKIE_NAME,
+                    language,
+                    max_age=settings.LANGUAGE_COOKIE_AGE,
+                    samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+                )
+            else:
+                response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
+            return response
+    return render(request, "accounts/language.html", {"form": form})
 
 
 # -- API keys --------------------------------------------------------------------------------------
