@@ -109,7 +109,7 @@ def budget_save(request: HttpRequest) -> HttpResponse:
         return forbidden(request, _ADMINS_ONLY)
     form = BudgetForm(request.POST, workspace=access.workspace)
     if not form.is_valid():
-        messages.error(request, "The budget was not saved: " + _form_problems(form))
+        messages.error(request, _("The budget was not saved: %(problems)s") % {"problems": _form_problems(form)})
         return redirect("bots:usage")
     kind, _colon, target_id = form.cleaned_data["target"].partition(":")
     bot = Bot.objects.for_workspace(access.workspace).filter(pk=target_id).first() if kind == "bot" else None
@@ -123,9 +123,9 @@ def budget_save(request: HttpRequest) -> HttpResponse:
             monthly_cost=form.cleaned_data["monthly_cost"],
         )
     except DomainError as exc:
-        messages.error(request, f"The budget was not saved: {exc.message}")
+        messages.error(request, _("The budget was not saved: %(problems)s") % {"problems": exc.message})
     else:
-        messages.success(request, "Saved the budget.")
+        messages.success(request, _("Saved the budget."))
     return redirect("bots:usage")
 
 
@@ -143,7 +143,7 @@ def budget_delete_view(request: HttpRequest, budget_id: str) -> HttpResponse:
     return redirect("bots:usage")
 
 
-_ADMINS_ONLY = "Only workspace admins and owners set budgets."
+_ADMINS_ONLY = _("Only workspace admins and owners set budgets.")
 
 
 def _form_problems(form: forms.Form) -> str:

@@ -15,6 +15,8 @@ from django.db.models import Count, Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError as ApiValidationError
@@ -30,8 +32,8 @@ from knowledge.models import KnowledgeBase
 from providers.models import ModelKind, ProviderModel
 from switchboard.errors import DomainError
 
-_EDITORS_ONLY = "Only workspace editors, admins and owners change bots."
-_PREVIEW_EDITORS_ONLY = (
+_EDITORS_ONLY = gettext_lazy("Only workspace editors, admins and owners change bots.")
+_PREVIEW_EDITORS_ONLY = gettext_lazy(
     "Only workspace editors, admins and owners use the preview: each message is a model call billed to the workspace."
 )
 RECENT_CONVERSATIONS = 20
@@ -139,7 +141,9 @@ def bot_create_view(request: HttpRequest) -> HttpResponse:
             lambda **arguments: services.bot_create(workspace=access.workspace, created_by=request.user, **arguments),
         )
         if bot is not None:
-            messages.success(request, f"Created {bot.name}. Try it in the preview, then publish it.")
+            messages.success(
+                request, _("Created %(name)s. Try it in the preview, then publish it.") % {"name": bot.name}
+            )
             return redirect("bots:bot_detail", bot.pk)
     return _render_form(request, form, None)
 
@@ -158,7 +162,9 @@ def bot_edit_view(request: HttpRequest, bot_id: str) -> HttpResponse:
         saved = _save(form, lambda **arguments: services.bot_update(bot=_bot(access, bot_id), **arguments))
         if saved is not None:
             messages.success(
-                request, f"Saved the draft of {saved.name}. Publish it to serve it on the API and the widget."
+                request,
+                _("Saved the draft of %(name)s. Publish it to serve it on the API and the widget.")
+                % {"name": saved.name},
             )
             if request.POST.get("stay"):
                 return redirect("bots:bot_edit", saved.pk)  # keep editing, with the preview beside
@@ -243,10 +249,14 @@ def bot_publish_view(request: HttpRequest, bot_id: str) -> HttpResponse:
         problems = "; ".join(
             f"{param}: {message}" if param else message for param, message in flatten_errors(exc.detail)
         )
-        messages.error(request, f"The draft cannot be published until it is fixed: {problems}")
+        messages.error(
+            request, _("The draft cannot be published until it is fixed: %(problems)s") % {"problems": problems}
+        )
     else:
         messages.success(
-            request, f"Published version {version.number} of {bot.name}: the API and the widget serve it now."
+            request,
+            _("Published version %(number)s of %(name)s: the API and the widget serve it now.")
+            % {"number": version.number, "name": bot.name},
         )
     return redirect("bots:bot_detail", bot.pk)
 
@@ -263,7 +273,9 @@ def bot_restore_view(request: HttpRequest, bot_id: str, number: int) -> HttpResp
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Copied version {number} into the draft. Publish to serve it.")
+        messages.success(
+            request, _("Copied version %(number)s into the draft. Publish to serve it.") % {"number": number}
+        )
     return redirect("bots:bot_detail", bot.pk)
 
 
@@ -426,7 +438,7 @@ def bot_delete_view(request: HttpRequest, bot_id: str) -> HttpResponse:
         return forbidden(request, _EDITORS_ONLY)
     name = bot.name
     services.bot_delete(bot=bot)
-    messages.success(request, f"Deleted {name} with its versions and conversations.")
+    messages.success(request, _("Deleted %(name)s with its versions and conversations.") % {"name": name})
     return redirect("bots:bot_list")
 
 
@@ -438,7 +450,7 @@ def conversation_delete_view(request: HttpRequest, conversation_id: str) -> Http
     if conversation is None:
         raise Http404("No such conversation.")
     if not can_edit(access):
-        return forbidden(request, "Only workspace editors, admins and owners delete conversations.")
+        return forbidden(request, _("Only workspace editors, admins and owners delete conversations."))
     services.conversation_delete(conversation=conversation)
-    messages.success(request, "Deleted the conversation.")
+    messages.success(request, _("Deleted the conversation."))
     return redirect("bots:log_list")

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.forms import (
@@ -58,9 +59,9 @@ from accounts.services import (
 from accounts.tenancy import SESSION_KEY, WorkspaceAccess
 from switchboard.errors import DomainError, Forbidden, NotFound
 
-_KEYS_ADMINS_ONLY = "Only workspace admins and owners manage API keys."
-_MEMBERS_ADMINS_ONLY = "Only workspace admins and owners manage members."
-_AUDIT_ADMINS_ONLY = "Only workspace admins and owners see the audit log."
+_KEYS_ADMINS_ONLY = gettext_lazy("Only workspace admins and owners manage API keys.")
+_MEMBERS_ADMINS_ONLY = gettext_lazy("Only workspace admins and owners manage members.")
+_AUDIT_ADMINS_ONLY = gettext_lazy("Only workspace admins and owners see the audit log.")
 AUDIT_PAGE_SIZE = 50
 
 
@@ -125,7 +126,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     form = ApiKeyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            _, new_secret = api_key_create(
+            _key, new_secret = api_key_create(
                 workspace=access.workspace, created_by=request.user, creator_role=access.role, **form.cleaned_data
             )
             form = ApiKeyForm()
@@ -145,7 +146,7 @@ def api_key_revoke_view(request: HttpRequest, key_id: str) -> HttpResponse:
     if key is None:
         raise Http404("No such API key.")
     api_key_revoke(api_key=key)
-    messages.success(request, f"Revoked {key.name}. Requests with it now get 401.")
+    messages.success(request, _("Revoked %(name)s. Requests with it now get 401.") % {"name": key.name})
     return redirect("accounts:api_keys")
 
 
@@ -246,7 +247,9 @@ def member_role_view(request: HttpRequest, member_id: str) -> HttpResponse:
     form = MemberRoleForm(request.POST)
     if not form.is_valid():
         messages.error(
-            request, f"{request.POST.get('role', '')!r} is not a role: choose owner, admin, editor or viewer."
+            request,
+            _("%(role)s is not a role: choose owner, admin, editor or viewer.")
+            % {"role": repr(request.POST.get("role", ""))},
         )
         return redirect("accounts:members")
 
@@ -254,7 +257,7 @@ def member_role_view(request: HttpRequest, member_id: str) -> HttpResponse:
         changed = membership_role_change(
             membership=membership, role=form.cleaned_data["role"], actor_role=access.role, actor=request.user
         )
-        return f"{changed.user.email} is now {changed.role}."
+        return _("%(email)s is now %(role)s.") % {"email": changed.user.email, "role": changed.get_role_display()}
 
     return _after_member_change(request, change)
 
@@ -287,7 +290,7 @@ def member_leave_view(request: HttpRequest) -> HttpResponse:
         messages.error(request, exc.message)
         return redirect("accounts:members")
     request.session.pop(SESSION_KEY, None)
-    messages.success(request, f"You left {access.workspace.name}.")
+    messages.success(request, _("You left %(workspace)s.") % {"workspace": access.workspace.name})
     return redirect("dashboard")
 
 
@@ -333,7 +336,11 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
             if user is None:
                 login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
             request.session[SESSION_KEY] = membership.workspace_id
-            messages.success(request, f"Welcome to {membership.workspace.name}: you are {membership.role} here.")
+            messages.success(
+                request,
+                _("Welcome to %(workspace)s: you are %(role)s here.")
+                % {"workspace": membership.workspace.name, "role": membership.get_role_display()},
+            )
             return redirect("dashboard")
     if user is not None and user.email != invitation.email:
         problem = (

@@ -11,6 +11,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.pages import add_service_error, can_edit, forbidden, page_access
@@ -28,7 +30,7 @@ from knowledge.forms import (
 from knowledge.models import Chunk, Document, KnowledgeBase
 from switchboard.errors import DomainError
 
-_EDITORS_ONLY = "Only editors, admins and owners change knowledge bases."
+_EDITORS_ONLY = gettext_lazy("Only editors, admins and owners change knowledge bases.")
 
 
 def _base(access: WorkspaceAccess, base_id: str) -> KnowledgeBase:
@@ -78,7 +80,7 @@ def base_create_view(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, f"Created {base.name}. Add documents to it.")
+            messages.success(request, _("Created %(name)s. Add documents to it.") % {"name": base.name})
             return redirect("knowledge:base_detail", base.pk)
     return render(request, "knowledge/base_form.html", {"form": form, "base": None})
 
@@ -101,7 +103,7 @@ def base_edit_view(request: HttpRequest, base_id: str) -> HttpResponse:
         except DomainError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, f"Saved {form.cleaned_data['name']}.")
+            messages.success(request, _("Saved %(name)s.") % {"name": form.cleaned_data["name"]})
             return redirect("knowledge:base_detail", base.pk)
     return render(request, "knowledge/base_form.html", {"form": form, "base": base})
 
@@ -135,7 +137,9 @@ def base_reembed_view(request: HttpRequest, base_id: str) -> HttpResponse:
         except DomainError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, f"Re-indexing every document of {base.name}; the progress shows below.")
+            messages.success(
+                request, _("Re-indexing every document of %(name)s; the progress shows below.") % {"name": base.name}
+            )
             return redirect("knowledge:base_detail", base.pk)
     return render(request, "knowledge/base_detail.html", _detail_context(access, base, reembed_form=form), status=400)
 
@@ -148,7 +152,7 @@ def base_delete_view(request: HttpRequest, base_id: str) -> HttpResponse:
     if not can_edit(access):
         return forbidden(request, _EDITORS_ONLY)
     services.knowledge_base_delete(knowledge_base=base)
-    messages.success(request, f"Deleted {base.name} with its documents.")
+    messages.success(request, _("Deleted %(name)s with its documents.") % {"name": base.name})
     return redirect("knowledge:base_list")
 
 
@@ -206,7 +210,15 @@ def document_upload_view(request: HttpRequest, base_id: str) -> HttpResponse:
         else:
             added.append(upload.name)
     if added:
-        messages.success(request, f"Added {len(added)} file{'s' if len(added) > 1 else ''}; indexing has started.")
+        messages.success(
+            request,
+            ngettext(
+                "Added %(count)d file; indexing has started.",
+                "Added %(count)d files; indexing has started.",
+                len(added),
+            )
+            % {"count": len(added)},
+        )
     for problem in rejected:
         messages.error(request, problem)
     return redirect("knowledge:base_detail", base.pk)
@@ -228,7 +240,7 @@ def document_import_view(request: HttpRequest, base_id: str) -> HttpResponse:
         except DomainError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, "Import started.")
+            messages.success(request, _("Import started."))
             return redirect("knowledge:base_detail", base.pk)
     return render(request, "knowledge/base_detail.html", _detail_context(access, base, url_form=form), status=400)
 
@@ -271,17 +283,17 @@ def _document_action(request: HttpRequest, document_id: str, action) -> HttpResp
 
 def _toggle(document: Document) -> str:
     services.document_set_enabled(document=document, enabled=not document.enabled)
-    return f"{'Enabled' if document.enabled else 'Disabled'} {document.name}."
+    return (_("Enabled %(name)s.") if document.enabled else _("Disabled %(name)s.")) % {"name": document.name}
 
 
 def _reindex(document: Document) -> str:
     services.document_reindex(document=document)
-    return f"Re-indexing {document.name}; its current index answers until the new one is ready."
+    return _("Re-indexing %(name)s; its current index answers until the new one is ready.") % {"name": document.name}
 
 
 def _delete(document: Document) -> str:
     services.document_delete(document=document)
-    return f"Deleted {document.name} and its chunks."
+    return _("Deleted %(name)s and its chunks.") % {"name": document.name}
 
 
 @require_POST
@@ -322,7 +334,7 @@ def chunk_edit_view(request: HttpRequest, chunk_id: str) -> HttpResponse:
         except DomainError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, f"Saved chunk {chunk.position + 1}; it was re-embedded.")
+            messages.success(request, _("Saved chunk %(number)d; it was re-embedded.") % {"number": chunk.position + 1})
             return redirect("knowledge:document_detail", chunk.document_id)
     return render(
         request,
@@ -339,7 +351,11 @@ def chunk_toggle_view(request: HttpRequest, chunk_id: str) -> HttpResponse:
     if not can_edit(access):
         return forbidden(request, _EDITORS_ONLY)
     services.chunk_update(chunk=chunk, enabled=not chunk.enabled)
-    messages.success(request, f"{'Disabled' if chunk.enabled else 'Enabled'} chunk {chunk.position + 1}.")
+    messages.success(
+        request,
+        (_("Disabled chunk %(number)d.") if chunk.enabled else _("Enabled chunk %(number)d."))
+        % {"number": chunk.position + 1},
+    )
     return redirect("knowledge:document_detail", chunk.document_id)
 
 

@@ -7,6 +7,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.pages import add_service_error, can_admin, forbidden, page_access
@@ -14,7 +16,7 @@ from network import selectors, services
 from network.forms import AllowlistForm
 from switchboard.errors import DomainError
 
-_ADMINS_ONLY = "Only workspace admins and owners change the network allowlist."
+_ADMINS_ONLY = gettext_lazy("Only workspace admins and owners change the network allowlist.")
 
 
 def _user(request: HttpRequest):
@@ -37,7 +39,9 @@ def allowlist_view(request: HttpRequest) -> HttpResponse:
             except DomainError as exc:
                 add_service_error(form, exc)
             else:
-                messages.success(request, f"Requests of this workspace may now reach {entry.value}.")
+                messages.success(
+                    request, _("Requests of this workspace may now reach %(value)s.") % {"value": entry.value}
+                )
                 return redirect("network:allowlist")
     entries = list(selectors.entry_list(workspace_id=access.workspace.pk))
     for entry in entries:
@@ -64,5 +68,5 @@ def allowlist_delete_view(request: HttpRequest, entry_id: str) -> HttpResponse:
     if entry is None:
         raise Http404("No such entry.")
     services.allowlist_entry_delete(entry=entry)
-    messages.success(request, f"Removed {entry.value} from the allowlist.")
+    messages.success(request, _("Removed %(value)s from the allowlist.") % {"value": entry.value})
     return redirect("network:allowlist")
