@@ -257,7 +257,7 @@ def member_role_view(request: HttpRequest, member_id: str) -> HttpResponse:
         changed = membership_role_change(
             membership=membership, role=form.cleaned_data["role"], actor_role=access.role, actor=request.user
         )
-        return _("%(email)s is now %(role)s.") % {"email": changed.user.email, "role": changed.get_role_display()}
+        return _("%(email)s is now %(role)s.") % {"email": changed.user.email, "role": str(changed.get_role_display()).lower()}
 
     return _after_member_change(request, change)
 
@@ -339,7 +339,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
             messages.success(
                 request,
                 _("Welcome to %(workspace)s: you are %(role)s here.")
-                % {"workspace": membership.workspace.name, "role": membership.get_role_display()},
+                % {"workspace": membership.workspace.name, "role": str(membership.get_role_display()).lower()},
             )
             return redirect("dashboard")
     if user is not None and user.email != invitation.email:

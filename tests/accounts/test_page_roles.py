@@ -23,8 +23,9 @@ from tests.factories import MembershipFactory
 pytestmark = pytest.mark.django_db
 
 # Routes a viewer may post to: signing in and out, switching or leaving a workspace, accepting an
-# invitation, choosing the UI's language (a cookie).
+# invitation, choosing the UI's language (a cookie, or the person's own setting).
 OPEN_TO_EVERY_MEMBER = {
+    "settings/language/",
     "login/",
     "logout/",
     "workspace/switch/",
