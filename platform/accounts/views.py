@@ -257,7 +257,10 @@ def member_role_view(request: HttpRequest, member_id: str) -> HttpResponse:
         changed = membership_role_change(
             membership=membership, role=form.cleaned_data["role"], actor_role=access.role, actor=request.user
         )
-        return _("%(email)s is now %(role)s.") % {"email": changed.user.email, "role": str(changed.get_role_display()).lower()}
+        return _("%(email)s is now %(role)s.") % {
+            "email": changed.user.email,
+            "role": str(changed.get_role_display()).lower(),
+        }
 
     return _after_member_change(request, change)
 
