@@ -105,6 +105,8 @@ PAGES = [
         ["温度", "最大输出令牌数", "开场白", "— 选择对话模型 —"],
         ["Max output tokens", "Temperature"],
     ),
+    ("/bots/{bot}/", ["草稿与已发布的版本相同。", "开场"], ["The draft is the same", "starter question"]),
+    ("/bots/{bot}/embed/", ["加载时打开", "此页面的选项", "创建密钥"], ["Open on load", "Options for this page"]),
     (
         "/settings/members/",
         ["邀请成员", "待接受的邀请", "各角色的权限", "查看者", "所有者"],
