@@ -129,7 +129,9 @@ def action_import_view(request: HttpRequest) -> HttpResponse:
         try:
             source = _source_from_form(access, form)
             if source is None:
-                raise InvalidInput("The preview has expired; give the spec again.", code="preview_expired", param="url")
+                raise InvalidInput(
+                    _("The preview has expired; give the spec again."), code="preview_expired", param="url"
+                )
             outcome = importing.action_import(
                 workspace=access.workspace,
                 source=source,

@@ -68,7 +68,7 @@ def log_list(request: HttpRequest) -> HttpResponse:
     cursor = ""
     error = ""
     if form.is_bound and not form.is_valid():
-        error = "Fix the filters marked below."
+        error = _("Fix the filters marked below.")
     else:
         try:
             rows = logs.conversations(workspace=access.workspace, filters=_filters(form))

@@ -50,7 +50,7 @@ def usage_page(request: HttpRequest) -> HttpResponse:
     start, end, bot_id = today - timedelta(days=29), today, None
     error = ""
     if form.is_bound and not form.is_valid():
-        error = "Fix the choices marked below."
+        error = _("Fix the choices marked below.")
     elif form.is_bound:
         data = form.cleaned_data
         bot_id = data.get("bot") or None
@@ -96,8 +96,8 @@ class BudgetForm(forms.Form):
         bots = Bot.objects.for_workspace(workspace).only("id", "name").order_by("name")
         keys = ApiKey.objects.for_workspace(workspace).filter(revoked_at__isnull=True).order_by("name")
         self.fields["target"].choices = [
-            ("Bots", [(f"bot:{bot.pk}", bot.name) for bot in bots]),
-            ("API keys", [(f"key:{key.pk}", f"{key.name} ({key.prefix}…)") for key in keys]),
+            (_("Bots"), [(f"bot:{bot.pk}", bot.name) for bot in bots]),
+            (_("API keys"), [(f"key:{key.pk}", f"{key.name} ({key.prefix}…)") for key in keys]),
         ]
 
 
@@ -139,7 +139,7 @@ def budget_delete_view(request: HttpRequest, budget_id: str) -> HttpResponse:
     if not can_admin(access):
         return forbidden(request, _ADMINS_ONLY)
     budgets.budget_delete(budget=budget)
-    messages.success(request, "Removed the budget.")
+    messages.success(request, _("Removed the budget."))
     return redirect("bots:usage")
 
 

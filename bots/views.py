@@ -59,16 +59,16 @@ def _models_by_id(access: WorkspaceAccess, ids) -> dict[str, ProviderModel]:
 def _model_summary(model_id: str | None, models: dict[str, ProviderModel]) -> dict[str, Any]:
     """How a bot's chat model is shown: its name, and whether it can answer right now."""
     if not model_id:
-        return {"label": "", "usable": False, "problem": "No chat model chosen."}
+        return {"label": "", "usable": False, "problem": _("No chat model chosen.")}
     entry = models.get(model_id)
     if entry is None or entry.kind != ModelKind.CHAT:
-        return {"label": model_id, "usable": False, "problem": "This model no longer exists."}
+        return {"label": model_id, "usable": False, "problem": _("This model no longer exists.")}
     usable = entry.is_enabled and entry.provider.is_enabled
     return {
         "label": entry.display_name or entry.model,
         "provider": entry.provider.name,
         "usable": usable,
-        "problem": "" if usable else "This model or its provider is disabled.",
+        "problem": "" if usable else _("This model or its provider is disabled."),
     }
 
 

@@ -275,7 +275,10 @@ def member_remove_view(request: HttpRequest, member_id: str) -> HttpResponse:
 
     def change() -> str:
         membership_remove(membership=membership, actor_role=access.role, actor=request.user)
-        return f"Removed {membership.user.email} from {access.workspace.name}."
+        return _("Removed %(email)s from %(workspace)s.") % {
+            "email": membership.user.email,
+            "workspace": access.workspace.name,
+        }
 
     return _after_member_change(request, change)
 
@@ -309,7 +312,7 @@ def invitation_revoke_view(request: HttpRequest, invitation_id: str) -> HttpResp
 
     def change() -> str:
         invitation_revoke(invitation=invitation, revoker_role=access.role)
-        return f"Revoked the invitation of {invitation.email}; its link no longer works."
+        return _("Revoked the invitation of %(email)s; its link no longer works.") % {"email": invitation.email}
 
     return _after_member_change(request, change)
 
@@ -346,10 +349,9 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
             )
             return redirect("dashboard")
     if user is not None and user.email != invitation.email:
-        problem = (
-            f"This invitation is for {invitation.email}, but you are signed in as {user.email}. "
-            "Sign out and open the link again."
-        )
+        problem = _(
+            "This invitation is for %(email)s, but you are signed in as %(you)s. Sign out and open the link again."
+        ) % {"email": invitation.email, "you": user.email}
     context = {
         "invitation": invitation,
         "form": form,

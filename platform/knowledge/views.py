@@ -197,7 +197,7 @@ def document_upload_view(request: HttpRequest, base_id: str) -> HttpResponse:
     files = request.FILES.getlist("files")
     if not files:
         form = UploadForm()
-        form.add_error(None, "Choose at least one file.")
+        form.add_error(None, _("Choose at least one file."))
         return render(
             request, "knowledge/base_detail.html", _detail_context(access, base, upload_form=form), status=400
         )
