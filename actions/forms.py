@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from actions import auth
 from actions.models import Action, AuthType
@@ -15,28 +16,28 @@ _URL_ATTRS = {"inputmode": "url", "autocomplete": "off", "spellcheck": "false"}
 
 class ImportForm(forms.Form):
     url = forms.CharField(
-        label="Spec URL",
+        label=_("Spec URL"),
         max_length=2000,
         required=False,
-        help_text="Where the OpenAPI document is published, e.g. https://api.example.com/openapi.json.",
+        help_text=_("Where the OpenAPI document is published, e.g. https://api.example.com/openapi.json."),
         widget=forms.TextInput(attrs={"placeholder": "https://…/openapi.json", **_URL_ATTRS}),
     )
     spec = forms.CharField(
-        label="…or paste the spec",
+        label=_("…or paste the spec"),
         required=False,
         strip=False,
-        help_text="JSON or YAML: OpenAPI 3.0, 3.1 or Swagger 2.0.",
+        help_text=_("JSON or YAML: OpenAPI 3.0, 3.1 or Swagger 2.0."),
         widget=forms.Textarea(
             attrs={"rows": 10, "spellcheck": "false", "style": "font-family:monospace;font-size:13px"}
         ),
     )
-    file = forms.FileField(label="…or upload a file", required=False)
-    name = forms.CharField(max_length=200, required=False, help_text="Default: the spec's title.")
+    file = forms.FileField(label=_("…or upload a file"), required=False)
+    name = forms.CharField(max_length=200, required=False, label=_("Name"), help_text=_("Default: the spec's title."))
     server_url = forms.CharField(
-        label="Base URL",
+        label=_("Base URL"),
         max_length=2000,
         required=False,
-        help_text="Default: the spec's first server. Needed when the spec has none.",
+        help_text=_("Default: the spec's first server. Needed when the spec has none."),
         widget=forms.TextInput(attrs={"placeholder": "https://api.example.com/v1", **_URL_ATTRS}),
     )
     preview = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -45,47 +46,49 @@ class ImportForm(forms.Form):
         cleaned = super().clean()
         given = [key for key in ("url", "spec", "file") if cleaned.get(key)]
         if len(given) > 1:
-            raise forms.ValidationError("Give the spec one way: a URL, pasted text or a file.")
+            raise forms.ValidationError(_("Give the spec one way: a URL, pasted text or a file."))
         if not given and not cleaned.get("preview"):
-            raise forms.ValidationError("Give the spec: its URL, its text or the file.")
+            raise forms.ValidationError(_("Give the spec: its URL, its text or the file."))
         return cleaned
 
 
 class ReimportForm(forms.Form):
     url = forms.CharField(
-        label="New spec URL",
+        label=_("New spec URL"),
         max_length=2000,
         required=False,
         widget=forms.TextInput(attrs={"placeholder": "https://…/openapi.json", **_URL_ATTRS}),
     )
     spec = forms.CharField(
-        label="…or paste the new spec",
+        label=_("…or paste the new spec"),
         required=False,
         strip=False,
         widget=forms.Textarea(
             attrs={"rows": 8, "spellcheck": "false", "style": "font-family:monospace;font-size:13px"}
         ),
     )
-    file = forms.FileField(label="…or upload it", required=False)
+    file = forms.FileField(label=_("…or upload it"), required=False)
     preview = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean(self):
         cleaned = super().clean()
         if len([key for key in ("url", "spec", "file") if cleaned.get(key)]) > 1:
-            raise forms.ValidationError("Give the new spec one way: a URL, pasted text or a file.")
+            raise forms.ValidationError(_("Give the new spec one way: a URL, pasted text or a file."))
         return cleaned
 
 
 class ActionSettingsForm(forms.Form):
-    name = forms.CharField(max_length=200)
+    name = forms.CharField(max_length=200, label=_("Name"))
     server_url = forms.CharField(
-        label="Base URL",
+        label=_("Base URL"),
         max_length=2000,
         required=False,
-        help_text="Every call goes to this URL + the operation's path.",
+        help_text=_("Every call goes to this URL + the operation's path."),
         widget=forms.TextInput(attrs=_URL_ATTRS),
     )
-    enabled = forms.BooleanField(required=False, help_text="A disabled action offers no tools to bots.")
+    enabled = forms.BooleanField(
+        required=False, label=_("Enabled"), help_text=_("A disabled action offers no tools to bots.")
+    )
 
     def __init__(self, *args, action: Action, **kwargs):
         kwargs.setdefault("initial", {"name": action.name, "server_url": action.server_url, "enabled": action.enabled})
@@ -96,37 +99,44 @@ _SECRET = forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-pa
 
 
 class AuthForm(forms.Form):
-    type = forms.ChoiceField(label="Authentication", choices=AuthType.choices)
-    location = forms.ChoiceField(choices=[("header", "Header"), ("query", "Query parameter")], required=False)
+    type = forms.ChoiceField(label=_("Authentication"), choices=AuthType.choices)
+    location = forms.ChoiceField(
+        label=_("Location"), choices=[("header", _("Header")), ("query", _("Query parameter"))], required=False
+    )
     name = forms.CharField(
-        label="Header / parameter name",
+        label=_("Header / parameter name"),
         max_length=200,
         required=False,
         widget=forms.TextInput(attrs={"placeholder": "X-API-Key", "spellcheck": "false"}),
     )
     prefix = forms.CharField(
-        max_length=50, required=False, help_text="Sent before the key in the header, e.g. Token or Bearer."
+        max_length=50,
+        required=False,
+        label=_("Prefix"),
+        help_text=_("Sent before the key in the header, e.g. Token or Bearer."),
     )
-    api_key = forms.CharField(label="API key", required=False, widget=_SECRET)
-    token = forms.CharField(label="Bearer token", required=False, widget=_SECRET)
-    username = forms.CharField(label="User name", required=False, widget=_SECRET)
-    password = forms.CharField(required=False, strip=False, widget=_SECRET)
+    api_key = forms.CharField(label=_("API key"), required=False, widget=_SECRET)
+    token = forms.CharField(label=_("Bearer token"), required=False, widget=_SECRET)
+    username = forms.CharField(label=_("User name"), required=False, widget=_SECRET)
+    password = forms.CharField(label=_("Password"), required=False, strip=False, widget=_SECRET)
     token_url = forms.CharField(
-        label="Token URL",
+        label=_("Token URL"),
         max_length=2000,
         required=False,
         widget=forms.TextInput(attrs={"placeholder": "https://auth.example.com/oauth/token", **_URL_ATTRS}),
     )
-    scopes = forms.CharField(max_length=2000, required=False, help_text="Space-separated.")
-    audience = forms.CharField(max_length=500, required=False, help_text="Only for servers that want one (Auth0).")
-    client_auth = forms.ChoiceField(
-        label="Client authentication",
-        required=False,
-        choices=[("basic", "HTTP Basic (standard)"), ("body", "In the form body")],
+    scopes = forms.CharField(max_length=2000, required=False, label=_("Scopes"), help_text=_("Space-separated."))
+    audience = forms.CharField(
+        max_length=500, required=False, label=_("Audience"), help_text=_("Only for servers that want one (Auth0).")
     )
-    client_id = forms.CharField(label="Client ID", required=False, widget=_SECRET)
-    client_secret = forms.CharField(label="Client secret", required=False, widget=_SECRET)
-    remove_credentials = forms.BooleanField(label="Remove the stored credentials", required=False)
+    client_auth = forms.ChoiceField(
+        label=_("Client authentication"),
+        required=False,
+        choices=[("basic", _("HTTP Basic (standard)")), ("body", _("In the form body"))],
+    )
+    client_id = forms.CharField(label=_("Client ID"), required=False, widget=_SECRET)
+    client_secret = forms.CharField(label=_("Client secret"), required=False, widget=_SECRET)
+    remove_credentials = forms.BooleanField(label=_("Remove the stored credentials"), required=False)
 
     def __init__(self, *args, action: Action, **kwargs):
         config = action.auth_config or {}
@@ -148,7 +158,7 @@ class AuthForm(forms.Form):
         hints = auth.credential_hints(action.credential_values())
         for name, hint in hints.items():
             if name in self.fields:
-                self.fields[name].help_text = f"Stored ({hint}). Leave empty to keep it."
+                self.fields[name].help_text = _("Stored (%(hint)s). Leave empty to keep it.") % {"hint": hint}
 
     def auth_data(self) -> dict[str, Any]:
         """The input for services.action_auth_apply: only the chosen type's fields; empty secrets are kept.
@@ -178,12 +188,13 @@ class AuthForm(forms.Form):
 
 class OperationTestForm(forms.Form):
     arguments = forms.CharField(
+        label=_("Arguments"),
         required=False,
         strip=False,
         widget=forms.Textarea(
             attrs={"rows": 10, "spellcheck": "false", "style": "font-family:monospace;font-size:13px"}
         ),
-        help_text="A JSON object, as the model would send it.",
+        help_text=_("A JSON object, as the model would send it."),
     )
 
     def clean_arguments(self):
@@ -191,9 +202,9 @@ class OperationTestForm(forms.Form):
         try:
             value = json.loads(raw)
         except ValueError as exc:
-            raise forms.ValidationError(f"Not valid JSON: {exc}") from None
+            raise forms.ValidationError(_("Not valid JSON: %(error)s") % {"error": exc}) from None
         if not isinstance(value, dict):
-            raise forms.ValidationError("The arguments must be a JSON object.")
+            raise forms.ValidationError(_("The arguments must be a JSON object."))
         return value
 
 

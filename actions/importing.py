@@ -20,6 +20,7 @@ from urllib.parse import urljoin
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Workspace
 from actions import auth, selectors, services
@@ -67,21 +68,26 @@ def spec_fetch(*, workspace_id: str, url: str) -> bytes:
     except egress.ResponseTooLarge:
         limit_mb = settings.ACTIONS_MAX_SPEC_BYTES // (1024 * 1024)
         raise TooLarge(
-            f"The spec at this URL is larger than {limit_mb} MB, the largest that can be imported.",
+            _("The spec at this URL is larger than %(limit)s MB, the largest that can be imported.")
+            % {"limit": limit_mb},
             code="spec_too_large",
             param="url",
         ) from None
     except egress.BlockedAddress as exc:
-        raise Unprocessable(f"The spec cannot be fetched: {exc.message}", code="url_not_allowed", param="url") from None
+        raise Unprocessable(
+            _("The spec cannot be fetched: %(reason)s") % {"reason": exc.message}, code="url_not_allowed", param="url"
+        ) from None
     except egress.InvalidURL as exc:
         raise InvalidInput(f"url: {exc.message}", code="invalid_url", param="url") from None
     except egress.EgressError as exc:
         raise Unprocessable(
-            f"The spec could not be fetched: {exc.message}", code="spec_fetch_failed", param="url"
+            _("The spec could not be fetched: %(reason)s") % {"reason": exc.message},
+            code="spec_fetch_failed",
+            param="url",
         ) from None
     if not response.is_success:
         raise Unprocessable(
-            f"Fetching the spec failed: the server answered HTTP {response.status_code}.",
+            _("Fetching the spec failed: the server answered HTTP %(status)s.") % {"status": response.status_code},
             code="spec_fetch_failed",
             param="url",
         )
@@ -93,8 +99,8 @@ def spec_upload_source(upload) -> SpecSource:
     limit = settings.ACTIONS_MAX_SPEC_BYTES
     if upload.size is not None and upload.size > limit:
         raise TooLarge(
-            f"The file is {upload.size / 1048576:,.1f} MB; the largest spec that can be imported is "
-            f"{limit // 1048576} MB.",
+            _("The file is %(size)s MB; the largest spec that can be imported is %(limit)s MB.")
+            % {"size": f"{upload.size / 1048576:,.1f}", "limit": limit // 1048576},
             code="spec_too_large",
             param="file",
         )
@@ -105,7 +111,7 @@ def _source_text(workspace_id: str, source: SpecSource) -> str | bytes:
     if source.kind == SourceKind.URL and source.text is None:
         return spec_fetch(workspace_id=workspace_id, url=source.url)
     if source.text is None:
-        raise InvalidInput("No spec was given.", code="required", param="spec")
+        raise InvalidInput(_("No spec was given."), code="required", param="spec")
     return source.text
 
 
@@ -121,7 +127,7 @@ def spec_parse(*, text: str | bytes, source: SpecSource, server_url: str | None)
         raise error(exc.message, code=exc.code, param=_param_for(source)) from None
     except RecursionError:
         raise Unprocessable(
-            "The spec is nested too deeply to be read.", code="spec_too_deep", param=_param_for(source)
+            _("The spec is nested too deeply to be read."), code="spec_too_deep", param=_param_for(source)
         ) from None
 
 
@@ -472,7 +478,10 @@ def action_reimport(
     if source is None:
         if action.source_kind != SourceKind.URL or not action.source_url:
             raise InvalidInput(
-                "This action was imported from pasted text or a file; send the new version of the spec (spec or file).",
+                _(
+                    "This action was imported from pasted text or a file; send the new version of the spec "
+                    "(spec or file)."
+                ),
                 code="source_required",
                 param="spec",
             )

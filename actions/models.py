@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import WorkspaceScopedModel
 from switchboard.ids import id_field
@@ -27,17 +28,17 @@ class RowJSONField(models.JSONField):
 
 
 class AuthType(models.TextChoices):
-    NONE = "none", "None"
-    API_KEY = "api_key", "API key (header or query parameter)"
-    BEARER = "bearer", "Bearer token"
-    BASIC = "basic", "Basic (user name and password)"
-    OAUTH2_CLIENT_CREDENTIALS = "oauth2_client_credentials", "OAuth 2.0 client credentials"
+    NONE = "none", _("None")
+    API_KEY = "api_key", _("API key (header or query parameter)")
+    BEARER = "bearer", _("Bearer token")
+    BASIC = "basic", _("Basic (user name and password)")
+    OAUTH2_CLIENT_CREDENTIALS = "oauth2_client_credentials", _("OAuth 2.0 client credentials")
 
 
 class SourceKind(models.TextChoices):
-    URL = "url", "URL"
-    TEXT = "text", "Pasted text"
-    FILE = "file", "Uploaded file"
+    URL = "url", _("URL")
+    TEXT = "text", _("Pasted text")
+    FILE = "file", _("Uploaded file")
 
 
 class Action(WorkspaceScopedModel):

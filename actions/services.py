@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from actions import auth, selectors
 from actions.models import Action, AuthType, Operation
@@ -116,7 +117,7 @@ def action_update(
     if name is not None:
         name = name.strip()
         if not name:
-            raise InvalidInput("The name cannot be empty.", code="required", param="name")
+            raise InvalidInput(_("The name cannot be empty."), code="required", param="name")
         action.name = name[:200]
     if description is not None:
         action.description = description

@@ -16,9 +16,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from accounts.pages import add_service_error, can_edit, page_access, refused
+from accounts.pages import add_service_error, can_edit, forbidden, page_access
 from accounts.tenancy import WorkspaceAccess
 from actions import importing, invocation, selectors, services
 from actions.forms import (
@@ -34,7 +36,7 @@ from actions.spec import MAX_ENABLED_TOOLS
 from actions.tools import LARGE_TOOL_SCHEMA_BYTES
 from switchboard.errors import DomainError, InvalidInput
 
-_EDITORS_ONLY = "Only editors, admins and owners change actions."
+_EDITORS_ONLY = gettext_lazy("Only editors, admins and owners change actions.")
 _PREVIEW_SECONDS = 30 * 60
 
 
@@ -119,7 +121,7 @@ def action_list(request: HttpRequest) -> HttpResponse:
 def action_import_view(request: HttpRequest) -> HttpResponse:
     access = page_access(request)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "actions:action_list")
+        return forbidden(request, _EDITORS_ONLY)
     form = ImportForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():
@@ -127,7 +129,9 @@ def action_import_view(request: HttpRequest) -> HttpResponse:
         try:
             source = _source_from_form(access, form)
             if source is None:
-                raise InvalidInput("The preview has expired; give the spec again.", code="preview_expired", param="url")
+                raise InvalidInput(
+                    _("The preview has expired; give the spec again."), code="preview_expired", param="url"
+                )
             outcome = importing.action_import(
                 workspace=access.workspace,
                 source=source,
@@ -143,9 +147,13 @@ def action_import_view(request: HttpRequest) -> HttpResponse:
                 counts = outcome.report["counts"]
                 messages.success(
                     request,
-                    f"Imported {outcome.action.name}: {counts['imported']} operations, "
-                    f"{counts['imported_with_warnings']} with warnings, {counts['skipped']} "
-                    "skipped.",
+                    _("Imported %(name)s: %(imported)s operations, %(warned)s with warnings, %(skipped)s skipped.")
+                    % {
+                        "name": outcome.action.name,
+                        "imported": counts["imported"],
+                        "warned": counts["imported_with_warnings"],
+                        "skipped": counts["skipped"],
+                    },
                 )
                 return redirect("actions:action_detail", outcome.action.pk)
             report = outcome.report
@@ -230,7 +238,7 @@ def action_settings_view(request: HttpRequest, action_id: str) -> HttpResponse:
     access = page_access(request)
     action = _action(access, action_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "actions:action_detail", action.pk)
+        return forbidden(request, _EDITORS_ONLY)
     form = ActionSettingsForm(request.POST, action=action)
     if form.is_valid():
         try:
@@ -245,7 +253,7 @@ def action_settings_view(request: HttpRequest, action_id: str) -> HttpResponse:
         else:
             for warning in warnings:
                 messages.warning(request, warning["message"])
-            messages.success(request, "Saved.")
+            messages.success(request, _("Saved."))
             return redirect("actions:action_detail", action.pk)
     return _render_detail(request, access, action, settings_form=form)
 
@@ -256,7 +264,7 @@ def action_auth_view(request: HttpRequest, action_id: str) -> HttpResponse:
     access = page_access(request)
     action = _action(access, action_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "actions:action_detail", action.pk)
+        return forbidden(request, _EDITORS_ONLY)
     form = AuthForm(request.POST, action=action)
     if form.is_valid():
         try:
@@ -264,7 +272,7 @@ def action_auth_view(request: HttpRequest, action_id: str) -> HttpResponse:
         except DomainError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, "Saved the authentication settings.")
+            messages.success(request, _("Saved the authentication settings."))
             return redirect("actions:action_detail", action.pk)
     return _render_detail(request, access, action, auth_form=form)
 
@@ -275,9 +283,9 @@ def action_delete_view(request: HttpRequest, action_id: str) -> HttpResponse:
     access = page_access(request)
     action = _action(access, action_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "actions:action_detail", action.pk)
+        return forbidden(request, _EDITORS_ONLY)
     services.action_delete(action=action)
-    messages.success(request, f"Deleted {action.name} and its operations.")
+    messages.success(request, _("Deleted %(name)s and its operations.") % {"name": action.name})
     return redirect("actions:action_list")
 
 
@@ -295,7 +303,7 @@ def action_reimport_view(request: HttpRequest, action_id: str) -> HttpResponse:
     access = page_access(request)
     action = _action(access, action_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "actions:action_detail", action.pk)
+        return forbidden(request, _EDITORS_ONLY)
     form = ReimportForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():
@@ -310,8 +318,17 @@ def action_reimport_view(request: HttpRequest, action_id: str) -> HttpResponse:
             if not dry_run:
                 messages.success(
                     request,
-                    f"Updated {action.name}: {changes['added']} added, {changes['updated']} "
-                    f"updated, {changes['removed']} removed, {changes['unchanged']} unchanged.",
+                    _(
+                        "Updated %(name)s: %(added)s added, %(updated)s updated, %(removed)s removed, "
+                        "%(same)s unchanged."
+                    )
+                    % {
+                        "name": action.name,
+                        "added": changes["added"],
+                        "updated": changes["updated"],
+                        "removed": changes["removed"],
+                        "same": changes["unchanged"],
+                    },
                 )
                 return redirect("actions:action_detail", action.pk)
             report = outcome.report
@@ -331,10 +348,12 @@ def operation_toggle_view(request: HttpRequest, action_id: str, operation_id: st
     access = page_access(request)
     action = _action(access, action_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "actions:action_detail", action.pk)
+        return forbidden(request, _EDITORS_ONLY)
     operation = _operation(action, operation_id)
     services.operation_update(operation=operation, enabled=not operation.enabled)
-    messages.success(request, f"{'Enabled' if operation.enabled else 'Disabled'} {operation.name}.")
+    messages.success(
+        request, (_("Enabled %(name)s.") if operation.enabled else _("Disabled %(name)s.")) % {"name": operation.name}
+    )
     return _back_to_detail(request, action)
 
 
@@ -344,15 +363,16 @@ def operation_consequential_view(request: HttpRequest, action_id: str, operation
     access = page_access(request)
     action = _action(access, action_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "actions:action_detail", action.pk)
+        return forbidden(request, _EDITORS_ONLY)
     operation = _operation(action, operation_id)
     choice = request.POST.get("confirm", "default")
     override = {"always": True, "never": False}.get(choice)
     services.operation_update(operation=operation, consequential_override=override)
-    described = {"always": "always asks for confirmation", "never": "never asks for confirmation"}.get(
-        choice, "asks for confirmation as the spec implies"
-    )
-    messages.success(request, f"{operation.name} now {described}.")
+    described = {
+        "always": _("%(name)s now always asks for confirmation."),
+        "never": _("%(name)s now never asks for confirmation."),
+    }.get(choice, _("%(name)s now asks for confirmation as the spec implies."))
+    messages.success(request, described % {"name": operation.name})
     return _back_to_detail(request, action)
 
 
@@ -362,10 +382,13 @@ def operations_bulk_view(request: HttpRequest, action_id: str) -> HttpResponse:
     access = page_access(request)
     action = _action(access, action_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "actions:action_detail", action.pk)
+        return forbidden(request, _EDITORS_ONLY)
     enabled = request.POST.get("enabled") == "true"
     count = services.operations_set_enabled(action=action, enabled=enabled)
-    messages.success(request, f"{'Enabled' if enabled else 'Disabled'} {count} operations.")
+    messages.success(
+        request,
+        (_("Enabled %(count)d operations.") if enabled else _("Disabled %(count)d operations.")) % {"count": count},
+    )
     return _back_to_detail(request, action)
 
 
@@ -388,7 +411,7 @@ def operation_test_view(request: HttpRequest, action_id: str, operation_id: str)
     result: dict[str, Any] | None = None
     if request.method == "POST":
         if not editable:
-            return refused(request, _EDITORS_ONLY, "actions:operation_test", action.pk, operation.pk)
+            return forbidden(request, _EDITORS_ONLY)
         form = OperationTestForm(request.POST)
         if form.is_valid():
             result = invocation.invocation_report(

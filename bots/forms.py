@@ -16,6 +16,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db.models import Count
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from rest_framework.exceptions import ValidationError as DrfValidationError
 
 from actions.models import Operation
@@ -167,17 +170,17 @@ class VariableRow:
                 try:
                     number = float(default)
                 except ValueError:
-                    self.errors.append("The default of a number variable must be a number.")
+                    self.errors.append(_("The default of a number variable must be a number."))
                     return None
                 default = int(number) if number.is_integer() and "." not in default else number
             elif self.type == "boolean":
                 lowered = default.lower()
                 if lowered not in ("true", "false", "yes", "no", "1", "0"):
-                    self.errors.append("The default of a yes/no variable is true or false.")
+                    self.errors.append(_("The default of a yes/no variable is true or false."))
                     return None
                 default = lowered in ("true", "yes", "1")
             elif self.type == "select" and default not in options:
-                self.errors.append("The default must be one of the options.")
+                self.errors.append(_("The default must be one of the options."))
                 return None
         return {
             "name": self.name,
@@ -217,25 +220,25 @@ def chat_model_choices(workspace, current_id: str | None = None) -> list[tuple[s
         .select_related("provider")
         .order_by("provider__name", "model")
     )
-    choices = [("", "— choose a chat model —")]
+    choices = [("", _("— choose a chat model —"))]
     for entry in models:
         usable = entry.is_enabled and entry.provider.is_enabled
         if usable or entry.pk == current_id:
             label = f"{entry.provider.name} · {entry.display_name or entry.model}"
-            choices.append((entry.pk, label if usable else f"{label} (disabled)"))
+            choices.append((entry.pk, label if usable else _("%(model)s (disabled)") % {"model": label}))
     return choices
 
 
 def _documents(count: int) -> str:
-    return f"{count} document" if count == 1 else f"{count} documents"
+    return ngettext("%(count)d document", "%(count)d documents", count) % {"count": count}
 
 
 def knowledge_base_choices(workspace, current_ids: list[str]) -> list[tuple[str, str]]:
     """The workspace's knowledge bases by name (with their size), and any chosen one that is gone."""
     bases = KnowledgeBase.objects.for_workspace(workspace).annotate(document_count=Count("documents")).order_by("name")
     choices = [(base.pk, f"{base.name} · {_documents(base.document_count)}") for base in bases]
-    known = {pk for pk, _ in choices}
-    return choices + [(pk, f"{pk} (deleted: untick it)") for pk in current_ids if pk not in known]
+    known = {pk for pk, _label in choices}
+    return choices + [(pk, _("%(id)s (deleted: untick it)") % {"id": pk}) for pk in current_ids if pk not in known]
 
 
 def operation_choices(workspace, current_ids: list[str]) -> list[tuple[str, Any]]:
@@ -254,129 +257,147 @@ def operation_choices(workspace, current_ids: list[str]) -> list[tuple[str, Any]
         if operation.summary:
             label += f" · {operation.summary[:80]}"
         if not operation.enabled:
-            label += " (disabled)"
+            label += " " + str(_("(disabled)"))
         groups.setdefault(operation.action.name, []).append((operation.pk, label))
-    known = {pk for items in groups.values() for pk, _ in items}
-    missing = [(pk, f"{pk} (deleted: untick it)") for pk in current_ids if pk not in known]
-    return [(name, items) for name, items in groups.items()] + ([("Missing", missing)] if missing else [])
+    known = {pk for items in groups.values() for pk, _label in items}
+    missing = [(pk, _("%(id)s (deleted: untick it)") % {"id": pk}) for pk in current_ids if pk not in known]
+    return [(name, items) for name, items in groups.items()] + ([(_("Missing"), missing)] if missing else [])
 
 
-_SLUG_HELP = "The bot's model name on the OpenAI-compatible API; changing it breaks clients that use the old one."
+_SLUG_HELP = _("The bot's model name on the OpenAI-compatible API; changing it breaks clients that use the old one.")
 
 
 class BotForm(forms.Form):
-    name = forms.CharField(max_length=100)
+    name = forms.CharField(max_length=100, label=_("Name"))
     slug = forms.SlugField(
+        label=_("Slug"),
         max_length=64,
         required=False,
-        help_text="Letters, digits, hyphens. The bot's model name on the OpenAI-compatible API; "
-        "left empty, it is made from the name.",
+        help_text=_(
+            "Letters, digits, hyphens. The bot's model name on the OpenAI-compatible API; "
+            "left empty, it is made from the name."
+        ),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
-    description = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    description = forms.CharField(
+        max_length=2000, required=False, label=_("Description"), widget=forms.Textarea(attrs={"rows": 2})
+    )
     avatar = forms.CharField(
+        label=_("Avatar"),
         max_length=500,
         required=False,
-        help_text="An emoji (🤖) or an image URL (https://…).",
+        help_text=_("An emoji (🤖) or an image URL (https://…)."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     system_prompt = forms.CharField(
-        label="System prompt",
+        label=_("System prompt"),
         required=False,
         strip=False,
         max_length=100_000,
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
-        help_text="Instructions the model gets before every conversation. {{variable}} is replaced by the value "
-        "of a variable declared below.",
+        help_text=_(
+            "Instructions the model gets before every conversation. {{variable}} is replaced by the value "
+            "of a variable declared below."
+        ),
     )
-    provider_model_id = forms.ChoiceField(label="Chat model", required=False)
+    provider_model_id = forms.ChoiceField(label=_("Chat model"), required=False)
     temperature = forms.FloatField(
+        label=_("Temperature"),
         min_value=0,
         max_value=2,
         initial=0.7,
         widget=forms.NumberInput(attrs={"step": "0.1"}),
-        help_text="0 = focused and repeatable, 2 = most varied.",
+        help_text=_("0 = focused and repeatable, 2 = most varied."),
     )
     top_p = forms.FloatField(
-        label="Top p", min_value=0, max_value=1, initial=1.0, widget=forms.NumberInput(attrs={"step": "0.05"})
+        label=_("Top p"), min_value=0, max_value=1, initial=1.0, widget=forms.NumberInput(attrs={"step": "0.05"})
     )
     max_output_tokens = forms.IntegerField(
-        label="Max output tokens",
+        label=_("Max output tokens"),
         min_value=1,
         max_value=200_000,
         required=False,
-        help_text="Empty: the model's own limit.",
+        help_text=_("Empty: the model's own limit."),
     )
     json_output = forms.BooleanField(
-        label="JSON output", required=False, help_text="Ask the model to answer with a JSON object (JSON mode)."
+        label=_("JSON output"), required=False, help_text=_("Ask the model to answer with a JSON object (JSON mode).")
     )
     memory_max_turns = forms.IntegerField(
-        label="Memory: turns",
+        label=_("Memory: turns"),
         min_value=0,
         max_value=200,
         initial=10,
-        help_text="Earlier question/answer turns sent with each message (0: none).",
+        help_text=_("Earlier question/answer turns sent with each message (0: none)."),
     )
     memory_max_tokens = forms.IntegerField(
-        label="Memory: tokens",
+        label=_("Memory: tokens"),
         min_value=100,
         max_value=2_000_000,
         initial=4000,
-        help_text="Budget for the prompt, context and remembered turns.",
+        help_text=_("Budget for the prompt, context and remembered turns."),
     )
     opening_message = forms.CharField(
-        label="Opening message",
+        label=_("Opening message"),
         max_length=4000,
         required=False,
         strip=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Shown before the user writes anything. {{variable}} is replaced "
-        "by the variable's value, as in the system prompt.",
+        help_text=_(
+            "Shown before the user writes anything. {{variable}} is replaced "
+            "by the variable's value, as in the system prompt."
+        ),
     )
     starter_questions = forms.CharField(
-        label="Starter questions",
+        label=_("Starter questions"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One per line, at most 10. Shown as buttons to start a conversation.",
+        help_text=_("One per line, at most 10. Shown as buttons to start a conversation."),
     )
     max_tool_iterations = forms.IntegerField(
-        label="Max tool iterations",
+        label=_("Max tool iterations"),
         min_value=1,
         max_value=20,
         initial=5,
-        help_text="Rounds of action calls per answer before the model must reply.",
+        help_text=_("Rounds of action calls per answer before the model must reply."),
     )
     knowledge_base_ids = forms.MultipleChoiceField(
-        label="Knowledge bases",
+        label=_("Knowledge bases"),
         required=False,
         widget=forms.CheckboxSelectMultiple(attrs={"class": "picker-option"}),
-        help_text="The bot searches these for every question and cites what it uses.",
+        help_text=_("The bot searches these for every question and cites what it uses."),
     )
-    knowledge_top_k = forms.IntegerField(label="Passages retrieved", min_value=1, max_value=50, initial=5)
+    knowledge_top_k = forms.IntegerField(label=_("Passages retrieved"), min_value=1, max_value=50, initial=5)
     knowledge_score_threshold = forms.FloatField(
-        label="Minimum score",
+        label=_("Minimum score"),
         min_value=0,
         max_value=1,
         required=False,
-        widget=forms.NumberInput(attrs={"step": "0.01", "placeholder": "each base's"}),
-        help_text="Fused score (0–1) a passage needs to be given to the model and cited. Empty: each knowledge "
-        f"base's own minimum score (set on the base; {DEFAULT_SCORE_THRESHOLD} for bases without one), which "
-        "leaves out passages with nothing in common with the question; 0: keep every passage. Hit testing shows "
-        "which passages pass.",
+        widget=forms.NumberInput(attrs={"step": "0.01", "placeholder": _("each base's")}),
+        help_text=format_lazy(
+            _(
+                "Fused score (0–1) a passage needs to be given to the model and cited. Empty: each knowledge "
+                "base's own minimum score (set on the base; {default} for bases without one), which leaves out "
+                "passages with nothing in common with the question; 0: keep every passage. Hit testing shows "
+                "which passages pass."
+            ),
+            default=DEFAULT_SCORE_THRESHOLD,
+        ),
     )
     knowledge_no_match_reply = forms.CharField(
-        label="Reply when nothing matches",
+        label=_("Reply when nothing matches"),
         max_length=2000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Given instead of calling the model when the knowledge "
-        "bases have nothing relevant. Empty: the model answers.",
+        help_text=_(
+            "Given instead of calling the model when the knowledge "
+            "bases have nothing relevant. Empty: the model answers."
+        ),
     )
     operation_ids = forms.MultipleChoiceField(
-        label="Action operations",
+        label=_("Action operations"),
         required=False,
         widget=forms.CheckboxSelectMultiple(attrs={"class": "picker-option"}),
-        help_text="The model may call these; ⚠ marks operations that change something (they wait for approval).",
+        help_text=_("The model may call these; ⚠ marks operations that change something (they wait for approval)."),
     )
 
     def __init__(self, data=None, *, workspace, bot=None, add_rows: int = 0):
@@ -434,7 +455,7 @@ class BotForm(forms.Form):
 
     @property
     def variable_types(self) -> list[tuple[str, str]]:
-        return [("string", "text"), ("number", "number"), ("boolean", "yes/no"), ("select", "select")]
+        return [("string", _("text")), ("number", _("number")), ("boolean", _("yes/no")), ("select", _("select"))]
 
     # -- validation ---------------------------------------------------------------------------------
 
@@ -444,10 +465,12 @@ class BotForm(forms.Form):
             return ""
         if re.match(r"^[a-z][a-z0-9+.-]*:", value, re.IGNORECASE) or "/" in value:
             if not value.lower().startswith(("https://", "http://")):
-                raise ValidationError("Use an emoji or an http(s) image URL.")
-            URLValidator(schemes=["http", "https"], message="Enter a valid image URL.")(value)
+                raise ValidationError(_("Use an emoji or an http(s) image URL."))
+            URLValidator(schemes=["http", "https"], message=_("Enter a valid image URL."))(value)
         elif len(value) > MAX_AVATAR_TEXT:
-            raise ValidationError(f"Use an emoji or a few characters (at most {MAX_AVATAR_TEXT}), or an image URL.")
+            raise ValidationError(
+                _("Use an emoji or a few characters (at most %(count)d), or an image URL.") % {"count": MAX_AVATAR_TEXT}
+            )
         return value
 
     def clean_starter_questions(self) -> list[str]:
@@ -464,7 +487,7 @@ class BotForm(forms.Form):
         variables = []
         for row in self.variable_rows:
             if not row.name:
-                row.errors.append("Give the variable a name.")
+                row.errors.append(_("Give the variable a name."))
                 continue
             variable = row.to_config()
             if variable is not None:
@@ -525,11 +548,11 @@ class BotForm(forms.Form):
             if index < len(self.variable_rows):
                 field = path[3] if len(path) > 3 else None
                 label = {
-                    "name": "Name",
-                    "type": "Type",
-                    "default": "Default",
-                    "options": "Options",
-                    "description": "Description",
+                    "name": _("Name"),
+                    "type": _("Type"),
+                    "default": _("Default"),
+                    "options": _("Options"),
+                    "description": _("Description"),
                 }.get(field, "")
                 self.variable_rows[index].errors.append(f"{label}: {message}" if label else message)
                 self._flag_variables()
@@ -556,12 +579,15 @@ class BotForm(forms.Form):
         # One summary line above the form, however many rows have problems.
         if not self._variables_flagged:
             self._variables_flagged = True
-            self.add_error(None, "Some variables need fixing (see the variables table).")
+            self.add_error(None, _("Some variables need fixing (see the variables table)."))
 
 
 class PublishForm(forms.Form):
     note = forms.CharField(
-        max_length=200, required=False, widget=forms.TextInput(attrs={"placeholder": "What changed (optional)"})
+        label=_("Note"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": _("What changed (optional)")}),
     )
 
 

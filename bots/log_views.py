@@ -7,27 +7,34 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.pages import page_access
 from bots import logs
 from bots.models import Bot, Channel, MessageState
 from switchboard.errors import DomainError
 
-RATINGS = [("", "any rating"), ("good", "👍 good"), ("bad", "👎 bad"), ("rated", "rated"), ("unrated", "not rated")]
+RATINGS = [
+    ("", _("any rating")),
+    ("good", _("👍 good")),
+    ("bad", _("👎 bad")),
+    ("rated", _("rated")),
+    ("unrated", _("not rated")),
+]
 
 
 class LogFilterForm(forms.Form):
-    q = forms.CharField(required=False, label="Search", max_length=logs.MAX_SEARCH_CHARS + 1)
-    bot = forms.ChoiceField(required=False, label="Bot")
-    version = forms.IntegerField(required=False, min_value=1, label="Version")
-    channel = forms.ChoiceField(required=False, choices=[("", "any channel"), *Channel.choices], label="Channel")
-    user = forms.CharField(required=False, max_length=255, label="User")
-    rating = forms.ChoiceField(required=False, choices=RATINGS, label="Rating")
+    q = forms.CharField(required=False, label=_("Search"), max_length=logs.MAX_SEARCH_CHARS + 1)
+    bot = forms.ChoiceField(required=False, label=_("Bot"))
+    version = forms.IntegerField(required=False, min_value=1, label=_("Version"))
+    channel = forms.ChoiceField(required=False, choices=[("", _("any channel")), *Channel.choices], label=_("Channel"))
+    user = forms.CharField(required=False, max_length=255, label=_("User"))
+    rating = forms.ChoiceField(required=False, choices=RATINGS, label=_("Rating"))
     state = forms.ChoiceField(
-        required=False, choices=[("", "any state"), *MessageState.choices], label="An answer's state"
+        required=False, choices=[("", _("any state")), *MessageState.choices], label=_("An answer's state")
     )
-    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, bots, **kwargs):
         super().__init__(*args, **kwargs)
@@ -61,7 +68,7 @@ def log_list(request: HttpRequest) -> HttpResponse:
     cursor = ""
     error = ""
     if form.is_bound and not form.is_valid():
-        error = "Fix the filters marked below."
+        error = _("Fix the filters marked below.")
     else:
         try:
             rows = logs.conversations(workspace=access.workspace, filters=_filters(form))

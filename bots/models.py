@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import WorkspaceScopedModel
 from switchboard.ids import PrefixedId, id_field
@@ -57,11 +58,11 @@ class BotVersion(models.Model):
 
 
 class Channel(models.TextChoices):
-    API = "api", "REST API"
-    OPENAI = "openai", "OpenAI-compatible API"
-    WIDGET = "widget", "Chat widget"
-    SHARE = "share", "Share page"
-    PREVIEW = "preview", "Preview (admin UI)"
+    API = "api", _("REST API")
+    OPENAI = "openai", _("OpenAI-compatible API")
+    WIDGET = "widget", _("Chat widget")
+    SHARE = "share", _("Share page")
+    PREVIEW = "preview", _("Preview (admin UI)")
 
 
 class Conversation(WorkspaceScopedModel):
@@ -183,8 +184,8 @@ DEFAULT_ACCENT = "#2563eb"
 
 
 class WidgetPosition(models.TextChoices):
-    RIGHT = "right", "Bottom right"
-    LEFT = "left", "Bottom left"
+    RIGHT = "right", _("Bottom right")
+    LEFT = "left", _("Bottom left")
 
 
 class BotWidget(WorkspaceScopedModel):

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from accounts.models import AuditAction, User, Workspace
 from accounts.services import audit_record
@@ -83,11 +84,15 @@ def bot_create(
 ) -> Bot:
     name = name.strip()
     if not name:
-        raise InvalidInput("Give the bot a name.", code="required", param="name")
+        raise InvalidInput(_("Give the bot a name."), code="required", param="name")
     validated = validate_config(config or {}, partial_base={})
     _check_references(workspace, validated)
     if slug and Bot.objects.for_workspace(workspace).filter(slug=slug).exists():
-        raise Conflict(f"The slug {slug!r} is taken in this workspace.", code="duplicate_slug", param="slug")
+        raise Conflict(
+            _("The slug %(slug)s is taken in this workspace.") % {"slug": repr(slug)},
+            code="duplicate_slug",
+            param="slug",
+        )
     try:
         return Bot.objects.create(
             workspace=workspace,
@@ -99,7 +104,7 @@ def bot_create(
             created_by=created_by,
         )
     except IntegrityError as exc:
-        raise Conflict("The slug is taken in this workspace.", code="duplicate_slug", param="slug") from exc
+        raise Conflict(_("The slug is taken in this workspace."), code="duplicate_slug", param="slug") from exc
 
 
 @transaction.atomic
@@ -115,11 +120,15 @@ def bot_update(
     """Update the draft. `config` is merged over the current draft section by section."""
     if name is not None:
         if not name.strip():
-            raise InvalidInput("The name cannot be empty.", code="required", param="name")
+            raise InvalidInput(_("The name cannot be empty."), code="required", param="name")
         bot.name = name.strip()
     if slug is not None and slug != bot.slug:
         if Bot.objects.for_workspace(bot.workspace_id).filter(slug=slug).exclude(pk=bot.pk).exists():
-            raise Conflict(f"The slug {slug!r} is taken in this workspace.", code="duplicate_slug", param="slug")
+            raise Conflict(
+                _("The slug %(slug)s is taken in this workspace.") % {"slug": repr(slug)},
+                code="duplicate_slug",
+                param="slug",
+            )
         bot.slug = slug
     if description is not None:
         bot.description = description

@@ -12,23 +12,29 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from accounts.models import ApiKey
-from accounts.pages import can_admin, page_access, refused
+from accounts.pages import can_admin, forbidden, page_access
 from bots import budgets, charts, usage
 from bots.models import Bot, Budget
 from switchboard.errors import DomainError
 
-RANGES = [("7", "last 7 days"), ("30", "last 30 days"), ("90", "last 90 days"), ("365", "last 365 days")]
+RANGES = [
+    ("7", _("last 7 days")),
+    ("30", _("last 30 days")),
+    ("90", _("last 90 days")),
+    ("365", _("last 365 days")),
+]
 
 
 class UsageForm(forms.Form):
-    bot = forms.ChoiceField(required=False, label="Bot")
-    days = forms.ChoiceField(required=False, choices=RANGES, label="Range", initial="30")
-    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    bot = forms.ChoiceField(required=False, label=_("Bot"))
+    days = forms.ChoiceField(required=False, choices=RANGES, label=_("Range"), initial="30")
+    date_from = forms.DateField(required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, bots, **kwargs):
         super().__init__(*args, **kwargs)
@@ -44,7 +50,7 @@ def usage_page(request: HttpRequest) -> HttpResponse:
     start, end, bot_id = today - timedelta(days=29), today, None
     error = ""
     if form.is_bound and not form.is_valid():
-        error = "Fix the choices marked below."
+        error = _("Fix the choices marked below.")
     elif form.is_bound:
         data = form.cleaned_data
         bot_id = data.get("bot") or None
@@ -79,10 +85,10 @@ def usage_page(request: HttpRequest) -> HttpResponse:
 
 
 class BudgetForm(forms.Form):
-    target = forms.ChoiceField(label="For")
-    monthly_tokens = forms.IntegerField(required=False, min_value=1, label="Tokens a month")
+    target = forms.ChoiceField(label=_("For"))
+    monthly_tokens = forms.IntegerField(required=False, min_value=1, label=_("Tokens a month"))
     monthly_cost = forms.DecimalField(
-        required=False, min_value=Decimal("0.01"), max_digits=14, decimal_places=2, label="Cost a month ($)"
+        required=False, min_value=Decimal("0.01"), max_digits=14, decimal_places=2, label=_("Cost a month ($)")
     )
 
     def __init__(self, *args, workspace, **kwargs):
@@ -90,8 +96,8 @@ class BudgetForm(forms.Form):
         bots = Bot.objects.for_workspace(workspace).only("id", "name").order_by("name")
         keys = ApiKey.objects.for_workspace(workspace).filter(revoked_at__isnull=True).order_by("name")
         self.fields["target"].choices = [
-            ("Bots", [(f"bot:{bot.pk}", bot.name) for bot in bots]),
-            ("API keys", [(f"key:{key.pk}", f"{key.name} ({key.prefix}…)") for key in keys]),
+            (_("Bots"), [(f"bot:{bot.pk}", bot.name) for bot in bots]),
+            (_("API keys"), [(f"key:{key.pk}", f"{key.name} ({key.prefix}…)") for key in keys]),
         ]
 
 
@@ -100,12 +106,12 @@ class BudgetForm(forms.Form):
 def budget_save(request: HttpRequest) -> HttpResponse:
     access = page_access(request)
     if not can_admin(access):
-        return refused(request, _ADMINS_ONLY, "bots:usage")
+        return forbidden(request, _ADMINS_ONLY)
     form = BudgetForm(request.POST, workspace=access.workspace)
     if not form.is_valid():
-        messages.error(request, "The budget was not saved: " + _form_problems(form))
+        messages.error(request, _("The budget was not saved: %(problems)s") % {"problems": _form_problems(form)})
         return redirect("bots:usage")
-    kind, _, target_id = form.cleaned_data["target"].partition(":")
+    kind, _colon, target_id = form.cleaned_data["target"].partition(":")
     bot = Bot.objects.for_workspace(access.workspace).filter(pk=target_id).first() if kind == "bot" else None
     key = ApiKey.objects.for_workspace(access.workspace).filter(pk=target_id).first() if kind == "key" else None
     try:
@@ -117,9 +123,9 @@ def budget_save(request: HttpRequest) -> HttpResponse:
             monthly_cost=form.cleaned_data["monthly_cost"],
         )
     except DomainError as exc:
-        messages.error(request, f"The budget was not saved: {exc.message}")
+        messages.error(request, _("The budget was not saved: %(problems)s") % {"problems": exc.message})
     else:
-        messages.success(request, "Saved the budget.")
+        messages.success(request, _("Saved the budget."))
     return redirect("bots:usage")
 
 
@@ -131,13 +137,13 @@ def budget_delete_view(request: HttpRequest, budget_id: str) -> HttpResponse:
     if budget is None:
         raise Http404("No such budget.")
     if not can_admin(access):
-        return refused(request, _ADMINS_ONLY, "bots:usage")
+        return forbidden(request, _ADMINS_ONLY)
     budgets.budget_delete(budget=budget)
-    messages.success(request, "Removed the budget.")
+    messages.success(request, _("Removed the budget."))
     return redirect("bots:usage")
 
 
-_ADMINS_ONLY = "Only workspace admins and owners set budgets."
+_ADMINS_ONLY = _("Only workspace admins and owners set budgets.")
 
 
 def _form_problems(form: forms.Form) -> str:

@@ -15,11 +15,13 @@ from django.db.models import Count, Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError as ApiValidationError
 
-from accounts.pages import can_edit, page_access, refused
+from accounts.pages import can_edit, forbidden, page_access
 from accounts.tenancy import WorkspaceAccess
 from actions.models import Operation
 from bots import budgets, services
@@ -30,8 +32,8 @@ from knowledge.models import KnowledgeBase
 from providers.models import ModelKind, ProviderModel
 from switchboard.errors import DomainError
 
-_EDITORS_ONLY = "Only workspace editors, admins and owners change bots."
-_PREVIEW_EDITORS_ONLY = (
+_EDITORS_ONLY = gettext_lazy("Only workspace editors, admins and owners change bots.")
+_PREVIEW_EDITORS_ONLY = gettext_lazy(
     "Only workspace editors, admins and owners use the preview: each message is a model call billed to the workspace."
 )
 RECENT_CONVERSATIONS = 20
@@ -57,16 +59,16 @@ def _models_by_id(access: WorkspaceAccess, ids) -> dict[str, ProviderModel]:
 def _model_summary(model_id: str | None, models: dict[str, ProviderModel]) -> dict[str, Any]:
     """How a bot's chat model is shown: its name, and whether it can answer right now."""
     if not model_id:
-        return {"label": "", "usable": False, "problem": "No chat model chosen."}
+        return {"label": "", "usable": False, "problem": _("No chat model chosen.")}
     entry = models.get(model_id)
     if entry is None or entry.kind != ModelKind.CHAT:
-        return {"label": model_id, "usable": False, "problem": "This model no longer exists."}
+        return {"label": model_id, "usable": False, "problem": _("This model no longer exists.")}
     usable = entry.is_enabled and entry.provider.is_enabled
     return {
         "label": entry.display_name or entry.model,
         "provider": entry.provider.name,
         "usable": usable,
-        "problem": "" if usable else "This model or its provider is disabled.",
+        "problem": "" if usable else _("This model or its provider is disabled."),
     }
 
 
@@ -129,7 +131,7 @@ def _render_form(request: HttpRequest, form: BotForm, bot: Bot | None) -> HttpRe
 def bot_create_view(request: HttpRequest) -> HttpResponse:
     access = page_access(request)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "bots:bot_list")
+        return forbidden(request, _EDITORS_ONLY)
     if _add_rows_requested(request):
         return _render_form(request, BotForm(request.POST, workspace=access.workspace, add_rows=1), None)
     form = BotForm(request.POST if request.method == "POST" else None, workspace=access.workspace)
@@ -139,7 +141,9 @@ def bot_create_view(request: HttpRequest) -> HttpResponse:
             lambda **arguments: services.bot_create(workspace=access.workspace, created_by=request.user, **arguments),
         )
         if bot is not None:
-            messages.success(request, f"Created {bot.name}. Try it in the preview, then publish it.")
+            messages.success(
+                request, _("Created %(name)s. Try it in the preview, then publish it.") % {"name": bot.name}
+            )
             return redirect("bots:bot_detail", bot.pk)
     return _render_form(request, form, None)
 
@@ -149,7 +153,7 @@ def bot_edit_view(request: HttpRequest, bot_id: str) -> HttpResponse:
     access = page_access(request)
     bot = _bot(access, bot_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "bots:bot_detail", bot.pk)
+        return forbidden(request, _EDITORS_ONLY)
     if _add_rows_requested(request):
         return _render_form(request, BotForm(request.POST, workspace=access.workspace, bot=bot, add_rows=1), bot)
     form = BotForm(request.POST if request.method == "POST" else None, workspace=access.workspace, bot=bot)
@@ -158,7 +162,9 @@ def bot_edit_view(request: HttpRequest, bot_id: str) -> HttpResponse:
         saved = _save(form, lambda **arguments: services.bot_update(bot=_bot(access, bot_id), **arguments))
         if saved is not None:
             messages.success(
-                request, f"Saved the draft of {saved.name}. Publish it to serve it on the API and the widget."
+                request,
+                _("Saved the draft of %(name)s. Publish it to serve it on the API and the widget.")
+                % {"name": saved.name},
             )
             if request.POST.get("stay"):
                 return redirect("bots:bot_edit", saved.pk)  # keep editing, with the preview beside
@@ -232,7 +238,7 @@ def bot_publish_view(request: HttpRequest, bot_id: str) -> HttpResponse:
     access = page_access(request)
     bot = _bot(access, bot_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "bots:bot_detail", bot.pk)
+        return forbidden(request, _EDITORS_ONLY)
     form = PublishForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
     try:
@@ -243,10 +249,14 @@ def bot_publish_view(request: HttpRequest, bot_id: str) -> HttpResponse:
         problems = "; ".join(
             f"{param}: {message}" if param else message for param, message in flatten_errors(exc.detail)
         )
-        messages.error(request, f"The draft cannot be published until it is fixed: {problems}")
+        messages.error(
+            request, _("The draft cannot be published until it is fixed: %(problems)s") % {"problems": problems}
+        )
     else:
         messages.success(
-            request, f"Published version {version.number} of {bot.name}: the API and the widget serve it now."
+            request,
+            _("Published version %(number)s of %(name)s: the API and the widget serve it now.")
+            % {"number": version.number, "name": bot.name},
         )
     return redirect("bots:bot_detail", bot.pk)
 
@@ -257,13 +267,15 @@ def bot_restore_view(request: HttpRequest, bot_id: str, number: int) -> HttpResp
     access = page_access(request)
     bot = _bot(access, bot_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "bots:bot_detail", bot.pk)
+        return forbidden(request, _EDITORS_ONLY)
     try:
         services.bot_restore_version(bot=bot, number=number)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Copied version {number} into the draft. Publish to serve it.")
+        messages.success(
+            request, _("Copied version %(number)s into the draft. Publish to serve it.") % {"number": number}
+        )
     return redirect("bots:bot_detail", bot.pk)
 
 
@@ -276,7 +288,7 @@ def bot_preview(request: HttpRequest, bot_id: str) -> HttpResponse:
     access = page_access(request)
     bot = _bot(access, bot_id)
     if not can_edit(access):
-        return refused(request, _PREVIEW_EDITORS_ONLY, "bots:bot_detail", bot.pk)
+        return forbidden(request, _PREVIEW_EDITORS_ONLY)
     config = normalise(bot.config)
     model_id = config["model"].get("provider_model_id")
     preview = {
@@ -423,10 +435,10 @@ def bot_delete_view(request: HttpRequest, bot_id: str) -> HttpResponse:
     access = page_access(request)
     bot = _bot(access, bot_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "bots:bot_detail", bot.pk)
+        return forbidden(request, _EDITORS_ONLY)
     name = bot.name
     services.bot_delete(bot=bot)
-    messages.success(request, f"Deleted {name} with its versions and conversations.")
+    messages.success(request, _("Deleted %(name)s with its versions and conversations.") % {"name": name})
     return redirect("bots:bot_list")
 
 
@@ -438,7 +450,7 @@ def conversation_delete_view(request: HttpRequest, conversation_id: str) -> Http
     if conversation is None:
         raise Http404("No such conversation.")
     if not can_edit(access):
-        return refused(request, "Only workspace editors, admins and owners delete conversations.", "bots:log_list")
+        return forbidden(request, _("Only workspace editors, admins and owners delete conversations."))
     services.conversation_delete(conversation=conversation)
-    messages.success(request, "Deleted the conversation.")
+    messages.success(request, _("Deleted the conversation."))
     return redirect("bots:log_list")

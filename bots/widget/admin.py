@@ -7,8 +7,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from accounts.pages import add_service_error, can_admin, can_edit, page_access, refused
+from accounts.pages import add_service_error, can_admin, can_edit, forbidden, page_access
 from bots.models import Bot, WidgetDefaults
 from bots.widget import limits
 from bots.widget.api import own_origin
@@ -23,8 +25,8 @@ from bots.widget.services import (
 )
 from switchboard.errors import DomainError
 
-_EDITORS_ONLY = "Only workspace editors, admins and owners change how a bot is embedded."
-_ADMINS_ONLY = "Only workspace admins and owners change the workspace's widget limits."
+_EDITORS_ONLY = gettext_lazy("Only workspace editors, admins and owners change how a bot is embedded.")
+_ADMINS_ONLY = gettext_lazy("Only workspace admins and owners change the workspace's widget limits.")
 
 
 @login_required
@@ -42,7 +44,7 @@ def bot_embed(request: HttpRequest, bot_id: str) -> HttpResponse:
         action = request.POST.get("action", "save")
         if action == "defaults":
             if not can_admin(access):
-                return refused(request, _ADMINS_ONLY, "bots:bot_embed", bot.pk)
+                return forbidden(request, _ADMINS_ONLY)
             defaults_form = WidgetDefaultsForm(request.POST)
             if defaults_form.is_valid():
                 try:
@@ -50,15 +52,16 @@ def bot_embed(request: HttpRequest, bot_id: str) -> HttpResponse:
                 except DomainError as exc:
                     add_service_error(defaults_form, exc)
                 else:
-                    messages.success(request, "Saved the workspace's widget limits.")
+                    messages.success(request, _("Saved the workspace's widget limits."))
                     return redirect("bots:bot_embed", bot.pk)
         elif not can_edit(access):
-            return refused(request, _EDITORS_ONLY, "bots:bot_embed", bot.pk)
+            return forbidden(request, _EDITORS_ONLY)
         elif action == "rotate_secret":
             new_secret = widget_rotate_identity_secret(bot=bot)
             widget.refresh_from_db()
             messages.success(
-                request, "Made a new identity secret. Copy it now: it is not shown again. The old one no longer works."
+                request,
+                _("Made a new identity secret. Copy it now: it is not shown again. The old one no longer works."),
             )
         else:
             settings_form = WidgetSettingsForm(request.POST)
@@ -68,7 +71,7 @@ def bot_embed(request: HttpRequest, bot_id: str) -> HttpResponse:
                 except DomainError as exc:
                     add_service_error(settings_form, exc)
                 else:
-                    messages.success(request, f"Saved how {bot.name} is embedded and shared.")
+                    messages.success(request, _("Saved how %(name)s is embedded and shared.") % {"name": bot.name})
                     return redirect("bots:bot_embed", bot.pk)
     origin = own_origin(request)
     return render(

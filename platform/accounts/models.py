@@ -7,6 +7,7 @@ from typing import TypeVar
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from switchboard.ids import id_field
 
@@ -28,6 +29,15 @@ class UserManager(BaseUserManager):
         return self.create_user(email, password, **extra)
 
 
+class Language(models.TextChoices):
+    """The UI language a person chose; empty follows the browser (Accept-Language, the menu's cookie).
+    The codes are settings.LANGUAGES'."""
+
+    BROWSER = "", _("Browser default")
+    ENGLISH = "en", "English"
+    CHINESE = "zh-hans", "简体中文"
+
+
 class User(AbstractUser):
     """A person who signs in with an email address."""
 
@@ -37,6 +47,7 @@ class User(AbstractUser):
     id = id_field("usr")
     email = models.EmailField(unique=True)
     name = models.CharField(max_length=150, blank=True)
+    language = models.CharField(max_length=10, choices=Language.choices, default=Language.BROWSER, blank=True)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -48,10 +59,10 @@ class User(AbstractUser):
 
 
 class Role(models.TextChoices):
-    VIEWER = "viewer", "Viewer"
-    EDITOR = "editor", "Editor"
-    ADMIN = "admin", "Admin"
-    OWNER = "owner", "Owner"
+    VIEWER = "viewer", _("Viewer")
+    EDITOR = "editor", _("Editor")
+    ADMIN = "admin", _("Admin")
+    OWNER = "owner", _("Owner")
 
 
 ROLE_RANK = {Role.VIEWER: 0, Role.EDITOR: 1, Role.ADMIN: 2, Role.OWNER: 3}
@@ -65,8 +76,8 @@ class ApiKeyScope(models.TextChoices):
     """What an API key may call. `full` acts with the key's role; `chat` can only chat with
     published bots (the routes whose views set `chat_scope_allowed`), whatever its role."""
 
-    FULL = "full", "Full (acts with its role)"
-    CHAT = "chat", "Chat only (published bots)"
+    FULL = "full", _("Full (acts with its role)")
+    CHAT = "chat", _("Chat only (published bots)")
 
 
 class Workspace(models.Model):
@@ -191,26 +202,26 @@ class Invitation(WorkspaceScopedModel):
 class AuditAction(models.TextChoices):
     """What an audit event records. The value is stable (clients filter on it); the label is for people."""
 
-    BOT_PUBLISH = "bot.publish", "Bot published"
-    BOT_DELETE = "bot.delete", "Bot deleted"
-    PROVIDER_CREATE = "provider.create", "Model provider added"
-    PROVIDER_UPDATE = "provider.update", "Model provider changed"
-    PROVIDER_DELETE = "provider.delete", "Model provider deleted"
-    API_KEY_CREATE = "api_key.create", "API key created"
-    API_KEY_REVOKE = "api_key.revoke", "API key revoked"
-    ALLOWLIST_ADD = "allowlist.add", "Network allowlist entry added"
-    ALLOWLIST_REMOVE = "allowlist.remove", "Network allowlist entry removed"
-    INVITATION_CREATE = "invitation.create", "Invitation sent"
-    INVITATION_REVOKE = "invitation.revoke", "Invitation revoked"
-    INVITATION_ACCEPT = "invitation.accept", "Invitation accepted"
-    MEMBER_ADD = "member.add", "Member added"
-    MEMBER_ROLE_CHANGE = "member.role_change", "Member's role changed"
-    MEMBER_REMOVE = "member.remove", "Member removed"
-    MEMBER_LEAVE = "member.leave", "Member left"
-    WIDGET_UPDATE = "widget.update", "Widget settings changed"
-    WIDGET_SECRET_ROTATE = "widget.identity_secret", "Widget identity secret made"
-    BUDGET_SET = "budget.set", "Budget set"
-    BUDGET_DELETE = "budget.delete", "Budget removed"
+    BOT_PUBLISH = "bot.publish", _("Bot published")
+    BOT_DELETE = "bot.delete", _("Bot deleted")
+    PROVIDER_CREATE = "provider.create", _("Model provider added")
+    PROVIDER_UPDATE = "provider.update", _("Model provider changed")
+    PROVIDER_DELETE = "provider.delete", _("Model provider deleted")
+    API_KEY_CREATE = "api_key.create", _("API key created")
+    API_KEY_REVOKE = "api_key.revoke", _("API key revoked")
+    ALLOWLIST_ADD = "allowlist.add", _("Network allowlist entry added")
+    ALLOWLIST_REMOVE = "allowlist.remove", _("Network allowlist entry removed")
+    INVITATION_CREATE = "invitation.create", _("Invitation sent")
+    INVITATION_REVOKE = "invitation.revoke", _("Invitation revoked")
+    INVITATION_ACCEPT = "invitation.accept", _("Invitation accepted")
+    MEMBER_ADD = "member.add", _("Member added")
+    MEMBER_ROLE_CHANGE = "member.role_change", _("Member's role changed")
+    MEMBER_REMOVE = "member.remove", _("Member removed")
+    MEMBER_LEAVE = "member.leave", _("Member left")
+    WIDGET_UPDATE = "widget.update", _("Widget settings changed")
+    WIDGET_SECRET_ROTATE = "widget.identity_secret", _("Widget identity secret made")
+    BUDGET_SET = "budget.set", _("Budget set")
+    BUDGET_DELETE = "budget.delete", _("Budget removed")
 
 
 class AuditEvent(WorkspaceScopedModel):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 
 from accounts.models import Role, role_at_least
 from accounts.tenancy import WorkspaceAccess
@@ -26,12 +25,6 @@ def can_edit(access: WorkspaceAccess) -> bool:
 
 def can_admin(access: WorkspaceAccess) -> bool:
     return role_at_least(access.role, Role.ADMIN)
-
-
-def refused(request: HttpRequest, message: str, to: str, *args) -> HttpResponse:
-    """Back to the page `to` with `message` shown: the user's role may not do what was posted."""
-    messages.error(request, message)
-    return redirect(to, *args)
 
 
 def forbidden(request: HttpRequest, message: str) -> HttpResponse:

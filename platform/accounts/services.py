@@ -15,6 +15,8 @@ from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.actors import actor_current
 from accounts.models import (
@@ -23,6 +25,7 @@ from accounts.models import (
     AuditAction,
     AuditEvent,
     Invitation,
+    Language,
     Membership,
     Role,
     User,
@@ -50,6 +53,20 @@ def user_create(*, email: str, password: str | None, name: str = "", is_staff: b
     if User.objects.filter(email=email).exists():
         raise Conflict(f"A user with the email {email} already exists.", code="email_taken", param="email")
     return User.objects.create_user(email=email, password=password, name=name, is_staff=is_staff, is_superuser=is_staff)
+
+
+def user_language_set(*, user: User, language: str) -> User:
+    """The person's UI language: a code of settings.LANGUAGES, or "" to follow the browser."""
+    if language not in Language.values:
+        raise InvalidInput(
+            _("Choose one of the languages offered: %(choices)s.")
+            % {"choices": ", ".join(str(label) for label in Language.labels)},
+            code="invalid_language",
+            param="language",
+        )
+    user.language = language
+    user.save(update_fields=["language"])
+    return user
 
 
 @transaction.atomic
@@ -83,13 +100,14 @@ def api_key_create(
     role = _api_key_role(role=role, scope=scope)
     if creator_role is not None and not role_at_least(creator_role, role):
         raise Forbidden(
-            f"You cannot create a key with more rights ({role}) than your own ({creator_role}).",
+            _("You cannot create a key with more rights (%(role)s) than your own (%(own)s).")
+            % {"role": role, "own": creator_role},
             code="insufficient_role",
             param="role",
         )
     name = name.strip()
     if not name:
-        raise InvalidInput("Give the key a name, e.g. the system that will use it.", code="required", param="name")
+        raise InvalidInput(_("Give the key a name, e.g. the system that will use it."), code="required", param="name")
     secret = secret or _new_secret()
     secret_hash = hash_secret(secret)
     if ApiKey.objects.filter(secret_hash=secret_hash).exists():
@@ -238,8 +256,8 @@ def audit_record(
 
 # -- members and invitations -----------------------------------------------------------------------
 
-_MANAGERS_ONLY = "Only workspace admins and owners manage members."
-_OWNERS_ONLY = "Only owners can make someone an owner, or change or remove an owner."
+_MANAGERS_ONLY = gettext_noop("Only workspace admins and owners manage members.")
+_OWNERS_ONLY = gettext_noop("Only owners can make someone an owner, or change or remove an owner.")
 
 
 def _clean_email(email: str) -> str:
@@ -248,7 +266,9 @@ def _clean_email(email: str) -> str:
         validate_email(email)
     except ValidationError:
         raise InvalidInput(
-            f"{email!r} is not a valid email address." if email else "Give the email address to invite.",
+            _("%(email)s is not a valid email address.") % {"email": repr(email)}
+            if email
+            else _("Give the email address to invite."),
             code="invalid_email",
             param="email",
         ) from None
@@ -258,7 +278,8 @@ def _clean_email(email: str) -> str:
 def _clean_role(role: str) -> str:
     if role not in Role.values:
         raise InvalidInput(
-            f"{role!r} is not a role: choose one of {', '.join(reversed(Role.values))}.",
+            _("%(role)s is not a role: choose one of %(roles)s.")
+            % {"role": repr(role), "roles": ", ".join(reversed(Role.values))},
             code="invalid_role",
             param="role",
         )
@@ -268,9 +289,9 @@ def _clean_role(role: str) -> str:
 def _ensure_manager(actor_role: str, *, roles: tuple[str, ...]) -> None:
     """The actor may manage members, and owners when any of `roles` is owner."""
     if not role_at_least(actor_role, Role.ADMIN):
-        raise Forbidden(_MANAGERS_ONLY, code="insufficient_role")
+        raise Forbidden(_(_MANAGERS_ONLY), code="insufficient_role")
     if Role.OWNER in roles and actor_role != Role.OWNER:
-        raise Forbidden(_OWNERS_ONLY, code="insufficient_role", param="role")
+        raise Forbidden(_(_OWNERS_ONLY), code="insufficient_role", param="role")
 
 
 def _lock_member(membership: Membership) -> Membership:
@@ -279,17 +300,25 @@ def _lock_member(membership: Membership) -> Membership:
     list(Membership.objects.select_for_update().filter(workspace_id=membership.workspace_id, role=Role.OWNER))
     locked = Membership.objects.select_for_update().select_related("user", "workspace").filter(pk=membership.pk).first()
     if locked is None:
-        raise NotFound("That person is no longer a member of this workspace.", code="not_found")
+        raise NotFound(_("That person is no longer a member of this workspace."), code="not_found")
     return locked
 
 
-def _ensure_another_owner(membership: Membership, what: str) -> None:
+_LAST_OWNER = {
+    "demote": gettext_noop(
+        "%(email)s is the workspace's last owner and cannot stop being owner: make someone else owner first."
+    ),
+    "remove": gettext_noop(
+        "%(email)s is the workspace's last owner and cannot be removed: make someone else owner first."
+    ),
+    "leave": gettext_noop("%(email)s is the workspace's last owner and cannot leave: make someone else owner first."),
+}
+
+
+def _ensure_another_owner(membership: Membership, change: str) -> None:
     others = Membership.objects.filter(workspace_id=membership.workspace_id, role=Role.OWNER).exclude(pk=membership.pk)
     if membership.role == Role.OWNER and not others.exists():
-        raise Conflict(
-            f"{membership.user.email} is the workspace's last owner and cannot {what}: make someone else owner first.",
-            code="last_owner",
-        )
+        raise Conflict(_(_LAST_OWNER[change]) % {"email": membership.user.email}, code="last_owner")
 
 
 @transaction.atomic
@@ -297,7 +326,11 @@ def membership_add(*, workspace: Workspace, user: User, role: str, actor: User |
     """Add a person to a workspace directly (the command line; people in the UI are invited)."""
     role = _clean_role(role)
     if Membership.objects.filter(workspace=workspace, user=user).exists():
-        raise Conflict(f"{user.email} is already a member of {workspace.name}.", code="already_member", param="email")
+        raise Conflict(
+            _("%(email)s is already a member of %(workspace)s.") % {"email": user.email, "workspace": workspace.name},
+            code="already_member",
+            param="email",
+        )
     membership = Membership.objects.create(workspace=workspace, user=user, role=role)
     audit_record(
         workspace=workspace, action=AuditAction.MEMBER_ADD, target=membership, details={"role": role}, actor=actor
@@ -315,7 +348,7 @@ def membership_role_change(
     if membership.role == role:
         return membership
     if role != Role.OWNER:
-        _ensure_another_owner(membership, "stop being owner")
+        _ensure_another_owner(membership, "demote")
     before = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
@@ -333,7 +366,7 @@ def membership_role_change(
 def membership_remove(*, membership: Membership, actor_role: str, actor: User | ApiKey | None = None) -> None:
     membership = _lock_member(membership)
     _ensure_manager(actor_role, roles=(membership.role,))
-    _ensure_another_owner(membership, "be removed")
+    _ensure_another_owner(membership, "remove")
     audit_record(
         workspace=membership.workspace,
         action=AuditAction.MEMBER_REMOVE,
@@ -375,7 +408,8 @@ def invitation_create(
     member = Membership.objects.filter(workspace=workspace, user__email=email).first()
     if member is not None:
         raise Conflict(
-            f"{email} is already a member of this workspace (as {member.role}); change their role instead.",
+            _("%(email)s is already a member of this workspace (as %(role)s); change their role instead.")
+            % {"email": email, "role": member.role},
             code="already_member",
             param="email",
         )
@@ -434,7 +468,9 @@ def invitation_revoke(*, invitation: Invitation, revoker_role: str) -> Invitatio
     _ensure_manager(revoker_role, roles=(invitation.role,))
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at is not None:
-        raise Conflict("This invitation has already been accepted; remove the member instead.", code="invitation_used")
+        raise Conflict(
+            _("This invitation has already been accepted; remove the member instead."), code="invitation_used"
+        )
     if invitation.revoked_at is None:
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at", "updated_at"])
@@ -446,20 +482,20 @@ def invitation_check(invitation: Invitation | None) -> Invitation:
     """The invitation, if its link can still be used; else a Conflict saying why not."""
     if invitation is None:
         raise NotFound(
-            "This invitation link is not valid. Check that you copied the whole link, or ask for a new invitation.",
+            _("This invitation link is not valid. Check that you copied the whole link, or ask for a new invitation."),
             code="invitation_not_found",
         )
     if invitation.accepted_at is not None:
         raise Conflict(
-            "This invitation link has already been used. Sign in, or ask for a new invitation.",
+            _("This invitation link has already been used. Sign in, or ask for a new invitation."),
             code="invitation_used",
         )
     if invitation.revoked_at is not None:
-        raise Conflict("This invitation was withdrawn. Ask for a new one.", code="invitation_revoked")
+        raise Conflict(_("This invitation was withdrawn. Ask for a new one."), code="invitation_revoked")
     if invitation.expires_at <= timezone.now():
         raise Conflict(
-            f"This invitation expired on {invitation.expires_at:%Y-%m-%d}. "
-            f"Ask an admin of {invitation.workspace.name} for a new one.",
+            _("This invitation expired on %(date)s. Ask an admin of %(workspace)s for a new one.")
+            % {"date": f"{invitation.expires_at:%Y-%m-%d}", "workspace": invitation.workspace.name},
             code="invitation_expired",
         )
     return invitation
@@ -478,7 +514,8 @@ def invitation_accept(*, token: str, user: User | None, password: str = "", name
     if user is None:
         if User.objects.filter(email=invitation.email).exists():
             raise Conflict(
-                f"An account for {invitation.email} already exists: sign in to accept the invitation.",
+                _("An account for %(email)s already exists: sign in to accept the invitation.")
+                % {"email": invitation.email},
                 code="sign_in_required",
             )
         candidate = User(email=invitation.email, name=name.strip())
@@ -489,12 +526,15 @@ def invitation_accept(*, token: str, user: User | None, password: str = "", name
         user = user_create(email=invitation.email, password=password, name=name.strip()[:150])
     elif user.email != invitation.email:
         raise Forbidden(
-            f"This invitation is for {invitation.email}, but you are signed in as {user.email}. "
-            "Sign out and open the link again.",
+            _("This invitation is for %(email)s, but you are signed in as %(you)s. Sign out and open the link again.")
+            % {"email": invitation.email, "you": user.email},
             code="email_mismatch",
         )
     if Membership.objects.filter(workspace=invitation.workspace, user=user).exists():
-        raise Conflict(f"You are already a member of {invitation.workspace.name}.", code="already_member")
+        raise Conflict(
+            _("You are already a member of %(workspace)s.") % {"workspace": invitation.workspace.name},
+            code="already_member",
+        )
     membership = Membership.objects.create(workspace=invitation.workspace, user=user, role=invitation.role)
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -12,6 +13,10 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.forms import (
@@ -20,6 +25,7 @@ from accounts.forms import (
     AuditFilterForm,
     EmailAuthenticationForm,
     InviteForm,
+    LanguageForm,
     MemberRoleForm,
     role_choices,
 )
@@ -48,13 +54,14 @@ from accounts.services import (
     membership_leave,
     membership_remove,
     membership_role_change,
+    user_language_set,
 )
 from accounts.tenancy import SESSION_KEY, WorkspaceAccess
 from switchboard.errors import DomainError, Forbidden, NotFound
 
-_KEYS_ADMINS_ONLY = "Only workspace admins and owners manage API keys."
-_MEMBERS_ADMINS_ONLY = "Only workspace admins and owners manage members."
-_AUDIT_ADMINS_ONLY = "Only workspace admins and owners see the audit log."
+_KEYS_ADMINS_ONLY = gettext_lazy("Only workspace admins and owners manage API keys.")
+_MEMBERS_ADMINS_ONLY = gettext_lazy("Only workspace admins and owners manage members.")
+_AUDIT_ADMINS_ONLY = gettext_lazy("Only workspace admins and owners see the audit log.")
 AUDIT_PAGE_SIZE = 50
 
 
@@ -74,6 +81,39 @@ def workspace_switch(request: HttpRequest) -> HttpResponse:
     return redirect("dashboard")
 
 
+@login_required
+def language_view(request: HttpRequest) -> HttpResponse:
+    """The signed-in person's UI language, kept on their account (the header's menu posts here)."""
+    form = LanguageForm(request.POST or None, initial={"language": request.user.language})
+    if request.method == "POST" and form.is_valid():
+        try:
+            user_language_set(user=request.user, language=form.cleaned_data["language"])
+        except DomainError as exc:
+            add_service_error(form, exc)
+        else:
+            language = request.user.language
+            if language:
+                translation.activate(language)
+            messages.success(request, _("Language saved."))
+            after = request.POST.get("next", "")
+            safe = url_has_allowed_host_and_scheme(
+                after, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            )
+            response = redirect(after if safe and after else "accounts:language")
+            # The menu's cookie follows, so the sign-in page speaks the same language after signing out.
+            if language:
+                response.set_cookie(
+                    settings.LANGUAGE_COOKIE_NAME,
+                    language,
+                    max_age=settings.LANGUAGE_COOKIE_AGE,
+                    samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+                )
+            else:
+                response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
+            return response
+    return render(request, "accounts/language.html", {"form": form})
+
+
 # -- API keys --------------------------------------------------------------------------------------
 
 
@@ -86,7 +126,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     form = ApiKeyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            _, new_secret = api_key_create(
+            _key, new_secret = api_key_create(
                 workspace=access.workspace, created_by=request.user, creator_role=access.role, **form.cleaned_data
             )
             form = ApiKeyForm()
@@ -106,7 +146,7 @@ def api_key_revoke_view(request: HttpRequest, key_id: str) -> HttpResponse:
     if key is None:
         raise Http404("No such API key.")
     api_key_revoke(api_key=key)
-    messages.success(request, f"Revoked {key.name}. Requests with it now get 401.")
+    messages.success(request, _("Revoked %(name)s. Requests with it now get 401.") % {"name": key.name})
     return redirect("accounts:api_keys")
 
 
@@ -207,7 +247,9 @@ def member_role_view(request: HttpRequest, member_id: str) -> HttpResponse:
     form = MemberRoleForm(request.POST)
     if not form.is_valid():
         messages.error(
-            request, f"{request.POST.get('role', '')!r} is not a role: choose owner, admin, editor or viewer."
+            request,
+            _("%(role)s is not a role: choose owner, admin, editor or viewer.")
+            % {"role": repr(request.POST.get("role", ""))},
         )
         return redirect("accounts:members")
 
@@ -215,7 +257,10 @@ def member_role_view(request: HttpRequest, member_id: str) -> HttpResponse:
         changed = membership_role_change(
             membership=membership, role=form.cleaned_data["role"], actor_role=access.role, actor=request.user
         )
-        return f"{changed.user.email} is now {changed.role}."
+        return _("%(email)s is now %(role)s.") % {
+            "email": changed.user.email,
+            "role": str(changed.get_role_display()).lower(),
+        }
 
     return _after_member_change(request, change)
 
@@ -230,7 +275,10 @@ def member_remove_view(request: HttpRequest, member_id: str) -> HttpResponse:
 
     def change() -> str:
         membership_remove(membership=membership, actor_role=access.role, actor=request.user)
-        return f"Removed {membership.user.email} from {access.workspace.name}."
+        return _("Removed %(email)s from %(workspace)s.") % {
+            "email": membership.user.email,
+            "workspace": access.workspace.name,
+        }
 
     return _after_member_change(request, change)
 
@@ -248,7 +296,7 @@ def member_leave_view(request: HttpRequest) -> HttpResponse:
         messages.error(request, exc.message)
         return redirect("accounts:members")
     request.session.pop(SESSION_KEY, None)
-    messages.success(request, f"You left {access.workspace.name}.")
+    messages.success(request, _("You left %(workspace)s.") % {"workspace": access.workspace.name})
     return redirect("dashboard")
 
 
@@ -264,7 +312,7 @@ def invitation_revoke_view(request: HttpRequest, invitation_id: str) -> HttpResp
 
     def change() -> str:
         invitation_revoke(invitation=invitation, revoker_role=access.role)
-        return f"Revoked the invitation of {invitation.email}; its link no longer works."
+        return _("Revoked the invitation of %(email)s; its link no longer works.") % {"email": invitation.email}
 
     return _after_member_change(request, change)
 
@@ -294,13 +342,16 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
             if user is None:
                 login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
             request.session[SESSION_KEY] = membership.workspace_id
-            messages.success(request, f"Welcome to {membership.workspace.name}: you are {membership.role} here.")
+            messages.success(
+                request,
+                _("Welcome to %(workspace)s: you are %(role)s here.")
+                % {"workspace": membership.workspace.name, "role": str(membership.get_role_display()).lower()},
+            )
             return redirect("dashboard")
     if user is not None and user.email != invitation.email:
-        problem = (
-            f"This invitation is for {invitation.email}, but you are signed in as {user.email}. "
-            "Sign out and open the link again."
-        )
+        problem = _(
+            "This invitation is for %(email)s, but you are signed in as %(you)s. Sign out and open the link again."
+        ) % {"email": invitation.email, "you": user.email}
     context = {
         "invitation": invitation,
         "form": form,

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from django.conf import settings
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from knowledge import neural_embedder
 from providers import local_embedder
@@ -61,10 +63,20 @@ NEURAL_MODEL = EmbeddingModel(None, neural_embedder.NAME, neural_embedder.DIMENS
 DEFAULT_MODEL = NEURAL_MODEL
 BUILT_IN_MODELS = {model.name: model for model in (NEURAL_MODEL, LEXICAL_MODEL)}
 BUILT_IN_DESCRIPTIONS = {
-    NEURAL_MODEL.name: "Built-in neural embedder (multilingual, understands paraphrases and Chinese ↔ English; "
-    f"{NEURAL_MODEL.dimensions} dimensions, no provider needed)",
-    LEXICAL_MODEL.name: "Built-in lexical embedder (matches shared words only, fastest; "
-    f"{LEXICAL_MODEL.dimensions} dimensions, no provider needed)",
+    NEURAL_MODEL.name: format_lazy(
+        _(
+            "Built-in neural embedder (multilingual, understands paraphrases and Chinese ↔ English; "
+            "{dimensions} dimensions, no provider needed)"
+        ),
+        dimensions=NEURAL_MODEL.dimensions,
+    ),
+    LEXICAL_MODEL.name: format_lazy(
+        _(
+            "Built-in lexical embedder (matches shared words only, fastest; {dimensions} dimensions, no "
+            "provider needed)"
+        ),
+        dimensions=LEXICAL_MODEL.dimensions,
+    ),
 }
 
 

@@ -14,6 +14,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from pgvector.django import VectorField
 
 from accounts.models import Workspace, WorkspaceScopedModel
@@ -67,20 +68,20 @@ class KnowledgeBase(WorkspaceScopedModel):
 
 
 class DocumentStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    PARSING = "parsing", "Parsing"
-    CHUNKING = "chunking", "Chunking"
-    EMBEDDING = "embedding", "Embedding"
-    READY = "ready", "Ready"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", _("Queued")
+    PARSING = "parsing", _("Parsing")
+    CHUNKING = "chunking", _("Chunking")
+    EMBEDDING = "embedding", _("Embedding")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
 
 
 PROCESSING_STATUSES = (DocumentStatus.QUEUED, DocumentStatus.PARSING, DocumentStatus.CHUNKING, DocumentStatus.EMBEDDING)
 
 
 class SourceType(models.TextChoices):
-    UPLOAD = "upload", "Upload"
-    URL = "url", "URL"
+    UPLOAD = "upload", _("Upload")
+    URL = "url", _("URL")
 
 
 class Document(WorkspaceScopedModel):

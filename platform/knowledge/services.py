@@ -18,6 +18,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Workspace
 from knowledge import chunk_store, chunking, embedding, fusion, retrieval, tasks, vector_indexes
@@ -51,12 +52,14 @@ LOCAL_EMBEDDER_ID = LEXICAL_EMBEDDER_ID
 def _validate_name(*, workspace_id: str, name: str, exclude_id: str | None = None) -> str:
     name = " ".join((name or "").split())
     if not name:
-        raise InvalidInput("Give the knowledge base a name.", code="required", param="name")
+        raise InvalidInput(_("Give the knowledge base a name."), code="required", param="name")
     if len(name) > 100:
         raise InvalidInput("The name is longer than 100 characters.", code="max_length", param="name")
     if KnowledgeBase.objects.filter(workspace_id=workspace_id, name=name).exclude(pk=exclude_id).exists():
         raise Conflict(
-            f"A knowledge base named {name!r} already exists in this workspace.", code="duplicate_name", param="name"
+            _("A knowledge base named %(name)s already exists in this workspace.") % {"name": repr(name)},
+            code="duplicate_name",
+            param="name",
         )
     return name
 
@@ -94,19 +97,20 @@ def _embedding_model(*, workspace_id: str, embedding_model_id: str | None) -> tu
         )
     if entry.kind != ModelKind.EMBEDDING:
         raise InvalidInput(
-            f"{entry.model} is a chat model; a knowledge base needs an embedding model.",
+            _("%(model)s is a chat model; a knowledge base needs an embedding model.") % {"model": entry.model},
             code="not_an_embedding_model",
             param="embedding_model",
         )
     if not provider_selectors.provider_model_is_usable(entry):
         raise InvalidInput(
-            f"{entry.model} is disabled; enable it (and its provider) first.",
+            _("%(model)s is disabled; enable it (and its provider) first.") % {"model": entry.model},
             code="model_disabled",
             param="embedding_model",
         )
     if not entry.embedding_dimensions:
         raise InvalidInput(
-            f"{entry.model} has no embedding dimensions set; set them on the model under Model providers first.",
+            _("%(model)s has no embedding dimensions set; set them on the model under Model providers first.")
+            % {"model": entry.model},
             code="missing_dimensions",
             param="embedding_model",
         )
@@ -357,7 +361,8 @@ def _duplicate_of(
 
 def duplicate_error(existing: Document) -> Conflict:
     return Conflict(
-        f"This content is already in the knowledge base as '{existing.name}' ({existing.pk}).",
+        _("This content is already in the knowledge base as '%(name)s' (%(id)s).")
+        % {"name": existing.name, "id": existing.pk},
         code="duplicate_document",
         param="file",
     )
@@ -395,7 +400,8 @@ def document_create_from_upload(
     limit = settings.KNOWLEDGE_MAX_UPLOAD_BYTES
     if file.size is not None and file.size > limit:
         raise TooLarge(
-            f"The file is {file.size / 1048576:,.1f} MB; the limit is {limit // 1048576} MB.",
+            _("The file is %(size)s MB; the limit is %(limit)s MB.")
+            % {"size": f"{file.size / 1048576:,.1f}", "limit": limit // 1048576},
             code="file_too_large",
             param="file",
         )
@@ -410,7 +416,7 @@ def document_create_from_upload(
         digest.update(piece)
         size += len(piece)
     if size == 0:
-        raise Unprocessable("The file is empty.", code="empty_file", param="file")
+        raise Unprocessable(_("The file is empty."), code="empty_file", param="file")
     content_hash = digest.hexdigest()
     existing = _duplicate_of(knowledge_base=knowledge_base, content_hash=content_hash)
     if existing is not None:
@@ -474,7 +480,7 @@ def document_create_from_url(
     except egress.InvalidURL as exc:
         raise InvalidInput(exc.message, code="invalid_url", param="url") from exc
     if len(parsed.url) > 2000:
-        raise InvalidInput("The URL is longer than 2000 characters.", code="invalid_url", param="url")
+        raise InvalidInput(_("The URL is longer than 2000 characters."), code="invalid_url", param="url")
     document = Document(
         workspace_id=knowledge_base.workspace_id,
         knowledge_base=knowledge_base,
@@ -554,7 +560,7 @@ def chunk_update(*, chunk: Chunk, text: str | None = None, enabled: bool | None 
         text = text.strip()
         if not text:
             raise InvalidInput(
-                "A chunk's text cannot be empty; disable the chunk instead.", code="empty_text", param="text"
+                _("A chunk's text cannot be empty; disable the chunk instead."), code="empty_text", param="text"
             )
         if len(text) > 100_000:
             raise InvalidInput("The text is longer than 100,000 characters.", code="max_length", param="text")

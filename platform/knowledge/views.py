@@ -11,9 +11,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
-from accounts.pages import add_service_error, can_edit, page_access, refused
+from accounts.pages import add_service_error, can_edit, forbidden, page_access
 from accounts.tenancy import WorkspaceAccess
 from knowledge import selectors, services
 from knowledge.forms import (
@@ -28,7 +30,7 @@ from knowledge.forms import (
 from knowledge.models import Chunk, Document, KnowledgeBase
 from switchboard.errors import DomainError
 
-_EDITORS_ONLY = "Only editors, admins and owners change knowledge bases."
+_EDITORS_ONLY = gettext_lazy("Only editors, admins and owners change knowledge bases.")
 
 
 def _base(access: WorkspaceAccess, base_id: str) -> KnowledgeBase:
@@ -62,7 +64,7 @@ def base_list(request: HttpRequest) -> HttpResponse:
 def base_create_view(request: HttpRequest) -> HttpResponse:
     access = page_access(request)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "knowledge:base_list")
+        return forbidden(request, _EDITORS_ONLY)
     form = KnowledgeBaseForm(request.POST or None, workspace_id=access.workspace.pk)
     if request.method == "POST" and form.is_valid():
         try:
@@ -78,7 +80,7 @@ def base_create_view(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, f"Created {base.name}. Add documents to it.")
+            messages.success(request, _("Created %(name)s. Add documents to it.") % {"name": base.name})
             return redirect("knowledge:base_detail", base.pk)
     return render(request, "knowledge/base_form.html", {"form": form, "base": None})
 
@@ -88,7 +90,7 @@ def base_edit_view(request: HttpRequest, base_id: str) -> HttpResponse:
     access = page_access(request)
     base = _base(access, base_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "knowledge:base_detail", base.pk)
+        return forbidden(request, _EDITORS_ONLY)
     has_documents = base.document_count > 0
     form = KnowledgeBaseEditForm(request.POST or None, knowledge_base=base, has_documents=has_documents)
     if request.method == "POST" and form.is_valid():
@@ -101,7 +103,7 @@ def base_edit_view(request: HttpRequest, base_id: str) -> HttpResponse:
         except DomainError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, f"Saved {form.cleaned_data['name']}.")
+            messages.success(request, _("Saved %(name)s.") % {"name": form.cleaned_data["name"]})
             return redirect("knowledge:base_detail", base.pk)
     return render(request, "knowledge/base_form.html", {"form": form, "base": base})
 
@@ -125,7 +127,7 @@ def base_reembed_view(request: HttpRequest, base_id: str) -> HttpResponse:
     access = page_access(request)
     base = _base(access, base_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "knowledge:base_detail", base.pk)
+        return forbidden(request, _EDITORS_ONLY)
     form = ReembedForm(request.POST, knowledge_base=base)
     if form.is_valid():
         try:
@@ -135,7 +137,9 @@ def base_reembed_view(request: HttpRequest, base_id: str) -> HttpResponse:
         except DomainError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, f"Re-indexing every document of {base.name}; the progress shows below.")
+            messages.success(
+                request, _("Re-indexing every document of %(name)s; the progress shows below.") % {"name": base.name}
+            )
             return redirect("knowledge:base_detail", base.pk)
     return render(request, "knowledge/base_detail.html", _detail_context(access, base, reembed_form=form), status=400)
 
@@ -146,9 +150,9 @@ def base_delete_view(request: HttpRequest, base_id: str) -> HttpResponse:
     access = page_access(request)
     base = _base(access, base_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "knowledge:base_detail", base.pk)
+        return forbidden(request, _EDITORS_ONLY)
     services.knowledge_base_delete(knowledge_base=base)
-    messages.success(request, f"Deleted {base.name} with its documents.")
+    messages.success(request, _("Deleted %(name)s with its documents.") % {"name": base.name})
     return redirect("knowledge:base_list")
 
 
@@ -189,11 +193,11 @@ def document_upload_view(request: HttpRequest, base_id: str) -> HttpResponse:
     access = page_access(request)
     base = _base(access, base_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "knowledge:base_detail", base.pk)
+        return forbidden(request, _EDITORS_ONLY)
     files = request.FILES.getlist("files")
     if not files:
         form = UploadForm()
-        form.add_error(None, "Choose at least one file.")
+        form.add_error(None, _("Choose at least one file."))
         return render(
             request, "knowledge/base_detail.html", _detail_context(access, base, upload_form=form), status=400
         )
@@ -206,7 +210,15 @@ def document_upload_view(request: HttpRequest, base_id: str) -> HttpResponse:
         else:
             added.append(upload.name)
     if added:
-        messages.success(request, f"Added {len(added)} file{'s' if len(added) > 1 else ''}; indexing has started.")
+        messages.success(
+            request,
+            ngettext(
+                "Added %(count)d file; indexing has started.",
+                "Added %(count)d files; indexing has started.",
+                len(added),
+            )
+            % {"count": len(added)},
+        )
     for problem in rejected:
         messages.error(request, problem)
     return redirect("knowledge:base_detail", base.pk)
@@ -218,7 +230,7 @@ def document_import_view(request: HttpRequest, base_id: str) -> HttpResponse:
     access = page_access(request)
     base = _base(access, base_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "knowledge:base_detail", base.pk)
+        return forbidden(request, _EDITORS_ONLY)
     form = UrlImportForm(request.POST)
     if form.is_valid():
         try:
@@ -228,7 +240,7 @@ def document_import_view(request: HttpRequest, base_id: str) -> HttpResponse:
         except DomainError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, "Import started.")
+            messages.success(request, _("Import started."))
             return redirect("knowledge:base_detail", base.pk)
     return render(request, "knowledge/base_detail.html", _detail_context(access, base, url_form=form), status=400)
 
@@ -257,7 +269,7 @@ def _document_action(request: HttpRequest, document_id: str, action) -> HttpResp
         ("knowledge:document_detail", document.pk) if back else ("knowledge:base_detail", document.knowledge_base_id)
     )
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, *target)
+        return forbidden(request, _EDITORS_ONLY)
     try:
         message = action(document)
     except DomainError as exc:
@@ -271,17 +283,17 @@ def _document_action(request: HttpRequest, document_id: str, action) -> HttpResp
 
 def _toggle(document: Document) -> str:
     services.document_set_enabled(document=document, enabled=not document.enabled)
-    return f"{'Enabled' if document.enabled else 'Disabled'} {document.name}."
+    return (_("Enabled %(name)s.") if document.enabled else _("Disabled %(name)s.")) % {"name": document.name}
 
 
 def _reindex(document: Document) -> str:
     services.document_reindex(document=document)
-    return f"Re-indexing {document.name}; its current index answers until the new one is ready."
+    return _("Re-indexing %(name)s; its current index answers until the new one is ready.") % {"name": document.name}
 
 
 def _delete(document: Document) -> str:
     services.document_delete(document=document)
-    return f"Deleted {document.name} and its chunks."
+    return _("Deleted %(name)s and its chunks.") % {"name": document.name}
 
 
 @require_POST
@@ -314,7 +326,7 @@ def chunk_edit_view(request: HttpRequest, chunk_id: str) -> HttpResponse:
     access = page_access(request)
     chunk = _chunk(access, chunk_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "knowledge:document_detail", chunk.document_id)
+        return forbidden(request, _EDITORS_ONLY)
     form = ChunkEditForm(request.POST or None, initial={"text": chunk.text})
     if request.method == "POST" and form.is_valid():
         try:
@@ -322,7 +334,7 @@ def chunk_edit_view(request: HttpRequest, chunk_id: str) -> HttpResponse:
         except DomainError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, f"Saved chunk {chunk.position + 1}; it was re-embedded.")
+            messages.success(request, _("Saved chunk %(number)d; it was re-embedded.") % {"number": chunk.position + 1})
             return redirect("knowledge:document_detail", chunk.document_id)
     return render(
         request,
@@ -337,9 +349,13 @@ def chunk_toggle_view(request: HttpRequest, chunk_id: str) -> HttpResponse:
     access = page_access(request)
     chunk = _chunk(access, chunk_id)
     if not can_edit(access):
-        return refused(request, _EDITORS_ONLY, "knowledge:document_detail", chunk.document_id)
+        return forbidden(request, _EDITORS_ONLY)
     services.chunk_update(chunk=chunk, enabled=not chunk.enabled)
-    messages.success(request, f"{'Disabled' if chunk.enabled else 'Enabled'} chunk {chunk.position + 1}.")
+    messages.success(
+        request,
+        (_("Disabled chunk %(number)d.") if chunk.enabled else _("Enabled chunk %(number)d."))
+        % {"number": chunk.position + 1},
+    )
     return redirect("knowledge:document_detail", chunk.document_id)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import AuditAction, Workspace
 from accounts.services import audit_record
@@ -28,7 +29,7 @@ def allowlist_value_clean(value: str, *, confirm_broad: bool = False) -> str:
         raise InvalidInput(understood.never_message(), code="never_reachable_entry", param="value")
     if understood.is_broad and not confirm_broad:
         raise InvalidInput(
-            f"{understood.broad_message()} Confirm that this is intended to add it.",
+            _("%(why)s Confirm that this is intended to add it.") % {"why": understood.broad_message()},
             code="confirmation_required",
             param="confirm_broad",
         )

@@ -7,14 +7,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from accounts.pages import add_service_error, can_admin, page_access, refused
+from accounts.pages import add_service_error, can_admin, forbidden, page_access
 from network import selectors, services
 from network.forms import AllowlistForm
 from switchboard.errors import DomainError
 
-_ADMINS_ONLY = "Only workspace admins and owners change the network allowlist."
+_ADMINS_ONLY = gettext_lazy("Only workspace admins and owners change the network allowlist.")
 
 
 def _user(request: HttpRequest):
@@ -28,7 +30,7 @@ def allowlist_view(request: HttpRequest) -> HttpResponse:
     form = AllowlistForm(request.POST or None)
     if request.method == "POST":
         if not administrable:
-            return refused(request, _ADMINS_ONLY, "network:allowlist")
+            return forbidden(request, _ADMINS_ONLY)
         if form.is_valid():
             try:
                 entry = services.allowlist_entry_create(
@@ -37,7 +39,9 @@ def allowlist_view(request: HttpRequest) -> HttpResponse:
             except DomainError as exc:
                 add_service_error(form, exc)
             else:
-                messages.success(request, f"Requests of this workspace may now reach {entry.value}.")
+                messages.success(
+                    request, _("Requests of this workspace may now reach %(value)s.") % {"value": entry.value}
+                )
                 return redirect("network:allowlist")
     entries = list(selectors.entry_list(workspace_id=access.workspace.pk))
     for entry in entries:
@@ -59,10 +63,10 @@ def allowlist_view(request: HttpRequest) -> HttpResponse:
 def allowlist_delete_view(request: HttpRequest, entry_id: str) -> HttpResponse:
     access = page_access(request)
     if not can_admin(access):
-        return refused(request, _ADMINS_ONLY, "network:allowlist")
+        return forbidden(request, _ADMINS_ONLY)
     entry = selectors.entry_get(workspace_id=access.workspace.pk, id=entry_id)
     if entry is None:
         raise Http404("No such entry.")
     services.allowlist_entry_delete(entry=entry)
-    messages.success(request, f"Removed {entry.value} from the allowlist.")
+    messages.success(request, _("Removed %(value)s from the allowlist.") % {"value": entry.value})
     return redirect("network:allowlist")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import WorkspaceScopedModel
 from switchboard.ids import id_field
@@ -14,7 +15,7 @@ from switchboard.vault import EncryptedTextField
 class ProviderKind(models.TextChoices):
     OPENAI = "openai", "OpenAI"
     AZURE_OPENAI = "azure_openai", "Azure OpenAI"
-    OPENAI_COMPATIBLE = "openai_compatible", "OpenAI-compatible (Ollama, vLLM, DeepSeek, …)"
+    OPENAI_COMPATIBLE = "openai_compatible", _("OpenAI-compatible (Ollama, vLLM, DeepSeek, …)")
 
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -53,8 +54,8 @@ class Provider(WorkspaceScopedModel):
 
 
 class ModelKind(models.TextChoices):
-    CHAT = "chat", "Chat"
-    EMBEDDING = "embedding", "Embedding"
+    CHAT = "chat", _("Chat")
+    EMBEDDING = "embedding", _("Embedding")
 
 
 class ProviderModel(WorkspaceScopedModel):

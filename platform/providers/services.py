@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import AuditAction, Workspace
 from accounts.services import audit_record
@@ -59,11 +60,13 @@ def _validate_endpoint(*, kind: str, base_url: str, api_version: str) -> None:
 def _validate_name(*, workspace: Workspace, name: str, exclude_id: str | None = None) -> str:
     name = name.strip()
     if not name:
-        raise InvalidInput("Give the provider a name.", code="required", param="name")
+        raise InvalidInput(_("Give the provider a name."), code="required", param="name")
     clash = Provider.objects.for_workspace(workspace).filter(name=name).exclude(pk=exclude_id)
     if clash.exists():
         raise Conflict(
-            f"A provider named {name!r} already exists in this workspace.", code="duplicate_name", param="name"
+            _("A provider named %(name)s already exists in this workspace.") % {"name": repr(name)},
+            code="duplicate_name",
+            param="name",
         )
     return name
 
@@ -152,7 +155,8 @@ def provider_delete(*, provider: Provider) -> None:
         provider.delete()
     except ProtectedError as exc:
         raise Conflict(
-            f"{provider.name} is still used ({_users(exc)}); switch those to another model first.",
+            _("%(name)s is still used (%(users)s); switch those to another model first.")
+            % {"name": provider.name, "users": _users(exc)},
             code="provider_in_use",
         ) from exc
 
@@ -251,7 +255,9 @@ def _ensure_not_listed(*, provider: Provider, model: str, kind: str, exclude_id:
     clash = ProviderModel.objects.filter(provider=provider, model=model, kind=kind).exclude(pk=exclude_id)
     if clash.exists():
         raise Conflict(
-            f"{model} ({kind}) is already in this provider's catalogue.", code="duplicate_model", param="model"
+            _("%(model)s (%(kind)s) is already in this provider's catalogue.") % {"model": model, "kind": kind},
+            code="duplicate_model",
+            param="model",
         )
 
 

@@ -10,16 +10,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from accounts.pages import add_service_error, can_admin, page_access, refused
+from accounts.pages import add_service_error, can_admin, forbidden, page_access
 from accounts.tenancy import WorkspaceAccess
 from providers import selectors, services
 from providers.forms import KIND_HELP, ProviderEditForm, ProviderForm, ProviderModelForm
 from providers.models import Provider, ProviderModel
 from switchboard.errors import DomainError
 
-_ADMINS_ONLY = "Only workspace admins and owners change model providers."
+_ADMINS_ONLY = gettext_lazy("Only workspace admins and owners change model providers.")
 
 
 def _provider(access: WorkspaceAccess, provider_id: str) -> Provider:
@@ -53,7 +55,7 @@ def provider_list(request: HttpRequest) -> HttpResponse:
 def provider_create_view(request: HttpRequest) -> HttpResponse:
     access = page_access(request)
     if not can_admin(access):
-        return refused(request, _ADMINS_ONLY, "providers:provider_list")
+        return forbidden(request, _ADMINS_ONLY)
     form = ProviderForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -61,7 +63,9 @@ def provider_create_view(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, f"Added {provider.name}. Test the connection, then add its models.")
+            messages.success(
+                request, _("Added %(name)s. Test the connection, then add its models.") % {"name": provider.name}
+            )
             return redirect("providers:provider_detail", provider.pk)
     return render(request, "providers/provider_form.html", {"form": form, "provider": None, "kind_help": KIND_HELP})
 
@@ -71,7 +75,7 @@ def provider_edit_view(request: HttpRequest, provider_id: str) -> HttpResponse:
     access = page_access(request)
     provider = _provider(access, provider_id)
     if not can_admin(access):
-        return refused(request, _ADMINS_ONLY, "providers:provider_detail", provider.pk)
+        return forbidden(request, _ADMINS_ONLY)
     form = ProviderEditForm(request.POST or None, provider=provider)
     if request.method == "POST" and form.is_valid():
         try:
@@ -80,7 +84,7 @@ def provider_edit_view(request: HttpRequest, provider_id: str) -> HttpResponse:
         except DomainError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, f"Saved {form.cleaned_data['name']}.")
+            messages.success(request, _("Saved %(name)s.") % {"name": form.cleaned_data["name"]})
             return redirect("providers:provider_detail", provider.pk)
     return render(request, "providers/provider_form.html", {"form": form, "provider": provider, "kind_help": KIND_HELP})
 
@@ -118,13 +122,13 @@ def provider_delete_view(request: HttpRequest, provider_id: str) -> HttpResponse
     access = page_access(request)
     provider = _provider(access, provider_id)
     if not can_admin(access):
-        return refused(request, _ADMINS_ONLY, "providers:provider_detail", provider.pk)
+        return forbidden(request, _ADMINS_ONLY)
     try:
         services.provider_delete(provider=provider)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("providers:provider_detail", provider.pk)
-    messages.success(request, f"Deleted {provider.name} and its models.")
+    messages.success(request, _("Deleted %(name)s and its models.") % {"name": provider.name})
     return redirect("providers:provider_list")
 
 
@@ -134,9 +138,11 @@ def provider_test_view(request: HttpRequest, provider_id: str) -> HttpResponse:
     access = page_access(request)
     provider = _provider(access, provider_id)
     if not can_admin(access):
-        return refused(request, _ADMINS_ONLY, "providers:provider_detail", provider.pk)
+        return forbidden(request, _ADMINS_ONLY)
     result = services.provider_test(provider=provider)
-    (messages.success if result.ok else messages.error)(request, f"{result.message} ({result.latency_ms:.0f} ms)")
+    (messages.success if result.ok else messages.error)(
+        request, _("%(result)s (%(ms)s ms)") % {"result": result.message, "ms": f"{result.latency_ms:.0f}"}
+    )
     return redirect("providers:provider_detail", provider.pk)
 
 
@@ -146,7 +152,7 @@ def provider_model_add_view(request: HttpRequest, provider_id: str) -> HttpRespo
     access = page_access(request)
     provider = _provider(access, provider_id)
     if not can_admin(access):
-        return refused(request, _ADMINS_ONLY, "providers:provider_detail", provider.pk)
+        return forbidden(request, _ADMINS_ONLY)
     form = ProviderModelForm(request.POST)
     if form.is_valid():
         try:
@@ -154,7 +160,7 @@ def provider_model_add_view(request: HttpRequest, provider_id: str) -> HttpRespo
         except DomainError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, f"Added {entry.model}.")
+            messages.success(request, _("Added %(model)s.") % {"model": entry.model})
             return redirect("providers:provider_detail", provider.pk)
     return _render_detail(request, access, provider, model_form=form)
 
@@ -165,14 +171,16 @@ def provider_model_toggle_view(request: HttpRequest, provider_id: str, model_id:
     access = page_access(request)
     provider = _provider(access, provider_id)
     if not can_admin(access):
-        return refused(request, _ADMINS_ONLY, "providers:provider_detail", provider.pk)
+        return forbidden(request, _ADMINS_ONLY)
     entry = _provider_model(provider, model_id)
     try:
         services.provider_model_update(provider_model=entry, is_enabled=not entry.is_enabled)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{'Enabled' if entry.is_enabled else 'Disabled'} {entry.model}.")
+        messages.success(
+            request, (_("Enabled %(name)s.") if entry.is_enabled else _("Disabled %(name)s.")) % {"name": entry.model}
+        )
     return redirect("providers:provider_detail", provider.pk)
 
 
@@ -182,12 +190,12 @@ def provider_model_delete_view(request: HttpRequest, provider_id: str, model_id:
     access = page_access(request)
     provider = _provider(access, provider_id)
     if not can_admin(access):
-        return refused(request, _ADMINS_ONLY, "providers:provider_detail", provider.pk)
+        return forbidden(request, _ADMINS_ONLY)
     entry = _provider_model(provider, model_id)
     try:
         services.provider_model_delete(provider_model=entry)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Removed {entry.model}.")
+        messages.success(request, _("Removed %(model)s.") % {"model": entry.model})
     return redirect("providers:provider_detail", provider.pk)

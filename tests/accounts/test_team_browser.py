@@ -78,3 +78,42 @@ def test_an_owner_invites_an_editor_who_joins_in_another_browser(owner_page, wor
     page.set_viewport_size(PHONE)
     assert fits(page, PHONE["width"])
     shoot(page, "audit-log-phone")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_person_chooses_chinese_and_keeps_it_in_every_browser(owner_page, owner, workspace, live_server_url):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from accounts.models import User
+    from knowledge import ingestion
+    from knowledge import services as knowledge_services
+
+    base = knowledge_services.knowledge_base_create(workspace=workspace, name="客服手册")
+    document, _ = knowledge_services.document_create_from_upload(
+        knowledge_base=base, file=SimpleUploadedFile("退款.txt", "退款将在五个工作日内到账。".encode())
+    )
+    assert ingestion.document_ingest(document_id=document.pk) == "ready"
+
+    page = owner_page
+    page.goto("/knowledge/")
+    expect(page.get_by_role("heading", name="Knowledge", exact=True)).to_be_visible()
+    page.locator("#language-menu").select_option("zh-hans")
+    page.locator(".language-menu button").click()
+    expect(page.get_by_role("heading", name="知识库", exact=True)).to_be_visible()
+    expect(page.get_by_text("语言已保存。")).to_be_visible()
+    assert User.objects.get(pk=owner.pk).language == "zh-hans"
+
+    # Another browser, whose language is English: the person's setting wins.
+    other = page.context.browser.new_context(base_url=live_server_url, locale="en-US")
+    try:
+        other.add_cookies(page.context.cookies())
+        tab = other.new_page()
+        tab.goto(f"/knowledge/{base.pk}/")
+        expect(tab.locator("html")).to_have_attribute("lang", "zh-CN")
+        expect(tab.get_by_role("heading", name="添加文档")).to_be_visible()
+        expect(tab.get_by_role("button", name="命中测试")).to_be_visible()
+        expect(tab.locator("#documents")).to_contain_text("就绪")
+        expect(tab.get_by_text("Add documents")).to_have_count(0)
+        shoot(tab, "knowledge-base-zh")
+    finally:
+        other.close()

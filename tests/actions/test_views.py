@@ -204,8 +204,9 @@ def test_viewers_see_but_cannot_change(viewer_client, action) -> None:
     page = viewer_client.get(reverse("actions:action_detail", args=[action.pk]))
     assert page.status_code == 200 and "Save authentication" not in html(page)
     response = viewer_client.post(reverse("actions:action_auth", args=[action.pk]), {"type": "bearer", "token": SECRET})
-    assert response.status_code == 302 and Action.objects.get(pk=action.pk).auth_type == "none"
-    assert viewer_client.get(reverse("actions:action_import")).status_code == 302
+    assert response.status_code == 403 and Action.objects.get(pk=action.pk).auth_type == "none"
+    assert "Only editors, admins and owners change actions." in html(response)
+    assert viewer_client.get(reverse("actions:action_import")).status_code == 403
 
 
 def test_other_workspaces_actions_are_404(client, action) -> None:

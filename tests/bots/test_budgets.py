@@ -120,7 +120,7 @@ def test_the_usage_page_sets_shows_and_removes_budgets(signed_in, make_bot):
 def test_a_viewer_cannot_set_budgets(viewer_client, make_bot):
     bot = make_bot()
     response = viewer_client.post("/usage/budgets/", {"target": f"bot:{bot.pk}", "monthly_tokens": "5"})
-    assert response.status_code == 302 and not Budget.objects.exists()
+    assert response.status_code == 403 and not Budget.objects.exists()
 
 
 def test_the_budgets_api(api, make_bot):

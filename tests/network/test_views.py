@@ -4,7 +4,6 @@ a warning while they exist, roles."""
 from __future__ import annotations
 
 import pytest
-from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from accounts.models import Role
@@ -62,8 +61,7 @@ def test_only_admins_change_the_allowlist(client, workspace) -> None:
     entry = services.allowlist_entry_create(workspace=workspace, value="10.1.0.0/16")
     client.force_login(MembershipFactory(workspace=workspace, role=Role.EDITOR).user)
     response = client.post(reverse("network:allowlist"), {"value": "10.0.0.0/8"})
-    assert response.status_code == 302
-    assert "Only workspace admins" in " ".join(str(m) for m in get_messages(response.wsgi_request))
+    assert response.status_code == 403 and "Only workspace admins" in html(response)
     client.post(reverse("network:allowlist_delete", args=[entry.pk]))
     assert list(AllowlistEntry.objects.values_list("value", flat=True)) == ["10.1.0.0/16"]
     assert "10.1.0.0/16" in html(client.get(reverse("network:allowlist")))

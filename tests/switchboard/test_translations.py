@@ -11,17 +11,23 @@ import pytest
 from switchboard.translations import LOCALE_DIR, compile_catalogues
 
 CATALOGUE = LOCALE_DIR / "zh_Hans" / "LC_MESSAGES" / "django.po"
-PLACEHOLDER = re.compile(r"%\(\w+\)s")
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
+BRACED = re.compile(r"\{\w+\}")  # format_lazy's fields
 
 
 def test_every_string_is_translated_with_the_same_placeholders():
     entries = [entry for entry in polib.pofile(str(CATALOGUE)) if not entry.obsolete]
     assert entries
     for entry in entries:
-        assert entry.msgstr, f"not translated: {entry.msgid!r}"
+        # Chinese has one plural form: a plural entry's one msgstr serves both English forms.
+        translations = list(entry.msgstr_plural.values()) if entry.msgid_plural else [entry.msgstr]
+        assert translations and all(translations), f"not translated: {entry.msgid!r}"
         assert "fuzzy" not in entry.flags, f"marked fuzzy: {entry.msgid!r}"
-        assert sorted(PLACEHOLDER.findall(entry.msgid)) == sorted(PLACEHOLDER.findall(entry.msgstr)), entry.msgid
-        assert entry.msgid.count("<a ") == entry.msgstr.count("<a "), entry.msgid
+        for msgid in filter(None, [entry.msgid, entry.msgid_plural]):
+            for msgstr in translations:
+                assert sorted(set(PLACEHOLDER.findall(msgid))) == sorted(set(PLACEHOLDER.findall(msgstr))), msgid
+                assert sorted(BRACED.findall(msgid)) == sorted(BRACED.findall(msgstr)), msgid
+                assert msgid.count("<a ") == msgstr.count("<a "), msgid
 
 
 def test_catalogues_compile_when_stale_and_only_then(tmp_path):

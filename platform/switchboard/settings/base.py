@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -352,7 +353,9 @@ WHITENOISE_AUTOREFRESH = not STATIC_ROOT.exists()
 
 LANGUAGE_CODE = "en"
 # The UI speaks English and Simplified Chinese: the browser's preference (Accept-Language) picks
-# one, the language menu in the header overrides it (a cookie).
+# one, the language menu in the header overrides it (a cookie for a visitor; for a signed-in person
+# their account's setting, accounts.User.language, applied by accounts.middleware). The APIs speak
+# English.
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 # One catalogue for the whole UI (switchboard.translations compiles it when a process starts).
 LOCALE_PATHS = [BASE_DIR / "platform" / "switchboard" / "locale"]
