@@ -12,7 +12,7 @@ OpenAI-compatible model, which answers at once. Then, with the same streaming HT
   memory      peak RSS of the web and worker processes over the run (with --soak N, after N more
               turns, to show whether it grows)
 
-Run:  .venv/bin/python -m bench.turn_cost [--turns 200] [--clients 50] [--seconds 30] [--soak 10000]
+Run:  .venv/bin/python -m bench.turn_cost [--turns 200] [--clients 50] [--seconds 30] [--soak 10000] [--route rest]
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import signal
 import statistics
 import threading
 import time
+from collections.abc import Callable
 
 import httpx
 import psutil
@@ -66,15 +67,21 @@ def _is_delta(state: dict):
     return marker
 
 
-async def platform_turns(base: str, bot_id: str, turns: int) -> list[tuple[float, float]]:
+def _route(base: str, bot_id: str, route: str) -> tuple[str, dict, Callable[[], Callable[[str], bool]]]:
+    """URL, body and first-token marker of one streamed turn on the chosen route."""
+    if route == "rest":
+        return f"/api/v1/bots/{bot_id}/chat", {"message": "ping", "stream": True}, lambda: _is_delta({})
+    bot = httpx.get(f"{base}/api/v1/bots/{bot_id}", headers={"Authorization": f"Bearer {API_KEY}"}).json()
+    body = {"model": bot["slug"], "stream": True, "messages": [{"role": "user", "content": "ping"}]}
+    return "/v1/chat/completions", body, lambda: _NON_EMPTY_CONTENT.search
+
+
+async def platform_turns(base: str, bot_id: str, turns: int, route: str = "openai") -> list[tuple[float, float]]:
+    url, body, marker = _route(base, bot_id, route)
     results = []
     async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=60) as client:
         for _ in range(turns):
-            results.append(
-                await _stream_turn(
-                    client, "POST", f"/api/v1/bots/{bot_id}/chat", {"message": "ping", "stream": True}, _is_delta({})
-                )
-            )
+            results.append(await _stream_turn(client, "POST", url, body, marker()))
     return results
 
 
@@ -89,8 +96,11 @@ async def direct_turns(fake: FakeLLM, turns: int) -> list[tuple[float, float]]:
     return results
 
 
-async def back_to_back(base: str, bot_id: str, clients: int, seconds: float) -> tuple[list[float], int, float]:
+async def back_to_back(
+    base: str, bot_id: str, clients: int, seconds: float, route: str = "openai"
+) -> tuple[list[float], int, float]:
     """`clients` clients each sending a turn as soon as the last one ended, for `seconds`."""
+    url, body, marker = _route(base, bot_id, route)
     latencies: list[float] = []
     errors = 0
     deadline = time.monotonic() + seconds
@@ -103,13 +113,7 @@ async def back_to_back(base: str, bot_id: str, clients: int, seconds: float) -> 
             nonlocal errors
             while time.monotonic() < deadline:
                 try:
-                    first, _ = await _stream_turn(
-                        client,
-                        "POST",
-                        f"/api/v1/bots/{bot_id}/chat",
-                        {"message": "ping", "stream": True},
-                        _is_delta({}),
-                    )
+                    first, _ = await _stream_turn(client, "POST", url, body, marker())
                     latencies.append(first)
                 except Exception:
                     errors += 1
@@ -167,6 +171,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--soak", type=int, default=0, help="then this many more turns, to watch memory")
+    parser.add_argument(
+        "--route",
+        choices=["openai", "rest"],
+        default="openai",
+        help="POST /v1/chat/completions (a published bot, as an OpenAI SDK calls it) or /api/v1/bots/{id}/chat",
+    )
     args = parser.parse_args()
     shutil.rmtree(DATA_DIR, ignore_errors=True)
     DATA_DIR.mkdir(parents=True)
@@ -185,16 +195,16 @@ def main() -> None:
             bot_id = setup_bot(base, fake)
             asyncio.run(direct_turns(fake, 20))
             direct = asyncio.run(direct_turns(fake, args.turns))
-            asyncio.run(platform_turns(base, bot_id, 20))  # warm-up
+            asyncio.run(platform_turns(base, bot_id, 20, args.route))  # warm-up
             before = cpu_by_component(process.pid)
-            through = asyncio.run(platform_turns(base, bot_id, args.turns))
+            through = asyncio.run(platform_turns(base, bot_id, args.turns, args.route))
             after = cpu_by_component(process.pid)
             direct_first = statistics.median(first for first, _ in direct)
             direct_total = statistics.median(total for _, total in direct)
             print(
                 json.dumps(
                     {
-                        "scenario": "1 client",
+                        "scenario": f"1 client, {args.route} route",
                         "turns": args.turns,
                         "direct_ttft_ms": _ms([f for f, _ in direct]),
                         "direct_total_ms": _ms([t for _, t in direct]),
@@ -211,7 +221,7 @@ def main() -> None:
                 if name in after
             }
             print(json.dumps({"cpu_ms_per_turn": per_turn, "total": round(sum(per_turn.values()), 2)}))
-            latencies, errors, elapsed = asyncio.run(back_to_back(base, bot_id, args.clients, args.seconds))
+            latencies, errors, elapsed = asyncio.run(back_to_back(base, bot_id, args.clients, args.seconds, args.route))
             print(
                 json.dumps(
                     {
@@ -224,7 +234,7 @@ def main() -> None:
                 )
             )
             if args.soak:
-                asyncio.run(platform_turns(base, bot_id, args.soak))
+                asyncio.run(platform_turns(base, bot_id, args.soak, args.route))
             memory.stop()
             print(
                 json.dumps(
