@@ -28,6 +28,7 @@ from bots import budgets, services
 from bots.config import normalise
 from bots.forms import BotForm, PublishForm, flatten_errors, pretty_json
 from bots.models import Bot, Conversation, Message, MessageState, ToolCall
+from bots.preview_text import PREVIEW_TEXT
 from knowledge.models import KnowledgeBase
 from providers.models import ModelKind, ProviderModel
 from switchboard.errors import DomainError
@@ -317,6 +318,7 @@ def bot_preview(request: HttpRequest, bot_id: str) -> HttpResponse:
         {
             "bot": bot,
             "preview": preview,
+            "preview_text": PREVIEW_TEXT,  # the script's strings, in the page's language
             "model": _model_summary(model_id, _models_by_id(access, [model_id])),
             "panel": panel,
             "base_template": "bots/_panel_base.html" if panel else "base.html",

@@ -165,7 +165,9 @@ class UploadForm(forms.Form):
     files = forms.FileField(
         label=_("Files"),
         widget=MultipleFileInput(attrs={"multiple": True, "accept": ACCEPT}),
-        help_text=format_lazy(_("{formats}; several at once if you like."), formats=formats.SUPPORTED_DESCRIPTION),
+        help_text=format_lazy(
+            _("{formats}; several at once if you like."), formats=formats.SUPPORTED_DESCRIPTION_SHOWN
+        ),
     )
 
 

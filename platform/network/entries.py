@@ -9,6 +9,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+
 from switchboard import egress
 
 #: How many of the ranges a broad entry opens are named in messages.
@@ -46,15 +48,18 @@ class Entry:
         ranges = sorted(self.ranges, key=_significance)
         named = ", ".join(f"{rule.network} ({_noun(rule)})" for rule in ranges[:_NAMED_RANGES])
         if len(ranges) > _NAMED_RANGES:
-            named += f" and {len(ranges) - _NAMED_RANGES} more"
+            named = gettext("%(named)s and %(count)s more") % {"named": named, "count": len(ranges) - _NAMED_RANGES}
         if len(ranges) == 1:
-            opened = f"a whole special-purpose range and the space around it: {named}"
-        else:
-            opened = f"{len(ranges)} whole special-purpose ranges and the space around them: {named}"
-        return (
-            f"{self.value} opens {opened}. Every outbound request of the workspace (action calls, spec "
-            "and document imports by URL) could reach these addresses."
-        )
+            return gettext(
+                "%(value)s opens a whole special-purpose range and the space around it: %(named)s. Every outbound "
+                "request of the workspace (action calls, spec and document imports by URL) could reach these "
+                "addresses."
+            ) % {"value": self.value, "named": named}
+        return gettext(
+            "%(value)s opens %(count)s whole special-purpose ranges and the space around them: %(named)s. Every "
+            "outbound request of the workspace (action calls, spec and document imports by URL) could reach these "
+            "addresses."
+        ) % {"value": self.value, "count": len(ranges), "named": named}
 
 
 #: The ranges people recognise first; messages about broad entries name these before the rest.
@@ -78,7 +83,7 @@ def normalize(value: str) -> str:
     """The entry as stored: trimmed and lower-cased; raises :class:`InvalidEntry`."""
     text = (value or "").strip().lower()
     if not text:
-        raise InvalidEntry("Give a host name, IP address or CIDR network.")
+        raise InvalidEntry(gettext("Give a host name, IP address or CIDR network."))
     try:
         egress.EgressPolicy.from_allowlist([text])
     except ValueError as exc:

@@ -17,13 +17,17 @@ def allowlist_value_clean(value: str, *, confirm_broad: bool = False) -> str:
     try:
         value = entries.normalize(value)
     except entries.InvalidEntry as exc:
-        code = "required" if not (value or "").strip() else "invalid_allowlist_entry"
-        advice = (
-            ""
-            if code == "required"
-            else (" Use a host name (optionally with :port), an IP address or a CIDR network such as 10.20.0.0/16.")
-        )
-        raise InvalidInput(f"{exc}{advice}", code=code, param="value") from None
+        if not (value or "").strip():
+            raise InvalidInput(str(exc), code="required", param="value") from None
+        raise InvalidInput(
+            _(
+                "%(problem)s Use a host name (optionally with :port), an IP address or a CIDR network such as "
+                "10.20.0.0/16."
+            )
+            % {"problem": exc},
+            code="invalid_allowlist_entry",
+            param="value",
+        ) from None
     understood = entries.understand(value)
     if understood.never_rule is not None:
         raise InvalidInput(understood.never_message(), code="never_reachable_entry", param="value")

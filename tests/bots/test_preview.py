@@ -550,3 +550,31 @@ def test_the_preview_shows_retries_failures_and_refusals_in_a_browser(
     assert page.locator(".chat-message.user.failed").count() == 1
     assert not disabled(page, "[data-action=send]")
     assert not Conversation.objects.filter(bot=modelless).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_preview_speaks_the_persons_chinese_in_a_browser(owner_page, owner, make_bot, fake_llm, celery_worker):
+    from accounts.models import Language
+    from accounts.services import user_language_set
+    from tests.fake_llm import TextReply
+
+    user_language_set(user=owner, language=Language.CHINESE)
+    page = owner_page
+    bot = make_bot(
+        publish=False, starter_questions=["Where is the pool?"], variables=[{"name": "city", "required": True}]
+    )
+    page.goto(f"/bots/{bot.pk}/preview/")
+
+    # The script's own words come from the page's table: a missing variable, the wait, the footer.
+    page.locator(".preview-starters button").click()
+    expect(page.locator("[data-error-for=city]")).to_have_text("必填。")
+    fake_llm.script(TextReply("Top floor.", delay=1.5))
+    page.locator("[data-variable=city]").fill("Lisbon")
+    page.locator(".preview-starters button").click()
+    answer = page.locator(".chat-message.assistant:not(.opening)")
+    expect(answer.locator(".status")).to_have_text("正在思考…")
+    expect(answer.locator(".metrics")).to_contain_text("首个令牌")
+    assert answer.locator(".text").text_content() == "Top floor."
+    assert "tokens" not in answer.locator(".metrics").text_content()
+    assert answer.locator(".feedback button").first.get_attribute("title") == "回答不错"
+    assert answer.locator(".meta a").text_content() == "追踪"

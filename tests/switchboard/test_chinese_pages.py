@@ -4,11 +4,14 @@ members and audit pages, refusals; and the language a signed-in person keeps on 
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import translation
 
 from accounts.models import Language, Role, User
 from accounts.services import invitation_create, user_language_set
@@ -227,3 +230,65 @@ def test_the_api_speaks_english_whatever_the_browser_or_the_setting(api, owner):
     assert response.status_code == 400
     body = json.dumps(response.json(), ensure_ascii=False)
     assert "This field is required." in body and "必填" not in body
+
+
+# -- the preview chat's script, the upload and the allowlist ----------------------------------------
+
+STATIC = Path(__file__).resolve().parents[2] / "templates" / "static"
+PREVIEW_JS = STATIC / "bots" / "preview.js"
+CORE_JS = STATIC / "chat" / "core.js"
+
+
+def _preview_text(page: str) -> dict[str, str]:
+    match = re.search(r'<script id="preview-text" type="application/json">(.*?)</script>', page, re.S)
+    assert match, "the preview page embeds no string table"
+    return json.loads(match.group(1))
+
+
+def test_the_preview_page_embeds_the_scripts_words_in_the_persons_language(signed_in, owner, things):
+    user_language_set(user=owner, language=Language.CHINESE)
+    chinese = _preview_text(signed_in.get(f"/bots/{things['bot']}/preview/", **ENGLISH_BROWSER).content.decode())
+    assert chinese["Thinking…"] == "正在思考…"
+    assert chinese["Approve"] == "批准" and chinese["Deny"] == "拒绝"
+    assert chinese["Waiting for your decision…"] == "正在等待你的决定…"
+    assert chinese["Sources (%(count)s)"] == "来源（%(count)s）"
+    assert chinese["Source %(n)s: %(name)s"] == "来源 %(n)s：%(name)s"
+    assert chinese["Required."] == "必填。"
+    assert chinese["Connection lost; reconnecting…"] == "连接中断，正在重新连接…"
+    # The panel beside the editor carries it too.
+    panel = signed_in.get(f"/bots/{things['bot']}/preview/?panel=1", **ENGLISH_BROWSER).content.decode()
+    assert _preview_text(panel)["Good answer"] == "回答不错"
+
+    user_language_set(user=owner, language=Language.ENGLISH)
+    english = _preview_text(signed_in.get(f"/bots/{things['bot']}/preview/", **CHINESE_BROWSER).content.decode())
+    assert english == {text: text for text in chinese}
+
+
+def test_every_text_the_preview_script_shows_is_in_its_table():
+    from bots.preview_text import PREVIEW_TEXT
+
+    script = PREVIEW_JS.read_text()
+    used = set(re.findall(r'\bt\("((?:[^"\\]|\\.)*)"', script))
+    assert len(used) > 30 and used <= set(PREVIEW_TEXT), sorted(used - set(PREVIEW_TEXT))
+    # A key is its own English text, and the messages core.js raises are spelled as core.js spells them.
+    with translation.override("en"):
+        assert all(str(text) == key for key, text in PREVIEW_TEXT.items())
+    core = CORE_JS.read_text()
+    assert '"The connection was lost before the server named the message."' in core
+    assert '"Lost the connection to the server and could not reconnect."' in core
+    assert '"The server answered " + response.status + "."' in core
+
+
+def test_the_upload_help_and_refusal_and_allowlist_errors_in_chinese(chinese_owner, things):
+    from knowledge.parsing import formats
+
+    page = chinese_owner.get(f"/knowledge/{things['base']}/", **ENGLISH_BROWSER).content.decode()
+    assert ".txt、.md、.pdf、.docx、.html、.csv 和 .xlsx" in page and formats.SUPPORTED_DESCRIPTION not in page
+    with translation.override("en"):
+        assert str(formats.SUPPORTED_DESCRIPTION_SHOWN) == formats.SUPPORTED_DESCRIPTION
+    with translation.override("zh-hans"):
+        assert formats.unsupported_reason("setup.exe").startswith("不支持“.exe”文件。支持的格式：.txt、")
+        assert formats.unsupported_reason("old.doc").startswith("不支持 Word 97-2003 (.doc) 文件")
+    refused = chinese_owner.post("/settings/egress-allowlist/", {"value": "not a host!"}, **ENGLISH_BROWSER)
+    page = refused.content.decode()
+    assert "请使用主机名（可带 :端口）、IP 地址或 CIDR 网段" in page and "Use a host name" not in page

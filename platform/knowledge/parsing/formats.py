@@ -6,6 +6,8 @@ import io
 import zipfile
 from pathlib import PurePosixPath
 
+from django.utils.translation import gettext, gettext_lazy
+
 TXT, MARKDOWN, PDF, DOCX, HTML, CSV, XLSX = "txt", "md", "pdf", "docx", "html", "csv", "xlsx"
 SUPPORTED = (TXT, MARKDOWN, PDF, DOCX, HTML, CSV, XLSX)
 
@@ -43,6 +45,8 @@ OLD_OFFICE = {
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 SUPPORTED_DESCRIPTION = ".txt, .md, .pdf, .docx, .html, .csv and .xlsx"
+#: The same in the active language, for the pages; the API's docs and stored messages keep the English.
+SUPPORTED_DESCRIPTION_SHOWN = gettext_lazy(".txt, .md, .pdf, .docx, .html, .csv and .xlsx")
 
 
 def from_name(name: str) -> str | None:
@@ -50,14 +54,20 @@ def from_name(name: str) -> str | None:
 
 
 def unsupported_reason(name: str) -> str:
+    """Why a file of this name is refused, in the active language (English on the APIs)."""
     suffix = PurePosixPath(name.lower()).suffix
+    supported = str(SUPPORTED_DESCRIPTION_SHOWN)
     if suffix in OLD_OFFICE:
-        return (
-            f"{OLD_OFFICE[suffix]} files are not supported; save the file as .docx/.xlsx, or as PDF, "
-            f"and upload that. Supported: {SUPPORTED_DESCRIPTION}."
-        )
-    shown = f"'{suffix}' files" if suffix else "Files without an extension"
-    return f"{shown} are not supported. Supported: {SUPPORTED_DESCRIPTION}."
+        return gettext(
+            "%(kind)s files are not supported; save the file as .docx/.xlsx, or as PDF, and upload that. "
+            "Supported: %(supported)s."
+        ) % {"kind": OLD_OFFICE[suffix], "supported": supported}
+    if suffix:
+        return gettext("'%(suffix)s' files are not supported. Supported: %(supported)s.") % {
+            "suffix": suffix,
+            "supported": supported,
+        }
+    return gettext("Files without an extension are not supported. Supported: %(supported)s.") % {"supported": supported}
 
 
 def from_media_type(media_type: str | None) -> str | None:

@@ -16,6 +16,10 @@
  * live in chat/core.js (window.SwitchboardChat), which the page loads first; a page that adds this
  * script alone gets core.js loaded from beside it. Those parts and this file's own are also
  * reachable as window.SwitchboardPreview, where the browser tests drive them one by one.
+ *
+ * Its words come from the page: a JSON table (<script id="preview-text">) from each English text to
+ * the same in the page's language, with %(name)s placeholders. A text the table lacks shows in
+ * English.
  */
 (function (root) {
   "use strict";
@@ -28,6 +32,39 @@
     var fillTemplate = core.fillTemplate;
     var el = core.el;
     var formatMs = core.formatMs;
+
+    // -- words --------------------------------------------------------------------------------------
+
+    var TEXT = null;
+
+    /** The page's table of texts, read once it is there; {} (English) without one. */
+    function texts() {
+      if (TEXT) return TEXT;
+      var node = root.document && root.document.getElementById("preview-text");
+      if (!node) return {};
+      try { TEXT = JSON.parse(node.textContent) || {}; } catch (e) { TEXT = {}; }
+      return TEXT;
+    }
+
+    /** `text` in the page's language, its %(name)s placeholders filled from `args`. */
+    function t(text, args) {
+      var table = texts();
+      var found = Object.prototype.hasOwnProperty.call(table, text) && typeof table[text] === "string" && table[text];
+      if (!found && !args) return text; // e.g. an API message, shown as it came
+      return (found || text).replace(/%(?:\((\w+)\)s|%)/g, function (match, name) {
+        if (!name) return "%";
+        return args && args[name] !== undefined && args[name] !== null ? String(args[name]) : match;
+      });
+    }
+
+    /** An error's message in the page's language: the texts core.js raises are in the table; the
+     *  API's own messages are English by design and stay as they are. */
+    function errorText(error) {
+      var message = error && error.message ? String(error.message) : "";
+      var answered = /^The server answered (\d+)\.$/.exec(message);
+      if (answered) return t("The server answered %(status)s.", { status: answered[1] });
+      return message ? t(message) : t("Something went wrong.");
+    }
 
     // -- the page -----------------------------------------------------------------------------------
 
@@ -55,7 +92,7 @@
       this.node = el(doc, "div", "chat-message assistant");
       this.body = el(doc, "div", "bubble");
       this.flow = el(doc, "div", "flow");
-      this.status = el(doc, "div", "status small muted", "Thinking…");
+      this.status = el(doc, "div", "status small muted", t("Thinking…"));
       this.citations = el(doc, "div", "citations small");
       this.footer = el(doc, "div", "meta small muted");
       this.body.appendChild(this.flow);
@@ -95,10 +132,12 @@
       }
       var reason = data && data.reason;
       if (reason && reason !== "worker_restarted") {
-        this.setStatus("The model call failed (" + reason + ")" +
-                       (data.retry_in ? "; trying again in " + formatMs(data.retry_in * 1000) : "; trying again") + "…");
+        this.setStatus(data.retry_in
+          ? t("The model call failed (%(reason)s); trying again in %(wait)s…",
+              { reason: reason, wait: formatMs(data.retry_in * 1000) })
+          : t("The model call failed (%(reason)s); trying again…", { reason: reason }));
       } else {
-        this.setStatus("Starting this step again…");
+        this.setStatus(t("Starting this step again…"));
       }
     };
 
@@ -136,7 +175,7 @@
       var source = this.sources[n - 1];
       if (!source) return null;
       var self = this;
-      var label = "Source " + n + ": " + (source.document_name || "document");
+      var label = t("Source %(n)s: %(name)s", { n: n, name: source.document_name || t("document") });
       var button = el(this.doc, "button", "cite", String(n));
       button.setAttribute("type", "button");
       button.setAttribute("data-cite", String(n));
@@ -172,7 +211,7 @@
       var node = el(this.doc, "div", "tool-line small");
       var title = el(this.doc, "span", "tool-title");
       var details = el(this.doc, "details", "tool-details");
-      var summary = el(this.doc, "summary", null, "details");
+      var summary = el(this.doc, "summary", null, t("details"));
       details.appendChild(summary);
       node.appendChild(title);
       node.appendChild(details);
@@ -184,9 +223,9 @@
     AssistantBubble.prototype.toolCall = function (data) {
       this.closeSegment();
       var line = this.toolLine(data.tool_call_id, data.name);
-      line.title.textContent = "⚙ Calling " + data.name + "…";
+      line.title.textContent = "⚙ " + t("Calling %(name)s…", { name: data.name });
       var args = el(this.doc, "pre", "code", jsonText(data.arguments || {}));
-      line.details.appendChild(el(this.doc, "div", "muted", "Arguments"));
+      line.details.appendChild(el(this.doc, "div", "muted", t("Arguments")));
       line.details.appendChild(args);
       this.setStatus("");
     };
@@ -194,23 +233,23 @@
     AssistantBubble.prototype.confirmationRequired = function (data) {
       var self = this;
       var line = this.toolLine(data.tool_call_id, data.name);
-      line.title.textContent = "⚠ " + data.name + " needs your approval";
+      line.title.textContent = "⚠ " + t("%(name)s needs your approval", { name: data.name });
       line.node.classList.add("awaiting");
       if (line.actions) return;
       var actions = line.actions = el(this.doc, "div", "tool-actions");
-      var approve = el(this.doc, "button", "primary small", "Approve");
-      var deny = el(this.doc, "button", "danger small", "Deny");
+      var approve = el(this.doc, "button", "primary small", t("Approve"));
+      var deny = el(this.doc, "button", "danger small", t("Deny"));
       approve.type = deny.type = "button";
       var note = el(this.doc, "span", "small muted");
       function decide(ok) {
         approve.disabled = deny.disabled = true;
-        note.textContent = ok ? "Approving…" : "Denying…";
+        note.textContent = ok ? t("Approving…") : t("Denying…");
         self.chat.confirm(self, data.confirm_url, data.tool_call_id, ok).then(function () {
-          actions.replaceChildren(el(self.doc, "span", "small muted", ok ? "Approved" : "Denied"));
+          actions.replaceChildren(el(self.doc, "span", "small muted", ok ? t("Approved") : t("Denied")));
           line.node.classList.remove("awaiting");
         }, function (error) {
           approve.disabled = deny.disabled = false;
-          note.textContent = error.message;
+          note.textContent = errorText(error);
           note.className = "small error";
         });
       }
@@ -220,22 +259,24 @@
       actions.appendChild(deny);
       actions.appendChild(note);
       line.node.insertBefore(actions, line.details);
-      this.setStatus("Waiting for your decision…");
+      this.setStatus(t("Waiting for your decision…"));
     };
 
     AssistantBubble.prototype.toolResult = function (data) {
       var line = this.toolLine(data.tool_call_id, data.name);
       var took = formatMs(data.duration_ms);
-      line.title.textContent = (data.ok ? "✓ " : "✗ ") + data.name +
-        (data.ok ? "" : " failed" + (data.error ? " (" + data.error + ")" : "")) + (took ? " · " + took : "");
+      var outcome = data.ok ? data.name
+        : data.error ? t("%(name)s failed (%(error)s)", { name: data.name, error: data.error })
+          : t("%(name)s failed", { name: data.name });
+      line.title.textContent = (data.ok ? "✓ " : "✗ ") + outcome + (took ? " · " + took : "");
       line.node.classList.remove("awaiting");
       line.node.classList.add(data.ok ? "ok" : "failed");
       if (line.actions) line.actions.hidden = true;
       if (data.result) {
-        line.details.appendChild(el(this.doc, "div", "muted", "Result"));
+        line.details.appendChild(el(this.doc, "div", "muted", t("Result")));
         line.details.appendChild(el(this.doc, "pre", "code", data.result));
       }
-      this.setStatus("Thinking…");
+      this.setStatus(t("Thinking…"));
     };
 
     AssistantBubble.prototype.showCitations = function (citations) {
@@ -250,17 +291,17 @@
     /** The collapsible, numbered list of sources; its items are kept for the markers to jump to. */
     AssistantBubble.prototype.sourceDetails = function (citations) {
       var details = this.sourceList = el(this.doc, "details");
-      details.appendChild(el(this.doc, "summary", null, "Sources (" + citations.length + ")"));
+      details.appendChild(el(this.doc, "summary", null, t("Sources (%(count)s)", { count: citations.length })));
       var list = el(this.doc, "ol");
       citations.forEach(function (c, index) {
         var item = el(this.doc, "li");
         item.setAttribute("data-source", String(index + 1));
         item.setAttribute("tabindex", "-1");
         this.sourceItems.push(item);
-        item.appendChild(el(this.doc, "strong", null, c.document_name || "document"));
+        item.appendChild(el(this.doc, "strong", null, c.document_name || t("document")));
         var where = [];
-        if (c.page) where.push("page " + c.page);
-        if (typeof c.score === "number") where.push("score " + c.score.toFixed(3));
+        if (c.page) where.push(t("page %(page)s", { page: c.page }));
+        if (typeof c.score === "number") where.push(t("score %(score)s", { score: c.score.toFixed(3) }));
         if (where.length) item.appendChild(el(this.doc, "span", "muted", " · " + where.join(" · ")));
         if (c.snippet) item.appendChild(el(this.doc, "div", "muted", c.snippet));
         list.appendChild(item);
@@ -275,7 +316,7 @@
     };
 
     AssistantBubble.prototype.showError = function (message, code) {
-      var box = el(this.doc, "div", "error", message || "Something went wrong.");
+      var box = el(this.doc, "div", "error", message || t("Something went wrong."));
       if (code) box.appendChild(el(this.doc, "code", null, " " + code));
       this.body.appendChild(box);
       this.setStatus("");
@@ -294,22 +335,22 @@
       if (data.state === "failed" && data.error && !this.body.querySelector(".error")) {
         this.showError(data.error.message, data.error.code);
       }
-      this.setStatus(data.state === "cancelled" ? "Stopped." : "");
+      this.setStatus(data.state === "cancelled" ? t("Stopped.") : "");
       if (data.citations) this.showCitations(data.citations);
       var parts = [];
       var latency = data.latency || {};
-      if (formatMs(latency.queue_ms)) parts.push("queue " + formatMs(latency.queue_ms));
-      if (formatMs(latency.ttft_ms)) parts.push("first token " + formatMs(latency.ttft_ms));
-      if (formatMs(latency.total_ms)) parts.push("total " + formatMs(latency.total_ms));
+      if (formatMs(latency.queue_ms)) parts.push(t("queue %(time)s", { time: formatMs(latency.queue_ms) }));
+      if (formatMs(latency.ttft_ms)) parts.push(t("first token %(time)s", { time: formatMs(latency.ttft_ms) }));
+      if (formatMs(latency.total_ms)) parts.push(t("total %(time)s", { time: formatMs(latency.total_ms) }));
       var usage = data.usage || {};
       if (usage.total_tokens !== undefined) {
-        parts.push(usage.input_tokens + " in / " + usage.output_tokens + " out tokens");
+        parts.push(t("%(input)s in / %(output)s out tokens", { input: usage.input_tokens, output: usage.output_tokens }));
       }
       if (data.cost !== undefined && data.cost !== null && Number(data.cost) > 0) parts.push("$" + Number(data.cost).toFixed(6));
       this.footer.replaceChildren(el(this.doc, "span", "metrics", parts.join(" · ")));
       var conversationUrl = this.chat.conversationUrl(conversationId || data.conversation_id);
       if (conversationUrl) {
-        var link = el(this.doc, "a", null, "trace");
+        var link = el(this.doc, "a", null, t("trace"));
         link.href = conversationUrl + "#" + encodeURIComponent(messageId || "");
         link.target = "_blank";
         link.rel = "noopener";
@@ -323,15 +364,15 @@
     AssistantBubble.prototype.feedbackButtons = function (messageId) {
       var self = this;
       var box = el(this.doc, "span", "feedback");
-      [[1, "👍", "Good answer"], [-1, "👎", "Bad answer"]].forEach(function (spec) {
+      [[1, "👍", t("Good answer")], [-1, "👎", t("Bad answer")]].forEach(function (spec) {
         var button = el(self.doc, "button", "link", spec[1]);
         button.type = "button";
         button.title = spec[2];
         button.setAttribute("aria-label", spec[2]);
         button.addEventListener("click", function () {
           self.chat.feedback(messageId, spec[0]).then(function () {
-            box.replaceChildren(el(self.doc, "span", null, spec[0] === 1 ? "👍 thanks" : "👎 noted"));
-          }, function (error) { box.replaceChildren(el(self.doc, "span", "error", error.message)); });
+            box.replaceChildren(el(self.doc, "span", null, spec[0] === 1 ? "👍 " + t("thanks") : "👎 " + t("noted")));
+          }, function (error) { box.replaceChildren(el(self.doc, "span", "error", errorText(error))); });
         });
         box.appendChild(button);
       });
@@ -480,12 +521,12 @@
         }
         var value = field.value.trim();
         if (!value) {
-          if (field.required) problems.push([name, "Required."]);
+          if (field.required) problems.push([name, t("Required.")]);
           continue;
         }
         if (type === "number") {
           var number = Number(value);
-          if (!isFinite(number)) { problems.push([name, "Enter a number."]); continue; }
+          if (!isFinite(number)) { problems.push([name, t("Enter a number.")]); continue; }
           inputs[name] = number;
         } else {
           inputs[name] = value;
@@ -554,7 +595,7 @@
         bubble.node.remove();
         userNode.classList.add("failed");
         self.input.value = text;
-        self.notice(error.message, "error");
+        self.notice(errorText(error), "error");
         if (error.param && error.param.indexOf("inputs.") === 0 && !self.conversationId) {
           self.variableError(error.param.slice(7), error.message);
         }
@@ -572,8 +613,9 @@
             self.conversationId = detail.conversationId || self.conversationId;
             self.lockVariables(true);
           } else if (status === "reconnecting") {
-            bubble.setStatus("Connection lost; reconnecting" +
-                             (detail.attempt > 1 ? " (attempt " + detail.attempt + ")" : "") + "…");
+            bubble.setStatus(detail.attempt > 1
+              ? t("Connection lost; reconnecting (attempt %(attempt)s)…", { attempt: detail.attempt })
+              : t("Connection lost; reconnecting…"));
           } else if (status === "reconnected") {
             bubble.setStatus("");
           }
@@ -599,9 +641,9 @@
         if (!turn.messageId && notAccepted) {
           notAccepted(error);
         } else if (error.code === "connection_lost") {
-          bubble.setStatus(error.message + " The answer will be in the conversation's history.");
+          bubble.setStatus(errorText(error) + " " + t("The answer will be in the conversation's history."));
         } else {
-          bubble.showError(error.message, error.code);
+          bubble.showError(errorText(error), error.code);
         }
         self.finishTurn();
       });
@@ -659,7 +701,7 @@
         // 409: it ended on its own meanwhile; its message.end is on the stream.
         if (error.status === 409 || turn !== self.turn) return;
         self.stopButton.disabled = false;
-        self.notice("Could not stop the answer: " + error.message, "error");
+        self.notice(t("Could not stop the answer: %(error)s", { error: errorText(error) }), "error");
       });
     };
 
@@ -667,10 +709,10 @@
     PreviewChat.prototype.confirm = function (bubble, url, toolCallId, approve) {
       var self = this;
       var turn = bubble.turn;
-      if (!turn) return Promise.reject(new ApiError("This answer is no longer in progress.", "no_turn"));
+      if (!turn) return Promise.reject(new ApiError(t("This answer is no longer in progress."), "no_turn"));
       return turn.confirm(url, toolCallId, approve).then(function (result) {
         if (!turn.ended && !turn.aborted && !self.turn) {
-          bubble.setStatus("Reconnecting…");
+          bubble.setStatus(t("Reconnecting…"));
           self.watch(turn, bubble, turn.resume(turn.messageId, turn.lastEventId));
         }
         return result;
@@ -703,7 +745,8 @@
     }
 
     var api = { SSEParser: SSEParser, TurnClient: TurnClient, ApiError: ApiError, renderMarkdown: renderMarkdown,
-                fillTemplate: fillTemplate, AssistantBubble: AssistantBubble, PreviewChat: PreviewChat, start: start };
+                fillTemplate: fillTemplate, AssistantBubble: AssistantBubble, PreviewChat: PreviewChat, start: start,
+                t: t };
     root.SwitchboardPreview = api;
     if (root.document.readyState === "loading") {
       root.document.addEventListener("DOMContentLoaded", function () { start(root.document); });
