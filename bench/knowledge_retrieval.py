@@ -13,6 +13,10 @@ vector channel, text channel, fusion, chunk details) for queries over all bases,
 base and the small base, and measures the vector channel's recall@10 against exact search
 (numpy, brute force over the same filtered set). Also shown: the small base forced through the
 HNSW index (iterative scan) instead of exact search, which is why small sets go exact.
+
+The keyword channel's dictionary translation (knowledge.crosslingual) is timed apart: each query
+is searched with and without it, in alternating order, and the per-query difference is reported
+("translation adds"); `--no-translation` leaves it out of the main timing too.
 """
 
 from __future__ import annotations
@@ -231,12 +235,23 @@ def build(
     )
 
 
-def run(*, data_dir: Path, queries: int, seed: int, vectors_kind: str = "local", corpus_kind: str = "prose") -> None:
+def run(
+    *,
+    data_dir: Path,
+    queries: int,
+    seed: int,
+    vectors_kind: str = "local",
+    corpus_kind: str = "prose",
+    translation: bool = True,
+) -> None:
     from django.db import connection
 
-    from knowledge import embedding, neural_embedder, retrieval
+    from knowledge import crosslingual, embedding, neural_embedder, retrieval
     from knowledge.models import KnowledgeBase
     from providers import local_embedder
+
+    words = crosslingual.dictionary()  # loaded before the timing
+    crosslingual.use(words if translation else crosslingual.Dictionary({}))
 
     dims = dims_of(vectors_kind)
     corpus = Corpus.make(seed=seed) if corpus_kind == "words" else None
@@ -367,6 +382,24 @@ def run(*, data_dir: Path, queries: int, seed: int, vectors_kind: str = "local",
             )
         print(f"  similarity of the approximate top 10 / exact top 10: mean {np.mean(closeness):.4f}")
         print(f"  source chunk in top 8: {found / len(latencies):.1%}")
+        # The dictionary translation's share: each query with and without it, in alternating order.
+        added, translated = [], 0
+        for index, question in enumerate(questions[20:]):
+            took = {}
+            for use in (True, False) if index % 2 else (False, True):
+                crosslingual.use(words if use else crosslingual.Dictionary({}))
+                started = time.perf_counter()
+                result = retrieval.search(
+                    workspace_id=workspace_id, knowledge_base_ids=[b.pk for b in scope_bases], query=question, top_k=8
+                )
+                took[use] = (time.perf_counter() - started) * 1000
+                translated += int(use and bool(result.translations))
+            added.append(took[True] - took[False])
+        crosslingual.use(words if translation else crosslingual.Dictionary({}))
+        print(
+            f"  translation adds    p50 {percentile(added, 50):+.2f} ms   mean {np.mean(added):+.2f} ms "
+            f"({translated} of {len(added)} queries had words it translated)"
+        )
         for key, value in defaults.items():
             setattr(settings, key, value)
 
@@ -394,6 +427,9 @@ def main() -> None:
         "(use-multilingual-v3, 512 dimensions; embedding 100,000 chunks takes ~10 minutes on two cores); "
         "clustered: synthetic neural-like embeddings (topic directions plus noise)",
     )
+    parser.add_argument(
+        "--no-translation", action="store_true", help="time without the keyword channel's dictionary translation"
+    )
     args = parser.parse_args()
     name = f"retrieval-{args.chunks}-{args.corpus}" + ("" if args.vectors == "local" else f"-{args.vectors}")
     built = (Path(__file__).resolve().parents[1] / ".data" / "bench" / name / "build.txt").exists()
@@ -414,7 +450,14 @@ def main() -> None:
                 corpus_kind=args.corpus,
             )
             print(f"built in {clock.seconds / 60:.1f} min", flush=True)
-        run(data_dir=data_dir, queries=args.queries, seed=args.seed, vectors_kind=args.vectors, corpus_kind=args.corpus)
+        run(
+            data_dir=data_dir,
+            queries=args.queries,
+            seed=args.seed,
+            vectors_kind=args.vectors,
+            corpus_kind=args.corpus,
+            translation=not args.no_translation,
+        )
 
 
 if __name__ == "__main__":

@@ -56,6 +56,8 @@ MAX_ALTERNATIVES = 4
 MAX_GROUPS = 16
 #: Longest Chinese headword tried by the segmenter, in characters.
 MAX_WORD_CHARS = 6
+#: Cleaned senses remembered per process (a query looks up a handful of words).
+_SENSE_CACHE = 50_000
 #: Longest English gloss used, in content words ("credit card": 2).
 MAX_GLOSS_WORDS = 3
 
@@ -64,6 +66,9 @@ _TOKEN = re.compile(f"[{HAN}]+|[A-Za-z][A-Za-z0-9]*(?:[-'][A-Za-z0-9]+)*|[0-9]+(
 _BRACKETS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _GLOSS_WORD = re.compile(r"[a-z][a-z0-9]*(?:[-'][a-z0-9]+)*")
 _LEADING_WORDS = frozenset(("to", "a", "an", "the", "be"))
+_PLAIN = re.compile("[a-z ]+")
+# A sense longer than this is a description, not a translation (it could not pass the word limit).
+_MAX_GLOSS_CHARS = 60
 
 # English function words: never translated (PostgreSQL drops them from the query anyway), and
 # left out of glosses ("to cancel" → "cancel"; "one's" and "sth" are the dictionary's shorthand).
@@ -93,6 +98,8 @@ _NOTE_PREFIXES = (
     "also written",
     "variant of",
     "old variant",
+    "archaic variant",
+    "component in",
     "see ",
     "surname ",
     "abbr. for",
@@ -134,37 +141,54 @@ EMPTY = Translation(())
 
 
 class Dictionary:
-    """Simplified headword → English glosses, and (built on first use) English gloss → Chinese words."""
+    """Simplified headword → English senses, and (built on first use) English sense → Chinese words.
 
-    def __init__(self, entries: dict[str, tuple[str, ...]], common: dict[str, int] | None = None) -> None:
+    Entries are kept as the dictionary has them (the senses of a headword, "/"-separated) and
+    cleaned when a word is looked up: loading reads the file once and does nothing else."""
+
+    def __init__(self, entries: dict[str, str], common: dict[str, int] | None = None) -> None:
         self.entries = entries
         #: How common a word is: its HSK 3.0 band (0: entry level … 3: supplemental), absent: rarer.
         self.common = common or {}
         self.max_word = min(MAX_WORD_CHARS, max((len(word) for word in entries), default=1))
+        self._senses: dict[str, tuple[str, ...]] = {}
         self._reverse: dict[str, tuple[str, ...]] | None = None
         self._reverse_lock = threading.Lock()
 
     @classmethod
     def from_lines(cls, lines: Iterable[str], common: dict[str, int] | None = None) -> Dictionary:
-        """From CC-CEDICT lines: `繁體 简体 [pin1 yin1] /gloss/gloss/` (comments start with #)."""
-        entries: dict[str, list[str]] = {}
+        """From CC-CEDICT lines: `繁體 简体 [pin1 yin1] /sense/sense/` (comments start with #)."""
+        entries: dict[str, str] = {}
         for line in lines:
             if line.startswith("#") or " [" not in line:
                 continue
             head, _, rest = line.partition(" [")
             _, _, simplified = head.strip().partition(" ")
             _, _, definitions = rest.partition("] /")
-            glosses = [clean for gloss in definitions.rstrip().rstrip("/").split("/") if (clean := clean_gloss(gloss))]
-            if simplified and glosses and _HAN_RUN.fullmatch(simplified):
-                entries.setdefault(simplified, []).extend(glosses)
-        return cls({word: tuple(dict.fromkeys(glosses)) for word, glosses in entries.items()}, common)
+            definitions = definitions.rstrip().rstrip("/")
+            if not simplified or not definitions or not _HAN_RUN.fullmatch(simplified):
+                continue
+            # A headword with several readings has several lines: their senses are joined.
+            entries[simplified] = f"{entries[simplified]}/{definitions}" if simplified in entries else definitions
+        return cls(entries, common)
+
+    def senses(self, word: str) -> tuple[str, ...]:
+        """The word's senses as short English phrases, in the dictionary's order (notes left out)."""
+        found = self._senses.get(word)
+        if found is None:
+            raw = self.entries.get(word, "")
+            found = tuple(dict.fromkeys(clean for gloss in raw.split("/") if (clean := clean_gloss(gloss))))
+            if len(self._senses) < _SENSE_CACHE:
+                self._senses[word] = found
+        return found
 
     def english(self, word: str) -> tuple[str, ...]:
-        return self.entries.get(word, ())
+        """The English translations of a Chinese word: its main senses."""
+        return self.senses(word)[:MAX_SENSES]
 
     def chinese(self, gloss: str) -> tuple[str, ...]:
-        """Chinese words (two characters or more) with `gloss` among their senses: common words
-        first (by HSK band), then the words for which it is an earlier sense."""
+        """Chinese words (two characters or more) with `gloss` among their main senses: common
+        words first (by HSK band), then the words for which it is an earlier sense."""
         return self.reverse().get(gloss, ())
 
     def reverse(self) -> dict[str, tuple[str, ...]]:
@@ -177,11 +201,18 @@ class Dictionary:
     def _build_reverse(self) -> dict[str, tuple[str, ...]]:
         rare = len(HSK_BANDS)
         found: dict[str, list[tuple[int, int, int, str]]] = {}
-        for order, (word, glosses) in enumerate(self.entries.items()):
+        for order, (word, raw) in enumerate(self.entries.items()):
             if len(word) < 2:
                 continue  # a single character is not a term of the index (CJK runs are bigrams)
             band = self.common.get(word, rare)
-            for position, gloss in enumerate(glosses[:MAX_SENSES]):
+            main: list[str] = []
+            for gloss in raw.split("/"):
+                clean = clean_gloss(gloss)
+                if clean and clean not in main:
+                    main.append(clean)
+                    if len(main) == MAX_SENSES:
+                        break
+            for position, gloss in enumerate(main):
                 found.setdefault(gloss, []).append((band, position, order, word))
         return {gloss: tuple(entry[3] for entry in sorted(words)[:MAX_ALTERNATIVES]) for gloss, words in found.items()}
 
@@ -192,9 +223,12 @@ def clean_gloss(gloss: str) -> str:
     Parenthesised notes go, and so does a leading "to", "a" or "the" ("to cancel" → "cancel");
     other small words stay, so "to get on" does not become a sense of "get"."""
     text = gloss.strip().lower()
-    if not text or text.startswith(_NOTE_PREFIXES):
+    if not text or len(text) > _MAX_GLOSS_CHARS or text.startswith(_NOTE_PREFIXES):
         return ""
-    words = [word for word in _GLOSS_WORD.findall(_BRACKETS.sub(" ", text)) if word not in _PLACEHOLDERS]
+    if "(" in text or "[" in text:
+        text = _BRACKETS.sub(" ", text)
+    plain = _PLAIN.fullmatch(text) is not None  # most senses: letters and spaces only
+    words = [word for word in (text.split() if plain else _GLOSS_WORD.findall(text)) if word not in _PLACEHOLDERS]
     while words and words[0] in _LEADING_WORDS:
         words = words[1:]
     content = [word for word in words if word not in ENGLISH_STOPWORDS]
@@ -297,7 +331,7 @@ def _chinese_groups(run: str, words: Dictionary) -> list[Group]:
             continue
         # A single character is a word of many senses (and what the segmenter falls back to):
         # it is carried over, not translated.
-        glosses = words.english(word)[:MAX_SENSES] if len(word) > 1 else ()
+        glosses = words.english(word) if len(word) > 1 else ()
         if glosses:
             groups.append(Group(word, (word, *glosses), True))
         elif len(word) > 1:

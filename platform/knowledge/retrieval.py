@@ -92,7 +92,8 @@ NO_SEARCHABLE_TEXT = "The query has no letters or digits to search for."
 # What a passage containing the whole translated query (knowledge.crosslingual) counts for in the
 # text channel, as a share of one containing the whole question: a dictionary translation is a
 # guess among senses, so it counts half, as a CJK bigram counts half a word. A passage with half
-# the question's own term weight therefore ties one with all of the translated query's.
+# the question's own term weight therefore ties one with all of the translated query's. Chosen
+# before measuring; bench/README.md has what 0.25 and 1 give.
 TRANSLATED_WEIGHT = 0.5
 
 # What a new base starts with as its minimum score (`KnowledgeBase.min_score`). Measured on the
@@ -473,8 +474,6 @@ def _text_candidates(
         "workspace": bases[0].workspace_id,
         "pool": pool,
         "candidates": " | ".join(f"({selector})" for selector in selectors),
-        "own": 1.0 / (1.0 + TRANSLATED_WEIGHT) if translated_total > 0 else 1.0,
-        "other": TRANSLATED_WEIGHT / (1.0 + TRANSLATED_WEIGHT) if translated_total > 0 else 0.0,
     }
     parts = [sql.SQL("0")]
     for index, term in enumerate(terms if total > 0 else []):
@@ -487,7 +486,7 @@ def _text_candidates(
         for number, lexemes in enumerate(alternatives[term.lexeme]):
             params[f"x{index}_{number}"] = list(lexemes)
             tests.append(sql.SQL(f"l.lexemes @> %(x{index}_{number})s::text[]"))
-        params[f"v{index}"] = term.weight / translated_total
+        params[f"v{index}"] = TRANSLATED_WEIGHT * term.weight / translated_total
         translated_parts.append(
             sql.SQL("(CASE WHEN {tests} THEN %(v{index})s ELSE 0 END)").format(
                 tests=sql.SQL(" OR ").join(tests), index=sql.SQL(str(index))
@@ -496,7 +495,7 @@ def _text_candidates(
     # The tsvector is read once per row into an array (OFFSET 0 keeps the subquery from being
     # inlined): testing each term with @@ would decompress the stored tsvector once per term.
     query = sql.SQL(
-        """SELECT c.id, ({score}) * %(own)s + ({translated}) * %(other)s AS score, c.knowledge_base_id
+        """SELECT c.id, greatest({score}, {translated}) AS score, c.knowledge_base_id
            FROM knowledge_chunk c
            CROSS JOIN LATERAL (SELECT tsvector_to_array(c.search_vector) AS lexemes OFFSET 0) l
            WHERE c.search_vector @@ %(candidates)s::tsquery AND {visible}
