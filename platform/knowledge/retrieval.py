@@ -19,7 +19,13 @@ Per query:
    document frequency — counted in the searched bases when they hold up to
    `TERM_COUNT_MAX_CHUNKS` chunks or the table has no statistics yet, from PostgreSQL's
    statistics otherwise; candidates from its rarer terms through the GIN index, ranked by the
-   share of the query's weight they contain.
+   share of the query's weight they contain. The same channel also searches the query's
+   dictionary translation (Chinese words → English senses, English words → Chinese words; see
+   knowledge.crosslingual), one group of alternatives per source word with its own weight: a
+   chunk scores the better of its share of the query's weight and `TRANSLATED_WEIGHT` times its
+   share of the translation's, so passages in the other language are found too. When no
+   translation occurs in the searched bases (counted up to `TERM_COUNT_MAX_CHUNKS` chunks), the
+   translation is left out.
 4. Weighted reciprocal rank fusion of the channels (candidate pools several times `top_k`) with
    each base's channel weights and rank constant, each vote weighted by the channel's normalised
    relevance (see knowledge.fusion); the minimum score applies to the fused score: the caller's,
