@@ -427,9 +427,9 @@ def translated_query_terms(bases: Sequence[KnowledgeBase], query: str) -> Transl
         alternatives = tuple(dict.fromkeys(alt for alt in found if alt))
         if not alternatives:
             continue
-        groups.append(TermGroup(f"g{index}", alternatives))
         # The first alternative is the word itself; the others are its translations.
         added = [alt for alt in found[1:] if alt and alt != found[0]]
+        groups.append(TermGroup(f"g{index}", alternatives, tuple(dict.fromkeys(added))))
         translations += added
         if added:
             shown.append(f"{group.source} → {', '.join(group.alternatives[1:])}")
@@ -467,12 +467,16 @@ def _text_candidates(
     the share of the translated query's, whichever is higher."""
     candidates = [term.lexeme for term in terms if term.candidate]
     total = sum(term.weight for term in terms)
-    alternatives = {group.key: group.alternatives for group in translated.groups} if translated else {}
+    groups = {group.key: group for group in translated.groups} if translated else {}
     translated_terms = translated.terms if translated else []
     translated_total = sum(term.weight for term in translated_terms)
     selectors = [or_query(candidates)] if candidates and total > 0 else []
     if translated_total > 0:
-        selectors += [any_of_query(alternatives[term.lexeme]) for term in translated_terms if term.candidate]
+        selectors += [
+            any_of_query(groups[term.lexeme].selecting)
+            for term in translated_terms
+            if term.candidate and groups[term.lexeme].selecting
+        ]
     if not selectors:
         return []
     params: dict = {
@@ -489,7 +493,7 @@ def _text_candidates(
     translated_parts = [sql.SQL("0")]
     for index, term in enumerate(translated_terms if translated_total > 0 else []):
         tests = []
-        for number, lexemes in enumerate(alternatives[term.lexeme]):
+        for number, lexemes in enumerate(groups[term.lexeme].alternatives):
             params[f"x{index}_{number}"] = list(lexemes)
             tests.append(sql.SQL(f"l.lexemes @> %(x{index}_{number})s::text[]"))
         params[f"v{index}"] = TRANSLATED_WEIGHT * term.weight / translated_total

@@ -77,6 +77,9 @@ class TermGroup:
 
     key: str
     alternatives: tuple[tuple[str, ...], ...]
+    #: The alternatives that bring in candidate rows (the translations: rows with the question's
+    #: own words are the question's candidates already).
+    selecting: tuple[tuple[str, ...], ...] = ()
 
     @property
     def query(self) -> str:
