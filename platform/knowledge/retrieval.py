@@ -397,58 +397,76 @@ class TranslatedQuery:
         return bool(self.groups)
 
 
-def alternative_lexemes(texts: Sequence[str]) -> list[tuple[str, ...]]:
-    """Each text's lexemes as the index has them (sorted; empty for stop words only), in one statement."""
+def alternative_lexemes(bases: Sequence[KnowledgeBase], texts: Sequence[str]) -> list[tuple[tuple[str, ...], bool]]:
+    """Each text's lexemes as the index has them (sorted; empty for stop words only), and whether
+    a chunk of the bases contains them all (a GIN probe that stops at the first), in one statement."""
     if not texts:
         return []
     with connection.cursor() as cursor:
         cursor.execute(
-            """SELECT t.i, coalesce((SELECT array_agg(DISTINCT u.lexeme)
-                                     FROM unnest(to_tsvector(%s::regconfig, t.txt)) u), '{}')
-               FROM unnest(%s::text[]) WITH ORDINALITY AS t(txt, i) ORDER BY t.i""",
-            [TEXT_SEARCH_CONFIG, [expand_cjk(text) for text in texts]],
+            """SELECT t.i, l.lexemes,
+                      cardinality(l.lexemes) > 0 AND EXISTS (
+                          SELECT 1 FROM knowledge_chunk c
+                          WHERE c.knowledge_base_id = ANY(%(bases)s)
+                            AND c.search_vector @@ plainto_tsquery(%(config)s::regconfig, t.txt))
+               FROM unnest(%(texts)s::text[]) WITH ORDINALITY AS t(txt, i)
+               CROSS JOIN LATERAL (
+                   SELECT coalesce(array_agg(DISTINCT u.lexeme), '{}') AS lexemes
+                   FROM unnest(to_tsvector(%(config)s::regconfig, t.txt)) u) l
+               ORDER BY t.i""",
+            {
+                "bases": [base.pk for base in bases],
+                "config": TEXT_SEARCH_CONFIG,
+                "texts": [expand_cjk(t) for t in texts],
+            },
         )
-        return [tuple(sorted(row[1])) for row in cursor.fetchall()]
+        return [(tuple(sorted(row[1])), bool(row[2])) for row in cursor.fetchall()]
 
 
 def translated_query_terms(bases: Sequence[KnowledgeBase], query: str) -> TranslatedQuery:
     """The translated query's groups with IDF weights (empty when nothing in it translates, or when
-    no translation occurs in bases small enough to count in)."""
+    no translation occurs in the searched bases). Alternatives no chunk of the bases contains are
+    left out of the groups (they could match nothing); a word none of whose alternatives occurs
+    still weighs, as a word of the question found nowhere does."""
     translation = crosslingual.translate(query)
     if not translation.has_translation:
         return TranslatedQuery()
     texts = [text for group in translation.groups for text in group.alternatives]
-    lexemes = iter(alternative_lexemes(texts))
+    lexemes = iter(alternative_lexemes(bases, texts))
     groups: list[TermGroup] = []
-    translations: list[tuple[str, ...]] = []
+    every: dict[str, list[tuple[str, ...]]] = {}
     shown: list[str] = []
     for index, group in enumerate(translation.groups):
         found = [next(lexemes) for _ in group.alternatives]
-        alternatives = tuple(dict.fromkeys(alt for alt in found if alt))
-        if not alternatives:
-            continue
+        if not any(alt for alt, _ in found):
+            continue  # stop words only
         # The first alternative is the word itself; the others are its translations.
-        added = [alt for alt in found[1:] if alt and alt != found[0]]
-        groups.append(TermGroup(f"g{index}", alternatives, tuple(dict.fromkeys(added))))
-        translations += added
-        if added:
-            shown.append(f"{group.source} → {', '.join(group.alternatives[1:])}")
-    if not translations:
-        return TranslatedQuery()
+        own = found[0][0]
+        present = [
+            (alt, text) for (alt, ok), text in zip(found[1:], group.alternatives[1:], strict=True) if ok and alt != own
+        ]
+        key = f"g{index}"
+        alternatives = tuple(dict.fromkeys(alt for alt, ok in found if ok))
+        groups.append(TermGroup(key, alternatives, tuple(dict.fromkeys(alt for alt, _ in present))))
+        every[key] = [alt for alt, _ in found if alt]
+        if present:
+            shown.append(f"{group.source} → {', '.join(dict.fromkeys(text for _, text in present))}")
+    if not shown:
+        return TranslatedQuery()  # no translation occurs in these bases: the question's own terms say it all
     visible = sum(base.chunk_count for base in bases)
     stats = term_stats()
-    unique = list(dict.fromkeys(alt for group in groups for alt in group.alternatives))
     if visible <= TERM_COUNT_MAX_CHUNKS or not stats.frequencies:
+        unique = list(dict.fromkeys(alt for group in groups for alt in group.alternatives))
         keys = [" ".join(alt) for alt in unique]
         counted = term_frequencies(bases, keys, max(visible, 1), [any_of_query([alt]) for alt in unique])
         frequency = {alt: counted.get(key, 0.0) for alt, key in zip(unique, keys, strict=True)}
-        if not any(frequency[alt] for alt in translations):
-            return TranslatedQuery()  # no translation occurs in these bases: the question's own terms say it all
         frequencies = {group.key: min(1.0, sum(frequency[alt] for alt in group.alternatives)) for group in groups}
         counts, rows = TermStats.empty(float(visible)), TEXT_CANDIDATE_ROWS
     else:
         scale = visible / stats.rows if stats.rows and visible < stats.rows else 1.0
-        frequencies = {group.key: group_frequency(group, stats) for group in groups}
+        frequencies = {
+            group.key: group_frequency(TermGroup(group.key, tuple(every[group.key])), stats) for group in groups
+        }
         counts, rows = stats, int(TEXT_CANDIDATE_ROWS / max(scale, 1e-6))
     terms = weigh_terms(
         [group.key for group in groups], counts, candidate_rows=rows, frequencies=frequencies, halve_bigrams=False
@@ -492,6 +510,8 @@ def _text_candidates(
         parts.append(sql.SQL(f"(CASE WHEN l.lexemes @> %(t{index})s::text[] THEN %(w{index})s ELSE 0 END)"))
     translated_parts = [sql.SQL("0")]
     for index, term in enumerate(translated_terms if translated_total > 0 else []):
+        if not groups[term.lexeme].alternatives:
+            continue  # found in no chunk of the bases: it weighs, and matches nothing
         tests = []
         for number, lexemes in enumerate(groups[term.lexeme].alternatives):
             params[f"x{index}_{number}"] = list(lexemes)
