@@ -368,7 +368,10 @@ def term_frequencies(
         return {lexeme: min(1.0, count / visible) for lexeme, count in cursor.fetchall()}
 
 
-def weighted_query_terms(bases: Sequence[KnowledgeBase], query: str) -> list[WeightedTerm]:
+def weighted_query_terms(
+    bases: Sequence[KnowledgeBase], query: str, counted_out: dict[str, float] | None = None
+) -> list[WeightedTerm]:
+    """The query's terms with their weights; `counted_out` (when given) gets the frequencies counted."""
     lexemes = query_lexemes(query)
     if not lexemes:
         return []
@@ -376,6 +379,8 @@ def weighted_query_terms(bases: Sequence[KnowledgeBase], query: str) -> list[Wei
     stats = term_stats()
     if visible <= TERM_COUNT_MAX_CHUNKS or not stats.frequencies:
         counted = term_frequencies(bases, lexemes[:MAX_QUERY_TERMS], max(visible, 1))
+        if counted_out is not None:
+            counted_out.update(counted)
         return weigh_terms(
             lexemes, TermStats.empty(float(visible)), candidate_rows=TEXT_CANDIDATE_ROWS, frequencies=counted
         )
@@ -397,69 +402,80 @@ class TranslatedQuery:
         return bool(self.groups)
 
 
-def alternative_lexemes(bases: Sequence[KnowledgeBase], texts: Sequence[str]) -> list[tuple[tuple[str, ...], bool]]:
-    """Each text's lexemes as the index has them (sorted; empty for stop words only), and whether
-    a chunk of the bases contains them all (a GIN probe that stops at the first), in one statement."""
+def alternative_lexemes(texts: Sequence[str]) -> list[tuple[str, ...]]:
+    """Each text's lexemes as the index has them (sorted; empty for stop words only), in one statement."""
     if not texts:
         return []
     with connection.cursor() as cursor:
         cursor.execute(
-            """SELECT t.i, l.lexemes,
-                      cardinality(l.lexemes) > 0 AND EXISTS (
-                          SELECT 1 FROM knowledge_chunk c
-                          WHERE c.knowledge_base_id = ANY(%(bases)s)
-                            AND c.search_vector @@ plainto_tsquery(%(config)s::regconfig, t.txt))
-               FROM unnest(%(texts)s::text[]) WITH ORDINALITY AS t(txt, i)
-               CROSS JOIN LATERAL (
-                   SELECT coalesce(array_agg(DISTINCT u.lexeme), '{}') AS lexemes
-                   FROM unnest(to_tsvector(%(config)s::regconfig, t.txt)) u) l
-               ORDER BY t.i""",
-            {
-                "bases": [base.pk for base in bases],
-                "config": TEXT_SEARCH_CONFIG,
-                "texts": [expand_cjk(t) for t in texts],
-            },
+            """SELECT t.i, coalesce((SELECT array_agg(DISTINCT u.lexeme)
+                                     FROM unnest(to_tsvector(%s::regconfig, t.txt)) u), '{}')
+               FROM unnest(%s::text[]) WITH ORDINALITY AS t(txt, i) ORDER BY t.i""",
+            [TEXT_SEARCH_CONFIG, [expand_cjk(text) for text in texts]],
         )
-        return [(tuple(sorted(row[1])), bool(row[2])) for row in cursor.fetchall()]
+        return [tuple(sorted(row[1])) for row in cursor.fetchall()]
 
 
-def translated_query_terms(bases: Sequence[KnowledgeBase], query: str) -> TranslatedQuery:
+def occurring(bases: Sequence[KnowledgeBase], alternatives: Sequence[tuple[str, ...]]) -> set[tuple[str, ...]]:
+    """The alternatives some chunk of the bases contains (all their lexemes): one GIN probe each,
+    stopping at the first chunk, in one statement."""
+    if not alternatives:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT t.i FROM unnest(%(queries)s::text[]) WITH ORDINALITY AS t(query, i)
+               WHERE EXISTS (SELECT 1 FROM knowledge_chunk c
+                             WHERE c.knowledge_base_id = ANY(%(bases)s) AND c.search_vector @@ t.query::tsquery)""",
+            {"bases": [base.pk for base in bases], "queries": [any_of_query([alt]) for alt in alternatives]},
+        )
+        return {alternatives[row[0] - 1] for row in cursor.fetchall()}
+
+
+def translated_query_terms(
+    bases: Sequence[KnowledgeBase], query: str, counted: dict[str, float] | None = None
+) -> TranslatedQuery:
     """The translated query's groups with IDF weights (empty when nothing in it translates, or when
-    no translation occurs in the searched bases). Alternatives no chunk of the bases contains are
+    no translation occurs in the searched bases). Translations no chunk of the bases contains are
     left out of the groups (they could match nothing); a word none of whose alternatives occurs
-    still weighs, as a word of the question found nowhere does."""
+    still weighs, as a word of the question found nowhere does. `counted`: the frequencies of the
+    question's own lexemes, when they were counted (not counted again)."""
     translation = crosslingual.translate(query)
     if not translation.has_translation:
         return TranslatedQuery()
     texts = [text for group in translation.groups for text in group.alternatives]
-    lexemes = iter(alternative_lexemes(bases, texts))
+    lexemes = iter(alternative_lexemes(texts))
+    found = [[(next(lexemes), text) for text in group.alternatives] for group in translation.groups]
+    # Whether each translation occurs: a lexeme among the table's most common ones does (no probe:
+    # a GIN probe of a frequent lexeme reads all its rows); the others are probed.
+    stats = term_stats()
+    translations = {alt for group in found for alt, _ in group[1:] if alt and alt != group[0][0]}
+    common = {alt for alt in translations if all(lexeme in stats.frequencies for lexeme in alt)}
+    present = common | occurring(bases, sorted(translations - common))
+    if not present:
+        return TranslatedQuery()  # no translation occurs in these bases: the question's own terms say it all
     groups: list[TermGroup] = []
     every: dict[str, list[tuple[str, ...]]] = {}
     shown: list[str] = []
-    for index, group in enumerate(translation.groups):
-        found = [next(lexemes) for _ in group.alternatives]
-        if not any(alt for alt, _ in found):
+    for index, (group, alternatives) in enumerate(zip(translation.groups, found, strict=True)):
+        own = alternatives[0][0]
+        if not any(alt for alt, _ in alternatives):
             continue  # stop words only
-        # The first alternative is the word itself; the others are its translations.
-        own = found[0][0]
-        present = [
-            (alt, text) for (alt, ok), text in zip(found[1:], group.alternatives[1:], strict=True) if ok and alt != own
-        ]
+        kept = [(alt, text) for alt, text in alternatives[1:] if alt in present and alt != own]
         key = f"g{index}"
-        alternatives = tuple(dict.fromkeys(alt for alt, ok in found if ok))
-        groups.append(TermGroup(key, alternatives, tuple(dict.fromkeys(alt for alt, _ in present))))
-        every[key] = [alt for alt, _ in found if alt]
-        if present:
-            shown.append(f"{group.source} → {', '.join(dict.fromkeys(text for _, text in present))}")
-    if not shown:
-        return TranslatedQuery()  # no translation occurs in these bases: the question's own terms say it all
+        matching = tuple(dict.fromkeys([own] if own else []) | dict.fromkeys(alt for alt, _ in kept))
+        groups.append(TermGroup(key, matching, tuple(dict.fromkeys(alt for alt, _ in kept))))
+        every[key] = [alt for alt, _ in alternatives if alt]
+        if kept:
+            shown.append(f"{group.source} → {', '.join(dict.fromkeys(text for _, text in kept))}")
     visible = sum(base.chunk_count for base in bases)
-    stats = term_stats()
     if visible <= TERM_COUNT_MAX_CHUNKS or not stats.frequencies:
+        known = counted or {}
         unique = list(dict.fromkeys(alt for group in groups for alt in group.alternatives))
-        keys = [" ".join(alt) for alt in unique]
-        counted = term_frequencies(bases, keys, max(visible, 1), [any_of_query([alt]) for alt in unique])
-        frequency = {alt: counted.get(key, 0.0) for alt, key in zip(unique, keys, strict=True)}
+        missing = [alt for alt in unique if not (len(alt) == 1 and alt[0] in known)]
+        keys = [" ".join(alt) for alt in missing]
+        fresh = term_frequencies(bases, keys, max(visible, 1), [any_of_query([alt]) for alt in missing])
+        frequency = {alt: fresh.get(key, 0.0) for alt, key in zip(missing, keys, strict=True)}
+        frequency.update({alt: known[alt[0]] for alt in unique if alt not in frequency})
         frequencies = {group.key: min(1.0, sum(frequency[alt] for alt in group.alternatives)) for group in groups}
         counts, rows = TermStats.empty(float(visible)), TEXT_CANDIDATE_ROWS
     else:
@@ -637,8 +653,9 @@ def search(
         result.channels.append(ChannelReport(name, strategy, len(ranked), (time.perf_counter() - began) * 1000))
 
     began = time.perf_counter()
-    terms = weighted_query_terms(bases, query)
-    translated = translated_query_terms(bases, query)
+    counted: dict[str, float] = {}
+    terms = weighted_query_terms(bases, query, counted)
+    translated = translated_query_terms(bases, query, counted)
     result.terms = [term.lexeme for term in terms]
     result.translations = translated.shown
     if terms or translated:
