@@ -13,6 +13,12 @@ vector channel, text channel, fusion, chunk details) for queries over all bases,
 base and the small base, and measures the vector channel's recall@10 against exact search
 (numpy, brute force over the same filtered set). Also shown: the small base forced through the
 HNSW index (iterative scan) instead of exact search, which is why small sets go exact.
+
+The keyword channel's dictionary translation (knowledge.crosslingual) is timed apart: each query
+is searched with and without it, in alternating order, and the per-query difference is reported
+("translation adds"), and so are 100 Chinese questions about the prose (their translations occur
+in the English corpus, so the translated query is scored); `--no-translation` leaves it out of the
+main timing too.
 """
 
 from __future__ import annotations
@@ -37,6 +43,30 @@ from bench.knowledge_common import (
 )
 
 BATCH = 20_000
+# Questions in Chinese about what the prose corpus (Python docstrings) talks of: their dictionary
+# translation finds English words of the corpus, so the translated query is scored.
+CHINESE_QUESTIONS = (
+    "如何读取文件的内容？",
+    "怎么设置超时时间？",
+    "返回值是什么类型？",
+    "如何把字符串转换成数字？",
+    "怎么关闭网络连接？",
+    "默认的编码是什么？",
+    "如何创建一个新的线程？",
+    "日期格式怎么解析？",
+    "怎么删除目录里的文件？",
+    "错误信息在哪里记录？",
+    "如何比较两个列表？",
+    "压缩数据用什么方法？",
+    "怎么打印调试信息？",
+    "参数的默认值可以修改吗？",
+    "如何检查路径是否存在？",
+    "怎么发送电子邮件？",
+    "加密密码用哪个模块？",
+    "如何排序字典的键？",
+    "怎么生成随机数？",
+    "缓存的大小有限制吗？",
+)
 
 
 def clustered_vectors(topics: np.ndarray, documents: np.ndarray, seed: int) -> np.ndarray:
@@ -231,12 +261,23 @@ def build(
     )
 
 
-def run(*, data_dir: Path, queries: int, seed: int, vectors_kind: str = "local", corpus_kind: str = "prose") -> None:
+def run(
+    *,
+    data_dir: Path,
+    queries: int,
+    seed: int,
+    vectors_kind: str = "local",
+    corpus_kind: str = "prose",
+    translation: bool = True,
+) -> None:
     from django.db import connection
 
-    from knowledge import embedding, neural_embedder, retrieval
+    from knowledge import crosslingual, embedding, neural_embedder, retrieval
     from knowledge.models import KnowledgeBase
     from providers import local_embedder
+
+    words = crosslingual.dictionary()  # loaded before the timing
+    crosslingual.use(words if translation else crosslingual.Dictionary({}))
 
     dims = dims_of(vectors_kind)
     corpus = Corpus.make(seed=seed) if corpus_kind == "words" else None
@@ -367,6 +408,43 @@ def run(*, data_dir: Path, queries: int, seed: int, vectors_kind: str = "local",
             )
         print(f"  similarity of the approximate top 10 / exact top 10: mean {np.mean(closeness):.4f}")
         print(f"  source chunk in top 8: {found / len(latencies):.1%}")
+        # The dictionary translation's share: each query with and without it, in alternating order.
+        added, translated = [], 0
+        for index, question in enumerate(questions[20:]):
+            took = {}
+            for use in (True, False) if index % 2 else (False, True):
+                crosslingual.use(words if use else crosslingual.Dictionary({}))
+                started = time.perf_counter()
+                result = retrieval.search(
+                    workspace_id=workspace_id, knowledge_base_ids=[b.pk for b in scope_bases], query=question, top_k=8
+                )
+                took[use] = (time.perf_counter() - started) * 1000
+                translated += int(use and bool(result.translations))
+            added.append(took[True] - took[False])
+        print(
+            f"  translation adds    p50 {percentile(added, 50):+.2f} ms   mean {np.mean(added):+.2f} ms "
+            f"({translated} of {len(added)} queries had words it translated)"
+        )
+        # Chinese questions about the English prose: the translation found in the bases and scored.
+        added, translated, took_all = [], 0, []
+        for index, question in enumerate(CHINESE_QUESTIONS * 5):
+            took = {}
+            for use in (True, False) if index % 2 else (False, True):
+                crosslingual.use(words if use else crosslingual.Dictionary({}))
+                started = time.perf_counter()
+                result = retrieval.search(
+                    workspace_id=workspace_id, knowledge_base_ids=[b.pk for b in scope_bases], query=question, top_k=8
+                )
+                took[use] = (time.perf_counter() - started) * 1000
+                translated += int(use and bool(result.translations))
+            added.append(took[True] - took[False])
+            took_all.append(took[True])
+        print(
+            f"  Chinese questions   hybrid top-8 p50 {percentile(took_all, 50):.2f} ms; translation adds "
+            f"p50 {percentile(added, 50):+.2f} ms   mean {np.mean(added):+.2f} ms "
+            f"({translated} of {len(added)} translated)"
+        )
+        crosslingual.use(words if translation else crosslingual.Dictionary({}))
         for key, value in defaults.items():
             setattr(settings, key, value)
 
@@ -394,6 +472,9 @@ def main() -> None:
         "(use-multilingual-v3, 512 dimensions; embedding 100,000 chunks takes ~10 minutes on two cores); "
         "clustered: synthetic neural-like embeddings (topic directions plus noise)",
     )
+    parser.add_argument(
+        "--no-translation", action="store_true", help="time without the keyword channel's dictionary translation"
+    )
     args = parser.parse_args()
     name = f"retrieval-{args.chunks}-{args.corpus}" + ("" if args.vectors == "local" else f"-{args.vectors}")
     built = (Path(__file__).resolve().parents[1] / ".data" / "bench" / name / "build.txt").exists()
@@ -414,7 +495,14 @@ def main() -> None:
                 corpus_kind=args.corpus,
             )
             print(f"built in {clock.seconds / 60:.1f} min", flush=True)
-        run(data_dir=data_dir, queries=args.queries, seed=args.seed, vectors_kind=args.vectors, corpus_kind=args.corpus)
+        run(
+            data_dir=data_dir,
+            queries=args.queries,
+            seed=args.seed,
+            vectors_kind=args.vectors,
+            corpus_kind=args.corpus,
+            translation=not args.no_translation,
+        )
 
 
 if __name__ == "__main__":

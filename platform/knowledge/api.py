@@ -728,7 +728,10 @@ class HitTestApi(_BaseChildMixin, generics.GenericAPIView):
                         many=True,
                         fields={
                             "name": serializers.CharField(),
-                            "strategy": serializers.CharField(help_text="exact, hnsw or full-text"),
+                            "strategy": serializers.CharField(
+                                help_text="exact, hnsw, full-text, or full-text + translated (the text channel also "
+                                "searched the question's dictionary translation)"
+                            ),
                             "candidates": serializers.IntegerField(),
                             "ms": serializers.FloatField(),
                             "error": serializers.CharField(help_text="Why the step failed (rerank), else empty."),
@@ -737,6 +740,11 @@ class HitTestApi(_BaseChildMixin, generics.GenericAPIView):
                     "terms": serializers.ListField(
                         child=serializers.CharField(),
                         help_text="The query's search terms after stemming and CJK bigrams.",
+                    ),
+                    "translations": serializers.ListField(
+                        child=serializers.CharField(),
+                        help_text="The words the text channel also searched in the other language, as "
+                        "'word → translation, …' (Chinese ↔ English, from CC-CEDICT); empty when none applied.",
                     ),
                     "score_threshold": serializers.FloatField(help_text="The minimum fused score applied."),
                     "passing": serializers.IntegerField(
@@ -778,6 +786,7 @@ class HitTestApi(_BaseChildMixin, generics.GenericAPIView):
                     for c in result.channels
                 ],
                 "terms": result.terms,
+                "translations": result.translations,
                 "score_threshold": result.score_threshold,
                 "passing": len(result.passing),
                 "reason": result.reason,

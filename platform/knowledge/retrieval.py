@@ -19,7 +19,13 @@ Per query:
    document frequency — counted in the searched bases when they hold up to
    `TERM_COUNT_MAX_CHUNKS` chunks or the table has no statistics yet, from PostgreSQL's
    statistics otherwise; candidates from its rarer terms through the GIN index, ranked by the
-   share of the query's weight they contain.
+   share of the query's weight they contain. The same channel also searches the query's
+   dictionary translation (Chinese words → English senses, English words → Chinese words; see
+   knowledge.crosslingual), one group of alternatives per source word with its own weight: a
+   chunk scores the better of its share of the query's weight and `TRANSLATED_WEIGHT` times its
+   share of the translation's, so passages in the other language are found too. When no
+   translation occurs in the searched bases (counted up to `TERM_COUNT_MAX_CHUNKS` chunks), the
+   translation is left out.
 4. Weighted reciprocal rank fusion of the channels (candidate pools several times `top_k`) with
    each base's channel weights and rank constant, each vote weighted by the channel's normalised
    relevance (see knowledge.fusion); the minimum score applies to the fused score: the caller's,
@@ -50,15 +56,18 @@ from django.conf import settings
 from django.db import connection, transaction
 from psycopg import sql
 
-from knowledge import embedding, neural_embedder, rerank, vector_indexes
+from knowledge import crosslingual, embedding, neural_embedder, rerank, vector_indexes
 from knowledge.chunk_store import vector_literal
 from knowledge.fusion import VECTOR_SPAN, Fused, Ranked, vector_relevances, weighted_fusion
 from knowledge.models import TEXT_SEARCH_CONFIG, KnowledgeBase, chunk_public_id
 from knowledge.search_text import (
     MAX_QUERY_TERMS,
+    TermGroup,
     TermStats,
     WeightedTerm,
+    any_of_query,
     expand_cjk,
+    group_frequency,
     is_searchable,
     or_query,
     tsquery_literal,
@@ -86,6 +95,12 @@ NOMINAL_BACKGROUND = {neural_embedder.NAME: 0.09, local_embedder.NAME: 0.0}
 # The share of the room above the background that counts as full relevance (see knowledge.fusion).
 VECTOR_SPANS = {local_embedder.NAME: 1.0}
 NO_SEARCHABLE_TEXT = "The query has no letters or digits to search for."
+# What a passage containing the whole translated query (knowledge.crosslingual) counts for in the
+# text channel, as a share of one containing the whole question: a dictionary translation is a
+# guess among senses, so it counts half, as a CJK bigram counts half a word. A passage with half
+# the question's own term weight therefore ties one with all of the translated query's. Chosen
+# before measuring; bench/README.md has what 0.25 and 1 give.
+TRANSLATED_WEIGHT = 0.5
 
 # What a new base starts with as its minimum score (`KnowledgeBase.min_score`). Measured on the
 # evaluation set with the default embedder and fusion: at 0.08, 93 % of the questions whose answer
@@ -168,6 +183,8 @@ class SearchResult:
     hits: list[Hit]
     channels: list[ChannelReport] = field(default_factory=list)
     terms: list[str] = field(default_factory=list)
+    #: The words of the query translated for the text channel ("退款 → refund"; see knowledge.crosslingual).
+    translations: list[str] = field(default_factory=list)
     total_ms: float = 0.0
     #: The minimum fused score that was applied (the first base's, when bases differ).
     score_threshold: float = DEFAULT_SCORE_THRESHOLD
@@ -325,9 +342,12 @@ def query_lexemes(query: str) -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def term_frequencies(bases: Sequence[KnowledgeBase], lexemes: Sequence[str], visible: int) -> dict[str, float]:
-    """The share of the bases' chunks containing each lexeme, counted through the GIN index (up to
-    `TERM_COUNT_CAP` rows each). Counted per search, so it needs no ANALYZE of the table."""
+def term_frequencies(
+    bases: Sequence[KnowledgeBase], lexemes: Sequence[str], visible: int, queries: Sequence[str] | None = None
+) -> dict[str, float]:
+    """The share of the bases' chunks containing each lexeme (or matching each of `queries`, one
+    tsquery per key of `lexemes`), counted through the GIN index (up to `TERM_COUNT_CAP` rows
+    each). Counted per search, so it needs no ANALYZE of the table."""
     if not lexemes or visible <= 0:
         return {}
     with connection.cursor() as cursor:
@@ -341,14 +361,17 @@ def term_frequencies(bases: Sequence[KnowledgeBase], lexemes: Sequence[str], vis
                 "bases": [base.pk for base in bases],
                 "cap": TERM_COUNT_CAP,
                 "lexemes": list(lexemes),
-                "queries": [tsquery_literal(lexeme) for lexeme in lexemes],
+                "queries": list(queries) if queries is not None else [tsquery_literal(lexeme) for lexeme in lexemes],
             },
         )
         # Chunks of pending runs are counted too (at most one extra copy of a document): harmless.
         return {lexeme: min(1.0, count / visible) for lexeme, count in cursor.fetchall()}
 
 
-def weighted_query_terms(bases: Sequence[KnowledgeBase], query: str) -> list[WeightedTerm]:
+def weighted_query_terms(
+    bases: Sequence[KnowledgeBase], query: str, counted_out: dict[str, float] | None = None
+) -> list[WeightedTerm]:
+    """The query's terms with their weights; `counted_out` (when given) gets the frequencies counted."""
     lexemes = query_lexemes(query)
     if not lexemes:
         return []
@@ -356,6 +379,8 @@ def weighted_query_terms(bases: Sequence[KnowledgeBase], query: str) -> list[Wei
     stats = term_stats()
     if visible <= TERM_COUNT_MAX_CHUNKS or not stats.frequencies:
         counted = term_frequencies(bases, lexemes[:MAX_QUERY_TERMS], max(visible, 1))
+        if counted_out is not None:
+            counted_out.update(counted)
         return weigh_terms(
             lexemes, TermStats.empty(float(visible)), candidate_rows=TEXT_CANDIDATE_ROWS, frequencies=counted
         )
@@ -364,33 +389,164 @@ def weighted_query_terms(bases: Sequence[KnowledgeBase], query: str) -> list[Wei
     return weigh_terms(lexemes, stats, candidate_rows=int(TEXT_CANDIDATE_ROWS / max(scale, 1e-6)))
 
 
+@dataclass
+class TranslatedQuery:
+    """The query's dictionary translation as weighted groups of lexemes (see knowledge.crosslingual)."""
+
+    groups: list[TermGroup] = field(default_factory=list)
+    terms: list[WeightedTerm] = field(default_factory=list)
+    #: "source → translation, …" per translated word, for hit testing.
+    shown: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.groups)
+
+
+def alternative_lexemes(texts: Sequence[str]) -> list[tuple[str, ...]]:
+    """Each text's lexemes as the index has them (sorted; empty for stop words only), in one statement."""
+    if not texts:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT t.i, coalesce((SELECT array_agg(DISTINCT u.lexeme)
+                                     FROM unnest(to_tsvector(%s::regconfig, t.txt)) u), '{}')
+               FROM unnest(%s::text[]) WITH ORDINALITY AS t(txt, i) ORDER BY t.i""",
+            [TEXT_SEARCH_CONFIG, [expand_cjk(text) for text in texts]],
+        )
+        return [tuple(sorted(row[1])) for row in cursor.fetchall()]
+
+
+def occurring(bases: Sequence[KnowledgeBase], alternatives: Sequence[tuple[str, ...]]) -> set[tuple[str, ...]]:
+    """The alternatives some chunk of the bases contains (all their lexemes): one GIN probe each,
+    stopping at the first chunk, in one statement."""
+    if not alternatives:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT t.i FROM unnest(%(queries)s::text[]) WITH ORDINALITY AS t(query, i)
+               WHERE EXISTS (SELECT 1 FROM knowledge_chunk c
+                             WHERE c.knowledge_base_id = ANY(%(bases)s) AND c.search_vector @@ t.query::tsquery)""",
+            {"bases": [base.pk for base in bases], "queries": [any_of_query([alt]) for alt in alternatives]},
+        )
+        return {alternatives[row[0] - 1] for row in cursor.fetchall()}
+
+
+def translated_query_terms(
+    bases: Sequence[KnowledgeBase], query: str, counted: dict[str, float] | None = None
+) -> TranslatedQuery:
+    """The translated query's groups with IDF weights (empty when nothing in it translates, or when
+    no translation occurs in the searched bases). Translations no chunk of the bases contains are
+    left out of the groups (they could match nothing); a word none of whose alternatives occurs
+    still weighs, as a word of the question found nowhere does. `counted`: the frequencies of the
+    question's own lexemes, when they were counted (not counted again)."""
+    translation = crosslingual.translate(query)
+    if not translation.has_translation:
+        return TranslatedQuery()
+    texts = [text for group in translation.groups for text in group.alternatives]
+    lexemes = iter(alternative_lexemes(texts))
+    found = [[(next(lexemes), text) for text in group.alternatives] for group in translation.groups]
+    # Whether each translation occurs: a lexeme among the table's most common ones does (no probe:
+    # a GIN probe of a frequent lexeme reads all its rows); the others are probed.
+    stats = term_stats()
+    translations = {alt for group in found for alt, _ in group[1:] if alt and alt != group[0][0]}
+    common = {alt for alt in translations if all(lexeme in stats.frequencies for lexeme in alt)}
+    present = common | occurring(bases, sorted(translations - common))
+    if not present:
+        return TranslatedQuery()  # no translation occurs in these bases: the question's own terms say it all
+    groups: list[TermGroup] = []
+    every: dict[str, list[tuple[str, ...]]] = {}
+    shown: list[str] = []
+    for index, (group, alternatives) in enumerate(zip(translation.groups, found, strict=True)):
+        own = alternatives[0][0]
+        if not any(alt for alt, _ in alternatives):
+            continue  # stop words only
+        kept = [(alt, text) for alt, text in alternatives[1:] if alt in present and alt != own]
+        key = f"g{index}"
+        matching = tuple(dict.fromkeys([own] if own else []) | dict.fromkeys(alt for alt, _ in kept))
+        groups.append(TermGroup(key, matching, tuple(dict.fromkeys(alt for alt, _ in kept))))
+        every[key] = [alt for alt, _ in alternatives if alt]
+        if kept:
+            shown.append(f"{group.source} → {', '.join(dict.fromkeys(text for _, text in kept))}")
+    visible = sum(base.chunk_count for base in bases)
+    if visible <= TERM_COUNT_MAX_CHUNKS or not stats.frequencies:
+        known = counted or {}
+        unique = list(dict.fromkeys(alt for group in groups for alt in group.alternatives))
+        missing = [alt for alt in unique if not (len(alt) == 1 and alt[0] in known)]
+        keys = [" ".join(alt) for alt in missing]
+        fresh = term_frequencies(bases, keys, max(visible, 1), [any_of_query([alt]) for alt in missing])
+        frequency = {alt: fresh.get(key, 0.0) for alt, key in zip(missing, keys, strict=True)}
+        frequency.update({alt: known[alt[0]] for alt in unique if alt not in frequency})
+        frequencies = {group.key: min(1.0, sum(frequency[alt] for alt in group.alternatives)) for group in groups}
+        counts, rows = TermStats.empty(float(visible)), TEXT_CANDIDATE_ROWS
+    else:
+        scale = visible / stats.rows if stats.rows and visible < stats.rows else 1.0
+        frequencies = {
+            group.key: group_frequency(TermGroup(group.key, tuple(every[group.key])), stats) for group in groups
+        }
+        counts, rows = stats, int(TEXT_CANDIDATE_ROWS / max(scale, 1e-6))
+    terms = weigh_terms(
+        [group.key for group in groups], counts, candidate_rows=rows, frequencies=frequencies, halve_bigrams=False
+    )
+    return TranslatedQuery(groups, terms, shown)
+
+
 def _text_candidates(
-    bases: Sequence[KnowledgeBase], terms: list[WeightedTerm], pool: int, base_of: dict[int, str] | None = None
+    bases: Sequence[KnowledgeBase],
+    terms: list[WeightedTerm],
+    pool: int,
+    base_of: dict[int, str] | None = None,
+    translated: TranslatedQuery | None = None,
 ) -> list[Ranked]:
+    """Chunks by the share of the query's term weight they contain, or by `TRANSLATED_WEIGHT` times
+    the share of the translated query's, whichever is higher."""
     candidates = [term.lexeme for term in terms if term.candidate]
     total = sum(term.weight for term in terms)
-    if not candidates or total <= 0:
+    groups = {group.key: group for group in translated.groups} if translated else {}
+    translated_terms = translated.terms if translated else []
+    translated_total = sum(term.weight for term in translated_terms)
+    selectors = [or_query(candidates)] if candidates and total > 0 else []
+    if translated_total > 0:
+        selectors += [
+            any_of_query(groups[term.lexeme].selecting)
+            for term in translated_terms
+            if term.candidate and groups[term.lexeme].selecting
+        ]
+    if not selectors:
         return []
     params: dict = {
         "bases": [base.pk for base in bases],
         "workspace": bases[0].workspace_id,
         "pool": pool,
-        "candidates": or_query(candidates),
+        "candidates": " | ".join(f"({selector})" for selector in selectors),
     }
-    parts = []
-    for index, term in enumerate(terms):
+    parts = [sql.SQL("0")]
+    for index, term in enumerate(terms if total > 0 else []):
         params[f"t{index}"] = [term.lexeme]
         params[f"w{index}"] = term.weight / total
         parts.append(sql.SQL(f"(CASE WHEN l.lexemes @> %(t{index})s::text[] THEN %(w{index})s ELSE 0 END)"))
+    translated_parts = [sql.SQL("0")]
+    for index, term in enumerate(translated_terms if translated_total > 0 else []):
+        if not groups[term.lexeme].alternatives:
+            continue  # found in no chunk of the bases: it weighs, and matches nothing
+        tests = []
+        for number, lexemes in enumerate(groups[term.lexeme].alternatives):
+            params[f"x{index}_{number}"] = list(lexemes)
+            tests.append(sql.SQL(f"l.lexemes @> %(x{index}_{number})s::text[]"))
+        params[f"v{index}"] = TRANSLATED_WEIGHT * term.weight / translated_total
+        translated_parts.append(
+            sql.SQL("(CASE WHEN {tests} THEN %(v{index})s ELSE 0 END)").format(
+                tests=sql.SQL(" OR ").join(tests), index=sql.SQL(str(index))
+            )
+        )
     # The tsvector is read once per row into an array (OFFSET 0 keeps the subquery from being
     # inlined): testing each term with @@ would decompress the stored tsvector once per term.
     query = sql.SQL(
-        """SELECT c.id, {score} AS score, c.knowledge_base_id
+        """SELECT c.id, greatest({score}, {translated}) AS score, c.knowledge_base_id
            FROM knowledge_chunk c
            CROSS JOIN LATERAL (SELECT tsvector_to_array(c.search_vector) AS lexemes OFFSET 0) l
            WHERE c.search_vector @@ %(candidates)s::tsquery AND {visible}
            ORDER BY score DESC, c.id LIMIT %(pool)s"""
-    ).format(score=sql.SQL(" + ").join(parts), visible=_VISIBLE)
+    ).format(score=sql.SQL(" + ").join(parts), translated=sql.SQL(" + ").join(translated_parts), visible=_VISIBLE)
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         rows = cursor.fetchall()
@@ -497,15 +653,17 @@ def search(
         result.channels.append(ChannelReport(name, strategy, len(ranked), (time.perf_counter() - began) * 1000))
 
     began = time.perf_counter()
-    terms = weighted_query_terms(bases, query)
+    counted: dict[str, float] = {}
+    terms = weighted_query_terms(bases, query, counted)
+    translated = translated_query_terms(bases, query, counted)
     result.terms = [term.lexeme for term in terms]
-    if terms:
-        channels["text"] = _text_candidates(bases, terms, pool, base_of)
-        result.channels.append(
-            ChannelReport("text", "full-text", len(channels["text"]), (time.perf_counter() - began) * 1000)
-        )
+    result.translations = translated.shown
+    if terms or translated:
+        channels["text"] = _text_candidates(bases, terms, pool, base_of, translated)
+        strategy = "full-text + translated" if translated else "full-text"
+        result.channels.append(ChannelReport("text", strategy, len(channels["text"]), _ms(began)))
 
-    fused = _fuse(channels, bases, base_of, bool(terms))
+    fused = _fuse(channels, bases, base_of, bool(terms or translated))
     if not include_below_threshold:
         fused = [entry for entry in fused if entry.score >= thresholds.get(base_of.get(entry.key), 0.0)]
 

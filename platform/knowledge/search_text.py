@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from switchboard.text import CJK_LETTERS
@@ -64,6 +64,33 @@ def tsquery_literal(lexeme: str) -> str:
 def or_query(lexemes: Iterable[str]) -> str:
     """A tsquery matching any of `lexemes`."""
     return " | ".join(tsquery_literal(lexeme) for lexeme in lexemes)
+
+
+def any_of_query(alternatives: Iterable[Sequence[str]]) -> str:
+    """A tsquery matching a row that contains all the lexemes of at least one alternative."""
+    return " | ".join("(" + " & ".join(tsquery_literal(lexeme) for lexeme in lexemes) + ")" for lexemes in alternatives)
+
+
+@dataclass(frozen=True)
+class TermGroup:
+    """One word of a translated query: matched by any alternative (all of whose lexemes are present)."""
+
+    key: str
+    alternatives: tuple[tuple[str, ...], ...]
+    #: The alternatives that bring in candidate rows (the translations: rows with the question's
+    #: own words are the question's candidates already).
+    selecting: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def query(self) -> str:
+        return any_of_query(self.alternatives)
+
+
+def group_frequency(group: TermGroup, stats: TermStats) -> float:
+    """The share of rows a group is expected to match, from the statistics of single lexemes: an
+    alternative is as frequent as its rarest lexeme, and the alternatives' frequencies add up."""
+    total = sum(min(stats.frequency(lexeme) for lexeme in lexemes) for lexemes in group.alternatives if lexemes)
+    return min(total, 1.0)
 
 
 def idf(frequency: float) -> float:
@@ -110,7 +137,12 @@ class WeightedTerm:
 
 
 def weigh_terms(
-    lexemes: Iterable[str], stats: TermStats, *, candidate_rows: int, frequencies: Mapping[str, float] | None = None
+    lexemes: Iterable[str],
+    stats: TermStats,
+    *,
+    candidate_rows: int,
+    frequencies: Mapping[str, float] | None = None,
+    halve_bigrams: bool = True,
 ) -> list[WeightedTerm]:
     """Query terms with IDF weights, marking which ones select candidate rows.
 
@@ -119,6 +151,8 @@ def weigh_terms(
     score of the candidates (a MaxScore-style shortcut: rows matching only very common words
     cannot outrank rows matching the rare ones by much, and are too many to rank).
     `frequencies` (share of rows containing each lexeme, counted) take precedence over `stats`.
+    With `halve_bigrams` False every term weighs its IDF (the groups of a translated query are
+    words, whatever their script).
     """
     unique = list(dict.fromkeys(lexemes))[:MAX_QUERY_TERMS]
     counted = frequencies or {}
@@ -138,7 +172,8 @@ def weigh_terms(
     return [
         WeightedTerm(
             lexeme,
-            idf(frequency(lexeme)) * (CJK_BIGRAM_WEIGHT if is_cjk_term(lexeme) and len(lexeme) > 1 else 1.0),
+            idf(frequency(lexeme))
+            * (CJK_BIGRAM_WEIGHT if halve_bigrams and is_cjk_term(lexeme) and len(lexeme) > 1 else 1.0),
             lexeme in chosen,
         )
         for lexeme in unique

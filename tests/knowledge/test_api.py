@@ -74,6 +74,7 @@ def test_documents_chunks_and_hit_testing(api, workspace, make_base, ingest_now)
     hit = result["data"][0]
     assert set(hit) >= {"score", "vector_score", "text_score", "vector_rank", "text_rank", "heading_path", "text"}
     assert [c["strategy"] for c in result["channels"]] == ["exact", "full-text"] and "open" in result["terms"]
+    assert result["translations"] == []  # "open" → 打开 …, in no passage of this English base
     assert api.post(f"/api/v1/knowledge-bases/{base.pk}/query", {"query": ""}, format="json").status_code == 400
 
     # Editing a chunk re-embeds and re-indexes it at once.

@@ -80,10 +80,14 @@ def test_paraphrases_and_questions_across_languages_find_their_passage(workspace
         "Billing",
         "Refunds",
     )
-    # An English question about a Chinese passage, and the reverse: only the vector channel sees them.
-    hit = _best(base, "How long are backups kept?")
-    assert hit.heading_path == ("帮助中心", "数据备份") and hit.text_rank is None and hit.vector_rank == 1
-    assert hit.passes_threshold
+    # An English question about a Chinese passage, and the reverse: the vector channel sees them, and
+    # the text channel through the question's dictionary translation ("backups" → 备份).
+    result = search(workspace_id=workspace.pk, knowledge_base_ids=[base.pk], query="How long are backups kept?")
+    hit = result.hits[0]
+    assert hit.heading_path == ("帮助中心", "数据备份") and hit.vector_rank == 1 and hit.text_rank == 1
+    assert hit.passes_threshold and any(
+        line.startswith("backups → ") and "备份" in line for line in result.translations
+    )
     hit = _best(base, "年付订阅可以退款吗？")
     assert hit.heading_path == ("Billing", "Refunds") and hit.passes_threshold
 
