@@ -199,3 +199,17 @@ def test_bad_queries_stay_handled_with_the_translation(workspace, make_base, ing
     long = (sentence * 200)[: retrieval.MAX_QUERY_CHARS]
     result = _search(base, long)
     assert result.hits and 0 < len(result.translations) <= MAX_GROUPS
+
+
+@pytest.mark.django_db
+def test_the_hit_testing_page_shows_what_the_question_was_translated_to(signed_in, workspace, make_base, ingest_now):
+    base = make_base(workspace)
+    ingest_now(base, "billing.md", BILLING_EN)
+    ingest_now(base, "help.md", HELP_ZH)
+
+    html = signed_in.get(f"/knowledge/{base.pk}/test/", {"query": "年付订阅可以退款吗？", "top_k": 3}).content.decode()
+    assert "also searched, translated:" in html
+    assert "<code>退款 → " in html and "refund" in html.split("also searched, translated:")[1].split("</p>")[0]
+
+    english = signed_in.get(f"/knowledge/{base.pk}/test/", {"query": "zebra migration", "top_k": 3}).content.decode()
+    assert "also searched, translated:" not in english
