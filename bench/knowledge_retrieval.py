@@ -409,36 +409,14 @@ def run(
         print(f"  similarity of the approximate top 10 / exact top 10: mean {np.mean(closeness):.4f}")
         print(f"  source chunk in top 8: {found / len(latencies):.1%}")
         # The dictionary translation's share: each query with and without it, in alternating order.
-        added, translated = [], 0
-        for index, question in enumerate(questions[20:]):
-            took = {}
-            for use in (True, False) if index % 2 else (False, True):
-                crosslingual.use(words if use else crosslingual.Dictionary({}))
-                started = time.perf_counter()
-                result = retrieval.search(
-                    workspace_id=workspace_id, knowledge_base_ids=[b.pk for b in scope_bases], query=question, top_k=8
-                )
-                took[use] = (time.perf_counter() - started) * 1000
-                translated += int(use and bool(result.translations))
-            added.append(took[True] - took[False])
+        scope_ids = [b.pk for b in scope_bases]
+        added, translated, _ = _translation_paired(workspace_id, scope_ids, questions[20:], words)
         print(
             f"  translation adds    p50 {percentile(added, 50):+.2f} ms   mean {np.mean(added):+.2f} ms "
             f"({translated} of {len(added)} queries had words it translated)"
         )
         # Chinese questions about the English prose: the translation found in the bases and scored.
-        added, translated, took_all = [], 0, []
-        for index, question in enumerate(CHINESE_QUESTIONS * 5):
-            took = {}
-            for use in (True, False) if index % 2 else (False, True):
-                crosslingual.use(words if use else crosslingual.Dictionary({}))
-                started = time.perf_counter()
-                result = retrieval.search(
-                    workspace_id=workspace_id, knowledge_base_ids=[b.pk for b in scope_bases], query=question, top_k=8
-                )
-                took[use] = (time.perf_counter() - started) * 1000
-                translated += int(use and bool(result.translations))
-            added.append(took[True] - took[False])
-            took_all.append(took[True])
+        added, translated, took_all = _translation_paired(workspace_id, scope_ids, CHINESE_QUESTIONS * 5, words)
         print(
             f"  Chinese questions   hybrid top-8 p50 {percentile(took_all, 50):.2f} ms; translation adds "
             f"p50 {percentile(added, 50):+.2f} ms   mean {np.mean(added):+.2f} ms "
@@ -447,6 +425,27 @@ def run(
         crosslingual.use(words if translation else crosslingual.Dictionary({}))
         for key, value in defaults.items():
             setattr(settings, key, value)
+
+
+def _translation_paired(
+    workspace_id: str, base_ids: list[str], questions: list[str], words
+) -> tuple[list[float], int, list[float]]:
+    """Each question searched with the dictionary translation and without, in alternating order:
+    the time it adds per question, how many questions it translated, and the times with it."""
+    from knowledge import crosslingual, retrieval
+
+    added, translated, took_all = [], 0, []
+    for index, question in enumerate(questions):
+        took = {}
+        for use in (True, False) if index % 2 else (False, True):
+            crosslingual.use(words if use else crosslingual.Dictionary({}))
+            started = time.perf_counter()
+            result = retrieval.search(workspace_id=workspace_id, knowledge_base_ids=base_ids, query=question, top_k=8)
+            took[use] = (time.perf_counter() - started) * 1000
+            translated += int(use and bool(result.translations))
+        added.append(took[True] - took[False])
+        took_all.append(took[True])
+    return added, translated, took_all
 
 
 def main() -> None:

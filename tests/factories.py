@@ -37,3 +37,12 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     workspace = factory.SubFactory(WorkspaceFactory)
     role = Role.EDITOR
+
+
+# A one-operation OpenAPI spec, for tests that need an action to exist.
+SHOP_SPEC = {
+    "openapi": "3.0.3",
+    "info": {"title": "Shop", "version": "1"},
+    "servers": [{"url": "https://shop.example.com"}],
+    "paths": {"/orders": {"post": {"operationId": "createOrder", "responses": {"201": {"description": "made"}}}}},
+}

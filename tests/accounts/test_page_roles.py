@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import Role
 from accounts.services import api_key_create, invitation_create
-from tests.factories import MembershipFactory
+from tests.factories import SHOP_SPEC, MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -59,13 +59,6 @@ PAYLOAD = {
     "spec": '{"openapi": "3.0.3", "info": {"title": "x", "version": "1"}, "paths": {}}',
 }
 
-_SPEC = {
-    "openapi": "3.0.3",
-    "info": {"title": "Shop", "version": "1"},
-    "servers": [{"url": "https://shop.example.com"}],
-    "paths": {"/orders": {"post": {"operationId": "createOrder", "responses": {"201": {"description": "made"}}}}},
-}
-
 
 @pytest.fixture
 def ids(workspace, make_bot, chat_model) -> dict[str, str]:
@@ -84,7 +77,8 @@ def ids(workspace, make_bot, chat_model) -> dict[str, str]:
         knowledge_base=base, file=SimpleUploadedFile("refunds.txt", b"Refunds take five working days.")
     )
     assert ingestion.document_ingest(document_id=document.pk) == "ready"
-    action = action_import(workspace=workspace, source=SpecSource(kind=SourceKind.TEXT, text=json.dumps(_SPEC))).action
+    shop = SpecSource(kind=SourceKind.TEXT, text=json.dumps(SHOP_SPEC))
+    action = action_import(workspace=workspace, source=shop).action
     key, _ = api_key_create(workspace=workspace, name="existing", role=Role.EDITOR)
     invitation, _ = invitation_create(workspace=workspace, email="p@example.com", role="viewer", inviter_role="owner")
     return {

@@ -16,19 +16,12 @@ from django.utils import translation
 from accounts.models import Language, Role, User
 from accounts.services import invitation_create, user_language_set
 from switchboard.errors import InvalidInput
-from tests.factories import MembershipFactory
+from tests.factories import SHOP_SPEC, MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
 ENGLISH_BROWSER = {"HTTP_ACCEPT_LANGUAGE": "en-US,en;q=0.9"}
 CHINESE_BROWSER = {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9"}
-
-_SPEC = {
-    "openapi": "3.0.3",
-    "info": {"title": "Shop", "version": "1"},
-    "servers": [{"url": "https://shop.example.com"}],
-    "paths": {"/orders": {"post": {"operationId": "createOrder", "responses": {"201": {"description": "made"}}}}},
-}
 
 
 @pytest.fixture
@@ -44,7 +37,8 @@ def things(workspace, chat_model, make_bot) -> dict[str, str]:
         knowledge_base=base, file=SimpleUploadedFile("refunds.txt", b"Refunds take five working days.")
     )
     assert ingestion.document_ingest(document_id=document.pk) == "ready"
-    action = action_import(workspace=workspace, source=SpecSource(kind=SourceKind.TEXT, text=json.dumps(_SPEC))).action
+    shop = SpecSource(kind=SourceKind.TEXT, text=json.dumps(SHOP_SPEC))
+    action = action_import(workspace=workspace, source=shop).action
     invitation_create(workspace=workspace, email="p@example.com", role="viewer", inviter_role="owner")
     allowlist_entry_create(workspace=workspace, value="10.0.0.0/8")
     return {
