@@ -56,3 +56,25 @@ def connect(client: httpx.Client, method: str, url: str, **kwargs: Any) -> Itera
     """httpx-sse's connect_sse (it asks for text/event-stream), read as an EventStream."""
     with connect_sse(client, method, url, **kwargs) as source:
         yield EventStream(source.response)
+
+
+# For browser tests, JavaScript: `cuttingFetch`, a fetch whose first POST response ends after five
+# events, as when a proxy drops the connection; later requests go through whole.
+CUTTING_FETCH_JS = """      let cut = false;
+      async function cuttingFetch(url, init) {
+        const response = await fetch(url, init);
+        if (init.method !== "POST" || cut) return response;
+        cut = true;
+        const reader = response.body.getReader();
+        const decoder = new TextDecoder();
+        let frames = 0;
+        const body = new ReadableStream({ async pull(controller) {
+          const { done, value } = await reader.read();
+          if (done) { controller.close(); return; }
+          controller.enqueue(value);
+          frames += (decoder.decode(value).match(/\\n\\n/g) || []).length;
+          if (frames >= 5) { reader.cancel(); controller.close(); }
+        } });
+        return new Response(body, { status: response.status, headers: response.headers });
+      }
+"""

@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 
 from bots.models import Conversation, Message, MessageState
 from bots.services import bot_create
+from tests.sse import CUTTING_FETCH_JS
 
 ROOT = Path(__file__).resolve().parents[2]
 PREVIEW_JS = ROOT / "templates" / "static" / "bots" / "preview.js"
@@ -261,24 +262,9 @@ def test_the_preview_client_resumes_a_cut_stream_against_the_real_server(
     result = script.evaluate(
         """async ({ key, bot }) => {
       const { TurnClient } = window.SwitchboardPreview;
-      let cut = false;
-      async function cuttingFetch(url, init) {
-        const response = await fetch(url, init);
-        if (init.method !== "POST" || cut) return response;
-        cut = true;  // the first response ends after a few events, as when a proxy drops the connection
-        const reader = response.body.getReader();
-        const decoder = new TextDecoder();
-        let frames = 0;
-        const body = new ReadableStream({ async pull(controller) {
-          const { done, value } = await reader.read();
-          if (done) { controller.close(); return; }
-          controller.enqueue(value);
-          frames += (decoder.decode(value).match(/\\n\\n/g) || []).length;
-          if (frames >= 5) { reader.cancel(); controller.close(); }
-        } });
-        return new Response(body, { status: response.status, headers: response.headers });
-      }
-      const seen = [];
+"""
+        + CUTTING_FETCH_JS
+        + """      const seen = [];
       const client = new TurnClient({ fetch: cuttingFetch, retryDelays: [100, 200, 400],
                                       headers: { Authorization: "Bearer " + key },
                                       onEvent: (name, data, id) => seen.push([id, name, data]) });

@@ -19,6 +19,7 @@ import pytest
 from playwright.sync_api import Frame, Page, expect
 
 from bots.models import Bot, Channel, Conversation, Message, MessageState
+from tests.sse import CUTTING_FETCH_JS
 from tests.widget.conftest import host_page, public_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -724,24 +725,9 @@ def test_a_cut_stream_resumes_on_the_widget_api_without_losing_or_repeating_text
       const config = JSON.parse(document.getElementById("switchboard-widget-config").textContent);
       const started = await (await fetch("/widget/v1/sessions", { method: "POST",
         headers: { "Content-Type": "application/json" }, body: JSON.stringify({ ticket: config.ticket }) })).json();
-      let cut = false;
-      async function cuttingFetch(url, init) {
-        const response = await fetch(url, init);
-        if (init.method !== "POST" || cut) return response;
-        cut = true;
-        const reader = response.body.getReader();
-        const decoder = new TextDecoder();
-        let frames = 0;
-        const body = new ReadableStream({ async pull(controller) {
-          const { done, value } = await reader.read();
-          if (done) { controller.close(); return; }
-          controller.enqueue(value);
-          frames += (decoder.decode(value).match(/\\n\\n/g) || []).length;
-          if (frames >= 5) { reader.cancel(); controller.close(); }
-        } });
-        return new Response(body, { status: response.status, headers: response.headers });
-      }
-      const seen = [];
+"""
+        + CUTTING_FETCH_JS
+        + """      const seen = [];
       const client = new window.SwitchboardChat.TurnClient({
         apiRoot: "/widget/v1/", fetch: cuttingFetch, retryDelays: [100, 200, 400],
         authorization: () => ({ Authorization: "Bearer " + started.token }),
