@@ -46,3 +46,24 @@ SHOP_SPEC = {
     "servers": [{"url": "https://shop.example.com"}],
     "paths": {"/orders": {"post": {"operationId": "createOrder", "responses": {"201": {"description": "made"}}}}},
 }
+
+
+def handbook_and_shop(workspace):
+    """A knowledge base with one indexed document and an action imported from SHOP_SPEC, as a
+    workspace in use has them: (base, document, action)."""
+    import json
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from actions.importing import SpecSource, action_import
+    from actions.models import SourceKind
+    from knowledge import ingestion
+    from knowledge import services as knowledge_services
+
+    base = knowledge_services.knowledge_base_create(workspace=workspace, name="Handbook")
+    document, _ = knowledge_services.document_create_from_upload(
+        knowledge_base=base, file=SimpleUploadedFile("refunds.txt", b"Refunds take five working days.")
+    )
+    assert ingestion.document_ingest(document_id=document.pk) == "ready"
+    action = action_import(workspace=workspace, source=SpecSource(kind=SourceKind.TEXT, text=json.dumps(SHOP_SPEC)))
+    return base, document, action.action

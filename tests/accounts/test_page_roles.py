@@ -6,7 +6,6 @@ route by route in test_roles.py.)"""
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -18,7 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import Role
 from accounts.services import api_key_create, invitation_create
-from tests.factories import SHOP_SPEC, MembershipFactory
+from tests.factories import MembershipFactory, handbook_and_shop
 
 pytestmark = pytest.mark.django_db
 
@@ -62,23 +61,13 @@ PAYLOAD = {
 
 @pytest.fixture
 def ids(workspace, make_bot, chat_model) -> dict[str, str]:
-    from actions.importing import SpecSource, action_import
-    from actions.models import SourceKind
     from bots.models import Budget, Conversation
     from bots.widget.services import widget_update
-    from knowledge import ingestion
-    from knowledge import services as knowledge_services
     from knowledge.models import Chunk
     from network.services import allowlist_entry_create
 
     bot = make_bot()
-    base = knowledge_services.knowledge_base_create(workspace=workspace, name="Handbook")
-    document, _ = knowledge_services.document_create_from_upload(
-        knowledge_base=base, file=SimpleUploadedFile("refunds.txt", b"Refunds take five working days.")
-    )
-    assert ingestion.document_ingest(document_id=document.pk) == "ready"
-    shop = SpecSource(kind=SourceKind.TEXT, text=json.dumps(SHOP_SPEC))
-    action = action_import(workspace=workspace, source=shop).action
+    base, document, action = handbook_and_shop(workspace)
     key, _ = api_key_create(workspace=workspace, name="existing", role=Role.EDITOR)
     invitation, _ = invitation_create(workspace=workspace, email="p@example.com", role="viewer", inviter_role="owner")
     return {

@@ -9,14 +9,13 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import translation
 
 from accounts.models import Language, Role, User
 from accounts.services import invitation_create, user_language_set
 from switchboard.errors import InvalidInput
-from tests.factories import SHOP_SPEC, MembershipFactory
+from tests.factories import MembershipFactory, handbook_and_shop
 
 pytestmark = pytest.mark.django_db
 
@@ -26,19 +25,9 @@ CHINESE_BROWSER = {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9"}
 
 @pytest.fixture
 def things(workspace, chat_model, make_bot) -> dict[str, str]:
-    from actions.importing import SpecSource, action_import
-    from actions.models import SourceKind
-    from knowledge import ingestion
-    from knowledge import services as knowledge_services
     from network.services import allowlist_entry_create
 
-    base = knowledge_services.knowledge_base_create(workspace=workspace, name="Handbook")
-    document, _ = knowledge_services.document_create_from_upload(
-        knowledge_base=base, file=SimpleUploadedFile("refunds.txt", b"Refunds take five working days.")
-    )
-    assert ingestion.document_ingest(document_id=document.pk) == "ready"
-    shop = SpecSource(kind=SourceKind.TEXT, text=json.dumps(SHOP_SPEC))
-    action = action_import(workspace=workspace, source=shop).action
+    base, document, action = handbook_and_shop(workspace)
     invitation_create(workspace=workspace, email="p@example.com", role="viewer", inviter_role="owner")
     allowlist_entry_create(workspace=workspace, value="10.0.0.0/8")
     return {
