@@ -53,7 +53,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from psycopg import sql
 
 from knowledge import crosslingual, embedding, neural_embedder, rerank, vector_indexes
@@ -127,6 +127,28 @@ _VISIBLE = sql.SQL("""
     AND c.generation NOT IN (SELECT d.pending_generation FROM knowledge_document d
                              WHERE d.workspace_id = %(workspace)s AND d.pending_generation IS NOT NULL)
 """)
+
+
+_HNSW_SETTINGS = sql.SQL("""
+    SELECT set_config('hnsw.ef_search', %(ef_search)s, true),
+           set_config('hnsw.iterative_scan', 'relaxed_order', true),
+           set_config('hnsw.max_scan_tuples', %(max_scan)s, true)
+""")
+
+# What a search reads of each base (the rest, such as dates and descriptions, would only be parsed).
+_SEARCHED_BASE_FIELDS = (
+    "workspace_id",
+    "embedding_model_id",
+    "embedding_model_name",
+    "embedding_dimensions",
+    "chunk_count",
+    "vector_weight",
+    "text_weight",
+    "fusion_k",
+    "min_score",
+    "rerank_provider_id",
+    "rerank_model",
+)
 
 
 @dataclass(frozen=True)
@@ -277,15 +299,16 @@ def _vector_candidates(
                  ORDER BY (c.embedding::{cast}) <=> %(q)s::{cast} LIMIT %(pool)s)
                SELECT id, distance, knowledge_base_id FROM candidates ORDER BY distance"""
         ).format(cast=sql.SQL(cast), visible=_VISIBLE, current=current)
-        with transaction.atomic(), connection.cursor() as cursor:
-            # relaxed_order: keep walking the graph while filtered-out rows leave the result short.
-            cursor.execute(
-                "SELECT set_config('hnsw.ef_search', %s, true), "
-                "set_config('hnsw.iterative_scan', 'relaxed_order', true), "
-                "set_config('hnsw.max_scan_tuples', %s, true)",
-                [str(max(settings.KNOWLEDGE_HNSW_EF_SEARCH, pool)), str(settings.KNOWLEDGE_HNSW_MAX_SCAN_TUPLES)],
-            )
-            cursor.execute(query, params)
+        params["ef_search"] = str(max(settings.KNOWLEDGE_HNSW_EF_SEARCH, pool))
+        params["max_scan"] = str(settings.KNOWLEDGE_HNSW_MAX_SCAN_TUPLES)
+        # The settings are local to the transaction, and both statements are sent as one query
+        # string, which PostgreSQL runs as one implicit transaction: one round trip instead of
+        # BEGIN, SET, SELECT and COMMIT. (Django binds parameters on the client, which allows
+        # several statements in one string; the database option `server_side_binding` would not.)
+        # relaxed_order: keep walking the graph while filtered-out rows leave the result short.
+        with connection.cursor() as cursor:
+            cursor.execute(sql.SQL("{settings}; {query}").format(settings=_HNSW_SETTINGS, query=query), params)
+            cursor.nextset()
             rows = cursor.fetchall()
     if base_of is not None:
         base_of.update((row[0], row[2]) for row in rows)
@@ -334,12 +357,25 @@ def reset_term_stats() -> None:
 
 def query_lexemes(query: str) -> list[str]:
     """The query's lexemes as the index has them (stemmed, stop words out, CJK bigrams), in order."""
+    return analyse(query, [])[0]
+
+
+def analyse(query: str, texts: Sequence[str]) -> tuple[list[str], list[tuple[str, ...]]]:
+    """The query's lexemes in order (as `query_lexemes`) and each text's (as `alternative_lexemes`),
+    in one statement."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT lexeme FROM unnest(to_tsvector(%s::regconfig, %s)) ORDER BY positions[1]",
-            [TEXT_SEARCH_CONFIG, expand_cjk(query)],
+            """SELECT 0, coalesce((SELECT array_agg(u.lexeme ORDER BY u.positions[1])
+                                   FROM unnest(to_tsvector(%(config)s::regconfig, %(query)s)) u), '{}')
+               UNION ALL
+               SELECT t.i, coalesce((SELECT array_agg(DISTINCT u.lexeme)
+                                     FROM unnest(to_tsvector(%(config)s::regconfig, t.txt)) u), '{}')
+               FROM unnest(%(texts)s::text[]) WITH ORDINALITY AS t(txt, i)
+               ORDER BY 1""",
+            {"config": TEXT_SEARCH_CONFIG, "query": expand_cjk(query), "texts": [expand_cjk(text) for text in texts]},
         )
-        return [row[0] for row in cursor.fetchall()]
+        rows = cursor.fetchall()
+    return list(rows[0][1]), [tuple(sorted(row[1])) for row in rows[1:]]
 
 
 def term_frequencies(
@@ -369,10 +405,14 @@ def term_frequencies(
 
 
 def weighted_query_terms(
-    bases: Sequence[KnowledgeBase], query: str, counted_out: dict[str, float] | None = None
+    bases: Sequence[KnowledgeBase],
+    query: str,
+    counted_out: dict[str, float] | None = None,
+    lexemes: list[str] | None = None,
 ) -> list[WeightedTerm]:
-    """The query's terms with their weights; `counted_out` (when given) gets the frequencies counted."""
-    lexemes = query_lexemes(query)
+    """The query's terms with their weights; `counted_out` (when given) gets the frequencies
+    counted. `lexemes`: the query's, when they were analysed already."""
+    lexemes = query_lexemes(query) if lexemes is None else lexemes
     if not lexemes:
         return []
     visible = sum(base.chunk_count for base in bases)
@@ -404,16 +444,12 @@ class TranslatedQuery:
 
 def alternative_lexemes(texts: Sequence[str]) -> list[tuple[str, ...]]:
     """Each text's lexemes as the index has them (sorted; empty for stop words only), in one statement."""
-    if not texts:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """SELECT t.i, coalesce((SELECT array_agg(DISTINCT u.lexeme)
-                                     FROM unnest(to_tsvector(%s::regconfig, t.txt)) u), '{}')
-               FROM unnest(%s::text[]) WITH ORDINALITY AS t(txt, i) ORDER BY t.i""",
-            [TEXT_SEARCH_CONFIG, [expand_cjk(text) for text in texts]],
-        )
-        return [tuple(sorted(row[1])) for row in cursor.fetchall()]
+    return analyse("", texts)[1] if texts else []
+
+
+def translation_texts(translation: crosslingual.Translation) -> list[str]:
+    """Every alternative of every word of a translated query, in order (what `analyse` takes)."""
+    return [text for group in translation.groups for text in group.alternatives]
 
 
 def occurring(bases: Sequence[KnowledgeBase], alternatives: Sequence[tuple[str, ...]]) -> set[tuple[str, ...]]:
@@ -432,18 +468,25 @@ def occurring(bases: Sequence[KnowledgeBase], alternatives: Sequence[tuple[str, 
 
 
 def translated_query_terms(
-    bases: Sequence[KnowledgeBase], query: str, counted: dict[str, float] | None = None
+    bases: Sequence[KnowledgeBase],
+    query: str,
+    counted: dict[str, float] | None = None,
+    analysed: tuple[crosslingual.Translation, list[tuple[str, ...]]] | None = None,
 ) -> TranslatedQuery:
     """The translated query's groups with IDF weights (empty when nothing in it translates, or when
     no translation occurs in the searched bases). Translations no chunk of the bases contains are
     left out of the groups (they could match nothing); a word none of whose alternatives occurs
     still weighs, as a word of the question found nowhere does. `counted`: the frequencies of the
-    question's own lexemes, when they were counted (not counted again)."""
-    translation = crosslingual.translate(query)
+    question's own lexemes, when they were counted (not counted again). `analysed`: the query's
+    translation with the lexemes of its `translation_texts`, when they were analysed already."""
+    if analysed is None:
+        translation = crosslingual.translate(query)
+        alternatives = alternative_lexemes(translation_texts(translation)) if translation.has_translation else []
+    else:
+        translation, alternatives = analysed
     if not translation.has_translation:
         return TranslatedQuery()
-    texts = [text for group in translation.groups for text in group.alternatives]
-    lexemes = iter(alternative_lexemes(texts))
+    lexemes = iter(alternatives)
     found = [[(next(lexemes), text) for text in group.alternatives] for group in translation.groups]
     # Whether each translation occurs: a lexeme among the table's most common ones does (no probe:
     # a GIN probe of a frequent lexeme reads all its rows); the others are probed.
@@ -523,7 +566,7 @@ def _text_candidates(
     for index, term in enumerate(terms if total > 0 else []):
         params[f"t{index}"] = [term.lexeme]
         params[f"w{index}"] = term.weight / total
-        parts.append(sql.SQL(f"(CASE WHEN l.lexemes @> %(t{index})s::text[] THEN %(w{index})s ELSE 0 END)"))
+        parts.append(sql.SQL(f"(CASE WHEN l.lexemes @> %(t{index})s::text[] THEN %(w{index})s::float8 ELSE 0 END)"))
     translated_parts = [sql.SQL("0")]
     for index, term in enumerate(translated_terms if translated_total > 0 else []):
         if not groups[term.lexeme].alternatives:
@@ -534,12 +577,13 @@ def _text_candidates(
             tests.append(sql.SQL(f"l.lexemes @> %(x{index}_{number})s::text[]"))
         params[f"v{index}"] = TRANSLATED_WEIGHT * term.weight / translated_total
         translated_parts.append(
-            sql.SQL("(CASE WHEN {tests} THEN %(v{index})s ELSE 0 END)").format(
+            sql.SQL("(CASE WHEN {tests} THEN %(v{index})s::float8 ELSE 0 END)").format(
                 tests=sql.SQL(" OR ").join(tests), index=sql.SQL(str(index))
             )
         )
     # The tsvector is read once per row into an array (OFFSET 0 keeps the subquery from being
-    # inlined): testing each term with @@ would decompress the stored tsvector once per term.
+    # inlined): testing each term with @@ would decompress the stored tsvector once per term. The
+    # weights are cast to float8: as bare literals they would be numerics, slower to add per row.
     query = sql.SQL(
         """SELECT c.id, greatest({score}, {translated}) AS score, c.knowledge_base_id
            FROM knowledge_chunk c
@@ -626,7 +670,8 @@ def search(
     if not is_searchable(query):
         result.reason = NO_SEARCHABLE_TEXT
         return result
-    found = {base.pk: base for base in KnowledgeBase.objects.filter(workspace_id=workspace_id, pk__in=ids)}
+    searched = KnowledgeBase.objects.filter(workspace_id=workspace_id, pk__in=ids).only(*_SEARCHED_BASE_FIELDS)
+    found = {base.pk: base for base in searched.order_by()}
     bases = [found[pk] for pk in ids if pk in found]
     if not bases:
         return result
@@ -654,8 +699,12 @@ def search(
 
     began = time.perf_counter()
     counted: dict[str, float] = {}
-    terms = weighted_query_terms(bases, query, counted)
-    translated = translated_query_terms(bases, query, counted)
+    # The question and its translation are analysed in one statement.
+    translation = crosslingual.translate(query)
+    texts = translation_texts(translation) if translation.has_translation else []
+    lexemes, alternatives = analyse(query, texts)
+    terms = weighted_query_terms(bases, query, counted, lexemes=lexemes)
+    translated = translated_query_terms(bases, query, counted, analysed=(translation, alternatives))
     result.terms = [term.lexeme for term in terms]
     result.translations = translated.shown
     if terms or translated:
