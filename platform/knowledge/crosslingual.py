@@ -217,7 +217,15 @@ class Dictionary:
                         break
             for position, gloss in enumerate(main):
                 found.setdefault(gloss, []).append((band, position, order, word))
-        return {gloss: tuple(entry[3] for entry in sorted(words)[:MAX_ALTERNATIVES]) for gloss, words in found.items()}
+                modifier, _, head = gloss.rpartition(" ")
+                if modifier and " " not in modifier and head not in ENGLISH_STOPWORDS:
+                    # "bank account" is a kind of account: the word stands for its head noun too,
+                    # after the words that have the head itself as a sense.
+                    found.setdefault(head, []).append((band, position + MAX_SENSES, order, word))
+        return {
+            gloss: tuple(dict.fromkeys(entry[3] for entry in sorted(words)))[:MAX_ALTERNATIVES]
+            for gloss, words in found.items()
+        }
 
 
 def clean_gloss(gloss: str) -> str:

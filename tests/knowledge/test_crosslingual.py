@@ -62,6 +62,21 @@ def test_english_phrases_are_looked_up_before_their_words(words):
     assert "credit" not in groups and "card" not in groups
 
 
+def test_a_word_whose_sense_is_a_kind_of_thing_stands_for_that_thing_after_the_thing_itself():
+    words = Dictionary.from_lines(
+        [
+            "賬戶 账户 [zhang4 hu4] /bank account/online account/",
+            "賬號 账号 [zhang4 hao4] /account/username/",
+            "郵件地址 邮件地址 [you2 jian4 di4 zhi3] /email address/",
+        ]
+    )
+    # "bank account" is a kind of account: 账户 answers "account", once, after 账号 whose sense
+    # is "account" itself; the two-word phrase keeps its own word.
+    assert _groups("my account", words) == {"account": ("account", "账号", "账户")}
+    assert _groups("email address", words) == {"email address": ("email address", "邮件地址")}
+    assert "address" in words.reverse() and "email" not in words.reverse()
+
+
 def test_mixed_scripts_translate_each_part_and_carry_untranslatable_words_over(words):
     translation = translate("API 密钥泄露了，怎么取消 backup？", words)
     groups = {group.source: group for group in translation.groups}
