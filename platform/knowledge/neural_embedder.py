@@ -27,8 +27,10 @@ from typing import Any
 
 import numpy as np
 
-NAME = "use-multilingual-v3"
-DIMENSIONS = 512
+from providers import builtin_embedders
+
+NAME = builtin_embedders.NEURAL_NAME
+DIMENSIONS = builtin_embedders.NEURAL_DIMENSIONS
 THREADS = 1
 # Characters of one text given to the encoder: it averages token features over the whole text,
 # so past a few thousand characters more text only dilutes the vector (and costs time).

@@ -25,7 +25,7 @@ from rest_framework.response import Response
 
 from accounts.models import Role
 from accounts.tenancy import WorkspaceScopedMixin
-from providers import local_embedder, selectors
+from providers import builtin_embedders, selectors
 from providers.models import ModelKind, Provider, ProviderKind, ProviderModel
 from providers.services import (
     provider_create,
@@ -426,18 +426,26 @@ class BuiltinModel:
     builtin: bool = True
 
 
+NEURAL_EMBEDDER = BuiltinModel(
+    id=builtin_embedders.NEURAL_NAME,
+    model=builtin_embedders.NEURAL_NAME,
+    kind=ModelKind.EMBEDDING,
+    display_name="Built-in neural embedder (multilingual, no provider needed; the default)",
+    embedding_dimensions=builtin_embedders.NEURAL_DIMENSIONS,
+)
 LOCAL_EMBEDDER = BuiltinModel(
-    id=local_embedder.NAME,
-    model=local_embedder.NAME,
+    id=builtin_embedders.LEXICAL_NAME,
+    model=builtin_embedders.LEXICAL_NAME,
     kind=ModelKind.EMBEDDING,
     display_name="Built-in local embedder (lexical, no provider needed)",
-    embedding_dimensions=local_embedder.DIMENSIONS,
+    embedding_dimensions=builtin_embedders.LEXICAL_DIMENSIONS,
 )
 
 
 class ModelListApi(WorkspaceScopedMixin, generics.GenericAPIView):
     """Every model the workspace can use: the enabled models of its enabled providers, plus the
-    built-in local embedder (`local-hash-v1`, `provider` null) among the embedding models.
+    built-in embedders (`provider` null) first among the embedding models: the neural one
+    (`use-multilingual-v3`, the default of new knowledge bases) and the lexical one (`local-hash-v1`).
 
     Meant for pickers (a bot's chat model, a knowledge base's embedding model), so the whole list
     comes in one page: `next_cursor` is always null.
@@ -500,5 +508,5 @@ class ModelListApi(WorkspaceScopedMixin, generics.GenericAPIView):
         for entry in items:
             entry.builtin = False
         if kind in (None, ModelKind.EMBEDDING):
-            items.insert(0, LOCAL_EMBEDDER)  # the default until a provider's model is chosen
+            items[:0] = [NEURAL_EMBEDDER, LOCAL_EMBEDDER]  # need no provider; the neural one is the default
         return Response({"data": self.OutputSerializer(items, many=True).data, "next_cursor": None})

@@ -419,14 +419,21 @@ def test_usable_models_list_enabled_models_and_the_local_embedder(api, workspace
     assert chat["next_cursor"] is None
 
     embedding = api.get("/api/v1/models/", {"kind": "embedding"}).json()["data"]
-    assert [m["model"] for m in embedding] == ["local-hash-v1", "text-embedding-3-small"]
-    builtin = embedding[0]
-    assert builtin["provider"] is None and builtin["builtin"] is True
-    assert builtin["embedding_dimensions"] == 384
-    assert builtin["kind"] == "embedding"
+    # The built-in embedders come first, the default (neural) one before the lexical one.
+    assert [m["model"] for m in embedding] == ["use-multilingual-v3", "local-hash-v1", "text-embedding-3-small"]
+    neural, lexical = embedding[0], embedding[1]
+    assert neural["provider"] is None and neural["builtin"] is True and neural["embedding_dimensions"] == 512
+    assert lexical["provider"] is None and lexical["builtin"] is True and lexical["embedding_dimensions"] == 384
+    assert {neural["kind"], lexical["kind"]} == {"embedding"}
+    assert embedding[2]["builtin"] is False
 
     everything = api.get("/api/v1/models/").json()["data"]
-    assert {m["model"] for m in everything} == {"local-hash-v1", "gpt-4o-mini", "text-embedding-3-small"}
+    assert {m["model"] for m in everything} == {
+        "use-multilingual-v3",
+        "local-hash-v1",
+        "gpt-4o-mini",
+        "text-embedding-3-small",
+    }
 
 
 def test_usable_models_rejects_an_unknown_kind(api):
