@@ -230,6 +230,69 @@ def test_the_widget_streams_an_answer_with_a_source_and_keeps_the_conversation(
     expect(page.locator(LAUNCHER)).to_be_focused()
 
 
+def test_a_phone_visitor_finds_an_earlier_conversation_in_the_list_and_goes_on_there(
+    page, live_server_url, host_site, widget_bot, fake_llm, celery_worker, artifacts
+):
+    from tests.fake_llm import TextReply
+
+    bot = widget_bot(opening_message="你好！")
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.add_init_script(OPEN_SHADOW)
+    frame = visit(page, host_site, live_server_url, bot, lang="zh-CN")
+    page.locator(LAUNCHER).click()
+    history = frame.locator("[data-action=history]")
+    expect(history).to_have_attribute("aria-label", "历史对话")
+
+    # No conversation yet: the list says so, and going back shows the chat as it was.
+    history.click()
+    expect(frame.locator("[data-role=history]")).to_contain_text("还没有对话")
+    expect(frame.locator("textarea#message")).to_be_hidden()
+    frame.locator("[data-action=history-back]").click()
+    expect(frame.locator("textarea#message")).to_be_visible()
+    expect(history).to_be_focused()
+
+    fake_llm.script(TextReply("退款在 30 天内处理。"))
+    send(frame, "退款要多久？")
+    finished(frame, 1)
+    frame.locator("[data-action=new-conversation]").click()
+    fake_llm.script(TextReply("Check-in is at 3 pm."))
+    send(frame, "When is check-in?")
+    finished(frame, 1)
+    first, second = Conversation.objects.filter(bot=bot).order_by("created_at")
+
+    # Both are listed, newest first, with their titles; the one open now is marked.
+    history.click()
+    items = frame.locator("button.history-item")
+    expect(items).to_have_count(2)
+    expect(items.nth(0).locator(".history-title")).to_have_text("When is check-in?")
+    expect(items.nth(0)).to_have_attribute("aria-current", "true")
+    expect(items.nth(0)).to_contain_text("当前对话")
+    expect(items.nth(1).locator(".history-title")).to_have_text("退款要多久？")
+    assert frame.evaluate("document.documentElement.scrollWidth <= innerWidth")  # nothing wider than the phone
+    page.screenshot(path=str(artifacts / "phone-history.png"))
+
+    # Choosing the earlier one shows its messages; the next message goes on in it.
+    items.nth(1).click()
+    expect(frame.locator(".msg.user")).to_have_text(["你：退款要多久？"])
+    expect(answers(frame).first.locator(".flow")).to_have_text("退款在 30 天内处理。")
+    fake_llm.script(TextReply("周末也处理。"))
+    send(frame, "周末呢？")
+    finished(frame, 2)
+    assert first.messages.count() == 4 and second.messages.count() == 2
+    # It is remembered as the open one: a reload shows it again.
+    page.reload()
+    wait_for_event(page, "ready")
+    frame = chat_frame(page)
+    page.locator(LAUNCHER).click()
+    expect(frame.locator(".msg.user")).to_have_text(["你：退款要多久？", "你：周末呢？"])
+    # Escape closes the list before it closes the window.
+    frame.locator("[data-action=history]").click()
+    expect(frame.locator("button.history-item")).to_have_count(2)
+    frame.locator("button.history-item").first.press("Escape")
+    expect(frame.locator("[data-role=history]")).to_be_hidden()
+    assert events(page, "close") == []
+
+
 def test_an_unfinished_answer_is_followed_again_after_a_reload_without_losing_or_repeating_text(
     page, live_server_url, host_site, widget_bot, fake_llm, celery_worker
 ):

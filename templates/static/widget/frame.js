@@ -18,6 +18,11 @@
   var STRINGS = {
     en: {
       new_conversation: "New conversation",
+      history: "Your conversations",
+      history_empty: "No conversations yet. Your conversations with this assistant will be listed here.",
+      history_untitled: "Conversation without a title",
+      history_current: "Open now",
+      history_back: "Back to the chat",
       close: "Close chat",
       log: "Conversation",
       message_label: "Message",
@@ -77,6 +82,11 @@
     },
     zh: {
       new_conversation: "新对话",
+      history: "历史对话",
+      history_empty: "还没有对话。你与该助手的对话会列在这里。",
+      history_untitled: "未命名对话",
+      history_current: "当前对话",
+      history_back: "返回聊天",
       close: "关闭聊天",
       log: "对话",
       message_label: "消息",
@@ -218,6 +228,9 @@
   var sendButton = doc.querySelector("[data-action=send]");
   var stopButton = doc.querySelector("[data-action=stop]");
   var dialog = doc.querySelector("[data-role=passage]");
+  var history = doc.querySelector("[data-role=history]");
+  var historyList = doc.querySelector("[data-role=history-list]");
+  var historyButton = doc.querySelector("[data-action=history]");
 
   // -- storage: the visitor and their conversation survive page loads -------------------------------
 
@@ -340,6 +353,9 @@
     box.setAttribute("role", "alert");
     box.appendChild(say(el(doc, "p"), friendly(error)));
     log.replaceChildren(box);
+    history.hidden = true;
+    historyButton.hidden = true;
+    app.classList.remove("showing-history");
     starters.hidden = true;
     composer.hidden = true;
     hideNotice();
@@ -967,21 +983,22 @@
     input.focus();
   }
 
-  /** The stored conversation's history; an answer still in progress is followed. */
-  async function restore() {
-    var id = store.get("conversation");
-    if (!id || mode === "preview") return;
+  /** A conversation's messages (the stored one's by default); an answer still in progress is
+   * followed. Returns whether the conversation was found. */
+  async function restore(chosen) {
+    var id = chosen || store.get("conversation");
+    if (!id || mode === "preview") return false;
     var body;
     try {
       body = await client.getJson(url(["conversations", id, "messages"]));
     } catch (error) {
       if (error.code === "conversation_not_found" || error.status === 404) {
         store.set("conversation", null);
-        return;
+        return false;
       }
       throw error;
     }
-    conversationId = id;
+    rememberConversation(id);
     var messages = body.data || [];
     messages.forEach(function (message, index) {
       if (message.role === "user") {
@@ -1000,6 +1017,88 @@
     renderStarters();
     stick = true;
     scrollToEnd();
+    return true;
+  }
+
+  // -- the visitor's earlier conversations ----------------------------------------------------------
+
+  function showingHistory() {
+    return !history.hidden;
+  }
+
+  /** The list of the visitor's conversations, newest first, in place of the chat. */
+  async function openHistory() {
+    if (fatal || mode === "preview") return;
+    history.hidden = false;
+    app.classList.add("showing-history");
+    historyButton.setAttribute("aria-expanded", "true");
+    historyList.replaceChildren(say(el(doc, "li", "history-note"), "loading"));
+    history.querySelector("h2").focus();
+    var body;
+    try {
+      body = await client.getJson(url(["conversations"]));
+    } catch (error) {
+      closeHistory();
+      showNotice(friendly(error));
+      return;
+    }
+    if (!showingHistory()) return;
+    var rows = body.data || [];
+    if (!rows.length) {
+      historyList.replaceChildren(say(el(doc, "li", "history-note"), "history_empty"));
+      return;
+    }
+    var when = new Intl.DateTimeFormat(lang === "zh" ? "zh-CN" : "en", { dateStyle: "medium", timeStyle: "short" });
+    historyList.replaceChildren.apply(historyList, rows.map(function (row) {
+      var item = el(doc, "li");
+      var button = el(doc, "button", "history-item");
+      button.type = "button";
+      button.setAttribute("data-conversation", row.id);
+      var title = el(doc, "span", "history-title");
+      if (row.title) title.textContent = row.title;
+      else say(title, "history_untitled");
+      button.appendChild(title);
+      var meta = el(doc, "span", "history-meta");
+      var date = row.updated_at ? new Date(row.updated_at) : null;
+      meta.textContent = date && !isNaN(date.getTime()) ? when.format(date) : "";
+      if (row.id === conversationId) {
+        button.setAttribute("aria-current", "true");
+        meta.appendChild(doc.createTextNode(" · "));
+        meta.appendChild(say(el(doc, "span"), "history_current"));
+      }
+      button.appendChild(meta);
+      button.addEventListener("click", function () { openConversation(row.id); });
+      item.appendChild(button);
+      return item;
+    }));
+  }
+
+  function closeHistory() {
+    if (!showingHistory()) return;
+    history.hidden = true;
+    app.classList.remove("showing-history");
+    historyButton.setAttribute("aria-expanded", "false");
+    historyButton.focus();
+  }
+
+  /** Show an earlier conversation. An answer still streaming in the one left goes on (it is
+   * followed again when the visitor comes back); only the view changes. */
+  async function openConversation(id) {
+    closeHistory();
+    if (id === conversationId) return;
+    cancelTurn(false);
+    hideNotice();
+    conversationId = null;
+    restart();
+    try {
+      if (!(await restore(id))) {
+        showNotice({ key: "err_conversation_not_found" });
+        rememberConversation(null);
+        restart();
+      }
+    } catch (error) {
+      showNotice(friendly(error));
+    }
   }
 
   // -- the composer ---------------------------------------------------------------------------------
@@ -1022,7 +1121,16 @@
   });
   input.addEventListener("input", grow);
   stopButton.addEventListener("click", stop);
-  doc.querySelector("[data-action=new-conversation]").addEventListener("click", newConversation);
+  doc.querySelector("[data-action=new-conversation]").addEventListener("click", function () {
+    closeHistory();
+    newConversation();
+  });
+  historyButton.hidden = mode === "preview";
+  historyButton.addEventListener("click", function () {
+    if (showingHistory()) closeHistory();
+    else openHistory();
+  });
+  history.querySelector("[data-action=history-back]").addEventListener("click", closeHistory);
   var closeButton = doc.querySelector("[data-action=close]");
   if (closeButton) {
     closeButton.hidden = mode !== "widget";
@@ -1033,7 +1141,9 @@
     stick = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
   });
   doc.addEventListener("keydown", function (event) {
-    if (event.key === "Escape" && !dialog.open && mode === "widget") tell("close");
+    if (event.key !== "Escape" || dialog.open) return;
+    if (showingHistory()) closeHistory();
+    else if (mode === "widget") tell("close");
   });
 
   // -- messages from the embedding page -------------------------------------------------------------
