@@ -346,11 +346,19 @@ def test_feedback_with_a_comment_is_stored_on_the_answer(
     from tests.fake_llm import TextReply
 
     bot = widget_bot()
-    fake_llm.script(TextReply("The pool opens at seven."))
+    fake_llm.script(TextReply("The pool opens at **seven**."))
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=host_site.origin)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server_url)
     frame = visit(page, host_site, live_server_url, bot)
     page.evaluate("Switchboard.open()")
     send(frame, "When does the pool open?")
     finished(frame, 1)
+    # The answer is copied as it was written (its Markdown), and the button says so.
+    copy = frame.locator("button.thumb.copy")
+    expect(copy).to_have_attribute("aria-label", "Copy answer")
+    copy.click()
+    expect(frame.locator(".copied")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == "The pool opens at **seven**."
     good = frame.locator("button.thumb.good")
     expect(good).to_have_attribute("aria-label", "Good answer")
     good.click()

@@ -52,6 +52,9 @@
       approved: "Allowed",
       denied: "Denied",
       waiting: "Waiting for your decision…",
+      copy: "Copy answer",
+      copied: "Copied",
+      copy_failed: "Could not copy; select the text instead.",
       good: "Good answer",
       bad: "Bad answer",
       comment: "Tell us more (optional)",
@@ -116,6 +119,9 @@
       approved: "已允许",
       denied: "已拒绝",
       waiting: "正在等待你的决定…",
+      copy: "复制回答",
+      copied: "已复制",
+      copy_failed: "无法复制，请手动选择文字。",
       good: "回答有帮助",
       bad: "回答没有帮助",
       comment: "补充说明（可选）",
@@ -696,6 +702,9 @@
     var box = el(doc, "div", "feedback");
     var buttons = [];
     var form = null;
+    box.appendChild(copyButton(function () {
+      return self.segments.map(function (segment) { return segment.text; }).join("");
+    }));
     [[1, "good"], [-1, "bad"]].forEach(function (spec) {
       var button = say(el(doc, "button", "thumb " + spec[1]), spec[1], "label");
       button.appendChild(thumb());
@@ -751,16 +760,61 @@
     this.footer.replaceChildren(box);
   };
 
-  function thumb() {
+  /** A button that copies the answer's text (its Markdown, as the model wrote it). */
+  function copyButton(text) {
+    var button = say(el(doc, "button", "thumb copy"), "copy", "label");
+    button.type = "button";
+    button.appendChild(icon("M16 1H4a2 2 0 0 0-2 2v14h2V3h12V1zm3 4H8a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h11a2 2 0 0 0 2-2V7a2 2 " +
+                            "0 0 0-2-2zm0 16H8V7h11v14z"));
+    var done = el(doc, "span", "copied");
+    done.setAttribute("role", "status");
+    var timer = null;
+    button.addEventListener("click", function () {
+      copyText(text()).then(function () { say(done, "copied"); }, function () { say(done, "copy_failed"); })
+        .then(function () {
+          clearTimeout(timer);
+          timer = setTimeout(function () { done.textContent = ""; done.removeAttribute("data-i18n"); }, 2500);
+        });
+    });
+    var wrap = el(doc, "span", "copy-wrap");
+    wrap.appendChild(button);
+    wrap.appendChild(done);
+    return wrap;
+  }
+
+  /** The clipboard API where the page allows it, else the older copy command on a selection. */
+  function copyText(value) {
+    function fallback() {
+      var area = el(doc, "textarea", "sr-only");
+      area.value = value;
+      area.setAttribute("readonly", "");
+      doc.body.appendChild(area);
+      area.select();
+      var ok = false;
+      try { ok = doc.execCommand("copy"); } catch (e) { ok = false; }
+      area.remove();
+      return ok ? Promise.resolve() : Promise.reject(new Error("copy refused"));
+    }
+    if (root.navigator.clipboard && root.navigator.clipboard.writeText) {
+      return root.navigator.clipboard.writeText(value).catch(fallback);
+    }
+    return fallback();
+  }
+
+  function icon(d) {
     var ns = "http://www.w3.org/2000/svg";
     var svg = doc.createElementNS(ns, "svg");
     svg.setAttribute("viewBox", "0 0 24 24");
     svg.setAttribute("aria-hidden", "true");
     var path = doc.createElementNS(ns, "path");
-    path.setAttribute("d", "M2 21h4V9H2v12zm20-11a2 2 0 0 0-2-2h-6.3l1-4.6V3c0-.4-.2-.8-.4-1L13.2 1 6.6 7.6C6.2 8 " +
-                      "6 8.5 6 9v10a2 2 0 0 0 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z");
+    path.setAttribute("d", d);
     svg.appendChild(path);
     return svg;
+  }
+
+  function thumb() {
+    return icon("M2 21h4V9H2v12zm20-11a2 2 0 0 0-2-2h-6.3l1-4.6V3c0-.4-.2-.8-.4-1L13.2 1 6.6 7.6C6.2 8 " +
+                "6 8.5 6 9v10a2 2 0 0 0 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z");
   }
 
   function rate(messageId, rating, comment) {
