@@ -67,3 +67,22 @@ def handbook_and_shop(workspace):
     assert ingestion.document_ingest(document_id=document.pk) == "ready"
     action = action_import(workspace=workspace, source=SpecSource(kind=SourceKind.TEXT, text=json.dumps(SHOP_SPEC)))
     return base, document, action.action
+
+
+def console_in_use(workspace, *, chat_model, bot, invitee: str = "p@example.com") -> dict[str, str]:
+    """A workspace as a team has it after a while (a knowledge base with a document, an action, a
+    pending invitation, an allowlist entry): the ids the console's pages take, by name."""
+    from accounts.services import invitation_create
+    from network.services import allowlist_entry_create
+
+    base, document, action = handbook_and_shop(workspace)
+    invitation_create(workspace=workspace, email=invitee, role="viewer", inviter_role="owner")
+    allowlist_entry_create(workspace=workspace, value="10.0.0.0/8")
+    return {
+        "base": base.pk,
+        "document": document.pk,
+        "action": action.pk,
+        "operation": action.operations.get().pk,
+        "provider": chat_model.provider_id,
+        "bot": bot.pk,
+    }

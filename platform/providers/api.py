@@ -426,19 +426,21 @@ class BuiltinModel:
     builtin: bool = True
 
 
-NEURAL_EMBEDDER = BuiltinModel(
-    id=builtin_embedders.NEURAL_NAME,
-    model=builtin_embedders.NEURAL_NAME,
-    kind=ModelKind.EMBEDDING,
-    display_name="Built-in neural embedder (multilingual, no provider needed; the default)",
-    embedding_dimensions=builtin_embedders.NEURAL_DIMENSIONS,
+def _builtin_embedder(name: str, dimensions: int, display_name: str) -> BuiltinModel:
+    return BuiltinModel(
+        id=name, model=name, kind=ModelKind.EMBEDDING, display_name=display_name, embedding_dimensions=dimensions
+    )
+
+
+NEURAL_EMBEDDER = _builtin_embedder(
+    builtin_embedders.NEURAL_NAME,
+    builtin_embedders.NEURAL_DIMENSIONS,
+    "Built-in neural embedder (multilingual, no provider needed; the default)",
 )
-LOCAL_EMBEDDER = BuiltinModel(
-    id=builtin_embedders.LEXICAL_NAME,
-    model=builtin_embedders.LEXICAL_NAME,
-    kind=ModelKind.EMBEDDING,
-    display_name="Built-in local embedder (lexical, no provider needed)",
-    embedding_dimensions=builtin_embedders.LEXICAL_DIMENSIONS,
+LOCAL_EMBEDDER = _builtin_embedder(
+    builtin_embedders.LEXICAL_NAME,
+    builtin_embedders.LEXICAL_DIMENSIONS,
+    "Built-in local embedder (lexical, no provider needed)",
 )
 
 

@@ -13,9 +13,9 @@ from django.test import Client
 from django.utils import translation
 
 from accounts.models import Language, Role, User
-from accounts.services import invitation_create, user_language_set
+from accounts.services import user_language_set
 from switchboard.errors import InvalidInput
-from tests.factories import MembershipFactory, handbook_and_shop
+from tests.factories import MembershipFactory, console_in_use
 
 pytestmark = pytest.mark.django_db
 
@@ -25,19 +25,7 @@ CHINESE_BROWSER = {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9"}
 
 @pytest.fixture
 def things(workspace, chat_model, make_bot) -> dict[str, str]:
-    from network.services import allowlist_entry_create
-
-    base, document, action = handbook_and_shop(workspace)
-    invitation_create(workspace=workspace, email="p@example.com", role="viewer", inviter_role="owner")
-    allowlist_entry_create(workspace=workspace, value="10.0.0.0/8")
-    return {
-        "base": base.pk,
-        "document": document.pk,
-        "action": action.pk,
-        "operation": action.operations.get().pk,
-        "provider": chat_model.provider_id,
-        "bot": make_bot().pk,
-    }
+    return console_in_use(workspace, chat_model=chat_model, bot=make_bot())
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from django.conf import settings
 from playwright.sync_api import Page
 
 from accounts.models import Language
-from accounts.services import invitation_create, user_language_set
-from tests.factories import handbook_and_shop
+from accounts.services import user_language_set
+from tests.factories import console_in_use
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,14 +51,9 @@ PAGES = [
 @pytest.fixture
 def things(workspace, chat_model, make_bot) -> dict[str, str]:
     from bots.models import Conversation, Message, MessageState
-    from network.services import allowlist_entry_create
 
-    base, document, action = handbook_and_shop(workspace)
-    invitation_create(
-        workspace=workspace, email="someone.with.a.long.address@example.com", role="viewer", inviter_role="owner"
-    )
-    allowlist_entry_create(workspace=workspace, value="10.0.0.0/8")
     bot = make_bot(name="A bot with a rather long name for a phone screen")
+    ids = console_in_use(workspace, chat_model=chat_model, bot=bot, invitee="someone.with.a.long.address@example.com")
     conversation = Conversation.objects.create(
         workspace=workspace,
         bot=bot,
@@ -73,6 +68,7 @@ def things(workspace, chat_model, make_bot) -> dict[str, str]:
         content="退款要多久？" * 20,
         state=MessageState.COMPLETED,
     )
+    # A reply with a wide table and a long line of code, as models write them.
     Message.objects.create(
         workspace=workspace,
         conversation=conversation,
@@ -83,15 +79,7 @@ def things(workspace, chat_model, make_bot) -> dict[str, str]:
         provider_model=chat_model,
         model=chat_model.model,
     )
-    return {
-        "base": base.pk,
-        "document": document.pk,
-        "action": action.pk,
-        "operation": action.operations.get().pk,
-        "provider": chat_model.provider_id,
-        "bot": bot.pk,
-        "conversation": conversation.pk,
-    }
+    return {**ids, "conversation": conversation.pk}
 
 
 def _overflow(page: Page) -> list[str]:
