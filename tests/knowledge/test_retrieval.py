@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+from django.db import connection
 
 from knowledge import chunk_store, ingestion, services
 from knowledge.chunking import chunk_blocks, search_text
@@ -286,6 +287,10 @@ def test_large_bases_use_the_hnsw_index_with_filters(workspace, make_base, inges
     assert [c.strategy for c in result.channels] == ["hnsw", "full-text"]
     assert result.hits[0].heading_path == ("Help centre", "Accounts")
     assert {hit.knowledge_base_id for hit in result.hits} == {base.pk}
+    # The scan's settings went with it (local to the transaction, which here is the test's).
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan')")
+        assert cursor.fetchone() == (str(settings.KNOWLEDGE_HNSW_EF_SEARCH), "relaxed_order")
 
 
 def test_bases_with_different_embedding_models_are_searched_together(workspace, make_base, ingest_now, fake_llm):
