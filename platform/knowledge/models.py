@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from pgvector.django import VectorField
 
 from accounts.models import Workspace, WorkspaceScopedModel
+from knowledge import document_errors
 from providers.models import Provider, ProviderModel
 from switchboard.ids import id_field
 
@@ -153,6 +154,11 @@ class Document(WorkspaceScopedModel):
         if not self.progress_total:
             return 0
         return min(100, int(100 * self.progress_done / self.progress_total))
+
+    @property
+    def error_explanation(self) -> str:
+        """Why it failed, in the reader's language (see knowledge.document_errors)."""
+        return document_errors.explanation(self.error_code, self.error_message)
 
 
 class Chunk(models.Model):

@@ -114,6 +114,36 @@ def test_a_form_error_and_a_success_message_in_chinese(chinese_owner, things):
     assert "已保存 手册。" in chinese_owner.get(saved["Location"]).content.decode()
 
 
+def test_why_a_document_failed_is_told_in_the_persons_language_with_the_stored_details(chinese_owner, owner, things):
+    from knowledge.models import Document
+
+    detail = "The PDF is damaged: none of its pages could be read."
+    Document.objects.filter(pk=things["document"]).update(
+        status="failed", error_code="corrupt_file", error_message=detail
+    )
+    Document.objects.create(
+        workspace_id=owner.memberships.get().workspace_id,
+        knowledge_base_id=things["base"],
+        name="lost.pdf",
+        source_type="url",
+        source_url="https://example.com/lost.pdf",
+        status="failed",
+        error_code="url_connect_timeout",
+        error_message="The URL could not be fetched: connecting took longer than 10 s.",
+    )
+    listing = chinese_owner.get(f"/knowledge/{things['base']}/").content.decode()
+    # The code's explanation in Chinese, what to do included; the worker's English words beside it.
+    assert "文件已损坏，或与其文件名所示的类型不符。" in listing and detail in listing
+    assert "无法获取该 URL，请在浏览器中确认它可以打开，然后重新索引。" in listing  # any other URL failure
+    page = chinese_owner.get(f"/knowledge/documents/{things['document']}/").content.decode()
+    assert "文件已损坏" in page and detail in page
+
+    user_language_set(user=owner, language=Language.ENGLISH)
+    english = chinese_owner.get(f"/knowledge/{things['base']}/").content.decode()
+    assert detail in english and "文件已损坏" not in english
+    assert english.count(detail) == 1  # said once, not twice
+
+
 _BASE = {"chunk_size": "256", "chunk_overlap": "32", "vector_weight": "1", "text_weight": "1", "fusion_k": "60"}
 
 
