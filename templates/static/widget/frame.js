@@ -234,7 +234,7 @@
   var sendButton = doc.querySelector("[data-action=send]");
   var stopButton = doc.querySelector("[data-action=stop]");
   var dialog = doc.querySelector("[data-role=passage]");
-  var history = doc.querySelector("[data-role=history]");
+  var historyPanel = doc.querySelector("[data-role=history]");
   var historyList = doc.querySelector("[data-role=history-list]");
   var historyButton = doc.querySelector("[data-action=history]");
 
@@ -359,7 +359,7 @@
     box.setAttribute("role", "alert");
     box.appendChild(say(el(doc, "p"), friendly(error)));
     log.replaceChildren(box);
-    history.hidden = true;
+    historyPanel.hidden = true;
     historyButton.hidden = true;
     app.classList.remove("showing-history");
     starters.hidden = true;
@@ -1077,17 +1077,17 @@
   // -- the visitor's earlier conversations ----------------------------------------------------------
 
   function showingHistory() {
-    return !history.hidden;
+    return !historyPanel.hidden;
   }
 
   /** The list of the visitor's conversations, newest first, in place of the chat. */
   async function openHistory() {
     if (fatal || mode === "preview") return;
-    history.hidden = false;
+    historyPanel.hidden = false;
     app.classList.add("showing-history");
     historyButton.setAttribute("aria-expanded", "true");
     historyList.replaceChildren(say(el(doc, "li", "history-note"), "loading"));
-    history.querySelector("h2").focus();
+    historyPanel.querySelector("h2").focus();
     var body;
     try {
       body = await client.getJson(url(["conversations"]));
@@ -1129,7 +1129,7 @@
 
   function closeHistory() {
     if (!showingHistory()) return;
-    history.hidden = true;
+    historyPanel.hidden = true;
     app.classList.remove("showing-history");
     historyButton.setAttribute("aria-expanded", "false");
     historyButton.focus();
@@ -1184,7 +1184,7 @@
     if (showingHistory()) closeHistory();
     else openHistory();
   });
-  history.querySelector("[data-action=history-back]").addEventListener("click", closeHistory);
+  historyPanel.querySelector("[data-action=history-back]").addEventListener("click", closeHistory);
   var closeButton = doc.querySelector("[data-action=close]");
   if (closeButton) {
     closeButton.hidden = mode !== "widget";
