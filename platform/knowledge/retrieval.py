@@ -361,8 +361,8 @@ def query_lexemes(query: str) -> list[str]:
 
 
 def analyse(query: str, texts: Sequence[str]) -> tuple[list[str], list[tuple[str, ...]]]:
-    """The query's lexemes in order (as `query_lexemes`) and each text's (as `alternative_lexemes`),
-    in one statement."""
+    """The query's lexemes in order (as `query_lexemes`) and each text's (sorted; empty for stop
+    words only), as the index has them, in one statement."""
     with connection.cursor() as cursor:
         cursor.execute(
             """SELECT 0, coalesce((SELECT array_agg(u.lexeme ORDER BY u.positions[1])
@@ -442,11 +442,6 @@ class TranslatedQuery:
         return bool(self.groups)
 
 
-def alternative_lexemes(texts: Sequence[str]) -> list[tuple[str, ...]]:
-    """Each text's lexemes as the index has them (sorted; empty for stop words only), in one statement."""
-    return analyse("", texts)[1] if texts else []
-
-
 def translation_texts(translation: crosslingual.Translation) -> list[str]:
     """Every alternative of every word of a translated query, in order (what `analyse` takes)."""
     return [text for group in translation.groups for text in group.alternatives]
@@ -469,21 +464,16 @@ def occurring(bases: Sequence[KnowledgeBase], alternatives: Sequence[tuple[str, 
 
 def translated_query_terms(
     bases: Sequence[KnowledgeBase],
-    query: str,
+    translation: crosslingual.Translation,
+    alternatives: list[tuple[str, ...]],
     counted: dict[str, float] | None = None,
-    analysed: tuple[crosslingual.Translation, list[tuple[str, ...]]] | None = None,
 ) -> TranslatedQuery:
     """The translated query's groups with IDF weights (empty when nothing in it translates, or when
     no translation occurs in the searched bases). Translations no chunk of the bases contains are
     left out of the groups (they could match nothing); a word none of whose alternatives occurs
     still weighs, as a word of the question found nowhere does. `counted`: the frequencies of the
-    question's own lexemes, when they were counted (not counted again). `analysed`: the query's
-    translation with the lexemes of its `translation_texts`, when they were analysed already."""
-    if analysed is None:
-        translation = crosslingual.translate(query)
-        alternatives = alternative_lexemes(translation_texts(translation)) if translation.has_translation else []
-    else:
-        translation, alternatives = analysed
+    question's own lexemes, when they were counted (not counted again). `alternatives`: the
+    lexemes of the translation's `translation_texts` (see `analyse`)."""
     if not translation.has_translation:
         return TranslatedQuery()
     lexemes = iter(alternatives)
@@ -704,7 +694,7 @@ def search(
     texts = translation_texts(translation) if translation.has_translation else []
     lexemes, alternatives = analyse(query, texts)
     terms = weighted_query_terms(bases, query, counted, lexemes=lexemes)
-    translated = translated_query_terms(bases, query, counted, analysed=(translation, alternatives))
+    translated = translated_query_terms(bases, translation, alternatives, counted)
     result.terms = [term.lexeme for term in terms]
     result.translations = translated.shown
     if terms or translated:
